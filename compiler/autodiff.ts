@@ -1,0 +1,69 @@
+// Reverse-mode autodiff over the graph IR. Each op's VJP emits more primitives into the same
+// graph, so the backward pass is compiled, fused and scheduled exactly like the forward one.
+import type { Graph } from "../ir/graph.ts";
+import type { Tensor } from "../ir/tensor.ts";
+import { OPS } from "../kernels/registry.ts";
+import { fmtShape } from "../kernels/op.ts";
+
+/**
+ * Gradients of scalar `loss` with respect to `wrt`. Cotangents reaching a node along several
+ * paths (a parameter shared by two branches) are summed. A parameter the loss does not reach
+ * gets `null`, which callers turn into a clear error.
+ */
+export function grad(g: Graph, loss: Tensor, wrt: Tensor[]): (Tensor | null)[] {
+  if (loss.shape.length !== 0) throw new Error(`grad: loss must be a scalar, got shape ${fmtShape(loss.shape)}`);
+  const reach = reachable(g, loss.id);
+  const cot = new Map<number, Tensor>();
+  cot.set(loss.id, g.const(1));
+  const want = new Set(wrt.map((t) => t.id));
+  for (let id = loss.id; id >= 0; id--) {
+    const ct = cot.get(id);
+    if (!ct || !reach.has(id)) continue;
+    const n = g.nodes[id];
+    const def = OPS[n.op];
+    if (def.kind === "leaf" || n.inputs.length === 0) continue;
+    if (!def.vjp) {
+      if (n.inputs.some((i) => needsGrad(g, i, want))) {
+        throw new Error(`grad: op '${n.op}'${n.label ? ` at ${n.label}` : ""} has no VJP but a parameter depends on it`);
+      }
+      continue;
+    }
+    const prev = g.scope;
+    g.scope = n.label ? `${n.label} (backward)` : "backward";
+    const gs = def.vjp({ ins: n.inputs.map((i) => g.t(i)), out: g.t(id), attrs: n.attrs, g: ct });
+    g.scope = prev;
+    n.inputs.forEach((inp, k) => {
+      const gi = gs[k];
+      if (!gi) return;
+      if (fmtShape(gi.shape) !== fmtShape(g.nodes[inp].shape)) {
+        throw new Error(`grad: VJP of '${n.op}' returned ${fmtShape(gi.shape)} for input ${k} of shape ${fmtShape(g.nodes[inp].shape)}`);
+      }
+      const had = cot.get(inp);
+      cot.set(inp, had ? had.add(gi) : gi);
+    });
+  }
+  return wrt.map((t) => cot.get(t.id) ?? null);
+}
+
+/** nodes the loss depends on */
+function reachable(g: Graph, root: number): Set<number> {
+  const seen = new Set<number>([root]);
+  for (let id = root; id >= 0; id--) {
+    if (!seen.has(id)) continue;
+    for (const i of g.nodes[id].inputs) seen.add(i);
+  }
+  return seen;
+}
+
+const memo = new WeakMap<Graph, Map<string, boolean>>();
+/** does node `id` depend on any of `want`? */
+function needsGrad(g: Graph, id: number, want: Set<number>): boolean {
+  let m = memo.get(g);
+  if (!m) memo.set(g, (m = new Map()));
+  const key = `${id}:${[...want].join(",")}`;
+  const hit = m.get(key);
+  if (hit !== undefined) return hit;
+  const r = want.has(id) || g.nodes[id].inputs.some((i) => needsGrad(g, i, want));
+  m.set(key, r);
+  return r;
+}

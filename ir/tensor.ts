@@ -1,0 +1,75 @@
+// A handle on a graph node with operator sugar, so losses and layers read like maths.
+// Every method is a thin call to Graph.add: the op table stays the single source of truth.
+import type { Attrs, Shape } from "../kernels/op.ts";
+import type { Graph } from "./graph.ts";
+
+type T = Tensor | number;
+
+export class Tensor {
+  constructor(readonly g: Graph, readonly id: number) {}
+
+  get shape(): Shape {
+    return this.g.nodes[this.id].shape;
+  }
+  get rank(): number {
+    return this.shape.length;
+  }
+
+  op(name: string, others: Tensor[] = [], attrs: Attrs = {}): Tensor {
+    return this.g.add(name, [this, ...others], attrs);
+  }
+  private lift(x: T): Tensor {
+    return typeof x === "number" ? this.g.const(x) : x;
+  }
+
+  add(x: T) { return this.op("add", [this.lift(x)]); }
+  sub(x: T) { return this.op("sub", [this.lift(x)]); }
+  mul(x: T) { return this.op("mul", [this.lift(x)]); }
+  div(x: T) { return this.op("div", [this.lift(x)]); }
+  pow(x: T) { return this.op("pow", [this.lift(x)]); }
+  maximum(x: T) { return this.op("maximum", [this.lift(x)]); }
+  minimum(x: T) { return this.op("minimum", [this.lift(x)]); }
+  neg() { return this.op("neg"); }
+  exp() { return this.op("exp"); }
+  log() { return this.op("log"); }
+  sqrt() { return this.op("sqrt"); }
+  rsqrt() { return this.op("rsqrt"); }
+  square() { return this.op("square"); }
+  abs() { return this.op("abs"); }
+  relu() { return this.op("relu"); }
+  sigmoid() { return this.op("sigmoid"); }
+  tanh() { return this.op("tanh"); }
+  stopGrad() { return this.op("stopGrad"); }
+  gt(x: T) { return this.op("gt", [this.lift(x)]); }
+  lt(x: T) { return this.op("lt", [this.lift(x)]); }
+  eq(x: T) { return this.op("eq", [this.lift(x)]); }
+  where(a: T, b: T) { return this.op("where", [this.lift(a), this.lift(b)]); }
+
+  sum(axes?: number[], keepdims = false) { return this.op("sum", [], { axes: this.axes(axes), keepdims }); }
+  mean(axes?: number[], keepdims = false) { return this.op("mean", [], { axes: this.axes(axes), keepdims }); }
+  max(axes?: number[], keepdims = false) { return this.op("max", [], { axes: this.axes(axes), keepdims }); }
+  logsumexp(axis = -1, keepdims = false) { return this.op("logsumexp", [], { axis: this.ax(axis), keepdims }); }
+  softmax(axis = -1) { return this.op("softmax", [], { axis: this.ax(axis) }); }
+
+  matmul(b: Tensor, transA = false, transB = false) { return this.op("matmul", [b], { transA, transB }); }
+  reshape(shape: Shape) { return this.op("reshape", [], { shape: [...shape] }); }
+  transpose(perm?: number[]) {
+    const p = perm ?? this.shape.map((_, i) => i).reverse();
+    return this.op("transpose", [], { perm: p });
+  }
+  /** matrix transpose of the last two axes */
+  get T() {
+    const p = this.shape.map((_, i) => i);
+    [p[p.length - 2], p[p.length - 1]] = [p[p.length - 1], p[p.length - 2]];
+    return this.transpose(p);
+  }
+  slice(axis: number, start: number, end: number) { return this.op("slice", [], { axis: this.ax(axis), start, end }); }
+
+  private ax(a: number) { return a < 0 ? a + this.rank : a; }
+  private axes(a?: number[]) { return (a ?? this.shape.map((_, i) => i)).map((x) => this.ax(x)); }
+}
+
+export function concat(ts: Tensor[], axis: number): Tensor {
+  const ax = axis < 0 ? axis + ts[0].rank : axis;
+  return ts[0].g.add("concat", ts, { axis: ax });
+}
