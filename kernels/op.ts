@@ -78,6 +78,8 @@ export interface OpDef {
   /** one entry per input: its cotangent, or null when no gradient flows there */
   vjp?(a: VjpArgs): (Tensor | null)[];
   ew?(args: string[], c: EwCtx): string;
+  /** WGSL helper functions an `ew` expression calls (e.g. Philox); included once per fused kernel */
+  lib?: string;
   kernel?(c: KernelCtx): Lowering;
   /** validate attrs/shapes beyond what `shape` checks; throw ShapeError with a clear message */
   doc?: string;

@@ -1,3 +1,207 @@
-// filled in by its owner
-import type { OpDef } from "./op.ts";
-export const REDUCE: Record<string, OpDef> = {};
+// Reductions over any set of axes: sum, mean, max (attrs {axes, keepdims}).
+// The float64 references and VJPs are here; the WGSL lowering strategy is chosen per shape
+// in reduceKernel (below) — one thread per output for short reductions, a two-pass split
+// for long reductions with few outputs so that many threads participate.
+import type { Tensor } from "../ir/tensor.ts";
+import { grid } from "./layout.ts";
+import {
+  type Attrs,
+  type BufRef,
+  type CpuArgs,
+  fmtShape,
+  type KernelCtx,
+  type Lowering,
+  type OpDef,
+  type Shape,
+  ShapeError,
+  size,
+  strides,
+} from "./op.ts";
+
+/** Validated, sorted, non-negative reduction axes of `attrs.axes` for an input of shape `s`. */
+export function reduceAxes(op: string, s: Shape, attrs: Attrs): number[] {
+  const raw = attrs.axes ?? s.map((_, i) => i);
+  if (!Array.isArray(raw)) throw new ShapeError(op, `attrs.axes must be an array of axes, got ${JSON.stringify(raw)}`);
+  const axes = raw.map((a) => {
+    if (!Number.isInteger(a) || a < -s.length || a >= s.length) {
+      throw new ShapeError(op, `axis ${a} out of range for rank ${s.length} input ${fmtShape(s)}`);
+    }
+    return a < 0 ? a + s.length : a;
+  });
+  if (new Set(axes).size !== axes.length) throw new ShapeError(op, `repeated axis in ${JSON.stringify(raw)}`);
+  return axes.sort((a, b) => a - b);
+}
+
+/** Output shape of a reduction: reduced axes become 1 (keepdims) or disappear. */
+export function reduceShape(op: string, s: Shape, attrs: Attrs): number[] {
+  const axes = reduceAxes(op, s, attrs);
+  return attrs.keepdims ? s.map((d, i) => (axes.includes(i) ? 1 : d)) : s.filter((_, i) => !axes.includes(i));
+}
+
+/** The input shape with reduced axes set to 1: the shape a reduction's cotangent is broadcast from. */
+const keptShape = (s: Shape, axes: number[]) => s.map((d, i) => (axes.includes(i) ? 1 : d));
+
+/**
+ * Float64 reduction: out[o] = fold over the input elements mapping to output o. The output
+ * index of an input element is its index with reduced coordinates dropped.
+ */
+function cpuReduce(a: CpuArgs, init: number, f: (acc: number, x: number) => number): Float64Array {
+  const s = a.inShapes[0];
+  const axes = reduceAxes("reduce", s, a.attrs);
+  const ks = keptShape(s, axes), kst = strides(ks), ist = strides(s);
+  const out = new Float64Array(size(a.out)).fill(init);
+  const x = a.ins[0];
+  for (let i = 0; i < x.length; i++) {
+    let o = 0;
+    for (let ax = 0; ax < s.length; ax++) if (ks[ax] !== 1) o += (Math.floor(i / ist[ax]) % s[ax]) * kst[ax];
+    out[o] = f(out[o], x[i]);
+  }
+  return out;
+}
+
+/** g (reduction output) → the input shape, by reshaping to keepdims form then broadcasting. */
+function spread(g: Tensor, inShape: Shape, axes: number[]): Tensor {
+  const kept = g.reshape(keptShape(inShape, axes));
+  return kept.op("broadcast", [], { shape: [...inShape] });
+}
+
+function reduction(name: string, kind: "sum" | "mean" | "max"): OpDef {
+  return {
+    kind: "kernel",
+    shape: ([s], attrs) => reduceShape(name, s, attrs),
+    cpu: (a) => {
+      if (kind === "max") return cpuReduce(a, -Infinity, (m, x) => (x > m || Number.isNaN(x) ? x : m));
+      const r = cpuReduce(a, 0, (acc, x) => acc + x);
+      if (kind === "mean") {
+        const n = size(a.inShapes[0]) / Math.max(1, r.length);
+        for (let i = 0; i < r.length; i++) r[i] /= n;
+      }
+      return r;
+    },
+    vjp: ({ g, ins: [x], out, attrs }) => {
+      const axes = reduceAxes(name, x.shape, attrs);
+      if (kind === "sum") return [spread(g, x.shape, axes)];
+      const n = axes.reduce((p, ax) => p * x.shape[ax], 1);
+      if (kind === "mean") return [spread(g.mul(1 / n), x.shape, axes)];
+      // max: the gradient goes to the positions equal to the max, split equally among ties
+      // (the subgradient that keeps max(x, x) symmetric; torch.amax does the same).
+      const hit = x.eq(spread(out, x.shape, axes));
+      const ties = hit.sum(axes, true);
+      return [hit.mul(spread(g, x.shape, axes)).div(ties)];
+    },
+    kernel: (c) => reduceKernel(kind, c),
+    doc: `${name}(x, {axes, keepdims}): ${kind} over the given axes`,
+  };
+}
+
+export const REDUCE: Record<string, OpDef> = {
+  sum: reduction("sum", "sum"),
+  mean: reduction("mean", "mean"),
+  max: reduction("max", "max"),
+};
+
+// ---- WGSL lowering -------------------------------------------------------------------------
+//
+// The input is seen as groups of consecutive axes that are all reduced or all kept (size-1
+// axes dropped), so e.g. a sum over axis 0 of [256, 2048] is "reduced 256 (stride 2048),
+// kept 2048 (stride 1)". Output o and reduced index r then address x[base(o) + roff(r)].
+//
+// Strategy per shape (no barriers, no atomics, deterministic):
+//  - single: one thread per output loops over all R reduced elements. Used when there are
+//    enough outputs to occupy the device or R is short.
+//  - split P: pass 1 runs P·O threads, thread (p, o) folds r = p, p+P, p+2P, … into
+//    tmp[p·O + o] (adjacent threads read adjacent addresses for both full and per-column
+//    reductions); pass 2 folds the P partials of each output. This is also a two-level
+//    blocked sum, which keeps f32 error near √R·ε instead of R·ε.
+
+/** enough threads to fill a GPU; lavapipe saturates far earlier */
+const TARGET_THREADS = 16384;
+/** below this many elements per thread a split costs more than it gives */
+const MIN_CHUNK = 64;
+const MAX_PARTIALS = 1024;
+
+interface Group {
+  n: number;
+  stride: number;
+}
+/** Reduced and kept axis groups of `s` with their input strides. */
+export function reduceGroups(s: Shape, axes: number[]): { red: Group[]; kept: Group[] } {
+  const st = strides(s);
+  const red: Group[] = [], kept: Group[] = [];
+  let last: "red" | "kept" | null = null;
+  s.forEach((d, i) => {
+    if (d === 1) return;
+    const kind = axes.includes(i) ? "red" : "kept";
+    const list = kind === "red" ? red : kept;
+    // consecutive axes of one kind (ignoring size-1 axes) are one contiguous group
+    if (kind === last) list[list.length - 1] = { n: list[list.length - 1].n * d, stride: st[i] };
+    else list.push({ n: d, stride: st[i] });
+    last = kind;
+  });
+  return { red, kept };
+}
+/** WGSL u32 offset Σ coord_g · stride_g of the flat index `v` over groups (row-major). */
+function offsetExpr(v: string, groups: Group[]): string {
+  if (!groups.length) return "0u";
+  let after = 1;
+  const terms: string[] = [];
+  for (let k = groups.length - 1; k >= 0; k--) {
+    const { n, stride } = groups[k];
+    let c = after === 1 ? v : `(${v} / ${after}u)`;
+    if (k > 0) c = `(${c} % ${n}u)`;
+    terms.push(stride === 1 ? c : `${c} * ${stride}u`);
+    after *= n;
+  }
+  return `(${terms.reverse().join(" + ")})`;
+}
+
+const FOLD = {
+  sum: { init: "0.0", comb: (a: string, v: string) => `${a} + ${v}` },
+  mean: { init: "0.0", comb: (a: string, v: string) => `${a} + ${v}` },
+  max: { init: "bitcast<f32>(0xff800000u)", comb: (a: string, v: string) => `max(${a}, ${v})` },
+};
+
+/** Number of partials P for a reduction of R elements into O outputs (1 = single pass). */
+export function reduceSplit(o: number, r: number, variant?: string): number {
+  if (variant === "single") return 1;
+  const m = variant?.match(/^split(\d+)$/);
+  if (m) return Math.max(1, Math.min(Number(m[1]), r));
+  return Math.max(1, Math.min(Math.floor(TARGET_THREADS / o), Math.ceil(r / MIN_CHUNK), MAX_PARTIALS));
+}
+
+function reduceKernel(kind: "sum" | "mean" | "max", c: KernelCtx): Lowering {
+  const s = c.inShapes[0], axes = reduceAxes(kind, s, c.attrs);
+  const { red, kept } = reduceGroups(s, axes);
+  const o = size(c.outShape), r = size(s) / o, p = reduceSplit(o, r, c.variant);
+  const f = FOLD[kind];
+  const fin = (a: string) => (kind === "mean" ? `${a} / ${r}.0` : a);
+  const base = offsetExpr("o", kept), roff = offsetExpr("r", red);
+  const decl = (w: string) =>
+    `@group(0) @binding(0) var<storage, read> x: array<f32>;\n@group(0) @binding(1) var<storage, read_write> ${w}: array<f32>;\n`;
+  const bind = (src: BufRef, dst: BufRef) => [{ buf: src, write: false }, { buf: dst, write: true }];
+
+  if (p === 1) {
+    const g = grid(o);
+    const wgsl = decl("y") + g.head +
+      `  let o = i; let b = ${base};\n  var acc = ${f.init};\n` +
+      `  for (var r = 0u; r < ${r}u; r++) { acc = ${f.comb("acc", `x[b + ${roff}]`)}; }\n` +
+      `  y[o] = ${fin("acc")};\n}\n`;
+    return { passes: [{ label: kind, wgsl, bindings: bind({ kind: "in", i: 0 }, { kind: "out" }), workgroups: g.workgroups }] };
+  }
+  const g1 = grid(p * o), g2 = grid(o);
+  const pass1 = decl("t") + g1.head +
+    `  let p = i / ${o}u; let o = i % ${o}u; let b = ${base};\n  var acc = ${f.init};\n` +
+    `  for (var r = p; r < ${r}u; r += ${p}u) { acc = ${f.comb("acc", `x[b + ${roff}]`)}; }\n` +
+    `  t[i] = acc;\n}\n`;
+  const pass2 = decl("y") + g2.head +
+    `  var acc = ${f.init};\n` +
+    `  for (var q = 0u; q < ${p}u; q++) { acc = ${f.comb("acc", `x[q * ${o}u + i]`)}; }\n` +
+    `  y[i] = ${fin("acc")};\n}\n`;
+  return {
+    temps: [p * o],
+    passes: [
+      { label: `${kind} pass 1/2 (${p} partials)`, wgsl: pass1, bindings: bind({ kind: "in", i: 0 }, { kind: "tmp", i: 0 }), workgroups: g1.workgroups },
+      { label: `${kind} pass 2/2`, wgsl: pass2, bindings: bind({ kind: "tmp", i: 0 }, { kind: "out" }), workgroups: g2.workgroups },
+    ],
+  };
+}

@@ -1,0 +1,69 @@
+// The one in-memory dataset shape every reader returns, and the helpers that keep it honest.
+//
+// Images are float32 in [0, 1], NCHW, so a batch is a contiguous subarray that can be
+// uploaded to a GPU buffer without repacking.
+
+export interface Dataset {
+  /** Where it came from, e.g. "fashion-mnist/train". */
+  name: string;
+  /** n·c·h·w values in [0, 1], NCHW. */
+  images: Float32Array;
+  /** n labels in [0, classes). */
+  labels: Int32Array;
+  n: number;
+  c: number;
+  h: number;
+  w: number;
+  /** Number of classes (labels lie in 0..classes-1). */
+  classes: number;
+  /** Human-readable class names when the format provides or implies them. */
+  classNames?: string[];
+}
+
+export interface Split {
+  train: Dataset;
+  test: Dataset;
+}
+
+/** A dataset could not be read: the message names the file and what was wrong with it. */
+export class DataError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "DataError";
+  }
+}
+
+/** Checks the invariants every consumer relies on; throws DataError naming `name`. */
+export function checkDataset(ds: Dataset): Dataset {
+  const { name, n, c, h, w } = ds;
+  for (const [k, v] of Object.entries({ n, c, h, w, classes: ds.classes })) {
+    if (!Number.isInteger(v) || v < 0) throw new DataError(`${name}: ${k} = ${v} is not a non-negative integer`);
+  }
+  if (ds.images.length !== n * c * h * w) {
+    throw new DataError(`${name}: ${ds.images.length} pixel values, expected n·c·h·w = ${n}·${c}·${h}·${w}`);
+  }
+  if (ds.labels.length !== n) throw new DataError(`${name}: ${ds.labels.length} labels for ${n} images`);
+  for (let i = 0; i < n; i++) {
+    const l = ds.labels[i];
+    if (l < 0 || l >= ds.classes) throw new DataError(`${name}: label ${l} of image ${i} is outside 0..${ds.classes - 1}`);
+  }
+  if (ds.classNames && ds.classNames.length !== ds.classes) {
+    throw new DataError(`${name}: ${ds.classNames.length} class names for ${ds.classes} classes`);
+  }
+  return ds;
+}
+
+/** The first `limit` images (a view, no copy). Deterministic, so runs with a limit are comparable. */
+export function take(ds: Dataset, limit?: number): Dataset {
+  if (limit === undefined || limit >= ds.n) return ds;
+  if (!Number.isInteger(limit) || limit < 0) throw new DataError(`${ds.name}: limit ${limit} is not a non-negative integer`);
+  const per = ds.c * ds.h * ds.w;
+  return { ...ds, n: limit, images: ds.images.subarray(0, limit * per), labels: ds.labels.subarray(0, limit) };
+}
+
+/** Resolves a user-given limit against what a file holds: undefined means all. */
+export function limitOf(available: number, limit: number | undefined, what: string): number {
+  if (limit === undefined) return available;
+  if (!Number.isInteger(limit) || limit < 0) throw new DataError(`${what}: limit ${limit} is not a non-negative integer`);
+  return Math.min(available, limit);
+}

@@ -1,0 +1,57 @@
+// Batch normalisation composed from reductions and elementwise ops (no private kernel), with
+// PyTorch's semantics: normalise with the biased batch variance, track the running variance
+// with the unbiased one, running = (1 − momentum)·running + momentum·batch.
+//
+// Shapes: [N, D] (statistics over N) or [N, C, H, W] (statistics over N, H, W).
+// Params (group "bn", only when affine):  `${name}.weight` [C] ones,  `${name}.bias` [C] zeros.
+// State:  `${name}.running_mean` [C] zeros,  `${name}.running_var` [C] ones.
+//
+// Running-stat updates are g.assign()s built on g.current(): when two views pass through the
+// same BN in one step, the second update starts from the first one's result, exactly as two
+// sequential PyTorch forward calls would.
+import type { Tensor } from "../ir/tensor.ts";
+import { fmtShape, ShapeError } from "../kernels/op.ts";
+
+export interface BatchNormOpts {
+  /** learn a per-channel scale and shift (default true) */
+  affine?: boolean;
+  momentum?: number;
+  eps?: number;
+  /** batch statistics + running-stat update (true, default) or the running stats (false) */
+  training?: boolean;
+}
+
+export function batchNorm(x: Tensor, name: string, opts: BatchNormOpts = {}): Tensor {
+  const { affine = true, momentum = 0.1, eps = 1e-5, training = true } = opts;
+  if (x.rank !== 2 && x.rank !== 4) {
+    throw new ShapeError("batchNorm", `${name}: input must be [N, D] or [N, C, H, W], got ${fmtShape(x.shape)}`);
+  }
+  const g = x.g;
+  const c = x.shape[1];
+  const axes = x.rank === 2 ? [0] : [0, 2, 3];
+  // per-channel vectors [C] are broadcast against x through this shape
+  const chan = x.rank === 2 ? [1, c] : [1, c, 1, 1];
+  const runMean = g.state(`${name}.running_mean`, [c], { kind: "zeros" });
+  const runVar = g.state(`${name}.running_var`, [c], { kind: "ones" });
+
+  let xhat: Tensor;
+  if (training) {
+    const n = axes.reduce((p, a) => p * x.shape[a], 1);
+    if (n < 2) throw new ShapeError("batchNorm", `${name}: training needs more than 1 value per channel, got ${fmtShape(x.shape)}`);
+    const mean = x.mean(axes, true);
+    const xc = x.sub(mean);
+    const variance = xc.square().mean(axes, true);
+    xhat = xc.mul(variance.add(eps).rsqrt());
+    const m = momentum;
+    const bm = mean.reshape([c]), bv = variance.reshape([c]).mul(n / (n - 1));
+    g.assign(runMean, g.current(runMean).mul(1 - m).add(bm.mul(m)));
+    g.assign(runVar, g.current(runVar).mul(1 - m).add(bv.mul(m)));
+  } else {
+    const mean = g.current(runMean).reshape(chan), variance = g.current(runVar).reshape(chan);
+    xhat = x.sub(mean).mul(variance.add(eps).rsqrt());
+  }
+  if (!affine) return xhat;
+  const w = g.param(`${name}.weight`, [c], { kind: "ones" }, "bn");
+  const b = g.param(`${name}.bias`, [c], { kind: "zeros" }, "bn");
+  return xhat.mul(w.reshape(chan)).add(b.reshape(chan));
+}

@@ -1,0 +1,9 @@
+// Layers and encoders as plain functions over Tensors: (input, param-name prefix, options).
+// Weights are shared by reusing a prefix; see each file for the parameter names it creates.
+export { linear, type LinearOpts } from "./linear.ts";
+export { batchNorm, type BatchNormOpts } from "./batchnorm.ts";
+export { mlp, type MlpOpts } from "./mlp.ts";
+export { conv, type ConvOpts, flatten, globalAvgPool } from "./conv.ts";
+export { mlpEncoder, type MlpEncoderOpts } from "./mlp_encoder.ts";
+export { smallCnn, type SmallCnnOpts } from "./small_cnn.ts";
+export { basicBlock, resnet18, type ResNetOpts } from "./resnet.ts";

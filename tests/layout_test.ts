@@ -1,0 +1,106 @@
+// reshape, transpose, slice, concat, gather / scatterAddRows, writeRows: float64 references
+// against explicit index maths, shape errors, VJPs by finite differences, and (when a GPU
+// harness is present) WGSL vs float64.
+import { Graph } from "../ir/graph.ts";
+import { concat } from "../ir/tensor.ts";
+import { ShapeError } from "../kernels/op.ts";
+import { assertClose, checkVjp, cpuOp, rand, randArg } from "./util/check.ts";
+
+function assertEquals(a: unknown, b: unknown): void {
+  if (JSON.stringify(a) !== JSON.stringify(b)) throw new Error(`expected ${JSON.stringify(b)}, got ${JSON.stringify(a)}`);
+}
+function assertThrows(f: () => unknown, msg: string): void {
+  try {
+    f();
+  } catch (e) {
+    if (!(e instanceof ShapeError) || !e.message.includes(msg)) throw new Error(`wrong error: ${e}`);
+    return;
+  }
+  throw new Error(`expected a ShapeError containing '${msg}'`);
+}
+
+const S = [7, 13, 5];
+const x = rand(7 * 13 * 5, 5);
+const X = { shape: S, data: x };
+
+Deno.test("transpose moves element (i,j,k) to its permuted place", () => {
+  const y = cpuOp("transpose", [X], { perm: [2, 0, 1] }); // [5, 7, 13]
+  for (let i = 0; i < 7; i++) for (let j = 0; j < 13; j++) for (let k = 0; k < 5; k++) {
+    if (y[(k * 7 + i) * 13 + j] !== x[(i * 13 + j) * 5 + k]) throw new Error(`transpose wrong at ${i},${j},${k}`);
+  }
+});
+
+Deno.test("slice and concat pick and join blocks along an axis", () => {
+  const s = cpuOp("slice", [X], { axis: 1, start: 3, end: 11 }); // [7, 8, 5]
+  for (let i = 0; i < 7; i++) for (let j = 0; j < 8; j++) for (let k = 0; k < 5; k++) {
+    if (s[(i * 8 + j) * 5 + k] !== x[(i * 13 + j + 3) * 5 + k]) throw new Error(`slice wrong at ${i},${j},${k}`);
+  }
+  const a = randArg([3, 2, 5], 1), b = randArg([3, 4, 5], 2);
+  const c = cpuOp("concat", [a, b, X.shape[0] === 7 ? randArg([3, 1, 5], 3) : a], { axis: 1 }); // [3, 7, 5]
+  const third = rand(15, 3);
+  for (let i = 0; i < 3; i++) for (let j = 0; j < 7; j++) for (let k = 0; k < 5; k++) {
+    const want = j < 2 ? a.data[(i * 2 + j) * 5 + k] : j < 6 ? b.data[(i * 4 + j - 2) * 5 + k] : third[i * 5 + k];
+    if (c[(i * 7 + j) * 5 + k] !== want) throw new Error(`concat wrong at ${i},${j},${k}`);
+  }
+});
+
+Deno.test("gather picks rows; scatterAddRows sums rows into their index, repeats included", () => {
+  const t = randArg([6, 3, 2], 4), idx = { shape: [5], data: [4, 0, 4, 5, 2] };
+  const y = cpuOp("gather", [t, idx]);
+  idx.data.forEach((r, b) => assertClose(y.subarray(b * 6, b * 6 + 6), t.data.slice(r * 6, r * 6 + 6) as Float64Array, { rtol: 0 }, "gather"));
+  const src = randArg([5, 3, 2], 5);
+  const z = cpuOp("scatterAddRows", [src, idx], { rows: 6 });
+  const row = (r: number) => Array.from(z.subarray(r * 6, r * 6 + 6));
+  const srow = (b: number) => Array.from(src.data.slice(b * 6, b * 6 + 6) as Float64Array);
+  assertClose(row(4), srow(0).map((v, j) => v + srow(2)[j]), { rtol: 1e-15 }, "repeated index");
+  assertClose(row(1), [0, 0, 0, 0, 0, 0], { rtol: 0 }, "untouched row");
+  assertClose(row(5), srow(3), { rtol: 0 }, "row 5");
+});
+
+Deno.test("writeRows is a FIFO write that wraps around the queue", () => {
+  const base = randArg([7, 3], 1), rows = randArg([3, 3], 2);
+  for (const start of [0, 2, 5, 6, 19]) {
+    const y = cpuOp("writeRows", [base, rows], { start: "qpos" }, { qpos: start });
+    for (let k = 0; k < 7; k++) {
+      const rel = (k - (start % 7) + 7) % 7;
+      const want = rel < 3 ? rows.data.slice(rel * 3, rel * 3 + 3) : base.data.slice(k * 3, k * 3 + 3);
+      assertClose(y.subarray(k * 3, k * 3 + 3), want as Float64Array, { rtol: 0 }, `start ${start} row ${k}`);
+    }
+  }
+});
+
+Deno.test("layout shape rules and clear errors", () => {
+  const g = new Graph();
+  const t = g.input("x", S);
+  assertEquals(t.reshape([13, 35]).shape, [13, 35]);
+  assertEquals(t.transpose([1, 2, 0]).shape, [13, 5, 7]);
+  assertEquals(t.T.shape, [7, 5, 13]);
+  assertEquals(t.slice(-1, 1, 4).shape, [7, 13, 3]);
+  assertEquals(concat([t, t.slice(0, 0, 2)], 0).shape, [9, 13, 5]);
+  const tab = g.input("tab", [11, 4]), idx = g.input("idx", [6]);
+  assertEquals(g.add("gather", [tab, idx]).shape, [6, 4]);
+  assertEquals(g.add("scatterAddRows", [g.input("src", [6, 4]), idx], { rows: 11 }).shape, [11, 4]);
+  assertEquals(g.add("writeRows", [tab, g.input("new", [3, 4])], { start: "q" }).shape, [11, 4]);
+  assertThrows(() => t.reshape([7, 64]), "cannot reshape [7, 13, 5] (455 elements) to [7, 64]");
+  assertThrows(() => t.transpose([0, 0, 1]), "not a permutation");
+  assertThrows(() => t.slice(1, 5, 14), "range [5, 14)");
+  assertThrows(() => concat([t, g.input("y", [7, 12, 5])], 0), "differ outside axis 0");
+  assertThrows(() => g.add("gather", [tab, g.input("i2", [6, 1])]), "indices must be 1-D");
+  assertThrows(() => g.add("scatterAddRows", [g.input("s5", [5, 4]), idx], { rows: 11 }), "5 rows but there are 6 indices");
+  assertThrows(() => g.add("writeRows", [tab, g.input("big", [12, 4])], { start: "q" }), "cannot write 12 rows");
+  assertThrows(() => g.add("writeRows", [tab, g.input("n2", [3, 4])], { start: 3 }), "must name a per-step scalar");
+  assertThrows(() => cpuOp("gather", [randArg([3, 2]), { shape: [2], data: [1, 3] }]), "index 3 is not an integer row in [0, 3)");
+});
+
+Deno.test("layout VJPs match finite differences", () => {
+  checkVjp("reshape", [X], { shape: [13, 35] });
+  checkVjp("transpose", [X], { perm: [2, 0, 1] });
+  checkVjp("transpose", [X], { perm: [1, 0, 2] });
+  for (const [start, end] of [[0, 4], [3, 11], [9, 13], [0, 13]]) checkVjp("slice", [X], { axis: 1, start, end });
+  checkVjp("slice", [X], { axis: 2, start: 1, end: 4 });
+  checkVjp("concat", [randArg([3, 2, 5], 1), randArg([3, 4, 5], 2), randArg([3, 1, 5], 3)], { axis: 1 });
+  checkVjp("concat", [randArg([2, 3], 1), randArg([5, 3], 2)], { axis: 0 });
+  const idx = { shape: [5], data: [4, 0, 4, 5, 2] };
+  checkVjp("gather", [randArg([6, 3, 2], 4), idx], {}, { wrt: [0] });
+  checkVjp("scatterAddRows", [randArg([5, 3, 2], 4), idx], { rows: 6 }, { wrt: [0] });
+});
