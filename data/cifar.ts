@@ -6,7 +6,7 @@
 // The folder may be the extracted archive's parent (it contains cifar-10-batches-bin/).
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type Dataset, DataError, limitOf, type Split } from "./dataset.ts";
+import { bytesToUnit, type Dataset, DataError, limitOf, type Split } from "./dataset.ts";
 import { isDir, isFile, readMaybeGzip } from "./bytes.ts";
 
 const PIXELS = 3 * 32 * 32;
@@ -56,7 +56,7 @@ function readRecords(files: string[], layout: Layout, name: string, classNames: 
       }
       labels[i] = b[o + layout.labelIndex];
       const dst = i * PIXELS;
-      for (let p = 0; p < PIXELS; p++) images[dst + p] = b[o + nl + p] / 255;
+      bytesToUnit(b.subarray(o + nl, o + rec), images, dst);
     }
   }
   const classes = layout.labelRanges[layout.labelIndex];

@@ -5,8 +5,8 @@
 // Images are rank 3 (n, rows, cols), labels rank 1 (n). Files may be gzipped or not.
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { type Dataset, DataError, limitOf, type Split } from "./dataset.ts";
-import { readMaybeGzip } from "./bytes.ts";
+import { bytesToUnit, type Dataset, DataError, limitOf, type Split } from "./dataset.ts";
+import { isDir, readMaybeGzip } from "./bytes.ts";
 
 const TYPE_NAMES: Record<number, string> = { 8: "ubyte", 9: "byte", 11: "short", 12: "int", 13: "float", 14: "double" };
 
@@ -55,8 +55,7 @@ export function readIdxPair(imagesFile: string, labelsFile: string, name: string
     labels[i] = l;
   }
   const images = new Float32Array(m * h * w);
-  const src = img.data;
-  for (let i = 0; i < images.length; i++) images[i] = src[i] / 255;
+  bytesToUnit(img.data.subarray(0, images.length), images);
   return { name, images, labels, n: m, c: 1, h, w, classes, classNames };
 }
 
@@ -73,7 +72,7 @@ export function findIdxFiles(dir: string): IdxFiles | { missing: string[] } {
   try {
     names = readdirSync(dir);
   } catch {
-    return { missing: ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"] };
+    names = [];
   }
   const find = (stem: string, kind: string, rank: number) => {
     const re = new RegExp(`^${stem}-${kind}[-.]idx${rank}-ubyte(\\.gz)?$`);
@@ -102,6 +101,7 @@ export interface IdxOptions {
 
 /** Loads train + t10k from an IDX folder; throws DataError listing missing files. */
 export function loadIdxSplit(dir: string, name: string, classNames: string[], opts: IdxOptions = {}): Split {
+  if (!isDir(dir)) throw new DataError(`${dir}: ${name} folder not found`);
   const f = findIdxFiles(dir);
   if ("missing" in f) throw new DataError(`${dir}: no ${name} IDX files found (missing ${f.missing.join(", ")})`);
   return {

@@ -155,9 +155,9 @@ function scatterKernel(c: KernelCtx): Lowering {
 
 function writeRowsKernel(c: KernelCtx): Lowering {
   const [[k, d], [b]] = c.inShapes;
-  // the start row arrives as an f32 (exact up to 2^24); reduce it mod K in float, then in u32
-  const st = c.scalar(c.attrs.start as string);
-  const body = `  let s = u32(round(${st} - floor(${st} / ${k}.0) * ${k}.0)) % ${k}u;\n` +
+  // the queue pointer is a u32 step scalar (any integer, e.g. step × B; reduced mod K here)
+  const st = c.scalarU32(c.attrs.start as string);
+  const body = `  let s = ${st} % ${k}u;\n` +
     `  let row = i / ${d}u; let rel = (row + ${k}u - s) % ${k}u;\n` +
     `  if (rel < ${b}u) { y[i] = x1[rel * ${d}u + i % ${d}u]; } else { y[i] = x0[i]; }\n`;
   return { passes: [copyPass("writeRows", [0, 1], size(c.outShape), body, true)] };

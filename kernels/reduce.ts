@@ -155,10 +155,11 @@ function offsetExpr(v: string, groups: Group[]): string {
   return `(${terms.reverse().join(" + ")})`;
 }
 
-const FOLD = {
-  sum: { init: "0.0", comb: (a: string, v: string) => `${a} + ${v}` },
-  mean: { init: "0.0", comb: (a: string, v: string) => `${a} + ${v}` },
-  max: { init: "bitcast<f32>(0xff800000u)", comb: (a: string, v: string) => `max(${a}, ${v})` },
+/** how values combine; every fold starts from its first element, so max needs no -inf literal */
+const COMB = {
+  sum: (a: string, v: string) => `${a} + ${v}`,
+  mean: (a: string, v: string) => `${a} + ${v}`,
+  max: (a: string, v: string) => `max(${a}, ${v})`,
 };
 
 /** Number of partials P for a reduction of R elements into O outputs (1 = single pass). */
@@ -173,9 +174,10 @@ function reduceKernel(kind: "sum" | "mean" | "max", c: KernelCtx): Lowering {
   const s = c.inShapes[0], axes = reduceAxes(kind, s, c.attrs);
   const { red, kept } = reduceGroups(s, axes);
   const o = size(c.outShape), r = size(s) / o, p = reduceSplit(o, r, c.variant);
-  const f = FOLD[kind];
+  const comb = COMB[kind];
+  const load = (ri: string) => `x[b + ${offsetExpr(ri, red)}]`;
   const fin = (a: string) => (kind === "mean" ? `${a} / ${r}.0` : a);
-  const base = offsetExpr("o", kept), roff = offsetExpr("r", red);
+  const base = offsetExpr("o", kept);
   const decl = (w: string) =>
     `@group(0) @binding(0) var<storage, read> x: array<f32>;\n@group(0) @binding(1) var<storage, read_write> ${w}: array<f32>;\n`;
   const bind = (src: BufRef, dst: BufRef) => [{ buf: src, write: false }, { buf: dst, write: true }];
@@ -183,19 +185,19 @@ function reduceKernel(kind: "sum" | "mean" | "max", c: KernelCtx): Lowering {
   if (p === 1) {
     const g = grid(o);
     const wgsl = decl("y") + g.head +
-      `  let o = i; let b = ${base};\n  var acc = ${f.init};\n` +
-      `  for (var r = 0u; r < ${r}u; r++) { acc = ${f.comb("acc", `x[b + ${roff}]`)}; }\n` +
+      `  let o = i; let b = ${base};\n  var acc = ${load("0u")};\n` +
+      `  for (var r = 1u; r < ${r}u; r++) { acc = ${comb("acc", load("r"))}; }\n` +
       `  y[o] = ${fin("acc")};\n}\n`;
     return { passes: [{ label: kind, wgsl, bindings: bind({ kind: "in", i: 0 }, { kind: "out" }), workgroups: g.workgroups }] };
   }
   const g1 = grid(p * o), g2 = grid(o);
   const pass1 = decl("t") + g1.head +
-    `  let p = i / ${o}u; let o = i % ${o}u; let b = ${base};\n  var acc = ${f.init};\n` +
-    `  for (var r = p; r < ${r}u; r += ${p}u) { acc = ${f.comb("acc", `x[b + ${roff}]`)}; }\n` +
+    `  let p = i / ${o}u; let o = i % ${o}u; let b = ${base};\n  var acc = ${load("p")};\n` +
+    `  for (var r = p + ${p}u; r < ${r}u; r += ${p}u) { acc = ${comb("acc", load("r"))}; }\n` +
     `  t[i] = acc;\n}\n`;
   const pass2 = decl("y") + g2.head +
-    `  var acc = ${f.init};\n` +
-    `  for (var q = 0u; q < ${p}u; q++) { acc = ${f.comb("acc", `x[q * ${o}u + i]`)}; }\n` +
+    `  var acc = x[i];\n` +
+    `  for (var q = 1u; q < ${p}u; q++) { acc = ${comb("acc", `x[q * ${o}u + i]`)}; }\n` +
     `  y[i] = ${fin("acc")};\n}\n`;
   return {
     temps: [p * o],

@@ -3,6 +3,7 @@
 import { AUGMENT } from "./augment.ts";
 import { CONV } from "./conv.ts";
 import { ELEMENTWISE } from "./elementwise.ts";
+import { EYE } from "./eye.ts";
 import { LAYOUT } from "./layout.ts";
 import { LEAVES } from "./leaf.ts";
 import { MATMUL } from "./matmul.ts";
@@ -15,6 +16,7 @@ import { SOFTMAX } from "./softmax.ts";
 export const OPS: Record<string, OpDef> = {
   ...LEAVES,
   ...ELEMENTWISE,
+  ...EYE,
   ...RANDOM,
   ...MATMUL,
   ...REDUCE,

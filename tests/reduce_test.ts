@@ -6,6 +6,22 @@ import { Graph } from "../ir/graph.ts";
 import { reduceGroups, reduceSplit } from "../kernels/reduce.ts";
 import { ShapeError } from "../kernels/op.ts";
 import { assertClose, checkVjp, cpuOp, rand, randArg } from "./util/check.ts";
+import { runGraphGPU, runOpGPU } from "./util/gpu.ts";
+import { type Arg, opGraph } from "./util/check.ts";
+import { grad as gradOf } from "../compiler/autodiff.ts";
+import { evaluate as evalCpu } from "../cpu/reference.ts";
+
+/** The op's backward graph (d/dx of Σ w ⊙ op(x)) compiled for the GPU vs the float64 backward. */
+async function gpuBackward(op: string, args: Arg[], attrs: Record<string, unknown>, wrt: number[], tol = 1e-4) {
+  const { g, ins, out, leaves } = opGraph(op, args, attrs);
+  const w = g.input("w", out.shape);
+  leaves.set("w", rand(out.shape.reduce((a, b) => a * b, 1), 99));
+  const grads = gradOf(g, out.mul(w).sum(), wrt.map((k) => ins[k]));
+  grads.forEach((t, j) => g.output(`d${wrt[j]}`, t!));
+  const cpu = evalCpu(g, { leaves, scalars: {} });
+  const gpu = await runGraphGPU(g, leaves);
+  grads.forEach((t, j) => assertClose(gpu.get(`d${wrt[j]}`)!, cpu[t!.id], { rtol: tol, atol: tol * 0.1 }, `${op} backward d${wrt[j]}`));
+}
 
 function assertEquals(a: unknown, b: unknown): void {
   if (JSON.stringify(a) !== JSON.stringify(b)) throw new Error(`expected ${JSON.stringify(b)}, got ${JSON.stringify(a)}`);
@@ -84,4 +100,48 @@ Deno.test("reduction geometry: merged axis groups and split choice", () => {
   assertEquals(reduceSplit(65536, 64), 1); // enough outputs: one pass
   assertEquals(reduceSplit(1, 4096, "single"), 1);
   assertEquals(reduceSplit(1, 4096, "split7"), 7);
+});
+
+// ---- GPU (WGSL) vs float64 ----------------------------------------------------------------
+
+const cases: { shape: number[]; axes: number[] }[] = [
+  { shape: [7, 13, 5], axes: [0, 2] }, // interleaved reduced / kept groups
+  { shape: [7, 13, 5], axes: [1] },
+  { shape: [7, 13, 5], axes: [0, 1, 2] },
+  { shape: [37, 53], axes: [0] }, // column sums (batch statistics)
+  { shape: [37, 53], axes: [1] }, // row sums
+  { shape: [3, 1, 9, 11], axes: [1, 2] }, // size-1 axis inside the reduced set
+];
+
+// auto picks one pass for all of these (R is short); the forced splits cover the two-pass path
+const forced: { op: string; c: number; variant: string }[] = [
+  { op: "sum", c: 0, variant: "split3" },
+  { op: "sum", c: 3, variant: "split16" },
+  { op: "mean", c: 2, variant: "split7" },
+  { op: "max", c: 0, variant: "split2" },
+  { op: "max", c: 5, variant: "split5" },
+];
+
+Deno.test("GPU sum/mean/max match float64 in one-pass and two-pass variants", async () => {
+  const run = async (op: string, c: number, variant?: string) => {
+    const { shape, axes } = cases[c], a = randArg(shape, 11 + c);
+    const got = await runOpGPU(op, [a], { axes, keepdims: c % 2 === 0 }, {}, { variant: () => variant });
+    const want = cpuOp(op, [a], { axes, keepdims: c % 2 === 0 });
+    assertClose(got, want, { rtol: 1e-4, atol: 1e-5 }, `${op} ${JSON.stringify(shape)} axes ${axes} ${variant ?? "auto"}`);
+  };
+  for (const op of ["sum", "mean", "max"]) for (let c = 0; c < cases.length; c++) await run(op, c);
+  for (const f of forced) await run(f.op, f.c, f.variant);
+});
+
+Deno.test("GPU full sum of 1000×1001 stays accurate (two-pass blocked sum)", async () => {
+  const a = randArg([1000, 1001], 3, 0, 1); // all positive: the worst case for a running f32 sum
+  const want = cpuOp("sum", [a], { axes: [0, 1], keepdims: false });
+  const got = await runOpGPU("sum", [a], { axes: [0, 1], keepdims: false });
+  assertClose(got, want, { rtol: 2e-6, atol: 0 }, "full sum");
+  const cols = await runOpGPU("mean", [a], { axes: [0], keepdims: true });
+  assertClose(cols, cpuOp("mean", [a], { axes: [0], keepdims: true }), { rtol: 1e-5, atol: 0 }, "column means");
+});
+
+Deno.test("GPU backward of sum/mean/max matches the float64 backward", async () => {
+  for (const op of ["sum", "mean", "max"]) await gpuBackward(op, [randArg([7, 13, 5], 21)], { axes: [0, 2], keepdims: false }, [0]);
 });

@@ -83,8 +83,8 @@ export const PHILOX_WGSL = /* wgsl */ `
 fn mulhilo(a: u32, b: u32) -> vec2<u32> {
   let al = a & 0xffffu; let ah = a >> 16u; let bl = b & 0xffffu; let bh = b >> 16u;
   let ll = al * bl; let hl = ah * bl; let lh = al * bh; let hh = ah * bh;
-  let cross = (ll >> 16u) + (hl & 0xffffu) + lh;
-  return vec2<u32>(hh + (hl >> 16u) + (cross >> 16u), (cross << 16u) | (ll & 0xffffu));
+  let mid = (ll >> 16u) + (hl & 0xffffu) + lh;
+  return vec2<u32>(hh + (hl >> 16u) + (mid >> 16u), (mid << 16u) | (ll & 0xffffu));
 }
 fn philox4x32(ctr: vec4<u32>, key: vec2<u32>) -> vec4<u32> {
   var c = ctr;

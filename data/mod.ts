@@ -1,0 +1,9 @@
+// Public surface of data/: the Dataset type, the resolver, and the individual readers.
+export { checkDataset, type Dataset, DataError, type Split, take } from "./dataset.ts";
+export { FASHION_MNIST_DIR, loadDataset, loadDatasetSync, type LoadOptions } from "./load.ts";
+export { FASHION_MNIST_CLASSES, loadIdxSplit, MNIST_CLASSES, parseIdx, readIdxPair } from "./idx.ts";
+export { CIFAR10_CLASSES, loadCifar10, loadCifar100 } from "./cifar.ts";
+export { loadImageFolder } from "./folder.ts";
+export { makeSynthetic, SYNTHETIC_CLASSES, type SyntheticOptions } from "./synthetic.ts";
+export { decodeImage } from "./decode.ts";
+export { resizePlanes } from "./resize.ts";

@@ -1,0 +1,245 @@
+// validateSpec: the gate every spec passes (builders' pipeline(), loadSpec, the CLI). First the
+// valibot schema (form: types, ranges, unknown fields), then the semantic checks that a schema
+// cannot express (references, cycles, widths, EMA/queue consistency, a loss that trains
+// something). All problems are collected and thrown as one SpecError naming their paths.
+import * as v from "valibot";
+import { joinPath, show, SpecError, type SpecIssue } from "./error.ts";
+import { checkExpr, type RefInfo } from "./loss_check.ts";
+import { branchDim, branchTrainable, expandPath, moduleOutDim, viewImageShape } from "./resolve.ts";
+import { type PipelineSpec, PipelineSpecSchema, SPEC_VERSION } from "./schema.ts";
+
+/** Checks `input` and returns the spec with defaults filled in; throws SpecError otherwise. */
+export function validateSpec(input: unknown, file?: string): PipelineSpec {
+  // A spec of another version would fail in confusing ways below; say the real reason first.
+  if (input && typeof input === "object" && "version" in input && input.version !== SPEC_VERSION) {
+    throw new SpecError({
+      path: "version",
+      message: `unsupported spec version ${show(input.version)}; this build reads version ${SPEC_VERSION}`,
+    }, file);
+  }
+  const r = v.safeParse(PipelineSpecSchema, input);
+  if (!r.success) throw new SpecError(r.issues.map(schemaIssue), file);
+  const issues = semanticIssues(r.output);
+  if (issues.length) throw new SpecError(issues, file);
+  return r.output;
+}
+
+/** A valibot issue as {path, message}; the schema's own messages already say what was expected. */
+function schemaIssue(issue: v.BaseIssue<unknown>): SpecIssue {
+  let path = "";
+  for (const item of issue.path ?? []) {
+    const key = (item as { key: unknown }).key;
+    path = joinPath(path, typeof key === "number" ? key : String(key));
+  }
+  return { path, message: issue.message };
+}
+
+const list = (names: Iterable<string>) => [...names].join(", ") || "none";
+
+/** Every semantic problem of a schema-valid spec, in spec order, without duplicates. */
+export function semanticIssues(spec: PipelineSpec): SpecIssue[] {
+  const issues: SpecIssue[] = [];
+  checkNames(spec, issues);
+  checkModules(spec, issues);
+  checkBranches(spec, issues);
+  checkQueues(spec, issues);
+  checkLoss(spec, issues);
+  checkTraining(spec, issues);
+  const seen = new Set<string>();
+  return issues.filter((i) => {
+    const k = `${i.path}\n${i.message}`;
+    return seen.has(k) ? false : (seen.add(k), true);
+  });
+}
+
+/** View names are unique; branch and queue names share one namespace (the loss refers to both). */
+function checkNames(spec: PipelineSpec, issues: SpecIssue[]) {
+  const views = new Map<string, string>();
+  spec.views.forEach((x, i) => {
+    const at = `views[${i}].name`;
+    if (views.has(x.name)) issues.push({ path: at, message: `duplicate view name '${x.name}' (also ${views.get(x.name)})` });
+    else views.set(x.name, at);
+  });
+  const refs = new Map<string, string>();
+  const add = (name: string, at: string) => {
+    if (refs.has(name)) issues.push({ path: at, message: `duplicate name '${name}' (also ${refs.get(name)}); branches and queues share one namespace` });
+    else refs.set(name, at);
+  };
+  spec.branches.forEach((b, i) => add(b.name, `branches[${i}].name`));
+  spec.queues.forEach((q, i) => add(q.name, `queues[${i}].name`));
+}
+
+/** seq modules refer to existing modules and do not contain themselves. */
+function checkModules(spec: PipelineSpec, issues: SpecIssue[]) {
+  for (const [name, m] of Object.entries(spec.modules)) {
+    if (m.kind !== "seq") continue;
+    m.path.forEach((n, j) => {
+      const at = `${joinPath("modules", name)}.path[${j}]`;
+      if (!spec.modules[n]) {
+        issues.push({ path: at, message: `unknown module '${n}' (modules: ${list(Object.keys(spec.modules))})` });
+        return;
+      }
+      const cycle = findCycle(spec, n, [name]);
+      if (cycle) issues.push({ path: at, message: `module cycle: ${cycle.join(" → ")}` });
+    });
+  }
+}
+
+/** A path of seq references from `name` back to stack[0], or undefined. */
+function findCycle(spec: PipelineSpec, name: string, stack: string[]): string[] | undefined {
+  if (name === stack[0]) return [...stack, name];
+  if (stack.includes(name)) return undefined; // a cycle not through stack[0]: reported from its own module
+  const m = spec.modules[name];
+  if (!m || m.kind !== "seq") return undefined;
+  for (const n of m.path) {
+    const c = findCycle(spec, n, [...stack, name]);
+    if (c) return c;
+  }
+  return undefined;
+}
+
+function checkBranches(spec: PipelineSpec, issues: SpecIssue[]) {
+  const viewNames = spec.views.map((x) => x.name);
+  const branchIndex = new Map(spec.branches.map((b, i) => [b.name, i]));
+  /** for an mlp that flattens images: the first branch feeding it and the view side it saw */
+  const flatten = new Map<string, { at: string; side: number }>();
+  const emaTau = new Map<string, { at: string; tau: string }>();
+
+  spec.branches.forEach((b, i) => {
+    const at = `branches[${i}]`;
+    if (!viewNames.includes(b.view)) {
+      issues.push({ path: `${at}.view`, message: `unknown view '${b.view}' (views: ${list(viewNames)})` });
+    }
+    let broken = false;
+    b.path.forEach((n, j) => {
+      if (!spec.modules[n]) {
+        issues.push({ path: `${at}.path[${j}]`, message: `unknown module '${n}' (modules: ${list(Object.keys(spec.modules))})` });
+        broken = true;
+      }
+    });
+    const leaves = broken ? undefined : expandPath(spec.modules, b.path);
+    if (!leaves) return; // unknown names or seq cycles, reported above
+
+    // Each module once: a path is a chain of distinct parameterized layers.
+    const twice = leaves.find((n, k) => leaves.indexOf(n) !== k);
+    if (twice) {
+      issues.push({ path: `${at}.path`, message: `module '${twice}' appears twice in the expanded path (${leaves.join(" → ")}); a path visits each module once` });
+      return;
+    }
+    // Widths along the path.
+    leaves.forEach((n, k) => {
+      const m = spec.modules[n];
+      if ((m.kind === "cnn" || m.kind === "resnet18") && k > 0) {
+        issues.push({ path: `${at}.path`, message: `'${n}' (${m.kind}) takes images, so it must come first in the path, not after '${leaves[k - 1]}'` });
+      }
+      if (m.kind !== "mlp") return;
+      if (k > 0) {
+        const prevOut = moduleOutDim(spec.modules[leaves[k - 1]]);
+        if (m.in !== undefined && prevOut !== undefined && m.in !== prevOut) {
+          issues.push({ path: `${joinPath("modules", n)}.in`, message: `'${n}' expects input width ${m.in} but '${leaves[k - 1]}' outputs ${prevOut} (in ${at} '${b.name}')` });
+        }
+        return;
+      }
+      // An mlp first in the path flattens the C×S×S image of the view.
+      const [c, h, w] = viewImageShape(spec, b.view);
+      if (m.in !== undefined && c !== undefined && h !== undefined && w !== undefined && m.in !== c * h * w) {
+        issues.push({ path: `${joinPath("modules", n)}.in`, message: `'${n}' expects input width ${m.in} but view '${b.view}' gives ${c}×${h}×${w} = ${c * h * w} values (in ${at} '${b.name}')` });
+      }
+      if (h !== undefined) {
+        const prev = flatten.get(n);
+        if (!prev) flatten.set(n, { at, side: h });
+        else if (prev.side !== h) {
+          issues.push({ path: `${at}.view`, message: `'${n}' (mlp) flattens its input, but view '${b.view}' is ${h}×${w} while ${prev.at} feeds it ${prev.side}×${prev.side}` });
+        }
+      }
+    });
+
+    if (!b.ema) return;
+    const of = b.ema.of;
+    const j = branchIndex.get(of);
+    if (j === undefined) {
+      issues.push({ path: `${at}.ema.of`, message: `unknown branch '${of}' (branches: ${list(branchIndex.keys())})` });
+      return;
+    }
+    if (of === b.name) {
+      issues.push({ path: `${at}.ema.of`, message: `a branch cannot be an EMA of itself; name the online branch it follows` });
+      return;
+    }
+    const online = spec.branches[j];
+    if (online.ema) {
+      issues.push({ path: `${at}.ema.of`, message: `branch '${of}' is itself an ema branch; name the online branch it follows (ema of '${online.ema.of}')` });
+      return;
+    }
+    const onlineLeaves = expandPath(spec.modules, online.path) ?? [];
+    const missing = leaves.find((n) => !onlineLeaves.includes(n));
+    if (missing) {
+      issues.push({ path: `${at}.path`, message: `'${missing}' is not in the path of branch '${of}' (${onlineLeaves.join(" → ")}), so it has no EMA copy` });
+    }
+    const tau = JSON.stringify(b.ema.tau);
+    const prev = emaTau.get(of);
+    if (!prev) emaTau.set(of, { at: `${at}.ema.tau`, tau });
+    else if (prev.tau !== tau) {
+      issues.push({ path: `${at}.ema.tau`, message: `differs from ${prev.at}; all ema branches of '${of}' share one EMA copy and one τ schedule` });
+    }
+  });
+}
+
+function checkQueues(spec: PipelineSpec, issues: SpecIssue[]) {
+  const names = spec.branches.map((b) => b.name);
+  spec.queues.forEach((q, i) => {
+    if (!names.includes(q.of)) {
+      issues.push({ path: `queues[${i}].of`, message: `unknown branch '${q.of}' (branches: ${list(names)})` });
+    }
+    if (q.size % spec.batch !== 0) {
+      const fix = Math.max(1, Math.round(q.size / spec.batch)) * spec.batch;
+      issues.push({
+        path: `queues[${i}].size`,
+        message: `${q.size} is not a multiple of the batch ${spec.batch}: each step enqueues a whole batch (e.g. use ${fix})`,
+      });
+    }
+  });
+}
+
+/** The names the loss may use: branch outputs [batch, D] and queue contents [size, D]. */
+export function lossRefs(spec: PipelineSpec): Map<string, RefInfo> {
+  const refs = new Map<string, RefInfo>();
+  for (const b of spec.branches) {
+    const d = branchDim(spec, b);
+    const shape = d === undefined ? undefined : [spec.batch, d];
+    if (!refs.has(b.name)) refs.set(b.name, { kind: "branch", shape, trainable: branchTrainable(b) });
+  }
+  for (const q of spec.queues) {
+    const of = spec.branches.find((b) => b.name === q.of);
+    const d = of && branchDim(spec, of);
+    const shape = d === undefined ? undefined : [q.size, d];
+    if (!refs.has(q.name)) refs.set(q.name, { kind: "queue", shape, trainable: false });
+  }
+  return refs;
+}
+
+function checkLoss(spec: PipelineSpec, issues: SpecIssue[]) {
+  const info = checkExpr(spec.loss, lossRefs(spec), "loss", issues);
+  if (!info) return;
+  if (info.shape.length !== 0) {
+    issues.push({ path: "loss", message: `the loss must be a scalar, got shape [${info.shape.join(", ")}]; reduce it with mean or sum` });
+  }
+  if (!info.trainable) {
+    issues.push({ path: "loss", message: "the loss reaches no trainable parameter: every branch it uses is stopGrad, ema, a queue or under a stopGrad node" });
+  }
+}
+
+function checkTraining(spec: PipelineSpec, issues: SpecIssue[]) {
+  spec.optimizer.fixedLr.forEach((n, i) => {
+    if (!spec.modules[n]) issues.push({ path: `optimizer.fixedLr[${i}]`, message: `unknown module '${n}' (modules: ${list(Object.keys(spec.modules))})` });
+  });
+  if (spec.schedule.warmupEpochs > spec.epochs) {
+    issues.push({ path: "schedule.warmupEpochs", message: `warmup of ${spec.schedule.warmupEpochs} epochs is longer than the run (${spec.epochs} epochs)` });
+  }
+  const n = spec.data.trainLimit;
+  if (n !== undefined && spec.eval.knnK > n) {
+    issues.push({ path: "eval.knnK", message: `${spec.eval.knnK} neighbours but only ${n} training images (data.trainLimit)` });
+  }
+  if (n !== undefined && n < spec.batch) {
+    issues.push({ path: "data.trainLimit", message: `${n} training images cannot fill one batch of ${spec.batch}` });
+  }
+}

@@ -1,0 +1,111 @@
+// WGSL lowering of one augmented view, specialised on the recipe and shapes:
+//   params  one thread per sample: Philox → crop box, switches, jitter factors and order, σ
+//   pixels  one thread per output pixel: crop + flip (bilinear), then the colour ops — all of
+//           them, or only those before contrast when contrast needs its image mean
+//   mean    (contrast on) one thread per sample: grayscale mean of the image so far
+//   pixels2 (contrast on) in place: contrast, the remaining jitter ops, grayscale
+//   blurRows, blurCols (blur on): separable gaussian, reflect padding; solarize at the very end
+// Without blur the image passes write the op's output directly; with blur they write a temp.
+import { grid } from "../layout.ts";
+import { type BufRef, type KernelCtx, type Lowering, type Pass, UNIFORM_DECL } from "../op.ts";
+import { PHILOX_WGSL } from "../wgsl/philox.ts";
+import { blurPassWgsl } from "./blur.ts";
+import { COLOR_WGSL, JIT, jitterOpWgsl } from "./color.ts";
+import { geometryWgsl } from "./geometry.ts";
+import { paramsWgsl } from "./params.ts";
+import { type AugmentSpec, P } from "./spec.ts";
+
+type Bind = { name: string; buf: BufRef; write: boolean };
+
+function pass(label: string, binds: Bind[], threads: number, lib: string, body: string, uniform = false): Pass {
+  const g = grid(threads);
+  const decls = binds.map((b, k) =>
+    `@group(0) @binding(${k}) var<storage, ${b.write ? "read_write" : "read"}> ${b.name}: array<f32>;\n`
+  ).join("");
+  return {
+    label,
+    wgsl: (uniform ? UNIFORM_DECL : "") + decls + lib + g.head + body + "}\n",
+    bindings: binds.map(({ buf, write }) => ({ buf, write })),
+    uniform,
+    workgroups: g.workgroups,
+  };
+}
+
+export function lowerAugment(s: AugmentSpec, c: KernelCtx): Lowering {
+  const { N, C, H, W, Ho, Wo } = s;
+  const plane = Ho * Wo, K = P.COUNT;
+  const needMean = !!s.jitter && s.jitter.contrast > 0;
+  const params: BufRef = { kind: "tmp", i: 0 };
+  const img: BufRef = s.blur ? { kind: "tmp", i: 1 } : { kind: "out" };
+  const temps = s.blur ? [N * K, N * C * plane, N * C * plane] : [N * K];
+  const ch = [...Array(C).keys()];
+  const pixelLib = COLOR_WGSL + jitterOpWgsl(C);
+
+  const pixelHead = `
+  let n = i / ${plane}u; let pix = i % ${plane}u;
+  let pb = n * ${K}u;
+  let ib = n * ${C * plane}u + pix;
+`;
+  const load = `  var v = vec3<f32>(0.0);\n` + ch.map((k) => `  v[${k}] = IMG[ib + ${k * plane}u];\n`).join("");
+  const store = ch.map((k) => `  IMG[ib + ${k * plane}u] = v[${k}];\n`).join("");
+  const solar = `  if (PARAMS[pb + ${P.SOLAR}u] == 1.0) { v = solarize3(v); }\n`;
+  const tail = (C === 3 ? `  if (PARAMS[pb + ${P.GRAY}u] == 1.0) { v = vec3<f32>(gray3(v)); }\n` : "") + (s.blur ? "" : solar);
+  // jitter ops by position; `phase` 0: all, 1: those before contrast, 2: contrast and after
+  const jitter = (phase: 0 | 1 | 2) =>
+    !s.jitter ? "" : `
+  if (PARAMS[pb + ${P.JITTER}u] == 1.0) {
+    let mean = PARAMS[pb + ${P.MEAN}u];
+    var started = ${phase === 2 ? "false" : "true"};
+    for (var pos = 0u; pos < 4u; pos++) {
+      let op = u32(PARAMS[pb + ${P.ORDER}u + pos]);
+${phase === 1 ? `      if (op == ${JIT.CONTRAST}u) { break; }\n` : ""}${phase === 2 ? `      if (op == ${JIT.CONTRAST}u) { started = true; }\n` : ""}      if (started) { v = jitterOp(op, v, PARAMS[pb + ${P.BRIGHT}u + op], mean); }
+    }
+  }
+`;
+
+  const passes: Pass[] = [];
+  passes.push(pass("augment.params", [{ name: "PARAMS", buf: params, write: true }], N, PHILOX_WGSL,
+    paramsWgsl(s, c.scalarU32("seed"), c.scalarU32("step")), true));
+
+  passes.push(pass("augment.pixels", [
+    { name: "X", buf: { kind: "in", i: 0 }, write: false },
+    { name: "PARAMS", buf: params, write: false },
+    { name: "IMG", buf: img, write: true },
+  ], N * plane, geometryWgsl(W, Ho, Wo) + pixelLib, pixelHead + `
+  let box = vec4<f32>(PARAMS[pb], PARAMS[pb + 1u], PARAMS[pb + 2u], PARAMS[pb + 3u]);
+  let flip = PARAMS[pb + ${P.FLIP}u] == 1.0;
+  var v = vec3<f32>(0.0);
+${ch.map((k) => `  v[${k}] = sampleCrop((n * ${C}u + ${k}u) * ${H * W}u, box, pix / ${Wo}u, pix % ${Wo}u, flip);`).join("\n")}
+` + jitter(needMean ? 1 : 0) + (needMean ? "" : tail) + store));
+
+  if (needMean) {
+    const g = C === 3 ? `gray3(vec3<f32>(IMG[b], IMG[b + ${plane}u], IMG[b + ${2 * plane}u]))` : `IMG[b]`;
+    passes.push(pass("augment.mean", [
+      { name: "PARAMS", buf: params, write: true },
+      { name: "IMG", buf: img, write: false },
+    ], N, COLOR_WGSL, `
+  if (PARAMS[i * ${K}u + ${P.JITTER}u] != 1.0) { return; }
+  var acc = 0.0;
+  for (var k = 0u; k < ${plane}u; k++) { let b = i * ${C * plane}u + k; acc += ${g}; }
+  PARAMS[i * ${K}u + ${P.MEAN}u] = acc / ${plane}.0;
+`));
+    passes.push(pass("augment.pixels2", [
+      { name: "PARAMS", buf: params, write: false },
+      { name: "IMG", buf: img, write: true },
+    ], N * plane, pixelLib, pixelHead + load + jitter(2) + tail + store));
+  }
+
+  if (s.blur) {
+    const r = s.blur.radius, mid: BufRef = { kind: "tmp", i: 2 };
+    const blurPass = (label: string, src: BufRef, dst: BufRef, horizontal: boolean, after: string) =>
+      pass(label, [
+        { name: "PARAMS", buf: params, write: false },
+        { name: "SRC", buf: src, write: false },
+        { name: "DST", buf: dst, write: true },
+      ], N * plane, COLOR_WGSL, blurPassWgsl(C, Ho, Wo, r, horizontal, P.SIGMA, K, after));
+    passes.push(blurPass("augment.blurRows", img, mid, true, ""));
+    passes.push(blurPass("augment.blurCols", mid, { kind: "out" }, false,
+      `  let pb = n * ${K}u;\n` + solar));
+  }
+  return { temps, passes };
+}

@@ -1,0 +1,62 @@
+// Smoke tests run under Bun (the Deno suite covers everything; this proves the same code runs
+// on Bun's runtime): the device, a fused kernel against float64, and a few training steps.
+import { evaluate, step as cpuStep } from "../../cpu/reference.ts";
+import { compile } from "../../compiler/compile.ts";
+import { Graph } from "../../ir/graph.ts";
+import { batchNorm, linear } from "../../nn/mod.ts";
+import { getGpu } from "../../runtime/device.ts";
+import { Executable } from "../../runtime/executable.ts";
+import { addTrainingStep } from "../../train/step.ts";
+import { assertClose, rand } from "../util/check.ts";
+import { runGraphGPU } from "../util/gpu.ts";
+
+const tests: [string, () => Promise<void>][] = [
+  ["runtime: adapter and device", async () => {
+    const gpu = await getGpu();
+    if (!gpu.description) throw new Error("no adapter description");
+  }],
+  ["fused elementwise chain matches float64", async () => {
+    const g = new Graph();
+    const x = g.input("x", [7, 5]);
+    g.output("y", x.mul(x).add(1).log().relu());
+    const leaves = new Map([["x", rand(35, 3)]]);
+    const want = evaluate(g, { leaves, scalars: {} })[g.outputs.get("y")!];
+    assertClose((await runGraphGPU(g, leaves)).get("y")!, want, { rtol: 1e-5, atol: 1e-6 }, "bun fused");
+  }],
+  ["training step: 5 SGD steps of an MLP+BN follow float64", async () => {
+    const build = () => {
+      const g = new Graph();
+      const x = g.input("x", [16, 9]);
+      const loss = linear(batchNorm(linear(x, "a", 11), "bn").relu(), "b", 3).square().mean();
+      addTrainingStep(g, loss, { optimizer: { kind: "sgd", momentum: 0.9 } });
+      return g;
+    };
+    const gpu = await getGpu();
+    const ex = await Executable.create(gpu, compile(build(), { features: { subgroups: gpu.features.subgroups, f16: gpu.features.f16 } }));
+    const init = ex.initPersistent(3);
+    const leaves = new Map([...init].map(([k, v]) => [k, Float64Array.from(v)]));
+    const g = build();
+    for (let s = 0; s < 5; s++) {
+      const xv = rand(16 * 9, 50 + s);
+      ex.write("x", Float32Array.from(xv));
+      ex.setScalars({ lr: 0.1 });
+      ex.run();
+      const got = (await ex.read("loss"))[0];
+      leaves.set("x", xv);
+      const want = cpuStep(g, { leaves, scalars: { lr: 0.1 } }).get("loss")![0];
+      if (Math.abs(got - want) > 1e-4 * Math.max(1, want)) throw new Error(`step ${s}: ${got} vs ${want}`);
+    }
+  }],
+];
+
+let failed = 0;
+for (const [name, fn] of tests) {
+  try {
+    await fn();
+    console.log(`bun ok ${name}`);
+  } catch (e) {
+    failed++;
+    console.log(`bun FAILED ${name}: ${(e as Error).message}`);
+  }
+}
+process.exit(failed ? 1 : 0);

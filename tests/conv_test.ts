@@ -1,0 +1,138 @@
+// conv2d and its two gradient ops: shape rules, closed forms of the float64 reference,
+// finite-difference VJPs (first and second order), and every WGSL variant against float64.
+import { Graph } from "../ir/graph.ts";
+import { ShapeError } from "../kernels/op.ts";
+import { assertClose, checkVjp, cpuOp, rand, randArg } from "./util/check.ts";
+import { runOpGPU } from "./util/gpu.ts";
+
+type Case = { name: string; x: number[]; w: number[]; stride: number | number[]; pad: number | number[] };
+const CASES: Case[] = [
+  { name: "3x3 stride 2 pad 1", x: [2, 3, 7, 9], w: [5, 3, 3, 3], stride: 2, pad: 1 },
+  { name: "3x3 stride 1 pad 0", x: [2, 3, 7, 9], w: [5, 3, 3, 3], stride: 1, pad: 0 },
+  { name: "1x1 stride 1", x: [2, 3, 7, 9], w: [5, 3, 1, 1], stride: 1, pad: 0 },
+  { name: "1x1 stride 2 (ResNet shortcut)", x: [2, 3, 7, 9], w: [5, 3, 1, 1], stride: 2, pad: 0 },
+  { name: "3x2 kernel, stride [2,1], pad [1,0]", x: [2, 3, 7, 9], w: [5, 3, 3, 2], stride: [2, 1], pad: [1, 0] },
+  { name: "3x3 stride 3 pad 2 (empty phases)", x: [1, 2, 5, 4], w: [3, 2, 3, 3], stride: 3, pad: 2 },
+];
+const geoOut = (c: Case) => {
+  const [s0, s1] = typeof c.stride === "number" ? [c.stride, c.stride] : c.stride;
+  const [p0, p1] = typeof c.pad === "number" ? [c.pad, c.pad] : c.pad;
+  return [c.x[0], c.w[0], Math.floor((c.x[2] + 2 * p0 - c.w[2]) / s0) + 1, Math.floor((c.x[3] + 2 * p1 - c.w[3]) / s1) + 1];
+};
+/** f throws a ShapeError whose message contains `msg` */
+export function assertThrows(f: () => unknown, msg: string): void {
+  try {
+    f();
+  } catch (e) {
+    if (!(e instanceof ShapeError) || !e.message.includes(msg)) throw new Error(`expected ShapeError with "${msg}", got ${e}`);
+    return;
+  }
+  throw new Error(`expected ShapeError with "${msg}", nothing was thrown`);
+}
+const attrs = (c: Case) => ({ stride: c.stride, pad: c.pad });
+/** f32-exact random data, so the GPU sees exactly what the reference sees */
+const f32Arg = (shape: number[], seed: number) => ({ shape, data: rand(shape.reduce((a, b) => a * b, 1), seed).map(Math.fround) });
+
+Deno.test("conv2d shape rule and errors", () => {
+  const g = new Graph();
+  for (const c of CASES) {
+    const y = g.add("conv2d", [g.input(`x${c.name}`, c.x), g.input(`w${c.name}`, c.w)], attrs(c));
+    if (y.shape.join() !== geoOut(c).join()) throw new Error(`${c.name}: shape ${y.shape} vs ${geoOut(c)}`);
+  }
+  const x = g.input("x", [2, 3, 7, 9]);
+  let k = 0;
+  const bad = (w: number[], a: Record<string, unknown>, msg: string) =>
+    assertThrows(() => g.add("conv2d", [x, g.input(`w${k++}`, w)], a), msg);
+  bad([5, 4, 3, 3], {}, "conv2d: input has 3 channels but weight [5, 4, 3, 3] expects 4");
+  bad([5, 3, 9, 3], {}, "image height = 7 (+ 2·pad 0) is smaller than the kernel height = 9");
+  bad([5, 3, 3, 12], { pad: 1 }, "image width = 9 (+ 2·pad 1) is smaller than the kernel width = 12");
+  bad([5, 3, 3, 3], { stride: 0 }, "attrs.stride must be an integer ≥ 1");
+  bad([5, 3, 3, 3], { pad: [1, 2, 3] }, "attrs.pad must be");
+  bad([5, 3, 3], {}, "weight w must be 4-D");
+  const w = g.input("w", [5, 3, 3, 3]);
+  assertThrows(() => g.add("conv2dGradInput", [g.input("g1", [2, 5, 4, 4]), w], { stride: 2, pad: 1, inShape: [2, 3, 7, 9] }), "cotangent g is [2, 5, 4, 4] but the convolution's output is [2, 5, 4, 5]");
+  assertThrows(() => g.add("conv2dGradWeight", [x, g.input("g2", [2, 5, 4, 5])], { stride: 2, pad: 1 }), "attrs.wShape must be 4 positive integers");
+});
+
+Deno.test("conv2d float64 reference: closed forms", () => {
+  // a centred delta kernel with pad 1 is the identity; stride 2 then subsamples
+  const x = randArg([1, 2, 5, 7], 3);
+  const delta = new Float64Array(2 * 2 * 9);
+  delta[(0 * 2 + 0) * 9 + 4] = 1; // out 0 ← in 0
+  delta[(1 * 2 + 1) * 9 + 4] = 2; // out 1 ← 2 · in 1
+  const y = cpuOp("conv2d", [x, { shape: [2, 2, 3, 3], data: delta }], { pad: 1 });
+  assertClose(y, Array.from(x.data, (v, i) => (i < 35 ? v : 2 * v)), {}, "delta kernel");
+  const ys = cpuOp("conv2d", [x, { shape: [2, 2, 3, 3], data: delta }], { pad: 1, stride: 2 });
+  const want: number[] = [];
+  for (let c = 0; c < 2; c++) for (let h = 0; h < 5; h += 2) for (let w = 0; w < 7; w += 2) want.push((c + 1) * x.data[(c * 5 + h) * 7 + w]);
+  assertClose(ys, want, {}, "strided delta");
+  // a 2x2 kernel of ones sums each window
+  const r = cpuOp("conv2d", [{ shape: [1, 1, 3, 3], data: [1, 2, 3, 4, 5, 6, 7, 8, 9] }, { shape: [1, 1, 2, 2], data: [1, 1, 1, 1] }]);
+  assertClose(r, [12, 16, 24, 28], {}, "window sums");
+  // a 1x1 convolution is a matmul over channels at every pixel
+  const w1 = randArg([4, 3, 1, 1], 5), x1 = randArg([2, 3, 3, 5], 6);
+  const y1 = cpuOp("conv2d", [x1, w1]);
+  for (let n = 0; n < 2; n++) {
+    for (let o = 0; o < 4; o++) {
+      for (let p = 0; p < 15; p++) {
+        let s = 0;
+        for (let c = 0; c < 3; c++) s += w1.data[o * 3 + c] * x1.data[(n * 3 + c) * 15 + p];
+        assertClose([y1[(n * 4 + o) * 15 + p]], [s], {}, "1x1 = matmul");
+      }
+    }
+  }
+});
+
+Deno.test("conv2d VJP matches finite differences (float64), every case", () => {
+  for (const c of CASES) checkVjp("conv2d", [randArg(c.x, 1), randArg(c.w, 2)], attrs(c));
+});
+
+Deno.test("conv2dGradInput / conv2dGradWeight VJPs (second order) match finite differences", () => {
+  for (const c of CASES.slice(0, 5)) {
+    const gshape = geoOut(c);
+    checkVjp("conv2dGradInput", [randArg(gshape, 3), randArg(c.w, 4)], { ...attrs(c), inShape: c.x });
+    checkVjp("conv2dGradWeight", [randArg(c.x, 5), randArg(gshape, 6)], { ...attrs(c), wShape: c.w });
+  }
+});
+
+// ---- GPU against float64 --------------------------------------------------------------------
+
+const VARIANTS = [
+  { name: "default (subgroups)", opts: {} },
+  { name: "sg8x1", opts: { variant: () => "sg8x1" } },
+  { name: "no subgroups t4x2", opts: { features: { subgroups: false, f16: false } } },
+  { name: "no subgroups t3x1", opts: { features: { subgroups: false, f16: false }, variant: () => "t3x1" } },
+];
+
+Deno.test("conv2d family on the GPU matches float64 (all cases, all variants)", async () => {
+  for (const c of CASES) {
+    const gshape = geoOut(c);
+    const x = f32Arg(c.x, 11), w = f32Arg(c.w, 12), g = f32Arg(gshape, 13);
+    const ops: [string, typeof x[], Record<string, unknown>][] = [
+      ["conv2d", [x, w], attrs(c)],
+      ["conv2dGradInput", [g, w], { ...attrs(c), inShape: c.x }],
+      ["conv2dGradWeight", [x, g], { ...attrs(c), wShape: c.w }],
+    ];
+    for (const [op, args, a] of ops) {
+      const want = cpuOp(op, args, a);
+      for (const v of VARIANTS) {
+        const got = await runOpGPU(op, args, a, {}, v.opts);
+        assertClose(got, want, { rtol: 1e-4, atol: 1e-5 }, `${op} ${c.name} ${v.name}`);
+      }
+    }
+  }
+});
+
+Deno.test("conv2d GPU: several column tiles, batch-split gradWeight, wide images", async () => {
+  // O = 70 > 64 columns per tile; N·HW rows not a multiple of the tile; gradWeight with
+  // 3·1·1 = 3 rows splits the batch of 5 into partial sums
+  const x = f32Arg([5, 3, 6, 11], 21), w = f32Arg([70, 3, 1, 1], 22), g = f32Arg([5, 70, 6, 11], 23);
+  for (const [op, args, a] of [
+    ["conv2d", [x, w], {}],
+    ["conv2dGradInput", [g, w], { inShape: x.shape }],
+    ["conv2dGradWeight", [x, g], { wShape: w.shape }],
+  ] as const) {
+    const want = cpuOp(op, [...args], a);
+    assertClose(await runOpGPU(op, [...args], a), want, { rtol: 1e-4, atol: 1e-4 }, op);
+  }
+});

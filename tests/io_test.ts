@@ -1,0 +1,169 @@
+// safetensors bytes against the format's definition, corrupt files with exact messages,
+// atomic replacement, and checkpoints with validation (also round-tripped under Bun).
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { decodeSafetensors, encodeSafetensors, readSafetensors, SafetensorsError, type Tensors, writeSafetensors } from "../io/safetensors.ts";
+import { writeFileAtomic } from "../io/atomic.ts";
+import { CHECKPOINT_FILE, CheckpointError, loadCheckpoint, saveCheckpoint } from "../io/checkpoint.ts";
+import { rand } from "./util/check.ts";
+
+const tmp = () => mkdtempSync(join(tmpdir(), "io-test-"));
+const f32 = (n: number, seed: number) => Float32Array.from(rand(n, seed, -3, 3));
+
+/** A safetensors file built by hand from the format definition (header unpadded, any key order). */
+function handMade(header: unknown, data: Uint8Array): Uint8Array {
+  const h = new TextEncoder().encode(JSON.stringify(header));
+  const b = new Uint8Array(8 + h.length + data.length);
+  new DataView(b.buffer).setUint32(0, h.length, true);
+  b.set(h, 8);
+  b.set(data, 8 + h.length);
+  return b;
+}
+const le = (xs: number[]) => new Uint8Array(Float32Array.from(xs).buffer);
+
+function throwsMsg(f: () => unknown, cls: typeof SafetensorsError | typeof CheckpointError, ...parts: string[]) {
+  assert.throws(f, (e: Error) => {
+    assert.ok(e instanceof cls, `expected ${cls.name}, got ${e.name}: ${e.message}`);
+    for (const p of parts) assert.ok(e.message.includes(p), `message "${e.message}" lacks "${p}"`);
+    return true;
+  });
+}
+
+Deno.test("safetensors: byte layout matches the format definition", () => {
+  const tensors: Tensors = { b: { shape: [2], data: Float32Array.of(1, -2) }, a: { shape: [], data: Float32Array.of(0.5) } };
+  const buf = encodeSafetensors(tensors, { note: "hi" });
+  const n = Number(new DataView(buf.buffer).getBigUint64(0, true));
+  assert.equal((8 + n) % 8, 0, "data section is 8-byte aligned");
+  const header = JSON.parse(new TextDecoder().decode(buf.subarray(8, 8 + n)));
+  assert.deepEqual(header, {
+    __metadata__: { note: "hi" },
+    a: { dtype: "F32", shape: [], data_offsets: [0, 4] },
+    b: { dtype: "F32", shape: [2], data_offsets: [4, 12] },
+  });
+  // 0.5 = 00 00 00 3f, 1 = 00 00 80 3f, -2 = 00 00 00 c0 (little-endian IEEE 754).
+  assert.deepEqual([...buf.subarray(8 + n)], [0, 0, 0, 0x3f, 0, 0, 0x80, 0x3f, 0, 0, 0, 0xc0]);
+});
+
+Deno.test("safetensors: round trip of odd shapes; reads a hand-made file with unpadded header", () => {
+  const t: Tensors = {
+    "enc.w": { shape: [7, 13, 5], data: f32(455, 1) },
+    "enc.b": { shape: [13], data: f32(13, 2) },
+    empty: { shape: [0, 3], data: new Float32Array(0) },
+    scalar: { shape: [], data: Float32Array.of(Math.PI) },
+  };
+  const path = join(tmp(), "x.safetensors");
+  writeSafetensors(path, t, { a: "1", b: '{"json":true}' });
+  const r = readSafetensors(path);
+  assert.deepEqual(r.metadata, { a: "1", b: '{"json":true}' });
+  for (const k of Object.keys(t)) {
+    assert.deepEqual(r.tensors[k].shape, t[k].shape);
+    assert.deepEqual(r.tensors[k].data, t[k].data);
+  }
+  // Out-of-order header keys, no __metadata__, a 1-byte-odd header length (unaligned data).
+  const file = handMade({ y: { dtype: "F32", shape: [1, 2], data_offsets: [4, 12] }, x: { dtype: "F32", shape: [1], data_offsets: [0, 4] } }, le([7, 8, 9]));
+  const d = decodeSafetensors(file);
+  assert.deepEqual([...d.tensors.x.data, ...d.tensors.y.data], [7, 8, 9]);
+  assert.deepEqual(d.tensors.y.shape, [1, 2]);
+  assert.deepEqual(d.metadata, {});
+});
+
+Deno.test("safetensors: corrupt files give messages naming the file and the problem", () => {
+  const good = encodeSafetensors({ w: { shape: [3, 2], data: f32(6, 3) } });
+  const F = "ck.safetensors";
+  const dec = (b: Uint8Array) => () => decodeSafetensors(b, F);
+  throwsMsg(dec(good.subarray(0, 5)), SafetensorsError, F, "truncated: 5 bytes, less than the 8-byte header length");
+  throwsMsg(dec(good.subarray(0, 20)), SafetensorsError, "truncated or not safetensors: header length");
+  throwsMsg(dec(good.subarray(0, good.length - 4)), SafetensorsError, 'tensor "w": data_offsets [0,24] out of range (data section has 20 bytes; file truncated?)');
+  const notJson = good.slice();
+  notJson[8] = 0x7b + 1; // '{' → '|'
+  throwsMsg(dec(notJson), SafetensorsError, "header is not JSON");
+  throwsMsg(dec(handMade([1, 2], new Uint8Array(0))), SafetensorsError, "header is not a JSON object");
+  throwsMsg(dec(handMade({ w: { dtype: "F16", shape: [2], data_offsets: [0, 4] } }, new Uint8Array(4))), SafetensorsError, 'tensor "w": dtype "F16" is not supported (only F32)');
+  throwsMsg(dec(handMade({ w: { dtype: "F32", shape: [3], data_offsets: [0, 8] } }, new Uint8Array(8))), SafetensorsError, "span 8 bytes but shape [3] needs 12");
+  throwsMsg(dec(handMade({ w: { dtype: "F32", shape: [-1], data_offsets: [0, 8] } }, new Uint8Array(8))), SafetensorsError, "shape [-1] is not a list of non-negative integers");
+  throwsMsg(dec(handMade({ w: { dtype: "F32", shape: [1], data_offsets: [4] } }, new Uint8Array(8))), SafetensorsError, "data_offsets [4] is not [begin, end]");
+  const two = (o1: number[], o2: number[], len: number) => handMade({ a: { dtype: "F32", shape: [1], data_offsets: o1 }, b: { dtype: "F32", shape: [1], data_offsets: o2 } }, new Uint8Array(len));
+  throwsMsg(dec(two([0, 4], [2, 6], 8)), SafetensorsError, 'tensor "b": data_offsets start at 2, expected 4 (overlap)');
+  throwsMsg(dec(two([0, 4], [8, 12], 12)), SafetensorsError, "start at 8, expected 4 (gap)");
+  throwsMsg(dec(two([0, 4], [4, 8], 10)), SafetensorsError, "2 bytes after the last tensor");
+  throwsMsg(dec(handMade({ __metadata__: { k: 3 } }, new Uint8Array(0))), SafetensorsError, '__metadata__ "k" is not a string');
+  throwsMsg(() => readSafetensors(join(tmp(), "none.safetensors")), SafetensorsError, "none.safetensors: file not found");
+  throwsMsg(() => encodeSafetensors({ w: { shape: [2, 2], data: new Float32Array(3) } }), SafetensorsError, 'tensor "w": shape [2,2] has 4 elements but data has 3');
+});
+
+Deno.test("atomic write: replaces the file, leaves no temp files, cleans up on failure", () => {
+  const d = tmp();
+  const p = join(d, "sub", "f.bin");
+  writeFileAtomic(p, "first");
+  writeFileAtomic(p, [Uint8Array.of(1, 2), Uint8Array.of(3)]);
+  assert.deepEqual([...readFileSync(p)], [1, 2, 3]);
+  assert.deepEqual(readdirSync(join(d, "sub")), ["f.bin"]);
+  // Writing "into" a regular file as if it were a folder fails cleanly.
+  assert.throws(() => writeFileAtomic(join(p, "x"), "y"), /cannot write .*f\.bin\/x: /);
+  assert.deepEqual(readdirSync(join(d, "sub")), ["f.bin"]);
+  // A 40 MB write goes through writeSync's partial-write loop intact.
+  const big = new Uint8Array(40 << 20).map((_, i) => i * 31);
+  writeFileAtomic(p, big);
+  assert.equal(readFileSync(p).length, big.length);
+  assert.equal(readFileSync(p)[12345678], big[12345678]);
+});
+
+const spec = { method: "barlow", projector: { layers: [{ dim: 2048 }, { dim: 2048 }] }, lambda: 0.0051 };
+const state = (): Tensors => ({
+  "param/enc.w0": { shape: [7, 13], data: f32(91, 4) },
+  "param/enc.b0": { shape: [13], data: f32(13, 5) },
+  "opt/m/enc.w0": { shape: [7, 13], data: f32(91, 6) },
+  "ema/enc.w0": { shape: [7, 13], data: f32(91, 7) },
+});
+
+Deno.test("checkpoint: round trip with spec, hash, step, epoch, extra metadata; overwrite", () => {
+  const d = join(tmp(), "run1");
+  const path = saveCheckpoint(d, { tensors: state(), spec, specHash: "abc123", step: 1234, epoch: 3, meta: { rng_seed: "42", adapter: "llvmpipe" } });
+  assert.equal(path, join(d, CHECKPOINT_FILE));
+  const ck = loadCheckpoint(d, { specHash: "abc123", shapes: { "param/enc.w0": [7, 13], "ema/enc.w0": [7, 13] } });
+  assert.deepEqual(ck.spec, spec);
+  assert.deepEqual([ck.specHash, ck.step, ck.epoch], ["abc123", 1234, 3]);
+  assert.deepEqual(ck.meta, { rng_seed: "42", adapter: "llvmpipe" });
+  for (const [k, v] of Object.entries(state())) assert.deepEqual(ck.tensors[k].data, v.data, k);
+  // Overwriting keeps exactly one file; the file path form loads too.
+  saveCheckpoint(d, { tensors: state(), spec, specHash: "abc123", step: 1300, epoch: 4 });
+  assert.deepEqual(readdirSync(d), [CHECKPOINT_FILE]);
+  assert.equal(loadCheckpoint(path).step, 1300);
+});
+
+Deno.test("checkpoint: validation errors", () => {
+  const d = tmp();
+  const path = saveCheckpoint(d, { tensors: state(), spec, specHash: "abc", step: 5, epoch: 0 });
+  throwsMsg(() => loadCheckpoint(d, { specHash: "def" }), CheckpointError, path, "written for spec hash abc, but the current spec hashes to def");
+  throwsMsg(() => loadCheckpoint(d, { shapes: { "param/enc.w0": [7, 13], "param/enc.w1": [13, 3], "x": [1] } }), CheckpointError, 'missing tensors "param/enc.w1", "x"');
+  throwsMsg(() => loadCheckpoint(d, { shapes: { "param/enc.w0": [13, 7] } }), CheckpointError, 'tensor "param/enc.w0" has shape [7,13], expected [13,7]');
+  throwsMsg(() => loadCheckpoint(d, { shapes: { "param/enc.w0": [7, 13] }, strict: true }), CheckpointError, 'unexpected tensors "ema/enc.w0", "opt/m/enc.w0", "param/enc.b0"');
+  const bytes = readFileSync(path);
+  writeFileSync(path, bytes.subarray(0, bytes.length - 100));
+  throwsMsg(() => loadCheckpoint(d), SafetensorsError, path, "out of range", "file truncated?");
+  writeFileSync(path, encodeSafetensors(state(), { format: "something-else" }));
+  throwsMsg(() => loadCheckpoint(d), CheckpointError, 'not a checkpoint (metadata format is "something-else"');
+  throwsMsg(() => loadCheckpoint(join(d, "missing")), SafetensorsError, "checkpoint.safetensors: file not found");
+  throwsMsg(() => saveCheckpoint(d, { tensors: state(), spec, specHash: "h", step: 1, epoch: 0, meta: { step: "2" } }), CheckpointError, "meta keys step are reserved");
+  throwsMsg(() => saveCheckpoint(d, { tensors: state(), spec, specHash: "h", step: -1, epoch: 0 }), CheckpointError, "must be non-negative integers");
+  throwsMsg(() => saveCheckpoint(d, { tensors: { w: { shape: [3], data: new Float32Array(2) } }, spec, specHash: "h", step: 1, epoch: 0 }), CheckpointError, "has 3 elements but data has 2");
+});
+
+Deno.test("checkpoint written under Deno loads under Bun (node:fs only)", async () => {
+  const bun = join(Deno.cwd(), "node_modules/.bin/bun");
+  if (!existsSync(bun)) return console.log("(skipped: no bun)");
+  const d = tmp();
+  saveCheckpoint(d, { tensors: state(), spec, specHash: "abc", step: 9, epoch: 1 });
+  const script = `import { loadCheckpoint, saveCheckpoint } from "${join(Deno.cwd(), "io/checkpoint.ts")}";
+    const c = loadCheckpoint(${JSON.stringify(d)}, { specHash: "abc", shapes: { "param/enc.w0": [7, 13] } });
+    saveCheckpoint(${JSON.stringify(d)}, { ...c, step: c.step + 1 });
+    console.log(c.step, c.tensors["param/enc.w0"].data[90]);`;
+  const out = await new Deno.Command(bun, { args: ["-e", script], stdout: "piped", stderr: "piped" }).output();
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  assert.equal(new TextDecoder().decode(out.stdout).trim(), `9 ${state()["param/enc.w0"].data[90]}`);
+  const back = loadCheckpoint(d);
+  assert.equal(back.step, 10);
+  assert.deepEqual(back.tensors["opt/m/enc.w0"].data, state()["opt/m/enc.w0"].data);
+});

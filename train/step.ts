@@ -1,0 +1,41 @@
+// Assembles a training step graph: loss → gradients (reverse mode) → optimizer updates →
+// EMA updates, all in one graph so the compiler lowers the whole step once.
+import { grad } from "../compiler/autodiff.ts";
+import type { Graph } from "../ir/graph.ts";
+import type { Tensor } from "../ir/tensor.ts";
+import { applyEma, applyOptimizer, type OptimizerConfig, type ParamSlot } from "./optim.ts";
+
+export interface StepOptions {
+  optimizer: OptimizerConfig;
+  /** per-step scalar name holding the lr of a parameter (by name and group) */
+  lrScalar?: (name: string, group: string) => string;
+  /** EMA pairs by name: target (state) follows online (param) after the optimizer step */
+  ema?: { target: string; online: string }[];
+}
+
+export function addTrainingStep(g: Graph, loss: Tensor, opts: StepOptions): { params: string[] } {
+  const params = g.params();
+  if (params.length === 0) throw new Error("the loss reaches no parameter: nothing to train");
+  const grads = grad(g, loss, params.map((p) => g.t(p.id)));
+  const missing = params.filter((_, i) => !grads[i]).map((p) => p.attrs.name as string);
+  if (missing.length === params.length) throw new Error("the loss reaches no parameter (every branch is behind stopGrad or EMA)");
+  if (missing.length) {
+    throw new Error(`these parameters get no gradient from the loss: ${missing.join(", ")} (remove them, or connect them to the loss)`);
+  }
+  const lrOf = opts.lrScalar ?? (() => "lr");
+  const slots: ParamSlot[] = params.map((p, i) => ({
+    param: g.t(p.id),
+    grad: grads[i]!,
+    lr: lrOf(p.attrs.name as string, p.attrs.group as string),
+  }));
+  g.output("loss", loss);
+  applyOptimizer(g, slots, opts.optimizer);
+  if (opts.ema?.length) {
+    applyEma(g, opts.ema.map((e) => {
+      const target = g.find(e.target), online = g.find(e.online);
+      if (!target || !online) throw new Error(`ema: no tensor named '${!target ? e.target : e.online}'`);
+      return { target, online };
+    }));
+  }
+  return { params: params.map((p) => p.attrs.name as string) };
+}
