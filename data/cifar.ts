@@ -6,12 +6,23 @@
 // The folder may be the extracted archive's parent (it contains cifar-10-batches-bin/).
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { bytesToUnit, type Dataset, DataError, limitOf, type Split } from "./dataset.ts";
+import { bytesToUnit, DataError, type Dataset, limitOf, type Split } from "./dataset.ts";
 import { isDir, isFile, readMaybeGzip } from "./bytes.ts";
 
 const PIXELS = 3 * 32 * 32;
 
-export const CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"];
+export const CIFAR10_CLASSES = [
+  "airplane",
+  "automobile",
+  "bird",
+  "cat",
+  "deer",
+  "dog",
+  "frog",
+  "horse",
+  "ship",
+  "truck",
+];
 
 interface Layout {
   /** Name in messages: "CIFAR-10" or "CIFAR-100". */
@@ -26,7 +37,13 @@ const CIFAR10: Omit<Layout, "labelIndex"> = { kind: "CIFAR-10", labelRanges: [10
 const CIFAR100: Omit<Layout, "labelIndex"> = { kind: "CIFAR-100", labelRanges: [20, 100] };
 
 /** Decodes records from several files into one Dataset, stopping after `limit` images. */
-function readRecords(files: string[], layout: Layout, name: string, classNames: string[] | undefined, limit?: number): Dataset {
+function readRecords(
+  files: string[],
+  layout: Layout,
+  name: string,
+  classNames: string[] | undefined,
+  limit?: number,
+): Dataset {
   const nl = layout.labelRanges.length;
   const rec = nl + PIXELS;
   // Read files only until the limit is covered, so a small limit does not decode all batches.
@@ -36,7 +53,9 @@ function readRecords(files: string[], layout: Layout, name: string, classNames: 
     if (limit !== undefined && total >= limit) break;
     const b = readMaybeGzip(file);
     if (b.length === 0 || b.length % rec !== 0) {
-      throw new DataError(`${file}: truncated or corrupt ${layout.kind} batch: ${b.length} bytes is not a positive multiple of the ${rec}-byte record`);
+      throw new DataError(
+        `${file}: truncated or corrupt ${layout.kind} batch: ${b.length} bytes is not a positive multiple of the ${rec}-byte record`,
+      );
     }
     bufs.push({ file, b });
     total += b.length / rec;
@@ -51,7 +70,11 @@ function readRecords(files: string[], layout: Layout, name: string, classNames: 
       const o = r * rec;
       for (let k = 0; k < nl; k++) {
         if (b[o + k] >= layout.labelRanges[k]) {
-          throw new DataError(`${file}: record ${r} has label ${b[o + k]} outside 0..${layout.labelRanges[k] - 1} (corrupt, or not a ${layout.kind} file)`);
+          throw new DataError(
+            `${file}: record ${r} has label ${b[o + k]} outside 0..${
+              layout.labelRanges[k] - 1
+            } (corrupt, or not a ${layout.kind} file)`,
+          );
         }
       }
       labels[i] = b[o + layout.labelIndex];

@@ -45,7 +45,9 @@ export function checkDataset(ds: Dataset): Dataset {
   if (ds.labels.length !== n) throw new DataError(`${name}: ${ds.labels.length} labels for ${n} images`);
   for (let i = 0; i < n; i++) {
     const l = ds.labels[i];
-    if (l < 0 || l >= ds.classes) throw new DataError(`${name}: label ${l} of image ${i} is outside 0..${ds.classes - 1}`);
+    if (l < 0 || l >= ds.classes) {
+      throw new DataError(`${name}: label ${l} of image ${i} is outside 0..${ds.classes - 1}`);
+    }
   }
   if (ds.classNames && ds.classNames.length !== ds.classes) {
     throw new DataError(`${name}: ${ds.classNames.length} class names for ${ds.classes} classes`);
@@ -56,7 +58,9 @@ export function checkDataset(ds: Dataset): Dataset {
 /** The first `limit` images (a view, no copy). Deterministic, so runs with a limit are comparable. */
 export function take(ds: Dataset, limit?: number): Dataset {
   if (limit === undefined || limit >= ds.n) return ds;
-  if (!Number.isInteger(limit) || limit < 0) throw new DataError(`${ds.name}: limit ${limit} is not a non-negative integer`);
+  if (!Number.isInteger(limit) || limit < 0) {
+    throw new DataError(`${ds.name}: limit ${limit} is not a non-negative integer`);
+  }
   const per = ds.c * ds.h * ds.w;
   return { ...ds, n: limit, images: ds.images.subarray(0, limit * per), labels: ds.labels.subarray(0, limit) };
 }
@@ -64,7 +68,9 @@ export function take(ds: Dataset, limit?: number): Dataset {
 /** Resolves a user-given limit against what a file holds: undefined means all. */
 export function limitOf(available: number, limit: number | undefined, what: string): number {
   if (limit === undefined) return available;
-  if (!Number.isInteger(limit) || limit < 0) throw new DataError(`${what}: limit ${limit} is not a non-negative integer`);
+  if (!Number.isInteger(limit) || limit < 0) {
+    throw new DataError(`${what}: limit ${limit} is not a non-negative integer`);
+  }
   return Math.min(available, limit);
 }
 

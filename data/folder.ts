@@ -11,7 +11,7 @@
 // (3 → 1 by luma 0.299 R + 0.587 G + 0.114 B).
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { type Dataset, DataError, limitOf, type Split } from "./dataset.ts";
+import { DataError, type Dataset, limitOf, type Split } from "./dataset.ts";
 import { fsReason, isDir, readBytes } from "./bytes.ts";
 import { type Decoded, decodeImage } from "./decode.ts";
 import { resizePlanes } from "./resize.ts";
@@ -86,7 +86,9 @@ function decodeAll(items: [string, number][], name: string, classNames: string[]
     let px = d.rgb;
     if (t.resize) px = resizePlanes(d.rgb, 3, d.h, d.w, t.h, t.w);
     else if (d.h !== t.h || d.w !== t.w) {
-      throw new DataError(`${file}: image is ${d.w}×${d.h} but ${t.ref} is ${t.w}×${t.h}; all images must have one size (or pass size to resize them)`);
+      throw new DataError(
+        `${file}: image is ${d.w}×${d.h} but ${t.ref} is ${t.w}×${t.h}; all images must have one size (or pass size to resize them)`,
+      );
     }
     images.set(px, i * 3 * t.h * t.w);
     labels[i] = label;
@@ -114,7 +116,9 @@ function toOneChannel(ds: Dataset, gray: boolean): Dataset {
 export function loadImageFolder(dir: string, opts: FolderOptions = {}): Split {
   if (!isDir(dir)) throw new DataError(`${dir}: image folder not found`);
   const size: [number, number] | undefined = typeof opts.size === "number" ? [opts.size, opts.size] : opts.size;
-  if (size && !size.every((s) => Number.isInteger(s) && s > 0)) throw new DataError(`${dir}: size ${JSON.stringify(opts.size)} must be positive integers`);
+  if (size && !size.every((s) => Number.isInteger(s) && s > 0)) {
+    throw new DataError(`${dir}: size ${JSON.stringify(opts.size)} must be positive integers`);
+  }
   const frac = opts.testFraction ?? 0.2;
   if (!(frac >= 0 && frac < 1)) throw new DataError(`${dir}: testFraction ${frac} must be in [0, 1)`);
 
@@ -123,7 +127,9 @@ export function loadImageFolder(dir: string, opts: FolderOptions = {}): Split {
     const tr = classFiles(join(dir, "train")), te = classFiles(join(dir, "test"));
     classNames = [...tr.keys()];
     const extra = [...te.keys()].filter((c) => !tr.has(c));
-    if (extra.length) throw new DataError(`${join(dir, "test")}: classes ${extra.join(", ")} have no folder in ${join(dir, "train")}`);
+    if (extra.length) {
+      throw new DataError(`${join(dir, "test")}: classes ${extra.join(", ")} have no folder in ${join(dir, "train")}`);
+    }
     trainLists = classNames.map((c) => tr.get(c)!);
     testLists = classNames.map((c) => te.get(c) ?? []);
   } else {
@@ -138,9 +144,19 @@ export function loadImageFolder(dir: string, opts: FolderOptions = {}): Split {
   const trainItems = interleave(trainLists), testItems = interleave(testLists);
   if (trainItems.length === 0) throw new DataError(`${dir}: no training images`);
   const target = size && { h: size[0], w: size[1], resize: true, ref: "" };
-  const tr = decodeAll(trainItems.slice(0, limitOf(trainItems.length, opts.trainLimit, dir)), `${base}/train`, classNames, target);
+  const tr = decodeAll(
+    trainItems.slice(0, limitOf(trainItems.length, opts.trainLimit, dir)),
+    `${base}/train`,
+    classNames,
+    target,
+  );
   // Test images are held to the train images' size (or resized to `size`).
-  const te = decodeAll(testItems.slice(0, limitOf(testItems.length, opts.testLimit, dir)), `${base}/test`, classNames, tr.target);
+  const te = decodeAll(
+    testItems.slice(0, limitOf(testItems.length, opts.testLimit, dir)),
+    `${base}/test`,
+    classNames,
+    tr.target,
+  );
   const gray = tr.gray && te.gray;
   const c = opts.channels ?? (gray ? 1 : 3);
   if (c !== 1 && c !== 3) throw new DataError(`${dir}: channels must be 1 or 3, got ${c}`);

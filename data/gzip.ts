@@ -31,15 +31,19 @@ export function gunzipChecked(gz: Uint8Array): Uint8Array {
   const flags = gz[3];
   let p = 10;
   if (flags & 4) p += 2 + (gz[p] | (gz[p + 1] << 8)); // FEXTRA
-  if (flags & 8) while (p < gz.length && gz[p++] !== 0); // FNAME, zero-terminated
-  if (flags & 16) while (p < gz.length && gz[p++] !== 0); // FCOMMENT
+  if (flags & 8) { while (p < gz.length && gz[p++] !== 0); // FNAME, zero-terminated
+   }
+  if (flags & 16) { while (p < gz.length && gz[p++] !== 0); // FCOMMENT
+   }
   if (flags & 2) p += 2; // FHCRC
   if (p > gz.length - 8) throw new Error("truncated gzip header");
   let out: Uint8Array;
   try {
     out = inflateSync(gz.subarray(p, gz.length - 8));
   } catch (e) {
-    throw new Error(`${(e as Error).message === "unexpected EOF" ? "truncated" : "corrupt"} deflate data (${(e as Error).message})`);
+    throw new Error(
+      `${(e as Error).message === "unexpected EOF" ? "truncated" : "corrupt"} deflate data (${(e as Error).message})`,
+    );
   }
   const t = gz.length - 8;
   const crc = (gz[t] | (gz[t + 1] << 8) | (gz[t + 2] << 16) | (gz[t + 3] << 24)) >>> 0;

@@ -5,7 +5,7 @@
 // Images are rank 3 (n, rows, cols), labels rank 1 (n). Files may be gzipped or not.
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { bytesToUnit, type Dataset, DataError, limitOf, type Split } from "./dataset.ts";
+import { bytesToUnit, DataError, type Dataset, limitOf, type Split } from "./dataset.ts";
 import { isDir, readMaybeGzip } from "./bytes.ts";
 
 const TYPE_NAMES: Record<number, string> = { 8: "ubyte", 9: "byte", 11: "short", 12: "int", 13: "float", 14: "double" };
@@ -24,9 +24,15 @@ export function parseIdx(b: Uint8Array, file: string, rank: number): Idx {
     throw new DataError(`${file}: not an IDX file (magic bytes ${hex}, expected 00 00 08 0${rank})`);
   }
   if (b[2] !== 0x08) {
-    throw new DataError(`${file}: IDX element type 0x${b[2].toString(16)} (${TYPE_NAMES[b[2]] ?? "unknown"}), only 0x08 (ubyte) is supported`);
+    throw new DataError(
+      `${file}: IDX element type 0x${b[2].toString(16)} (${
+        TYPE_NAMES[b[2]] ?? "unknown"
+      }), only 0x08 (ubyte) is supported`,
+    );
   }
-  if (b[3] !== rank) throw new DataError(`${file}: IDX rank ${b[3]}, expected ${rank} (${rank === 3 ? "images" : "labels"} file)`);
+  if (b[3] !== rank) {
+    throw new DataError(`${file}: IDX rank ${b[3]}, expected ${rank} (${rank === 3 ? "images" : "labels"} file)`);
+  }
   const head = 4 + 4 * rank;
   if (b.length < head) throw new DataError(`${file}: truncated IDX header (${b.length} of ${head} bytes)`);
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
@@ -41,7 +47,13 @@ export function parseIdx(b: Uint8Array, file: string, rank: number): Idx {
 }
 
 /** Reads one images/labels pair into a Dataset, converting only the first `limit` images. */
-export function readIdxPair(imagesFile: string, labelsFile: string, name: string, classNames: string[], limit?: number): Dataset {
+export function readIdxPair(
+  imagesFile: string,
+  labelsFile: string,
+  name: string,
+  classNames: string[],
+  limit?: number,
+): Dataset {
   const img = parseIdx(readMaybeGzip(imagesFile), imagesFile, 3);
   const lab = parseIdx(readMaybeGzip(labelsFile), labelsFile, 1);
   const [n, h, w] = img.dims;
@@ -111,6 +123,15 @@ export function loadIdxSplit(dir: string, name: string, classNames: string[], op
 }
 
 export const FASHION_MNIST_CLASSES = [
-  "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+  "T-shirt/top",
+  "Trouser",
+  "Pullover",
+  "Dress",
+  "Coat",
+  "Sandal",
+  "Shirt",
+  "Sneaker",
+  "Bag",
+  "Ankle boot",
 ];
 export const MNIST_CLASSES = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];

@@ -49,7 +49,9 @@ function loadFolder(dir: string, opts: LoadOptions): Split {
 
 function resolve(spec: string, opts: LoadOptions): Split {
   const colon = spec.indexOf(":");
-  const [kind, arg] = colon > 0 && !/^[A-Za-z]:[\\/]/.test(spec) ? [spec.slice(0, colon), spec.slice(colon + 1)] : [spec, ""];
+  const [kind, arg] = colon > 0 && !/^[A-Za-z]:[\\/]/.test(spec)
+    ? [spec.slice(0, colon), spec.slice(colon + 1)]
+    : [spec, ""];
   const needDir = (what: string) => {
     if (!arg) throw new DataError(`${what} needs a folder: use ${kind}:<dir>`);
     return arg;

@@ -7,10 +7,19 @@
 // raw pixels separates them (tested), which makes it a quick end-to-end check of training
 // and kNN evaluation without any files. Image i of a split depends only on
 // (seed, split, i), so changing the number of images never changes the others.
-import { type Dataset, DataError, type Split } from "./dataset.ts";
+import { DataError, type Dataset, type Split } from "./dataset.ts";
 
 export const SYNTHETIC_CLASSES = [
-  "h-stripes", "v-stripes", "d-stripes", "checker", "disc", "ring", "cross", "square", "radial", "blob",
+  "h-stripes",
+  "v-stripes",
+  "d-stripes",
+  "checker",
+  "disc",
+  "ring",
+  "cross",
+  "square",
+  "radial",
+  "blob",
 ];
 
 export interface SyntheticOptions {
@@ -30,7 +39,8 @@ export interface SyntheticOptions {
 
 /** mulberry32 seeded from a hash of (seed, split, index). */
 function rngFor(seed: number, split: number, index: number): () => number {
-  let a = Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(split + 1, 0xc2b2ae35) ^ Math.imul(index + 1, 0x27d4eb2f);
+  let a = Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(split + 1, 0xc2b2ae35) ^
+    Math.imul(index + 1, 0x27d4eb2f);
   a = Math.imul(a ^ (a >>> 16), 0x45d9f3b) >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -46,27 +56,52 @@ function pattern(k: number, u: number, v: number, p: { phase: number; cx: number
   const dx = u - p.cx, dy = v - p.cy, rad = Math.hypot(dx, dy);
   const soft = (d: number) => 1 / (1 + Math.exp(d / 0.03)); // ≈1 inside (d < 0), ≈0 outside
   switch (k) {
-    case 0: return 0.5 + 0.5 * Math.cos(TAU * (f * v + p.phase));
-    case 1: return 0.5 + 0.5 * Math.cos(TAU * (f * u + p.phase));
-    case 2: return 0.5 + 0.5 * Math.cos(TAU * ((f * (u + v)) / 1.4 + p.phase));
-    case 3: return Math.cos(TAU * (2 * dx + 0.25)) * Math.cos(TAU * (2 * dy + 0.25)) > 0 ? 1 : 0;
-    case 4: return soft(rad - p.r);
-    case 5: return soft(Math.abs(rad - p.r) - 0.07);
-    case 6: return soft(Math.min(Math.abs(dx), Math.abs(dy)) - 0.08);
-    case 7: return soft(Math.abs(Math.max(Math.abs(dx), Math.abs(dy)) - p.r) - 0.06);
-    case 8: return Math.max(0, 1 - rad / (1.6 * p.r));
-    default: return Math.exp(-((u - 0.25 - (p.cx - 0.5)) ** 2 + (v - 0.25 - (p.cy - 0.5)) ** 2) / (2 * 0.12 ** 2));
+    case 0:
+      return 0.5 + 0.5 * Math.cos(TAU * (f * v + p.phase));
+    case 1:
+      return 0.5 + 0.5 * Math.cos(TAU * (f * u + p.phase));
+    case 2:
+      return 0.5 + 0.5 * Math.cos(TAU * ((f * (u + v)) / 1.4 + p.phase));
+    case 3:
+      return Math.cos(TAU * (2 * dx + 0.25)) * Math.cos(TAU * (2 * dy + 0.25)) > 0 ? 1 : 0;
+    case 4:
+      return soft(rad - p.r);
+    case 5:
+      return soft(Math.abs(rad - p.r) - 0.07);
+    case 6:
+      return soft(Math.min(Math.abs(dx), Math.abs(dy)) - 0.08);
+    case 7:
+      return soft(Math.abs(Math.max(Math.abs(dx), Math.abs(dy)) - p.r) - 0.06);
+    case 8:
+      return Math.max(0, 1 - rad / (1.6 * p.r));
+    default:
+      return Math.exp(-((u - 0.25 - (p.cx - 0.5)) ** 2 + (v - 0.25 - (p.cy - 0.5)) ** 2) / (2 * 0.12 ** 2));
   }
 }
 
-function makeSplit(n: number, split: number, name: string, h: number, w: number, c: number, classes: number, noise: number, seed: number): Dataset {
+function makeSplit(
+  n: number,
+  split: number,
+  name: string,
+  h: number,
+  w: number,
+  c: number,
+  classes: number,
+  noise: number,
+  seed: number,
+): Dataset {
   const images = new Float32Array(n * c * h * w);
   const labels = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     const rnd = rngFor(seed, split, i);
     const k = i % classes; // balanced, and any prefix is balanced too
     labels[i] = k;
-    const p = { phase: 0.15 * rnd(), cx: 0.5 + 0.12 * (rnd() - 0.5), cy: 0.5 + 0.12 * (rnd() - 0.5), r: 0.28 + 0.06 * (rnd() - 0.5) };
+    const p = {
+      phase: 0.15 * rnd(),
+      cx: 0.5 + 0.12 * (rnd() - 0.5),
+      cy: 0.5 + 0.12 * (rnd() - 0.5),
+      r: 0.28 + 0.06 * (rnd() - 0.5),
+    };
     const contrast = 0.6 + 0.4 * rnd(), bg = 0.15 * rnd();
     // Gray: equal weights; colour: a moderate random tint shared by the image's pixels.
     const tint = Array.from({ length: c }, () => (c === 1 ? 1 : 0.6 + 0.4 * rnd()));
@@ -90,7 +125,9 @@ export function makeSynthetic(opts: SyntheticOptions = {}): Split {
   const c = opts.channels ?? 1, classes = opts.classes ?? 4, noise = opts.noise ?? 0.05, seed = opts.seed ?? 0;
   const nTrain = opts.train ?? 1000, nTest = opts.test ?? 200;
   const bad = (what: string) => new DataError(`synthetic: ${what}`);
-  if (!(Number.isInteger(h) && Number.isInteger(w) && h >= 4 && w >= 4)) throw bad(`size ${h}×${w} must be integers ≥ 4`);
+  if (!(Number.isInteger(h) && Number.isInteger(w) && h >= 4 && w >= 4)) {
+    throw bad(`size ${h}×${w} must be integers ≥ 4`);
+  }
   if (c !== 1 && c !== 3) throw bad(`channels must be 1 or 3, got ${c}`);
   if (!(Number.isInteger(classes) && classes >= 2 && classes <= SYNTHETIC_CLASSES.length)) {
     throw bad(`classes must be an integer in 2..${SYNTHETIC_CLASSES.length}, got ${classes}`);

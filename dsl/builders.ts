@@ -14,7 +14,23 @@
 import * as v from "valibot";
 import { joinPath, SpecError } from "./error.ts";
 import * as S from "./schema.ts";
-import type { Aug, Blur, Branch, ColorJitter, Crop, Ema, Eval, Expr, LossNode, Module, Optimizer, PipelineSpec, Queue, Schedule, View } from "./schema.ts";
+import type {
+  Aug,
+  Blur,
+  Branch,
+  ColorJitter,
+  Crop,
+  Ema,
+  Eval,
+  Expr,
+  LossNode,
+  Module,
+  Optimizer,
+  PipelineSpec,
+  Queue,
+  Schedule,
+  View,
+} from "./schema.ts";
 import { validateSpec } from "./validate.ts";
 
 /** Deep copy without undefined-valued fields: what JSON would keep, so round trips compare equal. */
@@ -41,11 +57,21 @@ function build<T extends v.GenericSchema>(schema: T, value: unknown, label: stri
 // ------------------------------------------------------------------------- augmentation
 
 /** RandomResizedCrop to size×size, area fraction in `scale`, aspect ratio in `ratio`. */
-export function crop(size: number, scale: [number, number] = [0.08, 1], ratio: [number, number] = [3 / 4, 4 / 3]): Crop {
+export function crop(
+  size: number,
+  scale: [number, number] = [0.08, 1],
+  ratio: [number, number] = [3 / 4, 4 / 3],
+): Crop {
   return build(S.CropSchema, { size, scale, ratio }, "crop");
 }
 
-export function colorJitter(brightness: number, contrast: number, saturation: number, hue: number, p = 0.8): ColorJitter {
+export function colorJitter(
+  brightness: number,
+  contrast: number,
+  saturation: number,
+  hue: number,
+  p = 0.8,
+): ColorJitter {
   return build(S.ColorJitterSchema, { brightness, contrast, saturation, hue, p }, "colorJitter");
 }
 
@@ -99,7 +125,12 @@ export function ema(of: string, base = 0.996, opts: { final?: number; schedule?:
 }
 
 /** The view `view` pushed through the modules of `path`, in order. */
-export function branch(name: string, view: string, path: string[], opts: { stopGrad?: boolean; ema?: Ema } = {}): Branch {
+export function branch(
+  name: string,
+  view: string,
+  path: string[],
+  opts: { stopGrad?: boolean; ema?: Ema } = {},
+): Branch {
   return build(S.BranchSchema, { name, view, path, ...opts }, "branch");
 }
 
@@ -125,7 +156,8 @@ function node(n: LossNode): LossNode {
 }
 
 /** Barlow Twins; lambda 'mean' is the seed's λ-free variant λ = 1/(D−1). */
-export const barlowTwins = (a: Expr, b: Expr, lambda: number | "mean" = 0.0051) => node({ op: "barlowTwins", a, b, lambda });
+export const barlowTwins = (a: Expr, b: Expr, lambda: number | "mean" = 0.0051) =>
+  node({ op: "barlowTwins", a, b, lambda });
 export const ntXent = (a: Expr, b: Expr, temperature = 0.5) => node({ op: "ntXent", a, b, temperature });
 /** InfoNCE of a against positives b and `negatives` (a queue name; default: the other rows of b). */
 export const infoNCE = (a: Expr, b: Expr, opts: { temperature?: number; negatives?: Expr } = {}) =>
@@ -152,7 +184,8 @@ export const transpose = (x: Expr) => node({ op: "transpose", args: [x] });
 export const sum = (x: Expr, axis?: 0 | 1) => node({ op: "sum", args: [x], axis });
 export const mean = (x: Expr, axis?: 0 | 1) => node({ op: "mean", args: [x], axis });
 export const logsumexp = (x: Expr, axis?: 0 | 1) => node({ op: "logsumexp", args: [x], axis });
-export const matmul = (a: Expr, b: Expr, t: { ta?: boolean; tb?: boolean } = {}) => node({ op: "matmul", args: [a, b], ...t });
+export const matmul = (a: Expr, b: Expr, t: { ta?: boolean; tb?: boolean } = {}) =>
+  node({ op: "matmul", args: [a, b], ...t });
 /** L2-normalize each row (axis 1) or each column (axis 0). */
 export const normalize = (x: Expr, axis: 0 | 1 = 1) => node({ op: "normalize", args: [x], axis });
 /** Per column: subtract the batch mean, divide by the batch std. */
@@ -177,7 +210,8 @@ export const adamw = (o: OptOptions<"adamw">): Optimizer => build(S.OptimizerSch
 export const cosine = (warmupEpochs = 0, finalFactor = 0.001): Schedule =>
   build(S.ScheduleSchema, { kind: "cosine", warmupEpochs, finalFactor }, "schedule");
 /** Linear warmup then a constant lr. */
-export const constant = (warmupEpochs = 0): Schedule => build(S.ScheduleSchema, { kind: "const", warmupEpochs }, "schedule");
+export const constant = (warmupEpochs = 0): Schedule =>
+  build(S.ScheduleSchema, { kind: "const", warmupEpochs }, "schedule");
 
 export const evaluation = (o: Partial<Eval> = {}): Eval => build(S.EvalSchema, o, "eval");
 

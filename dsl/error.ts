@@ -22,7 +22,9 @@ export class SpecError extends Error {
     if (list.length === 0) throw new Error("SpecError needs at least one issue");
     const lines = list.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message));
     const head = file ? `${file}: ` : "";
-    super(lines.length === 1 ? head + lines[0] : `${head}${lines.length} problems in the spec:\n  ${lines.join("\n  ")}`);
+    super(
+      lines.length === 1 ? head + lines[0] : `${head}${lines.length} problems in the spec:\n  ${lines.join("\n  ")}`,
+    );
     this.path = list[0].path;
     this.issues = list;
     this.file = file;

@@ -40,13 +40,21 @@ export function broadcast(a: Shape, b: Shape): Shape | undefined {
  * sub-expression that has a problem, so one mistake is reported once rather than at every
  * ancestor.
  */
-export function checkExpr(expr: Expr, refs: Map<string, RefInfo>, path: string, issues: SpecIssue[]): ExprInfo | undefined {
+export function checkExpr(
+  expr: Expr,
+  refs: Map<string, RefInfo>,
+  path: string,
+  issues: SpecIssue[],
+): ExprInfo | undefined {
   if (typeof expr === "number") return { shape: [], trainable: false };
   if (typeof expr === "string") {
     const r = refs.get(expr);
     if (r) return r.shape ? { shape: r.shape, trainable: r.trainable } : undefined;
     const kinds = (k: string) => [...refs].filter(([, x]) => x.kind === k).map(([n]) => n).join(", ") || "none";
-    issues.push({ path, message: `unknown branch or queue '${expr}' (branches: ${kinds("branch")}; queues: ${kinds("queue")})` });
+    issues.push({
+      path,
+      message: `unknown branch or queue '${expr}' (branches: ${kinds("branch")}; queues: ${kinds("queue")})`,
+    });
     return undefined;
   }
   const fail = (message: string, at = path) => {
@@ -101,7 +109,11 @@ export function checkExpr(expr: Expr, refs: Map<string, RefInfo>, path: string, 
       const [m, k1] = expr.ta ? [a.shape[1], a.shape[0]] : a.shape;
       const [k2, n] = expr.tb ? [b.shape[1], b.shape[0]] : b.shape;
       if (k1 !== k2) {
-        return fail(`matmul inner widths differ: ${expr.ta ? "aᵀ" : "a"} is ${fmt([m, k1])}, ${expr.tb ? "bᵀ" : "b"} is ${fmt([k2, n])}`);
+        return fail(
+          `matmul inner widths differ: ${expr.ta ? "aᵀ" : "a"} is ${fmt([m, k1])}, ${expr.tb ? "bᵀ" : "b"} is ${
+            fmt([k2, n])
+          }`,
+        );
       }
       return { shape: [m, n], trainable: anyTrain(xs) };
     }
@@ -113,9 +125,15 @@ export function checkExpr(expr: Expr, refs: Map<string, RefInfo>, path: string, 
       return { shape: [expr.n, expr.n], trainable: false };
     case "concat": {
       const other = 1 - expr.axis;
-      if (xs.some((x) => x.shape.length !== 2)) return fail(`concat needs matrices, got ${xs.map((x) => fmt(x.shape)).join(", ")}`);
+      if (xs.some((x) => x.shape.length !== 2)) {
+        return fail(`concat needs matrices, got ${xs.map((x) => fmt(x.shape)).join(", ")}`);
+      }
       if (xs.some((x) => x.shape[other] !== xs[0].shape[other])) {
-        return fail(`concat along axis ${expr.axis} needs equal sizes on axis ${other}, got ${xs.map((x) => fmt(x.shape)).join(", ")}`);
+        return fail(
+          `concat along axis ${expr.axis} needs equal sizes on axis ${other}, got ${
+            xs.map((x) => fmt(x.shape)).join(", ")
+          }`,
+        );
       }
       const shape = [...xs[0].shape];
       shape[expr.axis] = xs.reduce((s, x) => s + x.shape[expr.axis], 0);
@@ -137,7 +155,11 @@ function checkLibrary(expr: LossNode & { a: Expr; b: Expr }, path: string, sub: 
     return fail(`${expr.op} compares two [N, D] matrices, got a ${fmt(a.shape)} and b ${fmt(b.shape)}`);
   }
   if (a.shape[0] !== b.shape[0] || a.shape[1] !== b.shape[1]) {
-    return fail(`${expr.op} needs a and b of the same shape, got a ${fmt(a.shape)} and b ${fmt(b.shape)} (use branches whose last modules have the same width)`);
+    return fail(
+      `${expr.op} needs a and b of the same shape, got a ${fmt(a.shape)} and b ${
+        fmt(b.shape)
+      } (use branches whose last modules have the same width)`,
+    );
   }
   const trainable = a.trainable || b.trainable;
   if (expr.op === "barlowTwins" && expr.lambda === "mean" && a.shape[1] < 2) {
@@ -147,7 +169,10 @@ function checkLibrary(expr: LossNode & { a: Expr; b: Expr }, path: string, sub: 
     const n = sub(expr.negatives, "negatives");
     if (!n) return undefined;
     if (n.shape.length !== 2 || n.shape[1] !== a.shape[1]) {
-      return fail(`infoNCE negatives must be a [K, ${a.shape[1]}] matrix like a's rows, got ${fmt(n.shape)}`, joinPath(path, "negatives"));
+      return fail(
+        `infoNCE negatives must be a [K, ${a.shape[1]}] matrix like a's rows, got ${fmt(n.shape)}`,
+        joinPath(path, "negatives"),
+      );
     }
   }
   return { shape: [], trainable };

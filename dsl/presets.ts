@@ -78,17 +78,34 @@ function maybeBlur(size: number, p: number) {
 export const augs = {
   /** BYOL / Barlow Twins / VICReg: asymmetric blur (1.0 / 0.1) and solarize (0 / 0.2) */
   byol(size: number): [Aug, Aug] {
-    const base = { crop: crop(size, [0.08, 1]), flip: 0.5, colorJitter: colorJitter(0.4, 0.4, 0.2, 0.1, 0.8), grayscale: 0.2 };
+    const base = {
+      crop: crop(size, [0.08, 1]),
+      flip: 0.5,
+      colorJitter: colorJitter(0.4, 0.4, 0.2, 0.1, 0.8),
+      grayscale: 0.2,
+    };
     return [aug({ ...base, blur: maybeBlur(size, 1.0) }), aug({ ...base, blur: maybeBlur(size, 0.1), solarize: 0.2 })];
   },
   /** SimCLR: strength-1 jitter (0.8, 0.8, 0.8, 0.2), blur 0.5 on big images */
   simclr(size: number): [Aug, Aug] {
-    const a = aug({ crop: crop(size, [0.08, 1]), flip: 0.5, colorJitter: colorJitter(0.8, 0.8, 0.8, 0.2, 0.8), grayscale: 0.2, blur: maybeBlur(size, 0.5) });
+    const a = aug({
+      crop: crop(size, [0.08, 1]),
+      flip: 0.5,
+      colorJitter: colorJitter(0.8, 0.8, 0.8, 0.2, 0.8),
+      grayscale: 0.2,
+      blur: maybeBlur(size, 0.5),
+    });
     return [a, a];
   },
   /** MoCo v2 / SimSiam: crop scale from 0.2, jitter (0.4, 0.4, 0.4, 0.1) */
   moco(size: number): [Aug, Aug] {
-    const a = aug({ crop: crop(size, [0.2, 1]), flip: 0.5, colorJitter: colorJitter(0.4, 0.4, 0.4, 0.1, 0.8), grayscale: 0.2, blur: maybeBlur(size, 0.5) });
+    const a = aug({
+      crop: crop(size, [0.2, 1]),
+      flip: 0.5,
+      colorJitter: colorJitter(0.4, 0.4, 0.4, 0.1, 0.8),
+      grayscale: 0.2,
+      blur: maybeBlur(size, 0.5),
+    });
     return [a, a];
   },
 };
@@ -204,7 +221,10 @@ function mocoV2(o: MocoOptions = {}): PipelineSpec {
       branch("k2", "v2", ["encoder", "projector"], { ema: key }),
     ],
     queues: [queue("keys", "k2", k)],
-    loss: add(half(infoNCE("q1", "k2", { temperature: t, negatives: "keys" })), half(infoNCE("q2", "k1", { temperature: t, negatives: "keys" }))),
+    loss: add(
+      half(infoNCE("q1", "k2", { temperature: t, negatives: "keys" })),
+      half(infoNCE("q2", "k1", { temperature: t, negatives: "keys" })),
+    ),
     optimizer: sgd({ lr: o.lr ?? 0.06, weightDecay: 5e-4, momentum: 0.9 }),
   });
 }

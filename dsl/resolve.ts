@@ -2,7 +2,7 @@
 // parameter sets. Used by the semantic checks (validate.ts) and meant for the lowering, so the
 // two agree on what a spec means. Functions here assume the schema has accepted the spec;
 // the ones that can meet a broken reference return undefined rather than throw.
-import type { Branch, Module, PipelineSpec, Tau } from "./schema.ts";
+import type { Branch, Expr, LossNode, Module, PipelineSpec, Tau } from "./schema.ts";
 
 /** [channels, height, width] of the datasets known by name. */
 export const DATASET_SHAPES: Record<string, readonly [number, number, number]> = {
@@ -12,7 +12,10 @@ export const DATASET_SHAPES: Record<string, readonly [number, number, number]> =
 };
 
 /** [C, S, S] of a view's images, with undefined parts when the dataset is not a known one. */
-export function viewImageShape(spec: PipelineSpec, viewName: string): [number | undefined, number | undefined, number | undefined] {
+export function viewImageShape(
+  spec: PipelineSpec,
+  viewName: string,
+): [number | undefined, number | undefined, number | undefined] {
   const ds = DATASET_SHAPES[spec.data.name];
   const view = spec.views.find((x) => x.name === viewName);
   const side = view?.aug.crop?.size;
@@ -59,9 +62,10 @@ export function branchDim(spec: PipelineSpec, b: Branch): number | undefined {
   return moduleOutDim(spec.modules[leaves[leaves.length - 1]]);
 }
 
-/** One EMA parameter set: a copy of `modules` (the leaves of branch `of`) updated with `tau`. */
+/** One EMA parameter set: copies of `modules` tracking the online weights of branch `of`. */
 export interface EmaSet {
   of: string;
+  /** the modules the ema branches use, in the order of the `of` branch's path (a predictor only the online side has gets no copy) */
   modules: string[];
   tau: Tau;
   /** the branches evaluated with this copy */
@@ -69,23 +73,24 @@ export interface EmaSet {
 }
 
 /**
- * The EMA parameter sets of a spec, one per distinct `ema.of`. The copy holds the modules of
- * the `of` branch's path (all ema branches of it must use a subset; validate.ts checks).
+ * The EMA parameter sets of a spec, one per distinct `ema.of`: all ema branches of the same
+ * online branch share one copy (validate.ts checks that they agree on τ and only use modules
+ * of the online path).
  */
 export function emaSets(spec: PipelineSpec): EmaSet[] {
-  const sets = new Map<string, EmaSet>();
+  const sets = new Map<string, EmaSet & { used: Set<string> }>();
   for (const b of spec.branches) {
     if (!b.ema) continue;
-    const set = sets.get(b.ema.of);
-    if (set) {
-      set.branches.push(b.name);
-      continue;
-    }
-    const of = spec.branches.find((x) => x.name === b.ema!.of);
-    const modules = of ? expandPath(spec.modules, of.path) ?? [] : [];
-    sets.set(b.ema.of, { of: b.ema.of, modules, tau: b.ema.tau, branches: [b.name] });
+    let set = sets.get(b.ema.of);
+    if (!set) sets.set(b.ema.of, set = { of: b.ema.of, modules: [], tau: b.ema.tau, branches: [], used: new Set() });
+    set.branches.push(b.name);
+    for (const m of expandPath(spec.modules, b.path) ?? []) set.used.add(m);
   }
-  return [...sets.values()];
+  return [...sets.values()].map(({ used, ...set }) => {
+    const of = spec.branches.find((x) => x.name === set.of);
+    const order = of ? expandPath(spec.modules, of.path) ?? [] : [];
+    return { ...set, modules: order.filter((m) => used.has(m)) };
+  });
 }
 
 /** Whether gradients can flow from this branch's output into trainable parameters. */
@@ -101,5 +106,15 @@ export function trainedModules(spec: PipelineSpec, usedBranches: Iterable<string
     if (!used.has(b.name) || !branchTrainable(b)) continue;
     for (const m of expandPath(spec.modules, b.path) ?? []) out.add(m);
   }
+  return out;
+}
+
+/** Every node of a loss expression, parents before children (handy to find or edit terms). */
+export function lossNodes(expr: Expr): LossNode[] {
+  if (typeof expr !== "object") return [];
+  const out: LossNode[] = [expr];
+  const kids: Expr[] = "args" in expr ? [...expr.args] : "a" in expr ? [expr.a, expr.b] : [];
+  if (expr.op === "infoNCE" && expr.negatives !== undefined) kids.push(expr.negatives);
+  for (const k of kids) out.push(...lossNodes(k));
   return out;
 }

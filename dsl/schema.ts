@@ -23,14 +23,16 @@
 //             (view, parameter set, path prefix), so `p1 = [encoder, projector, predictor]`
 //             and `z1 = [encoder, projector]` on the same view share one forward pass.
 //             `stopGrad` wraps the branch output in the identity-with-zero-VJP op.
-//             `ema: {of}` evaluates the path with a second parameter set: an EMA copy of the
-//             modules of branch `of` (no gradient flows into it; implies stopGrad). After the
-//             optimizer step a non-differentiated update writes ema ← τ·ema + (1−τ)·online,
-//             with τ from `ema.tau` per step. All ema branches of the same `of` share one copy.
+//             `ema: {of}` evaluates the path with a second parameter set: EMA copies of the
+//             path's modules that track the weights branch `of` trains (no gradient flows
+//             into them; implies stopGrad). After the optimizer step a non-differentiated
+//             update writes ema ← τ·ema + (1−τ)·online, with τ from `ema.tau` per step. All
+//             ema branches of the same `of` share one copy (resolve.ts emaSets lists them).
 //   queues    Persistent [size, D] state. The loss reads the contents from BEFORE this step;
-//             after the step the `of` branch's [batch, D] output (detached) is written at the
-//             FIFO pointer, which advances by batch (size must be a multiple of batch). Initial
-//             contents: random unit vectors from the seed.
+//             after the step the `of` branch's [batch, D] output, detached and L2-normalized
+//             per row (MoCo keeps normalized keys), is written at the FIFO pointer, which
+//             advances by batch (size must be a multiple of batch). Initial contents: random
+//             vectors of norm ≈ 1 drawn from the seed.
 //   loss      An expression tree evaluated to a scalar: numbers are constants, strings name a
 //             branch or a queue, objects are nodes. Library nodes (barlowTwins, ntXent, …)
 //             expand to graphs of primitives from losses/; primitive nodes map one-to-one to
@@ -47,6 +49,12 @@
 //             the run (steps, when given, caps the total number of steps), RNG seed.
 //   eval      Weighted kNN (cosine, k, temperature) on encoder features every `every`
 //             epochs (0: only at the end) and a linear probe trained at the end.
+//
+// Helpers the lowering can share with the checks, so both read a spec the same way:
+// resolve.ts (expandPath: seq modules → leaf modules; moduleOutDim / branchDim: widths;
+// viewImageShape; emaSets: the EMA parameter copies; trainedModules; lossNodes),
+// validate.ts lossRefs (shape of every name the loss may use) and loss_check.ts checkExpr
+// (shape of every loss node).
 //
 // Field names are short; every field is documented next to its schema below. Fields with a
 // default may be left out of a JSON file; the validated spec always has them filled in, so
@@ -81,11 +89,15 @@ export const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const nameMsg = expected("a name (letters, digits and _, not starting with a digit)");
 const Name = v.pipe(v.string(nameMsg), v.regex(NAME_RE, nameMsg));
 
+/** Message for fixed-length arrays: says when there are too many items, not just "wrong". */
+const tupleMsg = (what: string) => (i: AnyIssue) =>
+  i.expected === "never" ? `too many items: expected ${what}` : expected(what)(i);
+
 /** [min, max] with min ≤ max, both passing `ok`. */
 function range(what: string, ok: (n: number) => boolean) {
   const item = num(what, ok);
   return v.pipe(
-    v.strictTuple([item, item], expected(`[min, max] of ${what}`)),
+    v.strictTuple([item, item], tupleMsg(`[min, max] of ${what}`)),
     v.check(([a, b]) => a <= b, expected("[min, max] with min ≤ max")),
   );
 }
@@ -102,8 +114,14 @@ function obj<E extends v.ObjectEntries>(entries: E) {
 
 /** A discriminated union on `key`, with a message listing the accepted tags. */
 function tagged<const O extends v.VariantOptions<string>>(key: string, options: O, tags: readonly string[]) {
-  return v.variant(key, options, (i) =>
-    i.path ? `unknown ${key} ${show(i.input)}; expected one of ${tags.join(", ")}` : expected(`an object with ${key}: ${tags.join(" | ")}`)(i));
+  return v.variant(
+    key,
+    options,
+    (i) =>
+      i.path
+        ? `unknown ${key} ${show(i.input)}; expected one of ${tags.join(", ")}`
+        : expected(`an object with ${key}: ${tags.join(" | ")}`)(i),
+  );
 }
 
 // ---------------------------------------------------------------------------------- data
@@ -192,7 +210,10 @@ export const MlpSchema = obj({
 export const CnnSchema = obj({
   kind: v.literal("cnn"),
   /** output channels of each stage: conv k×k (stride 1, same padding) → BN → ReLU → 2×2 max-pool */
-  channels: v.pipe(v.array(PosInt, expected("an array of channel counts")), v.minLength(1, "expected at least one stage")),
+  channels: v.pipe(
+    v.array(PosInt, expected("an array of channel counts")),
+    v.minLength(1, "expected at least one stage"),
+  ),
   /** conv kernel side (odd) */
   kernel: v.optional(num("an odd positive integer", (n) => n >= 1 && n % 2 === 1, true), 3),
   /** BatchNorm after each conv */
@@ -262,23 +283,29 @@ export const QueueSchema = obj({
 /**
  * A loss expression: a number (constant), a string (a branch or queue name: its output, a
  * [rows, D] matrix), or a node. Written out by hand because it is recursive.
+ *
+ * Numerical constants are part of the language (not fields) so a spec means one thing:
+ * standardize divides by sqrt(biased variance + 1e-5) (BatchNorm1d without affine, as in the
+ * Barlow Twins code); normalize divides by max(‖x‖₂, 1e-12) (F.normalize); cosine
+ * similarities use normalize; VICReg uses std = sqrt(unbiased var + 1e-4), hinge max(0, 1 − std)
+ * averaged over features, covariance with 1/(N−1) and Σ_{i≠j} cov_ij² / D per branch.
  */
 export type Expr = number | string | LossNode;
 type AB = { a: Expr; b: Expr };
 export type LossNode =
   /** Σ(1−C_ii)² + λ Σ_{i≠j} C_ij², C = standardized(a)ᵀ standardized(b) / N; lambda 'mean' = 1/(D−1) */
   | { op: "barlowTwins"; lambda: number | "mean" } & AB
-  /** NT-Xent over the 2N samples of a and b, cosine similarity / temperature */
+  /** NT-Xent (SimCLR): over the 2N rows of a and b, −log softmax of cos/temperature at each row's partner, self excluded; mean */
   | { op: "ntXent"; temperature: number } & AB
-  /** InfoNCE: row i of a against its positive b_i and the negatives (default: the other rows of b) */
+  /** InfoNCE (MoCo): row i of a, cos/temperature, against its positive b_i and the negatives' rows (default: the other rows of b); mean of −log softmax */
   | { op: "infoNCE"; temperature: number; negatives?: Expr } & AB
   /** BYOL regression: mean over rows of 2 − 2·cos(a_i, b_i) */
   | { op: "byol" } & AB
   /** SimSiam: mean over rows of −cos(a_i, b_i) */
   | { op: "simsiam" } & AB
-  /** VICReg: sim·MSE(a, b) + var·(variance hinge of a and b, std ≥ 1) + cov·(off-diagonal cov² / D of a and b) */
+  /** VICReg: sim·MSE(a, b) + var·(hinge(a) + hinge(b))/2 + cov·(offcov(a) + offcov(b)) (official code) */
   | { op: "vicreg"; sim: number; var: number; cov: number } & AB
-  /** mean((â ᵀ b̂ − I)²), â, b̂ = columns L2-normalized along the batch (the seed's variant) */
+  /** mean((âᵀ b̂ − I)²) over the D×D entries, â, b̂ = columns L2-normalized along the batch (the seed's variant) */
   | { op: "featureSimMSE" } & AB
   /** n-ary sum / product with numpy broadcasting */
   | { op: "add" | "mul"; args: Expr[] }
@@ -296,12 +323,30 @@ export type LossNode =
   | { op: "eye"; n: number }
   | { op: "concat"; args: Expr[]; axis: 0 | 1 };
 
-export const LIBRARY_LOSSES = ["barlowTwins", "ntXent", "infoNCE", "byol", "simsiam", "vicreg", "featureSimMSE"] as const;
+export const LIBRARY_LOSSES = [
+  "barlowTwins",
+  "ntXent",
+  "infoNCE",
+  "byol",
+  "simsiam",
+  "vicreg",
+  "featureSimMSE",
+] as const;
 const NARY = ["add", "mul"] as const;
 const BINARY = ["sub", "div"] as const;
 const UNARY = ["neg", "exp", "log", "sqrt", "square", "abs", "relu", "transpose", "stopGrad"] as const;
 const REDUCE = ["sum", "mean", "logsumexp"] as const;
-export const PRIMITIVE_OPS = [...NARY, ...BINARY, ...UNARY, ...REDUCE, "matmul", "normalize", "standardize", "eye", "concat"] as const;
+export const PRIMITIVE_OPS = [
+  ...NARY,
+  ...BINARY,
+  ...UNARY,
+  ...REDUCE,
+  "matmul",
+  "normalize",
+  "standardize",
+  "eye",
+  "concat",
+] as const;
 
 const exprMsg = expected("a number, a branch or queue name, or a loss node {op, …}");
 export const ExprSchema: v.GenericSchema<Expr> = v.lazy((input) =>
@@ -309,36 +354,45 @@ export const ExprSchema: v.GenericSchema<Expr> = v.lazy((input) =>
 );
 const Axis = v.picklist([0, 1], expected("axis 0 (rows) or 1 (columns)"));
 const Temperature = num("a temperature > 0", (n) => n > 0);
-const args1 = v.strictTuple([ExprSchema], expected("args: [x]"));
-const args2 = v.strictTuple([ExprSchema, ExprSchema], expected("args: [x, y]"));
-const argsN = v.pipe(v.array(ExprSchema, expected("an array of expressions")), v.minLength(2, "expected at least 2 args"));
+const args1 = v.strictTuple([ExprSchema], tupleMsg("args: [x]"));
+const args2 = v.strictTuple([ExprSchema, ExprSchema], tupleMsg("args: [x, y]"));
+const argsN = v.pipe(
+  v.array(ExprSchema, expected("an array of expressions")),
+  v.minLength(2, "expected at least 2 args"),
+);
 const ab = { a: ExprSchema, b: ExprSchema };
 
-const LossNodeSchema: v.GenericSchema<LossNode> = v.variant("op", [
-  obj({
-    op: v.literal("barlowTwins"),
-    ...ab,
-    lambda: v.union([NonNegNum, v.literal("mean")], expected("λ ≥ 0 or 'mean' (λ = 1/(D−1))")),
-  }),
-  obj({ op: v.literal("ntXent"), ...ab, temperature: Temperature }),
-  obj({ op: v.literal("infoNCE"), ...ab, temperature: Temperature, negatives: v.optional(ExprSchema) }),
-  obj({ op: v.literal("byol"), ...ab }),
-  obj({ op: v.literal("simsiam"), ...ab }),
-  obj({ op: v.literal("vicreg"), ...ab, sim: NonNegNum, var: NonNegNum, cov: NonNegNum }),
-  obj({ op: v.literal("featureSimMSE"), ...ab }),
-  obj({ op: v.picklist(NARY), args: argsN }),
-  obj({ op: v.picklist(BINARY), args: args2 }),
-  obj({ op: v.picklist(UNARY), args: args1 }),
-  obj({ op: v.picklist(REDUCE), args: args1, axis: v.optional(Axis) }),
-  obj({ op: v.literal("matmul"), args: args2, ta: v.optional(Bool), tb: v.optional(Bool) }),
-  obj({ op: v.literal("normalize"), args: args1, axis: Axis }),
-  obj({ op: v.literal("standardize"), args: args1 }),
-  obj({ op: v.literal("eye"), n: PosInt }),
-  obj({ op: v.literal("concat"), args: argsN, axis: Axis }),
-], (i) =>
-  i.path
-    ? `unknown op ${show(i.input)}; library losses: ${LIBRARY_LOSSES.join(", ")}; primitives: ${PRIMITIVE_OPS.join(", ")}`
-    : exprMsg(i));
+const LossNodeSchema: v.GenericSchema<LossNode> = v.variant(
+  "op",
+  [
+    obj({
+      op: v.literal("barlowTwins"),
+      ...ab,
+      lambda: v.union([NonNegNum, v.literal("mean")], expected("λ ≥ 0 or 'mean' (λ = 1/(D−1))")),
+    }),
+    obj({ op: v.literal("ntXent"), ...ab, temperature: Temperature }),
+    obj({ op: v.literal("infoNCE"), ...ab, temperature: Temperature, negatives: v.optional(ExprSchema) }),
+    obj({ op: v.literal("byol"), ...ab }),
+    obj({ op: v.literal("simsiam"), ...ab }),
+    obj({ op: v.literal("vicreg"), ...ab, sim: NonNegNum, var: NonNegNum, cov: NonNegNum }),
+    obj({ op: v.literal("featureSimMSE"), ...ab }),
+    obj({ op: v.picklist(NARY), args: argsN }),
+    obj({ op: v.picklist(BINARY), args: args2 }),
+    obj({ op: v.picklist(UNARY), args: args1 }),
+    obj({ op: v.picklist(REDUCE), args: args1, axis: v.optional(Axis) }),
+    obj({ op: v.literal("matmul"), args: args2, ta: v.optional(Bool), tb: v.optional(Bool) }),
+    obj({ op: v.literal("normalize"), args: args1, axis: Axis }),
+    obj({ op: v.literal("standardize"), args: args1 }),
+    obj({ op: v.literal("eye"), n: PosInt }),
+    obj({ op: v.literal("concat"), args: argsN, axis: Axis }),
+  ],
+  (i) =>
+    i.path
+      ? `unknown op ${show(i.input)}; library losses: ${LIBRARY_LOSSES.join(", ")}; primitives: ${
+        PRIMITIVE_OPS.join(", ")
+      }`
+      : exprMsg(i),
+);
 
 // ---------------------------------------------------------------------------- optimizer
 
@@ -409,7 +463,10 @@ export const EvalSchema = obj({
 
 export const PipelineSpecSchema = obj({
   /** format version; this build reads SPEC_VERSION */
-  version: v.literal(SPEC_VERSION, (i) => `unsupported spec version ${show(i.input)}; this build reads version ${SPEC_VERSION}`),
+  version: v.literal(
+    SPEC_VERSION,
+    (i) => `unsupported spec version ${show(i.input)}; this build reads version ${SPEC_VERSION}`,
+  ),
   /** run name, used for output folders */
   name: Text,
   /** the method family, for reports ('barlowTwins', 'byol', a hybrid's own label) */
@@ -417,7 +474,10 @@ export const PipelineSpecSchema = obj({
   data: DataSchema,
   views: v.pipe(v.array(ViewSchema, expected("an array of views")), v.minLength(1, "expected at least one view")),
   modules: v.record(Name, ModuleSchema, expected("an object of named modules")),
-  branches: v.pipe(v.array(BranchSchema, expected("an array of branches")), v.minLength(1, "expected at least one branch")),
+  branches: v.pipe(
+    v.array(BranchSchema, expected("an array of branches")),
+    v.minLength(1, "expected at least one branch"),
+  ),
   queues: v.optional(v.array(QueueSchema, expected("an array of queues")), () => []),
   loss: ExprSchema,
   optimizer: OptimizerSchema,

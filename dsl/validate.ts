@@ -10,8 +10,14 @@ import { type PipelineSpec, PipelineSpecSchema, SPEC_VERSION } from "./schema.ts
 
 /** Checks `input` and returns the spec with defaults filled in; throws SpecError otherwise. */
 export function validateSpec(input: unknown, file?: string): PipelineSpec {
+  if (!input || typeof input !== "object" || Array.isArray(input)) {
+    throw new SpecError(
+      { path: "", message: `expected a pipeline spec object {version, name, …}, got ${show(input)}` },
+      file,
+    );
+  }
   // A spec of another version would fail in confusing ways below; say the real reason first.
-  if (input && typeof input === "object" && "version" in input && input.version !== SPEC_VERSION) {
+  if ("version" in input && input.version !== SPEC_VERSION) {
     throw new SpecError({
       path: "version",
       message: `unsupported spec version ${show(input.version)}; this build reads version ${SPEC_VERSION}`,
@@ -57,13 +63,18 @@ function checkNames(spec: PipelineSpec, issues: SpecIssue[]) {
   const views = new Map<string, string>();
   spec.views.forEach((x, i) => {
     const at = `views[${i}].name`;
-    if (views.has(x.name)) issues.push({ path: at, message: `duplicate view name '${x.name}' (also ${views.get(x.name)})` });
-    else views.set(x.name, at);
+    if (views.has(x.name)) {
+      issues.push({ path: at, message: `duplicate view name '${x.name}' (also ${views.get(x.name)})` });
+    } else views.set(x.name, at);
   });
   const refs = new Map<string, string>();
   const add = (name: string, at: string) => {
-    if (refs.has(name)) issues.push({ path: at, message: `duplicate name '${name}' (also ${refs.get(name)}); branches and queues share one namespace` });
-    else refs.set(name, at);
+    if (refs.has(name)) {
+      issues.push({
+        path: at,
+        message: `duplicate name '${name}' (also ${refs.get(name)}); branches and queues share one namespace`,
+      });
+    } else refs.set(name, at);
   };
   spec.branches.forEach((b, i) => add(b.name, `branches[${i}].name`));
   spec.queues.forEach((q, i) => add(q.name, `queues[${i}].name`));
@@ -71,6 +82,7 @@ function checkNames(spec: PipelineSpec, issues: SpecIssue[]) {
 
 /** seq modules refer to existing modules and do not contain themselves. */
 function checkModules(spec: PipelineSpec, issues: SpecIssue[]) {
+  const cycles = new Set<string>(); // each cycle once, at the first module of it met
   for (const [name, m] of Object.entries(spec.modules)) {
     if (m.kind !== "seq") continue;
     m.path.forEach((n, j) => {
@@ -80,7 +92,11 @@ function checkModules(spec: PipelineSpec, issues: SpecIssue[]) {
         return;
       }
       const cycle = findCycle(spec, n, [name]);
-      if (cycle) issues.push({ path: at, message: `module cycle: ${cycle.join(" → ")}` });
+      const key = cycle && [...new Set(cycle)].sort().join(",");
+      if (cycle && !cycles.has(key!)) {
+        cycles.add(key!);
+        issues.push({ path: at, message: `module cycle: ${cycle.join(" → ")}` });
+      }
     });
   }
 }
@@ -113,7 +129,10 @@ function checkBranches(spec: PipelineSpec, issues: SpecIssue[]) {
     let broken = false;
     b.path.forEach((n, j) => {
       if (!spec.modules[n]) {
-        issues.push({ path: `${at}.path[${j}]`, message: `unknown module '${n}' (modules: ${list(Object.keys(spec.modules))})` });
+        issues.push({
+          path: `${at}.path[${j}]`,
+          message: `unknown module '${n}' (modules: ${list(Object.keys(spec.modules))})`,
+        });
         broken = true;
       }
     });
@@ -123,33 +142,55 @@ function checkBranches(spec: PipelineSpec, issues: SpecIssue[]) {
     // Each module once: a path is a chain of distinct parameterized layers.
     const twice = leaves.find((n, k) => leaves.indexOf(n) !== k);
     if (twice) {
-      issues.push({ path: `${at}.path`, message: `module '${twice}' appears twice in the expanded path (${leaves.join(" → ")}); a path visits each module once` });
+      issues.push({
+        path: `${at}.path`,
+        message: `module '${twice}' appears twice in the expanded path (${
+          leaves.join(" → ")
+        }); a path visits each module once`,
+      });
       return;
     }
     // Widths along the path.
     leaves.forEach((n, k) => {
       const m = spec.modules[n];
       if ((m.kind === "cnn" || m.kind === "resnet18") && k > 0) {
-        issues.push({ path: `${at}.path`, message: `'${n}' (${m.kind}) takes images, so it must come first in the path, not after '${leaves[k - 1]}'` });
+        issues.push({
+          path: `${at}.path`,
+          message: `'${n}' (${m.kind}) takes images, so it must come first in the path, not after '${leaves[k - 1]}'`,
+        });
       }
       if (m.kind !== "mlp") return;
       if (k > 0) {
         const prevOut = moduleOutDim(spec.modules[leaves[k - 1]]);
         if (m.in !== undefined && prevOut !== undefined && m.in !== prevOut) {
-          issues.push({ path: `${joinPath("modules", n)}.in`, message: `'${n}' expects input width ${m.in} but '${leaves[k - 1]}' outputs ${prevOut} (in ${at} '${b.name}')` });
+          issues.push({
+            path: `${joinPath("modules", n)}.in`,
+            message: `'${n}' expects input width ${m.in} but '${
+              leaves[k - 1]
+            }' outputs ${prevOut} (in ${at} '${b.name}')`,
+          });
         }
         return;
       }
       // An mlp first in the path flattens the C×S×S image of the view.
       const [c, h, w] = viewImageShape(spec, b.view);
       if (m.in !== undefined && c !== undefined && h !== undefined && w !== undefined && m.in !== c * h * w) {
-        issues.push({ path: `${joinPath("modules", n)}.in`, message: `'${n}' expects input width ${m.in} but view '${b.view}' gives ${c}×${h}×${w} = ${c * h * w} values (in ${at} '${b.name}')` });
+        issues.push({
+          path: `${joinPath("modules", n)}.in`,
+          message: `'${n}' expects input width ${m.in} but view '${b.view}' gives ${c}×${h}×${w} = ${
+            c * h * w
+          } values (in ${at} '${b.name}')`,
+        });
       }
       if (h !== undefined) {
         const prev = flatten.get(n);
         if (!prev) flatten.set(n, { at, side: h });
         else if (prev.side !== h) {
-          issues.push({ path: `${at}.view`, message: `'${n}' (mlp) flattens its input, but view '${b.view}' is ${h}×${w} while ${prev.at} feeds it ${prev.side}×${prev.side}` });
+          issues.push({
+            path: `${at}.view`,
+            message:
+              `'${n}' (mlp) flattens its input, but view '${b.view}' is ${h}×${w} while ${prev.at} feeds it ${prev.side}×${prev.side}`,
+          });
         }
       }
     });
@@ -162,24 +203,39 @@ function checkBranches(spec: PipelineSpec, issues: SpecIssue[]) {
       return;
     }
     if (of === b.name) {
-      issues.push({ path: `${at}.ema.of`, message: `a branch cannot be an EMA of itself; name the online branch it follows` });
+      issues.push({
+        path: `${at}.ema.of`,
+        message: `a branch cannot be an EMA of itself; name the online branch it follows`,
+      });
       return;
     }
     const online = spec.branches[j];
     if (online.ema) {
-      issues.push({ path: `${at}.ema.of`, message: `branch '${of}' is itself an ema branch; name the online branch it follows (ema of '${online.ema.of}')` });
+      issues.push({
+        path: `${at}.ema.of`,
+        message:
+          `branch '${of}' is itself an ema branch; name the online branch it follows (ema of '${online.ema.of}')`,
+      });
       return;
     }
     const onlineLeaves = expandPath(spec.modules, online.path) ?? [];
     const missing = leaves.find((n) => !onlineLeaves.includes(n));
     if (missing) {
-      issues.push({ path: `${at}.path`, message: `'${missing}' is not in the path of branch '${of}' (${onlineLeaves.join(" → ")}), so it has no EMA copy` });
+      issues.push({
+        path: `${at}.path`,
+        message: `'${missing}' is not in the path of branch '${of}' (${
+          onlineLeaves.join(" → ")
+        }), so it has no EMA copy`,
+      });
     }
     const tau = JSON.stringify(b.ema.tau);
     const prev = emaTau.get(of);
     if (!prev) emaTau.set(of, { at: `${at}.ema.tau`, tau });
     else if (prev.tau !== tau) {
-      issues.push({ path: `${at}.ema.tau`, message: `differs from ${prev.at}; all ema branches of '${of}' share one EMA copy and one τ schedule` });
+      issues.push({
+        path: `${at}.ema.tau`,
+        message: `differs from ${prev.at}; all ema branches of '${of}' share one EMA copy and one τ schedule`,
+      });
     }
   });
 }
@@ -194,7 +250,8 @@ function checkQueues(spec: PipelineSpec, issues: SpecIssue[]) {
       const fix = Math.max(1, Math.round(q.size / spec.batch)) * spec.batch;
       issues.push({
         path: `queues[${i}].size`,
-        message: `${q.size} is not a multiple of the batch ${spec.batch}: each step enqueues a whole batch (e.g. use ${fix})`,
+        message:
+          `${q.size} is not a multiple of the batch ${spec.batch}: each step enqueues a whole batch (e.g. use ${fix})`,
       });
     }
   });
@@ -221,23 +278,42 @@ function checkLoss(spec: PipelineSpec, issues: SpecIssue[]) {
   const info = checkExpr(spec.loss, lossRefs(spec), "loss", issues);
   if (!info) return;
   if (info.shape.length !== 0) {
-    issues.push({ path: "loss", message: `the loss must be a scalar, got shape [${info.shape.join(", ")}]; reduce it with mean or sum` });
+    issues.push({
+      path: "loss",
+      message: `the loss must be a scalar, got shape [${info.shape.join(", ")}]; reduce it with mean or sum`,
+    });
   }
   if (!info.trainable) {
-    issues.push({ path: "loss", message: "the loss reaches no trainable parameter: every branch it uses is stopGrad, ema, a queue or under a stopGrad node" });
+    issues.push({
+      path: "loss",
+      message:
+        "the loss reaches no trainable parameter: every branch it uses is stopGrad, ema, a queue or under a stopGrad node",
+    });
   }
 }
 
 function checkTraining(spec: PipelineSpec, issues: SpecIssue[]) {
   spec.optimizer.fixedLr.forEach((n, i) => {
-    if (!spec.modules[n]) issues.push({ path: `optimizer.fixedLr[${i}]`, message: `unknown module '${n}' (modules: ${list(Object.keys(spec.modules))})` });
+    if (!spec.modules[n]) {
+      issues.push({
+        path: `optimizer.fixedLr[${i}]`,
+        message: `unknown module '${n}' (modules: ${list(Object.keys(spec.modules))})`,
+      });
+    }
   });
   if (spec.schedule.warmupEpochs > spec.epochs) {
-    issues.push({ path: "schedule.warmupEpochs", message: `warmup of ${spec.schedule.warmupEpochs} epochs is longer than the run (${spec.epochs} epochs)` });
+    issues.push({
+      path: "schedule.warmupEpochs",
+      message:
+        `warmup of ${spec.schedule.warmupEpochs} epochs is longer than the run (${spec.epochs} epochs); shorten it (--warmup)`,
+    });
   }
   const n = spec.data.trainLimit;
   if (n !== undefined && spec.eval.knnK > n) {
-    issues.push({ path: "eval.knnK", message: `${spec.eval.knnK} neighbours but only ${n} training images (data.trainLimit)` });
+    issues.push({
+      path: "eval.knnK",
+      message: `${spec.eval.knnK} neighbours but only ${n} training images (data.trainLimit)`,
+    });
   }
   if (n !== undefined && n < spec.batch) {
     issues.push({ path: "data.trainLimit", message: `${n} training images cannot fill one batch of ${spec.batch}` });

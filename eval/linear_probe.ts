@@ -119,7 +119,7 @@ export class LinearProbe {
   async takeLossSum(): Promise<number> {
     const [v] = await this.train.readMany([[this.train.program.persistent.get(LOSS_SUM)!, 1]]);
     this.train.write(LOSS_SUM, new Float32Array(1));
-    return v;
+    return v[0];
   }
   /** current parameter value (probe.weight or probe.bias) */
   param(name: string): Promise<Float32Array> {

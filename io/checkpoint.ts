@@ -56,7 +56,9 @@ const isCount = (n: number) => Number.isSafeInteger(n) && n >= 0;
 export function saveCheckpoint(dir: string, ck: Checkpoint): string {
   const path = join(dir, CHECKPOINT_FILE);
   const bad = (why: string) => new CheckpointError(`cannot save ${path}: ${why}`);
-  if (!isCount(ck.step) || !isCount(ck.epoch)) throw bad(`step ${ck.step} and epoch ${ck.epoch} must be non-negative integers`);
+  if (!isCount(ck.step) || !isCount(ck.epoch)) {
+    throw bad(`step ${ck.step} and epoch ${ck.epoch} must be non-negative integers`);
+  }
   if (typeof ck.specHash !== "string" || !ck.specHash) throw bad("specHash must be a non-empty string");
   const spec = JSON.stringify(ck.spec);
   if (spec === undefined) throw bad("spec is not JSON-serializable");
@@ -84,8 +86,16 @@ export function loadCheckpoint(dirOrFile: string, expect: Expect = {}): Checkpoi
   const path = checkpointPath(dirOrFile);
   const { tensors, metadata } = readSafetensors(path); // SafetensorsError names the file
   const fail = (why: string) => new CheckpointError(`${path}: ${why}`);
-  if (metadata.format !== CHECKPOINT_FORMAT) throw fail(`not a checkpoint (metadata format is ${JSON.stringify(metadata.format)}, expected "${CHECKPOINT_FORMAT}")`);
-  if (metadata.format_version !== CHECKPOINT_VERSION) throw fail(`checkpoint format version ${metadata.format_version} is not supported (expected ${CHECKPOINT_VERSION})`);
+  if (metadata.format !== CHECKPOINT_FORMAT) {
+    throw fail(
+      `not a checkpoint (metadata format is ${JSON.stringify(metadata.format)}, expected "${CHECKPOINT_FORMAT}")`,
+    );
+  }
+  if (metadata.format_version !== CHECKPOINT_VERSION) {
+    throw fail(
+      `checkpoint format version ${metadata.format_version} is not supported (expected ${CHECKPOINT_VERSION})`,
+    );
+  }
   let spec: unknown;
   try {
     spec = JSON.parse(metadata.spec);
@@ -93,22 +103,32 @@ export function loadCheckpoint(dirOrFile: string, expect: Expect = {}): Checkpoi
     throw fail(`spec metadata is not JSON (${(e as Error).message})`);
   }
   const step = Number(metadata.step), epoch = Number(metadata.epoch);
-  if (!/^\d+$/.test(metadata.step ?? "") || !isCount(step)) throw fail(`step ${JSON.stringify(metadata.step)} is not a non-negative integer`);
-  if (!/^\d+$/.test(metadata.epoch ?? "") || !isCount(epoch)) throw fail(`epoch ${JSON.stringify(metadata.epoch)} is not a non-negative integer`);
+  if (!/^\d+$/.test(metadata.step ?? "") || !isCount(step)) {
+    throw fail(`step ${JSON.stringify(metadata.step)} is not a non-negative integer`);
+  }
+  if (!/^\d+$/.test(metadata.epoch ?? "") || !isCount(epoch)) {
+    throw fail(`epoch ${JSON.stringify(metadata.epoch)} is not a non-negative integer`);
+  }
   const specHash = metadata.spec_hash ?? "";
   if (expect.specHash !== undefined && specHash !== expect.specHash) {
     throw fail(`written for spec hash ${specHash}, but the current spec hashes to ${expect.specHash}`);
   }
   if (expect.shapes) {
     const missing = Object.keys(expect.shapes).filter((k) => !(k in tensors));
-    if (missing.length) throw fail(`missing tensor${missing.length > 1 ? "s" : ""} ${missing.map((m) => `"${m}"`).join(", ")}`);
+    if (missing.length) {
+      throw fail(`missing tensor${missing.length > 1 ? "s" : ""} ${missing.map((m) => `"${m}"`).join(", ")}`);
+    }
     for (const [k, want] of Object.entries(expect.shapes)) {
       const got = tensors[k].shape;
-      if (got.length !== want.length || got.some((d, i) => d !== want[i])) throw fail(`tensor "${k}" has shape [${got}], expected [${want}]`);
+      if (got.length !== want.length || got.some((d, i) => d !== want[i])) {
+        throw fail(`tensor "${k}" has shape [${got}], expected [${want}]`);
+      }
     }
     if (expect.strict) {
       const extra = Object.keys(tensors).filter((k) => !(k in expect.shapes!));
-      if (extra.length) throw fail(`unexpected tensor${extra.length > 1 ? "s" : ""} ${extra.map((m) => `"${m}"`).join(", ")}`);
+      if (extra.length) {
+        throw fail(`unexpected tensor${extra.length > 1 ? "s" : ""} ${extra.map((m) => `"${m}"`).join(", ")}`);
+      }
     }
   }
   const meta: Metadata = {};

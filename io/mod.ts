@@ -1,4 +1,21 @@
 // Public surface of io/: safetensors, atomic writes, checkpoints.
-export { decodeSafetensors, encodeSafetensors, readSafetensors, SafetensorsError, safetensorsChunks, type TensorEntry, type Tensors, writeSafetensors } from "./safetensors.ts";
+export {
+  decodeSafetensors,
+  encodeSafetensors,
+  readSafetensors,
+  safetensorsChunks,
+  SafetensorsError,
+  type TensorEntry,
+  type Tensors,
+  writeSafetensors,
+} from "./safetensors.ts";
 export { writeFileAtomic } from "./atomic.ts";
-export { type Checkpoint, CHECKPOINT_FILE, CheckpointError, checkpointPath, type Expect, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+export {
+  type Checkpoint,
+  CHECKPOINT_FILE,
+  CheckpointError,
+  checkpointPath,
+  type Expect,
+  loadCheckpoint,
+  saveCheckpoint,
+} from "./checkpoint.ts";

@@ -25,7 +25,9 @@ export class SafetensorsError extends Error {
 }
 
 // Float32Array views use the host byte order; safetensors is little-endian.
-if (new Uint8Array(Float32Array.of(1).buffer)[3] !== 0x3f) throw new Error("safetensors I/O assumes a little-endian host");
+if (new Uint8Array(Float32Array.of(1).buffer)[3] !== 0x3f) {
+  throw new Error("safetensors I/O assumes a little-endian host");
+}
 
 /** Header safetensors' reference implementation accepts at most (guards absurd allocations). */
 const MAX_HEADER = 100_000_000;
@@ -46,10 +48,16 @@ export function safetensorsChunks(tensors: Tensors, metadata: Metadata = {}): Ui
   for (const name of names) {
     const { shape, data } = tensors[name];
     if (!name || name === "__metadata__") throw new SafetensorsError(`invalid tensor name "${name}"`);
-    if (!isDims(shape)) throw new SafetensorsError(`tensor "${name}": shape ${JSON.stringify(shape)} is not a list of non-negative integers`);
+    if (!isDims(shape)) {
+      throw new SafetensorsError(
+        `tensor "${name}": shape ${JSON.stringify(shape)} is not a list of non-negative integers`,
+      );
+    }
     if (!(data instanceof Float32Array)) throw new SafetensorsError(`tensor "${name}": data must be a Float32Array`);
     if (count(shape) !== data.length) {
-      throw new SafetensorsError(`tensor "${name}": shape [${shape}] has ${count(shape)} elements but data has ${data.length}`);
+      throw new SafetensorsError(
+        `tensor "${name}": shape [${shape}] has ${count(shape)} elements but data has ${data.length}`,
+      );
     }
     header[name] = { dtype: "F32", shape, data_offsets: [off, off + data.byteLength] };
     views.push(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
@@ -78,7 +86,9 @@ export function decodeSafetensors(b: Uint8Array, file = "<buffer>"): { tensors: 
   const fail = (why: string) => new SafetensorsError(`${file}: ${why}`);
   if (b.length < 8) throw fail(`truncated: ${b.length} bytes, less than the 8-byte header length`);
   const n = new DataView(b.buffer, b.byteOffset, 8).getBigUint64(0, true);
-  if (n > BigInt(b.length - 8)) throw fail(`truncated or not safetensors: header length ${n} exceeds the ${b.length - 8} bytes after it`);
+  if (n > BigInt(b.length - 8)) {
+    throw fail(`truncated or not safetensors: header length ${n} exceeds the ${b.length - 8} bytes after it`);
+  }
   if (n > BigInt(MAX_HEADER)) throw fail(`header length ${n} exceeds the ${MAX_HEADER}-byte limit`);
   const start = 8 + Number(n);
   let header: unknown;
@@ -104,12 +114,24 @@ export function decodeSafetensors(b: Uint8Array, file = "<buffer>"): { tensors: 
     const e = v as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (typeof e !== "object" || e === null) throw fail(`tensor "${name}": entry is not an object`);
     if (e.dtype !== "F32") throw fail(`tensor "${name}": dtype ${JSON.stringify(e.dtype)} is not supported (only F32)`);
-    if (!isDims(e.shape)) throw fail(`tensor "${name}": shape ${JSON.stringify(e.shape)} is not a list of non-negative integers`);
+    if (!isDims(e.shape)) {
+      throw fail(`tensor "${name}": shape ${JSON.stringify(e.shape)} is not a list of non-negative integers`);
+    }
     const off = e.data_offsets;
-    if (!isDims(off) || off.length !== 2 || off[0] > off[1]) throw fail(`tensor "${name}": data_offsets ${JSON.stringify(off)} is not [begin, end]`);
-    if (off[1] > dataLen) throw fail(`tensor "${name}": data_offsets [${off}] out of range (data section has ${dataLen} bytes; file truncated?)`);
+    if (!isDims(off) || off.length !== 2 || off[0] > off[1]) {
+      throw fail(`tensor "${name}": data_offsets ${JSON.stringify(off)} is not [begin, end]`);
+    }
+    if (off[1] > dataLen) {
+      throw fail(
+        `tensor "${name}": data_offsets [${off}] out of range (data section has ${dataLen} bytes; file truncated?)`,
+      );
+    }
     if (off[1] - off[0] !== 4 * count(e.shape)) {
-      throw fail(`tensor "${name}": data_offsets [${off}] span ${off[1] - off[0]} bytes but shape [${e.shape}] needs ${4 * count(e.shape)}`);
+      throw fail(
+        `tensor "${name}": data_offsets [${off}] span ${off[1] - off[0]} bytes but shape [${e.shape}] needs ${
+          4 * count(e.shape)
+        }`,
+      );
     }
     spans.push([off[0], off[1], name]);
     // Copy through a fresh Uint8Array: Node's Buffer.slice is a view into a shared pool.
@@ -121,7 +143,9 @@ export function decodeSafetensors(b: Uint8Array, file = "<buffer>"): { tensors: 
   spans.sort((x, y) => x[0] - y[0]);
   let end = 0;
   for (const [s, e, name] of spans) {
-    if (s !== end) throw fail(`tensor "${name}": data_offsets start at ${s}, expected ${end} (${s < end ? "overlap" : "gap"})`);
+    if (s !== end) {
+      throw fail(`tensor "${name}": data_offsets start at ${s}, expected ${end} (${s < end ? "overlap" : "gap"})`);
+    }
     end = e;
   }
   if (end !== dataLen) throw fail(`${dataLen - end} bytes after the last tensor`);

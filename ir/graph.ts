@@ -55,12 +55,26 @@ export class Graph {
   }
   /** trainable parameter; `init` is a host-side initializer spec (see runtime/init.ts) */
   param(name: string, shape: Shape, init: Init, group = "default"): Tensor {
+    if (this.shadowPrefix !== undefined) {
+      // an EMA copy: non-trainable state that starts equal to the online parameter
+      const shadow = this.shadowPrefix + name;
+      this.shadows.set(shadow, name);
+      return this.persistent("state", shadow, shape, { init: { kind: "copy", of: name }, group });
+    }
     return this.persistent("param", name, shape, { init, group });
   }
   /** persistent non-trainable buffer (running stats, EMA weights, queues, optimizer moments) */
   state(name: string, shape: Shape, init: Init): Tensor {
-    return this.persistent("state", name, shape, { init });
+    return this.persistent("state", (this.shadowPrefix ?? "") + name, shape, { init });
   }
+
+  /**
+   * While set, param(name) gives an EMA shadow `${shadowPrefix}${name}` instead (state, copy-
+   * initialised) and state(name) is prefixed too: the same layer code builds a target network.
+   */
+  shadowPrefix: string | undefined;
+  /** shadow state name → online parameter name */
+  shadows = new Map<string, string>();
 
   /** params and state are unique by name: asking again returns the same node (weight sharing) */
   private persistent(op: "param" | "state", name: string, shape: Shape, attrs: Attrs): Tensor {

@@ -47,7 +47,10 @@ function copyPass(label: string, ins: number[], n: number, body: string, uniform
   return {
     label,
     wgsl: (uniform ? UNIFORM_DECL : "") + storageDecls(names, "y") + g.head + body + "}\n",
-    bindings: [...ins.map((i) => ({ buf: { kind: "in" as const, i }, write: false })), { buf: { kind: "out" }, write: true }],
+    bindings: [...ins.map((i) => ({ buf: { kind: "in" as const, i }, write: false })), {
+      buf: { kind: "out" },
+      write: true,
+    }],
     uniform,
     workgroups: g.workgroups,
   };
@@ -75,13 +78,17 @@ export function around(s: Shape, axis: number): [number, number, number] {
 }
 function checkRows(op: string, inShapes: Shape[], names: [string, string]): void {
   const [t, idx] = inShapes;
-  if (!t || !idx || inShapes.length !== 2) throw new ShapeError(op, `takes 2 inputs (${names.join(", ")}), got ${inShapes.length}`);
+  if (!t || !idx || inShapes.length !== 2) {
+    throw new ShapeError(op, `takes 2 inputs (${names.join(", ")}), got ${inShapes.length}`);
+  }
   if (t.length < 1) throw new ShapeError(op, `${names[0]} must have at least one axis, got ${fmtShape(t)}`);
   if (idx.length !== 1) throw new ShapeError(op, `indices must be 1-D, got ${fmtShape(idx)}`);
 }
 /** Row index held as an f32: must be an integer in [0, rows). */
 function rowOf(op: string, v: number, rows: number): number {
-  if (!Number.isInteger(v) || v < 0 || v >= rows) throw new ShapeError(op, `index ${v} is not an integer row in [0, ${rows})`);
+  if (!Number.isInteger(v) || v < 0 || v >= rows) {
+    throw new ShapeError(op, `index ${v} is not an integer row in [0, ${rows})`);
+  }
   return v;
 }
 
@@ -174,9 +181,14 @@ export const LAYOUT: Record<string, OpDef> = {
     kind: "view",
     shape: ([s], attrs) => {
       const to = attrs.shape;
-      if (!posInts(to)) throw new ShapeError("reshape", `attrs.shape must be positive integers, got ${JSON.stringify(to)}`);
+      if (!posInts(to)) {
+        throw new ShapeError("reshape", `attrs.shape must be positive integers, got ${JSON.stringify(to)}`);
+      }
       if (size(to) !== size(s)) {
-        throw new ShapeError("reshape", `cannot reshape ${fmtShape(s)} (${size(s)} elements) to ${fmtShape(to)} (${size(to)})`);
+        throw new ShapeError(
+          "reshape",
+          `cannot reshape ${fmtShape(s)} (${size(s)} elements) to ${fmtShape(to)} (${size(to)})`,
+        );
       }
       return to;
     },
@@ -212,7 +224,10 @@ export const LAYOUT: Record<string, OpDef> = {
       const ax = checkAxis("slice", s, attrs.axis);
       const { start, end } = attrs as { start: number; end: number };
       if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end > s[ax] || start >= end) {
-        throw new ShapeError("slice", `range [${start}, ${end}) is not a non-empty range inside axis ${ax} of size ${s[ax]}`);
+        throw new ShapeError(
+          "slice",
+          `range [${start}, ${end}) is not a non-empty range inside axis ${ax} of size ${s[ax]}`,
+        );
       }
       return s.map((d, i) => (i === ax ? end - start : d));
     },
@@ -220,7 +235,9 @@ export const LAYOUT: Record<string, OpDef> = {
       const ax = attrs.axis as number, start = attrs.start as number;
       const [outer, n, inner] = around(s, ax), m = out[ax];
       const r = new Float64Array(size(out));
-      for (let a = 0; a < outer; a++) r.set(x.subarray((a * n + start) * inner, (a * n + start + m) * inner), a * m * inner);
+      for (let a = 0; a < outer; a++) {
+        r.set(x.subarray((a * n + start) * inner, (a * n + start + m) * inner), a * m * inner);
+      }
       return r;
     },
     // the cotangent is g padded with zeros back to the input's extent along the axis
@@ -255,7 +272,9 @@ export const LAYOUT: Record<string, OpDef> = {
       let off = 0;
       ins.forEach((x, k) => {
         const n = inShapes[k][ax];
-        for (let a = 0; a < outer; a++) r.set(x.subarray(a * n * inner, (a + 1) * n * inner), (a * total + off) * inner);
+        for (let a = 0; a < outer; a++) {
+          r.set(x.subarray(a * n * inner, (a + 1) * n * inner), (a * total + off) * inner);
+        }
         off += n;
       });
       return r;
@@ -283,7 +302,9 @@ export const LAYOUT: Record<string, OpDef> = {
     cpu: ({ ins: [t, idx], inShapes: [ts] }) => {
       const d = size(ts.slice(1));
       const r = new Float64Array(idx.length * d);
-      idx.forEach((v, b) => r.set(t.subarray(rowOf("gather", v, ts[0]) * d, (rowOf("gather", v, ts[0]) + 1) * d), b * d));
+      idx.forEach((v, b) =>
+        r.set(t.subarray(rowOf("gather", v, ts[0]) * d, (rowOf("gather", v, ts[0]) + 1) * d), b * d)
+      );
       return r;
     },
     vjp: ({ g, ins: [t, idx] }) => [g.g.add("scatterAddRows", [g, idx], { rows: t.shape[0] }), null],
@@ -296,7 +317,9 @@ export const LAYOUT: Record<string, OpDef> = {
     kind: "kernel",
     shape: (ss, attrs) => {
       checkRows("scatterAddRows", ss, ["src", "indices"]);
-      if (ss[1][0] !== ss[0][0]) throw new ShapeError("scatterAddRows", `src has ${ss[0][0]} rows but there are ${ss[1][0]} indices`);
+      if (ss[1][0] !== ss[0][0]) {
+        throw new ShapeError("scatterAddRows", `src has ${ss[0][0]} rows but there are ${ss[1][0]} indices`);
+      }
       if (!Number.isInteger(attrs.rows) || (attrs.rows as number) < 1) {
         throw new ShapeError("scatterAddRows", `attrs.rows must be a positive integer, got ${attrs.rows}`);
       }
@@ -327,8 +350,15 @@ export const LAYOUT: Record<string, OpDef> = {
       if (ss.length !== 2 || base.length !== 2 || rows.length !== 2 || base[1] !== rows[1]) {
         throw new ShapeError("writeRows", `needs base [K, D] and rows [B, D], got ${ss.map(fmtShape).join(", ")}`);
       }
-      if (rows[0] > base[0]) throw new ShapeError("writeRows", `cannot write ${rows[0]} rows into a queue of ${base[0]}`);
-      if (typeof attrs.start !== "string") throw new ShapeError("writeRows", `attrs.start must name a per-step scalar, got ${JSON.stringify(attrs.start)}`);
+      if (rows[0] > base[0]) {
+        throw new ShapeError("writeRows", `cannot write ${rows[0]} rows into a queue of ${base[0]}`);
+      }
+      if (typeof attrs.start !== "string") {
+        throw new ShapeError(
+          "writeRows",
+          `attrs.start must name a per-step scalar, got ${JSON.stringify(attrs.start)}`,
+        );
+      }
       return base;
     },
     cpu: ({ ins: [base, rows], inShapes: [[k, d], [b]], attrs, scalars }) => {

@@ -106,17 +106,23 @@ export const REDUCE: Record<string, OpDef> = {
 // axes dropped), so e.g. a sum over axis 0 of [256, 2048] is "reduced 256 (stride 2048),
 // kept 2048 (stride 1)". Output o and reduced index r then address x[base(o) + roff(r)].
 //
+// When the innermost group has a multiple of 4 elements the kernel works in vec4 units: along
+// the reduction (row sums, full sums: 4 partial sums per thread) or along the outputs
+// (column sums: 4 outputs per thread). On lavapipe every storage load is a per-lane scalar
+// load costing ~20 FMAs, so a vec4 load moves 4× the data for the same price.
+//
 // Strategy per shape (no barriers, no atomics, deterministic):
-//  - single: one thread per output loops over all R reduced elements. Used when there are
+//  - single: one thread per output unit loops over all R reduced units. Used when there are
 //    enough outputs to occupy the device or R is short.
-//  - split P: pass 1 runs P·O threads, thread (p, o) folds r = p, p+P, p+2P, … into
-//    tmp[p·O + o] (adjacent threads read adjacent addresses for both full and per-column
-//    reductions); pass 2 folds the P partials of each output. This is also a two-level
-//    blocked sum, which keeps f32 error near √R·ε instead of R·ε.
+//  - split P: pass 1 runs P·O threads; thread (p, o) folds the contiguous chunk p of the
+//    reduction into tmp[p·O + o]; pass 2 folds the P partials of each output. Contiguous
+//    chunks stream through memory (strided chunks thrashed lavapipe's caches and TLB: 3×
+//    slower on a full sum of 2048²). The split is also a two-level blocked sum, which keeps
+//    the f32 error near (R/P + P)·ε instead of R·ε.
 
 /** enough threads to fill a GPU; lavapipe saturates far earlier */
 const TARGET_THREADS = 16384;
-/** below this many elements per thread a split costs more than it gives */
+/** below this many units per thread a split costs more than it gives */
 const MIN_CHUNK = 64;
 const MAX_PARTIALS = 1024;
 
@@ -140,6 +146,34 @@ export function reduceGroups(s: Shape, axes: number[]): { red: Group[]; kept: Gr
   });
   return { red, kept };
 }
+
+export interface ReducePlan {
+  /** groups in units (vec4 units when vec !== "none": strides / 4, innermost n / 4) */
+  red: Group[];
+  kept: Group[];
+  vec: "none" | "red" | "kept";
+  /** reduced units per output unit, and output units */
+  r: number;
+  o: number;
+}
+/** The unit layout of a reduction of shape `s` over `axes` (see the notes above). */
+export function reducePlan(s: Shape, axes: number[], allowVec = true): ReducePlan {
+  const { red, kept } = reduceGroups(s, axes);
+  const inner = (g: Group[]) => g.length > 0 && g[g.length - 1].stride === 1 && g[g.length - 1].n % 4 === 0;
+  const vec = !allowVec ? "none" : inner(red) ? "red" : inner(kept) ? "kept" : "none";
+  // every stride is a multiple of the innermost group's size, so all of them divide by 4
+  const units = (g: Group[]) =>
+    vec === "none" ? g : g.map((x) => (x.stride === 1 ? { n: x.n / 4, stride: 1 } : { n: x.n, stride: x.stride / 4 }));
+  const r = red.reduce((a, g) => a * g.n, 1), o = kept.reduce((a, g) => a * g.n, 1);
+  return {
+    red: units(red),
+    kept: units(kept),
+    vec,
+    r: vec === "red" ? r / 4 : r,
+    o: vec === "kept" ? o / 4 : o,
+  };
+}
+
 /** WGSL u32 offset Σ coord_g · stride_g of the flat index `v` over groups (row-major). */
 function offsetExpr(v: string, groups: Group[]): string {
   if (!groups.length) return "0u";
@@ -161,46 +195,60 @@ const COMB = {
   mean: (a: string, v: string) => `${a} + ${v}`,
   max: (a: string, v: string) => `max(${a}, ${v})`,
 };
+/** fold of the 4 lanes of a vec4 accumulator */
+const HORIZONTAL = {
+  sum: (a: string) => `dot(${a}, vec4<f32>(1.0))`,
+  mean: (a: string) => `dot(${a}, vec4<f32>(1.0))`,
+  max: (a: string) => `max(max(${a}.x, ${a}.y), max(${a}.z, ${a}.w))`,
+};
 
-/** Number of partials P for a reduction of R elements into O outputs (1 = single pass). */
+/** Number of partials P for a reduction of R units into O output units (1 = single pass). */
 export function reduceSplit(o: number, r: number, variant?: string): number {
   if (variant === "single") return 1;
   const m = variant?.match(/^split(\d+)$/);
-  if (m) return Math.max(1, Math.min(Number(m[1]), r));
-  return Math.max(1, Math.min(Math.floor(TARGET_THREADS / o), Math.ceil(r / MIN_CHUNK), MAX_PARTIALS));
+  const want = m ? Number(m[1]) : Math.min(Math.floor(TARGET_THREADS / o), Math.ceil(r / MIN_CHUNK), MAX_PARTIALS);
+  // equal contiguous chunks, none empty
+  const p = Math.max(1, Math.min(want, r));
+  return Math.ceil(r / Math.ceil(r / p));
 }
 
 function reduceKernel(kind: "sum" | "mean" | "max", c: KernelCtx): Lowering {
   const s = c.inShapes[0], axes = reduceAxes(kind, s, c.attrs);
-  const { red, kept } = reduceGroups(s, axes);
-  const o = size(c.outShape), r = size(s) / o, p = reduceSplit(o, r, c.variant);
+  const plan = reducePlan(s, axes, c.variant?.startsWith("scalar") !== true);
+  const variant = c.variant?.replace(/^scalar-?/, "") || undefined;
+  const { o, r, vec } = plan, p = reduceSplit(o, r, variant);
+  const count = size(s) / size(c.outShape);
   const comb = COMB[kind];
-  const load = (ri: string) => `x[b + ${offsetExpr(ri, red)}]`;
-  const fin = (a: string) => (kind === "mean" ? `${a} / ${r}.0` : a);
-  const base = offsetExpr("o", kept);
-  const decl = (w: string) =>
-    `@group(0) @binding(0) var<storage, read> x: array<f32>;\n@group(0) @binding(1) var<storage, read_write> ${w}: array<f32>;\n`;
+  const tIn = vec === "none" ? "f32" : "vec4<f32>", tOut = vec === "kept" ? "vec4<f32>" : "f32";
+  const h = (a: string) => (vec === "red" ? HORIZONTAL[kind](a) : a);
+  const fin = (a: string) => (kind === "mean" ? `${a} / ${count}.0` : a);
+  const load = (ri: string) => `x[b + ${offsetExpr(ri, plan.red)}]`;
+  const base = offsetExpr("o", plan.kept);
+  const decl = (tx: string, w: string, tw: string) =>
+    `@group(0) @binding(0) var<storage, read> x: array<${tx}>;\n` +
+    `@group(0) @binding(1) var<storage, read_write> ${w}: array<${tw}>;\n`;
   const bind = (src: BufRef, dst: BufRef) => [{ buf: src, write: false }, { buf: dst, write: true }];
 
   if (p === 1) {
     const g = grid(o);
-    const wgsl = decl("y") + g.head +
+    const wgsl = decl(tIn, "y", tOut) + g.head +
       `  let o = i; let b = ${base};\n  var acc = ${load("0u")};\n` +
       `  for (var r = 1u; r < ${r}u; r++) { acc = ${comb("acc", load("r"))}; }\n` +
-      `  y[o] = ${fin("acc")};\n}\n`;
+      `  y[o] = ${fin(h("acc"))};\n}\n`;
     return { passes: [{ label: kind, wgsl, bindings: bind({ kind: "in", i: 0 }, { kind: "out" }), workgroups: g.workgroups }] };
   }
-  const g1 = grid(p * o), g2 = grid(o);
-  const pass1 = decl("t") + g1.head +
-    `  let p = i / ${o}u; let o = i % ${o}u; let b = ${base};\n  var acc = ${load("p")};\n` +
-    `  for (var r = p + ${p}u; r < ${r}u; r += ${p}u) { acc = ${comb("acc", load("r"))}; }\n` +
-    `  t[i] = acc;\n}\n`;
-  const pass2 = decl("y") + g2.head +
+  const chunk = Math.ceil(r / p), g1 = grid(p * o), g2 = grid(o);
+  const pass1 = decl(tIn, "t", tOut) + g1.head +
+    `  let p = i / ${o}u; let o = i % ${o}u; let b = ${base};\n` +
+    `  let r0 = p * ${chunk}u; let r1 = min(r0 + ${chunk}u, ${r}u);\n  var acc = ${load("r0")};\n` +
+    `  for (var r = r0 + 1u; r < r1; r++) { acc = ${comb("acc", load("r"))}; }\n` +
+    `  t[i] = ${h("acc")};\n}\n`;
+  const pass2 = decl(tOut, "y", tOut) + g2.head +
     `  var acc = x[i];\n` +
     `  for (var q = 1u; q < ${p}u; q++) { acc = ${comb("acc", `x[q * ${o}u + i]`)}; }\n` +
     `  y[i] = ${fin("acc")};\n}\n`;
   return {
-    temps: [p * o],
+    temps: [p * o * (vec === "kept" ? 4 : 1)],
     passes: [
       { label: `${kind} pass 1/2 (${p} partials)`, wgsl: pass1, bindings: bind({ kind: "in", i: 0 }, { kind: "tmp", i: 0 }), workgroups: g1.workgroups },
       { label: `${kind} pass 2/2`, wgsl: pass2, bindings: bind({ kind: "tmp", i: 0 }, { kind: "out" }), workgroups: g2.workgroups },

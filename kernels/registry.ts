@@ -12,6 +12,7 @@ import { POOL } from "./pool.ts";
 import { RANDOM } from "./random.ts";
 import { REDUCE } from "./reduce.ts";
 import { SOFTMAX } from "./softmax.ts";
+import { TOPK } from "./topk.ts";
 
 export const OPS: Record<string, OpDef> = {
   ...LEAVES,
@@ -25,4 +26,5 @@ export const OPS: Record<string, OpDef> = {
   ...CONV,
   ...POOL,
   ...AUGMENT,
+  ...TOPK,
 };

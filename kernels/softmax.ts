@@ -42,7 +42,8 @@ function onlineRow(n: number, inner: number): string {
 function rowKernel(op: "softmax" | "logsumexp", c: KernelCtx): Lowering {
   const s = c.inShapes[0], axis = axisOf(op, s, c.attrs), [outer, n, inner] = around(s, axis);
   const g = grid(outer * inner);
-  let body = `  let a = i / ${inner}u; let b = i % ${inner}u; let base = a * ${n * inner}u + b;\n` + onlineRow(n, inner);
+  let body = `  let a = i / ${inner}u; let b = i % ${inner}u; let base = a * ${n * inner}u + b;\n` +
+    onlineRow(n, inner);
   body += op === "logsumexp"
     ? `  y[i] = m + log(t);\n`
     : `  let k = 1.0 / t;\n  for (var j = 0u; j < ${n}u; j++) { let at = base + j * ${inner}u; y[at] = exp(x0[at] - m) * k; }\n`;

@@ -4,8 +4,17 @@
 // are clipped to [−1, 1]; NaN (e.g. the correlation of a dead, zero-variance feature) is
 // black so it stands out from every real value.
 export const RDBU: readonly [number, number, number][] = [
-  [5, 48, 97], [33, 102, 172], [67, 147, 195], [146, 197, 222], [209, 229, 240], [247, 247, 247],
-  [253, 219, 199], [244, 165, 130], [214, 96, 77], [178, 24, 43], [103, 0, 31],
+  [5, 48, 97],
+  [33, 102, 172],
+  [67, 147, 195],
+  [146, 197, 222],
+  [209, 229, 240],
+  [247, 247, 247],
+  [253, 219, 199],
+  [244, 165, 130],
+  [214, 96, 77],
+  [178, 24, 43],
+  [103, 0, 31],
 ];
 export const NAN_COLOR: [number, number, number] = [0, 0, 0];
 

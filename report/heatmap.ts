@@ -21,7 +21,11 @@ export interface HeatmapOptions {
 }
 
 /** Clipped block averages of a row-major D×D matrix: `size`² cells of `block`² entries. */
-export function blockAverage(m: ArrayLike<number>, D: number, maxCells = 512): { cells: Float64Array; size: number; block: number } {
+export function blockAverage(
+  m: ArrayLike<number>,
+  D: number,
+  maxCells = 512,
+): { cells: Float64Array; size: number; block: number } {
   if (m.length !== D * D) throw new Error(`heatmap: ${m.length} values is not D×D for D = ${D}`);
   const block = Math.max(1, Math.ceil(D / maxCells));
   const size = Math.ceil(D / block);
@@ -53,7 +57,11 @@ export interface HeatmapLayout {
   height: number;
 }
 
-export function renderHeatmap(m: ArrayLike<number>, D: number, opts: HeatmapOptions = {}): Raster & { layout: HeatmapLayout } {
+export function renderHeatmap(
+  m: ArrayLike<number>,
+  D: number,
+  opts: HeatmapOptions = {},
+): Raster & { layout: HeatmapLayout } {
   const { cells, size, block } = blockAverage(m, D, opts.maxCells ?? 512);
   const cell = Math.max(1, Math.floor((opts.maxPixels ?? 512) / size));
   const side = size * cell;

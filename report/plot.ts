@@ -34,7 +34,18 @@ export interface PlotOptions {
   maxPoints?: number;
 }
 
-export const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+export const PALETTE = [
+  "#1f77b4",
+  "#ff7f0e",
+  "#2ca02c",
+  "#d62728",
+  "#9467bd",
+  "#8c564b",
+  "#e377c2",
+  "#7f7f7f",
+  "#bcbd22",
+  "#17becf",
+];
 
 export const escapeXml = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" })[c]!);
@@ -46,7 +57,8 @@ export function niceTicks(lo: number, hi: number, n = 5): number[] {
   const step = (r < 1.5 ? 1 : r < 3.5 ? 2 : r < 7.5 ? 5 : 10) * p;
   const out: number[] = [];
   for (let k = Math.ceil(lo / step - 1e-9); k * step <= hi + step * 1e-9; k++) out.push(k * step);
-  return out.map((t) => (Math.abs(t) < step * 1e-9 ? 0 : t));
+  // Round away float noise (3 × 0.2 = 0.6000000000000001) so labels and tests see 0.6.
+  return out.map((t) => (Math.abs(t) < step * 1e-9 ? 0 : Number(t.toPrecision(12))));
 }
 
 /** Short tick label: 0.001 → "0.001", 25000 → "25000", 1.2e-5 → "1.2e-5". */
@@ -69,7 +81,9 @@ function decimate(xs: number[], ys: number[], max: number): [number[], number[]]
       if (!(ys[i] >= ys[lo])) lo = i; // NaN-safe: a NaN stays selected so the gap survives
       if (!(ys[i] <= ys[hi])) hi = i;
     }
-    for (const i of lo <= hi ? [lo, hi] : [hi, lo]) if (ox.length === 0 || ox[ox.length - 1] !== xs[i] || oy[oy.length - 1] !== ys[i]) ox.push(xs[i]), oy.push(ys[i]);
+    for (const i of lo <= hi ? [lo, hi] : [hi, lo]) {
+      if (ox.length === 0 || ox[ox.length - 1] !== xs[i] || oy[oy.length - 1] !== ys[i]) ox.push(xs[i]), oy.push(ys[i]);
+    }
   }
   return [ox, oy];
 }
@@ -83,7 +97,9 @@ function renderPanel(p: Panel, x0: number, y0: number, W: number, H: number, max
   const ok = (x: number, y: number) => Number.isFinite(x) && Number.isFinite(y) && (!p.logY || y > 0);
   const data = p.series.map((s) => {
     const ys = Array.from(s.y), xs = s.x ? Array.from(s.x) : ys.map((_, i) => i);
-    if (xs.length !== ys.length) throw new Error(`plot: series "${s.name}" has ${xs.length} x values and ${ys.length} y values`);
+    if (xs.length !== ys.length) {
+      throw new Error(`plot: series "${s.name}" has ${xs.length} x values and ${ys.length} y values`);
+    }
     return decimate(xs, ys, maxPoints);
   });
   let xlo = Infinity, xhi = -Infinity, ylo = Infinity, yhi = -Infinity;
@@ -112,25 +128,41 @@ function renderPanel(p: Panel, x0: number, y0: number, W: number, H: number, max
     ? niceTicks(ylo, yhi).filter(inRange).map((t) => [t, tickLabel(t)])
     : yhi - ylo >= 1
     ? niceTicks(Math.ceil(ylo), Math.floor(yhi), 6).filter(Number.isInteger).map((t) => [t, tickLabel(10 ** t)])
-    : niceTicks(10 ** ylo, 10 ** yhi).filter((t) => t > 0 && inRange(Math.log10(t))).map((t) => [Math.log10(t), tickLabel(t)]);
+    : niceTicks(10 ** ylo, 10 ** yhi).filter((t) => t > 0 && inRange(Math.log10(t))).map((
+      t,
+    ) => [Math.log10(t), tickLabel(t)]);
   for (const [t, label] of yt) {
     const y = fmt(sy(t));
     out.push(`<line x1="${x0 + m.l}" y1="${y}" x2="${x0 + m.l + pw}" y2="${y}" stroke="#ddd"/>`);
-    out.push(`<text x="${x0 + m.l - 5}" y="${y}" text-anchor="end" dominant-baseline="middle" class="tick">${label}</text>`);
+    out.push(
+      `<text x="${x0 + m.l - 5}" y="${y}" text-anchor="end" dominant-baseline="middle" class="tick">${label}</text>`,
+    );
   }
   for (const t of niceTicks(xlo, xhi).filter((t) => t >= xlo && t <= xhi)) {
     const x = fmt(sx(t));
     out.push(`<line x1="${x}" y1="${y0 + m.t}" x2="${x}" y2="${y0 + m.t + ph}" stroke="#eee"/>`);
     out.push(`<text x="${x}" y="${y0 + m.t + ph + 14}" text-anchor="middle" class="tick">${tickLabel(t)}</text>`);
   }
-  if (p.title) out.push(`<text x="${x0 + m.l + pw / 2}" y="${y0 + 17}" text-anchor="middle" class="title">${escapeXml(p.title)}</text>`);
-  if (p.xLabel) out.push(`<text x="${x0 + m.l + pw / 2}" y="${y0 + H - 8}" text-anchor="middle">${escapeXml(p.xLabel)}</text>`);
+  if (p.title) {
+    out.push(
+      `<text x="${x0 + m.l + pw / 2}" y="${y0 + 17}" text-anchor="middle" class="title">${escapeXml(p.title)}</text>`,
+    );
+  }
+  if (p.xLabel) {
+    out.push(`<text x="${x0 + m.l + pw / 2}" y="${y0 + H - 8}" text-anchor="middle">${escapeXml(p.xLabel)}</text>`);
+  }
   if (p.yLabel) {
     const cx = x0 + 14, cy = y0 + m.t + ph / 2;
-    out.push(`<text x="${cx}" y="${cy}" text-anchor="middle" transform="rotate(-90 ${cx} ${cy})">${escapeXml(p.yLabel)}</text>`);
+    out.push(
+      `<text x="${cx}" y="${cy}" text-anchor="middle" transform="rotate(-90 ${cx} ${cy})">${
+        escapeXml(p.yLabel)
+      }</text>`,
+    );
   }
   // Lines: one polyline per unbroken run; a lone point gets a dot so it is visible.
-  out.push(`<clipPath id="clip${x0}_${y0}"><rect x="${x0 + m.l}" y="${y0 + m.t}" width="${pw}" height="${ph}"/></clipPath>`);
+  out.push(
+    `<clipPath id="clip${x0}_${y0}"><rect x="${x0 + m.l}" y="${y0 + m.t}" width="${pw}" height="${ph}"/></clipPath>`,
+  );
   out.push(`<g clip-path="url(#clip${x0}_${y0})">`);
   data.forEach(([xs, ys], si) => {
     const color = escapeXml(p.series[si].color ?? PALETTE[si % PALETTE.length]);
@@ -140,8 +172,13 @@ function renderPanel(p: Panel, x0: number, y0: number, W: number, H: number, max
       else if (runs[runs.length - 1].length) runs.push([]);
     });
     for (const r of runs) {
-      if (r.length > 1) out.push(`<polyline class="series" data-series="${si}" fill="none" stroke="${color}" stroke-width="1.5" points="${r.join(" ")}"/>`);
-      else if (r.length === 1) {
+      if (r.length > 1) {
+        out.push(
+          `<polyline class="series" data-series="${si}" fill="none" stroke="${color}" stroke-width="1.5" points="${
+            r.join(" ")
+          }"/>`,
+        );
+      } else if (r.length === 1) {
         const [cx, cy] = r[0].split(",");
         out.push(`<circle class="series" data-series="${si}" cx="${cx}" cy="${cy}" r="2" fill="${color}"/>`);
       }
@@ -153,7 +190,11 @@ function renderPanel(p: Panel, x0: number, y0: number, W: number, H: number, max
     const ly = y0 + m.t + 12 + 15 * si, lx = x0 + m.l + pw - 8;
     const color = escapeXml(s.color ?? PALETTE[si % PALETTE.length]);
     out.push(`<line x1="${lx - 20}" y1="${ly}" x2="${lx - 4}" y2="${ly}" stroke="${color}" stroke-width="2"/>`);
-    out.push(`<text x="${lx - 24}" y="${ly}" text-anchor="end" dominant-baseline="middle" class="legend">${escapeXml(s.name)}</text>`);
+    out.push(
+      `<text x="${lx - 24}" y="${ly}" text-anchor="end" dominant-baseline="middle" class="legend">${
+        escapeXml(s.name)
+      }</text>`,
+    );
   });
   out.push(`</g>`);
   return out.join("\n");

@@ -29,7 +29,14 @@ export const toByte = (v: number) => (v >= 1 ? 255 : v > 0 ? Math.round(v * 255)
  * pixels of background between tiles, each pixel repeated `scale` times — for looking at
  * a batch of augmented views.
  */
-export function imageGrid(images: Float32Array, n: number, c: number, h: number, w: number, opts: { cols?: number; pad?: number; scale?: number; background?: number } = {}): Raster {
+export function imageGrid(
+  images: Float32Array,
+  n: number,
+  c: number,
+  h: number,
+  w: number,
+  opts: { cols?: number; pad?: number; scale?: number; background?: number } = {},
+): Raster {
   if (c !== 1 && c !== 3) throw new Error(`imageGrid: c must be 1 or 3, got ${c}`);
   if (images.length < n * c * h * w) throw new Error(`imageGrid: ${images.length} values for ${n}×${c}×${h}×${w}`);
   const cols = Math.max(1, Math.min(n, opts.cols ?? Math.ceil(Math.sqrt(n))));

@@ -11,6 +11,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { batchCount, describe, type MatmulFeatures, type MatmulProblem, matmulProblem } from "../kernels/matmul/common.ts";
 import { candidateVariants, defaultVariant, MATMUL_VARIANTS } from "../kernels/matmul/variants.ts";
+import type { Graph } from "../ir/graph.ts";
 import { type Attrs, broadcastIndex, type Shape, size } from "../kernels/op.ts";
 
 export const DEFAULT_CACHE = ".cache/autotune.json";
@@ -321,4 +322,24 @@ export async function chooseMatmulVariant(device: GPUDevice, inShapes: Shape[], 
   const r = await tuneMatmul(device, p, o.features, { budgetMs: o.budgetMs });
   writeCacheEntry(key, { variant: r.variant, ms: r.ms, at: new Date().toISOString() }, o.cachePath);
   return r.variant;
+}
+
+/**
+ * Choose (and with `tune`, time) a variant for every matmul in graph `g` up front, and return
+ * the synchronous picker that compile()'s `variant` option expects:
+ *   compile(g, { variant: await pickMatmulVariants(device, g, { adapter, features, tune }) })
+ */
+export async function pickMatmulVariants(
+  device: GPUDevice,
+  g: Graph,
+  o: ChooseOptions,
+): Promise<(op: string, inShapes: Shape[], attrs: Attrs) => string | undefined> {
+  const chosen = new Map<string, string>();
+  for (const n of g.nodes) {
+    if (n.op !== "matmul") continue;
+    const inShapes = n.inputs.map((i) => g.nodes[i].shape);
+    const key = matmulKey(o.adapter, matmulProblem(inShapes, n.attrs));
+    if (!chosen.has(key)) chosen.set(key, await chooseMatmulVariant(device, inShapes, n.attrs, o));
+  }
+  return (op, inShapes, attrs) => (op === "matmul" ? chosen.get(matmulKey(o.adapter, matmulProblem(inShapes, attrs))) : undefined);
 }

@@ -8,7 +8,7 @@ import { gzipSync } from "fflate";
 import { encode as encodePng } from "fast-png";
 import { encode as encodeJpeg } from "jpeg-js";
 import { DataError, take } from "../data/dataset.ts";
-import { loadDatasetSync, loadDataset, FASHION_MNIST_DIR } from "../data/load.ts";
+import { FASHION_MNIST_DIR, loadDataset, loadDatasetSync } from "../data/load.ts";
 import { parseIdx } from "../data/idx.ts";
 import { loadCifar10, loadCifar100 } from "../data/cifar.ts";
 import { loadImageFolder } from "../data/folder.ts";
@@ -77,11 +77,20 @@ Deno.test("IDX errors name the file and the problem", () => {
   const img = idx([2, 3, 4], bytes(24, (i) => i));
   const f = "x/train-images-idx3-ubyte";
   throwsMsg(() => parseIdx(Uint8Array.of(0, 0), f, 3), f, "truncated IDX file (2 bytes, no header)");
-  throwsMsg(() => parseIdx(Uint8Array.from([0x1f, 0x8c, 8, 3, ...img.subarray(4)]), f, 3), "not an IDX file (magic bytes 1f 8c 08 03, expected 00 00 08 03)");
-  throwsMsg(() => parseIdx(Uint8Array.from([0, 0, 0x0d, 3, ...img.subarray(4)]), f, 3), "element type 0xd (float), only 0x08 (ubyte)");
+  throwsMsg(
+    () => parseIdx(Uint8Array.from([0x1f, 0x8c, 8, 3, ...img.subarray(4)]), f, 3),
+    "not an IDX file (magic bytes 1f 8c 08 03, expected 00 00 08 03)",
+  );
+  throwsMsg(
+    () => parseIdx(Uint8Array.from([0, 0, 0x0d, 3, ...img.subarray(4)]), f, 3),
+    "element type 0xd (float), only 0x08 (ubyte)",
+  );
   throwsMsg(() => parseIdx(img, f, 1), "IDX rank 3, expected 1 (labels file)");
   throwsMsg(() => parseIdx(img.subarray(0, 10), f, 3), "truncated IDX header (10 of 16 bytes)");
-  throwsMsg(() => parseIdx(img.subarray(0, img.length - 5), f, 3), "truncated IDX data: header says 2×3×4 = 24 bytes, file has 19");
+  throwsMsg(
+    () => parseIdx(img.subarray(0, img.length - 5), f, 3),
+    "truncated IDX data: header says 2×3×4 = 24 bytes, file has 19",
+  );
   throwsMsg(() => parseIdx(Uint8Array.from([...img, 9, 9]), f, 3), "2 unexpected bytes after the 2×3×4 IDX data");
 
   const d = tmp();
@@ -105,10 +114,17 @@ Deno.test("IDX errors name the file and the problem", () => {
   throwsMsg(() => loadDatasetSync(`mnist:${d}`), bigImages, "CRC-32");
   // Missing files.
   throwsMsg(() => loadDatasetSync(`mnist:${join(d, "nope")}`), `${join(d, "nope")}: mnist folder not found`);
-  throwsMsg(() => loadDatasetSync(`mnist:${tmp()}`), "no mnist IDX files found (missing train-images-idx3-ubyte[.gz], train-labels");
+  throwsMsg(
+    () => loadDatasetSync(`mnist:${tmp()}`),
+    "no mnist IDX files found (missing train-images-idx3-ubyte[.gz], train-labels",
+  );
   throwsMsg(() => loadDatasetSync(`fashion-mnist:${join(d, "nope")}`), "Fashion-MNIST not found in", "missing");
   throwsMsg(() => loadDatasetSync("mnist"), "MNIST needs a folder: use mnist:<dir>");
-  throwsMsg(() => loadDatasetSync(join(d, "no-such-thing")), "unknown dataset", "not a known name or an existing folder");
+  throwsMsg(
+    () => loadDatasetSync(join(d, "no-such-thing")),
+    "unknown dataset",
+    "not a known name or an existing folder",
+  );
 });
 
 Deno.test("checked gunzip: CRC-32 known value, round trip, trailer length check", () => {
@@ -129,7 +145,14 @@ Deno.test("full Fashion-MNIST from the Debian package: shapes, balance, known me
   const s = loadDatasetSync();
   const ms = performance.now() - t0;
   console.log(`full Fashion-MNIST (60000 + 10000 images, gzip IDX → float32) loaded in ${ms.toFixed(0)} ms`);
-  assert.deepEqual([s.train.n, s.test.n, s.train.c, s.train.h, s.train.w, s.train.classes], [60000, 10000, 1, 28, 28, 10]);
+  assert.deepEqual([s.train.n, s.test.n, s.train.c, s.train.h, s.train.w, s.train.classes], [
+    60000,
+    10000,
+    1,
+    28,
+    28,
+    10,
+  ]);
   let sum = 0;
   for (const v of s.train.images) sum += v;
   assert.ok(Math.abs(sum / s.train.images.length - 0.2860) < 1e-3, `mean ${sum / s.train.images.length}`); // the dataset's published mean
@@ -175,7 +198,11 @@ Deno.test("CIFAR-10 batches: labels, CHW pixel order, several batch files, limit
   assert.equal(loadDatasetSync(root).train.n, 6);
 
   writeFileSync(join(d, "test_batch.bin"), cifarRecords([[2], [4]]).subarray(0, 3073 + 100));
-  throwsMsg(() => loadCifar10(d), join(d, "test_batch.bin"), "truncated or corrupt CIFAR-10 batch: 3173 bytes is not a positive multiple of the 3073-byte record");
+  throwsMsg(
+    () => loadCifar10(d),
+    join(d, "test_batch.bin"),
+    "truncated or corrupt CIFAR-10 batch: 3173 bytes is not a positive multiple of the 3073-byte record",
+  );
   writeFileSync(join(d, "test_batch.bin"), cifarRecords([[2], [12]]));
   throwsMsg(() => loadCifar10(d), "record 1 has label 12 outside 0..9");
   throwsMsg(() => loadDatasetSync(`cifar10:${join(root, "missing")}`), "CIFAR folder not found");
@@ -195,7 +222,11 @@ Deno.test("CIFAR-100: fine and coarse labels, names, errors", () => {
   assert.deepEqual([coarse.train.classes, ...coarse.train.labels], [20, 3, 19, 0]);
   assert.equal(coarse.train.classNames?.[19], "c19");
   writeFileSync(join(d, "test.bin"), cifarRecords([[20, 2]]));
-  throwsMsg(() => loadCifar100(d), join(d, "test.bin"), "record 0 has label 20 outside 0..19 (corrupt, or not a CIFAR-100 file)");
+  throwsMsg(
+    () => loadCifar100(d),
+    join(d, "test.bin"),
+    "record 0 has label 20 outside 0..19 (corrupt, or not a CIFAR-100 file)",
+  );
   // A CIFAR-10 file where CIFAR-100 is expected: the record size does not divide.
   writeFileSync(join(d, "test.bin"), cifarRecords([[1], [2]]));
   throwsMsg(() => loadCifar100(d), "6146 bytes is not a positive multiple of the 3074-byte record");
@@ -203,9 +234,17 @@ Deno.test("CIFAR-100: fine and coarse labels, names, errors", () => {
 });
 
 /** A PNG of a w×h image whose channel values are f(x, y, ch). */
-function png(w: number, h: number, channels: number, f: (x: number, y: number, ch: number) => number, depth: 8 | 16 = 8) {
+function png(
+  w: number,
+  h: number,
+  channels: number,
+  f: (x: number, y: number, ch: number) => number,
+  depth: 8 | 16 = 8,
+) {
   const data = depth === 16 ? new Uint16Array(w * h * channels) : new Uint8Array(w * h * channels);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let c = 0; c < channels; c++) data[(y * w + x) * channels + c] = f(x, y, c);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) for (let c = 0; c < channels; c++) data[(y * w + x) * channels + c] = f(x, y, c);
+  }
   return encodePng({ width: w, height: h, data, channels, depth });
 }
 
@@ -218,7 +257,17 @@ Deno.test("image folder: classes from sub-folders, gray/RGB/16-bit/palette PNG, 
     writeFileSync(join(d, "dog", `${i}.png`), png(7, 5, 2, (x, _y, c) => (c === 1 ? 0 : 100 + i + x)));
   }
   writeFileSync(join(d, "emu", "a.png"), png(7, 5, 1, (x) => x * 10000, 16));
-  writeFileSync(join(d, "emu", "b.png"), encodePng({ width: 7, height: 5, channels: 1, depth: 8, palette: [[0, 0, 0], [128, 128, 128]], data: bytes(35, (i) => i % 2) }));
+  writeFileSync(
+    join(d, "emu", "b.png"),
+    encodePng({
+      width: 7,
+      height: 5,
+      channels: 1,
+      depth: 8,
+      palette: [[0, 0, 0], [128, 128, 128]],
+      data: bytes(35, (i) => i % 2),
+    }),
+  );
   writeFileSync(join(d, "emu", "notes.txt"), "ignored");
   const s = loadImageFolder(d);
   // 4/4/1 train, 1/1/1 test (ceil(0.2·count) held out per class), interleaved round-robin.
@@ -226,7 +275,8 @@ Deno.test("image folder: classes from sub-folders, gray/RGB/16-bit/palette PNG, 
   assert.deepEqual([...s.train.labels], [0, 1, 2, 0, 1, 0, 1, 0, 1]);
   assert.deepEqual([...s.test.labels], [0, 1, 2]);
   assert.deepEqual([s.train.c, s.train.h, s.train.w], [1, 5, 7]);
-  const px = (ds: typeof s.train, i: number, x: number, y: number, c = 0) => ds.images[((i * ds.c + c) * ds.h + y) * ds.w + x];
+  const px = (ds: typeof s.train, i: number, x: number, y: number, c = 0) =>
+    ds.images[((i * ds.c + c) * ds.h + y) * ds.w + x];
   assert.equal(px(s.train, 0, 3, 2), Math.fround(5 / 255)); // cat/0.png
   assert.equal(px(s.train, 3, 3, 2), Math.fround(15 / 255)); // cat/1.png
   assert.equal(px(s.train, 1, 4, 0), Math.fround(104 / 255)); // dog/0.png gray channel, alpha dropped
@@ -252,7 +302,12 @@ Deno.test("image folder: classes from sub-folders, gray/RGB/16-bit/palette PNG, 
 
   // Errors: a differently sized image, a corrupt image, an empty class, a missing folder.
   writeFileSync(join(d, "emu", "d.png"), png(8, 5, 1, () => 0));
-  throwsMsg(() => loadImageFolder(d), join(d, "emu", "d.png"), "image is 8×5 but", "is 7×5; all images must have one size (or pass size");
+  throwsMsg(
+    () => loadImageFolder(d),
+    join(d, "emu", "d.png"),
+    "image is 8×5 but",
+    "is 7×5; all images must have one size (or pass size",
+  );
   assert.equal(loadImageFolder(d, { size: 6 }).train.h, 6);
   writeFileSync(join(d, "emu", "d.png"), png(7, 5, 1, () => 0).subarray(0, 40));
   throwsMsg(() => loadImageFolder(d), join(d, "emu", "d.png"), "cannot decode PNG");
@@ -271,7 +326,9 @@ Deno.test("image folder with train/ and test/ sub-folders keeps that split", () 
   const d = tmp();
   for (const [split, cls, k] of [["train", "a", 3], ["train", "b", 2], ["test", "b", 1]] as const) {
     mkdirSync(join(d, split, cls), { recursive: true });
-    for (let i = 0; i < k; i++) writeFileSync(join(d, split, cls, `${i}.png`), png(3, 3, 3, (x, _y, c) => (c === 0 ? 50 * x : 0)));
+    for (let i = 0; i < k; i++) {
+      writeFileSync(join(d, split, cls, `${i}.png`), png(3, 3, 3, (x, _y, c) => (c === 0 ? 50 * x : 0)));
+    }
   }
   const s = loadDatasetSync(d);
   assert.deepEqual([s.train.n, s.test.n, s.train.c, ...s.train.labels, ...s.test.labels], [5, 1, 3, 0, 1, 0, 1, 0, 1]);
@@ -289,7 +346,9 @@ Deno.test("resize: constants stay constant, 2× shrink averages blocks, same siz
   // Columns [0, 0, 1, 1] (constant along y) → 0.25/1.75 = 1/7 and, by symmetry, 6/7.
   const b = Float32Array.from({ length: 16 }, (_, i) => ((i % 4) >> 1));
   const r = resizePlanes(b, 1, 4, 4, 2, 2);
-  for (const [i, want] of [1 / 7, 6 / 7, 1 / 7, 6 / 7].entries()) assert.ok(Math.abs(r[i] - want) < 1e-6, `${r[i]} vs ${want}`);
+  for (const [i, want] of [1 / 7, 6 / 7, 1 / 7, 6 / 7].entries()) {
+    assert.ok(Math.abs(r[i] - want) < 1e-6, `${r[i]} vs ${want}`);
+  }
   // 3× shrink of a 9-wide ramp: the interior output (centre 4.5) sees a symmetric filter → mean 4.
   const ramp = Float32Array.from({ length: 9 }, (_, i) => i);
   assert.ok(Math.abs(resizePlanes(ramp, 1, 1, 9, 1, 3)[1] - 4) < 1e-5);
@@ -301,7 +360,10 @@ Deno.test("synthetic set: deterministic, prefix-stable, in [0,1], balanced, 1-NN
   const a = makeSynthetic({ train: 120, test: 60, size: [11, 13], channels: 3, classes: 6, seed: 7 });
   const b = makeSynthetic({ train: 40, test: 10, size: [11, 13], channels: 3, classes: 6, seed: 7 });
   assert.deepEqual(b.train.images, a.train.images.subarray(0, 40 * 3 * 11 * 13));
-  assert.notDeepEqual(makeSynthetic({ train: 4, test: 0, seed: 8 }).train.images, makeSynthetic({ train: 4, test: 0, seed: 7 }).train.images);
+  assert.notDeepEqual(
+    makeSynthetic({ train: 4, test: 0, seed: 8 }).train.images,
+    makeSynthetic({ train: 4, test: 0, seed: 7 }).train.images,
+  );
   assert.deepEqual([a.train.c, a.train.h, a.train.w, a.train.classes], [3, 11, 13, 6]);
   assert.ok(a.train.images.every((v) => v >= 0 && v <= 1));
   assert.deepEqual([...a.train.labels.subarray(0, 7)], [0, 1, 2, 3, 4, 5, 0]);

@@ -4,7 +4,14 @@ import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { decodeSafetensors, encodeSafetensors, readSafetensors, SafetensorsError, type Tensors, writeSafetensors } from "../io/safetensors.ts";
+import {
+  decodeSafetensors,
+  encodeSafetensors,
+  readSafetensors,
+  SafetensorsError,
+  type Tensors,
+  writeSafetensors,
+} from "../io/safetensors.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { CHECKPOINT_FILE, CheckpointError, loadCheckpoint, saveCheckpoint } from "../io/checkpoint.ts";
 import { rand } from "./util/check.ts";
@@ -32,7 +39,10 @@ function throwsMsg(f: () => unknown, cls: typeof SafetensorsError | typeof Check
 }
 
 Deno.test("safetensors: byte layout matches the format definition", () => {
-  const tensors: Tensors = { b: { shape: [2], data: Float32Array.of(1, -2) }, a: { shape: [], data: Float32Array.of(0.5) } };
+  const tensors: Tensors = {
+    b: { shape: [2], data: Float32Array.of(1, -2) },
+    a: { shape: [], data: Float32Array.of(0.5) },
+  };
   const buf = encodeSafetensors(tensors, { note: "hi" });
   const n = Number(new DataView(buf.buffer).getBigUint64(0, true));
   assert.equal((8 + n) % 8, 0, "data section is 8-byte aligned");
@@ -62,7 +72,10 @@ Deno.test("safetensors: round trip of odd shapes; reads a hand-made file with un
     assert.deepEqual(r.tensors[k].data, t[k].data);
   }
   // Out-of-order header keys, no __metadata__, a 1-byte-odd header length (unaligned data).
-  const file = handMade({ y: { dtype: "F32", shape: [1, 2], data_offsets: [4, 12] }, x: { dtype: "F32", shape: [1], data_offsets: [0, 4] } }, le([7, 8, 9]));
+  const file = handMade({
+    y: { dtype: "F32", shape: [1, 2], data_offsets: [4, 12] },
+    x: { dtype: "F32", shape: [1], data_offsets: [0, 4] },
+  }, le([7, 8, 9]));
   const d = decodeSafetensors(file);
   assert.deepEqual([...d.tensors.x.data, ...d.tensors.y.data], [7, 8, 9]);
   assert.deepEqual(d.tensors.y.shape, [1, 2]);
@@ -75,22 +88,58 @@ Deno.test("safetensors: corrupt files give messages naming the file and the prob
   const dec = (b: Uint8Array) => () => decodeSafetensors(b, F);
   throwsMsg(dec(good.subarray(0, 5)), SafetensorsError, F, "truncated: 5 bytes, less than the 8-byte header length");
   throwsMsg(dec(good.subarray(0, 20)), SafetensorsError, "truncated or not safetensors: header length");
-  throwsMsg(dec(good.subarray(0, good.length - 4)), SafetensorsError, 'tensor "w": data_offsets [0,24] out of range (data section has 20 bytes; file truncated?)');
+  throwsMsg(
+    dec(good.subarray(0, good.length - 4)),
+    SafetensorsError,
+    'tensor "w": data_offsets [0,24] out of range (data section has 20 bytes; file truncated?)',
+  );
   const notJson = good.slice();
   notJson[8] = 0x7b + 1; // '{' → '|'
   throwsMsg(dec(notJson), SafetensorsError, "header is not JSON");
   throwsMsg(dec(handMade([1, 2], new Uint8Array(0))), SafetensorsError, "header is not a JSON object");
-  throwsMsg(dec(handMade({ w: { dtype: "F16", shape: [2], data_offsets: [0, 4] } }, new Uint8Array(4))), SafetensorsError, 'tensor "w": dtype "F16" is not supported (only F32)');
-  throwsMsg(dec(handMade({ w: { dtype: "F32", shape: [3], data_offsets: [0, 8] } }, new Uint8Array(8))), SafetensorsError, "span 8 bytes but shape [3] needs 12");
-  throwsMsg(dec(handMade({ w: { dtype: "F32", shape: [-1], data_offsets: [0, 8] } }, new Uint8Array(8))), SafetensorsError, "shape [-1] is not a list of non-negative integers");
-  throwsMsg(dec(handMade({ w: { dtype: "F32", shape: [1], data_offsets: [4] } }, new Uint8Array(8))), SafetensorsError, "data_offsets [4] is not [begin, end]");
-  const two = (o1: number[], o2: number[], len: number) => handMade({ a: { dtype: "F32", shape: [1], data_offsets: o1 }, b: { dtype: "F32", shape: [1], data_offsets: o2 } }, new Uint8Array(len));
+  throwsMsg(
+    dec(handMade({ w: { dtype: "F16", shape: [2], data_offsets: [0, 4] } }, new Uint8Array(4))),
+    SafetensorsError,
+    'tensor "w": dtype "F16" is not supported (only F32)',
+  );
+  throwsMsg(
+    dec(handMade({ w: { dtype: "F32", shape: [3], data_offsets: [0, 8] } }, new Uint8Array(8))),
+    SafetensorsError,
+    "span 8 bytes but shape [3] needs 12",
+  );
+  throwsMsg(
+    dec(handMade({ w: { dtype: "F32", shape: [-1], data_offsets: [0, 8] } }, new Uint8Array(8))),
+    SafetensorsError,
+    "shape [-1] is not a list of non-negative integers",
+  );
+  throwsMsg(
+    dec(handMade({ w: { dtype: "F32", shape: [1], data_offsets: [4] } }, new Uint8Array(8))),
+    SafetensorsError,
+    "data_offsets [4] is not [begin, end]",
+  );
+  const two = (o1: number[], o2: number[], len: number) =>
+    handMade(
+      { a: { dtype: "F32", shape: [1], data_offsets: o1 }, b: { dtype: "F32", shape: [1], data_offsets: o2 } },
+      new Uint8Array(len),
+    );
   throwsMsg(dec(two([0, 4], [2, 6], 8)), SafetensorsError, 'tensor "b": data_offsets start at 2, expected 4 (overlap)');
   throwsMsg(dec(two([0, 4], [8, 12], 12)), SafetensorsError, "start at 8, expected 4 (gap)");
   throwsMsg(dec(two([0, 4], [4, 8], 10)), SafetensorsError, "2 bytes after the last tensor");
-  throwsMsg(dec(handMade({ __metadata__: { k: 3 } }, new Uint8Array(0))), SafetensorsError, '__metadata__ "k" is not a string');
-  throwsMsg(() => readSafetensors(join(tmp(), "none.safetensors")), SafetensorsError, "none.safetensors: file not found");
-  throwsMsg(() => encodeSafetensors({ w: { shape: [2, 2], data: new Float32Array(3) } }), SafetensorsError, 'tensor "w": shape [2,2] has 4 elements but data has 3');
+  throwsMsg(
+    dec(handMade({ __metadata__: { k: 3 } }, new Uint8Array(0))),
+    SafetensorsError,
+    '__metadata__ "k" is not a string',
+  );
+  throwsMsg(
+    () => readSafetensors(join(tmp(), "none.safetensors")),
+    SafetensorsError,
+    "none.safetensors: file not found",
+  );
+  throwsMsg(
+    () => encodeSafetensors({ w: { shape: [2, 2], data: new Float32Array(3) } }),
+    SafetensorsError,
+    'tensor "w": shape [2,2] has 4 elements but data has 3',
+  );
 });
 
 Deno.test("atomic write: replaces the file, leaves no temp files, cleans up on failure", () => {
@@ -120,7 +169,14 @@ const state = (): Tensors => ({
 
 Deno.test("checkpoint: round trip with spec, hash, step, epoch, extra metadata; overwrite", () => {
   const d = join(tmp(), "run1");
-  const path = saveCheckpoint(d, { tensors: state(), spec, specHash: "abc123", step: 1234, epoch: 3, meta: { rng_seed: "42", adapter: "llvmpipe" } });
+  const path = saveCheckpoint(d, {
+    tensors: state(),
+    spec,
+    specHash: "abc123",
+    step: 1234,
+    epoch: 3,
+    meta: { rng_seed: "42", adapter: "llvmpipe" },
+  });
   assert.equal(path, join(d, CHECKPOINT_FILE));
   const ck = loadCheckpoint(d, { specHash: "abc123", shapes: { "param/enc.w0": [7, 13], "ema/enc.w0": [7, 13] } });
   assert.deepEqual(ck.spec, spec);
@@ -136,19 +192,55 @@ Deno.test("checkpoint: round trip with spec, hash, step, epoch, extra metadata; 
 Deno.test("checkpoint: validation errors", () => {
   const d = tmp();
   const path = saveCheckpoint(d, { tensors: state(), spec, specHash: "abc", step: 5, epoch: 0 });
-  throwsMsg(() => loadCheckpoint(d, { specHash: "def" }), CheckpointError, path, "written for spec hash abc, but the current spec hashes to def");
-  throwsMsg(() => loadCheckpoint(d, { shapes: { "param/enc.w0": [7, 13], "param/enc.w1": [13, 3], "x": [1] } }), CheckpointError, 'missing tensors "param/enc.w1", "x"');
-  throwsMsg(() => loadCheckpoint(d, { shapes: { "param/enc.w0": [13, 7] } }), CheckpointError, 'tensor "param/enc.w0" has shape [7,13], expected [13,7]');
-  throwsMsg(() => loadCheckpoint(d, { shapes: { "param/enc.w0": [7, 13] }, strict: true }), CheckpointError, 'unexpected tensors "ema/enc.w0", "opt/m/enc.w0", "param/enc.b0"');
+  throwsMsg(
+    () => loadCheckpoint(d, { specHash: "def" }),
+    CheckpointError,
+    path,
+    "written for spec hash abc, but the current spec hashes to def",
+  );
+  throwsMsg(
+    () => loadCheckpoint(d, { shapes: { "param/enc.w0": [7, 13], "param/enc.w1": [13, 3], "x": [1] } }),
+    CheckpointError,
+    'missing tensors "param/enc.w1", "x"',
+  );
+  throwsMsg(
+    () => loadCheckpoint(d, { shapes: { "param/enc.w0": [13, 7] } }),
+    CheckpointError,
+    'tensor "param/enc.w0" has shape [7,13], expected [13,7]',
+  );
+  throwsMsg(
+    () => loadCheckpoint(d, { shapes: { "param/enc.w0": [7, 13] }, strict: true }),
+    CheckpointError,
+    'unexpected tensors "ema/enc.w0", "opt/m/enc.w0", "param/enc.b0"',
+  );
   const bytes = readFileSync(path);
   writeFileSync(path, bytes.subarray(0, bytes.length - 100));
   throwsMsg(() => loadCheckpoint(d), SafetensorsError, path, "out of range", "file truncated?");
   writeFileSync(path, encodeSafetensors(state(), { format: "something-else" }));
   throwsMsg(() => loadCheckpoint(d), CheckpointError, 'not a checkpoint (metadata format is "something-else"');
   throwsMsg(() => loadCheckpoint(join(d, "missing")), SafetensorsError, "checkpoint.safetensors: file not found");
-  throwsMsg(() => saveCheckpoint(d, { tensors: state(), spec, specHash: "h", step: 1, epoch: 0, meta: { step: "2" } }), CheckpointError, "meta keys step are reserved");
-  throwsMsg(() => saveCheckpoint(d, { tensors: state(), spec, specHash: "h", step: -1, epoch: 0 }), CheckpointError, "must be non-negative integers");
-  throwsMsg(() => saveCheckpoint(d, { tensors: { w: { shape: [3], data: new Float32Array(2) } }, spec, specHash: "h", step: 1, epoch: 0 }), CheckpointError, "has 3 elements but data has 2");
+  throwsMsg(
+    () => saveCheckpoint(d, { tensors: state(), spec, specHash: "h", step: 1, epoch: 0, meta: { step: "2" } }),
+    CheckpointError,
+    "meta keys step are reserved",
+  );
+  throwsMsg(
+    () => saveCheckpoint(d, { tensors: state(), spec, specHash: "h", step: -1, epoch: 0 }),
+    CheckpointError,
+    "must be non-negative integers",
+  );
+  throwsMsg(
+    () =>
+      saveCheckpoint(d, {
+        tensors: { w: { shape: [3], data: new Float32Array(2) } },
+        spec,
+        specHash: "h",
+        step: 1,
+        epoch: 0,
+      }),
+    CheckpointError,
+    "has 3 elements but data has 2",
+  );
 });
 
 Deno.test("checkpoint written under Deno loads under Bun (node:fs only)", async () => {

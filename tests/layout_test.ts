@@ -1,29 +1,32 @@
 // reshape, transpose, slice, concat, gather / scatterAddRows, writeRows: float64 references
-// against explicit index maths, shape errors, VJPs by finite differences, and (when a GPU
-// harness is present) WGSL vs float64.
+// against explicit index maths, shape errors, VJPs by finite differences, WGSL kernels vs
+// float64, forward and backward.
+import { grad } from "../compiler/autodiff.ts";
+import { evaluate } from "../cpu/reference.ts";
 import { Graph } from "../ir/graph.ts";
 import { concat } from "../ir/tensor.ts";
 import { ShapeError } from "../kernels/op.ts";
-import { assertClose, checkVjp, cpuOp, rand, randArg } from "./util/check.ts";
+import { type Arg, assertClose, checkVjp, cpuOp, opGraph, rand, randArg } from "./util/check.ts";
 import { runGraphGPU, runOpGPU } from "./util/gpu.ts";
-import { type Arg, opGraph } from "./util/check.ts";
-import { grad as gradOf } from "../compiler/autodiff.ts";
-import { evaluate as evalCpu } from "../cpu/reference.ts";
 
 /** The op's backward graph (d/dx of Σ w ⊙ op(x)) compiled for the GPU vs the float64 backward. */
 async function gpuBackward(op: string, args: Arg[], attrs: Record<string, unknown>, wrt: number[], tol = 1e-4) {
   const { g, ins, out, leaves } = opGraph(op, args, attrs);
   const w = g.input("w", out.shape);
   leaves.set("w", rand(out.shape.reduce((a, b) => a * b, 1), 99));
-  const grads = gradOf(g, out.mul(w).sum(), wrt.map((k) => ins[k]));
+  const grads = grad(g, out.mul(w).sum(), wrt.map((k) => ins[k]));
   grads.forEach((t, j) => g.output(`d${wrt[j]}`, t!));
-  const cpu = evalCpu(g, { leaves, scalars: {} });
+  const cpu = evaluate(g, { leaves, scalars: {} });
   const gpu = await runGraphGPU(g, leaves);
-  grads.forEach((t, j) => assertClose(gpu.get(`d${wrt[j]}`)!, cpu[t!.id], { rtol: tol, atol: tol * 0.1 }, `${op} backward d${wrt[j]}`));
+  grads.forEach((t, j) =>
+    assertClose(gpu.get(`d${wrt[j]}`)!, cpu[t!.id], { rtol: tol, atol: tol * 0.1 }, `${op} backward d${wrt[j]}`)
+  );
 }
 
 function assertEquals(a: unknown, b: unknown): void {
-  if (JSON.stringify(a) !== JSON.stringify(b)) throw new Error(`expected ${JSON.stringify(b)}, got ${JSON.stringify(a)}`);
+  if (JSON.stringify(a) !== JSON.stringify(b)) {
+    throw new Error(`expected ${JSON.stringify(b)}, got ${JSON.stringify(a)}`);
+  }
 }
 function assertThrows(f: () => unknown, msg: string): void {
   try {
@@ -43,22 +46,34 @@ const rowsOf = (a: ArrayLike<number>, d: number, r0: number, r1 = r0 + 1) => Arr
 
 Deno.test("transpose moves element (i,j,k) to its permuted place", () => {
   const y = cpuOp("transpose", [X], { perm: [2, 0, 1] }); // [5, 7, 13]
-  for (let i = 0; i < 7; i++) for (let j = 0; j < 13; j++) for (let k = 0; k < 5; k++) {
-    if (y[(k * 7 + i) * 13 + j] !== x[(i * 13 + j) * 5 + k]) throw new Error(`transpose wrong at ${i},${j},${k}`);
+  for (let i = 0; i < 7; i++) {
+    for (let j = 0; j < 13; j++) {
+      for (let k = 0; k < 5; k++) {
+        if (y[(k * 7 + i) * 13 + j] !== x[(i * 13 + j) * 5 + k]) throw new Error(`transpose wrong at ${i},${j},${k}`);
+      }
+    }
   }
 });
 
 Deno.test("slice and concat pick and join blocks along an axis", () => {
   const s = cpuOp("slice", [X], { axis: 1, start: 3, end: 11 }); // [7, 8, 5]
-  for (let i = 0; i < 7; i++) for (let j = 0; j < 8; j++) for (let k = 0; k < 5; k++) {
-    if (s[(i * 8 + j) * 5 + k] !== x[(i * 13 + j + 3) * 5 + k]) throw new Error(`slice wrong at ${i},${j},${k}`);
+  for (let i = 0; i < 7; i++) {
+    for (let j = 0; j < 8; j++) {
+      for (let k = 0; k < 5; k++) {
+        if (s[(i * 8 + j) * 5 + k] !== x[(i * 13 + j + 3) * 5 + k]) throw new Error(`slice wrong at ${i},${j},${k}`);
+      }
+    }
   }
   const a = randArg([3, 2, 5], 1), b = randArg([3, 4, 5], 2);
   const c = cpuOp("concat", [a, b, randArg([3, 1, 5], 3)], { axis: 1 }); // [3, 7, 5]
   const third = rand(15, 3);
-  for (let i = 0; i < 3; i++) for (let j = 0; j < 7; j++) for (let k = 0; k < 5; k++) {
-    const want = j < 2 ? a.data[(i * 2 + j) * 5 + k] : j < 6 ? b.data[(i * 4 + j - 2) * 5 + k] : third[i * 5 + k];
-    if (c[(i * 7 + j) * 5 + k] !== want) throw new Error(`concat wrong at ${i},${j},${k}`);
+  for (let i = 0; i < 3; i++) {
+    for (let j = 0; j < 7; j++) {
+      for (let k = 0; k < 5; k++) {
+        const want = j < 2 ? a.data[(i * 2 + j) * 5 + k] : j < 6 ? b.data[(i * 4 + j - 2) * 5 + k] : third[i * 5 + k];
+        if (c[(i * 7 + j) * 5 + k] !== want) throw new Error(`concat wrong at ${i},${j},${k}`);
+      }
+    }
   }
 });
 
@@ -104,10 +119,16 @@ Deno.test("layout shape rules and clear errors", () => {
   assertThrows(() => t.slice(1, 5, 14), "range [5, 14)");
   assertThrows(() => concat([t, g.input("y", [7, 12, 5])], 0), "differ outside axis 0");
   assertThrows(() => g.add("gather", [tab, g.input("i2", [6, 1])]), "indices must be 1-D");
-  assertThrows(() => g.add("scatterAddRows", [g.input("s5", [5, 4]), idx], { rows: 11 }), "5 rows but there are 6 indices");
+  assertThrows(
+    () => g.add("scatterAddRows", [g.input("s5", [5, 4]), idx], { rows: 11 }),
+    "5 rows but there are 6 indices",
+  );
   assertThrows(() => g.add("writeRows", [tab, g.input("big", [12, 4])], { start: "q" }), "cannot write 12 rows");
   assertThrows(() => g.add("writeRows", [tab, g.input("n2", [3, 4])], { start: 3 }), "must name a per-step scalar");
-  assertThrows(() => cpuOp("gather", [randArg([3, 2]), { shape: [2], data: [1, 3] }]), "index 3 is not an integer row in [0, 3)");
+  assertThrows(
+    () => cpuOp("gather", [randArg([3, 2]), { shape: [2], data: [1, 3] }]),
+    "index 3 is not an integer row in [0, 3)",
+  );
 });
 
 Deno.test("layout VJPs match finite differences", () => {
@@ -126,8 +147,11 @@ Deno.test("layout VJPs match finite differences", () => {
 // ---- GPU (WGSL) vs float64 ----------------------------------------------------------------
 
 Deno.test("GPU layout kernels match float64 exactly", async () => {
-  const same = async (op: string, args: { shape: number[]; data: ArrayLike<number> }[], attrs = {}, scalars = {}) => {
-    assertClose(await runOpGPU(op, args, attrs, scalars), cpuOp(op, args, attrs, scalars).map(Math.fround), { rtol: 0, atol: 0 }, `${op} ${JSON.stringify(attrs)}`);
+  const same = async (op: string, args: Arg[], attrs = {}, scalars = {}) => {
+    assertClose(await runOpGPU(op, args, attrs, scalars), cpuOp(op, args, attrs, scalars).map(Math.fround), {
+      rtol: 0,
+      atol: 0,
+    }, `${op} ${JSON.stringify(attrs)}`);
   };
   await same("transpose", [X], { perm: [2, 0, 1] });
   await same("transpose", [randArg([37, 53], 2)], { perm: [1, 0] });
@@ -140,11 +164,21 @@ Deno.test("GPU layout kernels match float64 exactly", async () => {
   await same("writeRows", [randArg([11, 7], 1), randArg([4, 7], 2)], { start: "qpos" }, { qpos: 2 });
   // scatter-add sums in a different order than float64: compare with a tolerance
   const src = randArg([9, 3, 7], 5);
-  assertClose(await runOpGPU("scatterAddRows", [src, idx], { rows: 11 }), cpuOp("scatterAddRows", [src, idx], { rows: 11 }), { rtol: 1e-6, atol: 1e-7 }, "scatterAddRows");
+  assertClose(
+    await runOpGPU("scatterAddRows", [src, idx], { rows: 11 }),
+    cpuOp("scatterAddRows", [src, idx], { rows: 11 }),
+    { rtol: 1e-6, atol: 1e-7 },
+    "scatterAddRows",
+  );
 });
 
 Deno.test("GPU reshape is a view: values pass through unchanged", async () => {
-  assertClose(await runOpGPU("reshape", [X], { shape: [35, 13] }), Float32Array.from(x), { rtol: 0, atol: 0 }, "reshape");
+  assertClose(
+    await runOpGPU("reshape", [X], { shape: [35, 13] }),
+    Float32Array.from(x),
+    { rtol: 0, atol: 0 },
+    "reshape",
+  );
 });
 
 Deno.test("GPU backward of transpose/slice/concat/gather matches the float64 backward", async () => {

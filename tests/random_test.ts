@@ -3,7 +3,9 @@ import { boxMuller } from "../kernels/random.ts";
 import { ShapeError } from "../kernels/op.ts";
 import { mulhilo, philox4x32, philoxDraw, DOMAIN_RAND, u32Below, u32ToUnit } from "../kernels/wgsl/philox.ts";
 import { assertClose, cpuOp } from "./util/check.ts";
-import { runOpGPU } from "./util/gpu.ts";
+import { runGraphGPU, runOpGPU } from "./util/gpu.ts";
+import { Graph } from "../ir/graph.ts";
+import { evaluate } from "../cpu/reference.ts";
 
 // Random123's kat_vectors for philox4x32-10: counter, key → output
 const KAT: [number[], number[], number[]][] = [
@@ -96,4 +98,17 @@ Deno.test("GPU randUniform is bit-identical to the reference; randNormal within 
   const want = cpuOp("randNormal", [], { shape, stream: 4 }, sc);
   const got = await runOpGPU("randNormal", [], { shape, stream: 4 }, sc);
   assertClose(got, want, { rtol: 1e-5, atol: 3e-6 }, "randNormal");
+});
+
+Deno.test("GPU: RNG ops fuse with other elementwise ops (Philox library included once)", async () => {
+  const g = new Graph();
+  const x = g.input("x", [7, 13, 5]);
+  const u = g.add("randUniform", [], { shape: [7, 13, 5], stream: 1 });
+  const z = g.add("randNormal", [], { shape: [13, 5], stream: 2 });
+  g.output("y", u.mul(2).add(z).mul(x));
+  const leaves = new Map([["x", Float64Array.from({ length: 455 }, (_, i) => (i % 7) - 3)]]);
+  const sc = { seed: 99, step: 4 };
+  const want = evaluate(g, { leaves, scalars: sc })[g.outputs.get("y")!];
+  const got = (await runGraphGPU(g, leaves, sc)).get("y")!;
+  assertClose(got, want, { rtol: 1e-5, atol: 1e-5 }, "fused rand");
 });

@@ -1,30 +1,31 @@
 // sum / mean / max: float64 references against naive loops, shape rules, VJPs by finite
-// differences, the tie rule of max, and (when a GPU harness is present) WGSL vs float64.
+// differences, the tie rule of max, WGSL kernels vs float64, forward and backward.
 import { grad } from "../compiler/autodiff.ts";
 import { evaluate } from "../cpu/reference.ts";
 import { Graph } from "../ir/graph.ts";
-import { reduceGroups, reduceSplit } from "../kernels/reduce.ts";
+import { reduceGroups, reducePlan, reduceSplit } from "../kernels/reduce.ts";
 import { ShapeError } from "../kernels/op.ts";
-import { assertClose, checkVjp, cpuOp, rand, randArg } from "./util/check.ts";
+import { type Arg, assertClose, checkVjp, cpuOp, opGraph, rand, randArg } from "./util/check.ts";
 import { runGraphGPU, runOpGPU } from "./util/gpu.ts";
-import { type Arg, opGraph } from "./util/check.ts";
-import { grad as gradOf } from "../compiler/autodiff.ts";
-import { evaluate as evalCpu } from "../cpu/reference.ts";
 
 /** The op's backward graph (d/dx of Σ w ⊙ op(x)) compiled for the GPU vs the float64 backward. */
 async function gpuBackward(op: string, args: Arg[], attrs: Record<string, unknown>, wrt: number[], tol = 1e-4) {
   const { g, ins, out, leaves } = opGraph(op, args, attrs);
   const w = g.input("w", out.shape);
   leaves.set("w", rand(out.shape.reduce((a, b) => a * b, 1), 99));
-  const grads = gradOf(g, out.mul(w).sum(), wrt.map((k) => ins[k]));
+  const grads = grad(g, out.mul(w).sum(), wrt.map((k) => ins[k]));
   grads.forEach((t, j) => g.output(`d${wrt[j]}`, t!));
-  const cpu = evalCpu(g, { leaves, scalars: {} });
+  const cpu = evaluate(g, { leaves, scalars: {} });
   const gpu = await runGraphGPU(g, leaves);
-  grads.forEach((t, j) => assertClose(gpu.get(`d${wrt[j]}`)!, cpu[t!.id], { rtol: tol, atol: tol * 0.1 }, `${op} backward d${wrt[j]}`));
+  grads.forEach((t, j) =>
+    assertClose(gpu.get(`d${wrt[j]}`)!, cpu[t!.id], { rtol: tol, atol: tol * 0.1 }, `${op} backward d${wrt[j]}`)
+  );
 }
 
 function assertEquals(a: unknown, b: unknown): void {
-  if (JSON.stringify(a) !== JSON.stringify(b)) throw new Error(`expected ${JSON.stringify(b)}, got ${JSON.stringify(a)}`);
+  if (JSON.stringify(a) !== JSON.stringify(b)) {
+    throw new Error(`expected ${JSON.stringify(b)}, got ${JSON.stringify(a)}`);
+  }
 }
 function assertThrows(f: () => unknown, cls: new (...a: never[]) => Error, msg: string): void {
   try {
@@ -42,9 +43,13 @@ const at = (i: number, j: number, k: number) => x[(i * 13 + j) * 5 + k];
 
 Deno.test("sum/mean/max over axes [0, 2] match naive loops, with and without keepdims", () => {
   const sum = new Float64Array(13), max = new Float64Array(13).fill(-Infinity);
-  for (let i = 0; i < 7; i++) for (let j = 0; j < 13; j++) for (let k = 0; k < 5; k++) {
-    sum[j] += at(i, j, k);
-    max[j] = Math.max(max[j], at(i, j, k));
+  for (let i = 0; i < 7; i++) {
+    for (let j = 0; j < 13; j++) {
+      for (let k = 0; k < 5; k++) {
+        sum[j] += at(i, j, k);
+        max[j] = Math.max(max[j], at(i, j, k));
+      }
+    }
   }
   const arg = { shape: S, data: x };
   assertClose(cpuOp("sum", [arg], { axes: [0, 2], keepdims: false }), sum, { rtol: 1e-12 }, "sum");
@@ -95,11 +100,17 @@ Deno.test("reduction geometry: merged axis groups and split choice", () => {
     red: [{ n: 20, stride: 2 }],
     kept: [{ n: 3, stride: 40 }, { n: 2, stride: 1 }],
   });
-  assertEquals(reduceSplit(1, 2048 * 2048), 1024); // full sum: many threads participate
-  assertEquals(reduceSplit(2048, 256), 4); // batch sum of 2048 features
+  // units: vec4 along the reduction for row sums, along the outputs for column sums
+  assertEquals(reducePlan([256, 2048], [1]), { red: [{ n: 512, stride: 1 }], kept: [{ n: 256, stride: 512 }], vec: "red", r: 512, o: 256 });
+  assertEquals(reducePlan([256, 2048], [0]), { red: [{ n: 256, stride: 512 }], kept: [{ n: 512, stride: 1 }], vec: "kept", r: 256, o: 512 });
+  assertEquals(reducePlan([7, 13, 5], [0, 2]).vec, "none");
+  assertEquals(reduceSplit(1, 1024 * 1024), 1024); // full sum: many threads participate
+  assertEquals(reduceSplit(512, 256), 4); // batch sum of 2048 features (512 vec4 columns)
   assertEquals(reduceSplit(65536, 64), 1); // enough outputs: one pass
   assertEquals(reduceSplit(1, 4096, "single"), 1);
   assertEquals(reduceSplit(1, 4096, "split7"), 7);
+  assertEquals(reduceSplit(1, 10, "split4"), 4); // chunks of 3, 3, 3, 1
+  assertEquals(reduceSplit(1, 10, "split6"), 5); // chunks of 2: six would leave one empty
 });
 
 // ---- GPU (WGSL) vs float64 ----------------------------------------------------------------
@@ -111,6 +122,9 @@ const cases: { shape: number[]; axes: number[] }[] = [
   { shape: [37, 53], axes: [0] }, // column sums (batch statistics)
   { shape: [37, 53], axes: [1] }, // row sums
   { shape: [3, 1, 9, 11], axes: [1, 2] }, // size-1 axis inside the reduced set
+  { shape: [6, 9, 12], axes: [2] }, // vec4 along the reduction
+  { shape: [6, 9, 12], axes: [0, 1] }, // vec4 along the outputs
+  { shape: [5, 4, 3, 8], axes: [1, 3] }, // vec4 reduction split over two groups
 ];
 
 // auto picks one pass for all of these (R is short); the forced splits cover the two-pass path
@@ -120,6 +134,11 @@ const forced: { op: string; c: number; variant: string }[] = [
   { op: "mean", c: 2, variant: "split7" },
   { op: "max", c: 0, variant: "split2" },
   { op: "max", c: 5, variant: "split5" },
+  { op: "sum", c: 6, variant: "split2" },
+  { op: "max", c: 7, variant: "split3" },
+  { op: "mean", c: 8, variant: "split2" },
+  { op: "sum", c: 8, variant: "scalar-split5" },
+  { op: "max", c: 7, variant: "scalar" },
 ];
 
 Deno.test("GPU sum/mean/max match float64 in one-pass and two-pass variants", async () => {
@@ -127,7 +146,12 @@ Deno.test("GPU sum/mean/max match float64 in one-pass and two-pass variants", as
     const { shape, axes } = cases[c], a = randArg(shape, 11 + c);
     const got = await runOpGPU(op, [a], { axes, keepdims: c % 2 === 0 }, {}, { variant: () => variant });
     const want = cpuOp(op, [a], { axes, keepdims: c % 2 === 0 });
-    assertClose(got, want, { rtol: 1e-4, atol: 1e-5 }, `${op} ${JSON.stringify(shape)} axes ${axes} ${variant ?? "auto"}`);
+    assertClose(
+      got,
+      want,
+      { rtol: 1e-4, atol: 1e-5 },
+      `${op} ${JSON.stringify(shape)} axes ${axes} ${variant ?? "auto"}`,
+    );
   };
   for (const op of ["sum", "mean", "max"]) for (let c = 0; c < cases.length; c++) await run(op, c);
   for (const f of forced) await run(f.op, f.c, f.variant);
@@ -143,5 +167,7 @@ Deno.test("GPU full sum of 1000×1001 stays accurate (two-pass blocked sum)", as
 });
 
 Deno.test("GPU backward of sum/mean/max matches the float64 backward", async () => {
-  for (const op of ["sum", "mean", "max"]) await gpuBackward(op, [randArg([7, 13, 5], 21)], { axes: [0, 2], keepdims: false }, [0]);
+  for (const op of ["sum", "mean", "max"]) {
+    await gpuBackward(op, [randArg([7, 13, 5], 21)], { axes: [0, 2], keepdims: false }, [0]);
+  }
 });

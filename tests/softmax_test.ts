@@ -1,23 +1,24 @@
 // softmax / logsumexp: float64 references against direct formulas, stability with huge
-// logits, VJPs by finite differences, and (when a GPU harness is present) WGSL vs float64.
+// logits, VJPs by finite differences, WGSL kernels vs float64, forward and backward.
+import { grad } from "../compiler/autodiff.ts";
+import { evaluate } from "../cpu/reference.ts";
 import { Graph } from "../ir/graph.ts";
 import { ShapeError } from "../kernels/op.ts";
-import { assertClose, checkVjp, cpuOp, rand, randArg } from "./util/check.ts";
+import { type Arg, assertClose, checkVjp, cpuOp, opGraph, rand, randArg } from "./util/check.ts";
 import { runGraphGPU, runOpGPU } from "./util/gpu.ts";
-import { type Arg, opGraph } from "./util/check.ts";
-import { grad as gradOf } from "../compiler/autodiff.ts";
-import { evaluate as evalCpu } from "../cpu/reference.ts";
 
 /** The op's backward graph (d/dx of Σ w ⊙ op(x)) compiled for the GPU vs the float64 backward. */
 async function gpuBackward(op: string, args: Arg[], attrs: Record<string, unknown>, wrt: number[], tol = 1e-4) {
   const { g, ins, out, leaves } = opGraph(op, args, attrs);
   const w = g.input("w", out.shape);
   leaves.set("w", rand(out.shape.reduce((a, b) => a * b, 1), 99));
-  const grads = gradOf(g, out.mul(w).sum(), wrt.map((k) => ins[k]));
+  const grads = grad(g, out.mul(w).sum(), wrt.map((k) => ins[k]));
   grads.forEach((t, j) => g.output(`d${wrt[j]}`, t!));
-  const cpu = evalCpu(g, { leaves, scalars: {} });
+  const cpu = evaluate(g, { leaves, scalars: {} });
   const gpu = await runGraphGPU(g, leaves);
-  grads.forEach((t, j) => assertClose(gpu.get(`d${wrt[j]}`)!, cpu[t!.id], { rtol: tol, atol: tol * 0.1 }, `${op} backward d${wrt[j]}`));
+  grads.forEach((t, j) =>
+    assertClose(gpu.get(`d${wrt[j]}`)!, cpu[t!.id], { rtol: tol, atol: tol * 0.1 }, `${op} backward d${wrt[j]}`)
+  );
 }
 
 const S = [7, 13, 5];
@@ -29,15 +30,19 @@ function naive(axis: number) {
   const sm = new Float64Array(x.length), n = S[axis];
   const lse: number[] = [];
   const idx = (c: number[]) => (c[0] * 13 + c[1]) * 5 + c[2];
-  for (let i = 0; i < 7; i++) for (let j = 0; j < 13; j++) for (let k = 0; k < 5; k++) {
-    const c = [i, j, k];
-    if (c[axis] !== 0) continue;
-    let t = 0;
-    for (let m = 0; m < n; m++) t += Math.exp(x[idx(c.map((v, a) => (a === axis ? m : v)))]);
-    lse.push(Math.log(t));
-    for (let m = 0; m < n; m++) {
-      const at = idx(c.map((v, a) => (a === axis ? m : v)));
-      sm[at] = Math.exp(x[at]) / t;
+  for (let i = 0; i < 7; i++) {
+    for (let j = 0; j < 13; j++) {
+      for (let k = 0; k < 5; k++) {
+        const c = [i, j, k];
+        if (c[axis] !== 0) continue;
+        let t = 0;
+        for (let m = 0; m < n; m++) t += Math.exp(x[idx(c.map((v, a) => (a === axis ? m : v)))]);
+        lse.push(Math.log(t));
+        for (let m = 0; m < n; m++) {
+          const at = idx(c.map((v, a) => (a === axis ? m : v)));
+          sm[at] = Math.exp(x[at]) / t;
+        }
+      }
     }
   }
   return { sm, lse };
@@ -47,15 +52,24 @@ Deno.test("softmax and logsumexp along each axis match the direct formulas", () 
   for (const axis of [0, 1, 2]) {
     const { sm, lse } = naive(axis);
     assertClose(cpuOp("softmax", [X], { axis }), sm, { rtol: 1e-12, atol: 0 }, `softmax axis ${axis}`);
-    assertClose(cpuOp("logsumexp", [X], { axis, keepdims: axis === 1 }), lse, { rtol: 1e-12, atol: 0 }, `lse axis ${axis}`);
+    assertClose(
+      cpuOp("logsumexp", [X], { axis, keepdims: axis === 1 }),
+      lse,
+      { rtol: 1e-12, atol: 0 },
+      `lse axis ${axis}`,
+    );
   }
 });
 
 Deno.test("max subtraction keeps huge logits finite", () => {
   const big = { shape: [2, 3], data: [1000, 1001, 1002, -1000, -1001, -1002] };
   const e = [Math.exp(-2), Math.exp(-1), 1], t = e[0] + e[1] + e[2];
-  assertClose(cpuOp("softmax", [big], { axis: 1 }), [...e.map((v) => v / t), ...e.reverse().map((v) => v / t)], { rtol: 1e-12 }, "softmax");
-  assertClose(cpuOp("logsumexp", [big], { axis: 1, keepdims: false }), [1002 + Math.log(t), -1000 + Math.log(t)], { rtol: 1e-14 }, "lse");
+  assertClose(cpuOp("softmax", [big], { axis: 1 }), [...e.map((v) => v / t), ...e.reverse().map((v) => v / t)], {
+    rtol: 1e-12,
+  }, "softmax");
+  assertClose(cpuOp("logsumexp", [big], { axis: 1, keepdims: false }), [1002 + Math.log(t), -1000 + Math.log(t)], {
+    rtol: 1e-14,
+  }, "lse");
 });
 
 Deno.test("softmax/logsumexp shape rules and errors", () => {
@@ -83,14 +97,30 @@ Deno.test("softmax/logsumexp VJPs match finite differences", () => {
 
 Deno.test("GPU softmax/logsumexp match float64 along every axis, including huge logits", async () => {
   for (const axis of [0, 1, 2]) {
-    assertClose(await runOpGPU("softmax", [X], { axis }), cpuOp("softmax", [X], { axis }), { rtol: 1e-4, atol: 1e-7 }, `softmax ${axis}`);
+    assertClose(
+      await runOpGPU("softmax", [X], { axis }),
+      cpuOp("softmax", [X], { axis }),
+      { rtol: 1e-4, atol: 1e-7 },
+      `softmax ${axis}`,
+    );
     const attrs = { axis, keepdims: axis === 2 };
-    assertClose(await runOpGPU("logsumexp", [X], attrs), cpuOp("logsumexp", [X], attrs), { rtol: 1e-5, atol: 1e-6 }, `lse ${axis}`);
+    assertClose(
+      await runOpGPU("logsumexp", [X], attrs),
+      cpuOp("logsumexp", [X], attrs),
+      { rtol: 1e-5, atol: 1e-6 },
+      `lse ${axis}`,
+    );
   }
   // logits / T with T = 0.05 and a long row: the max-subtraction must hold in f32
   const big = randArg([5, 301], 8, -20, 20);
-  assertClose(await runOpGPU("softmax", [big], { axis: 1 }), cpuOp("softmax", [big], { axis: 1 }), { rtol: 1e-4, atol: 1e-9 }, "softmax big");
-  assertClose(await runOpGPU("logsumexp", [big], { axis: 1 }), cpuOp("logsumexp", [big], { axis: 1 }), { rtol: 1e-6, atol: 0 }, "lse big");
+  assertClose(await runOpGPU("softmax", [big], { axis: 1 }), cpuOp("softmax", [big], { axis: 1 }), {
+    rtol: 1e-4,
+    atol: 1e-9,
+  }, "softmax big");
+  assertClose(await runOpGPU("logsumexp", [big], { axis: 1 }), cpuOp("logsumexp", [big], { axis: 1 }), {
+    rtol: 1e-6,
+    atol: 0,
+  }, "lse big");
 });
 
 Deno.test("GPU backward of softmax/logsumexp matches the float64 backward", async () => {

@@ -95,9 +95,9 @@ export function adamScalars(t: number, cfg: OptimizerConfig): Record<string, num
   return { adam_bc1: 1 - b1 ** t, adam_bc2: 1 - b2 ** t };
 }
 
-/** EMA of parameters after the optimizer step: target ← τ·target + (1 − τ)·online (scalar 'tau') */
-export function applyEma(g: Graph, pairs: { target: Tensor; online: Tensor }[]): void {
-  const tau = g.scalar("tau");
+/** EMA of parameters after the optimizer step: target ← τ·target + (1 − τ)·online (per-step scalar `tauName`) */
+export function applyEma(g: Graph, pairs: { target: Tensor; online: Tensor }[], tauName = "tau"): void {
+  const tau = g.scalar(tauName);
   for (const { target, online } of pairs) {
     const cur = g.current(online);
     g.assign(target, target.mul(tau).add(cur.mul(tau.neg().add(1))));

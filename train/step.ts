@@ -9,8 +9,8 @@ export interface StepOptions {
   optimizer: OptimizerConfig;
   /** per-step scalar name holding the lr of a parameter (by name and group) */
   lrScalar?: (name: string, group: string) => string;
-  /** EMA pairs by name: target (state) follows online (param) after the optimizer step */
-  ema?: { target: string; online: string }[];
+  /** EMA pairs by name: target (state) follows online (param) after the optimizer step, with τ from scalar `tau` (default 'tau') */
+  ema?: { target: string; online: string; tau?: string }[];
 }
 
 export function addTrainingStep(g: Graph, loss: Tensor, opts: StepOptions): { params: string[] } {
@@ -30,12 +30,10 @@ export function addTrainingStep(g: Graph, loss: Tensor, opts: StepOptions): { pa
   }));
   g.output("loss", loss);
   applyOptimizer(g, slots, opts.optimizer);
-  if (opts.ema?.length) {
-    applyEma(g, opts.ema.map((e) => {
-      const target = g.find(e.target), online = g.find(e.online);
-      if (!target || !online) throw new Error(`ema: no tensor named '${!target ? e.target : e.online}'`);
-      return { target, online };
-    }));
+  for (const e of opts.ema ?? []) {
+    const target = g.find(e.target), online = g.find(e.online);
+    if (!target || !online) throw new Error(`ema: no tensor named '${!target ? e.target : e.online}'`);
+    applyEma(g, [{ target, online }], e.tau);
   }
   return { params: params.map((p) => p.attrs.name as string) };
 }

@@ -1,0 +1,376 @@
+// The command line shared by every pipeline: flags map onto spec fields of a preset.
+//
+//   const { spec, out, resume, help } = parseFlags(Deno.args, presets.barlowTwins());
+//   if (help) { console.log(helpText(presets.barlowTwins(), "pipelines/barlow.ts")); Deno.exit(0); }
+//
+// --spec file.json replaces the preset; the other flags then override fields of whichever spec
+// is in use. The flag table below is the single source of truth: parsing, application and
+// --help (with each default read from the spec) all come from it. An unknown flag or a bad
+// value is a FlagError naming the flag; the edited spec is then validated (SpecError).
+import { SpecError } from "./error.ts";
+import { loadSpec } from "./io.ts";
+import { defaultEncoder } from "./presets.ts";
+import { lossNodes } from "./resolve.ts";
+import { cnn, resnet18 } from "./builders.ts";
+import type { Module, PipelineSpec } from "./schema.ts";
+import { validateSpec } from "./validate.ts";
+
+export class FlagError extends Error {
+  override name = "FlagError";
+  constructor(readonly flag: string, detail: string) {
+    super(`${flag}: ${detail}`);
+  }
+}
+
+export interface CliResult {
+  spec: PipelineSpec;
+  /** run folder (checkpoints, logs); default runs/<spec name> */
+  out: string;
+  /** checkpoint to resume from */
+  resume?: string;
+  /** --help was given: print helpText and exit (nothing else was parsed) */
+  help: boolean;
+}
+
+// --------------------------------------------------------------------------- value parsers
+
+const bad = (flag: string, what: string, got: string) => new FlagError(flag, `expected ${what}, got '${got}'`);
+
+function int(flag: string, s: string, min: number): number {
+  const what = min === 1 ? "a positive integer" : `an integer ≥ ${min}`;
+  if (!/^\d+$/.test(s.trim()) || Number(s) < min || !Number.isSafeInteger(Number(s))) throw bad(flag, what, s);
+  return Number(s);
+}
+
+function real(flag: string, s: string, positive: boolean): number {
+  const n = Number(s);
+  if (s.trim() === "" || !Number.isFinite(n) || n < 0 || (positive && n === 0)) {
+    throw bad(flag, positive ? "a number > 0" : "a number ≥ 0", s);
+  }
+  return n;
+}
+
+function ints(flag: string, s: string): number[] {
+  const parts = s.split(",");
+  if (!parts.every((p) => /^\s*\d+\s*$/.test(p) && Number(p) > 0)) {
+    throw bad(flag, "comma-separated positive integers like 2048,2048", s);
+  }
+  return parts.map(Number);
+}
+
+/** mlp[:w,w,…] | cnn[:c,c,…] | resnet18[:width] */
+function encoderFromFlag(flag: string, s: string): Module {
+  const [kind, rest] = s.split(":", 2) as [string, string | undefined];
+  const nums = rest === undefined ? undefined : ints(flag, rest);
+  if (kind === "mlp") return defaultEncoder(nums);
+  if (kind === "cnn") return cnn(nums ?? [32, 64, 128]);
+  if (kind === "resnet18") {
+    if (nums && nums.length !== 1) throw bad(flag, "resnet18 or resnet18:<width>", s);
+    return resnet18(nums ? { width: nums[0] } : {});
+  }
+  throw bad(flag, "mlp[:widths], cnn[:channels] or resnet18[:width]", s);
+}
+
+const describeModule = (m: Module | undefined): string => {
+  if (!m) return "none";
+  switch (m.kind) {
+    case "mlp":
+      return `mlp:${m.widths.join(",")}`;
+    case "cnn":
+      return `cnn:${m.channels.join(",")}`;
+    case "resnet18":
+      return `resnet18:${m.width}`;
+    case "seq":
+      return `seq:${m.path.join(",")}`;
+  }
+};
+
+// ------------------------------------------------------------------------------ the table
+
+interface Flag {
+  name: string;
+  /** placeholder of the value; absent for a switch */
+  arg?: string;
+  help: string;
+  /** the current value in the spec (the default shown by --help) */
+  show(spec: PipelineSpec): string;
+  /** edits a private copy of the spec */
+  apply?(spec: PipelineSpec, value: string, flag: string, given: Set<string>): void;
+}
+
+function mlpModule(spec: PipelineSpec, name: string, flag: string) {
+  const m = spec.modules[name];
+  if (!m) throw new FlagError(flag, `the spec has no module named '${name}'`);
+  if (m.kind !== "mlp") throw new FlagError(flag, `module '${name}' is a ${m.kind}, not an mlp`);
+  return m;
+}
+
+/** Sets a field on every loss node of the given ops; an error when there is none. */
+function setLossField(spec: PipelineSpec, flag: string, ops: string[], field: string, value: unknown) {
+  const nodes = lossNodes(spec.loss).filter((n) => ops.includes(n.op));
+  if (!nodes.length) throw new FlagError(flag, `the loss has no ${ops.join(" or ")} term`);
+  for (const n of nodes) (n as Record<string, unknown>)[field] = value;
+}
+
+const lossField = (spec: PipelineSpec, ops: string[], field: string) => {
+  const n = lossNodes(spec.loss).find((x) => ops.includes(x.op));
+  return n ? String((n as Record<string, unknown>)[field]) : "n/a";
+};
+
+const FLAGS: Flag[] = [
+  {
+    name: "spec",
+    arg: "FILE",
+    help: "load the whole spec from a JSON file instead of the preset (other flags still apply)",
+    show: () => "the preset",
+  },
+  {
+    name: "data",
+    arg: "NAME|PATH",
+    help: "dataset: fashion-mnist, mnist, cifar10 or a path",
+    show: (s) => s.data.name,
+    apply: (s, x, f) => {
+      if (!x.trim()) throw bad(f, "a dataset name or path", x);
+      s.data.name = x;
+    },
+  },
+  {
+    name: "train-limit",
+    arg: "N",
+    help: "use only the first N training images",
+    show: (s) => String(s.data.trainLimit ?? "all"),
+    apply: (s, x, f) => (s.data.trainLimit = int(f, x, 1)),
+  },
+  {
+    name: "test-limit",
+    arg: "N",
+    help: "use only the first N test images",
+    show: (s) => String(s.data.testLimit ?? "all"),
+    apply: (s, x, f) => (s.data.testLimit = int(f, x, 1)),
+  },
+  {
+    name: "encoder",
+    arg: "KIND[:W,…]",
+    help: "encoder: mlp[:widths], cnn[:channels] or resnet18[:width]",
+    show: (s) => describeModule(s.modules.encoder),
+    apply: (s, x, f) => {
+      if (!s.modules.encoder) throw new FlagError(f, "the spec has no module named 'encoder'");
+      s.modules.encoder = encoderFromFlag(f, x);
+    },
+  },
+  {
+    name: "proj",
+    arg: "W,W,…",
+    help: "projector widths (the last is the embedding width D; a predictor follows it)",
+    show: (s) => s.modules.projector?.kind === "mlp" ? s.modules.projector.widths.join(",") : "n/a",
+    apply: (s, x, f, given) => {
+      const widths = ints(f, x);
+      mlpModule(s, "projector", f).widths = widths;
+      const pred = s.modules.predictor;
+      if (pred?.kind === "mlp" && !given.has("pred")) {
+        // the predictor maps D → D: keep its input and output on the new embedding width
+        pred.in = widths[widths.length - 1];
+        pred.widths[pred.widths.length - 1] = widths[widths.length - 1];
+      }
+    },
+  },
+  {
+    name: "pred",
+    arg: "W,W,…",
+    help: "predictor widths (its input is the projector's output)",
+    show: (s) => s.modules.predictor?.kind === "mlp" ? s.modules.predictor.widths.join(",") : "n/a",
+    apply: (s, x, f) => {
+      const m = mlpModule(s, "predictor", f);
+      m.widths = ints(f, x);
+      const proj = s.modules.projector;
+      if (proj?.kind === "mlp") m.in = proj.widths[proj.widths.length - 1];
+    },
+  },
+  {
+    name: "batch",
+    arg: "N",
+    help: "samples per step",
+    show: (s) => String(s.batch),
+    apply: (s, x, f) => (s.batch = int(f, x, 2)),
+  },
+  {
+    name: "epochs",
+    arg: "N",
+    help: "passes over the training set",
+    show: (s) => String(s.epochs),
+    apply: (s, x, f) => (s.epochs = int(f, x, 1)),
+  },
+  {
+    name: "steps",
+    arg: "N",
+    help: "stop after N optimizer steps",
+    show: (s) => String(s.steps ?? "no cap"),
+    apply: (s, x, f) => (s.steps = int(f, x, 1)),
+  },
+  {
+    name: "lr",
+    arg: "X",
+    help: "base learning rate at batch 256 (scaled by batch/256)",
+    show: (s) => String(s.optimizer.lr),
+    apply: (s, x, f) => (s.optimizer.lr = real(f, x, true)),
+  },
+  {
+    name: "wd",
+    arg: "X",
+    help: "weight decay",
+    show: (s) => String(s.optimizer.weightDecay),
+    apply: (s, x, f) => (s.optimizer.weightDecay = real(f, x, false)),
+  },
+  {
+    name: "warmup",
+    arg: "EPOCHS",
+    help: "linear lr warmup, in epochs",
+    show: (s) => String(s.schedule.warmupEpochs),
+    apply: (s, x, f) => (s.schedule.warmupEpochs = real(f, x, false)),
+  },
+  {
+    name: "lambda",
+    arg: "X|mean",
+    help: "Barlow Twins off-diagonal weight; 'mean' = 1/(D−1)",
+    show: (s) => lossField(s, ["barlowTwins"], "lambda"),
+    apply: (s, x, f) => {
+      const n = Number(x);
+      if (x !== "mean" && (x.trim() === "" || !Number.isFinite(n) || n < 0)) throw bad(f, "a number ≥ 0 or 'mean'", x);
+      setLossField(s, f, ["barlowTwins"], "lambda", x === "mean" ? "mean" : n);
+    },
+  },
+  {
+    name: "temp",
+    arg: "T",
+    help: "temperature of the NT-Xent / InfoNCE terms",
+    show: (s) => lossField(s, ["ntXent", "infoNCE"], "temperature"),
+    apply: (s, x, f) => setLossField(s, f, ["ntXent", "infoNCE"], "temperature", real(f, x, true)),
+  },
+  {
+    name: "tau",
+    arg: "X",
+    help: "EMA τ at step 0 of every ema branch",
+    show: (s) => String(s.branches.find((b) => b.ema)?.ema?.tau.base ?? "n/a"),
+    apply: (s, x, f) => {
+      const tau = real(f, x, false);
+      if (tau > 1) throw bad(f, "a number in [0, 1]", x);
+      const emas = s.branches.filter((b) => b.ema);
+      if (!emas.length) throw new FlagError(f, "the spec has no ema branch");
+      for (const b of emas) b.ema!.tau.base = tau;
+    },
+  },
+  {
+    name: "queue",
+    arg: "N",
+    help: "queue length (a multiple of the batch)",
+    show: (s) => String(s.queues[0]?.size ?? "n/a"),
+    apply: (s, x, f) => {
+      if (!s.queues.length) throw new FlagError(f, "the spec has no queue");
+      const n = int(f, x, 1);
+      for (const q of s.queues) q.size = n;
+    },
+  },
+  {
+    name: "seed",
+    arg: "N",
+    help: "random seed",
+    show: (s) => String(s.seed),
+    apply: (s, x, f) => (s.seed = int(f, x, 0)),
+  },
+  { name: "out", arg: "DIR", help: "run folder for checkpoints and logs", show: (s) => `runs/${s.name}` },
+  { name: "resume", arg: "FILE", help: "resume from a checkpoint", show: () => "none" },
+  { name: "help", help: "print this list and exit", show: () => "" },
+];
+const BY_NAME = new Map(FLAGS.map((f) => [f.name, f]));
+
+/** Closest known flag name within two edits, for "did you mean". */
+function suggest(name: string): string | undefined {
+  const dist = (a: string, b: string) => {
+    const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)]);
+    for (let j = 1; j <= b.length; j++) d[0][j] = j;
+    for (let i = 1; i <= a.length; i++) {
+      for (let j = 1; j <= b.length; j++) {
+        d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      }
+    }
+    return d[a.length][b.length];
+  };
+  let best: string | undefined;
+  let bestD = 3;
+  for (const f of FLAGS) {
+    const k = dist(name, f.name);
+    if (k < bestD) [best, bestD] = [f.name, k];
+  }
+  return best;
+}
+
+/** Splits args into flag → value (switches get ""); rejects unknown, repeated and value-less flags. */
+function tokenize(args: string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === "-h") {
+      out.set("help", "");
+      continue;
+    }
+    if (!a.startsWith("--")) throw new FlagError(a, "unexpected argument (flags start with --; see --help)");
+    const eq = a.indexOf("=");
+    const name = eq < 0 ? a.slice(2) : a.slice(2, eq);
+    const flag = BY_NAME.get(name);
+    if (!flag) {
+      const s = suggest(name);
+      throw new FlagError(`--${name}`, `unknown flag${s ? `; did you mean --${s}?` : ""} (see --help)`);
+    }
+    if (out.has(name)) throw new FlagError(`--${name}`, "given more than once");
+    let value = "";
+    if (flag.arg) {
+      if (eq >= 0) value = a.slice(eq + 1);
+      else if (i + 1 < args.length && !args[i + 1].startsWith("--")) value = args[++i];
+      else throw new FlagError(`--${name}`, `expected a value (${flag.arg})`);
+    } else if (eq >= 0) throw new FlagError(`--${name}`, "takes no value");
+    out.set(name, value);
+  }
+  return out;
+}
+
+/** Parses pipeline flags against a preset; see the file header. */
+export function parseFlags(args: string[], preset: PipelineSpec): CliResult {
+  const given = tokenize(args);
+  if (given.has("help")) return { spec: preset, out: `runs/${preset.name}`, help: true };
+  const specFile = given.get("spec");
+  const spec: PipelineSpec = structuredClone(specFile !== undefined ? loadSpec(specFile) : preset);
+  const names = new Set(given.keys());
+  for (const f of FLAGS) {
+    const value = given.get(f.name);
+    if (value !== undefined && f.apply) f.apply(spec, value, `--${f.name}`, names);
+  }
+  let valid: PipelineSpec;
+  try {
+    valid = validateSpec(spec);
+  } catch (e) {
+    if (!(e instanceof SpecError) || given.size === 0) throw e;
+    // say that the problem appeared after the flags were applied
+    throw new SpecError(
+      e.issues.map((i) => ({
+        ...i,
+        message: `${i.message} (after applying ${[...given.keys()].map((k) => "--" + k).join(" ")})`,
+      })),
+    );
+  }
+  const out = given.get("out") || `runs/${valid.name}`;
+  const resume = given.get("resume") || undefined;
+  return resume ? { spec: valid, out, resume, help: false } : { spec: valid, out, help: false };
+}
+
+/** The flag list with each default read from `preset`. */
+export function helpText(preset: PipelineSpec, program = "pipeline"): string {
+  const rows = FLAGS.map((f) => {
+    const left = `  --${f.name}${f.arg ? ` ${f.arg}` : ""}`;
+    const def = f.show(preset);
+    return `${left.padEnd(26)} ${f.help}${def ? ` (default: ${def})` : ""}`;
+  });
+  return [`usage: ${program} [flags]`, `method ${preset.method}, spec '${preset.name}'`, "", ...rows, ""].join("\n");
+}
+
+/** Names of every flag (without --), in the order they are applied. */
+export const FLAG_NAMES: readonly string[] = FLAGS.map((f) => f.name);

@@ -1,0 +1,70 @@
+// Specs on disk and in checkpoints: canonical JSON (keys sorted at every level, so equal specs
+// give equal bytes), a SHA-256 hash of that JSON, and save/load with errors that name the file.
+// Uses node:fs and node:crypto, which Deno, Bun and Node all provide.
+import { createHash } from "node:crypto";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import { SpecError } from "./error.ts";
+import type { PipelineSpec } from "./schema.ts";
+import { validateSpec } from "./validate.ts";
+
+/**
+ * JSON with object keys sorted recursively. Undefined fields are dropped (as JSON.stringify
+ * does); a non-finite number is an error because JSON would silently turn it into null.
+ * `indent` > 0 pretty-prints (files); 0 gives the compact form that is hashed.
+ */
+export function canonicalJSON(value: unknown, indent = 0): string {
+  const sort = (x: unknown, path: string): unknown => {
+    if (typeof x === "number" && !Number.isFinite(x)) {
+      throw new Error(`canonicalJSON: ${path || "value"} is ${x}, which JSON cannot represent`);
+    }
+    if (Array.isArray(x)) return x.map((e, i) => sort(e, `${path}[${i}]`));
+    if (x && typeof x === "object") {
+      const out: Record<string, unknown> = {};
+      for (const k of Object.keys(x).sort()) {
+        const e = (x as Record<string, unknown>)[k];
+        if (e !== undefined) out[k] = sort(e, path ? `${path}.${k}` : k);
+      }
+      return out;
+    }
+    return x;
+  };
+  return JSON.stringify(sort(value, ""), null, indent || undefined);
+}
+
+/**
+ * SHA-256 (hex) of the canonical JSON of the validated spec. Validating first fills in the
+ * defaults, so a JSON file that leaves out defaulted fields hashes like the full spec.
+ */
+export function specHash(spec: unknown): string {
+  return createHash("sha256").update(canonicalJSON(validateSpec(spec))).digest("hex");
+}
+
+/** Parses and validates spec JSON text; `source` names it in errors (a file name). */
+export function parseSpecJSON(text: string, source = "<spec>"): PipelineSpec {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new SpecError({ path: "", message: `not valid JSON: ${(e as Error).message}` }, source);
+  }
+  return validateSpec(raw, source);
+}
+
+/** Reads and validates a spec file. */
+export function loadSpec(file: string): PipelineSpec {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new SpecError({ path: "", message: `cannot read the spec file: ${(e as Error).message}` }, file);
+  }
+  return parseSpecJSON(text, file);
+}
+
+/** Validates and writes a spec as pretty canonical JSON, creating the folder if needed. */
+export function saveSpec(file: string, spec: unknown): void {
+  const valid = validateSpec(spec);
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, canonicalJSON(valid, 2) + "\n");
+}

@@ -1,0 +1,10 @@
+// The spec language in one import: builders, presets, schema types, validation, files, flags.
+export * from "./builders.ts";
+export { augs, CPU_DEFAULTS, defaultEncoder, type PresetName, type PresetOptions, presets } from "./presets.ts";
+export * from "./schema.ts";
+export { SpecError, type SpecIssue } from "./error.ts";
+export { lossRefs, semanticIssues, validateSpec } from "./validate.ts";
+export { canonicalJSON, loadSpec, parseSpecJSON, saveSpec, specHash } from "./io.ts";
+export { type CliResult, FLAG_NAMES, FlagError, helpText, parseFlags } from "./cli.ts";
+export * from "./resolve.ts";
+export { checkExpr, type ExprInfo, type RefInfo } from "./loss_check.ts";

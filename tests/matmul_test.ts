@@ -1,0 +1,176 @@
+// matmul: shape rule and errors, float64 reference against a closed form, VJP by finite
+// differences (all transpose flags, broadcast batches), every WGSL kernel variant against the
+// float64 reference on odd shapes through the real compiler, the GPU backward against the CPU
+// backward, and the autotuner's choice and cache.
+import assert from "node:assert/strict";
+import { evaluate } from "../cpu/reference.ts";
+import { grad } from "../compiler/autodiff.ts";
+import { Graph } from "../ir/graph.ts";
+import { matmulProblem } from "../kernels/matmul/common.ts";
+import { defaultVariant, MATMUL_VARIANTS } from "../kernels/matmul/variants.ts";
+import { ShapeError, type Shape, size } from "../kernels/op.ts";
+import { chooseMatmulVariant, matmulKey, pickMatmulVariants, readCache, runMatmul, tuneMatmul, writeCacheEntry } from "../runtime/autotune.ts";
+import { assertClose, checkVjp, cpuOp, rand, randArg } from "./util/check.ts";
+import { getGpu, runGraphGPU, runOpGPU } from "./util/gpu.ts";
+
+const TRANS = [[false, false], [true, false], [false, true], [true, true]] as const;
+const shapesOf = (M: number, N: number, K: number, tA: boolean, tB: boolean): [number[], number[]] => [tA ? [K, M] : [M, K], tB ? [N, K] : [K, N]];
+const mmShape = (a: Shape, b: Shape, transA = false, transB = false) => {
+  const g = new Graph();
+  return g.input("a", a).matmul(g.input("b", b), transA, transB).shape;
+};
+
+Deno.test("matmul shape rule: transposes and numpy-broadcast batch dims", () => {
+  assert.deepEqual(mmShape([7, 5], [5, 13]), [7, 13]);
+  assert.deepEqual(mmShape([5, 7], [5, 13], true), [7, 13]);
+  assert.deepEqual(mmShape([7, 5], [13, 5], false, true), [7, 13]);
+  assert.deepEqual(mmShape([5, 7], [13, 5], true, true), [7, 13]);
+  assert.deepEqual(mmShape([2, 1, 7, 5], [3, 5, 13]), [2, 3, 7, 13]);
+  assert.deepEqual(mmShape([4, 7, 5], [5, 13]), [4, 7, 13]);
+});
+
+Deno.test("matmul bad input names the op and the problem", () => {
+  const err = (a: Shape, b: Shape, attrs: Record<string, unknown>, msg: RegExp) => {
+    const g = new Graph();
+    const x = g.input("a", a), y = g.input("b", b);
+    assert.throws(() => g.add("matmul", [x, y], attrs), (e: Error) => e instanceof ShapeError && /^matmul: /.test(e.message) && msg.test(e.message));
+  };
+  err([7, 5], [6, 13], {}, /contraction sizes differ.*K=5.*K=6/);
+  err([7, 5], [7, 13], { transA: true }, /K=7.*K=7|contraction/);
+  err([5], [5, 3], {}, /rank >= 2/);
+  err([2, 7, 5], [3, 5, 13], {}, /batch dims .* do not broadcast \(2 vs 3\)/);
+  err([7, 5], [5, 13], { transA: 1 }, /transA must be a boolean/);
+});
+
+Deno.test("matmul float64 reference matches a hand-computed product, for all transpose layouts", () => {
+  // [[1,2,3],[4,5,6]] · [[7,8],[9,10],[11,12]] = [[58,64],[139,154]]
+  const A = [1, 2, 3, 4, 5, 6], At = [1, 4, 2, 5, 3, 6];
+  const B = [7, 8, 9, 10, 11, 12], Bt = [7, 9, 11, 8, 10, 12];
+  const want = [58, 64, 139, 154];
+  for (const [tA, tB] of TRANS) {
+    const [as, bs] = shapesOf(2, 2, 3, tA, tB);
+    const r = cpuOp("matmul", [{ shape: as, data: tA ? At : A }, { shape: bs, data: tB ? Bt : B }], { transA: tA, transB: tB });
+    assert.deepEqual([...r], want, `transA=${tA} transB=${tB}`);
+  }
+  // broadcast batch: b's single matrix is used for each of a's 3 matrices
+  const a3 = rand(3 * 2 * 3, 5);
+  const r = cpuOp("matmul", [{ shape: [3, 2, 3], data: a3 }, { shape: [3, 2], data: B }]);
+  for (let z = 0; z < 3; z++) {
+    const one = cpuOp("matmul", [{ shape: [2, 3], data: a3.slice(z * 6, z * 6 + 6) }, { shape: [3, 2], data: B }]);
+    assertClose(r.slice(z * 4, z * 4 + 4), one, { rtol: 0, atol: 0 }, `batch ${z}`);
+  }
+});
+
+Deno.test("matmul VJP vs finite differences: all transposes and broadcast batches", () => {
+  for (const [tA, tB] of TRANS) {
+    const [as, bs] = shapesOf(3, 4, 5, tA, tB);
+    checkVjp("matmul", [randArg(as, 1), randArg(bs, 2)], { transA: tA, transB: tB });
+  }
+  // rank-2 weight shared by a batch (the folded-batch dB path), with and without transB
+  checkVjp("matmul", [randArg([2, 3, 4], 3), randArg([4, 5], 4)]);
+  checkVjp("matmul", [randArg([2, 3, 4], 3), randArg([5, 4], 4)], { transB: true });
+  // transA with a shared weight takes the general unbroadcast path
+  checkVjp("matmul", [randArg([2, 4, 3], 5), randArg([4, 5], 6)], { transA: true });
+  // size-1 batch dims on both sides broadcast against each other
+  checkVjp("matmul", [randArg([2, 1, 3, 4], 7), randArg([3, 4, 2], 8)], { transB: true });
+});
+
+// Shapes chosen to hit every code path: odd sizes (scalar loads, ragged tiles), 1×1×1, K % 4
+// leftovers with vec4-aligned M/N (12×8×7), and several full tiles of each variant (72×136×20).
+const GPU_SHAPES = [[7, 13, 5], [33, 65, 17], [1, 1, 1], [12, 8, 7], [72, 136, 20]];
+const variantsHere = async () => {
+  const gpu = await getGpu();
+  return Object.values(MATMUL_VARIANTS).filter((v) => v.supports(gpu.features)).map((v) => v.name);
+};
+
+Deno.test("matmul GPU: every kernel variant matches float64 on odd shapes, all transposes, a broadcast batch", async () => {
+  // one graph per variant holding every shape × transpose case, compiled and run once
+  const g = new Graph();
+  const leaves = new Map<string, Float64Array>();
+  const want = new Map<string, Float64Array>();
+  let seed = 10;
+  const addCase = (name: string, as: Shape, bs: Shape, tA: boolean, tB: boolean) => {
+    const a = rand(size(as), seed++), b = rand(size(bs), seed++);
+    leaves.set(`${name}.a`, a);
+    leaves.set(`${name}.b`, b);
+    g.output(name, g.input(`${name}.a`, as).matmul(g.input(`${name}.b`, bs), tA, tB));
+    want.set(name, cpuOp("matmul", [{ shape: as, data: a }, { shape: bs, data: b }], { transA: tA, transB: tB }));
+  };
+  for (const [M, N, K] of GPU_SHAPES) {
+    for (const [tA, tB] of TRANS) addCase(`${M}x${N}x${K}${tA ? "T" : "N"}${tB ? "T" : "N"}`, ...shapesOf(M, N, K, tA, tB), tA, tB);
+  }
+  addCase("batch", [2, 1, 9, 6], [3, 6, 11], false, false);
+  addCase("batchT", [3, 6, 9], [1, 11, 6], true, true);
+  for (const variant of await variantsHere()) {
+    const got = await runGraphGPU(g, leaves, {}, { variant: (op) => (op === "matmul" ? variant : undefined) });
+    for (const [name, w] of want) {
+      const K = name.startsWith("batch") ? 6 : Number(name.split("x")[2].replace(/\D+$/, ""));
+      assertClose(got.get(name)!, w, { rtol: 1e-4, atol: 1e-6 * K }, `${variant} ${name}`);
+    }
+  }
+});
+
+Deno.test("matmul GPU: default variant through runOpGPU", async () => {
+  const [a, b] = [randArg([9, 21], 1), randArg([21, 10], 2)];
+  assertClose(await runOpGPU("matmul", [a, b]), cpuOp("matmul", [a, b]), { rtol: 1e-4, atol: 1e-5 }, "default");
+});
+
+Deno.test("matmul GPU backward equals the CPU backward (broadcast batch, transposes)", async () => {
+  for (const [as, bs, tA, tB] of [[[2, 5, 7], [5, 6], true, false], [[3, 7, 5], [1, 6, 5], false, true]] as const) {
+    const g = new Graph();
+    const a = g.input("a", as), b = g.input("b", bs);
+    const c = a.matmul(b, tA, tB);
+    const w = g.input("w", c.shape);
+    const [da, db] = grad(g, c.mul(w).sum(), [a, b]);
+    g.output("da", da!);
+    g.output("db", db!);
+    const leaves = new Map([["a", rand(size(as), 1)], ["b", rand(size(bs), 2)], ["w", rand(size(c.shape), 3)]]);
+    const ref = evaluate(g, { leaves, scalars: {} });
+    const got = await runGraphGPU(g, leaves);
+    assertClose(got.get("da")!, ref[da!.id], { rtol: 1e-4, atol: 1e-5 }, `dA ${as}`);
+    assertClose(got.get("db")!, ref[db!.id], { rtol: 1e-4, atol: 1e-5 }, `dB ${bs}`);
+  }
+});
+
+Deno.test("autotune: times the candidates, picks a correct one, caches the choice by adapter + shape", async () => {
+  const gpu = await getGpu();
+  const p = matmulProblem([[20, 33], [33, 40]], {});
+  const r = await tuneMatmul(gpu.device, p, gpu.features, { budgetMs: 20 });
+  const tried = await variantsHere();
+  assert.deepEqual(Object.keys(r.ms).sort(), [...tried].sort());
+  assert.ok(tried.every((v) => Number.isFinite(r.ms[v]) && r.ms[v] > 0), JSON.stringify(r.ms));
+  assert.deepEqual(r.ms[r.variant], Math.min(...Object.values(r.ms)));
+  // the winner really computes the product
+  const a = rand(20 * 33, 1), b = rand(33 * 40, 2);
+  assertClose(await runMatmul(gpu.device, p, r.variant, a, b), cpuOp("matmul", [{ shape: [20, 33], data: a }, { shape: [33, 40], data: b }]), {
+    rtol: 1e-4,
+    atol: 1e-5,
+  }, r.variant);
+
+  const cachePath = await Deno.makeTempFile({ suffix: ".json" });
+  try {
+    const opts = { adapter: gpu.description, features: gpu.features, cachePath };
+    // no entry, no tuning: the adapter default
+    assert.deepEqual(await chooseMatmulVariant(gpu.device, [[5, 7], [7, 9]], {}, opts), defaultVariant(gpu.features, gpu.description));
+    // tuning writes an entry that a later call returns without timing anything
+    const tuned = await chooseMatmulVariant(gpu.device, [[5, 7], [9, 7]], { transB: true }, { ...opts, tune: true, budgetMs: 10 });
+    const key = matmulKey(gpu.description, matmulProblem([[5, 7], [9, 7]], { transB: true }));
+    assert.deepEqual(readCache(cachePath).entries[key].variant, tuned);
+    writeCacheEntry(key, { variant: "naive", ms: {}, at: "test" }, cachePath);
+    assert.deepEqual(await chooseMatmulVariant(gpu.device, [[5, 7], [9, 7]], { transB: true }, { ...opts, tune: true }), "naive");
+    // the compiler-facing picker answers synchronously for every matmul of a graph
+    const g = new Graph();
+    g.output("y", g.input("x", [5, 7]).matmul(g.input("w", [9, 7]), false, true));
+    const pick = await pickMatmulVariants(gpu.device, g, opts);
+    assert.deepEqual(pick("matmul", [[5, 7], [9, 7]], { transB: true }), "naive");
+    assert.deepEqual(pick("add", [[1], [1]], {}), undefined);
+  } finally {
+    await Deno.remove(cachePath);
+  }
+});
+
+Deno.test("default variant: subgroup kernel on CPU adapters with subgroups, register blocking elsewhere", () => {
+  assert.deepEqual(defaultVariant({ subgroups: true }, "llvmpipe (LLVM 15.0.6, 256 bits) / vulkan"), "subgroup");
+  assert.deepEqual(defaultVariant({ subgroups: false }, "llvmpipe"), "blocked");
+  assert.deepEqual(defaultVariant({ subgroups: true }, "NVIDIA GeForce RTX 4090 / ada"), "blocked");
+});
