@@ -155,6 +155,10 @@ Deno.test("GPU layout kernels match float64 exactly", async () => {
   };
   await same("transpose", [X], { perm: [2, 0, 1] });
   await same("transpose", [randArg([37, 53], 2)], { perm: [1, 0] });
+  // 4×4 vec4 tiles: 2-D, N-D with untouched axes, and size-1 axes squeezed out
+  await same("transpose", [randArg([8, 12], 2)], { perm: [1, 0] });
+  await same("transpose", [randArg([3, 8, 5, 12], 2)], { perm: [0, 3, 2, 1] });
+  await same("transpose", [randArg([2, 1, 8, 4], 2)], { perm: [3, 1, 0, 2] });
   await same("slice", [X], { axis: 1, start: 3, end: 11 });
   await same("slice", [X], { axis: 0, start: 6, end: 7 });
   await same("concat", [randArg([3, 2, 5], 1), randArg([3, 4, 5], 2), randArg([3, 1, 5], 3)], { axis: 1 });

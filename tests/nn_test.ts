@@ -306,3 +306,23 @@ Deno.test("smallCnn: conv3×3-BN-ReLU stages with 2×2 max-pool between, then gl
   assertClose(evaluate(g, { leaves, scalars: {} })[features.id], gap(h).d, { rtol: 1e-11, atol: 1e-13 }, "smallCnn");
   throwsShape(() => smallCnn(g.input("t", [1, 1, 3, 3]), "tiny", { widths: [2, 2, 2] }), /smallCnn: tiny: feature map .* too small/);
 });
+
+Deno.test("GPU: a small ResNet's features, weight gradients and BN running stats match float64", async () => {
+  const { runGraphGPU } = await import("./util/gpu.ts");
+  const g = new Graph();
+  const { features } = resnet18(g.input("x", [3, 3, 6, 5]), "r", { widthMult: 1 / 16, blocks: [1, 1] });
+  const loss = features.square().sum();
+  const names = ["r.conv1.weight", "r.layer2.0.conv2.weight", "r.layer2.0.downsample.1.weight"];
+  grad(g, loss, names.map((n) => g.find(n)!)).forEach((d, i) => g.output(`d.${names[i]}`, d!));
+  g.output("features", features);
+  // the updated running variance of the last BN, as a value the runtime can read back
+  const rv = g.find("r.layer2.0.bn2.running_var")!;
+  g.output("running_var", g.current(rv).mul(1));
+  const leaves = fill(g);
+  const cpu = evaluate(g, { leaves, scalars: {} });
+  const gpu = await runGraphGPU(g, leaves);
+  for (const [name, id] of g.outputs) {
+    const want = cpu[id], scale = Math.max(...Array.from(want, Math.abs));
+    assertClose(gpu.get(name)!, want, { rtol: 1e-3, atol: 1e-4 * scale }, `GPU ${name}`);
+  }
+});

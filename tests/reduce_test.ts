@@ -101,8 +101,20 @@ Deno.test("reduction geometry: merged axis groups and split choice", () => {
     kept: [{ n: 3, stride: 40 }, { n: 2, stride: 1 }],
   });
   // units: vec4 along the reduction for row sums, along the outputs for column sums
-  assertEquals(reducePlan([256, 2048], [1]), { red: [{ n: 512, stride: 1 }], kept: [{ n: 256, stride: 512 }], vec: "red", r: 512, o: 256 });
-  assertEquals(reducePlan([256, 2048], [0]), { red: [{ n: 256, stride: 512 }], kept: [{ n: 512, stride: 1 }], vec: "kept", r: 256, o: 512 });
+  assertEquals(reducePlan([256, 2048], [1]), {
+    red: [{ n: 512, stride: 1 }],
+    kept: [{ n: 256, stride: 512 }],
+    vec: "red",
+    r: 512,
+    o: 256,
+  });
+  assertEquals(reducePlan([256, 2048], [0]), {
+    red: [{ n: 256, stride: 512 }],
+    kept: [{ n: 512, stride: 1 }],
+    vec: "kept",
+    r: 256,
+    o: 512,
+  });
   assertEquals(reducePlan([7, 13, 5], [0, 2]).vec, "none");
   assertEquals(reduceSplit(1, 1024 * 1024), 1024); // full sum: many threads participate
   assertEquals(reduceSplit(512, 256), 4); // batch sum of 2048 features (512 vec4 columns)

@@ -12,6 +12,8 @@ export interface OptimizerConfig {
   weightDecay?: number;
   /** LARS trust coefficient η */
   eta?: number;
+  /** LARS: cap the adaptive factor so the effective lr never exceeds the scheduled lr (solo-learn's clip_lr) */
+  clip?: boolean;
   /** LARS: 1-D params (biases, BN) get neither weight decay nor trust-ratio adaptation */
   excludeBiasAndNorm?: boolean;
   betas?: [number, number];
@@ -69,7 +71,8 @@ export const RULES: Record<OptimizerConfig["kind"], Rule> = {
     const wn = s.param.square().sum().sqrt();
     const dn = d.square().sum().sqrt();
     const eta = cfg.eta ?? 0.001;
-    const ratio = wn.gt(0).mul(dn.gt(0)).where(wn.mul(eta).div(dn.maximum(1e-30)), 1);
+    let ratio = wn.gt(0).mul(dn.gt(0)).where(wn.mul(eta).div(dn.maximum(1e-30)), 1);
+    if (cfg.clip) ratio = ratio.div(g.scalar(s.lr)).minimum(1);
     return momentumStep(g, s, d.mul(ratio), cfg);
   },
   /** AdamW (decoupled decay); bias corrections come from host scalars adam_bc1/adam_bc2 = 1 − β^t */

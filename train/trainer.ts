@@ -74,8 +74,7 @@ export function optimizerConfig(spec: PipelineSpec): OptimizerConfig {
   const o = spec.optimizer;
   switch (o.kind) {
     case "lars":
-      if (o.clip) throw new Error("optimizer.clip: LARS clipping is not implemented; remove it or set it to false");
-      return { kind: "lars", momentum: o.momentum, eta: o.eta, weightDecay: o.weightDecay, excludeBiasAndNorm: o.excludeBiasAndNorm };
+      return { kind: "lars", momentum: o.momentum, eta: o.eta, weightDecay: o.weightDecay, excludeBiasAndNorm: o.excludeBiasAndNorm, clip: o.clip };
     case "sgd":
       return { kind: "sgd", momentum: o.momentum, nesterov: o.nesterov, weightDecay: o.weightDecay, excludeBiasAndNorm: o.excludeBiasAndNorm };
     case "adamw":

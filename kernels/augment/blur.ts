@@ -34,9 +34,10 @@ export function blurPlane(x: Float64Array, H: number, W: number, sigma: number, 
 }
 
 /**
- * WGSL body of one blur direction for pixel (n, oy, ox) with `let i` = pixel index:
- * reads SRC, writes DST (both [N, C, Ho, Wo]); σ from PARAMS (0 → copy). `horizontal`
- * walks columns, otherwise rows. `after` post-processes the C-vector `v` before the store.
+ * WGSL body of one blur direction, one thread per line (`let i` = line index): a row of the
+ * [N, C, Ho, Wo] image when `horizontal`, else a column. The σ of the line's sample comes from
+ * PARAMS (0 → copy); the 2r+1 weights are computed once per line. Reads SRC, writes DST;
+ * `after` post-processes the C-vector `v` (with `pb` = the sample's params offset) before the store.
  */
 export function blurPassWgsl(
   C: number,
@@ -49,29 +50,32 @@ export function blurPassWgsl(
   after = "",
 ): string {
   const plane = Ho * Wo;
-  const len = horizontal ? Wo : Ho, stride = horizontal ? 1 : Wo;
+  const [lines, len, stride, cross] = horizontal ? [Ho, Wo, 1, Wo] : [Wo, Ho, Wo, 1];
   const ch = [...Array(C).keys()];
   return /* wgsl */ `
-  let n = i / ${plane}u; let pix = i % ${plane}u;
-  let pos = ${horizontal ? `pix % ${Wo}u` : `pix / ${Wo}u`};
-  let base = n * ${C * plane}u + pix - pos * ${stride}u;
-  let sigma = PARAMS[n * ${count}u + ${sigmaSlot}u];
-  var v = vec3<f32>(0.0);
-  if (sigma == 0.0) {
-${ch.map((c) => `    v[${c}] = SRC[base + pos * ${stride}u + ${c * plane}u];`).join("\n")}
-  } else {
-    var wsum = 0.0;
-    for (var t = -${r}; t <= ${r}; t++) {
-      let w = exp(-0.5 * (f32(t) / sigma) * (f32(t) / sigma));
-      var k = i32(pos) + t;
+  let n = i / ${lines}u;
+  let base = n * ${C * plane}u + (i % ${lines}u) * ${cross}u;
+  let pb = n * ${count}u;
+  let sigma = PARAMS[pb + ${sigmaSlot}u];
+  var w: array<f32, ${2 * r + 1}>;
+  var wsum = 0.0;
+  for (var t = 0; t <= ${2 * r}; t++) {
+    let d = f32(t - ${r}) / max(sigma, 1e-30);
+    w[t] = select(exp(-0.5 * d * d), f32(t == ${r}), sigma == 0.0);
+    wsum += w[t];
+  }
+  for (var pos = 0; pos < ${len}; pos++) {
+    var v = vec3<f32>(0.0);
+    for (var t = 0; t <= ${2 * r}; t++) {
+      var k = pos + t - ${r};
       if (k < 0) { k = -k; } else if (k >= ${len}) { k = ${2 * (len - 1)} - k; }
       let at = base + u32(k) * ${stride}u;
-${ch.map((c) => `      v[${c}] += w * SRC[at + ${c * plane}u];`).join("\n")}
-      wsum += w;
+${ch.map((c) => `      v[${c}] += w[t] * SRC[at + ${c * plane}u];`).join("\n")}
     }
     v = v / wsum;
-  }
 ${after}
-${ch.map((c) => `  DST[base + pos * ${stride}u + ${c * plane}u] = v[${c}];`).join("\n")}
+    let o = base + u32(pos) * ${stride}u;
+${ch.map((c) => `    DST[o + ${c * plane}u] = v[${c}];`).join("\n")}
+  }
 `;
 }

@@ -1,10 +1,12 @@
 // WGSL lowering of one augmented view, specialised on the recipe and shapes:
 //   params  one thread per sample: Philox → crop box, switches, jitter factors and order, σ
-//   pixels  one thread per output pixel: crop + flip (bilinear), then the colour ops — all of
+//   pixels  one thread per output row: crop + flip (bilinear), then the colour ops — all of
 //           them, or only those before contrast when contrast needs its image mean
 //   mean    (contrast on) one thread per sample: grayscale mean of the image so far
-//   pixels2 (contrast on) in place: contrast, the remaining jitter ops, grayscale
-//   blurRows, blurCols (blur on): separable gaussian, reflect padding; solarize at the very end
+//   pixels2 (contrast on) in place, one thread per row: contrast, the remaining jitter ops, grayscale
+//   blurRows, blurCols (blur on): separable gaussian, one thread per line; solarize at the very end
+// A thread per row (not per pixel) loads its sample's ~17 parameters once instead of once per
+// pixel: storage loads dominate on lavapipe, and N·Ho rows still give thousands of threads.
 // Without blur the image passes write the op's output directly; with blur they write a temp.
 import { grid } from "../layout.ts";
 import { type BufRef, type KernelCtx, type Lowering, type Pass, UNIFORM_DECL } from "../op.ts";
@@ -40,27 +42,32 @@ export function lowerAugment(s: AugmentSpec, c: KernelCtx): Lowering {
   const temps = s.blur ? [N * K, N * C * plane, N * C * plane] : [N * K];
   const ch = [...Array(C).keys()];
   const pixelLib = COLOR_WGSL + jitterOpWgsl(C);
+  const at = (slot: number) => `PARAMS[pb + ${slot}u]`;
 
-  const pixelHead = `
-  let n = i / ${plane}u; let pix = i % ${plane}u;
+  // per row: the sample's parameters, loaded once
+  const rowHead = `
+  let n = i / ${Ho}u; let oy = i % ${Ho}u;
   let pb = n * ${K}u;
-  let ib = n * ${C * plane}u + pix;
+  let rowBase = n * ${C * plane}u + oy * ${Wo}u;
+  let jit = ${s.jitter ? `${at(P.JITTER)} == 1.0` : "false"};
+  let order = vec4<u32>(u32(${at(P.ORDER)}), u32(${at(P.ORDER + 1)}), u32(${at(P.ORDER + 2)}), u32(${at(P.ORDER + 3)}));
+  let factor = vec4<f32>(${at(P.BRIGHT)}, ${at(P.CONTRAST)}, ${at(P.SAT)}, ${at(P.HUE)});
+  let mean = ${at(P.MEAN)};
+  let gray = ${at(P.GRAY)} == 1.0;
+  let solar = ${at(P.SOLAR)} == 1.0;
 `;
-  const load = `  var v = vec3<f32>(0.0);\n` + ch.map((k) => `  v[${k}] = IMG[ib + ${k * plane}u];\n`).join("");
-  const store = ch.map((k) => `  IMG[ib + ${k * plane}u] = v[${k}];\n`).join("");
-  const solar = `  if (PARAMS[pb + ${P.SOLAR}u] == 1.0) { v = solarize3(v); }\n`;
-  const tail = (C === 3 ? `  if (PARAMS[pb + ${P.GRAY}u] == 1.0) { v = vec3<f32>(gray3(v)); }\n` : "") + (s.blur ? "" : solar);
+  const store = ch.map((k) => `    IMG[ib + ${k * plane}u] = v[${k}];\n`).join("");
+  const tail = (C === 3 ? `    if (gray) { v = vec3<f32>(gray3(v)); }\n` : "") + (s.blur ? "" : `    if (solar) { v = solarize3(v); }\n`);
   // jitter ops by position; `phase` 0: all, 1: those before contrast, 2: contrast and after
   const jitter = (phase: 0 | 1 | 2) =>
     !s.jitter ? "" : `
-  if (PARAMS[pb + ${P.JITTER}u] == 1.0) {
-    let mean = PARAMS[pb + ${P.MEAN}u];
-    var started = ${phase === 2 ? "false" : "true"};
-    for (var pos = 0u; pos < 4u; pos++) {
-      let op = u32(PARAMS[pb + ${P.ORDER}u + pos]);
-${phase === 1 ? `      if (op == ${JIT.CONTRAST}u) { break; }\n` : ""}${phase === 2 ? `      if (op == ${JIT.CONTRAST}u) { started = true; }\n` : ""}      if (started) { v = jitterOp(op, v, PARAMS[pb + ${P.BRIGHT}u + op], mean); }
+    if (jit) {
+      var started = ${phase === 2 ? "false" : "true"};
+      for (var pos = 0u; pos < 4u; pos++) {
+        let op = order[pos];
+${phase === 1 ? `        if (op == ${JIT.CONTRAST}u) { break; }\n` : ""}${phase === 2 ? `        if (op == ${JIT.CONTRAST}u) { started = true; }\n` : ""}        if (started) { v = jitterOp(op, v, factor[op], mean); }
+      }
     }
-  }
 `;
 
   const passes: Pass[] = [];
@@ -71,12 +78,14 @@ ${phase === 1 ? `      if (op == ${JIT.CONTRAST}u) { break; }\n` : ""}${phase ==
     { name: "X", buf: { kind: "in", i: 0 }, write: false },
     { name: "PARAMS", buf: params, write: false },
     { name: "IMG", buf: img, write: true },
-  ], N * plane, geometryWgsl(W, Ho, Wo) + pixelLib, pixelHead + `
-  let box = vec4<f32>(PARAMS[pb], PARAMS[pb + 1u], PARAMS[pb + 2u], PARAMS[pb + 3u]);
-  let flip = PARAMS[pb + ${P.FLIP}u] == 1.0;
-  var v = vec3<f32>(0.0);
-${ch.map((k) => `  v[${k}] = sampleCrop((n * ${C}u + ${k}u) * ${H * W}u, box, pix / ${Wo}u, pix % ${Wo}u, flip);`).join("\n")}
-` + jitter(needMean ? 1 : 0) + (needMean ? "" : tail) + store));
+  ], N * Ho, geometryWgsl(W, Ho, Wo) + pixelLib, rowHead + `
+  let box = vec4<f32>(${at(P.I)}, ${at(P.J)}, ${at(P.H)}, ${at(P.W)});
+  let flip = ${at(P.FLIP)} == 1.0;
+  for (var ox = 0u; ox < ${Wo}u; ox++) {
+    let ib = rowBase + ox;
+    var v = vec3<f32>(0.0);
+${ch.map((k) => `    v[${k}] = sampleCrop((n * ${C}u + ${k}u) * ${H * W}u, box, oy, ox, flip);`).join("\n")}
+` + jitter(needMean ? 1 : 0) + (needMean ? "" : tail) + store + "  }\n"));
 
   if (needMean) {
     const g = C === 3 ? `gray3(vec3<f32>(IMG[b], IMG[b + ${plane}u], IMG[b + ${2 * plane}u]))` : `IMG[b]`;
@@ -92,7 +101,12 @@ ${ch.map((k) => `  v[${k}] = sampleCrop((n * ${C}u + ${k}u) * ${H * W}u, box, pi
     passes.push(pass("augment.pixels2", [
       { name: "PARAMS", buf: params, write: false },
       { name: "IMG", buf: img, write: true },
-    ], N * plane, pixelLib, pixelHead + load + jitter(2) + tail + store));
+    ], N * Ho, pixelLib, rowHead + `
+  for (var ox = 0u; ox < ${Wo}u; ox++) {
+    let ib = rowBase + ox;
+    var v = vec3<f32>(0.0);
+${ch.map((k) => `    v[${k}] = IMG[ib + ${k * plane}u];`).join("\n")}
+` + jitter(2) + tail + store + "  }\n"));
   }
 
   if (s.blur) {
@@ -102,10 +116,10 @@ ${ch.map((k) => `  v[${k}] = sampleCrop((n * ${C}u + ${k}u) * ${H * W}u, box, pi
         { name: "PARAMS", buf: params, write: false },
         { name: "SRC", buf: src, write: false },
         { name: "DST", buf: dst, write: true },
-      ], N * plane, COLOR_WGSL, blurPassWgsl(C, Ho, Wo, r, horizontal, P.SIGMA, K, after));
+      ], N * (horizontal ? Ho : Wo), COLOR_WGSL, blurPassWgsl(C, Ho, Wo, r, horizontal, P.SIGMA, K, after));
     passes.push(blurPass("augment.blurRows", img, mid, true, ""));
     passes.push(blurPass("augment.blurCols", mid, { kind: "out" }, false,
-      `  let pb = n * ${K}u;\n` + solar));
+      `    if (PARAMS[pb + ${P.SOLAR}u] == 1.0) { v = solarize3(v); }`));
   }
   return { temps, passes };
 }

@@ -1,0 +1,10 @@
+// BYOL (Grill et al. 2020): online = encoder → projector → predictor; target = an EMA copy of
+// encoder → projector behind stop-gradient, τ cosine from 0.99 to 1 per step; loss
+// 2 − 2·cos(p, z_target), symmetrized over the two views. LARS with clipping.
+// Run: deno run -A pipelines/byol.ts --help
+import { presets } from "../dsl/presets.ts";
+import { runPipeline } from "./run.ts";
+
+export const spec = presets.byol();
+
+if (import.meta.main) await runPipeline(spec, "pipelines/byol.ts");

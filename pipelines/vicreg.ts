@@ -1,0 +1,10 @@
+// VICReg (Bardes et al. 2022): shared encoder + projector; loss 25·MSE(z_a, z_b) (invariance)
+// + 25·variance hinge (std of each dimension ≥ 1) + 1·covariance (Σ off-diagonal cov² / D).
+// LARS with clipping.
+// Run: deno run -A pipelines/vicreg.ts --help
+import { presets } from "../dsl/presets.ts";
+import { runPipeline } from "./run.ts";
+
+export const spec = presets.vicreg();
+
+if (import.meta.main) await runPipeline(spec, "pipelines/vicreg.ts");
