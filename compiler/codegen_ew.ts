@@ -1,6 +1,8 @@
-// Generates one WGSL kernel for a fused elementwise group: each thread computes one element of
-// the group's root, evaluating member ops as let-bindings and loading materialised inputs with
-// broadcasting. Values that do not depend on the element (consts, step scalars) are inlined.
+// Generates WGSL for fused elementwise groups. A group (the members the fusion plan assigned
+// to one root) is emitted as let-bindings evaluated per element, loading its materialised
+// inputs with broadcasting; values that do not depend on the element (consts, step scalars)
+// are inlined. The same emitter serves a standalone elementwise kernel (one thread per
+// element of the root) and the prologue of a fused reduction (compiler/codegen_reduce.ts).
 import type { Graph } from "../ir/graph.ts";
 import { OPS } from "../kernels/registry.ts";
 import { type EwCtx, type Pass, size, UNIFORM_DECL, wgslBroadcastIndex } from "../kernels/op.ts";
@@ -8,26 +10,35 @@ import type { FusionPlan } from "./fuse.ts";
 
 export const EW_WORKGROUP = 64;
 
-export interface EwKernel {
-  pass: Pass;
-  /** node ids bound as inputs, in binding order (after deduplication by storage) */
+export type ScalarIndex = (name: string, type: "f32" | "u32") => number;
+
+export interface EmittedGroup {
+  /** storage declarations of the bound inputs (bindings 0..k-1) */
+  decls: string[];
+  /** WGSL let-lines computing `value` from the flat index variable `i` */
+  lines: string[];
+  value: string;
+  /** node ids bound as inputs, in binding order (deduplicated by storage) */
   inputs: number[];
   scalars: Set<string>;
+  libs: Set<string>;
+  /** ops evaluated inside (for labels) */
+  ops: string[];
 }
 
 /**
- * @param storageOf maps a materialised node to its storage id, so an input sharing the output's
- *   storage (an in-place update) is read through the output binding instead of bound twice.
+ * Emits the group computing node `valueId` (a member of the group of `rootId`).
+ * @param storageOf storage of a materialised node, so an input sharing `outStorage` (an in-place
+ *   update) is read through the output binding `out` instead of being bound twice.
  */
-export function fusedKernel(
+export function emitGroup(
   g: Graph,
-  rootId: number,
+  valueId: number,
   plan: FusionPlan,
   storageOf: (id: number) => number,
-  scalarIndex: (name: string, type: "f32" | "u32") => number,
-): EwKernel {
-  const root = g.nodes[rootId];
-  const n = size(root.shape);
+  scalarIndex: ScalarIndex,
+  outStorage: number | undefined,
+): EmittedGroup {
   const members: number[] = [];
   const uniforms: number[] = [];
   const inputs: number[] = [];
@@ -45,10 +56,8 @@ export function fusedKernel(
       members.push(id);
     }
   };
-  visit(rootId, true);
+  visit(valueId, true);
 
-  // bind each distinct storage once; the root's own storage is the output binding
-  const outStorage = storageOf(rootId);
   const bindingOfStorage = new Map<number, string>();
   const bound: number[] = [];
   for (const id of inputs) {
@@ -86,24 +95,51 @@ export function fusedKernel(
     expr.set(id, `v${id}`);
     lines.push(`  let v${id} = ${emit(id)};`);
   }
-  const decls = bound.map((_, k) => `@group(0) @binding(${k}) var<storage, read> in${k}: array<f32>;`);
-  decls.push(`@group(0) @binding(${bound.length}) var<storage, read_write> out: array<f32>;`);
+  return {
+    decls: bound.map((_, k) => `@group(0) @binding(${k}) var<storage, read> in${k}: array<f32>;`),
+    lines,
+    value: expr.get(valueId)!,
+    inputs: bound,
+    scalars,
+    libs,
+    ops: members.map((m) => g.nodes[m].op),
+  };
+}
+
+export interface EwKernel {
+  pass: Pass;
+  inputs: number[];
+  scalars: Set<string>;
+}
+
+/** One kernel computing the root of a fused elementwise group, one thread per element. */
+export function fusedKernel(
+  g: Graph,
+  rootId: number,
+  plan: FusionPlan,
+  storageOf: (id: number) => number,
+  scalarIndex: ScalarIndex,
+): EwKernel {
+  const root = g.nodes[rootId];
+  const n = size(root.shape);
+  const e = emitGroup(g, rootId, plan, storageOf, scalarIndex, storageOf(rootId));
   const wgsl = [
-    ...decls,
-    scalars.size ? UNIFORM_DECL : "",
-    ...libs,
+    ...e.decls,
+    `@group(0) @binding(${e.inputs.length}) var<storage, read_write> out: array<f32>;`,
+    e.scalars.size ? UNIFORM_DECL : "",
+    ...e.libs,
     `@compute @workgroup_size(${EW_WORKGROUP})`,
     `fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {`,
     `  let i = gid.x + gid.y * nwg.x * ${EW_WORKGROUP}u;`,
     `  if (i >= ${n}u) { return; }`,
-    ...lines,
-    `  out[i] = v${rootId};`,
+    ...e.lines,
+    `  out[i] = ${e.value};`,
     `}`,
   ].join("\n");
-  const bindings: Pass["bindings"] = bound.map((_, k) => ({ buf: { kind: "in", i: k }, write: false }));
+  const bindings: Pass["bindings"] = e.inputs.map((_, k) => ({ buf: { kind: "in", i: k }, write: false }));
   bindings.push({ buf: { kind: "out" }, write: true });
-  const label = `fused[${members.map((m) => g.nodes[m].op).join(",")}]` + (root.label ? ` @ ${root.label}` : "");
-  return { pass: { wgsl, bindings, uniform: scalars.size > 0, workgroups: grid(Math.ceil(n / EW_WORKGROUP)), label }, inputs: bound, scalars };
+  const label = `fused[${e.ops.join(",")}]` + (root.label ? ` @ ${root.label}` : "");
+  return { pass: { wgsl, bindings, uniform: e.scalars.size > 0, workgroups: grid(Math.ceil(n / EW_WORKGROUP)), label }, inputs: e.inputs, scalars: e.scalars };
 }
 
 /** Spread a 1-D workgroup count over x and y when it exceeds the 65535 per-dimension limit. */

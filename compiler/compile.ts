@@ -5,6 +5,7 @@ import type { Graph, Init } from "../ir/graph.ts";
 import { OPS } from "../kernels/registry.ts";
 import { type BufRef, fmtShape, MAX_SCALARS, type Pass, size, type Shape } from "../kernels/op.ts";
 import { fusedKernel } from "./codegen_ew.ts";
+import { fusedReduction } from "./codegen_reduce.ts";
 import { planFusion } from "./fuse.ts";
 import { bytesFor, type Interval, planSlots } from "./memory.ts";
 
@@ -150,7 +151,8 @@ export function compile(g: Graph, opts: CompileOptions = {}): Program {
     }
     return scalarIndex.get(name)!;
   };
-  type Lowered = { node: number; passes: Pass[]; ins: number[]; temps: number[] };
+  /** fusedInputs: `ins` are the bound group inputs (fused kernels), else the node's own inputs */
+  type Lowered = { node: number; passes: Pass[]; ins: number[]; temps: number[]; fusedInputs?: boolean };
   const lowered: Lowered[] = [];
   let tempValue = valueNodes.length;
   let fusedOps = 0;
@@ -164,7 +166,18 @@ export function compile(g: Graph, opts: CompileOptions = {}): Program {
     if (def.kind === "elementwise") {
       const k = fusedKernel(g, id, plan, storageOfNode, scalarIdx);
       fusedOps += [...plan.root.entries()].filter(([, r]) => r === id).length;
-      lowered.push({ node: id, passes: [k.pass], ins: k.inputs, temps: [] });
+      lowered.push({ node: id, passes: [k.pass], ins: k.inputs, temps: [], fusedInputs: true });
+      continue;
+    }
+    if (plan.prologueOf.has(id)) {
+      const f = fusedReduction(g, id, plan, storageOfNode, scalarIdx);
+      const temps = (f.lowering.temps ?? []).map((elems) => {
+        const v = tempValue++;
+        intervals.push({ value: v, bytes: bytesFor(elems), start: at, end: at });
+        return v;
+      });
+      fusedOps += [...plan.root.values()].filter((r) => r === id).length;
+      lowered.push({ node: id, passes: f.lowering.passes, ins: f.inputs, temps, fusedInputs: true });
       continue;
     }
     if (!def.kernel) throw new Error(`compile: op '${n.op}' has no GPU kernel`);
@@ -209,7 +222,7 @@ export function compile(g: Graph, opts: CompileOptions = {}): Program {
     const resolve = (b: BufRef, ins: number[]) =>
       b.kind === "out" ? outS : b.kind === "tmp" ? storageOfVal(l.temps[b.i]) : storageOfVal(valueOf.get(ins[b.i])!);
     for (const p of l.passes) {
-      const ins = OPS[n.op].kind === "elementwise" ? l.ins : n.inputs;
+      const ins = l.fusedInputs ? l.ins : n.inputs;
       steps.push({ kind: "dispatch", pass: p, storages: p.bindings.map((b) => resolve(b.buf, ins)), label: p.label!, node: l.node });
     }
   }

@@ -6,6 +6,7 @@
 import type { Graph } from "../ir/graph.ts";
 import { OPS } from "../kernels/registry.ts";
 import { sameShape } from "../kernels/op.ts";
+import { REDUCTIONS } from "./codegen_reduce.ts";
 
 export interface FusionPlan {
   /** nodes that own (or alias) a buffer */
@@ -14,6 +15,8 @@ export interface FusionPlan {
   root: Map<number, number>;
   /** elementwise nodes computed inline wherever used */
   uniformValue: Set<number>;
+  /** reduction node → the elementwise input it computes inside its loop */
+  prologueOf: Map<number, number>;
 }
 
 export function planFusion(g: Graph, live: Set<number>, pinned: Set<number>, fuse: boolean): FusionPlan {
@@ -21,6 +24,7 @@ export function planFusion(g: Graph, live: Set<number>, pinned: Set<number>, fus
   const materialized = new Set<number>();
   const root = new Map<number, number>();
   const uniformValue = new Set<number>();
+  const prologueOf = new Map<number, number>();
   for (const n of g.nodes) {
     if (!live.has(n.id) || OPS[n.op].kind !== "elementwise") continue;
     const uniform = n.op === "const" || n.op === "scalar" || (n.inputs.length > 0 && n.inputs.every((i) => uniformValue.has(i)));
@@ -38,8 +42,17 @@ export function planFusion(g: Graph, live: Set<number>, pinned: Set<number>, fus
     if (uniformValue.has(id)) continue;
     const cs = consumers[id].filter((c) => live.has(c));
     let r: number | undefined;
+    // a reduction's only input can be computed inside the reduction loop (prologue fusion)
+    if (fuse && !pinned.has(id) && cs.length === 1 && REDUCTIONS.has(g.nodes[cs[0]].op) && n.op !== "copy") {
+      root.set(id, cs[0]);
+      prologueOf.set(cs[0], id);
+      continue;
+    }
     if (fuse && !pinned.has(id) && cs.length > 0 && n.op !== "copy") {
-      const roots = new Set(cs.map((c) => (OPS[g.nodes[c].op].kind === "elementwise" && sameShape(g.nodes[c].shape, n.shape) ? root.get(c) : -1)));
+      const roots = new Set(cs.map((c) => {
+        const inGroup = OPS[g.nodes[c].op].kind === "elementwise" && sameShape(g.nodes[c].shape, n.shape);
+        return inGroup ? root.get(c) : -1;
+      }));
       if (roots.size === 1) {
         const only = [...roots][0];
         if (only !== undefined && only >= 0) r = only;
@@ -50,5 +63,5 @@ export function planFusion(g: Graph, live: Set<number>, pinned: Set<number>, fus
       root.set(id, id);
     } else root.set(id, r);
   }
-  return { materialized, root, uniformValue };
+  return { materialized, root, uniformValue, prologueOf };
 }

@@ -180,7 +180,7 @@ export function reducePlan(s: Shape, axes: number[], allowVec = true): ReducePla
 }
 
 /** WGSL u32 offset Σ coord_g · stride_g of the flat index `v` over groups (row-major). */
-function offsetExpr(v: string, groups: Group[]): string {
+export function offsetExpr(v: string, groups: Group[]): string {
   if (!groups.length) return "0u";
   let after = 1;
   const terms: string[] = [];

@@ -29,3 +29,16 @@ Deno.test("every elementwise op on the GPU matches float64", async () => {
   const w = [randArg([3, 4], 7), randArg([3, 1], 8), randArg([4], 9)];
   assertClose(await runOpGPU("where", w), cpuOp("where", w), {}, "where");
 });
+
+Deno.test("reductions with a fused elementwise prologue match float64 (sum, mean, max; any axes)", async () => {
+  for (const [op, axes, keepdims] of [["sum", [0, 1, 2], false], ["mean", [1], true], ["max", [0, 2], false], ["sum", [2], false]] as const) {
+    const g = new Graph();
+    const x = g.input("x", [7, 13, 5]), y = g.input("y", [13, 1]), s = g.scalar("lr");
+    const r = x.mul(y).add(s).square().op(op, [], { axes: [...axes], keepdims });
+    g.output("r", r);
+    const leaves = new Map([["x", rand(7 * 13 * 5, 3)], ["y", rand(13, 4)]]);
+    const expect = evaluate(g, { leaves, scalars: { lr: 0.7 } })[r.id];
+    const got = (await runGraphGPU(g, leaves, { lr: 0.7 })).get("r")!;
+    assertClose(got, expect, { rtol: 2e-5, atol: 1e-5 }, `${op} over ${axes}`);
+  }
+});
