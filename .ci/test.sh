@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 bash .ci/setup.sh || { echo "0 passed, 1 failed"; exit 1; }
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp/ssl-webgpu-xdg}"; mkdir -p "$XDG_RUNTIME_DIR"
 log=$(mktemp)
-NO_COLOR=1 node_modules/.bin/deno test -A --parallel tests/ 2>&1 | grep -v "artificially reduced" | tee "$log"
+NO_COLOR=1 node_modules/.bin/deno test -A --parallel tests/ 2>&1 | grep --line-buffered -v "artificially reduced" | tee "$log"
 deno_rc=${PIPESTATUS[0]}
 summary=$(grep -E '^(ok|FAILED) \| [0-9]+ passed' "$log" | tail -1)
 passed=$(sed -E 's/.*\| ([0-9]+) passed.*/\1/' <<<"$summary"); passed=${passed:-0}

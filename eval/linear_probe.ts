@@ -188,6 +188,7 @@ export async function linearProbe(train: FeatureSet, test: FeatureSet, opts: Pro
 
   const st = standardizer(train);
   const xs = standardize(train, st), xt = standardize(test, st);
+  console.error("DBG create");
   const probe = await LinearProbe.create(gpu, dim, classes, batch, Math.min(test.n, 1024), cfg, o.seed);
   try {
     const xb = new Float32Array(batch * dim), yb = new Float32Array(batch * classes);
@@ -205,15 +206,22 @@ export async function linearProbe(train: FeatureSet, test: FeatureSet, opts: Pro
           yb[r * classes + train.labels[i]] = 1;
         }
         probe.step(xb, yb, lrAt(sched, step++));
+        console.error("DBG step", step);
         // keep at most ~two groups of steps queued: bounded staging memory, GPU never idle
         if (step % 32 === 0) {
+          console.error("DBG await");
           if (inFlight) await inFlight;
+          console.error("DBG awaited");
           inFlight = gpu.device.queue.onSubmittedWorkDone();
         }
       }
+      console.error("DBG epoch");
       losses.push((await probe.takeLossSum()) / perEpoch);
+      console.error("DBG epoch done");
     }
+    console.error("DBG predict");
     const pred = await probe.predict(xt, test.n);
+    console.error("DBG predicted");
     let correct = 0;
     for (let i = 0; i < test.n; i++) if (pred[i] === test.labels[i]) correct++;
     return { top1: correct / test.n, epochs: o.epochs, seconds: (performance.now() - t0) / 1000, losses };

