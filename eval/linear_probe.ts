@@ -216,6 +216,8 @@ export async function linearProbe(train: FeatureSet, test: FeatureSet, opts: Pro
         }
       }
       console.error("DBG epoch");
+      if (inFlight) await inFlight;
+      inFlight = undefined;
       losses.push((await probe.takeLossSum()) / perEpoch);
       console.error("DBG epoch done");
     }

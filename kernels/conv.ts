@@ -291,16 +291,25 @@ const bLoads = (v: ConvVariant, row: string, ind: string) => {
   for (let k = 0; k < v.OV; k++) s += `${ind}let b${k} = B[br + ${u(k * v.L)}];\n`;
   return s;
 };
-/** Store acc[rr][·] for column `o` (lane-local) at Y[off + o·colStride], skipping padded columns. */
-function stores(v: ConvVariant, rr: number, colBase: string, cols: number, off: string, colStride: string): string {
-  let s = "";
+/**
+ * Store the tile. Scattered stores dominate llvmpipe's compile time (each becomes 8 guarded
+ * lane stores), so instead of 4·R·OV store statements there is an opaque loop over the R rows
+ * that stores row 0's accumulators and then shifts the rows up by one (register moves).
+ * `row` is WGSL statements defining \`ok\` (row r of the tile exists) and \`off\` (its output
+ * offset) from \`r\`; column o of that row goes to Y[off + o·colStride], padded columns skipped.
+ */
+function storeRows(v: ConvVariant, row: string, colBase: string, cols: number, colStride: string): string {
+  let s = `  for (var r = 0u; r < ${u(v.R)} + z; r++) {\n${row}    if (ok) {\n`;
+  const full = cols % (4 * v.OV * v.L) === 0; // no padded columns: no per-lane condition
   for (let k = 0; k < v.OV; k++) {
     for (let e = 0; e < 4; e++) {
-      s += `    { let o = ${colBase} + (${u(k * v.L)} + lane) * 4u + ${u(e)}; ` +
-        `if (o < ${u(cols)}) { Y[${off} + o * ${colStride}] = c${rr}_${k}[${e}]; } }\n`;
+      const st = `Y[off + o * ${colStride}] = c0_${k}[${e}];`;
+      s += `      { let o = ${colBase} + (${u(k * v.L)} + lane) * 4u + ${u(e)}; ${full ? st : `if (o < ${u(cols)}) { ${st} }`} }\n`;
     }
   }
-  return s;
+  s += "    }\n";
+  for (let rr = 0; rr + 1 < v.R; rr++) for (let k = 0; k < v.OV; k++) s += `    c${rr}_${k} = c${rr + 1}_${k};\n`;
+  return s + "  }\n";
 }
 
 /**
@@ -360,9 +369,7 @@ function tapGemmPass(g: TapGemm, v: ConvVariant, a: BufRef, b: BufRef, y: BufRef
       `  for (var th = 0i; th < ${i(g.TH)}; th++) { let h = ah${j} + th * ${i(g.dh)}; ` +
       `if (ok${j} && h >= 0i && h < ${i(g.AH)}) { vh${j} |= 1u << u32(th); } }\n` +
       `  for (var tw = 0i; tw < ${i(g.TW)}; tw++) { let w = aw${j} + tw * ${i(g.dw)}; ` +
-      `if (w >= 0i && w < ${i(g.AW)}) { vw${j} |= 1u << u32(tw); } }\n` +
-      `  let yo${j} = select(0xffffffffu, n${j} * ${u(g.cols * g.OH * g.OW)} + ` +
-      `u32((i${j} * ${i(g.oi)} + ${i(g.oi0)}) * ${i(g.OW)} + j${j} * ${i(g.oj)} + ${i(g.oj0)}), ok${j});\n`;
+      `if (w >= 0i && w < ${i(g.AW)}) { vw${j} |= 1u << u32(tw); } }\n`;
   }
   s += accDecls(v);
   s += `  let bcol = ct * ${u(TWD / 4)} + lane;\n`;
@@ -380,11 +387,11 @@ function tapGemmPass(g: TapGemm, v: ConvVariant, a: BufRef, b: BufRef, y: BufRef
     ind,
   );
   s += fmaBlock(v, ind) + "      }\n    }\n  }\n";
-  for (let rr = 0; rr < v.R; rr++) {
-    s += `  { let yo = ${fromRow(v, "yo", rr)};\n  if (yo != 0xffffffffu) {\n` +
-      stores(v, rr, `ct * ${u(TWD)}`, g.cols, "yo", u(g.OH * g.OW)) + "  } }\n";
-  }
-  s += "}\n";
+  const row = `    let row = rt * ${u(v.R)} + r; let ok = row < ${u(rows)};\n` +
+    `    let rn = row / ${u(g.RH * g.RW)}; let rq = row % ${u(g.RH * g.RW)};\n` +
+    `    let off = rn * ${u(g.cols * g.OH * g.OW)} + (rq / ${u(g.RW)} * ${u(g.oi)} + ${u(g.oi0)}) * ${u(g.OW)} + ` +
+    `rq % ${u(g.RW)} * ${u(g.oj)} + ${u(g.oj0)};\n`;
+  s += storeRows(v, row, `ct * ${u(TWD)}`, g.cols, u(g.OH * g.OW)) + "}\n";
   return {
     label: g.label,
     wgsl: s,
@@ -498,12 +505,8 @@ export function lowerConv2dGradWeight(geo: ConvGeom, c: KernelCtx): Lowering {
       `${ind}let a${j} = select(0.0, A[select(0u, u32(xr + xo${j} + iwb), k${j})], k${j});\n`;
   }
   s += bLoads(v, `(gr + u32(ow)) * ${u(Op / 4)} + bcol`, ind) + fmaBlock(v, ind) + "      }\n    }\n  }\n";
-  for (let rr = 0; rr < v.R; rr++) {
-    // row rr of the tile is the same (c,kh,kw) for every lane: no broadcast needed
-    s += `  { let k = rt * ${u(v.R)} + ${u(rr)};\n  if (k < ${u(KR)}) {\n` +
-      stores(v, rr, `ct * ${u(TWD)}`, O, `sp * ${u(O * KR)} + k`, u(KR)) + "  } }\n";
-  }
-  s += "}\n";
+  const row = `    let k = rt * ${u(v.R)} + r; let ok = k < ${u(KR)}; let off = sp * ${u(O * KR)} + k;\n`;
+  s += storeRows(v, row, `ct * ${u(TWD)}`, O, u(KR)) + "}\n";
   const passes: Pass[] = [
     padTranspose("conv2dGradWeight.g", IN1, TMP0, N, O, Ho * Wo, Op),
     {

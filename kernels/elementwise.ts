@@ -147,9 +147,10 @@ export const ELEMENTWISE: Record<string, OpDef> = {
 };
 
 export function f32Literal(v: number): string {
-  if (Number.isNaN(v)) return "bitcast<f32>(0x7fc00000u)";
-  if (v === Infinity) return "bitcast<f32>(0x7f800000u)";
-  if (v === -Infinity) return "bitcast<f32>(0xff800000u)";
+  // WGSL rejects non-finite constant expressions; ±∞ becomes the largest finite f32
+  if (Number.isNaN(v)) throw new Error("a NaN constant cannot be written in WGSL");
+  if (v === Infinity || v >= 3.4028234663852886e38) return "f32(3.40282347e+38)";
+  if (v === -Infinity || v <= -3.4028234663852886e38) return "f32(-3.40282347e+38)";
   const s = Math.fround(v).toPrecision(9);
   return s.includes(".") || s.includes("e") ? `f32(${s})` : `f32(${s}.0)`;
 }

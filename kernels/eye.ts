@@ -11,7 +11,10 @@ export const EYE: Record<string, OpDef> = {
       if (ins.length !== 0) throw new ShapeError("eye", `takes no inputs, got ${ins.length}`);
       const s = attrs.shape;
       if (!Array.isArray(s) || s.length < 2 || s.some((d) => !Number.isInteger(d) || d < 1)) {
-        throw new ShapeError("eye", `attrs.shape must be ≥ 2 positive integers [..., rows, cols], got ${JSON.stringify(s)}`);
+        throw new ShapeError(
+          "eye",
+          `attrs.shape must be ≥ 2 positive integers [..., rows, cols], got ${JSON.stringify(s)}`,
+        );
       }
       return s as number[];
     },

@@ -75,6 +75,13 @@ fn unkey(k: u32) -> f32 {
 }
 `;
 
+/**
+ * Loop bounds of the later passes are loaded from a 4-word buffer written by the first pass
+ * (M, C, cap, 32): with a constant or small known trip count llvmpipe fully unrolls the loops
+ * (e.g. 32 bisection steps × C) and spends seconds compiling the shader at its first dispatch.
+ */
+const dimsDecl = (binding: number) => `@group(0) @binding(${binding}) var<storage, read> dims: array<u32>;\n`;
+
 const buf = (binding: number, name: string, type: string, access: "read" | "read_write") =>
   `@group(0) @binding(${binding}) var<storage, ${access}> ${name}: array<${type}>;\n`;
 
@@ -83,73 +90,76 @@ function lower(c: KernelCtx): Lowering {
   const { chunks: M, cap: CAP } = topkPlan(C, K);
   const X = { kind: "in", i: 0 } as const, OUT = { kind: "out" } as const;
   const MX = { kind: "tmp", i: 0 } as const, THR = { kind: "tmp", i: 1 } as const;
-  const CNT = { kind: "tmp", i: 2 } as const, CAND = { kind: "tmp", i: 3 } as const;
+  const CNT = { kind: "tmp", i: 2 } as const, CAND = { kind: "tmp", i: 3 } as const, DIM = { kind: "tmp", i: 4 } as const;
   const perChunk = grid(R * M);
   const rowChunk = `  let r = i / ${M}u; let j = i % ${M}u; let base = r * ${C}u;\n`;
 
   const chunkMax = {
     label: "topk.chunkMax",
-    wgsl: KEY_FNS + buf(0, "x", "f32", "read") + buf(1, "mx", "u32", "read_write") + perChunk.head + rowChunk +
+    wgsl: KEY_FNS + buf(0, "x", "f32", "read") + buf(1, "mx", "u32", "read_write") + buf(2, "dims", "u32", "read_write") +
+      perChunk.head +
+      `  if (i == 0u) { dims[0] = ${M}u; dims[1] = ${C}u; dims[2] = ${CAP}u; dims[3] = 32u; }\n` + rowChunk +
       `  var m = key(x[base + j]);\n` +
       `  for (var col = j + ${M}u; col < ${C}u; col += ${M}u) { m = max(m, key(x[base + col])); }\n` +
       `  mx[i] = m;\n}\n`,
-    bindings: [{ buf: X, write: false }, { buf: MX, write: true }],
+    bindings: [{ buf: X, write: false }, { buf: MX, write: true }, { buf: DIM, write: true }],
     workgroups: perChunk.workgroups,
   };
 
   const threshold = {
     label: "topk.threshold",
-    wgsl: buf(0, "mx", "u32", "read") + buf(1, "thr", "u32", "read_write") + buf(2, "cnt", "u32", "read_write") +
+    wgsl: buf(0, "mx", "u32", "read") + buf(1, "thr", "u32", "read_write") + buf(2, "cnt", "u32", "read_write") + dimsDecl(3) +
       perChunk.head + rowChunk +
       `  let me = mx[i]; let row = r * ${M}u; var rank = 0u;\n` +
-      `  for (var t = 0u; t < ${M}u; t++) {\n` +
+      `  let m = dims[0];\n` +
+      `  for (var t = 0u; t < m; t++) {\n` +
       `    let o = mx[row + t];\n    rank += select(0u, 1u, o > me || (o == me && t < j));\n  }\n` +
       `  if (rank == ${K - 1}u) { thr[r] = me; }\n` +
       `  if (j == 0u) { cnt[r] = 0u; }\n}\n`,
-    bindings: [{ buf: MX, write: false }, { buf: THR, write: true }, { buf: CNT, write: true }],
+    bindings: [{ buf: MX, write: false }, { buf: THR, write: true }, { buf: CNT, write: true }, { buf: DIM, write: false }],
     workgroups: perChunk.workgroups,
   };
 
   const collect = {
     label: "topk.collect",
     wgsl: KEY_FNS + buf(0, "x", "f32", "read") + buf(1, "thr", "u32", "read") + buf(2, "cnt", "atomic<u32>", "read_write") +
-      buf(3, "cand", "u32", "read_write") + perChunk.head + rowChunk +
-      `  let t = thr[r];\n` +
-      `  for (var col = j; col < ${C}u; col += ${M}u) {\n` +
+      buf(3, "cand", "u32", "read_write") + dimsDecl(4) + perChunk.head + rowChunk +
+      `  let t = thr[r]; let C = dims[1]; let M = dims[0];\n` +
+      `  for (var col = j; col < C; col += M) {\n` +
       `    let kk = key(x[base + col]);\n` +
       `    if (kk >= t) {\n` +
       `      let s = atomicAdd(&cnt[r], 1u);\n` +
       `      if (s < ${CAP}u) { let at = 2u * (r * ${CAP}u + s); cand[at] = kk; cand[at + 1u] = col; }\n` +
       `    }\n  }\n}\n`,
-    bindings: [{ buf: X, write: false }, { buf: THR, write: false }, { buf: CNT, write: true }, { buf: CAND, write: true }],
+    bindings: [{ buf: X, write: false }, { buf: THR, write: false }, { buf: CNT, write: true }, { buf: CAND, write: true }, { buf: DIM, write: false }],
     workgroups: perChunk.workgroups,
   };
 
   const perRow = grid(R);
   const fallback = {
     label: "topk.fallback",
-    wgsl: KEY_FNS + buf(0, "x", "f32", "read") + buf(1, "cnt", "u32", "read_write") + buf(2, "cand", "u32", "read_write") +
+    wgsl: KEY_FNS + buf(0, "x", "f32", "read") + buf(1, "cnt", "u32", "read_write") + buf(2, "cand", "u32", "read_write") + dimsDecl(3) +
       perRow.head +
       `  if (cnt[i] <= ${CAP}u) { return; }\n` +
-      `  let base = i * ${C}u;\n` +
+      `  let base = i * ${C}u; let C = dims[1]; let bits = dims[3];\n` +
       // largest T with #(key ≥ T) ≥ k, bit by bit from the top; counting stops once it reaches k
       `  var T = 0u;\n` +
-      `  for (var b = 32u; b > 0u; b--) {\n` +
+      `  for (var b = bits; b > 0u; b--) {\n` +
       `    let probe = T | (1u << (b - 1u)); var n = 0u;\n` +
-      `    for (var col = 0u; col < ${C}u && n < ${K}u; col++) { n += select(0u, 1u, key(x[base + col]) >= probe); }\n` +
+      `    for (var col = 0u; col < C && n < ${K}u; col++) { n += select(0u, 1u, key(x[base + col]) >= probe); }\n` +
       `    if (n >= ${K}u) { T = probe; }\n  }\n` +
       // everything above T (fewer than k by maximality of T), then the first ties at T
       `  var gt = 0u;\n` +
-      `  for (var col = 0u; col < ${C}u; col++) { gt += select(0u, 1u, key(x[base + col]) > T); }\n` +
+      `  for (var col = 0u; col < C; col++) { gt += select(0u, 1u, key(x[base + col]) > T); }\n` +
       `  var ties = ${K}u - gt; var s = 0u;\n` +
-      `  for (var col = 0u; col < ${C}u && s < ${K}u; col++) {\n` +
+      `  for (var col = 0u; col < C && s < ${K}u; col++) {\n` +
       `    let kk = key(x[base + col]);\n` +
       `    if (kk > T || (kk == T && ties > 0u)) {\n` +
       `      if (kk == T) { ties -= 1u; }\n` +
       `      let at = 2u * (i * ${CAP}u + s); cand[at] = kk; cand[at + 1u] = col; s += 1u;\n` +
       `    }\n  }\n` +
       `  cnt[i] = ${K}u;\n}\n`,
-    bindings: [{ buf: X, write: false }, { buf: CNT, write: true }, { buf: CAND, write: true }],
+    bindings: [{ buf: X, write: false }, { buf: CNT, write: true }, { buf: CAND, write: true }, { buf: DIM, write: false }],
     workgroups: perRow.workgroups,
   };
 
@@ -157,11 +167,11 @@ function lower(c: KernelCtx): Lowering {
   const WGR = 64, gx = Math.min(R, 65535), gy = Math.ceil(R / gx);
   const rank = {
     label: "topk.rank",
-    wgsl: KEY_FNS + buf(0, "cnt", "u32", "read") + buf(1, "cand", "u32", "read") + buf(2, "y", "f32", "read_write") +
+    wgsl: KEY_FNS + buf(0, "cnt", "u32", "read") + buf(1, "cand", "u32", "read") + buf(2, "y", "f32", "read_write") + dimsDecl(3) +
       `@compute @workgroup_size(${WGR})\n` +
       `fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) l: u32, @builtin(num_workgroups) nwg: vec3<u32>) {\n` +
       `  let r = wid.x + wid.y * nwg.x;\n  if (r >= ${R}u) { return; }\n` +
-      `  let n = min(cnt[r], ${CAP}u); let row = 2u * r * ${CAP}u;\n` +
+      `  let n = min(cnt[r], dims[2]); let row = 2u * r * ${CAP}u;\n` +
       `  for (var s = l; s < n; s += ${WGR}u) {\n` +
       `    let mk = cand[row + 2u * s]; let mc = cand[row + 2u * s + 1u]; var rank = 0u;\n` +
       `    for (var t = 0u; t < n; t++) {\n` +
@@ -169,11 +179,13 @@ function lower(c: KernelCtx): Lowering {
       `      rank += select(0u, 1u, ok > mk || (ok == mk && oc < mc));\n    }\n` +
       `    if (rank < ${K}u) { y[r * ${2 * K}u + rank] = unkey(mk); y[r * ${2 * K}u + ${K}u + rank] = f32(mc); }\n` +
       `  }\n}\n`,
-    bindings: [{ buf: CNT, write: false }, { buf: CAND, write: false }, { buf: OUT, write: true }],
+    bindings: [{ buf: CNT, write: false }, { buf: CAND, write: false }, { buf: OUT, write: true }, { buf: DIM, write: false }],
     workgroups: [gx, gy, 1] as [number, number, number],
   };
 
-  return { temps: [R * M, R, R, 2 * R * CAP], passes: [chunkMax, threshold, collect, fallback, rank] };
+  // with room for a whole row the candidate list cannot overflow: no fallback pass
+  const passes = CAP >= C ? [chunkMax, threshold, collect, rank] : [chunkMax, threshold, collect, fallback, rank];
+  return { temps: [R * M, R, R, 2 * R * CAP, 4], passes };
 }
 
 export const TOPK: Record<string, OpDef> = {

@@ -51,6 +51,8 @@ export function barlowTwins(za: Tensor, zb: Tensor, opts: BarlowOpts = {}): Tens
  */
 export function barlowTwinsLambdaFree(za: Tensor, zb: Tensor, opts: Omit<BarlowOpts, "lambda"> = {}): Tensor {
   const d = za.shape[1];
-  if (d < 2) throw new ShapeError("barlowTwinsLambdaFree", `needs at least 2 features for an off-diagonal, got D = ${d}`);
+  if (d < 2) {
+    throw new ShapeError("barlowTwinsLambdaFree", `needs at least 2 features for an off-diagonal, got D = ${d}`);
+  }
   return barlowTwins(za, zb, { ...opts, lambda: 1 / (d - 1) });
 }

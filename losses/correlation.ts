@@ -6,10 +6,15 @@ import { fmtShape, ShapeError } from "../kernels/op.ts";
 export function check2d(op: string, ...ts: Tensor[]): void {
   for (const t of ts) {
     if (t.rank !== 2 || fmtShape(t.shape) !== fmtShape(ts[0].shape)) {
-      throw new ShapeError(op, `needs [N, D] embeddings of one shape, got ${ts.map((x) => fmtShape(x.shape)).join(" and ")}`);
+      throw new ShapeError(
+        op,
+        `needs [N, D] embeddings of one shape, got ${ts.map((x) => fmtShape(x.shape)).join(" and ")}`,
+      );
     }
   }
-  if (ts[0].shape[0] < 2) throw new ShapeError(op, `needs a batch of at least 2 to take statistics, got ${fmtShape(ts[0].shape)}`);
+  if (ts[0].shape[0] < 2) {
+    throw new ShapeError(op, `needs a batch of at least 2 to take statistics, got ${fmtShape(ts[0].shape)}`);
+  }
 }
 
 /** (z − mean) / √(var + eps) per feature over the batch (biased var): BN without affine. */

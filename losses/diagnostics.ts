@@ -10,7 +10,12 @@ import type { Tensor } from "../ir/tensor.ts";
 import { check2d, crossCorrelation, diagOfGram, standardize } from "./correlation.ts";
 import { normalize } from "./normalize.ts";
 
-export function collapseDiagnostics(za: Tensor, zb: Tensor = za, prefix = "collapse", eps = 1e-5): Record<string, Tensor> {
+export function collapseDiagnostics(
+  za: Tensor,
+  zb: Tensor = za,
+  prefix = "collapse",
+  eps = 1e-5,
+): Record<string, Tensor> {
   check2d("collapseDiagnostics", za, zb);
   const [n, d] = za.shape;
   // diagnostics never carry gradient, even if someone differentiates a sum that includes them

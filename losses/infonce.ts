@@ -14,7 +14,10 @@ import { normalize } from "./normalize.ts";
 export function infoNCE(q: Tensor, k: Tensor, queue: Tensor, temperature = 0.2): Tensor {
   check2d("infoNCE", q, k);
   if (queue.rank !== 2 || queue.shape[1] !== q.shape[1]) {
-    throw new ShapeError("infoNCE", `queue must be [K, ${q.shape[1]}] to match q ${fmtShape(q.shape)}, got ${fmtShape(queue.shape)}`);
+    throw new ShapeError(
+      "infoNCE",
+      `queue must be [K, ${q.shape[1]}] to match q ${fmtShape(q.shape)}, got ${fmtShape(queue.shape)}`,
+    );
   }
   if (!(temperature > 0)) throw new ShapeError("infoNCE", `temperature must be > 0, got ${temperature}`);
   const inv = 1 / temperature;

@@ -16,7 +16,10 @@ export function normalize(x: Tensor, axis = -1, eps = 1e-12): Tensor {
 /** Row-wise cosine similarity of a, b [N, D] → [N] (both rows L2-normalised first). */
 export function cosineSimilarity(a: Tensor, b: Tensor, eps = 1e-12): Tensor {
   if (a.rank !== 2 || fmtShape(a.shape) !== fmtShape(b.shape)) {
-    throw new ShapeError("cosineSimilarity", `needs two [N, D] tensors of one shape, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
+    throw new ShapeError(
+      "cosineSimilarity",
+      `needs two [N, D] tensors of one shape, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`,
+    );
   }
   return normalize(a, -1, eps).mul(normalize(b, -1, eps)).sum([1]);
 }

@@ -37,7 +37,12 @@ export function batchNorm(x: Tensor, name: string, opts: BatchNormOpts = {}): Te
   let xhat: Tensor;
   if (training) {
     const n = axes.reduce((p, a) => p * x.shape[a], 1);
-    if (n < 2) throw new ShapeError("batchNorm", `${name}: training needs more than 1 value per channel, got ${fmtShape(x.shape)}`);
+    if (n < 2) {
+      throw new ShapeError(
+        "batchNorm",
+        `${name}: training needs more than 1 value per channel, got ${fmtShape(x.shape)}`,
+      );
+    }
     const mean = x.mean(axes, true);
     const xc = x.sub(mean);
     const variance = xc.square().mean(axes, true);

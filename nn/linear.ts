@@ -16,7 +16,9 @@ export interface LinearOpts {
 /** x [N, in] → [N, out]. */
 export function linear(x: Tensor, name: string, out: number, opts: LinearOpts = {}): Tensor {
   if (x.rank !== 2) throw new ShapeError("linear", `${name}: input must be [N, in], got ${fmtShape(x.shape)}`);
-  if (!Number.isInteger(out) || out < 1) throw new ShapeError("linear", `${name}: out must be a positive integer, got ${out}`);
+  if (!Number.isInteger(out) || out < 1) {
+    throw new ShapeError("linear", `${name}: out must be a positive integer, got ${out}`);
+  }
   const inF = x.shape[1];
   // PyTorch's default: kaiming_uniform_(a=√5) reduces to a bound of 1/√fan_in, same for the bias.
   const bound = 1 / Math.sqrt(inF);

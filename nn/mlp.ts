@@ -40,7 +40,10 @@ export interface MlpOpts {
 export function mlp(x: Tensor, name: string, opts: MlpOpts): Tensor {
   const { widths, bn = true, relu = true, lastBn = false, lastBnAffine = true } = opts;
   if (!Array.isArray(widths) || widths.length === 0 || widths.some((w) => !Number.isInteger(w) || w < 1)) {
-    throw new ShapeError("mlp", `${name}: widths must be a non-empty list of positive integers, got ${JSON.stringify(widths)}`);
+    throw new ShapeError(
+      "mlp",
+      `${name}: widths must be a non-empty list of positive integers, got ${JSON.stringify(widths)}`,
+    );
   }
   const bias = opts.bias ?? !bn;
   const lastBias = opts.lastBias ?? bias;

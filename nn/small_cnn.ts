@@ -22,7 +22,10 @@ export function smallCnn(x: Tensor, name: string, opts: SmallCnnOpts = {}): { fe
     h = batchNorm(h, `${name}.bn${i}`, bn).relu();
     if (i < widths.length - 1) {
       if (h.shape[2] < 2 || h.shape[3] < 2) {
-        throw new ShapeError("smallCnn", `${name}: feature map ${fmtShape(h.shape)} too small to pool after stage ${i}`);
+        throw new ShapeError(
+          "smallCnn",
+          `${name}: feature map ${fmtShape(h.shape)} too small to pool after stage ${i}`,
+        );
       }
       h = h.op("maxPool2d", [], { kernel: 2, stride: 2, pad: 0 });
     }

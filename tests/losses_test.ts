@@ -32,7 +32,8 @@ import { assertClose, rand } from "./util/check.ts";
 
 // ---- float64 references on row-major number[][] ----------------------------------------------
 type M = number[][];
-const toM = (a: Float64Array, r: number, c: number): M => Array.from({ length: r }, (_, i) => Array.from(a.subarray(i * c, (i + 1) * c)));
+const toM = (a: Float64Array, r: number, c: number): M =>
+  Array.from({ length: r }, (_, i) => Array.from(a.subarray(i * c, (i + 1) * c)));
 const T = (a: M): M => a[0].map((_, j) => a.map((row) => row[j]));
 const mm = (a: M, b: M): M => a.map((row) => b[0].map((_, j) => row.reduce((s, v, k) => s + v * b[k][j], 0)));
 const sum = (v: number[]) => v.reduce((a, b) => a + b, 0);
@@ -107,7 +108,9 @@ function throwsShape(f: () => unknown, what: RegExp): void {
   try {
     f();
   } catch (e) {
-    if (!(e instanceof ShapeError) || !what.test((e as Error).message)) throw new Error(`wrong error: ${(e as Error).message}`);
+    if (!(e instanceof ShapeError) || !what.test((e as Error).message)) {
+      throw new Error(`wrong error: ${(e as Error).message}`);
+    }
     return;
   }
   throw new Error("expected a ShapeError");
@@ -164,7 +167,10 @@ Deno.test("λ-free Barlow Twins = barlowTwins(λ = 1/(D−1)) = Σ(1−C_ii)² +
   const rowMeans = c.map((r, i) => mean(r.filter((_, j) => j !== i).map((x) => x * x)));
   const direct = sum(c.map((r, i) => (1 - r[i]) ** 2)) + sum(rowMeans);
   assertClose(v, [direct], { rtol: 1e-12 }, "λ-free closed form");
-  throwsShape(() => build([{ shape: [4, 1], seed: 1 }, { shape: [4, 1], seed: 2 }], (x, y) => barlowTwinsLambdaFree(x, y)), /at least 2 features/);
+  throwsShape(
+    () => build([{ shape: [4, 1], seed: 1 }, { shape: [4, 1], seed: 2 }], (x, y) => barlowTwinsLambdaFree(x, y)),
+    /at least 2 features/,
+  );
 });
 
 Deno.test("ntXent matches the 2N-view softmax cross-entropy with the self-similarity excluded", () => {
@@ -186,16 +192,21 @@ Deno.test("infoNCE matches CE over [q·k, q·queue] / T; the symmetric helper av
   const { v, data: [q, k, queueRaw] } = value([A, B, Q], (x, y, qu) => infoNCE(x, y, normalize(qu), temp));
   const queue = rowNorm(queueRaw);
   const ref = (qs: M, ks: M) =>
-    mean(rowNorm(qs).map((qi, i) => {
-      const logits = [dot(qi, rowNorm(ks)[i]), ...queue.map((kj) => dot(qi, kj))].map((x) => x / temp);
-      return logsumexp(logits) - logits[0];
-    }));
+    mean(
+      rowNorm(qs).map((qi, i) => {
+        const logits = [dot(qi, rowNorm(ks)[i]), ...queue.map((kj) => dot(qi, kj))].map((x) => x / temp);
+        return logsumexp(logits) - logits[0];
+      }),
+    );
   assertClose(v, [ref(q, k)], { rtol: 1e-12 }, "InfoNCE");
   const C: In = { shape: [N, D], seed: 14 }, E: In = { shape: [N, D], seed: 15 };
   const sym = value([A, B, C, E, Q], (q1, q2, k1, k2, qu) => infoNCESymmetric(q1, q2, k1, k2, normalize(qu), temp));
   const [q1, q2, k1, k2] = sym.data;
   assertClose(sym.v, [(ref(q1, k2) + ref(q2, k1)) / 2], { rtol: 1e-12 }, "symmetric InfoNCE");
-  throwsShape(() => build([A, B, { shape: [K, D + 1], seed: 3 }], (x, y, qu) => infoNCE(x, y, qu)), /queue must be \[K, 5\]/);
+  throwsShape(
+    () => build([A, B, { shape: [K, D + 1], seed: 3 }], (x, y, qu) => infoNCE(x, y, qu)),
+    /queue must be \[K, 5\]/,
+  );
 });
 
 Deno.test("byolLoss = mean(2 − 2cos), simsiamLoss = −mean(cos), symmetrised helpers", () => {
@@ -226,20 +237,34 @@ Deno.test("vicreg matches the official formulas (invariance, unbiased std hinge,
     return { hinge, off, stds: st.map((s) => Math.sqrt(s.unbiased + 1e-4)) };
   };
   const ra = branch(a), rb = branch(b);
-  if (!rb.stds.some((s) => s > 1) || !ra.stds.some((s) => s < 1)) throw new Error("test data should exercise both hinge sides");
+  if (!rb.stds.some((s) => s > 1) || !ra.stds.some((s) => s < 1)) {
+    throw new Error("test data should exercise both hinge sides");
+  }
   const variance = (ra.hinge + rb.hinge) / 2, covariance = ra.off + rb.off;
   assertClose(v, [25 * inv + 25 * variance + covariance], { rtol: 1e-12 }, "VICReg");
   const parts = value([A, B], (x, y) => {
     const t = vicregTerms(x, y.mul(3), { sim: 1, var: 2, cov: 3 });
-    return [t.invariance, t.variance, t.covariance, t.loss].map((s) => s.reshape([1])).reduce((p, s) => p.op("concat", [s], { axis: 0 }));
+    return [t.invariance, t.variance, t.covariance, t.loss].map((s) => s.reshape([1])).reduce((p, s) =>
+      p.op("concat", [s], { axis: 0 })
+    );
   });
-  assertClose(parts.v, [inv, variance, covariance, inv + 2 * variance + 3 * covariance], { rtol: 1e-12 }, "VICReg terms");
+  assertClose(
+    parts.v,
+    [inv, variance, covariance, inv + 2 * variance + 3 * covariance],
+    { rtol: 1e-12 },
+    "VICReg terms",
+  );
 });
 
 Deno.test("featureSimilarityMse = mean((ẑaᵀẑb − I)²) with columns L2-normalised along the batch", () => {
   const { v, data: [a, b] } = value([A, B], (x, y) => featureSimilarityMse(x, y));
   const c = mm(T(a), b).map((r, i) => r.map((x, j) => x / Math.sqrt(dot(T(a)[i], T(a)[i]) * dot(T(b)[j], T(b)[j]))));
-  assertClose(v, [mean(c.flatMap((r, i) => r.map((x, j) => (x - (i === j ? 1 : 0)) ** 2)))], { rtol: 1e-12 }, "feature MSE");
+  assertClose(
+    v,
+    [mean(c.flatMap((r, i) => r.map((x, j) => (x - (i === j ? 1 : 0)) ** 2)))],
+    { rtol: 1e-12 },
+    "feature MSE",
+  );
 });
 
 Deno.test("collapse diagnostics are graph outputs with the closed-form values", () => {
@@ -262,14 +287,23 @@ Deno.test("collapse diagnostics are graph outputs with the closed-form values", 
   const z = g2.input("z", [N, D]);
   collapseDiagnostics(z.mul(0).add(g2.input("r", [1, D])));
   const v2 = evaluate(g2, { leaves: new Map([["z", rand(N * D, 5)], ["r", rand(D, 6)]]), scalars: {} });
-  assertClose([v2[g2.outputs.get("collapse.std_mean")!][0], v2[g2.outputs.get("collapse.std_min")!][0]], [0, 0], {}, "collapsed std");
+  assertClose(
+    [v2[g2.outputs.get("collapse.std_mean")!][0], v2[g2.outputs.get("collapse.std_min")!][0]],
+    [0, 0],
+    {},
+    "collapsed std",
+  );
 });
 
 Deno.test("eye: the op, its composed fallback and the helper give the identity", () => {
   const ref = (r: number, c: number) => Array.from({ length: r * c }, (_, i) => (Math.floor(i / c) === i % c ? 1 : 0));
   const out = EYE.eye.cpu({ ins: [], inShapes: [], out: [2, 3, 4], attrs: { shape: [2, 3, 4] }, scalars: {} });
   assertClose(out, [...ref(3, 4), ...ref(3, 4)], {}, "eye op cpu (batched, rectangular)");
-  if (!/select\(.*== \(i % 7u\)\)/.test(EYE.eye.ew!([], { idx: "i", outShape: [5, 7], attrs: {}, scalar: () => "", scalarU32: () => "" }))) {
+  if (
+    !/select\(.*== \(i % 7u\)\)/.test(
+      EYE.eye.ew!([], { idx: "i", outShape: [5, 7], attrs: {}, scalar: () => "", scalarU32: () => "" }),
+    )
+  ) {
     throw new Error("eye WGSL should compare row and column of the flat index");
   }
   throwsShape(() => EYE.eye.shape([], { shape: [3] }), /rows, cols/);

@@ -102,23 +102,21 @@ const NAIVE_CASES: Case[] = [
 ];
 const caseName = (c: Case) => `${c.aBatch ? `[${c.aBatch}]·[${c.bBatch}] ` : ""}${c.M}x${c.N}x${c.K} ${c.tA ? "T" : "N"}${c.tB ? "T" : "N"}`;
 
-/** Run all cases with one variant in a single compiled graph; compare each to float64. */
+/**
+ * Run each case with one variant through the real compiler and runtime; compare to float64.
+ * One submit per case on purpose: a single submit holding several cold shader compiles runs
+ * for tens of seconds on a loaded lavapipe, and under `deno test` awaiting such a long job
+ * has been seen to stall (dawn.node's busy-polling; see the report in runtime/autotune.ts).
+ */
 async function checkVariant(variant: string, cases: Case[]) {
-  const g = new Graph();
-  const leaves = new Map<string, Float64Array>();
-  const want = new Map<string, { v: Float64Array; K: number }>();
-  cases.forEach((c, i) => {
+  const pick = { variant: (op: string) => (op === "matmul" ? variant : undefined) };
+  for (const [i, c] of cases.entries()) {
     const [as0, bs0] = shapesOf(c.M, c.N, c.K, c.tA, c.tB);
-    const as = [...(c.aBatch ?? []), ...as0], bs = [...(c.bBatch ?? []), ...bs0];
-    const a = rand(size(as), 2 * i + 1), b = rand(size(bs), 2 * i + 2);
-    const name = caseName(c);
-    leaves.set(`a${i}`, a);
-    leaves.set(`b${i}`, b);
-    g.output(name, g.input(`a${i}`, as).matmul(g.input(`b${i}`, bs), c.tA, c.tB));
-    want.set(name, { v: cpuOp("matmul", [{ shape: as, data: a }, { shape: bs, data: b }], { transA: c.tA, transB: c.tB }), K: c.K });
-  });
-  const got = await runGraphGPU(g, leaves, {}, { variant: (op) => (op === "matmul" ? variant : undefined) });
-  for (const [name, w] of want) assertClose(got.get(name)!, w.v, { rtol: 1e-4, atol: 1e-6 * w.K }, `${variant} ${name}`);
+    const a = randArg([...(c.aBatch ?? []), ...as0], 2 * i + 1), b = randArg([...(c.bBatch ?? []), ...bs0], 2 * i + 2);
+    const attrs = { transA: c.tA, transB: c.tB };
+    const got = await runOpGPU("matmul", [a, b], attrs, {}, pick);
+    assertClose(got, cpuOp("matmul", [a, b], attrs), { rtol: 1e-4, atol: 1e-6 * c.K }, `${variant} ${caseName(c)}`);
+  }
 }
 
 for (const v of Object.values(MATMUL_VARIANTS)) {

@@ -18,18 +18,35 @@ function convRef(x: A, w: A, stride: number, pad: number): A {
   const [n, c, h, wd] = x.s, [o, , k] = w.s;
   const ho = Math.floor((h + 2 * pad - k) / stride) + 1, wo = Math.floor((wd + 2 * pad - k) / stride) + 1;
   const s = [n, o, ho, wo], d = new Float64Array(size(s));
-  for (let b = 0; b < n; b++) for (let oc = 0; oc < o; oc++) for (let i = 0; i < ho; i++) for (let j = 0; j < wo; j++) {
-    let acc = 0;
-    for (let ic = 0; ic < c; ic++) for (let u = 0; u < k; u++) for (let v = 0; v < k; v++) {
-      const yi = i * stride - pad + u, xj = j * stride - pad + v;
-      if (yi >= 0 && yi < h && xj >= 0 && xj < wd) acc += x.d[at(x.s, b, ic, yi, xj)] * w.d[at(w.s, oc, ic, u, v)];
+  for (let b = 0; b < n; b++) {
+    for (let oc = 0; oc < o; oc++) {
+      for (let i = 0; i < ho; i++) {
+        for (let j = 0; j < wo; j++) {
+          let acc = 0;
+          for (let ic = 0; ic < c; ic++) {
+            for (let u = 0; u < k; u++) {
+              for (let v = 0; v < k; v++) {
+                const yi = i * stride - pad + u, xj = j * stride - pad + v;
+                if (yi >= 0 && yi < h && xj >= 0 && xj < wd) {
+                  acc += x.d[at(x.s, b, ic, yi, xj)] * w.d[at(w.s, oc, ic, u, v)];
+                }
+              }
+            }
+          }
+          d[at(s, b, oc, i, j)] = acc;
+        }
+      }
     }
-    d[at(s, b, oc, i, j)] = acc;
   }
   return { s, d };
 }
 /** training-mode BN over every axis but 1; optional affine */
-function bnRef(x: A, w?: Float64Array, b?: Float64Array, eps = 1e-5): { y: A; mean: number[]; varB: number[]; count: number } {
+function bnRef(
+  x: A,
+  w?: Float64Array,
+  b?: Float64Array,
+  eps = 1e-5,
+): { y: A; mean: number[]; varB: number[]; count: number } {
   const c = x.s[1], inner = size(x.s.slice(2)), count = x.s[0] * inner;
   const ch = (i: number) => Math.floor(i / inner) % c;
   const mean = new Array(c).fill(0), varB = new Array(c).fill(0);
@@ -51,18 +68,28 @@ const gap = (x: A): A => {
 };
 function linRef(x: A, w: Float64Array, out: number, b?: Float64Array): A {
   const [n, inF] = x.s, d = new Float64Array(n * out);
-  for (let i = 0; i < n; i++) for (let o = 0; o < out; o++) {
-    let acc = b ? b[o] : 0;
-    for (let k = 0; k < inF; k++) acc += x.d[i * inF + k] * w[o * inF + k];
-    d[i * out + o] = acc;
+  for (let i = 0; i < n; i++) {
+    for (let o = 0; o < out; o++) {
+      let acc = b ? b[o] : 0;
+      for (let k = 0; k < inF; k++) acc += x.d[i * inF + k] * w[o * inF + k];
+      d[i * out + o] = acc;
+    }
   }
   return { s: [n, out], d };
 }
 function maxPoolRef(x: A): A {
-  const [n, c, h, w] = x.s, s = [n, c, Math.floor(h / 2), Math.floor(w / 2)], d = new Float64Array(size(s)).fill(-Infinity);
-  for (let b = 0; b < n; b++) for (let k = 0; k < c; k++) for (let i = 0; i < s[2] * 2; i++) for (let j = 0; j < s[3] * 2; j++) {
-    const o = at(s, b, k, i >> 1, j >> 1);
-    d[o] = Math.max(d[o], x.d[at(x.s, b, k, i, j)]);
+  const [n, c, h, w] = x.s,
+    s = [n, c, Math.floor(h / 2), Math.floor(w / 2)],
+    d = new Float64Array(size(s)).fill(-Infinity);
+  for (let b = 0; b < n; b++) {
+    for (let k = 0; k < c; k++) {
+      for (let i = 0; i < s[2] * 2; i++) {
+        for (let j = 0; j < s[3] * 2; j++) {
+          const o = at(s, b, k, i >> 1, j >> 1);
+          d[o] = Math.max(d[o], x.d[at(x.s, b, k, i, j)]);
+        }
+      }
+    }
   }
   return { s, d };
 }
@@ -74,20 +101,25 @@ function fill(g: Graph, seed = 1): Map<string, Float64Array> {
   g.nodes.forEach((n, i) => {
     if (!["input", "param", "state"].includes(n.op)) return;
     const name = n.attrs.name as string;
-    const pos = name.endsWith("running_var") || (n.op === "param" && n.attrs.group === "bn" && name.endsWith(".weight"));
+    const pos = name.endsWith("running_var") ||
+      (n.op === "param" && n.attrs.group === "bn" && name.endsWith(".weight"));
     m.set(name, rand(size(n.shape), seed * 1000 + i, pos ? 0.5 : -1, pos ? 1.5 : 1));
   });
   return m;
 }
 const paramNames = (g: Graph) => g.params().map((n) => n.attrs.name as string);
 function expectEq<T>(got: T, want: T, what: string): void {
-  if (JSON.stringify(got) !== JSON.stringify(want)) throw new Error(`${what}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
+  if (JSON.stringify(got) !== JSON.stringify(want)) {
+    throw new Error(`${what}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
+  }
 }
 function throwsShape(f: () => unknown, what: RegExp): void {
   try {
     f();
   } catch (e) {
-    if (!(e instanceof ShapeError) || !what.test((e as Error).message)) throw new Error(`wrong error: ${(e as Error).message}`);
+    if (!(e instanceof ShapeError) || !what.test((e as Error).message)) {
+      throw new Error(`wrong error: ${(e as Error).message}`);
+    }
     return;
   }
   throw new Error("expected a ShapeError");
@@ -97,7 +129,11 @@ function checkGrad(g: Graph, out: Tensor, names: string[], leaves: Map<string, F
   const w = g.input("__w", out.shape);
   leaves.set("__w", rand(size(out.shape), 77));
   const f = out.mul(w).sum();
-  const gs = grad(g, f, names.map((n) => g.find(n) ?? g.nodes.map((_, i) => g.t(i)).find((t) => g.nodes[t.id].attrs.name === n)!));
+  const gs = grad(
+    g,
+    f,
+    names.map((n) => g.find(n) ?? g.nodes.map((_, i) => g.t(i)).find((t) => g.nodes[t.id].attrs.name === n)!),
+  );
   const vals = evaluate(g, { leaves, scalars: {} });
   const eps = 1e-6;
   names.forEach((name, j) => {
@@ -112,7 +148,9 @@ function checkGrad(g: Graph, out: Tensor, names: string[], leaves: Map<string, F
       const fm = evaluate(g, { leaves, scalars: {} })[f.id][0];
       x[i] = keep;
       const num = (fp - fm) / (2 * eps), an = vals[gk.id][i];
-      if (Math.abs(num - an) / Math.max(1, Math.abs(num)) > tol) throw new Error(`d/d${name}[${i}]: autodiff ${an} vs finite difference ${num}`);
+      if (Math.abs(num - an) / Math.max(1, Math.abs(num)) > tol) {
+        throw new Error(`d/d${name}[${i}]: autodiff ${an} vs finite difference ${num}`);
+      }
     }
   });
 }
@@ -132,7 +170,12 @@ Deno.test("linear: PyTorch names, shapes, init and x·Wᵀ + b", () => {
   const leaves = fill(g);
   const v = evaluate(g, { leaves, scalars: {} });
   const xa = { s: [7, 13], d: leaves.get("x")! };
-  assertClose(v[y.id], linRef(xa, leaves.get("fc.weight")!, 5, leaves.get("fc.bias")!).d, { rtol: 1e-12, atol: 1e-14 }, "linear");
+  assertClose(
+    v[y.id],
+    linRef(xa, leaves.get("fc.weight")!, 5, leaves.get("fc.bias")!).d,
+    { rtol: 1e-12, atol: 1e-14 },
+    "linear",
+  );
   assertClose(v[yn.id], linRef(xa, leaves.get("nb.weight")!, 3).d, { rtol: 1e-12, atol: 1e-14 }, "linear no bias");
   throwsShape(() => linear(g.input("x3", [2, 3, 4]), "bad", 2), /linear: bad: input must be \[N, in\]/);
 });
@@ -159,8 +202,18 @@ Deno.test("batchNorm [N, D]: batch stats, affine, running stats (unbiased var), 
   const ref = bnRef({ s: [9, 6], d: leaves.get("x")! }, leaves.get("bn.weight"), leaves.get("bn.bias"));
   assertClose(vals[y.id], ref.y.d, { rtol: 1e-12, atol: 1e-14 }, "BN forward");
   step(g, { leaves, scalars: {} });
-  assertClose(leaves.get("bn.running_mean")!, ref.mean.map((m, k) => 0.8 * rm0[k] + 0.2 * m), { rtol: 1e-12 }, "running mean");
-  assertClose(leaves.get("bn.running_var")!, ref.varB.map((v, k) => 0.8 * rv0[k] + 0.2 * v * 9 / 8), { rtol: 1e-12 }, "running var");
+  assertClose(
+    leaves.get("bn.running_mean")!,
+    ref.mean.map((m, k) => 0.8 * rm0[k] + 0.2 * m),
+    { rtol: 1e-12 },
+    "running mean",
+  );
+  assertClose(
+    leaves.get("bn.running_var")!,
+    ref.varB.map((v, k) => 0.8 * rv0[k] + 0.2 * v * 9 / 8),
+    { rtol: 1e-12 },
+    "running var",
+  );
 
   // inference: (x − running_mean)/√(running_var + eps)·w + b, and no update
   const gi = new Graph();
@@ -183,9 +236,12 @@ Deno.test("batchNorm: two views through one BN update the running stats sequenti
   const rm0 = Float64Array.from(leaves.get("bn.running_mean")!), rv0 = Float64Array.from(leaves.get("bn.running_var")!);
   const ra = bnRef({ s: [5, 3], d: leaves.get("xa")! }), rb = bnRef({ s: [5, 3], d: leaves.get("xb")! });
   step(g, { leaves, scalars: {} });
-  const seq = (r0: Float64Array, a: number[], b: number[]) => Array.from(r0, (r, k) => 0.9 * (0.9 * r + 0.1 * a[k]) + 0.1 * b[k]);
+  const seq = (r0: Float64Array, a: number[], b: number[]) =>
+    Array.from(r0, (r, k) => 0.9 * (0.9 * r + 0.1 * a[k]) + 0.1 * b[k]);
   assertClose(leaves.get("bn.running_mean")!, seq(rm0, ra.mean, rb.mean), { rtol: 1e-12 }, "sequential mean");
-  assertClose(leaves.get("bn.running_var")!, seq(rv0, ra.varB.map((v) => v * 5 / 4), rb.varB.map((v) => v * 5 / 4)), { rtol: 1e-12 }, "sequential var");
+  assertClose(leaves.get("bn.running_var")!, seq(rv0, ra.varB.map((v) => v * 5 / 4), rb.varB.map((v) => v * 5 / 4)), {
+    rtol: 1e-12,
+  }, "sequential var");
 });
 
 Deno.test("batchNorm [N, C, H, W]: statistics over N, H, W; gradients match finite differences", () => {
@@ -201,8 +257,14 @@ Deno.test("batchNorm [N, C, H, W]: statistics over N, H, W; gradients match fini
   const g2 = new Graph();
   const y2 = batchNorm(g2.input("x", [2, 3, 3, 2]), "bn");
   checkGrad(g2, y2, ["x", "bn.weight", "bn.bias"], fill(g2));
-  throwsShape(() => batchNorm(g.input("x1", [1, 4]), "one"), /batchNorm: one: training needs more than 1 value per channel/);
-  throwsShape(() => batchNorm(g.input("x3", [2, 4, 3]), "r3"), /batchNorm: r3: input must be \[N, D\] or \[N, C, H, W\]/);
+  throwsShape(
+    () => batchNorm(g.input("x1", [1, 4]), "one"),
+    /batchNorm: one: training needs more than 1 value per channel/,
+  );
+  throwsShape(
+    () => batchNorm(g.input("x3", [2, 4, 3]), "r3"),
+    /batchNorm: r3: input must be \[N, D\] or \[N, C, H, W\]/,
+  );
 });
 
 // ---- MLP heads -------------------------------------------------------------------------------
@@ -210,17 +272,35 @@ Deno.test("mlp: Barlow Twins and SimSiam projectors have the recipe's layers and
   const g = new Graph();
   const x = g.input("x", [7, 5]);
   const bt = mlp(x, "proj", { widths: [6, 6, 4], bn: true, relu: true, bias: false });
-  expectEq(paramNames(g), ["proj.0.linear.weight", "proj.0.bn.weight", "proj.0.bn.bias", "proj.1.linear.weight", "proj.1.bn.weight", "proj.1.bn.bias", "proj.2.linear.weight"], "BT projector params");
+  expectEq(paramNames(g), [
+    "proj.0.linear.weight",
+    "proj.0.bn.weight",
+    "proj.0.bn.bias",
+    "proj.1.linear.weight",
+    "proj.1.bn.weight",
+    "proj.1.bn.bias",
+    "proj.2.linear.weight",
+  ], "BT projector params");
   const ss = mlp(x, "ss", { widths: [6, 4], lastBn: true, lastBnAffine: false, lastBias: true });
-  expectEq(paramNames(g).filter((n) => n.startsWith("ss")), ["ss.0.linear.weight", "ss.0.bn.weight", "ss.0.bn.bias", "ss.1.linear.weight", "ss.1.linear.bias"], "SimSiam params");
+  expectEq(paramNames(g).filter((n) => n.startsWith("ss")), [
+    "ss.0.linear.weight",
+    "ss.0.bn.weight",
+    "ss.0.bn.bias",
+    "ss.1.linear.weight",
+    "ss.1.linear.bias",
+  ], "SimSiam params");
   if (!g.find("ss.1.bn.running_mean")) throw new Error("last BN without affine still tracks running stats");
   const leaves = fill(g);
   const v = evaluate(g, { leaves, scalars: {} });
   const L = (n: string) => leaves.get(n)!;
   let h: A = { s: [7, 5], d: L("x") };
-  for (const i of [0, 1]) h = relu(bnRef(linRef(h, L(`proj.${i}.linear.weight`), 6), L(`proj.${i}.bn.weight`), L(`proj.${i}.bn.bias`)).y);
+  for (const i of [0, 1]) {
+    h = relu(bnRef(linRef(h, L(`proj.${i}.linear.weight`), 6), L(`proj.${i}.bn.weight`), L(`proj.${i}.bn.bias`)).y);
+  }
   assertClose(v[bt.id], linRef(h, L("proj.2.linear.weight"), 4).d, { rtol: 1e-11, atol: 1e-13 }, "BT projector");
-  let s: A = relu(bnRef(linRef({ s: [7, 5], d: L("x") }, L("ss.0.linear.weight"), 6), L("ss.0.bn.weight"), L("ss.0.bn.bias")).y);
+  let s: A = relu(
+    bnRef(linRef({ s: [7, 5], d: L("x") }, L("ss.0.linear.weight"), 6), L("ss.0.bn.weight"), L("ss.0.bn.bias")).y,
+  );
   s = bnRef(linRef(s, L("ss.1.linear.weight"), 4, L("ss.1.linear.bias"))).y;
   assertClose(v[ss.id], s.d, { rtol: 1e-11, atol: 1e-13 }, "SimSiam projector");
   throwsShape(() => mlp(x, "bad", { widths: [] }), /mlp: bad: widths must be a non-empty list/);
@@ -229,7 +309,14 @@ Deno.test("mlp: Barlow Twins and SimSiam projectors have the recipe's layers and
 Deno.test("mlp: gradients of a BYOL-style head (bias, BN, ReLU) match finite differences", () => {
   const g = new Graph();
   const y = mlp(g.input("x", [6, 3]), "head", { widths: [5, 2], bias: true });
-  checkGrad(g, y, ["x", "head.0.linear.weight", "head.0.linear.bias", "head.0.bn.weight", "head.1.linear.weight", "head.1.linear.bias"], fill(g));
+  checkGrad(g, y, [
+    "x",
+    "head.0.linear.weight",
+    "head.0.linear.bias",
+    "head.0.bn.weight",
+    "head.1.linear.weight",
+    "head.1.linear.bias",
+  ], fill(g));
 });
 
 // ---- encoders --------------------------------------------------------------------------------
@@ -240,20 +327,26 @@ Deno.test("mlpEncoder flattens NCHW and applies Linear → BN → ReLU per width
   const leaves = fill(g);
   const L = (n: string) => leaves.get(n)!;
   let h: A = { s: [7, 12], d: L("x") };
-  [6, 5].forEach((w, i) => (h = relu(bnRef(linRef(h, L(`enc.${i}.linear.weight`), w), L(`enc.${i}.bn.weight`), L(`enc.${i}.bn.bias`)).y)));
+  [6, 5].forEach((
+    w,
+    i,
+  ) => (h = relu(bnRef(linRef(h, L(`enc.${i}.linear.weight`), w), L(`enc.${i}.bn.weight`), L(`enc.${i}.bn.bias`)).y)));
   assertClose(evaluate(g, { leaves, scalars: {} })[features.id], h.d, { rtol: 1e-11, atol: 1e-13 }, "mlpEncoder");
 });
 
 /** float64 ResNet-18 (CIFAR stem) from the same named parameters */
 function resnetRef(x: A, L: (n: string) => Float64Array, shapes: Map<string, Shape>, blocks: number[]): A {
-  const cv = (h: A, n: string, stride: number, pad: number) => convRef(h, { s: [...shapes.get(`${n}.weight`)!], d: L(`${n}.weight`) }, stride, pad);
+  const cv = (h: A, n: string, stride: number, pad: number) =>
+    convRef(h, { s: [...shapes.get(`${n}.weight`)!], d: L(`${n}.weight`) }, stride, pad);
   const bn = (h: A, n: string) => bnRef(h, L(`${n}.weight`), L(`${n}.bias`)).y;
   let h = relu(bn(cv(x, "r.conv1", 1, 1), "r.bn1"));
   blocks.forEach((nb, s) => {
     for (let b = 0; b < nb; b++) {
       const p = `r.layer${s + 1}.${b}`, stride = s > 0 && b === 0 ? 2 : 1;
       const main = bn(cv(relu(bn(cv(h, `${p}.conv1`, stride, 1), `${p}.bn1`)), `${p}.conv2`, 1, 1), `${p}.bn2`);
-      const short = shapes.has(`${p}.downsample.0.weight`) ? bn(cv(h, `${p}.downsample.0`, stride, 0), `${p}.downsample.1`) : h;
+      const short = shapes.has(`${p}.downsample.0.weight`)
+        ? bn(cv(h, `${p}.downsample.0`, stride, 0), `${p}.downsample.1`)
+        : h;
       h = relu(addA(main, short));
     }
   });
@@ -265,7 +358,15 @@ Deno.test("resnet18 (CIFAR stem, width ×1/16): torchvision names, parameter cou
   const { features, dim } = resnet18(g.input("x", [2, 3, 9, 7]), "r", { widthMult: 1 / 16 });
   expectEq([dim, ...features.shape], [32, 2, 32], "dim and shape");
   const names = paramNames(g);
-  for (const n of ["r.conv1.weight", "r.bn1.weight", "r.layer1.1.conv2.weight", "r.layer2.0.downsample.0.weight", "r.layer4.1.bn2.bias"]) {
+  for (
+    const n of [
+      "r.conv1.weight",
+      "r.bn1.weight",
+      "r.layer1.1.conv2.weight",
+      "r.layer2.0.downsample.0.weight",
+      "r.layer4.1.bn2.bias",
+    ]
+  ) {
     if (!names.includes(n)) throw new Error(`missing ${n}`);
   }
   if (names.includes("r.layer1.0.downsample.0.weight")) throw new Error("layer1 needs no downsample");
@@ -278,11 +379,20 @@ Deno.test("resnet18 (CIFAR stem, width ×1/16): torchvision names, parameter cou
     want += 2 * conv(c, c, 3) + 4 * c; // block 1
   });
   expectEq(g.params().reduce((p, n) => p + size(n.shape), 0), want, "parameter count");
-  expectEq(g.nodes[g.find("r.conv1.weight")!.id].attrs.init, { kind: "normal", std: Math.sqrt(2 / (4 * 9)) }, "kaiming fan_out init");
+  expectEq(
+    g.nodes[g.find("r.conv1.weight")!.id].attrs.init,
+    { kind: "normal", std: Math.sqrt(2 / (4 * 9)) },
+    "kaiming fan_out init",
+  );
   const leaves = fill(g);
   const shapes = new Map(g.nodes.filter((n) => n.op === "param").map((n) => [n.attrs.name as string, n.shape]));
   const ref = resnetRef({ s: [2, 3, 9, 7], d: leaves.get("x")! }, (n) => leaves.get(n)!, shapes, [2, 2, 2, 2]);
-  assertClose(evaluate(g, { leaves, scalars: {} })[features.id], ref.d, { rtol: 1e-10, atol: 1e-12 }, "ResNet-18 forward");
+  assertClose(
+    evaluate(g, { leaves, scalars: {} })[features.id],
+    ref.d,
+    { rtol: 1e-10, atol: 1e-12 },
+    "ResNet-18 forward",
+  );
 });
 
 Deno.test("resnet18 gradients (one block per stage, width ×1/32) match finite differences", () => {
@@ -304,7 +414,13 @@ Deno.test("smallCnn: conv3×3-BN-ReLU stages with 2×2 max-pool between, then gl
     if (i < 2) h = maxPoolRef(h);
   });
   assertClose(evaluate(g, { leaves, scalars: {} })[features.id], gap(h).d, { rtol: 1e-11, atol: 1e-13 }, "smallCnn");
-  throwsShape(() => smallCnn(g.input("t", [1, 1, 3, 3]), "tiny", { widths: [2, 2, 2] }), /smallCnn: tiny: feature map .* too small/);
+  throwsShape(
+    () => smallCnn(g.input("t", [2, 1, 3, 3]), "tiny", { widths: [2, 2, 2] }),
+    /smallCnn: tiny: feature map .* too small/,
+  );
+  const g2 = new Graph();
+  const small = smallCnn(g2.input("x", [2, 1, 5, 4]), "c", { widths: [2, 3] });
+  checkGrad(g2, small.features, ["x", "c.conv0.weight", "c.bn1.weight"], fill(g2, 5), 1e-5);
 });
 
 // GPU check of the layers that need no conv kernels (the convs' own GPU tests live with them;
@@ -316,7 +432,11 @@ Deno.test("GPU: a projector applied to two views matches float64, incl. sequenti
   const zb = mlp(g.input("xb", [9, 5]), "proj", { widths: [6, 4], lastBn: true, lastBnAffine: false });
   const loss = za.mul(zb).sum();
   const names = ["proj.0.linear.weight", "proj.0.bn.weight", "proj.1.linear.weight", "xa"];
-  grad(g, loss, names.map((n) => g.find(n) ?? g.nodes.map((_, i) => g.t(i)).find((t) => g.nodes[t.id].attrs.name === n)!))
+  grad(
+    g,
+    loss,
+    names.map((n) => g.find(n) ?? g.nodes.map((_, i) => g.t(i)).find((t) => g.nodes[t.id].attrs.name === n)!),
+  )
     .forEach((d, i) => g.output(`d.${names[i]}`, d!));
   g.output("za", za);
   // running stats after both views (the second update builds on the first), read as outputs

@@ -1,6 +1,7 @@
 // Gaussian blur with a per-sample σ, as torchvision's gaussian_blur: taps at integer offsets
 // −r..r weighted exp(−t²/2σ²) and normalised, reflect padding (edge not repeated), applied
 // separably (rows then columns) — the same result as the 2-D kernel it factors.
+import { P } from "./spec.ts";
 
 /** Normalised 1-D gaussian weights for offsets −r..r. */
 export function gaussianWeights(sigma: number, r: number): number[] {
@@ -36,7 +37,8 @@ export function blurPlane(x: Float64Array, H: number, W: number, sigma: number, 
 /**
  * WGSL body of one blur direction, one thread per line (`let i` = line index): a row of the
  * [N, C, Ho, Wo] image when `horizontal`, else a column. The σ of the line's sample comes from
- * PARAMS (0 → copy); the 2r+1 weights are computed once per line. Reads SRC, writes DST;
+ * PARAMS (0 → copy); the 2r+1 weights are computed once per line; the line length is read
+ * from PARAMS too, so the compiler cannot unroll the loop over it. Reads SRC, writes DST;
  * `after` post-processes the C-vector `v` (with `pb` = the sample's params offset) before the store.
  */
 export function blurPassWgsl(
@@ -45,7 +47,6 @@ export function blurPassWgsl(
   Wo: number,
   r: number,
   horizontal: boolean,
-  sigmaSlot: number,
   count: number,
   after = "",
 ): string {
@@ -56,7 +57,8 @@ export function blurPassWgsl(
   let n = i / ${lines}u;
   let base = n * ${C * plane}u + (i % ${lines}u) * ${cross}u;
   let pb = n * ${count}u;
-  let sigma = PARAMS[pb + ${sigmaSlot}u];
+  let sigma = PARAMS[pb + ${P.SIGMA}u];
+  let lineLen = i32(PARAMS[pb + ${horizontal ? P.WO : P.HO}u]);
   var w: array<f32, ${2 * r + 1}>;
   var wsum = 0.0;
   for (var t = 0; t <= ${2 * r}; t++) {
@@ -64,7 +66,7 @@ export function blurPassWgsl(
     w[t] = select(exp(-0.5 * d * d), f32(t == ${r}), sigma == 0.0);
     wsum += w[t];
   }
-  for (var pos = 0; pos < ${len}; pos++) {
+  for (var pos = 0; pos < lineLen; pos++) {
     var v = vec3<f32>(0.0);
     for (var t = 0; t <= ${2 * r}; t++) {
       var k = pos + t - ${r};

@@ -7,6 +7,7 @@
 //   blurRows, blurCols (blur on): separable gaussian, one thread per line; solarize at the very end
 // A thread per row (not per pixel) loads its sample's ~17 parameters once instead of once per
 // pixel: storage loads dominate on lavapipe, and N·Ho rows still give thousands of threads.
+// Row and line loops take their bound from PARAMS (P.WO, P.HO) so the compiler cannot unroll them.
 // Without blur the image passes write the op's output directly; with blur they write a temp.
 import { grid } from "../layout.ts";
 import { type BufRef, type KernelCtx, type Lowering, type Pass, UNIFORM_DECL } from "../op.ts";
@@ -55,6 +56,7 @@ export function lowerAugment(s: AugmentSpec, c: KernelCtx): Lowering {
   let mean = ${at(P.MEAN)};
   let gray = ${at(P.GRAY)} == 1.0;
   let solar = ${at(P.SOLAR)} == 1.0;
+  let cols = u32(${at(P.WO)});
 `;
   const store = ch.map((k) => `    IMG[ib + ${k * plane}u] = v[${k}];\n`).join("");
   const tail = (C === 3 ? `    if (gray) { v = vec3<f32>(gray3(v)); }\n` : "") + (s.blur ? "" : `    if (solar) { v = solarize3(v); }\n`);
@@ -81,7 +83,7 @@ ${phase === 1 ? `        if (op == ${JIT.CONTRAST}u) { break; }\n` : ""}${phase 
   ], N * Ho, geometryWgsl(W, Ho, Wo) + pixelLib, rowHead + `
   let box = vec4<f32>(${at(P.I)}, ${at(P.J)}, ${at(P.H)}, ${at(P.W)});
   let flip = ${at(P.FLIP)} == 1.0;
-  for (var ox = 0u; ox < ${Wo}u; ox++) {
+  for (var ox = 0u; ox < cols; ox++) {
     let ib = rowBase + ox;
     var v = vec3<f32>(0.0);
 ${ch.map((k) => `    v[${k}] = sampleCrop((n * ${C}u + ${k}u) * ${H * W}u, box, oy, ox, flip);`).join("\n")}
@@ -95,14 +97,15 @@ ${ch.map((k) => `    v[${k}] = sampleCrop((n * ${C}u + ${k}u) * ${H * W}u, box, 
     ], N, COLOR_WGSL, `
   if (PARAMS[i * ${K}u + ${P.JITTER}u] != 1.0) { return; }
   var acc = 0.0;
-  for (var k = 0u; k < ${plane}u; k++) { let b = i * ${C * plane}u + k; acc += ${g}; }
+  let pixels = u32(PARAMS[i * ${K}u + ${P.HO}u]) * u32(PARAMS[i * ${K}u + ${P.WO}u]);
+  for (var k = 0u; k < pixels; k++) { let b = i * ${C * plane}u + k; acc += ${g}; }
   PARAMS[i * ${K}u + ${P.MEAN}u] = acc / ${plane}.0;
 `));
     passes.push(pass("augment.pixels2", [
       { name: "PARAMS", buf: params, write: false },
       { name: "IMG", buf: img, write: true },
     ], N * Ho, pixelLib, rowHead + `
-  for (var ox = 0u; ox < ${Wo}u; ox++) {
+  for (var ox = 0u; ox < cols; ox++) {
     let ib = rowBase + ox;
     var v = vec3<f32>(0.0);
 ${ch.map((k) => `    v[${k}] = IMG[ib + ${k * plane}u];`).join("\n")}
@@ -116,7 +119,7 @@ ${ch.map((k) => `    v[${k}] = IMG[ib + ${k * plane}u];`).join("\n")}
         { name: "PARAMS", buf: params, write: false },
         { name: "SRC", buf: src, write: false },
         { name: "DST", buf: dst, write: true },
-      ], N * (horizontal ? Ho : Wo), COLOR_WGSL, blurPassWgsl(C, Ho, Wo, r, horizontal, P.SIGMA, K, after));
+      ], N * (horizontal ? Ho : Wo), COLOR_WGSL, blurPassWgsl(C, Ho, Wo, r, horizontal, K, after));
     passes.push(blurPass("augment.blurRows", img, mid, true, ""));
     passes.push(blurPass("augment.blurCols", mid, { kind: "out" }, false,
       `    if (PARAMS[pb + ${P.SOLAR}u] == 1.0) { v = solarize3(v); }`));

@@ -20,6 +20,9 @@ export function jitterOrder(k: number): number[] {
   return order;
 }
 
+/** jitterOrder(k) for k = 0..23, packed 2 bits per position (position 0 in the low bits). */
+const ORDER_TABLE = Array.from({ length: 24 }, (_, k) => jitterOrder(k).reduce((acc, op, pos) => acc | (op << (2 * pos)), 0));
+
 /** Uniform factor in [lo, hi) as torchvision draws it (f32 twin: lo + (hi − lo)·u). */
 const lerp = (lo: number, hi: number, w: number) => lo + (hi - lo) * u32ToUnit(w);
 
@@ -45,6 +48,8 @@ export function drawParams(s: AugmentSpec, seed: number, step: number): Float64A
     }
     const b = s.blur;
     p[P.SIGMA] = b && (bl[0] >>> 8) < bernoulliThreshold(b.p) ? lerp(b.sigma[0], b.sigma[1], bl[1]) : 0;
+    p[P.HO] = s.Ho;
+    p[P.WO] = s.Wo;
   }
   return out;
 }
@@ -76,17 +81,23 @@ export function paramsWgsl(s: AugmentSpec, seed: string, step: string): string {
   const tag = (DOMAIN_AUGMENT << 16) >>> 0;
   const at = (slot: number) => `PARAMS[i * ${P.COUNT}u + ${slot}u]`;
   const bern = (word: string, p: number) => `select(0.0, 1.0, (${word} >> 8u) < ${bernoulliThreshold(p)}u)`;
+  const nblocks = BLOCK.BLUR + 1;
   const lines: string[] = [
     `  let seed = ${seed}; let step = ${step};`,
     `  for (var k = 0u; k < ${P.COUNT}u; k++) { PARAMS[i * ${P.COUNT}u + k] = 0.0; }`,
+    // All Philox blocks in one loop whose bound the compiler cannot see (arrayLength(PARAMS) ≥
+    // N·P.COUNT > ${nblocks}): Philox is then inlined once, not ${nblocks} times, which cuts
+    // llvmpipe's compile time of this pass several-fold. Unused blocks cost ~nothing at N threads.
+    `  var words: array<vec4<u32>, ${nblocks}>;`,
+    `  let nblocks = min(${nblocks}u, arrayLength(&PARAMS));`,
+    `  for (var b = 0u; b < nblocks; b++) { words[b] = philoxDraw(seed, ${s.stream}u, i, step, ${s.view}u, ${tag}u + b); }`,
   ];
-  const draw = (block: string) => `philoxDraw(seed, ${s.stream}u, i, step, ${s.view}u, ${tag}u + ${block})`;
   if (s.crop) {
     const c = s.crop, [fi, fj, fh, fw] = c.fallback;
     lines.push(
       `  var box = vec4<u32>(${fi}u, ${fj}u, ${fh}u, ${fw}u);`,
       `  for (var t = 0u; t < ${CROP_ATTEMPTS}u; t++) {`,
-      `    let d = ${draw(`${BLOCK.CROP}u + t`)};`,
+      `    let d = words[${BLOCK.CROP}u + t];`,
       `    let tarea = ${L(s.H * s.W)} * (${L(c.scale[0])} + ${L(c.scale[1] - c.scale[0])} * u32ToUnit(d.x));`,
       `    let aspect = exp(${L(c.logRatio[0])} + ${L(c.logRatio[1] - c.logRatio[0])} * u32ToUnit(d.y));`,
       `    let w = round(sqrt(tarea * aspect)); let h = round(sqrt(tarea / aspect));`,
@@ -101,9 +112,10 @@ export function paramsWgsl(s: AugmentSpec, seed: string, step: string): string {
     lines.push(`  let box = vec4<u32>(0u, 0u, ${s.H}u, ${s.W}u);`);
   }
   lines.push(
+    `  ${at(P.HO)} = ${s.Ho}.0; ${at(P.WO)} = ${s.Wo}.0;`,
     `  ${at(P.I)} = f32(box.x); ${at(P.J)} = f32(box.y); ${at(P.H)} = f32(box.z); ${at(P.W)} = f32(box.w);`,
-    `  let sw = ${draw(`${BLOCK.SWITCH}u`)};`,
-    `  let bl = ${draw(`${BLOCK.BLUR}u`)};`,
+    `  let sw = words[${BLOCK.SWITCH}];`,
+    `  let bl = words[${BLOCK.BLUR}];`,
     `  ${at(P.FLIP)} = ${bern("sw.x", s.flip)};`,
     `  ${at(P.GRAY)} = ${bern("sw.w", s.grayscale)};`,
     `  ${at(P.SOLAR)} = ${bern("bl.z", s.solarize)};`,
@@ -114,23 +126,15 @@ export function paramsWgsl(s: AugmentSpec, seed: string, step: string): string {
       `  ${at(slot)} = ${L(lo)} + ${L(hi - lo)} * u32ToUnit(${word});`;
     lines.push(
       `  ${at(P.JITTER)} = ${bern("sw.y", j.p)};`,
-      `  let fa = ${draw(`${BLOCK.FACTORS}u`)};`,
+      `  let fa = words[${BLOCK.FACTORS}];`,
       fac(P.BRIGHT, Math.max(0, 1 - j.brightness), 1 + j.brightness, "fa.x"),
       fac(P.CONTRAST, Math.max(0, 1 - j.contrast), 1 + j.contrast, "fa.y"),
       fac(P.SAT, Math.max(0, 1 - j.saturation), 1 + j.saturation, "fa.z"),
       fac(P.HUE, -j.hue, j.hue, "fa.w"),
-      // Lehmer code → permutation of the 4 jitter ops (same decoding as jitterOrder)
-      `  var k = u32Below(sw.z, 24u);`,
-      `  var left = array<u32, 4>(0u, 1u, 2u, 3u);`,
-      `  var nleft = 4u;`,
-      `  let bases = array<u32, 3>(6u, 2u, 1u);`,
-      `  for (var pos = 0u; pos < 3u; pos++) {`,
-      `    let pick = k / bases[pos]; k = k % bases[pos];`,
-      `    PARAMS[i * ${P.COUNT}u + ${P.ORDER}u + pos] = f32(left[pick]);`,
-      `    for (var q = pick; q + 1u < nleft; q++) { left[q] = left[q + 1u]; }`,
-      `    nleft = nleft - 1u;`,
-      `  }`,
-      `  ${at(P.ORDER + 3)} = f32(left[0]);`,
+      // Lehmer code → permutation via a table of the 24 orders packed 2 bits per position
+      `  let orders = array<u32, 24>(${ORDER_TABLE.map((v) => `${v}u`).join(", ")});`,
+      `  let code = orders[u32Below(sw.z, 24u)];`,
+      `  for (var pos = 0u; pos < 4u; pos++) { PARAMS[i * ${P.COUNT}u + ${P.ORDER}u + pos] = f32((code >> (2u * pos)) & 3u); }`,
     );
   }
   const b = s.blur;

@@ -55,7 +55,10 @@ export const P = {
   SIGMA: 15, // blur σ, 0 = no blur for this sample
   SOLAR: 16,
   MEAN: 17, // contrast's grayscale mean, written by the mean pass
-  COUNT: 18,
+  // Ho and Wo again, as loop bounds the shader compiler cannot see: llvmpipe fully unrolls
+  // loops with constant trip counts, which made the per-row passes ~25× slower to compile.
+  HO: 18, WO: 19,
+  COUNT: 20,
 } as const;
 
 /** Philox blocks: 0..9 crop attempts (area, ratio, i, j), then the switches and factors. */

@@ -1,0 +1,293 @@
+// examples/: every example spec validates; its gradients are what its composition says (the
+// EMA target and the stop-gradient branches get none, checked against finite differences on
+// the float64 CPU reference); the primitive-node loss equals the library node; and each
+// example trains 20 steps on the GPU (synthetic data) with finite, decreasing losses.
+import assert from "node:assert/strict";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { mkdtempSync, rmSync } from "node:fs";
+import { grad } from "../compiler/autodiff.ts";
+import { lowerSpec } from "../compiler/from_spec.ts";
+import { OPS } from "../kernels/registry.ts";
+import { makeSynthetic } from "../data/synthetic.ts";
+import { barlowTwins, mul, ntXent } from "../dsl/builders.ts";
+import { parseFlags } from "../dsl/cli.ts";
+import { canonicalJSON, parseSpecJSON, specHash } from "../dsl/io.ts";
+import { defaultEncoder, type PresetOptions } from "../dsl/presets.ts";
+import { lossNodes } from "../dsl/resolve.ts";
+import type { PipelineSpec } from "../dsl/schema.ts";
+import { validateSpec } from "../dsl/validate.ts";
+import type { Graph, Init } from "../ir/graph.ts";
+import type { Tensor } from "../ir/tensor.ts";
+import { initValues } from "../runtime/init.ts";
+import { addTrainingStep } from "../train/step.ts";
+import { train } from "../train/trainer.ts";
+import * as barlowPredictor from "../examples/barlow-predictor.ts";
+import * as byolBarlow from "../examples/byol-barlow.ts";
+import * as featureMse from "../examples/feature-mse.ts";
+import * as infonceBarlow from "../examples/infonce-barlow.ts";
+
+const EXAMPLES = { byolBarlow, barlowPredictor, infonceBarlow, featureMse };
+
+// ------------------------------------------------------------------------- spec checks
+
+Deno.test("examples: every exported spec validates, round-trips through JSON and names its own method", () => {
+  const methods = new Set<string>();
+  for (const [name, ex] of Object.entries(EXAMPLES)) {
+    const s = ex.spec;
+    assert.deepEqual(validateSpec(s), s, name);
+    assert.deepEqual(specHash(parseSpecJSON(canonicalJSON(s))), specHash(s), name);
+    methods.add(s.method);
+  }
+  assert.deepEqual(methods.size, Object.keys(EXAMPLES).length);
+  // the compositions the files describe
+  const bb = byolBarlow.spec;
+  assert.deepEqual(bb.branches.filter((b) => b.ema?.of === "z1").map((b) => b.name), ["t1", "t2"]);
+  assert.deepEqual(bb.branches.find((b) => b.name === "t1")!.ema!.tau, { base: 0.99, final: 1, schedule: "cosine" });
+  const bp = barlowPredictor.spec;
+  assert.deepEqual(bp.branches.filter((b) => b.stopGrad).map((b) => b.name), ["z1", "z2"]);
+  assert.deepEqual(bp.modules.predictor, { ...bp.modules.predictor, kind: "mlp", in: 2048, widths: [512, 2048] });
+  // the primitive loss uses no library node
+  const libs = new Set(["barlowTwins", "ntXent", "infoNCE", "byol", "simsiam", "vicreg", "featureSimMSE"]);
+  assert.deepEqual(lossNodes(featureMse.spec.loss).filter((n) => libs.has(n.op)), []);
+  assert.ok(lossNodes(featureMse.spec.loss).some((n) => n.op === "eye" && n.n === 2048));
+});
+
+Deno.test("examples: constants that depend on D and N follow --proj and --batch", () => {
+  // infonce-barlow: weights 1/log(2N−1) and 1/D, keeping the λ and temperature flags
+  const args = ["--proj", "64,48", "--batch", "40", "--lambda", "0.01", "--temp", "0.2"];
+  const ib = infonceBarlow.finish(parseFlags(args, infonceBarlow.spec).spec);
+  const [wNt, wBt] = infonceBarlow.balancedWeights(40, 48);
+  close(wNt, 1 / Math.log(79), 1e-15);
+  assert.deepEqual(canonicalJSON(ib.loss), canonicalJSON({
+    op: "add",
+    args: [mul(wNt, ntXent("z1", "z2", 0.2)), mul(wBt, barlowTwins("z1", "z2", 0.01))],
+  }));
+  // the flags applied again by runPipeline leave the finished spec as it is
+  assert.deepEqual(specHash(parseFlags(args, ib).spec), specHash(ib));
+  // feature-mse: eye(D) is baked in, so the finished preset rejects a new D, the library base does not
+  assert.throws(() => parseFlags(["--proj", "64,48"], featureMse.spec), /48/);
+  const fm = featureMse.finish(parseFlags(["--proj", "64,48"], featureMse.makeLibrary()).spec);
+  assert.ok(lossNodes(fm.loss).some((n) => n.op === "eye" && n.n === 48));
+  // barlow-predictor: the predictor follows --proj through the CLI's own rule
+  const bp = parseFlags(["--proj", "64,48"], barlowPredictor.spec).spec.modules.predictor;
+  assert.deepEqual(bp.kind === "mlp" && [bp.in, bp.widths], [48, [512, 48]]);
+});
+
+// ------------------------------------------------------------- float64 CPU gradient checks
+
+/** Tiny sizes for the CPU reference: 6×6 images, batch 8, widths ≤ 12. */
+const TINY: PresetOptions = {
+  data: "synthetic",
+  imageSize: 6,
+  encoder: defaultEncoder([12]),
+  proj: [10, 8],
+  batch: 8,
+  epochs: 1,
+  warmupEpochs: 0,
+};
+
+interface Cpu {
+  g: Graph;
+  loss: Tensor;
+  lowered: ReturnType<typeof lowerSpec>;
+  leaves: Map<string, Float64Array>;
+  scalars: Record<string, number>;
+}
+
+/** Lowers a spec for 1×8×8 images and gives every leaf its runtime initial value (seed 0). */
+function cpuSetup(spec: PipelineSpec): Cpu {
+  const lowered = lowerSpec(spec, { c: 1, h: 8, w: 8 });
+  const g = lowered.graph;
+  const data = makeSynthetic({ train: spec.batch, test: 0, size: 8 });
+  const leaves = new Map<string, Float64Array>([["images", Float64Array.from(data.train.images)]]);
+  const f32 = new Map<string, Float32Array>();
+  const persistent = g.nodes.filter((n) => n.op === "param" || n.op === "state");
+  for (let pass = 0; pass < 2; pass++) {
+    for (const n of persistent) {
+      const name = n.attrs.name as string, init = n.attrs.init as Init;
+      if (f32.has(name) || (init.kind === "copy" && !f32.has(init.of))) continue;
+      f32.set(name, initValues(init, n.shape.reduce((a, b) => a * b, 1), 0, name, (x) => f32.get(x)!));
+    }
+  }
+  for (const [k, v] of f32) leaves.set(k, Float64Array.from(v));
+  return { g, loss: lowered.loss, lowered, leaves, scalars: { seed: 3, step: 5 } };
+}
+
+/** Float64 values of nodes 0..upTo, with some node values replaced (a frozen branch). */
+function evalNodes(c: Cpu, leaves: Map<string, Float64Array>, upTo: number, frozen = new Map<number, Float64Array>()) {
+  const vals: Float64Array[] = [];
+  for (const n of c.g.nodes.slice(0, upTo + 1)) {
+    const fixed = frozen.get(n.id);
+    if (fixed) vals.push(fixed);
+    else if (n.op === "input" || n.op === "param" || n.op === "state") vals.push(leaves.get(n.attrs.name as string)!);
+    else {
+      vals.push(OPS[n.op].cpu({
+        ins: n.inputs.map((i) => vals[i]),
+        inShapes: n.inputs.map((i) => c.g.nodes[i].shape),
+        out: n.shape,
+        attrs: n.attrs,
+        scalars: c.scalars,
+      }));
+    }
+  }
+  return vals;
+}
+
+/** A reproducible random direction per named leaf. */
+function direction(c: Cpu, names: string[], seed: number): Map<string, Float64Array> {
+  let s = seed;
+  const r = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296) * 2 - 1;
+  return new Map(names.map((n) => [n, c.leaves.get(n)!.map(() => r())]));
+}
+
+/** Central difference of the loss along `dir` (frozen nodes keep their values). */
+function fdDirectional(c: Cpu, dir: Map<string, Float64Array>, frozen?: Map<number, Float64Array>, eps = 1e-5): number {
+  const at = (t: number) => {
+    const leaves = new Map(c.leaves);
+    for (const [n, d] of dir) leaves.set(n, c.leaves.get(n)!.map((x, i) => x + t * d[i]));
+    return evalNodes(c, leaves, c.loss.id, frozen)[c.loss.id][0];
+  };
+  return (at(eps) - at(-eps)) / (2 * eps);
+}
+
+/** ⟨∇loss, dir⟩ from the graph's own backward pass (autodiff), evaluated in float64. */
+function autodiffDirectional(c: Cpu, dir: Map<string, Float64Array>, grads: (Tensor | null)[], names: string[]): number {
+  const upTo = Math.max(c.loss.id, ...grads.filter((x) => x).map((x) => x!.id));
+  const vals = evalNodes(c, c.leaves, upTo);
+  let s = 0;
+  names.forEach((n, k) => {
+    const gk = grads[k];
+    if (!gk) return;
+    const v = vals[gk.id], d = dir.get(n)!;
+    for (let i = 0; i < d.length; i++) s += v[i] * d[i];
+  });
+  return s;
+}
+
+function close(a: number, b: number, tol: number, msg = "") {
+  assert.ok(Math.abs(a - b) <= tol, `${msg} ${a} vs ${b} (tolerance ${tol})`);
+}
+
+const paramNames = (g: Graph) => g.params().map((p) => p.attrs.name as string);
+
+Deno.test("byol-barlow: the EMA target is state, gets no gradient, and is updated after the step", () => {
+  const c = cpuSetup(byolBarlow.make(TINY));
+  const g = c.g;
+  const shadows = [...g.shadows.keys()];
+  assert.ok(shadows.length >= 6, `expected EMA copies of encoder and projector, got ${shadows}`);
+  for (const name of shadows) {
+    assert.ok(name.startsWith("ema_z1/"), name);
+    assert.equal(g.nodes[g.find(name)!.id].op, "state", name);
+  }
+  assert.deepEqual(paramNames(g).filter((n) => n.startsWith("ema_")), []);
+  assert.deepEqual(c.lowered.ema.map((e) => e.target).sort(), [...shadows].sort());
+  for (const e of c.lowered.ema) {
+    assert.equal(g.nodes[g.find(e.online)!.id].op, "param", e.online);
+    assert.equal(e.tau, "tau_z1");
+  }
+
+  // autodiff reaches every online parameter and no shadow
+  const params = paramNames(g);
+  const shadowGrads = grad(g, c.loss, shadows.map((n) => g.find(n)!));
+  assert.deepEqual(shadowGrads.filter((x) => x !== null).length, 0);
+  const grads = grad(g, c.loss, params.map((n) => g.find(n)!));
+  assert.deepEqual(grads.filter((x) => x === null).length, 0);
+
+  // the loss does depend on the shadow weights (so "no gradient" above is the stop-gradient at work)
+  const shadowWeights = shadows.filter((n) => g.find(n)!.rank === 2);
+  assert.ok(Math.abs(fdDirectional(c, direction(c, shadowWeights, 7))) > 1e-4);
+  // and autodiff's gradient over the online parameters matches finite differences of the loss
+  const dir = direction(c, params, 11);
+  const ad = autodiffDirectional(c, dir, grads, params), fd = fdDirectional(c, dir);
+  close(ad, fd, 1e-6 * Math.max(1, Math.abs(fd)));
+
+  // the training step writes τ·ema + (1 − τ)·online into every copy of a trained parameter
+  addTrainingStep(g, c.loss, { optimizer: { kind: "sgd", momentum: 0.9 }, ema: c.lowered.ema });
+  const updated = new Set(g.updates.map((u) => g.nodes[u.target].attrs.name as string));
+  for (const e of c.lowered.ema) assert.ok(updated.has(e.target), e.target);
+});
+
+Deno.test("barlow-predictor: the stop-gradient targets pass no gradient (autodiff = d/dθ with the targets frozen)", () => {
+  const c = cpuSetup(barlowPredictor.make(TINY));
+  const stops = c.g.nodes.filter((n) => n.op === "stopGrad" && n.id < c.loss.id);
+  assert.deepEqual(stops.length, 2, "one stopGrad per target branch");
+  const params = paramNames(c.g);
+  const grads = grad(c.g, c.loss, params.map((n) => c.g.find(n)!));
+  assert.deepEqual(grads.filter((x) => x === null).length, 0);
+  const at0 = evalNodes(c, c.leaves, c.loss.id);
+  const frozen = new Map(stops.map((n) => [n.id, at0[n.id]]));
+  const dir = direction(c, params, 5);
+  const ad = autodiffDirectional(c, dir, grads, params);
+  const fdFrozen = fdDirectional(c, dir, frozen), fdFull = fdDirectional(c, dir);
+  const scale = Math.max(1, Math.abs(fdFrozen));
+  close(ad, fdFrozen, 1e-6 * scale);
+  // without the stop-gradient the derivative would differ: the check is not vacuous
+  assert.ok(Math.abs(fdFull - fdFrozen) > 1e-3 * scale, `stopGrad made no difference: ${fdFull} vs ${fdFrozen}`);
+});
+
+Deno.test("feature-mse: the primitive-node loss equals the library featureSimMSE node, value and gradient", () => {
+  const prim = cpuSetup(featureMse.make(TINY)), lib = cpuSetup(featureMse.makeLibrary(TINY));
+  const params = paramNames(prim.g);
+  assert.deepEqual(params, paramNames(lib.g));
+  const gp = grad(prim.g, prim.loss, params.map((n) => prim.g.find(n)!));
+  const gl = grad(lib.g, lib.loss, params.map((n) => lib.g.find(n)!));
+  const vp = evalNodes(prim, prim.leaves, prim.g.nodes.length - 1), vl = evalNodes(lib, lib.leaves, lib.g.nodes.length - 1);
+  const lp = vp[prim.loss.id][0], ll = vl[lib.loss.id][0];
+  assert.ok(lp > 0.01, `loss ${lp}`);
+  close(lp, ll, 1e-12);
+  params.forEach((n, k) => {
+    const a = vp[gp[k]!.id], b = vl[gl[k]!.id];
+    const m = Math.max(...b.map(Math.abs));
+    a.forEach((x, i) => close(x, b[i], 1e-10 * Math.max(1, m), `${n}[${i}]`));
+  });
+});
+
+Deno.test("infonce-barlow: both weighted terms are O(1) at the random initialization", () => {
+  const s = infonceBarlow.make(TINY);
+  const [wNt, wBt] = infonceBarlow.balancedWeights(TINY.batch!, 8);
+  const value = (loss: PipelineSpec["loss"]) => {
+    const c = cpuSetup(validateSpec({ ...s, loss }));
+    return evalNodes(c, c.leaves, c.loss.id)[c.loss.id][0];
+  };
+  const nt = value(mul(wNt, ntXent("z1", "z2", 0.5))), bt = value(mul(wBt, barlowTwins("z1", "z2", 0.0051)));
+  close(value(s.loss), nt + bt, 1e-12);
+  for (const [k, v] of [["NT-Xent/log(2N−1)", nt], ["BT/D", bt]] as const) assert.ok(v > 0.1 && v < 3, `${k} = ${v}`);
+  assert.ok(Math.max(nt, bt) / Math.min(nt, bt) < 5, `terms ${nt}, ${bt}`);
+});
+
+// -------------------------------------------------------------------- GPU: 20 steps each
+
+/** Small widths for a quick GPU run on 16×16 synthetic images. */
+const SMALL: PresetOptions = {
+  data: "synthetic",
+  imageSize: 16,
+  encoder: defaultEncoder([64]),
+  proj: [64, 32],
+  batch: 32,
+  epochs: 1,
+  steps: 20,
+  warmupEpochs: 0,
+};
+
+Deno.test("examples: each trains 20 steps on synthetic data with finite, decreasing losses", async () => {
+  const data = makeSynthetic({ train: 640, test: 64 });
+  const out = mkdtempSync(join(tmpdir(), "examples-test-"));
+  const report: string[] = [];
+  try {
+    for (const [name, ex] of Object.entries(EXAMPLES)) {
+      const spec = ex.make(SMALL);
+      const run = await train({ spec, out: join(out, name), data, logEvery: 1, log: () => {} });
+      run.exec.destroy();
+      const l = run.losses.map((x) => x.loss);
+      assert.deepEqual(l.length, 20, name);
+      assert.ok(l.every(Number.isFinite), `${name}: ${l}`);
+      const first = (l[0] + l[1] + l[2]) / 3, last = (l[17] + l[18] + l[19]) / 3;
+      report.push(`${name}: ${first.toPrecision(4)} → ${last.toPrecision(4)}`);
+      assert.ok(last < first, `${name}: loss did not decrease: ${l.map((x) => x.toPrecision(4)).join(" ")}`);
+    }
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+    console.log(report.join("; "));
+  }
+});
