@@ -1,12 +1,17 @@
-// Convolution throughput on a CIFAR ResNet layer (default: batch 32, 64→64 channels, 32×32,
-// 3×3, stride 1, pad 1): conv2d forward, and the backward pair conv2dGradInput +
-// conv2dGradWeight, each compiled through the real compiler and runtime (so the weight / g
-// re-layout passes are included), timed by wall clock over several submits of `reps` steps.
+// Convolution throughput (GFLOP/s) on a CIFAR ResNet layer — default batch 32, 64→64 channels,
+// 32×32, 3×3, stride 1, pad 1 — for conv2d forward and for the backward pair
+// conv2dGradInput + conv2dGradWeight. Each is a one-op graph compiled by the real compiler and
+// runtime (so the weight / cotangent re-layout passes are included). A sample is one submit of
+// `reps` steps timed by wall clock (dawn.node has no timestamps inside Executable.run); we
+// sleep through most of the expected time before awaiting, because awaiting busy-polls a core.
+// tinybench collects the samples; the median per-step time gives the figure.
+import { Bench } from "tinybench";
 import { compile } from "../compiler/compile.ts";
 import { Graph } from "../ir/graph.ts";
+import { size } from "../kernels/op.ts";
+import { awaitGpu } from "../runtime/autotune.ts";
 import type { Gpu } from "../runtime/device.ts";
 import { Executable } from "../runtime/executable.ts";
-import { size } from "../kernels/op.ts";
 
 export interface ConvBenchOptions {
   N?: number;
@@ -17,104 +22,93 @@ export interface ConvBenchOptions {
   k?: number;
   stride?: number;
   pad?: number;
-  /** steps per timed submit */
-  reps?: number;
-  /** timed submits (the median is reported) */
-  rounds?: number;
-  /** kernel variant for all three ops (see convVariant in kernels/conv.ts) */
+  /** kernel variant for the three conv ops (see convVariant in kernels/conv.ts); default: the op's */
   variant?: string;
+  /** target duration of one sample (one submit), ms */
+  sampleMs?: number;
+  /** samples per case (tinybench iterations) */
+  iterations?: number;
 }
 
-export interface ConvBenchResult {
+export interface ConvBenchRow {
   name: string;
+  variant: string;
+  /** FLOPs of one step (2 per multiply-add; the backward pair counts two convolutions) */
   gflop: number;
+  reps: number;
+  /** median ms per step */
   ms: number;
   gflops: number;
 }
 
-/** A prepared benchmark case: `run()` submits `reps` steps and waits for them. */
-export interface ConvCase {
-  name: string;
-  /** FLOPs of one step (2·MACs) */
-  flop: number;
-  reps: number;
-  run(): Promise<void>;
-  destroy(): void;
-}
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Compiles forward and backward programs for the layer and returns them ready to time. */
-export async function convCases(device: GPUDevice, o: ConvBenchOptions = {}): Promise<ConvCase[]> {
-  const { N = 32, C = 64, O = 64, H = 32, W = 32, k = 3, stride = 1, pad = 1, reps = 3 } = o;
-  const gpu: Gpu = {
-    device,
-    adapter: undefined as unknown as GPUAdapter,
-    description: "",
-    features: { subgroups: device.features.has("subgroups"), f16: device.features.has("shader-f16"), timestamps: false },
-    lastLabel: { value: "" },
-  };
-  const attrs = { stride, pad };
+/** GFLOP/s of conv2d forward and backward on `device` for one layer shape. */
+export async function benchConv(device: GPUDevice, o: ConvBenchOptions = {}): Promise<ConvBenchRow[]> {
+  const { N = 32, C = 64, O = 64, H = 32, W = 32, k = 3, stride = 1, pad = 1, sampleMs = 1000, iterations = 3 } = o;
+  const features = { subgroups: device.features.has("subgroups"), f16: device.features.has("shader-f16") };
+  const gpu: Gpu = { device, adapter: undefined as unknown as GPUAdapter, description: "", features: { ...features, timestamps: false }, lastLabel: { value: "" } };
   const Ho = Math.floor((H + 2 * pad - k) / stride) + 1, Wo = Math.floor((W + 2 * pad - k) / stride) + 1;
-  const build = async (name: string, make: (g: Graph) => void): Promise<ConvCase> => {
-    const g = new Graph();
-    make(g);
-    const program = compile(g, { features: { subgroups: gpu.features.subgroups, f16: gpu.features.f16 }, variant: () => o.variant });
-    const ex = await Executable.create(gpu, program);
-    for (const [leaf, id] of program.inputs) {
-      const s = program.storages[id];
-      ex.write(leaf, Float32Array.from({ length: size(s.shape!) }, (_, i) => Math.sin(i * 0.37)));
-    }
-    // each output (y, dx, dw) is one full convolution's worth of multiply-adds
-    const flop = 2 * N * O * Ho * Wo * C * k * k * g.outputs.size;
-    // the first run compiles the shaders (llvmpipe compiles lazily at first dispatch)
-    ex.run();
-    await device.queue.onSubmittedWorkDone();
-    return {
-      name,
-      flop,
-      reps,
-      run: async () => {
-        for (let r = 0; r < reps; r++) ex.run();
-        await device.queue.onSubmittedWorkDone();
+  const macs = N * O * Ho * Wo * C * k * k;
+  const attrs = { stride, pad };
+  const tag = `N${N} ${C}→${O} ${H}×${W} k${k} s${stride} p${pad}`;
+  const cases: { name: string; convs: number; make(g: Graph): void }[] = [
+    {
+      name: `conv2d forward (${tag})`,
+      convs: 1,
+      make: (g) => g.output("y", g.add("conv2d", [g.input("x", [N, C, H, W]), g.input("w", [O, C, k, k])], attrs)),
+    },
+    {
+      name: `conv2d backward, dx + dw (${tag})`,
+      convs: 2,
+      make: (g) => {
+        const x = g.input("x", [N, C, H, W]), w = g.input("w", [O, C, k, k]), dy = g.input("g", [N, O, Ho, Wo]);
+        g.output("dx", g.add("conv2dGradInput", [dy, w], { ...attrs, inShape: [N, C, H, W] }));
+        g.output("dw", g.add("conv2dGradWeight", [x, dy], { ...attrs, wShape: [O, C, k, k] }));
       },
-      destroy: () => ex.destroy(),
-    };
-  };
-  const tag = `N${N} ${C}→${O} ${H}×${W} k${k} s${stride}`;
-  return [
-    await build(`conv2d forward (${tag})`, (g) => {
-      g.output("y", g.add("conv2d", [g.input("x", [N, C, H, W]), g.input("w", [O, C, k, k])], attrs));
-    }),
-    await build(`conv2d backward: gradInput + gradWeight (${tag})`, (g) => {
-      const x = g.input("x", [N, C, H, W]), w = g.input("w", [O, C, k, k]), dy = g.input("g", [N, O, Ho, Wo]);
-      g.output("dx", g.add("conv2dGradInput", [dy, w], { ...attrs, inShape: [N, C, H, W] }));
-      g.output("dw", g.add("conv2dGradWeight", [x, dy], { ...attrs, wShape: [O, C, k, k] }));
-    }),
+    },
   ];
-}
-
-/** Times each case: median over `rounds` submits of `reps` steps; GFLOP/s of one step. */
-export async function benchConv(device: GPUDevice, o: ConvBenchOptions = {}): Promise<ConvBenchResult[]> {
-  const rounds = o.rounds ?? 3;
-  const out: ConvBenchResult[] = [];
-  for (const c of await convCases(device, o)) {
-    const times: number[] = [];
-    for (let r = 0; r < rounds; r++) {
-      const t = performance.now();
-      await c.run();
-      times.push((performance.now() - t) / c.reps);
+  const rows: ConvBenchRow[] = [];
+  for (const c of cases) {
+    const g = new Graph();
+    c.make(g);
+    const program = compile(g, { features, variant: () => o.variant });
+    const ex = await Executable.create(gpu, program);
+    try {
+      for (const [leaf, id] of program.inputs) {
+        ex.write(leaf, Float32Array.from({ length: size(program.storages[id].shape!) }, (_, i) => Math.sin(i * 0.37)));
+      }
+      const step = async (reps: number, expectMs: number) => {
+        const t0 = performance.now();
+        for (let r = 0; r < reps; r++) ex.run();
+        await sleep(expectMs * 0.8);
+        await awaitGpu(device.queue.onSubmittedWorkDone());
+        return performance.now() - t0;
+      };
+      await step(1, 0); // compiles the shaders (llvmpipe compiles at the first dispatch)
+      const first = await step(1, 0);
+      const reps = Math.max(1, Math.min(64, Math.round(sampleMs / first)));
+      const bench = new Bench({ iterations, time: 0, warmup: false, throws: true });
+      bench.add(c.name, async () => ({ overriddenDuration: await step(reps, first * reps) }));
+      await bench.run();
+      const r = bench.tasks[0].result;
+      if (r.state !== "completed") throw new Error(`bench conv ${c.name}: ${r.state}`);
+      const ms = r.latency.p50 / reps, flop = 2 * macs * c.convs;
+      rows.push({ name: c.name, variant: o.variant ?? "default", gflop: flop / 1e9, reps, ms, gflops: flop / (ms * 1e6) });
+    } finally {
+      ex.destroy();
     }
-    c.destroy();
-    const ms = times.sort((a, b) => a - b)[Math.floor(times.length / 2)];
-    out.push({ name: c.name, gflop: c.flop / 1e9, ms, gflops: c.flop / 1e6 / ms });
   }
-  return out;
+  return rows;
 }
 
 if (import.meta.main) {
+  // standalone: deno run -A bench/conv.ts [variant] [N,C,O,H,k,stride,pad]
   const { getGpu } = await import("../runtime/device.ts");
   const gpu = await getGpu();
-  const variant = Deno.args[0];
-  for (const r of await benchConv(gpu.device, { variant })) {
-    console.log(`${r.name}${variant ? ` [${variant}]` : ""}: ${r.ms.toFixed(1)} ms, ${r.gflops.toFixed(2)} GFLOP/s`);
+  const [N, C, O, H, k, stride, pad] = (Deno.args[1] ?? "32,64,64,32,3,1,1").split(",").map(Number);
+  console.log(`adapter: ${gpu.description}`);
+  for (const r of await benchConv(gpu.device, { variant: Deno.args[0] || undefined, N, C, O, H, W: H, k, stride, pad })) {
+    console.log(`${r.name.padEnd(48)} ${r.variant.padEnd(8)} ${r.gflops.toFixed(2).padStart(7)} GFLOP/s  (${r.ms.toFixed(1)} ms/step, ${r.reps} per submit)`);
   }
 }

@@ -2,6 +2,7 @@
 // mode) over a dataset batch by batch and collect the rows. The same FeatureSet type feeds
 // the kNN monitor and the linear probe.
 import type { Dataset } from "../data/dataset.ts";
+import { awaitGpu } from "../runtime/autotune.ts";
 import type { Executable } from "../runtime/executable.ts";
 import { Pacer } from "./pace.ts";
 
@@ -19,11 +20,15 @@ export function checkFeatures(f: FeatureSet, what: string): FeatureSet {
   if (!Number.isInteger(f.n) || f.n < 1 || !Number.isInteger(f.dim) || f.dim < 1) {
     throw new Error(`${what}: n = ${f.n} and dim = ${f.dim} must be positive integers`);
   }
-  if (f.data.length !== f.n * f.dim) throw new Error(`${what}: ${f.data.length} values, expected n·dim = ${f.n}·${f.dim}`);
+  if (f.data.length !== f.n * f.dim) {
+    throw new Error(`${what}: ${f.data.length} values, expected n·dim = ${f.n}·${f.dim}`);
+  }
   if (f.labels.length !== f.n) throw new Error(`${what}: ${f.labels.length} labels for ${f.n} rows`);
   for (let i = 0; i < f.n; i++) {
     const l = f.labels[i];
-    if (!Number.isInteger(l) || l < 0 || l >= f.classes) throw new Error(`${what}: label ${l} of row ${i} is outside 0..${f.classes - 1}`);
+    if (!Number.isInteger(l) || l < 0 || l >= f.classes) {
+      throw new Error(`${what}: label ${l} of row ${i} is outside 0..${f.classes - 1}`);
+    }
   }
   return f;
 }
@@ -35,15 +40,19 @@ export function checkFeatures(f: FeatureSet, what: string): FeatureSet {
 export type FeatureModel = (batch: number) => Promise<Executable>;
 
 /**
- * Features of every image of `ds`: batches of `batch` images (the last short batch is padded
- * with zeros and its padding rows dropped). The executable `model` returns is destroyed at the
- * end. Two batches are kept in flight so the upload of
- * one overlaps the GPU work of the other.
+ * Features of every image of `ds`, in batches of `batch` images. The last short batch is padded
+ * with zeros and its padding rows dropped, which is exact because an inference model treats rows
+ * independently (BN uses running statistics). Two batches are in flight, so the upload of one
+ * overlaps the GPU work of the other. The executable `model` returns is destroyed at the end.
  */
-export async function extractFeatures(model: FeatureModel, ds: Dataset, opts: { batch?: number } = {}): Promise<FeatureSet> {
+export async function extractFeatures(
+  model: FeatureModel,
+  ds: Dataset,
+  opts: { batch?: number } = {},
+): Promise<FeatureSet> {
   const batch = Math.min(opts.batch ?? 256, ds.n);
   if (ds.n < 1) throw new Error(`extractFeatures: dataset '${ds.name}' is empty`);
-  const ex = await model(batch);
+  const ex = await awaitGpu(model(batch));
   try {
     return await extractWith(ex, ds, batch);
   } finally {
@@ -54,12 +63,18 @@ export async function extractFeatures(model: FeatureModel, ds: Dataset, opts: { 
 async function extractWith(ex: Executable, ds: Dataset, batch: number): Promise<FeatureSet> {
   const inp = ex.program.inputs.get("images"), out = ex.program.outputs.get("features");
   const per = ds.c * ds.h * ds.w;
-  if (inp === undefined || !out) throw new Error(`extractFeatures: the model's program needs an input 'images' and an output 'features'`);
+  if (inp === undefined || !out) {
+    throw new Error(`extractFeatures: the model's program needs an input 'images' and an output 'features'`);
+  }
   const ishape = ex.program.storages[inp].shape!;
   if (ishape.join() !== [batch, ds.c, ds.h, ds.w].join()) {
-    throw new Error(`extractFeatures: model input 'images' is [${ishape}], dataset '${ds.name}' gives [${batch}, ${ds.c}, ${ds.h}, ${ds.w}]`);
+    throw new Error(
+      `extractFeatures: model input 'images' is [${ishape}], dataset '${ds.name}' gives [${batch}, ${ds.c}, ${ds.h}, ${ds.w}]`,
+    );
   }
-  if (out.shape.length !== 2 || out.shape[0] !== batch) throw new Error(`extractFeatures: output 'features' is [${out.shape}], expected [${batch}, F]`);
+  if (out.shape.length !== 2 || out.shape[0] !== batch) {
+    throw new Error(`extractFeatures: output 'features' is [${out.shape}], expected [${batch}, F]`);
+  }
   const dim = out.shape[1];
   const data = new Float32Array(ds.n * dim);
   const pad = new Float32Array(batch * per);
@@ -82,7 +97,7 @@ async function extractWith(ex: Executable, ds: Dataset, batch: number): Promise<
     // the copy to the staging buffer is queued now, before the next batch overwrites the output
     const pending = ex.readMany([[out.storage, batch * dim]]);
     if (b + 1 < batches) submit(b + 1);
-    const [f] = await pending;
+    const [f] = await awaitGpu(pending);
     pacer.read();
     const rows = Math.min(batch, ds.n - b * batch);
     data.set(f.subarray(0, rows * dim), b * batch * dim);

@@ -11,6 +11,7 @@
 import { compile } from "../compiler/compile.ts";
 import { Graph } from "../ir/graph.ts";
 import { getGpu, type Gpu } from "../runtime/device.ts";
+import { awaitGpu } from "../runtime/autotune.ts";
 import { Executable } from "../runtime/executable.ts";
 import { checkFeatures, type FeatureSet } from "./features.ts";
 import { Pacer } from "./pace.ts";
@@ -52,7 +53,14 @@ export function l2NormalizeRows(x: Float32Array, n: number, dim: number): Float3
  * The weighted vote of one query: `sims`/`idx` are its neighbours (any order, any number ≥ k);
  * the k most similar (ties: lower train index) vote. Returns the winning class (ties: lower class).
  */
-export function weightedVote(sims: ArrayLike<number>, idx: ArrayLike<number>, labels: Int32Array, classes: number, k: number, T: number): number {
+export function weightedVote(
+  sims: ArrayLike<number>,
+  idx: ArrayLike<number>,
+  labels: Int32Array,
+  classes: number,
+  k: number,
+  T: number,
+): number {
   const order = Array.from({ length: sims.length }, (_, i) => i).sort((a, b) => sims[b] - sims[a] || idx[a] - idx[b]);
   const score = new Float64Array(classes);
   for (let i = 0; i < Math.min(k, order.length); i++) score[labels[idx[order[i]]]] += Math.exp(sims[order[i]] / T);
@@ -67,7 +75,9 @@ export async function knnEval(train: FeatureSet, test: FeatureSet, opts: KnnOpti
   checkFeatures(test, "knn test features");
   if (train.dim !== test.dim) throw new Error(`knn: train features have dim ${train.dim}, test features ${test.dim}`);
   const k = opts.k ?? 200, T = opts.T ?? 0.1, dim = train.dim;
-  if (!Number.isInteger(k) || k < 1 || k > train.n) throw new Error(`knn: k = ${k} must be an integer in [1, ${train.n}] (train rows)`);
+  if (!Number.isInteger(k) || k < 1 || k > train.n) {
+    throw new Error(`knn: k = ${k} must be an integer in [1, ${train.n}] (train rows)`);
+  }
   if (!(T > 0)) throw new Error(`knn: temperature T = ${T} must be positive`);
   const classes = Math.max(train.classes, test.classes);
   const gpu = opts.gpu ?? await getGpu();
@@ -77,9 +87,15 @@ export async function knnEval(train: FeatureSet, test: FeatureSet, opts: KnnOpti
   const maxPart = Math.min(opts.partRows ?? Infinity, Math.floor(limitElems / dim));
   if (maxPart < 1) throw new Error(`knn: one feature row of dim ${dim} exceeds the storage binding limit`);
   const nParts = Math.ceil(train.n / maxPart), partRows = Math.ceil(train.n / nParts);
-  const parts = Array.from({ length: nParts }, (_, p) => ({ start: p * partRows, rows: Math.min(partRows, train.n - p * partRows) }));
+  const parts = Array.from(
+    { length: nParts },
+    (_, p) => ({ start: p * partRows, rows: Math.min(partRows, train.n - p * partRows) }),
+  );
   // the chunk's [chunk, partRows] similarities must fit one binding too
-  const chunk = Math.max(1, Math.min(opts.chunk ?? 256, test.n, Math.floor(limitElems / partRows), Math.floor(limitElems / dim)));
+  const chunk = Math.max(
+    1,
+    Math.min(opts.chunk ?? 256, test.n, Math.floor(limitElems / partRows), Math.floor(limitElems / dim)),
+  );
 
   const g = new Graph();
   const query = g.input("query", [chunk, dim]);
@@ -88,12 +104,14 @@ export async function knnEval(train: FeatureSet, test: FeatureSet, opts: KnnOpti
     g.output(`top${i}`, query.matmul(bank, false, true).op("topk", [], { k: Math.min(k, p.rows) }));
   });
   const program = compile(g, { features: { subgroups: gpu.features.subgroups, f16: gpu.features.f16 } });
-  const ex = await Executable.create(gpu, program);
+  const ex = await awaitGpu(Executable.create(gpu, program));
   try {
     const bank = l2NormalizeRows(train.data, train.n, dim);
     parts.forEach((p, i) => ex.write(`knn.bank${i}`, bank.subarray(p.start * dim, (p.start + p.rows) * dim)));
     const queries = l2NormalizeRows(test.data, test.n, dim);
-    const outs = parts.map((p, i) => [program.outputs.get(`top${i}`)!.storage, chunk * 2 * Math.min(k, p.rows)] as [number, number]);
+    const outs = parts.map((p, i) =>
+      [program.outputs.get(`top${i}`)!.storage, chunk * 2 * Math.min(k, p.rows)] as [number, number]
+    );
 
     const pad = new Float32Array(chunk * dim);
     const pacer = new Pacer();
@@ -118,7 +136,7 @@ export async function knnEval(train: FeatureSet, test: FeatureSet, opts: KnnOpti
       await pacer.beforeRead();
       const pending = ex.readMany(outs); // queued before the next chunk overwrites the outputs
       if (c + 1 < nChunks) submit(c + 1);
-      const tops = await pending;
+      const tops = await awaitGpu(pending);
       pacer.read();
       const rows = Math.min(chunk, test.n - c * chunk);
       for (let r = 0; r < rows; r++) {

@@ -8,6 +8,7 @@ import { compile } from "../compiler/compile.ts";
 import { grad } from "../compiler/autodiff.ts";
 import { Graph } from "../ir/graph.ts";
 import { getGpu, type Gpu } from "../runtime/device.ts";
+import { awaitGpu } from "../runtime/autotune.ts";
 import { Executable } from "../runtime/executable.ts";
 import { adamScalars, applyOptimizer, type OptimizerConfig } from "../train/optim.ts";
 import { lrAt } from "../train/schedule.ts";
@@ -35,7 +36,15 @@ export interface ProbeResult {
   losses: number[];
 }
 
-export const PROBE_DEFAULTS = { epochs: 10, batch: 256, lr: 1e-3, weightDecay: 5e-4, optimizer: "adamw", momentum: 0.9, seed: 0 } as const;
+export const PROBE_DEFAULTS = {
+  epochs: 10,
+  batch: 256,
+  lr: 1e-3,
+  weightDecay: 5e-4,
+  optimizer: "adamw",
+  momentum: 0.9,
+  seed: 0,
+} as const;
 
 /** Per-dimension mean and 1/std of the rows of `f` (float64; constant dimensions get 1/std = 1). */
 export function standardizer(f: FeatureSet): { mean: Float64Array; invStd: Float64Array } {
@@ -53,7 +62,9 @@ export function standardizer(f: FeatureSet): { mean: Float64Array; invStd: Float
 
 export function standardize(f: FeatureSet, s: { mean: Float64Array; invStd: Float64Array }): Float32Array {
   const out = new Float32Array(f.n * f.dim);
-  for (let i = 0; i < f.n; i++) for (let j = 0; j < f.dim; j++) out[i * f.dim + j] = (f.data[i * f.dim + j] - s.mean[j]) * s.invStd[j];
+  for (let i = 0; i < f.n; i++) {
+    for (let j = 0; j < f.dim; j++) out[i * f.dim + j] = (f.data[i * f.dim + j] - s.mean[j]) * s.invStd[j];
+  }
   return out;
 }
 
@@ -76,7 +87,15 @@ export class LinearProbe {
     private infer: Executable,
   ) {}
 
-  static async create(gpu: Gpu, dim: number, classes: number, batch: number, chunk: number, cfg: OptimizerConfig, seed = 0): Promise<LinearProbe> {
+  static async create(
+    gpu: Gpu,
+    dim: number,
+    classes: number,
+    batch: number,
+    chunk: number,
+    cfg: OptimizerConfig,
+    seed = 0,
+  ): Promise<LinearProbe> {
     const features = { subgroups: gpu.features.subgroups, f16: gpu.features.f16 };
     // PyTorch nn.Linear's default init: U(±1/√dim) for weight and bias
     const init = { kind: "uniform", bound: 1 / Math.sqrt(dim) } as const;
@@ -91,12 +110,12 @@ export class LinearProbe {
     const sum = g.state(LOSS_SUM, [1], { kind: "zeros" });
     g.assign(sum, sum.add(loss.reshape([1])));
     g.output("loss", loss);
-    const train = await Executable.create(gpu, compile(g, { features }));
+    const train = await awaitGpu(Executable.create(gpu, compile(g, { features })));
 
     const h = new Graph();
     const xi = h.input("x", [chunk, dim]);
     h.output("logits", xi.matmul(h.state(W, [dim, classes], init)).add(h.state(B, [classes], init)));
-    const infer = await Executable.create(gpu, compile(h, { features }));
+    const infer = await awaitGpu(Executable.create(gpu, compile(h, { features })));
 
     const probe = new LinearProbe(gpu, dim, classes, batch, chunk, cfg, train, infer);
     probe.initial = train.initPersistent(seed);
@@ -114,29 +133,29 @@ export class LinearProbe {
 
   /** the loss of the latest step */
   lastLoss(): Promise<number> {
-    return this.train.read("loss").then((v) => v[0]);
+    return awaitGpu(this.train.read("loss")).then((v) => v[0]);
   }
   async takeLossSum(): Promise<number> {
-    const [v] = await this.train.readMany([[this.train.program.persistent.get(LOSS_SUM)!, 1]]);
+    const [v] = await awaitGpu(this.train.readMany([[this.train.program.persistent.get(LOSS_SUM)!, 1]]));
     this.train.write(LOSS_SUM, new Float32Array(1));
     return v[0];
   }
   /** current parameter value (probe.weight or probe.bias) */
   param(name: string): Promise<Float32Array> {
-    return this.train.read(name);
+    return awaitGpu(this.train.read(name));
   }
 
   /** argmax class of each of the n rows of x [n, dim] with the current parameters */
   async predict(x: Float32Array, n: number): Promise<Int32Array> {
-    this.infer.write(W, await this.train.read(W));
-    this.infer.write(B, await this.train.read(B));
+    this.infer.write(W, await this.param(W));
+    this.infer.write(B, await this.param(B));
     const out = new Int32Array(n), pad = new Float32Array(this.chunk * this.dim), C = this.classes;
     for (let s = 0; s < n; s += this.chunk) {
       const rows = Math.min(this.chunk, n - s);
       pad.fill(0).set(x.subarray(s * this.dim, (s + rows) * this.dim));
       this.infer.write("x", pad);
       this.infer.run();
-      const logits = await this.infer.read("logits");
+      const logits = await awaitGpu(this.infer.read("logits"));
       for (let r = 0; r < rows; r++) {
         let best = 0;
         for (let c = 1; c < C; c++) if (logits[r * C + c] > logits[r * C + best]) best = c;
@@ -175,10 +194,16 @@ export async function linearProbe(train: FeatureSet, test: FeatureSet, opts: Pro
   const t0 = performance.now();
   checkFeatures(train, "linear probe train features");
   checkFeatures(test, "linear probe test features");
-  if (train.dim !== test.dim) throw new Error(`linear probe: train features have dim ${train.dim}, test features ${test.dim}`);
+  if (train.dim !== test.dim) {
+    throw new Error(`linear probe: train features have dim ${train.dim}, test features ${test.dim}`);
+  }
   const o = { ...PROBE_DEFAULTS, ...opts };
-  if (!Number.isInteger(o.epochs) || o.epochs < 1) throw new Error(`linear probe: epochs = ${o.epochs} must be a positive integer`);
-  if (!Number.isInteger(o.batch) || o.batch < 1) throw new Error(`linear probe: batch = ${o.batch} must be a positive integer`);
+  if (!Number.isInteger(o.epochs) || o.epochs < 1) {
+    throw new Error(`linear probe: epochs = ${o.epochs} must be a positive integer`);
+  }
+  if (!Number.isInteger(o.batch) || o.batch < 1) {
+    throw new Error(`linear probe: batch = ${o.batch} must be a positive integer`);
+  }
   const gpu = opts.gpu ?? await getGpu();
   const dim = train.dim, classes = Math.max(train.classes, test.classes);
   const batch = Math.min(o.batch, train.n), perEpoch = Math.floor(train.n / batch), total = perEpoch * o.epochs;
@@ -188,7 +213,6 @@ export async function linearProbe(train: FeatureSet, test: FeatureSet, opts: Pro
 
   const st = standardizer(train);
   const xs = standardize(train, st), xt = standardize(test, st);
-  console.error("DBG create");
   const probe = await LinearProbe.create(gpu, dim, classes, batch, Math.min(test.n, 1024), cfg, o.seed);
   try {
     const xb = new Float32Array(batch * dim), yb = new Float32Array(batch * classes);
@@ -206,24 +230,17 @@ export async function linearProbe(train: FeatureSet, test: FeatureSet, opts: Pro
           yb[r * classes + train.labels[i]] = 1;
         }
         probe.step(xb, yb, lrAt(sched, step++));
-        console.error("DBG step", step);
         // keep at most ~two groups of steps queued: bounded staging memory, GPU never idle
         if (step % 32 === 0) {
-          console.error("DBG await");
-          if (inFlight) await inFlight;
-          console.error("DBG awaited");
+          if (inFlight) await awaitGpu(inFlight);
           inFlight = gpu.device.queue.onSubmittedWorkDone();
         }
       }
-      console.error("DBG epoch");
-      if (inFlight) await inFlight;
+      if (inFlight) await awaitGpu(inFlight);
       inFlight = undefined;
       losses.push((await probe.takeLossSum()) / perEpoch);
-      console.error("DBG epoch done");
     }
-    console.error("DBG predict");
     const pred = await probe.predict(xt, test.n);
-    console.error("DBG predicted");
     let correct = 0;
     for (let i = 0; i < test.n; i++) if (pred[i] === test.labels[i]) correct++;
     return { top1: correct / test.n, epochs: o.epochs, seconds: (performance.now() - t0) / 1000, losses };

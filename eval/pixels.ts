@@ -11,7 +11,9 @@ export function pixelFeatures(ds: Dataset): FeatureSet {
 
 export function pixelKnn(train: Dataset, test: Dataset, opts: KnnOptions = {}): Promise<KnnResult> {
   if (train.c * train.h * train.w !== test.c * test.h * test.w) {
-    throw new Error(`pixelKnn: train images are ${train.c}×${train.h}×${train.w}, test images ${test.c}×${test.h}×${test.w}`);
+    throw new Error(
+      `pixelKnn: train images are ${train.c}×${train.h}×${train.w}, test images ${test.c}×${test.h}×${test.w}`,
+    );
   }
   return knnEval(pixelFeatures(train), pixelFeatures(test), opts);
 }

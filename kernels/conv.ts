@@ -219,17 +219,25 @@ export interface ConvVariant {
 }
 
 /**
- * The variant for an op with `cols` output columns: the autotuner's choice (`"sg16x2"`: subgroup
- * lanes, 16 rows, 2 vec4s per lane; `"t4x2"`: one thread per tile), else the measured default.
+ * The kernel variant: the autotuner's choice if given — "sg16x1": 8 subgroup lanes sharing a
+ * 16-row tile, 1 vec4 of columns per lane (needs subgroups of ≥ 8 lanes, like the matmul);
+ * "t4x4": one thread per 4-row × 16-column tile, no subgroups — else the measured default.
  */
-export function convVariant(c: { variant?: string; features: { subgroups: boolean } }, cols: number): ConvVariant {
-  const m = /^(sg|t)(\d+)x(\d+)$/.exec(c.variant ?? "");
-  if (m && (m[1] === "t" || c.features.subgroups)) {
-    const v = { L: m[1] === "sg" ? 8 : 1, R: +m[2], OV: +m[3] };
-    if (v.R % v.L === 0 && v.R * v.OV <= 64) return v;
+export function convVariant(op: string, c: { variant?: string; features: { subgroups: boolean } }): ConvVariant {
+  if (c.variant !== undefined) {
+    const m = /^(sg|t)(\d+)x(\d+)$/.exec(c.variant);
+    const v = m && { L: m[1] === "sg" ? 8 : 1, R: +m[2], OV: +m[3] };
+    if (!v || v.R < 1 || v.OV < 1 || v.R % v.L !== 0 || v.R * v.OV > 64) {
+      throw new ShapeError(op, `unknown kernel variant '${c.variant}' (sg<R>x<OV> with R a multiple of 8, or t<R>x<OV>; R·OV ≤ 64)`);
+    }
+    if (v.L > 1 && !c.features.subgroups) throw new ShapeError(op, `kernel variant '${c.variant}' needs subgroups`);
+    return v;
   }
-  if (!c.features.subgroups) return { L: 1, R: 4, OV: 1 };
-  return { L: 8, R: 8, OV: 1 };
+  // measured on lavapipe (bench/conv.ts, N=8 64→64 32×32 3×3): sg16x1 ≈ 1.1–1.3× the speed
+  // of the subgroup matmul on the same GEMM; sg8x1 0.6×, sg8x2 0.9×; t4x4 is the best without
+  // subgroups at ~0.45×
+  if (!c.features.subgroups) return { L: 1, R: 4, OV: 4 };
+  return { L: 8, R: 16, OV: 1 };
 }
 
 const u = (n: number) => `${n}u`;
@@ -254,8 +262,9 @@ function tileGrid(tiles: number, v: ConvVariant) {
 
 /**
  * WGSL: \`z\`, always 0 (a bound storage array is never empty) but unknown to the shader
- * compiler. Loop bounds get "+ z" so llvmpipe does not fully unroll the reduction: unrolled,
- * a 3×3 conv over 3 channels compiles for ~10 s instead of ~0.5 s, for no gain at run time.
+ * compiler. The channel / batch / pixel loop bounds get "+ z" so llvmpipe does not fully unroll
+ * them (a 3×3 conv over 3 channels then compiled for ~10 s). The small tap loops (≤ KH×KW) are
+ * left constant: unrolled they run ~1.5× faster for a compile time of a second or two.
  */
 const OPAQUE_ZERO = `  let z = select(0u, 1u, arrayLength(&Y) == 0u);\n`;
 
@@ -374,7 +383,7 @@ function tapGemmPass(g: TapGemm, v: ConvVariant, a: BufRef, b: BufRef, y: BufRef
   s += accDecls(v);
   s += `  let bcol = ct * ${u(TWD / 4)} + lane;\n`;
   s += OPAQUE_ZERO + `  for (var ci = 0u; ci < ${u(g.Cin)} + z; ci++) {\n    let ca = i32(ci * ${u(g.AH * g.AW)});\n`;
-  s += `    for (var th = 0u; th < ${u(g.TH)} + z; th++) {\n      for (var tw = 0u; tw < ${u(g.TW)} + z; tw++) {\n`;
+  s += `    for (var th = 0u; th < ${u(g.TH)}; th++) {\n      for (var tw = 0u; tw < ${u(g.TW)}; tw++) {\n`;
   const ind = "        ";
   s += `${ind}let off = ca + i32(th) * ${i(g.dh * g.AW)} + i32(tw) * ${i(g.dw)};\n`;
   for (let j = 0; j < m; j++) {
@@ -421,7 +430,7 @@ const TMP0: BufRef = { kind: "tmp", i: 0 }, TMP1: BufRef = { kind: "tmp", i: 1 }
 
 export function lowerConv2d(geo: ConvGeom, c: KernelCtx): Lowering {
   const { N, C, H, W, O, KH, KW, sh, sw, ph, pw, Ho, Wo } = geo;
-  const v = convVariant(c, O), Op = roundUp(O, 4 * v.OV * v.L), K = C * KH * KW;
+  const v = convVariant("conv2d", c), Op = roundUp(O, 4 * v.OV * v.L), K = C * KH * KW;
   return {
     temps: [K * Op],
     passes: [
@@ -446,7 +455,7 @@ export function lowerConv2d(geo: ConvGeom, c: KernelCtx): Lowering {
  */
 export function lowerConv2dGradInput(geo: ConvGeom, c: KernelCtx): Lowering {
   const { N, C, H, W, O, KH, KW, sh, sw, ph, pw, Ho, Wo } = geo;
-  const v = convVariant(c, C), Cp = roundUp(C, 4 * v.OV * v.L);
+  const v = convVariant("conv2dGradInput", c), Cp = roundUp(C, 4 * v.OV * v.L);
   const passes: Pass[] = [padTranspose("conv2dGradInput.weights", IN1, TMP0, O, C, KH * KW, Cp)];
   const phase = (phi: number, n: number, k: number, s: number, p: number) => {
     const k0 = (phi + p) % s;
@@ -477,7 +486,7 @@ export function lowerConv2dGradInput(geo: ConvGeom, c: KernelCtx): Lowering {
  */
 export function lowerConv2dGradWeight(geo: ConvGeom, c: KernelCtx): Lowering {
   const { N, C, H, W, O, KH, KW, sh, sw, ph, pw, Ho, Wo } = geo;
-  const v = convVariant(c, O), m = v.R / v.L, TWD = 4 * v.OV * v.L, Op = roundUp(O, TWD);
+  const v = convVariant("conv2dGradWeight", c), m = v.R / v.L, TWD = 4 * v.OV * v.L, Op = roundUp(O, TWD);
   const KR = C * KH * KW, colT = Op / TWD, tiles = Math.ceil(KR / v.R) * colT;
   const S = Math.max(1, Math.min(N, Math.floor(SPLIT_TARGET / tiles))), nPer = Math.ceil(N / S);
   const split = Math.ceil(N / nPer);

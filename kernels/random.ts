@@ -50,12 +50,20 @@ export function streamOf(op: string, attrs: Record<string, unknown>): number {
 export function seedStep(op: string, scalars: Record<string, number>): { seed: number; step: number } {
   const { seed, step } = scalars;
   if (seed === undefined || step === undefined) {
-    throw new Error(`${op}: the per-step scalars 'seed' and 'step' must be provided (got ${Object.keys(scalars).join(", ") || "none"})`);
+    throw new Error(
+      `${op}: the per-step scalars 'seed' and 'step' must be provided (got ${
+        Object.keys(scalars).join(", ") || "none"
+      })`,
+    );
   }
   return { seed: seed >>> 0, step: step >>> 0 };
 }
 
-function randOp(name: string, sample: (w: [number, number, number, number]) => number, wgsl: (draw: string) => string): OpDef {
+function randOp(
+  name: string,
+  sample: (w: [number, number, number, number]) => number,
+  wgsl: (draw: string) => string,
+): OpDef {
   return {
     kind: "elementwise",
     shape: (ins: Shape[], attrs) => {
@@ -75,9 +83,14 @@ function randOp(name: string, sample: (w: [number, number, number, number]) => n
       return r;
     },
     ew: (_args, c: EwCtx) =>
-      wgsl(`philoxDraw(${c.scalarU32("seed")}, ${streamOf(name, c.attrs)}u, ${c.idx}, ${c.scalarU32("step")}, 0u, ${TAG}u)`),
+      wgsl(
+        `philoxDraw(${c.scalarU32("seed")}, ${streamOf(name, c.attrs)}u, ${c.idx}, ${
+          c.scalarU32("step")
+        }, 0u, ${TAG}u)`,
+      ),
     lib: RANDOM_WGSL,
-    doc: `${name}(shape, stream): i.i.d. samples, element i from Philox4x32-10 counter (i, step, 0, ${TAG}), key (seed, stream)`,
+    doc:
+      `${name}(shape, stream): i.i.d. samples, element i from Philox4x32-10 counter (i, step, 0, ${TAG}), key (seed, stream)`,
   };
 }
 

@@ -27,6 +27,37 @@ export function matmulKey(adapter: string, p: MatmulProblem): string {
   return `${adapter} | ${p.M}x${p.N}x${p.K} ${p.transA ? "T" : "N"}${p.transB ? "T" : "N"}${bat}`;
 }
 
+// ---- waiting on the GPU ------------------------------------------------------------------------
+
+type Immediate = (fn: (...a: unknown[]) => void, ...args: unknown[]) => unknown;
+let gentleDepth = 0;
+let realImmediate: Immediate | undefined;
+
+/**
+ * Await a dawn.node promise without starving a CPU adapter. dawn.node resolves promises by
+ * re-arming a global setImmediate callback that ticks the device, a busy loop that takes a
+ * whole core from lavapipe's 2 threads. Measured under `deno test` on this machine: a cold
+ * shader compile took 5.7–8 s with the busy loop and 2.0–3.0 s with it throttled, and a
+ * 25 s job awaited directly stalled for minutes (sleeping before the await avoided it).
+ * While `p` is pending, the first 64 polls run immediately (fast round trips stay fast),
+ * later ones are spaced 1 ms apart. dawn.node looks setImmediate up on every tick, so
+ * swapping the global is enough; it is restored when the last wait ends.
+ */
+export async function awaitGpu<T>(p: Promise<T>): Promise<T> {
+  const g = globalThis as unknown as { setImmediate?: Immediate };
+  if (typeof g.setImmediate !== "function") return await p;
+  if (gentleDepth++ === 0) {
+    const real = (realImmediate = g.setImmediate);
+    let n = 0;
+    g.setImmediate = (fn, ...args) => (n++ < 64 ? real(fn, ...args) : setTimeout(fn, 1, ...args));
+  }
+  try {
+    return await p;
+  } finally {
+    if (--gentleDepth === 0) g.setImmediate = realImmediate;
+  }
+}
+
 // ---- standalone runner ----------------------------------------------------------------------
 
 /** A variant compiled for one problem with its buffers bound, ready to dispatch. */
@@ -61,10 +92,10 @@ export async function prepareMatmul(
   const pass = v.lower(p);
   device.pushErrorScope("validation");
   const module = device.createShaderModule({ code: pass.wgsl, label: pass.label });
-  const info = await module.getCompilationInfo();
+  const info = await awaitGpu(module.getCompilationInfo());
   const errors = info.messages.filter((m) => m.type === "error");
   if (errors.length) {
-    await device.popErrorScope();
+    await awaitGpu(device.popErrorScope());
     throw new Error(`${pass.label}: WGSL errors:\n${errors.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join("\n")}`);
   }
   const layout = device.createBindGroupLayout({
@@ -74,11 +105,11 @@ export async function prepareMatmul(
       buffer: { type: b.write ? "storage" : "read-only-storage" } as GPUBufferBindingLayout,
     })),
   });
-  const pipeline = await device.createComputePipelineAsync({
+  const pipeline = await awaitGpu(device.createComputePipelineAsync({
     layout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
     compute: { module, entryPoint: "main" },
     label: pass.label,
-  });
+  }));
   const [na, nb, nc] = operandSizes(p);
   const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
   const mk = (n: number, init?: Float32Array) => {
@@ -88,7 +119,7 @@ export async function prepareMatmul(
   };
   const a = mk(na, data?.a), b = mk(nb, data?.b), c = mk(nc);
   const bindGroup = device.createBindGroup({ layout, entries: [a, b, c].map((buffer, binding) => ({ binding, resource: { buffer } })) });
-  const err = await device.popErrorScope();
+  const err = await awaitGpu(device.popErrorScope());
   if (err) throw new Error(`${pass.label}: ${err.message}`);
   return {
     problem: p,
@@ -117,7 +148,7 @@ async function readBuffer(device: GPUDevice, src: GPUBuffer, n: number): Promise
   const enc = device.createCommandEncoder();
   enc.copyBufferToBuffer(src, 0, rb, 0, rb.size);
   device.queue.submit([enc.finish()]);
-  await rb.mapAsync(GPUMapMode.READ);
+  await awaitGpu(rb.mapAsync(GPUMapMode.READ));
   const out = new Float32Array(rb.getMappedRange().slice(0, n * 4));
   rb.unmap();
   rb.destroy();
@@ -171,10 +202,10 @@ export async function timeMatmul(
       const t0 = performance.now();
       device.queue.submit([enc.finish()]);
       if (expectS > 0) await sleep(expectS * reps * 900);
-      await device.queue.onSubmittedWorkDone();
+      await awaitGpu(device.queue.onSubmittedWorkDone());
       const wall = (performance.now() - t0) / 1000;
       if (rb) {
-        await rb.mapAsync(GPUMapMode.READ);
+        await awaitGpu(rb.mapAsync(GPUMapMode.READ));
         const [begin, end] = new BigInt64Array(rb.getMappedRange());
         rb.unmap();
         rb.destroy();

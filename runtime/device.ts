@@ -3,6 +3,7 @@
 import process from "node:process";
 import { mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { awaitGpu } from "./wait.ts";
 
 export interface Gpu {
   device: GPUDevice;
@@ -47,12 +48,12 @@ async function open(): Promise<Gpu> {
   // the Dawn instance must outlive the device: if it is collected, promises never resolve
   const gpu = mod.create([]);
   (globalThis as Record<string, unknown>).__sslDawnInstance = gpu;
-  const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
+  const adapter = await awaitGpu(gpu.requestAdapter({ powerPreference: "high-performance" }));
   if (!adapter) throw new Error(NO_ADAPTER_HELP);
   const want: GPUFeatureName[] = ["subgroups", "shader-f16", "timestamp-query"];
   const requiredFeatures = want.filter((f) => adapter.features.has(f));
   const L = adapter.limits;
-  const device = await adapter.requestDevice({
+  const device = await awaitGpu(adapter.requestDevice({
     requiredFeatures,
     requiredLimits: {
       maxStorageBufferBindingSize: L.maxStorageBufferBindingSize,
@@ -64,7 +65,7 @@ async function open(): Promise<Gpu> {
       maxStorageBuffersPerShaderStage: L.maxStorageBuffersPerShaderStage,
       maxComputeWorkgroupsPerDimension: L.maxComputeWorkgroupsPerDimension,
     },
-  });
+  }));
   const info = adapter.info;
   const description = [info.description || info.device || "unknown adapter", info.architecture, (info as unknown as { backendType?: string }).backendType ?? ""]
     .filter(Boolean).join(" / ");

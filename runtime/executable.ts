@@ -5,6 +5,7 @@ import type { Program, Storage } from "../compiler/compile.ts";
 import { MAX_SCALARS, size, UNIFORM_BINDING } from "../kernels/op.ts";
 import type { Gpu } from "./device.ts";
 import { initValues } from "./init.ts";
+import { awaitGpu } from "./wait.ts";
 
 const pipelineCache = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
 const layoutCache = new WeakMap<GPUDevice, Map<string, GPUBindGroupLayout>>();
@@ -80,10 +81,10 @@ export class Executable {
         });
         pipes.set(pkey, pipeline);
         const lbl = st.label, code = p.wgsl;
-        checks.push(device.popErrorScope().then(async (err) => {
+        checks.push(awaitGpu(device.popErrorScope()).then(async (err) => {
           if (!err) return;
           pipes.delete(pkey);
-          const info = await module.getCompilationInfo();
+          const info = await awaitGpu(module.getCompilationInfo());
           const msgs = info.messages.map((m) => `  line ${m.lineNum}:${m.linePos} ${m.type}: ${m.message}`).join("\n");
           throw new Error(`kernel '${lbl}' failed to compile: ${err.message}\n${msgs}\n--- WGSL ---\n${numbered(code)}`);
         }));
@@ -102,12 +103,12 @@ export class Executable {
       device.pushErrorScope("validation");
       const bindGroup = device.createBindGroup({ layout: bgl, entries, label: st.label });
       const lbl = st.label;
-      checks.push(device.popErrorScope().then((err) => {
+      checks.push(awaitGpu(device.popErrorScope()).then((err) => {
         if (err) throw new Error(`bind group of kernel '${lbl}': ${err.message}`);
       }));
       this.encoded.push({ kind: "dispatch", pipeline, bindGroup, workgroups: p.workgroups, label: st.label });
     }
-    await Promise.all(checks);
+    await awaitGpu(Promise.all(checks));
   }
 
   /** per-step scalars by name; names the program does not use are ignored */
@@ -191,7 +192,7 @@ export class Executable {
       return st;
     });
     device.queue.submit([enc.finish()]);
-    await Promise.all(stages.map((s) => s.mapAsync(GPUMapMode.READ)));
+    await awaitGpu(Promise.all(stages.map((s) => s.mapAsync(GPUMapMode.READ))));
     return stages.map((s, k) => {
       const r = new Float32Array(s.getMappedRange().slice(0, items[k][1] * 4));
       s.unmap();

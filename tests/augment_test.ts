@@ -18,13 +18,24 @@ import { contactSheet } from "../tools/contact-sheet.ts";
 import { toByte } from "../report/png.ts";
 
 const SC = { seed: 2024, step: 11 };
-const imgs = (N: number, C: number, H: number, W: number, seed = 5) => ({ shape: [N, C, H, W], data: rand(N * C * H * W, seed, 0, 1) });
+const imgs = (N: number, C: number, H: number, W: number, seed = 5) => ({
+  shape: [N, C, H, W],
+  data: rand(N * C * H * W, seed, 0, 1),
+});
 const run = (x: { shape: number[]; data: ArrayLike<number> }, attrs: AugmentAttrs, sc = SC) =>
-  augmentCpu(normalizeAugment("augment", [x.shape], attrs as Record<string, unknown>), Float64Array.from(x.data), sc.seed, sc.step);
+  augmentCpu(
+    normalizeAugment("augment", [x.shape], attrs as Record<string, unknown>),
+    Float64Array.from(x.data),
+    sc.seed,
+    sc.step,
+  );
 const clamp01 = (v: number) => Math.min(1, Math.max(0, v));
 const grayOf = (r: number, g: number, b: number) => 0.2989 * r + 0.587 * g + 0.114 * b;
 const throwsShape = (f: () => unknown, text: string) =>
-  assert.throws(f, (e: Error) => e instanceof ShapeError && e.message.startsWith("augment") && e.message.includes(text));
+  assert.throws(
+    f,
+    (e: Error) => e instanceof ShapeError && e.message.startsWith("augment") && e.message.includes(text),
+  );
 
 Deno.test("augment: shape rule and clear errors for bad input", () => {
   const x = [3, 3, 11, 13];
@@ -67,7 +78,12 @@ Deno.test("augment reference: closed forms of each deterministic piece", () => {
     const g = grayOf(x.data[k], x.data[plane + k], x.data[2 * plane + k]);
     for (let c = 0; c < 3; c++) assert.ok(Math.abs(gr[c * plane + k] - g) < 1e-15);
   }
-  assertClose(run(imgs(2, 1, 5, 7), { grayscale: 1 }).out, imgs(2, 1, 5, 7).data, { rtol: 0, atol: 0 }, "gray on C = 1");
+  assertClose(
+    run(imgs(2, 1, 5, 7), { grayscale: 1 }).out,
+    imgs(2, 1, 5, 7).data,
+    { rtol: 0, atol: 0 },
+    "gray on C = 1",
+  );
   // solarize p = 1
   const so = run(x, { solarize: 1 }).out;
   for (let i = 0; i < so.length; i++) assert.equal(so[i], x.data[i] >= 0.5 ? 1 - x.data[i] : x.data[i]);
@@ -81,7 +97,9 @@ Deno.test("augment reference: jitter ops follow torchvision's formulas", () => {
   const c = only({ contrast: 0.4 });
   const s = only({ saturation: 0.4 });
   for (let n = 0; n < 4; n++) {
-    const fb = b.params[n * P.COUNT + P.BRIGHT], fc = c.params[n * P.COUNT + P.CONTRAST], fs = s.params[n * P.COUNT + P.SAT];
+    const fb = b.params[n * P.COUNT + P.BRIGHT],
+      fc = c.params[n * P.COUNT + P.CONTRAST],
+      fs = s.params[n * P.COUNT + P.SAT];
     for (const f of [fb, fc, fs]) assert.ok(f >= 0.6 && f <= 1.4, `factor ${f}`);
     let mean = 0;
     for (let k = 0; k < plane; k++) mean += grayOf(...(px(n, k) as [number, number, number])) / plane;
@@ -148,7 +166,9 @@ Deno.test("jitter order: the 24 Lehmer codes give the 24 permutations, drawn abo
   const perms = new Set(Array.from({ length: 24 }, (_, k) => jitterOrder(k).join("")));
   assert.equal(perms.size, 24);
   for (const p of perms) assert.deepStrictEqual([...p].sort().join(""), "0123");
-  const s = normalizeAugment("augment", [[4800, 3, 8, 8]], { colorJitter: { brightness: 0.4, contrast: 0.4, saturation: 0.2, hue: 0.1, p: 1 } });
+  const s = normalizeAugment("augment", [[4800, 3, 8, 8]], {
+    colorJitter: { brightness: 0.4, contrast: 0.4, saturation: 0.2, hue: 0.1, p: 1 },
+  });
   const prm = drawParams(s, 1, 2), counts = new Map<string, number>();
   for (let n = 0; n < s.N; n++) {
     const key = [0, 1, 2, 3].map((k) => prm[n * P.COUNT + P.ORDER + k]).join("");
@@ -162,7 +182,11 @@ Deno.test("jitter order: the 24 Lehmer codes give the 24 permutations, drawn abo
 Deno.test("parameter distributions of the BYOL recipe at 28×28 (4000 samples)", () => {
   const N = 4000;
   const stats = (view: 0 | 1, blur?: boolean) => {
-    const s = normalizeAugment("augment", [[N, 3, 28, 28]], viewAttrs("byol", view, { blur }) as Record<string, unknown>);
+    const s = normalizeAugment(
+      "augment",
+      [[N, 3, 28, 28]],
+      viewAttrs("byol", view, { blur }) as Record<string, unknown>,
+    );
     return drawParams(s, 77, 5);
   };
   const rate = (p: Float64Array, slot: number) => {
@@ -170,7 +194,8 @@ Deno.test("parameter distributions of the BYOL recipe at 28×28 (4000 samples)",
     for (let n = 0; n < N; n++) c += p[n * P.COUNT + slot] > 0 ? 1 : 0;
     return c / N;
   };
-  const near = (r: number, p: number, what: string) => assert.ok(Math.abs(r - p) <= 5 * Math.sqrt(p * (1 - p) / N) + 1e-12, `${what} rate ${r} vs ${p}`);
+  const near = (r: number, p: number, what: string) =>
+    assert.ok(Math.abs(r - p) <= 5 * Math.sqrt(p * (1 - p) / N) + 1e-12, `${what} rate ${r} vs ${p}`);
   const v1 = stats(1), v0 = stats(0, true);
   near(rate(v1, P.FLIP), 0.5, "flip");
   near(rate(v1, P.JITTER), 0.8, "jitter");
@@ -183,7 +208,10 @@ Deno.test("parameter distributions of the BYOL recipe at 28×28 (4000 samples)",
   for (let n = 0; n < N; n++) {
     const q = v1.subarray(n * P.COUNT, (n + 1) * P.COUNT);
     const [i, j, h, w] = [q[P.I], q[P.J], q[P.H], q[P.W]];
-    assert.ok(Number.isInteger(i) && Number.isInteger(h) && i >= 0 && j >= 0 && i + h <= 28 && j + w <= 28, `box ${[i, j, h, w]}`);
+    assert.ok(
+      Number.isInteger(i) && Number.isInteger(h) && i >= 0 && j >= 0 && i + h <= 28 && j + w <= 28,
+      `box ${[i, j, h, w]}`,
+    );
     const area = (h * w) / 784;
     // rounding h and w (≥ 7 px here) moves area and ratio by at most ~15%
     assert.ok(area >= 0.08 * 0.85 && area <= 1, `area ${area}`);
@@ -192,7 +220,9 @@ Deno.test("parameter distributions of the BYOL recipe at 28×28 (4000 samples)",
     minA = Math.min(minA, area);
     maxA = Math.max(maxA, area);
     meanB += q[P.BRIGHT] / N;
-    assert.ok(q[P.BRIGHT] >= 0.6 && q[P.BRIGHT] < 1.4 && q[P.SAT] >= 0.8 && q[P.SAT] < 1.2 && Math.abs(q[P.HUE]) <= 0.1);
+    assert.ok(
+      q[P.BRIGHT] >= 0.6 && q[P.BRIGHT] < 1.4 && q[P.SAT] >= 0.8 && q[P.SAT] < 1.2 && Math.abs(q[P.HUE]) <= 0.1,
+    );
     if (v0[n * P.COUNT + P.SIGMA] > 0) assert.ok(v0[n * P.COUNT + P.SIGMA] >= 0.1 && v0[n * P.COUNT + P.SIGMA] < 2);
   }
   assert.ok(minA < 0.1 && maxA > 0.9, `areas span [${minA}, ${maxA}]`);
@@ -218,7 +248,11 @@ Deno.test("viewAttrs: every named recipe validates; blur off on small images unl
       const s = normalizeAugment("augment", [[2, 3, 28, 28]], small as Record<string, unknown>);
       assert.equal(s.blur, null, `${name} blur at 28 px`);
       assert.deepStrictEqual([s.Ho, s.Wo], [28, 28]);
-      const big = normalizeAugment("augment", [[2, 3, 96, 96]], viewAttrs(name, view, { size: [96, 96] }) as Record<string, unknown>);
+      const big = normalizeAugment(
+        "augment",
+        [[2, 3, 96, 96]],
+        viewAttrs(name, view, { size: [96, 96] }) as Record<string, unknown>,
+      );
       assert.ok(big.blur && big.blur.radius === 5, `${name} blur kernel 11 at 96 px`);
     }
   }
@@ -231,7 +265,7 @@ Deno.test("viewAttrs: every named recipe validates; blur off on small images unl
 
 // ---- GPU against the float64 reference ----
 
-// Each op compiles 2–6 shaders and llvmpipe takes ~0.2–1 s per shader when its cache is cold,
+// Each op compiles 2–6 shaders and llvmpipe takes up to seconds per shader when its cache is cold,
 // so the GPU cases are few: every augmentation alone on RGB, the two C = 1 specifics (contrast
 // with the image mean, colour ops that vanish), and everything together at random on both.
 const EVERYTHING: AugmentAttrs = {
@@ -289,13 +323,22 @@ Deno.test("GPU augment is deterministic in (seed, step) and differs across steps
 
 Deno.test("contact sheet: tiles are (original, view 0, view 1) per image, originals untouched", async () => {
   const x = imgs(5, 3, 10, 10, 8);
-  const sheet = await contactSheet(Float32Array.from(x.data), [5, 3, 10, 10], { recipe: "byol", seed: 1, step: 2, scale: 2, cols: 2, cpu: true });
+  const sheet = await contactSheet(Float32Array.from(x.data), [5, 3, 10, 10], {
+    recipe: "byol",
+    seed: 1,
+    step: 2,
+    scale: 2,
+    cols: 2,
+    cpu: true,
+  });
   // 2 groups of 3 tiles per row, 3 rows; tiles 20 px with 2 px padding
   assert.deepStrictEqual([sheet.width, sheet.height, sheet.channels], [6 * 22 + 2, 3 * 22 + 2, 3]);
   const px = (X: number, Y: number, c: number) => sheet.data[(Y * sheet.width + X) * 3 + c];
   // image 2 is the first group of row 1: original at tile column 0
   for (const [y, xx] of [[0, 0], [4, 7], [9, 9]]) {
-    for (let c = 0; c < 3; c++) assert.equal(px(2 + 2 * xx, 24 + 2 * y, c), toByte(x.data[((2 * 3 + c) * 10 + y) * 10 + xx]));
+    for (let c = 0; c < 3; c++) {
+      assert.equal(px(2 + 2 * xx, 24 + 2 * y, c), toByte(x.data[((2 * 3 + c) * 10 + y) * 10 + xx]));
+    }
   }
   const v1 = run(x, viewAttrs("byol", 1, { size: [10, 10] }), { seed: 1, step: 2 }).out;
   assert.equal(px(2 + 2 * 22 + 2 * 4, 24 + 2 * 6, 1), toByte(Math.fround(v1[((2 * 3 + 1) * 10 + 6) * 10 + 4])));

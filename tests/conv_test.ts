@@ -97,29 +97,48 @@ Deno.test("conv2dGradInput / conv2dGradWeight VJPs (second order) match finite d
 
 // ---- GPU against float64 --------------------------------------------------------------------
 
+const NO_SG = { subgroups: false, f16: false };
 const VARIANTS = [
-  { name: "default (subgroups)", opts: {} },
-  { name: "sg8x1", opts: { variant: () => "sg8x1" } },
-  { name: "no subgroups t4x2", opts: { features: { subgroups: false, f16: false } } },
-  { name: "no subgroups t3x1", opts: { features: { subgroups: false, f16: false }, variant: () => "t3x1" } },
+  { name: "default (sg16x1)", opts: {} },
+  { name: "sg8x2", opts: { variant: () => "sg8x2" } },
+  { name: "sg24x1", opts: { variant: () => "sg24x1" } },
+  { name: "no subgroups (t4x4)", opts: { features: NO_SG } },
+  { name: "t3x1", opts: { features: NO_SG, variant: () => "t3x1" } },
 ];
 
-Deno.test("conv2d family on the GPU matches float64 (all cases, all variants)", async () => {
-  for (const c of CASES) {
-    const gshape = geoOut(c);
-    const x = f32Arg(c.x, 11), w = f32Arg(c.w, 12), g = f32Arg(gshape, 13);
-    const ops: [string, typeof x[], Record<string, unknown>][] = [
-      ["conv2d", [x, w], attrs(c)],
-      ["conv2dGradInput", [g, w], { ...attrs(c), inShape: c.x }],
-      ["conv2dGradWeight", [x, g], { ...attrs(c), wShape: c.w }],
-    ];
-    for (const [op, args, a] of ops) {
-      const want = cpuOp(op, args, a);
-      for (const v of VARIANTS) {
-        const got = await runOpGPU(op, args, a, {}, v.opts);
-        assertClose(got, want, { rtol: 1e-4, atol: 1e-5 }, `${op} ${c.name} ${v.name}`);
-      }
+/** every op of the family on the GPU against float64; `variants` limits the kernel variants tried */
+async function gpuCase(c: Case, variants = VARIANTS) {
+  const gshape = geoOut(c);
+  const x = f32Arg(c.x, 11), w = f32Arg(c.w, 12), g = f32Arg(gshape, 13);
+  const ops: [string, typeof x[], Record<string, unknown>][] = [
+    ["conv2d", [x, w], attrs(c)],
+    ["conv2dGradInput", [g, w], { ...attrs(c), inShape: c.x }],
+    ["conv2dGradWeight", [x, g], { ...attrs(c), wShape: c.w }],
+  ];
+  for (const [op, args, a] of ops) {
+    const want = cpuOp(op, args, a);
+    for (const v of variants) {
+      const got = await runOpGPU(op, args, a, {}, v.opts);
+      assertClose(got, want, { rtol: 1e-4, atol: 1e-5 }, `${op} ${c.name} ${v.name}`);
     }
+  }
+}
+
+// Each distinct shape × variant is a fresh shader that llvmpipe compiles for ~0.2–1 s, so the
+// default variant sees every case and the others only the two with the most structure.
+Deno.test("conv2d family on the GPU matches float64: every case, default kernel", async () => {
+  for (const c of CASES) await gpuCase(c, VARIANTS.slice(0, 1));
+});
+Deno.test("conv2d family on the GPU matches float64: every kernel variant", async () => {
+  for (const c of [CASES[0], CASES[4]]) await gpuCase(c, VARIANTS.slice(1));
+});
+
+Deno.test("conv2d rejects unknown kernel variants", async () => {
+  const x = f32Arg([1, 1, 3, 3], 1), w = f32Arg([1, 1, 1, 1], 2);
+  for (const [v, msg] of [["sg12x1", "unknown kernel variant 'sg12x1'"], ["fast", "unknown kernel variant 'fast'"]]) {
+    let err = "";
+    await runOpGPU("conv2d", [x, w], {}, {}, { variant: () => v }).catch((e) => (err = String(e)));
+    if (!err.includes(msg)) throw new Error(`variant ${v}: expected "${msg}", got "${err}"`);
   }
 });
 

@@ -2,23 +2,31 @@
 // k = C, NaN/±0/±Inf, a pattern that overflows the candidate list), weighted kNN against a
 // float64 host implementation of the same vote, and the linear probe (first step against a
 // host computation, accuracy on separable data).
+import { compile } from "../compiler/compile.ts";
+import { extractFeatures, type FeatureSet } from "../eval/features.ts";
 import { knnEval, l2NormalizeRows } from "../eval/knn.ts";
-import type { FeatureSet } from "../eval/features.ts";
+import { pixelFeatures, pixelKnn } from "../eval/pixels.ts";
+import { Graph } from "../ir/graph.ts";
+import { Executable } from "../runtime/executable.ts";
 import { LinearProbe, linearProbe } from "../eval/linear_probe.ts";
-import { OPS } from "../kernels/registry.ts";
-import type { BufRef } from "../kernels/op.ts";
 import { TOPK, topkPlan } from "../kernels/topk.ts";
+import { awaitGpu } from "../runtime/autotune.ts";
 import { getGpu } from "../runtime/device.ts";
 import { assertClose, cpuOp, rand } from "./util/check.ts";
+import { runOpGPU } from "./util/gpu.ts";
 
 function assertEquals(a: unknown, b: unknown, what = "") {
-  if (JSON.stringify(a) !== JSON.stringify(b)) throw new Error(`${what}: got ${JSON.stringify(a)}, expected ${JSON.stringify(b)}`);
+  if (JSON.stringify(a) !== JSON.stringify(b)) {
+    throw new Error(`${what}: got ${JSON.stringify(a)}, expected ${JSON.stringify(b)}`);
+  }
 }
 function assertThrows(f: () => unknown, _e: unknown, msg: string) {
   try {
     f();
   } catch (e) {
-    if (!(e as Error).message.includes(msg)) throw new Error(`expected an error containing '${msg}', got '${(e as Error).message}'`);
+    if (!(e as Error).message.includes(msg)) {
+      throw new Error(`expected an error containing '${msg}', got '${(e as Error).message}'`);
+    }
     return;
   }
   throw new Error(`expected an error containing '${msg}'`);
@@ -27,70 +35,38 @@ async function assertRejects(f: () => Promise<unknown>, _e: unknown, msg: string
   try {
     await f();
   } catch (e) {
-    if (!(e as Error).message.includes(msg)) throw new Error(`expected an error containing '${msg}', got '${(e as Error).message}'`);
+    if (!(e as Error).message.includes(msg)) {
+      throw new Error(`expected an error containing '${msg}', got '${(e as Error).message}'`);
+    }
     return;
   }
   throw new Error(`expected an error containing '${msg}'`);
 }
 
-// kNN compiles `topk` into its graph: until kernels/registry.ts lists TOPK, add it here
-if (!OPS.topk) Object.assign(OPS, TOPK);
-
-/** Runs topk's Lowering directly on the device (independent of the compiler). */
-async function topkGPU(x: Float32Array, R: number, C: number, k: number): Promise<Float32Array> {
-  const gpu = await getGpu(), dev = gpu.device;
-  const inShapes = [[R, C]], attrs = { k };
-  const outShape = TOPK.topk.shape(inShapes, attrs);
-  const low = TOPK.topk.kernel!({
-    inShapes,
-    outShape,
-    attrs,
-    scalar: () => "0.0",
-    scalarU32: () => "0u",
-    features: { subgroups: gpu.features.subgroups, f16: gpu.features.f16 },
-  });
-  const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
-  const mk = (n: number) => dev.createBuffer({ size: Math.ceil(Math.max(n, 1) / 4) * 16, usage });
-  const xin = mk(R * C), out = mk(R * 2 * k), temps = (low.temps ?? []).map(mk);
-  dev.queue.writeBuffer(xin, 0, x);
-  const resolve = (b: BufRef) => (b.kind === "in" ? xin : b.kind === "out" ? out : temps[b.i]);
-  dev.pushErrorScope("validation");
-  const enc = dev.createCommandEncoder(), pass = enc.beginComputePass();
-  for (const p of low.passes) {
-    const pipeline = dev.createComputePipeline({ layout: "auto", compute: { module: dev.createShaderModule({ code: p.wgsl }), entryPoint: "main" } });
-    const entries = p.bindings.map((b, i) => ({ binding: i, resource: { buffer: resolve(b.buf) } }));
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, dev.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries }));
-    pass.dispatchWorkgroups(...p.workgroups);
-  }
-  pass.end();
-  const stage = dev.createBuffer({ size: R * 2 * k * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-  enc.copyBufferToBuffer(out, 0, stage, 0, R * 2 * k * 4);
-  dev.queue.submit([enc.finish()]);
-  const err = await dev.popErrorScope();
-  if (err) throw new Error(`topk lowering: ${err.message}`);
-  await stage.mapAsync(GPUMapMode.READ);
-  const r = new Float32Array(stage.getMappedRange().slice(0));
-  stage.destroy();
-  for (const b of [xin, out, ...temps]) b.destroy();
-  return r;
-}
-
 /** GPU topk vs the float64 reference, bit-exact (values are f32 inputs, indices integers). */
 async function checkTopk(x: Float32Array, R: number, C: number, k: number, what: string) {
   const want = cpuOp("topk", [{ shape: [R, C], data: x }], { k });
-  const got = await topkGPU(x, R, C, k);
+  const got = await awaitGpu(runOpGPU("topk", [{ shape: [R, C], data: x }], { k }));
   for (let i = 0; i < want.length; i++) {
     const same = Object.is(got[i], want[i]) || (Number.isNaN(got[i]) && Number.isNaN(want[i]));
     if (!same) {
       const r = Math.floor(i / (2 * k)), j = i % (2 * k);
-      throw new Error(`${what}: row ${r} ${j < k ? `value ${j}` : `index ${j - k}`}: got ${got[i]}, expected ${want[i]}`);
+      throw new Error(
+        `${what}: row ${r} ${j < k ? `value ${j}` : `index ${j - k}`}: got ${got[i]}, expected ${want[i]}`,
+      );
     }
   }
 }
 
 Deno.test("topk: random rows on odd shapes match float64 (chunked path and small rows)", async () => {
-  for (const [R, C, k] of [[7, 13, 5], [5, 301, 17], [3, 1501, 7], [2, 2049, 200], [1, 1, 1]]) {
+  // vec4 rows ([4, 1500], [3, 1000]) and scalar rows (odd C, or C/4 < k as in [2, 700] k=200)
+  for (
+    const [R, C, k] of [[7, 13, 5], [5, 301, 17], [3, 1501, 7], [2, 2049, 200], [1, 1, 1], [4, 1500, 31], [
+      3,
+      1000,
+      250,
+    ], [2, 700, 200]]
+  ) {
     await checkTopk(Float32Array.from(rand(R * C, R * 31 + C, -3, 3)), R, C, k, `[${R}, ${C}] k=${k}`);
   }
 });
@@ -99,27 +75,59 @@ Deno.test("topk: ties, k = C, NaN / ±0 / ±Inf", async () => {
   // few distinct values: ties broken by the lower column; C > cap forces the exact fallback
   const q = (n: number, seed: number, levels: number) => Float32Array.from(rand(n, seed, 0, levels), Math.floor);
   await checkTopk(q(4 * 37, 3, 3), 4, 37, 10, "ties, short rows");
-  const [R, C, k] = [3, 1500, 9];
-  if (topkPlan(C, k).cap >= C) throw new Error("test setup: the tie case must overflow the candidate list");
-  await checkTopk(q(R * C, 4, 3), R, C, k, "ties, overflowing rows");
+  for (const C of [1500, 1501]) {
+    const x = q(3 * C, 4, 2);
+    if (!overflows(x, 3, C, 9)) throw new Error("test setup: the tie case must overflow the candidate list");
+    await checkTopk(x, 3, C, 9, `ties, overflowing rows of ${C}`);
+  }
   await checkTopk(new Float32Array(2 * 1500).fill(0.5), 2, 1500, 11, "all equal");
+  // ties at the k-th value come first in the row, the larger values last: the fallback must
+  // keep all larger values and only the first ties
+  const late = new Float32Array(1500).fill(1).fill(2, 1495);
+  if (!overflows(late, 1, 1500, 9)) throw new Error("test setup: must overflow");
+  await checkTopk(late, 1, 1500, 9, "ties before larger values");
   await checkTopk(Float32Array.from(rand(3 * 29, 5)), 3, 29, 29, "k = C");
   await checkTopk(Float32Array.from(rand(2 * 700, 6)), 2, 700, 700, "k = C, long rows");
   const special = Float32Array.from([0, -0, NaN, Infinity, -Infinity, 1, -1, 0, -0, 3.5, -Infinity, 2]);
   await checkTopk(special, 1, special.length, 8, "special values");
 });
 
-Deno.test("topk: adversarial order (all large values in one chunk) overflows into the fallback", async () => {
-  const [R, C, k] = [2, 3001, 40];
-  const { chunks } = topkPlan(C, k);
-  const x = Float32Array.from(rand(R * C, 9, 0, 1));
-  for (let r = 0; r < R; r++) for (let c = 0; c < C; c += chunks) x[r * C + c] = 10 + c / C; // chunk 0 holds the top
-  await checkTopk(x, R, C, k, "one-chunk top");
+Deno.test("topk: adversarial order (all large values in k − 1 chunks) overflows into the fallback", async () => {
+  for (const [R, C, k] of [[2, 6001, 40], [2, 6000, 40]]) await fewChunksTop(R, C, k);
   // ascending and descending rows
+  const [C, k] = [3001, 40];
   const asc = Float32Array.from({ length: C }, (_, i) => i * 0.25), desc = asc.slice().reverse();
   await checkTopk(asc, 1, C, k, "ascending");
   await checkTopk(desc, 1, C, k, "descending");
 });
+
+/** k − 1 chunks (column c is in chunk ⌊c / vec⌋ mod M) hold all the large values */
+async function fewChunksTop(R: number, C: number, k: number) {
+  const { chunks, vec } = topkPlan(C, k);
+  const x = Float32Array.from(rand(R * C, 9, 0, 1));
+  for (let r = 0; r < R; r++) {
+    for (let c = 0; c < C; c++) if (Math.floor(c / vec) % chunks < k - 1) x[r * C + c] = 10 + c / C;
+  }
+  if (!overflows(x, R, C, k)) throw new Error("test setup: must overflow the candidate list");
+  await checkTopk(x, R, C, k, `few-chunk top [${R}, ${C}]`);
+}
+
+/** Host model of the kernel's fast path: does some row have more than `cap` elements ≥ t0? */
+function overflows(x: Float32Array, R: number, C: number, k: number): boolean {
+  const { chunks, vec, cap } = topkPlan(C, k);
+  for (let r = 0; r < R; r++) {
+    const mx = new Array(chunks).fill(-Infinity);
+    for (let c = 0; c < C; c++) {
+      const j = Math.floor(c / vec) % chunks;
+      mx[j] = Math.max(mx[j], x[r * C + c]);
+    }
+    const t0 = mx.sort((a, b) => b - a)[k - 1];
+    let n = 0;
+    for (let c = 0; c < C; c++) if (x[r * C + c] >= t0) n++;
+    if (n > cap) return true;
+  }
+  return false;
+}
 
 Deno.test("topk: bad k or shape is a ShapeError naming the op", () => {
   assertThrows(() => TOPK.topk.shape([[3, 5]], { k: 6 }), Error, "topk: k = 6");
@@ -155,12 +163,21 @@ function knnHost(train: FeatureSet, test: FeatureSet, k: number, T: number): Int
   return pred;
 }
 
-function features(n: number, dim: number, classes: number, seed: number, centers?: Float64Array, noise = 1): FeatureSet {
+function features(
+  n: number,
+  dim: number,
+  classes: number,
+  seed: number,
+  centers?: Float64Array,
+  noise = 1,
+): FeatureSet {
   const z = rand(n * dim, seed, -1, 1), lab = rand(n, seed + 1, 0, classes);
   const labels = Int32Array.from(lab, Math.floor);
   const data = new Float32Array(n * dim);
   for (let i = 0; i < n; i++) {
-    for (let j = 0; j < dim; j++) data[i * dim + j] = (centers ? centers[labels[i] * dim + j] : 0) + noise * z[i * dim + j];
+    for (let j = 0; j < dim; j++) {
+      data[i * dim + j] = (centers ? centers[labels[i] * dim + j] : 0) + noise * z[i * dim + j];
+    }
   }
   return { data, labels, n, dim, classes };
 }
@@ -170,8 +187,10 @@ Deno.test("knn: same top-1 predictions as a float64 host vote (bank parts, padde
   const train = features(301, 13, 3, 10, centers, 1.2), test = features(41, 13, 3, 20, centers, 1.2);
   const want = knnHost(train, test, 20, 0.1);
   const wantTop1 = want.filter((p, i) => p === test.labels[i]).length / test.n;
-  if (wantTop1 === 1 || wantTop1 < 0.4) throw new Error(`test setup: host top-1 ${wantTop1} should be informative but imperfect`);
-  for (const opts of [{}, { partRows: 70, chunk: 16 }]) {
+  if (wantTop1 === 1 || wantTop1 < 0.4) {
+    throw new Error(`test setup: host top-1 ${wantTop1} should be informative but imperfect`);
+  }
+  for (const opts of [{ chunk: 16 }, { partRows: 43, chunk: 16 }]) { // 1 part; 7 equal parts
     const got = await knnEval(train, test, { k: 20, T: 0.1, ...opts });
     assertEquals(Array.from(got.predictions), Array.from(want), JSON.stringify(opts));
     assertEquals(got.top1, wantTop1);
@@ -225,8 +244,16 @@ Deno.test("linear probe: first step loss and SGD update match a float64 host com
     probe.step(x, y, lr);
     assertClose([await probe.lastLoss()], [loss], { rtol: 1e-5, atol: 1e-6 }, "first-step loss");
     // PyTorch SGD, first step: buf = g + wd·w (weights only), w −= lr·buf
-    assertClose(await probe.param("probe.weight"), Array.from(w0, (w, i) => w - lr * (gw[i] + wd * w)), { rtol: 1e-5, atol: 1e-6 }, "W after step");
-    assertClose(await probe.param("probe.bias"), Array.from(b0, (b, i) => b - lr * gb[i]), { rtol: 1e-5, atol: 1e-6 }, "b after step");
+    assertClose(await probe.param("probe.weight"), Array.from(w0, (w, i) => w - lr * (gw[i] + wd * w)), {
+      rtol: 1e-5,
+      atol: 1e-6,
+    }, "W after step");
+    assertClose(
+      await probe.param("probe.bias"),
+      Array.from(b0, (b, i) => b - lr * gb[i]),
+      { rtol: 1e-5, atol: 1e-6 },
+      "b after step",
+    );
   } finally {
     probe.destroy();
   }
@@ -256,4 +283,71 @@ Deno.test("linear probe: ≥ 95% on linearly separable data (AdamW and SGD)", as
   assertEquals(a.epochs, 15);
   const s = await linearProbe(train, test, { epochs: 15, batch: 64, lr: 0.5, optimizer: "sgd", weightDecay: 0 });
   if (!(s.top1 >= 0.95)) throw new Error(`SGD probe top-1 ${s.top1} (losses ${s.losses.map((l) => l.toFixed(3))})`);
+});
+
+// ---- feature extraction and the pixel baseline ------------------------------------------------
+
+Deno.test("extractFeatures: batches with a padded last batch give the host-computed rows", async () => {
+  const [n, c, h, w, F] = [23, 2, 3, 5, 7], per = c * h * w;
+  const ds = {
+    name: "tiny",
+    images: Float32Array.from(rand(n * per, 61, 0, 1)),
+    labels: Int32Array.from(rand(n, 62, 0, 3), Math.floor),
+    n,
+    c,
+    h,
+    w,
+    classes: 3,
+  };
+  const wts = Float32Array.from(rand(per * F, 63));
+  // a stand-in encoder: features = relu(flatten(images) · W)
+  const model = async (batch: number) => {
+    const gpu = await getGpu();
+    const g = new Graph();
+    const x = g.input("images", [batch, c, h, w]).reshape([batch, per]);
+    g.output("features", x.matmul(g.state("W", [per, F], { kind: "zeros" })).relu());
+    const ex = await Executable.create(
+      gpu,
+      compile(g, { features: { subgroups: gpu.features.subgroups, f16: gpu.features.f16 } }),
+    );
+    ex.write("W", wts);
+    return ex;
+  };
+  const want = new Float64Array(n * F);
+  for (let i = 0; i < n; i++) {
+    for (let f = 0; f < F; f++) {
+      let s = 0;
+      for (let j = 0; j < per; j++) s += ds.images[i * per + j] * wts[j * F + f];
+      want[i * F + f] = Math.max(s, 0);
+    }
+  }
+  const got = await extractFeatures(model, ds, { batch: 10 });
+  assertEquals([got.n, got.dim, got.classes], [n, F, 3]);
+  assertEquals(Array.from(got.labels), Array.from(ds.labels));
+  assertClose(got.data, want, { rtol: 1e-5, atol: 1e-5 }, "features");
+  await assertRejects(
+    () => extractFeatures(model, { ...ds, w: 4, images: ds.images.subarray(0, n * c * h * 4) }),
+    Error,
+    "model input 'images'",
+  );
+});
+
+Deno.test("pixelKnn is kNN on flattened pixels", async () => {
+  const centers = Float64Array.from(rand(3 * 12, 71, 0, 1));
+  const tr = features(90, 12, 3, 72, centers, 0.4), te = features(31, 12, 3, 73, centers, 0.4);
+  // non-negative "pixels" in [0, 1] shaped [n, 3, 2, 2]
+  const img = (f: FeatureSet, name: string) => ({
+    name,
+    images: f.data.map((v) => Math.min(1, Math.abs(v))),
+    labels: f.labels,
+    n: f.n,
+    c: 3,
+    h: 2,
+    w: 2,
+    classes: 3,
+  });
+  const a = img(tr, "train"), b = img(te, "test");
+  const got = await pixelKnn(a, b, { k: 15 });
+  const want = knnHost(pixelFeatures(a), pixelFeatures(b), 15, 0.1);
+  assertEquals(Array.from(got.predictions), Array.from(want));
 });

@@ -1,18 +1,21 @@
 // examples/: every example spec validates; its gradients are what its composition says (the
 // EMA target and the stop-gradient branches get none, checked against finite differences on
-// the float64 CPU reference); the primitive-node loss equals the library node; and each
-// example trains 20 steps on the GPU (synthetic data) with finite, decreasing losses.
+// the float64 CPU reference); the primitive-node loss equals the library node; the infoNCE +
+// Barlow weights put both terms on one scale; each example trains 20 steps on the GPU
+// (synthetic data) with finite losses below those of the same run untrained; and the
+// lambda-free study plans, names, tabulates and plots its runs (its training is pipelines/
+// barlow.ts, tested elsewhere; the study itself is run by hand).
 import assert from "node:assert/strict";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { grad } from "../compiler/autodiff.ts";
 import { lowerSpec } from "../compiler/from_spec.ts";
 import { OPS } from "../kernels/registry.ts";
 import { makeSynthetic } from "../data/synthetic.ts";
 import { barlowTwins, mul, ntXent } from "../dsl/builders.ts";
 import { parseFlags } from "../dsl/cli.ts";
-import { canonicalJSON, parseSpecJSON, specHash } from "../dsl/io.ts";
+import { canonicalJSON, loadSpec, parseSpecJSON, specHash } from "../dsl/io.ts";
 import { defaultEncoder, type PresetOptions } from "../dsl/presets.ts";
 import { lossNodes } from "../dsl/resolve.ts";
 import type { PipelineSpec } from "../dsl/schema.ts";
@@ -26,6 +29,7 @@ import * as barlowPredictor from "../examples/barlow-predictor.ts";
 import * as byolBarlow from "../examples/byol-barlow.ts";
 import * as featureMse from "../examples/feature-mse.ts";
 import * as infonceBarlow from "../examples/infonce-barlow.ts";
+import * as lambdaFree from "../examples/lambda-free.ts";
 
 const EXAMPLES = { byolBarlow, barlowPredictor, infonceBarlow, featureMse };
 
@@ -39,7 +43,7 @@ Deno.test("examples: every exported spec validates, round-trips through JSON and
     assert.deepEqual(specHash(parseSpecJSON(canonicalJSON(s))), specHash(s), name);
     methods.add(s.method);
   }
-  assert.deepEqual(methods.size, Object.keys(EXAMPLES).length);
+  assert.equal(methods.size, Object.keys(EXAMPLES).length);
   // the compositions the files describe
   const bb = byolBarlow.spec;
   assert.deepEqual(bb.branches.filter((b) => b.ema?.of === "z1").map((b) => b.name), ["t1", "t2"]);
@@ -76,7 +80,7 @@ Deno.test("examples: constants that depend on D and N follow --proj and --batch"
 
 // ------------------------------------------------------------- float64 CPU gradient checks
 
-/** Tiny sizes for the CPU reference: 6×6 images, batch 8, widths ≤ 12. */
+/** Tiny sizes for the CPU reference: 8×8 images cropped to 6×6, batch 8, widths ≤ 12. */
 const TINY: PresetOptions = {
   data: "synthetic",
   imageSize: 6,
@@ -257,37 +261,143 @@ Deno.test("infonce-barlow: both weighted terms are O(1) at the random initializa
 });
 
 // -------------------------------------------------------------------- GPU: 20 steps each
+//
+// What "the loss decreases" can honestly mean in 20 steps: at the presets' LARS lr the weights
+// move by ~1e-4 of their norm per step, and a 20-step run of barlow changes its loss by < 1%
+// (29.2 vs 29.3 at step 19) while the augmentations alone make it jump by ±15% from step to
+// step (the RNG is keyed by step, so those jumps are the same in every run). A first-3 vs
+// last-3 comparison would measure that noise (an untrained run "decreases" by 4% too). So each
+// example trains with its own optimizer at 50× its lr, and is compared, step by step, with the
+// same run at lr ≈ 0: the same images, the same views, the untrained network. Training must
+// give the lower mean loss over the last 10 steps.
 
-/** Small widths for a quick GPU run on 16×16 synthetic images. */
+/** Small widths for a quick GPU run on 16×16 synthetic images: one batch of 32, 20 steps. */
 const SMALL: PresetOptions = {
   data: "synthetic",
   imageSize: 16,
   encoder: defaultEncoder([64]),
   proj: [64, 32],
   batch: 32,
-  epochs: 1,
+  epochs: 20,
   steps: 20,
   warmupEpochs: 0,
 };
 
-Deno.test("examples: each trains 20 steps on synthetic data with finite, decreasing losses", async () => {
-  const data = makeSynthetic({ train: 640, test: 64 });
+function scaledLr(spec: PipelineSpec, factor: number): PipelineSpec {
+  const o = structuredClone(spec.optimizer);
+  o.lr *= factor;
+  if (o.kind === "lars" && o.biasLr !== undefined) o.biasLr *= factor;
+  return validateSpec({ ...spec, optimizer: o });
+}
+
+Deno.test("examples: each trains 20 steps on synthetic data with finite losses, below the untrained network's", async () => {
+  const data = makeSynthetic({ train: 32, test: 32 });
   const out = mkdtempSync(join(tmpdir(), "examples-test-"));
-  const report: string[] = [];
+  const lines: string[] = [];
+  const losses = async (spec: PipelineSpec, dir: string) => {
+    const run = await train({ spec, out: join(out, dir), data, logEvery: 1, log: () => {} });
+    run.exec.destroy();
+    const l = run.losses.map((x) => x.loss);
+    assert.equal(l.length, 20, dir);
+    assert.ok(l.every(Number.isFinite), `${dir}: ${l}`);
+    return l;
+  };
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   try {
     for (const [name, ex] of Object.entries(EXAMPLES)) {
       const spec = ex.make(SMALL);
-      const run = await train({ spec, out: join(out, name), data, logEvery: 1, log: () => {} });
-      run.exec.destroy();
-      const l = run.losses.map((x) => x.loss);
-      assert.deepEqual(l.length, 20, name);
-      assert.ok(l.every(Number.isFinite), `${name}: ${l}`);
-      const first = (l[0] + l[1] + l[2]) / 3, last = (l[17] + l[18] + l[19]) / 3;
-      report.push(`${name}: ${first.toPrecision(4)} → ${last.toPrecision(4)}`);
-      assert.ok(last < first, `${name}: loss did not decrease: ${l.map((x) => x.toPrecision(4)).join(" ")}`);
+      const trained = await losses(scaledLr(spec, 50), name);
+      const frozen = await losses(scaledLr(spec, 1e-12), `${name}-frozen`);
+      assert.equal(frozen[0], trained[0], `${name}: step 0 sees the same views and weights`);
+      const t = mean(trained.slice(10)), f = mean(frozen.slice(10));
+      lines.push(`${name}: last 10 steps ${t.toPrecision(4)} trained vs ${f.toPrecision(4)} untrained`);
+      assert.ok(t < f, `${name}: training did not lower the loss: ${trained.map((x) => x.toPrecision(4))} vs ${frozen.map((x) => x.toPrecision(4))}`);
     }
   } finally {
     rmSync(out, { recursive: true, force: true });
-    console.log(report.join("; "));
+    console.log(lines.join("\n"));
+  }
+});
+
+// ------------------------------------------------------------------- lambda-free study
+
+Deno.test("lambda-free: flags, defaults, pass-through and the flags it owns", () => {
+  const d = lambdaFree.parseStudyArgs([]);
+  assert.ok(d !== "help");
+  assert.deepEqual({ ...d, passThrough: undefined }, { ...lambdaFree.STUDY_DEFAULTS, passThrough: undefined });
+  assert.equal(lambdaFree.parseStudyArgs(["--dims", "16", "-h"]), "help");
+  const o = lambdaFree.parseStudyArgs([
+    "--dims=16,32", "--budget-steps", "7", "--encoder", "mlp:24", "--lambdas", "mean,0.01", "--optimizers", "sgd",
+    "--batch=8", "--sgd-lr", "0.003", "--fresh",
+  ]);
+  assert.ok(o !== "help");
+  assert.deepEqual([o.dims, o.budgetSteps, o.lambdas, o.optimizers, o.sgdLr, o.fresh], [[16, 32], 7, ["mean", 0.01], ["sgd"], 0.003, true]);
+  assert.deepEqual(o.passThrough, ["--encoder", "mlp:24", "--batch=8"]);
+  assert.throws(() => lambdaFree.parseStudyArgs(["--proj", "64"]), /--proj: set by the study.*--dims/);
+  assert.throws(() => lambdaFree.parseStudyArgs(["--lr", "1"]), /--sgd-lr/);
+  assert.throws(() => lambdaFree.parseStudyArgs(["--dimz", "1"]), /--dimz: unknown flag/);
+  assert.throws(() => lambdaFree.parseStudyArgs(["--dims", "128,x"]), /--dims: expected a positive integer, got 'x'/);
+  assert.throws(() => lambdaFree.parseStudyArgs(["--optimizers", "adam"]), /lars and\/or sgd/);
+  assert.throws(() => lambdaFree.parseStudyArgs(["--warmup-frac", "1"]), /fraction/);
+  assert.ok(lambdaFree.studyHelp().includes("--budget-steps N") && lambdaFree.studyHelp().includes("(default: 128,512,2048)"));
+});
+
+Deno.test("lambda-free: one spec per (D, λ, optimizer) with the same budget, and the step memory grows with D", () => {
+  const o = lambdaFree.parseStudyArgs([
+    "--data", "synthetic", "--dims", "16,64", "--budget-steps", "30", "--train-limit", "100", "--batch", "16",
+    "--encoder", "mlp:24", "--out", "/tmp/lf-plan",
+  ]);
+  assert.ok(o !== "help");
+  const plan = lambdaFree.planRuns(o);
+  assert.equal(plan.length, 8);
+  assert.deepEqual(plan.map((c) => c.key).slice(0, 4), ["D16-0.0051-lars", "D16-mean-lars", "D16-0.0051-sgd", "D16-mean-sgd"]);
+  for (const c of plan) {
+    const s = c.spec;
+    assert.equal(s.modules.projector.kind === "mlp" && s.modules.projector.widths.join(), `${c.d},${c.d}`);
+    assert.deepEqual(s.loss, barlowTwins("z1", "z2", c.lambda));
+    assert.equal(s.optimizer.kind, c.optimizer);
+    assert.equal(s.optimizer.lr, c.optimizer === "lars" ? 0.2 : lambdaFree.SGD_LR);
+    // 100 images / batch 16 = 6 steps per epoch: 5 epochs hold the 30 steps; warmup 3 steps
+    assert.deepEqual([s.steps, s.epochs, s.batch, s.data.trainLimit], [30, 5, 16, 100]);
+    close(s.schedule.warmupEpochs * 6, 3, 1e-12);
+    assert.equal(s.modules.encoder.kind === "mlp" && s.modules.encoder.widths.join(), "24");
+    assert.equal(c.dir, join("/tmp/lf-plan", "runs", c.key));
+  }
+  assert.ok(lambdaFree.stepBytes(plan[4].spec) > lambdaFree.stepBytes(plan[0].spec));
+});
+
+Deno.test("lambda-free: results table, plot and failure reasons", () => {
+  const o = lambdaFree.parseStudyArgs(["--data", "synthetic", "--dims", "16,32", "--optimizers", "lars", "--train-limit", "64", "--batch", "16"]);
+  assert.ok(o !== "help");
+  const base = lambdaFree.baseSpec(o);
+  const [a, b, c] = lambdaFree.planRuns(o, base);
+  const results = [
+    lambdaFree.resultOf(a, { knn_top1: 0.8125, linear_top1: 0.75, loss_first: 30, loss_last: 20, seconds: 4.2, spec_hash: "x" }),
+    lambdaFree.resultOf(b, undefined, { status: "failed", reason: lambdaFree.failureReason("noise\nerror: loss became NaN at step 3 (epoch 1); stopping.\n", 2) }),
+    lambdaFree.resultOf(c, undefined, { status: "skipped", reason: "needs ~9.0 GiB" }),
+  ];
+  assert.equal(results[0].lambda_value, 0.0051);
+  assert.equal(results[1].lambda_value, 1 / 15);
+  assert.equal(results[1].reason, "diverged (loss became NaN at step 3 (epoch 1))");
+  const md = lambdaFree.resultsTable(o, base, results);
+  assert.match(md, /\| D \| λ=0\.0051 LARS \| λ=1\/\(D−1\) LARS \|/);
+  assert.match(md, /\| 16 \| 81\.3 \| failed \|/);
+  assert.match(md, /\| 32 \| skipped \| … \|/);
+  assert.match(md, /\| 16 \| 0\.0051 \| 0\.00510 \| LARS \| 81\.3 \| 75\.0 \| – \| 30\.00 → 20\.00 \|/);
+  const svg = lambdaFree.resultsPlot(o, results);
+  assert.ok(svg.includes("λ=1/(D−1) LARS") && svg.includes("kNN top-1 vs projector width"));
+});
+
+Deno.test("lambda-free: a dry run writes one loadable spec file per run and trains nothing", async () => {
+  const out = mkdtempSync(join(tmpdir(), "lambda-free-test-"));
+  try {
+    const o = lambdaFree.parseStudyArgs(["--data", "synthetic", "--dims", "16", "--train-limit", "64", "--batch", "16", "--encoder", "mlp:16", "--out", out, "--dry-run"]);
+    assert.ok(o !== "help");
+    const results = await lambdaFree.runStudy(o);
+    assert.deepEqual(results, []);
+    for (const c of lambdaFree.planRuns(o)) assert.equal(specHash(loadSpec(join(c.dir, "spec.json"))), specHash(c.spec));
+    assert.ok(!existsSync(join(out, "results.json")));
+  } finally {
+    rmSync(out, { recursive: true, force: true });
   }
 });

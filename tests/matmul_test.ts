@@ -9,7 +9,7 @@ import { Graph } from "../ir/graph.ts";
 import { matmulProblem } from "../kernels/matmul/common.ts";
 import { defaultVariant, MATMUL_VARIANTS } from "../kernels/matmul/variants.ts";
 import { ShapeError, type Shape, size } from "../kernels/op.ts";
-import { chooseMatmulVariant, matmulKey, pickMatmulVariants, readCache, runMatmul, tuneMatmul, writeCacheEntry } from "../runtime/autotune.ts";
+import { awaitGpu, chooseMatmulVariant, matmulKey, pickMatmulVariants, readCache, runMatmul, tuneMatmul, writeCacheEntry } from "../runtime/autotune.ts";
 import { assertClose, checkVjp, cpuOp, rand, randArg } from "./util/check.ts";
 import { getGpu, runGraphGPU, runOpGPU } from "./util/gpu.ts";
 
@@ -104,9 +104,8 @@ const caseName = (c: Case) => `${c.aBatch ? `[${c.aBatch}]·[${c.bBatch}] ` : ""
 
 /**
  * Run each case with one variant through the real compiler and runtime; compare to float64.
- * One submit per case on purpose: a single submit holding several cold shader compiles runs
- * for tens of seconds on a loaded lavapipe, and under `deno test` awaiting such a long job
- * has been seen to stall (dawn.node's busy-polling; see the report in runtime/autotune.ts).
+ * One submit per case keeps each GPU job short (a cold compile is one job), and awaitGpu
+ * keeps dawn.node's polling from starving lavapipe while it compiles (runtime/autotune.ts).
  */
 async function checkVariant(variant: string, cases: Case[]) {
   const pick = { variant: (op: string) => (op === "matmul" ? variant : undefined) };
@@ -114,7 +113,7 @@ async function checkVariant(variant: string, cases: Case[]) {
     const [as0, bs0] = shapesOf(c.M, c.N, c.K, c.tA, c.tB);
     const a = randArg([...(c.aBatch ?? []), ...as0], 2 * i + 1), b = randArg([...(c.bBatch ?? []), ...bs0], 2 * i + 2);
     const attrs = { transA: c.tA, transB: c.tB };
-    const got = await runOpGPU("matmul", [a, b], attrs, {}, pick);
+    const got = await awaitGpu(runOpGPU("matmul", [a, b], attrs, {}, pick));
     assertClose(got, cpuOp("matmul", [a, b], attrs), { rtol: 1e-4, atol: 1e-6 * c.K }, `${variant} ${caseName(c)}`);
   }
 }
@@ -132,7 +131,7 @@ for (const v of Object.values(MATMUL_VARIANTS)) {
 
 Deno.test("matmul GPU: default variant through runOpGPU", async () => {
   const [a, b] = [randArg([33, 17], 1), randArg([17, 65], 2)];
-  assertClose(await runOpGPU("matmul", [a, b]), cpuOp("matmul", [a, b]), { rtol: 1e-4, atol: 1e-5 }, "default");
+  assertClose(await awaitGpu(runOpGPU("matmul", [a, b])), cpuOp("matmul", [a, b]), { rtol: 1e-4, atol: 1e-5 }, "default");
 });
 
 Deno.test("matmul GPU backward equals the CPU backward (broadcast batch, transposes)", async () => {
@@ -146,7 +145,7 @@ Deno.test("matmul GPU backward equals the CPU backward (broadcast batch, transpo
     g.output("db", db!);
     const leaves = new Map([["a", rand(size(as), 1)], ["b", rand(size(bs), 2)], ["w", rand(size(c.shape), 3)]]);
     const ref = evaluate(g, { leaves, scalars: {} });
-    const got = await runGraphGPU(g, leaves);
+    const got = await awaitGpu(runGraphGPU(g, leaves));
     assertClose(got.get("da")!, ref[da!.id], { rtol: 1e-4, atol: 1e-5 }, `dA ${as}`);
     assertClose(got.get("db")!, ref[db!.id], { rtol: 1e-4, atol: 1e-5 }, `dB ${bs}`);
   }
@@ -196,3 +195,4 @@ Deno.test("default variant: subgroup kernel on CPU adapters with subgroups, regi
   assert.deepEqual(defaultVariant({ subgroups: false }, "llvmpipe"), "blocked");
   assert.deepEqual(defaultVariant({ subgroups: true }, "NVIDIA GeForce RTX 4090 / ada"), "blocked");
 });
+

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { boxMuller } from "../kernels/random.ts";
 import { ShapeError } from "../kernels/op.ts";
-import { mulhilo, philox4x32, philoxDraw, DOMAIN_RAND, u32Below, u32ToUnit } from "../kernels/wgsl/philox.ts";
+import { DOMAIN_RAND, mulhilo, philox4x32, philoxDraw, u32Below, u32ToUnit } from "../kernels/wgsl/philox.ts";
 import { assertClose, cpuOp } from "./util/check.ts";
 import { runGraphGPU, runOpGPU } from "./util/gpu.ts";
 import { Graph } from "../ir/graph.ts";
@@ -10,8 +10,18 @@ import { evaluate } from "../cpu/reference.ts";
 // Random123's kat_vectors for philox4x32-10: counter, key → output
 const KAT: [number[], number[], number[]][] = [
   [[0, 0, 0, 0], [0, 0], [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]],
-  [[0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff], [0xffffffff, 0xffffffff], [0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd]],
-  [[0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344], [0xa4093822, 0x299f31d0], [0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1]],
+  [[0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff], [0xffffffff, 0xffffffff], [
+    0x408f276d,
+    0x41c83b0e,
+    0xa20bc7c6,
+    0x6d5451fd,
+  ]],
+  [[0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344], [0xa4093822, 0x299f31d0], [
+    0xd16cfe09,
+    0x94fdcceb,
+    0x5001e420,
+    0x24126ea1,
+  ]],
 ];
 
 Deno.test("philox4x32-10 reproduces Random123's known-answer vectors", () => {
@@ -35,7 +45,9 @@ const shape = [7, 13, 5];
 Deno.test("randUniform: element i is u32ToUnit of Philox word 0 at counter (i, step, 0, rand)", () => {
   const r = cpuOp("randUniform", [], { shape, stream: 3 }, SC);
   assert.deepStrictEqual(r.length, 455);
-  for (const i of [0, 1, 100, 454]) assert.deepStrictEqual(r[i], u32ToUnit(philoxDraw(1234, 3, i, 7, 0, DOMAIN_RAND, 0)[0]));
+  for (const i of [0, 1, 100, 454]) {
+    assert.deepStrictEqual(r[i], u32ToUnit(philoxDraw(1234, 3, i, 7, 0, DOMAIN_RAND, 0)[0]));
+  }
 });
 
 Deno.test("randUniform statistics: mean 1/2, variance 1/12, no lag-1 correlation", () => {
@@ -83,9 +95,18 @@ Deno.test("RNG determinism: same (seed, step, stream) identical; step, seed and 
 });
 
 Deno.test("RNG ops reject bad attrs and missing scalars with clear errors", () => {
-  assert.throws(() => cpuOp("randUniform", [], { shape: [3, 0] }, SC), (e: Error) => e instanceof ShapeError && e.message.includes("attrs.shape"));
-  assert.throws(() => cpuOp("randNormal", [], { shape: [3], stream: -1 }, SC), (e: Error) => e instanceof ShapeError && e.message.includes("attrs.stream"));
-  assert.throws(() => cpuOp("randNormal", [], { shape: [3] }, { seed: 1 }), (e: Error) => e instanceof Error && e.message.includes("'seed' and 'step'"));
+  assert.throws(
+    () => cpuOp("randUniform", [], { shape: [3, 0] }, SC),
+    (e: Error) => e instanceof ShapeError && e.message.includes("attrs.shape"),
+  );
+  assert.throws(
+    () => cpuOp("randNormal", [], { shape: [3], stream: -1 }, SC),
+    (e: Error) => e instanceof ShapeError && e.message.includes("attrs.stream"),
+  );
+  assert.throws(
+    () => cpuOp("randNormal", [], { shape: [3] }, { seed: 1 }),
+    (e: Error) => e instanceof Error && e.message.includes("'seed' and 'step'"),
+  );
 });
 
 Deno.test("GPU randUniform is bit-identical to the reference; randNormal within f32 accuracy", async () => {

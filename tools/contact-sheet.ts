@@ -32,12 +32,20 @@ export interface SheetOptions {
 }
 
 /** NCHW batch in [0, 1] → the sheet. Columns per group: original, view 0, view 1. */
-export async function contactSheet(images: Float32Array, shape: [number, number, number, number], o: SheetOptions): Promise<Raster> {
+export async function contactSheet(
+  images: Float32Array,
+  shape: [number, number, number, number],
+  o: SheetOptions,
+): Promise<Raster> {
   const [n, c, h, w] = shape;
   const size = o.size ?? [h, w];
   const g = new Graph();
   const x = g.input("x", shape);
-  const views = [{ crop: { size } } as AugmentAttrs, viewAttrs(o.recipe, 0, { size, blur: o.blur }), viewAttrs(o.recipe, 1, { size, blur: o.blur })];
+  const views = [
+    { crop: { size } } as AugmentAttrs,
+    viewAttrs(o.recipe, 0, { size, blur: o.blur }),
+    viewAttrs(o.recipe, 1, { size, blur: o.blur }),
+  ];
   views.forEach((a, k) => g.output(`v${k}`, g.add("augment", [x], a as Record<string, unknown>)));
   const scalars = { seed: o.seed, step: o.step };
   let outs: Float32Array[];
@@ -46,7 +54,10 @@ export async function contactSheet(images: Float32Array, shape: [number, number,
     outs = [0, 1, 2].map((k) => Float32Array.from(vals[g.outputs.get(`v${k}`)!]));
   } else {
     const gpu = await getGpu();
-    const ex = await Executable.create(gpu, compile(g, { features: { subgroups: gpu.features.subgroups, f16: gpu.features.f16 } }));
+    const ex = await Executable.create(
+      gpu,
+      compile(g, { features: { subgroups: gpu.features.subgroups, f16: gpu.features.f16 } }),
+    );
     try {
       ex.write("x", images);
       ex.setScalars(scalars);
@@ -61,7 +72,11 @@ export async function contactSheet(images: Float32Array, shape: [number, number,
   for (let i = 0; i < n; i++) {
     for (let k = 0; k < 3; k++) tiles.set(outs[k].subarray(i * per, (i + 1) * per), (3 * i + k) * per);
   }
-  return imageGrid(tiles, 3 * n, c, size[0], size[1], { cols: 3 * Math.min(n, o.cols ?? 4), pad: 2, scale: o.scale ?? 4 });
+  return imageGrid(tiles, 3 * n, c, size[0], size[1], {
+    cols: 3 * Math.min(n, o.cols ?? 4),
+    pad: 2,
+    scale: o.scale ?? 4,
+  });
 }
 
 const HELP = `usage: deno run -A tools/contact-sheet.ts [options]
@@ -79,10 +94,18 @@ async function main(argv: string[]): Promise<number> {
   const { values: v } = parseArgs({
     args: argv,
     options: {
-      data: { type: "string" }, recipe: { type: "string", default: "byol" }, n: { type: "string", default: "12" },
-      offset: { type: "string", default: "0" }, seed: { type: "string", default: "0" }, step: { type: "string", default: "0" },
-      size: { type: "string" }, blur: { type: "boolean" }, scale: { type: "string", default: "4" },
-      cols: { type: "string", default: "4" }, cpu: { type: "boolean" }, out: { type: "string", default: "runs/contact-sheet.png" },
+      data: { type: "string" },
+      recipe: { type: "string", default: "byol" },
+      n: { type: "string", default: "12" },
+      offset: { type: "string", default: "0" },
+      seed: { type: "string", default: "0" },
+      step: { type: "string", default: "0" },
+      size: { type: "string" },
+      blur: { type: "boolean" },
+      scale: { type: "string", default: "4" },
+      cols: { type: "string", default: "4" },
+      cpu: { type: "boolean" },
+      out: { type: "string", default: "runs/contact-sheet.png" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -92,11 +115,16 @@ async function main(argv: string[]): Promise<number> {
     if (!Number.isInteger(k) || k < min) throw new Error(`--${name} must be an integer ≥ ${min}, got '${s}'`);
     return k;
   };
-  if (!RECIPE_NAMES.includes(v.recipe as RecipeName)) throw new Error(`--recipe must be one of ${RECIPE_NAMES.join(", ")}, got '${v.recipe}'`);
+  if (!RECIPE_NAMES.includes(v.recipe as RecipeName)) {
+    throw new Error(`--recipe must be one of ${RECIPE_NAMES.join(", ")}, got '${v.recipe}'`);
+  }
   const n = int("n", v.n!, 1), offset = int("offset", v.offset!, 0);
   const data = v.data ?? (existsSync(FASHION_MNIST_DIR) ? "fashion-mnist" : "synthetic");
-  const ds = loadDatasetSync(data, { trainLimit: offset + n, testLimit: 0, synthetic: { size: 28, channels: 3 } }).train;
-  if (ds.n < offset + n) throw new Error(`--data ${data} has ${ds.n} training images, fewer than --offset + --n = ${offset + n}`);
+  const ds =
+    loadDatasetSync(data, { trainLimit: offset + n, testLimit: 0, synthetic: { size: 28, channels: 3 } }).train;
+  if (ds.n < offset + n) {
+    throw new Error(`--data ${data} has ${ds.n} training images, fewer than --offset + --n = ${offset + n}`);
+  }
   const per = ds.c * ds.h * ds.w;
   const side = v.size === undefined ? undefined : int("size", v.size, 1);
   const sheet = await contactSheet(ds.images.slice(offset * per, (offset + n) * per), [n, ds.c, ds.h, ds.w], {
@@ -110,7 +138,9 @@ async function main(argv: string[]): Promise<number> {
     cpu: v.cpu,
   });
   writePng(v.out!, sheet);
-  console.log(`${v.out}: ${n} images of ${ds.name} (${ds.c}×${ds.h}×${ds.w}), recipe ${v.recipe}, seed ${v.seed}, step ${v.step}; columns: original, view 0, view 1`);
+  console.log(
+    `${v.out}: ${n} images of ${ds.name} (${ds.c}×${ds.h}×${ds.w}), recipe ${v.recipe}, seed ${v.seed}, step ${v.step}; columns: original, view 0, view 1`,
+  );
   return 0;
 }
 

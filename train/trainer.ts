@@ -15,6 +15,7 @@ import { appendMetrics } from "../report/metrics.ts";
 import { Progress } from "../report/progress.ts";
 import { getGpu, type Gpu } from "../runtime/device.ts";
 import { Executable } from "../runtime/executable.ts";
+import { awaitGpu } from "../runtime/wait.ts";
 import { Pacer } from "../eval/pace.ts";
 import { Diagnostics } from "./diagnostics.ts";
 import { adamScalars, type OptimizerConfig } from "./optim.ts";
@@ -231,7 +232,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       } else {
         // keep at most one step queued behind the running one
         await pacer.beforeRead();
-        await gpu.device.queue.onSubmittedWorkDone();
+        await awaitGpu(gpu.device.queue.onSubmittedWorkDone());
         pacer.read();
       }
       if (last && step + 1 < total) await save(step + 1);

@@ -38,7 +38,7 @@ export function blurPlane(x: Float64Array, H: number, W: number, sigma: number, 
  * WGSL body of one blur direction, one thread per line (`let i` = line index): a row of the
  * [N, C, Ho, Wo] image when `horizontal`, else a column. The σ of the line's sample comes from
  * PARAMS (0 → copy); the 2r+1 weights are computed once per line; the line length is read
- * from PARAMS too, so the compiler cannot unroll the loop over it. Reads SRC, writes DST;
+ * from PARAMS too (see P.HO in spec.ts). Reads SRC, writes DST;
  * `after` post-processes the C-vector `v` (with `pb` = the sample's params offset) before the store.
  */
 export function blurPassWgsl(
@@ -58,7 +58,7 @@ export function blurPassWgsl(
   let base = n * ${C * plane}u + (i % ${lines}u) * ${cross}u;
   let pb = n * ${count}u;
   let sigma = PARAMS[pb + ${P.SIGMA}u];
-  let lineLen = i32(PARAMS[pb + ${horizontal ? P.WO : P.HO}u]);
+  let lineLen = min(i32(PARAMS[pb + ${horizontal ? P.WO : P.HO}u]), ${len});
   var w: array<f32, ${2 * r + 1}>;
   var wsum = 0.0;
   for (var t = 0; t <= ${2 * r}; t++) {

@@ -7,7 +7,8 @@
 //   blurRows, blurCols (blur on): separable gaussian, one thread per line; solarize at the very end
 // A thread per row (not per pixel) loads its sample's ~17 parameters once instead of once per
 // pixel: storage loads dominate on lavapipe, and N·Ho rows still give thousands of threads.
-// Row and line loops take their bound from PARAMS (P.WO, P.HO) so the compiler cannot unroll them.
+// Row and line loops read their bound from PARAMS (P.WO, P.HO), capped by the true size, so the
+// compiler does not unroll them fully.
 // Without blur the image passes write the op's output directly; with blur they write a temp.
 import { grid } from "../layout.ts";
 import { type BufRef, type KernelCtx, type Lowering, type Pass, UNIFORM_DECL } from "../op.ts";
@@ -56,10 +57,11 @@ export function lowerAugment(s: AugmentSpec, c: KernelCtx): Lowering {
   let mean = ${at(P.MEAN)};
   let gray = ${at(P.GRAY)} == 1.0;
   let solar = ${at(P.SOLAR)} == 1.0;
-  let cols = u32(${at(P.WO)});
+  let cols = min(u32(${at(P.WO)}), ${Wo}u);
 `;
   const store = ch.map((k) => `    IMG[ib + ${k * plane}u] = v[${k}];\n`).join("");
-  const tail = (C === 3 ? `    if (gray) { v = vec3<f32>(gray3(v)); }\n` : "") + (s.blur ? "" : `    if (solar) { v = solarize3(v); }\n`);
+  const tail = (C === 3 ? `    if (gray) { v = vec3<f32>(gray3(v)); }\n` : "") +
+    (s.blur ? "" : `    if (solar) { v = solarize3(v); }\n`);
   // jitter ops by position; `phase` 0: all, 1: those before contrast, 2: contrast and after
   const jitter = (phase: 0 | 1 | 2) =>
     !s.jitter ? "" : `
@@ -67,62 +69,103 @@ export function lowerAugment(s: AugmentSpec, c: KernelCtx): Lowering {
       var started = ${phase === 2 ? "false" : "true"};
       for (var pos = 0u; pos < 4u; pos++) {
         let op = order[pos];
-${phase === 1 ? `        if (op == ${JIT.CONTRAST}u) { break; }\n` : ""}${phase === 2 ? `        if (op == ${JIT.CONTRAST}u) { started = true; }\n` : ""}        if (started) { v = jitterOp(op, v, factor[op], mean); }
+${phase === 1 ? `        if (op == ${JIT.CONTRAST}u) { break; }\n` : ""}${
+      phase === 2 ? `        if (op == ${JIT.CONTRAST}u) { started = true; }\n` : ""
+    }        if (started) { v = jitterOp(op, v, factor[op], mean); }
       }
     }
 `;
 
   const passes: Pass[] = [];
-  passes.push(pass("augment.params", [{ name: "PARAMS", buf: params, write: true }], N, PHILOX_WGSL,
-    paramsWgsl(s, c.scalarU32("seed"), c.scalarU32("step")), true));
+  passes.push(
+    pass(
+      "augment.params",
+      [{ name: "PARAMS", buf: params, write: true }],
+      N,
+      PHILOX_WGSL,
+      paramsWgsl(s, c.scalarU32("seed"), c.scalarU32("step")),
+      true,
+    ),
+  );
 
-  passes.push(pass("augment.pixels", [
-    { name: "X", buf: { kind: "in", i: 0 }, write: false },
-    { name: "PARAMS", buf: params, write: false },
-    { name: "IMG", buf: img, write: true },
-  ], N * Ho, geometryWgsl(W, Ho, Wo) + pixelLib, rowHead + `
+  passes.push(pass(
+    "augment.pixels",
+    [
+      { name: "X", buf: { kind: "in", i: 0 }, write: false },
+      { name: "PARAMS", buf: params, write: false },
+      { name: "IMG", buf: img, write: true },
+    ],
+    N * Ho,
+    geometryWgsl(W, Ho, Wo) + pixelLib,
+    rowHead + `
   let box = vec4<f32>(${at(P.I)}, ${at(P.J)}, ${at(P.H)}, ${at(P.W)});
   let flip = ${at(P.FLIP)} == 1.0;
   for (var ox = 0u; ox < cols; ox++) {
     let ib = rowBase + ox;
     var v = vec3<f32>(0.0);
 ${ch.map((k) => `    v[${k}] = sampleCrop((n * ${C}u + ${k}u) * ${H * W}u, box, oy, ox, flip);`).join("\n")}
-` + jitter(needMean ? 1 : 0) + (needMean ? "" : tail) + store + "  }\n"));
+` + jitter(needMean ? 1 : 0) + (needMean ? "" : tail) + store + "  }\n",
+  ));
 
   if (needMean) {
     const g = C === 3 ? `gray3(vec3<f32>(IMG[b], IMG[b + ${plane}u], IMG[b + ${2 * plane}u]))` : `IMG[b]`;
-    passes.push(pass("augment.mean", [
-      { name: "PARAMS", buf: params, write: true },
-      { name: "IMG", buf: img, write: false },
-    ], N, COLOR_WGSL, `
+    passes.push(pass(
+      "augment.mean",
+      [
+        { name: "PARAMS", buf: params, write: true },
+        { name: "IMG", buf: img, write: false },
+      ],
+      N,
+      COLOR_WGSL,
+      `
   if (PARAMS[i * ${K}u + ${P.JITTER}u] != 1.0) { return; }
   var acc = 0.0;
-  let pixels = u32(PARAMS[i * ${K}u + ${P.HO}u]) * u32(PARAMS[i * ${K}u + ${P.WO}u]);
+  let pixels = min(u32(PARAMS[i * ${K}u + ${P.HO}u]) * u32(PARAMS[i * ${K}u + ${P.WO}u]), ${plane}u);
   for (var k = 0u; k < pixels; k++) { let b = i * ${C * plane}u + k; acc += ${g}; }
   PARAMS[i * ${K}u + ${P.MEAN}u] = acc / ${plane}.0;
-`));
-    passes.push(pass("augment.pixels2", [
-      { name: "PARAMS", buf: params, write: false },
-      { name: "IMG", buf: img, write: true },
-    ], N * Ho, pixelLib, rowHead + `
+`,
+    ));
+    passes.push(pass(
+      "augment.pixels2",
+      [
+        { name: "PARAMS", buf: params, write: false },
+        { name: "IMG", buf: img, write: true },
+      ],
+      N * Ho,
+      pixelLib,
+      rowHead + `
   for (var ox = 0u; ox < cols; ox++) {
     let ib = rowBase + ox;
     var v = vec3<f32>(0.0);
 ${ch.map((k) => `    v[${k}] = IMG[ib + ${k * plane}u];`).join("\n")}
-` + jitter(2) + tail + store + "  }\n"));
+` + jitter(2) + tail + store + "  }\n",
+    ));
   }
 
   if (s.blur) {
     const r = s.blur.radius, mid: BufRef = { kind: "tmp", i: 2 };
     const blurPass = (label: string, src: BufRef, dst: BufRef, horizontal: boolean, after: string) =>
-      pass(label, [
-        { name: "PARAMS", buf: params, write: false },
-        { name: "SRC", buf: src, write: false },
-        { name: "DST", buf: dst, write: true },
-      ], N * (horizontal ? Ho : Wo), COLOR_WGSL, blurPassWgsl(C, Ho, Wo, r, horizontal, K, after));
+      pass(
+        label,
+        [
+          { name: "PARAMS", buf: params, write: false },
+          { name: "SRC", buf: src, write: false },
+          { name: "DST", buf: dst, write: true },
+        ],
+        N * (horizontal ? Ho : Wo),
+        COLOR_WGSL,
+        blurPassWgsl(C, Ho, Wo, r, horizontal, K, after),
+      );
     passes.push(blurPass("augment.blurRows", img, mid, true, ""));
-    passes.push(blurPass("augment.blurCols", mid, { kind: "out" }, false,
-      `    if (PARAMS[pb + ${P.SOLAR}u] == 1.0) { v = solarize3(v); }`));
+    passes.push(
+      blurPass(
+        "augment.blurCols",
+        mid,
+        { kind: "out" },
+        false,
+        `    if (PARAMS[pb + ${P.SOLAR}u] == 1.0) { v = solarize3(v); }`,
+      ),
+    );
   }
   return { temps, passes };
 }

@@ -4,7 +4,7 @@
 // integers (Bernoulli thresholds, randint by high-word multiply, the permutation), and the crop
 // arithmetic is rounded to f32 step by step in TS so both sides round box sizes alike.
 import { f32Literal } from "../elementwise.ts";
-import { DOMAIN_AUGMENT, bernoulliThreshold, philoxDraw, u32Below, u32ToUnit } from "../wgsl/philox.ts";
+import { bernoulliThreshold, DOMAIN_AUGMENT, philoxDraw, u32Below, u32ToUnit } from "../wgsl/philox.ts";
 import { type AugmentSpec, BLOCK, CROP_ATTEMPTS, P, roundHalfEven } from "./spec.ts";
 
 const f = Math.fround;
@@ -21,7 +21,10 @@ export function jitterOrder(k: number): number[] {
 }
 
 /** jitterOrder(k) for k = 0..23, packed 2 bits per position (position 0 in the low bits). */
-const ORDER_TABLE = Array.from({ length: 24 }, (_, k) => jitterOrder(k).reduce((acc, op, pos) => acc | (op << (2 * pos)), 0));
+const ORDER_TABLE = Array.from(
+  { length: 24 },
+  (_, k) => jitterOrder(k).reduce((acc, op, pos) => acc | (op << (2 * pos)), 0),
+);
 
 /** Uniform factor in [lo, hi) as torchvision draws it (f32 twin: lo + (hi − lo)·u). */
 const lerp = (lo: number, hi: number, w: number) => lo + (hi - lo) * u32ToUnit(w);
@@ -86,8 +89,8 @@ export function paramsWgsl(s: AugmentSpec, seed: string, step: string): string {
     `  let seed = ${seed}; let step = ${step};`,
     `  for (var k = 0u; k < ${P.COUNT}u; k++) { PARAMS[i * ${P.COUNT}u + k] = 0.0; }`,
     // All Philox blocks in one loop whose bound the compiler cannot see (arrayLength(PARAMS) ≥
-    // N·P.COUNT > ${nblocks}): Philox is then inlined once, not ${nblocks} times, which cuts
-    // llvmpipe's compile time of this pass several-fold. Unused blocks cost ~nothing at N threads.
+    // N·P.COUNT > ${nblocks}), so Philox is inlined once rather than ${nblocks} times: a smaller
+    // shader. Drawing blocks a sample does not use costs little at one thread per sample.
     `  var words: array<vec4<u32>, ${nblocks}>;`,
     `  let nblocks = min(${nblocks}u, arrayLength(&PARAMS));`,
     `  for (var b = 0u; b < nblocks; b++) { words[b] = philoxDraw(seed, ${s.stream}u, i, step, ${s.view}u, ${tag}u + b); }`,

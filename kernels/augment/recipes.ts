@@ -16,7 +16,12 @@ export interface ViewOptions {
   stream?: number;
 }
 
-type Row = { scale: [number, number]; jitter: [number, number, number, number]; blur: [number, number]; solarize: [number, number] };
+type Row = {
+  scale: [number, number];
+  jitter: [number, number, number, number];
+  blur: [number, number];
+  solarize: [number, number];
+};
 
 function row(name: RecipeName, s: number): Row {
   switch (name) {

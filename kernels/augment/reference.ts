@@ -6,7 +6,12 @@ import { sampleCrop } from "./geometry.ts";
 import { drawParams } from "./params.ts";
 import { type AugmentSpec, P } from "./spec.ts";
 
-export function augmentCpu(s: AugmentSpec, x: Float64Array, seed: number, step: number): { out: Float64Array; params: Float64Array } {
+export function augmentCpu(
+  s: AugmentSpec,
+  x: Float64Array,
+  seed: number,
+  step: number,
+): { out: Float64Array; params: Float64Array } {
   const { N, C, H, W, Ho, Wo } = s;
   const params = drawParams(s, seed, step);
   const plane = Ho * Wo;
@@ -18,7 +23,9 @@ export function augmentCpu(s: AugmentSpec, x: Float64Array, seed: number, step: 
     for (let c = 0; c < C; c++) {
       const src = x.subarray((n * C + c) * H * W, (n * C + c + 1) * H * W);
       for (let oy = 0; oy < Ho; oy++) {
-        for (let ox = 0; ox < Wo; ox++) img[c * plane + oy * Wo + ox] = sampleCrop(src, W, box, Ho, Wo, oy, ox, p[P.FLIP] === 1);
+        for (let ox = 0; ox < Wo; ox++) {
+          img[c * plane + oy * Wo + ox] = sampleCrop(src, W, box, Ho, Wo, oy, ox, p[P.FLIP] === 1);
+        }
       }
     }
     // colour: per pixel, channels gathered into v and scattered back
@@ -45,7 +52,9 @@ export function augmentCpu(s: AugmentSpec, x: Float64Array, seed: number, step: 
     }
     if (p[P.GRAY] === 1) perPixel(toGray);
     if (p[P.SIGMA] > 0) {
-      for (let c = 0; c < C; c++) blurPlane(img.subarray(c * plane, (c + 1) * plane), Ho, Wo, p[P.SIGMA], s.blur!.radius);
+      for (let c = 0; c < C; c++) {
+        blurPlane(img.subarray(c * plane, (c + 1) * plane), Ho, Wo, p[P.SIGMA], s.blur!.radius);
+      }
     }
     if (p[P.SOLAR] === 1) perPixel(solarize);
   }

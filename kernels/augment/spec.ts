@@ -46,18 +46,31 @@ export interface AugmentSpec {
 
 /** Per-sample parameter slots (f32) written by the parameter pass and read by the pixel passes. */
 export const P = {
-  I: 0, J: 1, H: 2, W: 3, // crop box: top, left, height, width (integers)
+  // crop box: top, left, height, width (integers)
+  I: 0,
+  J: 1,
+  H: 2,
+  W: 3,
   FLIP: 4,
-  JITTER: 5, // 1 when color jitter applies to this sample
-  BRIGHT: 6, CONTRAST: 7, SAT: 8, HUE: 9, // jitter factors
-  ORDER: 10, // 4 slots: the jitter op applied at position k (0 brightness, 1 contrast, 2 saturation, 3 hue)
+  /** 1 when colour jitter applies to this sample */
+  JITTER: 5,
+  // jitter factors, in the order of the op ids (so slot BRIGHT + op is op's factor)
+  BRIGHT: 6,
+  CONTRAST: 7,
+  SAT: 8,
+  HUE: 9,
+  /** 4 slots: the jitter op applied at position k (0 brightness, 1 contrast, 2 saturation, 3 hue) */
+  ORDER: 10,
   GRAY: 14,
-  SIGMA: 15, // blur σ, 0 = no blur for this sample
+  /** blur σ; 0 = no blur for this sample */
+  SIGMA: 15,
   SOLAR: 16,
-  MEAN: 17, // contrast's grayscale mean, written by the mean pass
-  // Ho and Wo again, as loop bounds the shader compiler cannot see: llvmpipe fully unrolls
-  // loops with constant trip counts, which made the per-row passes ~25× slower to compile.
-  HO: 18, WO: 19,
+  /** contrast's grayscale mean, written by the mean pass */
+  MEAN: 17,
+  // Ho and Wo again, read by the shaders as loop bounds the compiler cannot see, so the row
+  // loops are not fully unrolled (shader size stays independent of the image size)
+  HO: 18,
+  WO: 19,
   COUNT: 20,
 } as const;
 
@@ -98,7 +111,10 @@ export function normalizeAugment(op: string, inShapes: Shape[], attrs: Attrs): A
   const bad = (path: string, want: string, got: unknown): never => {
     throw new ShapeError(op, `attrs.${path} must be ${want}, got ${JSON.stringify(got)}`);
   };
-  const prob = (path: string, v: unknown) => (v === undefined ? 0 : isProb(v) ? v : bad(path, "a probability in [0, 1]", v));
+  const prob = (
+    path: string,
+    v: unknown,
+  ) => (v === undefined ? 0 : isProb(v) ? v : bad(path, "a probability in [0, 1]", v));
   const nonneg = (path: string, v: unknown) =>
     v === undefined ? 0 : typeof v === "number" && v >= 0 && Number.isFinite(v) ? v : bad(path, "a number ≥ 0", v);
 
@@ -150,7 +166,17 @@ export function normalizeAugment(op: string, inShapes: Shape[], attrs: Attrs): A
   if (!Number.isInteger(view) || view < 0 || view > 0xffffffff) bad("view", "an integer in [0, 2^32)", view);
   if (!Number.isInteger(stream) || stream < 0 || stream > 0xffffffff) bad("stream", "an integer in [0, 2^32)", stream);
   return {
-    N, C, H, W, Ho, Wo, crop, jitter, blur, view, stream,
+    N,
+    C,
+    H,
+    W,
+    Ho,
+    Wo,
+    crop,
+    jitter,
+    blur,
+    view,
+    stream,
     flip: prob("flip", a.flip),
     grayscale: prob("grayscale", a.grayscale),
     solarize: prob("solarize", a.solarize),

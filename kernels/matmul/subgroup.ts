@@ -1,10 +1,10 @@
 // Variant 3 — the lavapipe design (DESIGN.md: ~25 GFLOP/s at 1024³ on llvmpipe, vs ~17 for
 // register blocking). llvmpipe turns any workgroupBarrier into coroutines and each storage
 // load costs ~20 FMAs, so: no shared memory, no barriers, few loads per FMA. One workgroup is
-// one 8-lane subgroup computing 8 rows × 32 columns; lane l owns columns n0+4l..n0+4l+3 as
-// 8 vec4 accumulators (one per row). Per step of 4 k's every lane loads one vec4 of A and
-// four vec4 of B; the 8 lanes' A vectors are shared with subgroupBroadcast, so each A value
-// is loaded once per subgroup instead of once per lane. 128 FMAs per 5 vec4 loads.
+// one 8-lane subgroup computing 8·rg rows × 32·cv columns; lane l owns the column chunks
+// n0 + 4l + 32h (h < cv) as vec4 accumulators, one per row. Per step of 4 k's every lane
+// loads rg vec4 of A and 4·cv vec4 of B; the 8 lanes' A vectors are shared with
+// subgroupBroadcast, so each A value is loaded once per subgroup instead of once per lane.
 //
 // Needs subgroups with at least 8 lanes (llvmpipe: 8 at 256-bit SIMD; GPUs: 16–64).
 import {
@@ -23,70 +23,104 @@ import {
   vecLayout,
 } from "./common.ts";
 
-const ROWS = 8, LANES = 8;
+const LANES = 8;
 const range = (n: number) => [...Array(n).keys()];
 
-function lower(p: MatmulProblem) {
+export interface SubgroupOptions {
+  /** groups of 8 rows per subgroup (A vec4 loads per lane per k step) */
+  rg: number;
+  /** vec4 column chunks per lane */
+  cv: number;
+  /** dispatch order: "m" puts M tiles on workgroup x, so consecutive workgroups reuse a B strip */
+  order: "m" | "n";
+}
+
+function lower(p: MatmulProblem, o: SubgroupOptions) {
   const { M, N, K } = p;
+  const { rg, cv } = o;
   const v = vecLayout(p);
   const K4 = K - (K % 4);
+  const ROWS = 8 * rg;
+  const accs = range(ROWS).flatMap((r) => range(cv).map((h) => ({ r, h, name: `c${r}_${h}` })));
 
-  // A: !transA — lane l reads row m0+l at k..k+3, so broadcast t_r holds A(m0+r, k..k+3).
-  //    transA — A is stored [K, M]: lane l reads stored row k+(l>>1) at m0+4(l&1)..+3, so
-  //    A(m0+r, k+j) sits in lane 2j+(r>>2), component r&3. Either way 8 vec4 broadcasts.
-  const aSetup = p.transA ? `let am = m0 + 4u * (l & 1u);\n  let ak = l >> 1u;` : `let aRow = aOff + min(m0 + l, ${u(M - 1)}) * ${u(K)};`;
-  const aLoad = p.transA ? load4("A", v.a, `aOff + (k + ak) * ${u(M)}`, "am", M, true) : load4("A", v.a, "aRow", "k", K, false);
-  const aVal = (r: number, j: number) => (p.transA ? `t${2 * j + (r >> 2)}[${r & 3}]` : `t${r}[${j}]`);
+  // A, per group i of 8 rows starting at mi = m0 + 8i:
+  //  !transA — lane l reads row mi+l at k..k+3, so broadcast t{i}_{r} holds A(mi+r, k..k+3).
+  //  transA — A is stored [K, M]: lane l reads stored row k+(l>>1) at mi+4(l&1)..+3, so
+  //  A(mi+r, k+j) sits in lane 2j+(r>>2), component r&3. Either way 8 vec4 broadcasts.
+  const aLoad = (i: number) =>
+    p.transA
+      ? load4("A", v.a, `aOff + (k + (l >> 1u)) * ${u(M)}`, `m0 + ${u(8 * i)} + 4u * (l & 1u)`, M, true)
+      : load4("A", v.a, `aOff + min(m0 + ${u(8 * i)} + l, ${u(M - 1)}) * ${u(K)}`, "k", K, false);
+  const aVal = (r: number, j: number) => {
+    const i = r >> 3, rr = r & 7;
+    return p.transA ? `t${i}_${2 * j + (rr >> 2)}[${rr & 3}]` : `t${i}_${rr}[${j}]`;
+  };
 
-  // B: !transB — four stored rows k..k+3 at columns n..n+3. transB — B is stored [N, K]:
-  //    read the four stored rows n..n+3 along k and transpose the 4×4 block in registers.
-  const bLoads = p.transB
-    ? [
-      ...range(4).map((c) => `let q${c} = ${load4("B", v.b, `bOff + min(n + ${u(c)}, ${u(N - 1)}) * ${u(K)}`, "k", K, false)};`),
-      ...range(4).map((j) => `let b${j} = vec4<f32>(q0[${j}], q1[${j}], q2[${j}], q3[${j}]);`),
-    ]
-    : range(4).map((j) => `let b${j} = ${load4("B", v.b, `bOff + (k + ${u(j)}) * ${u(N)}`, "n", N, true)};`);
+  // B(k+j, n+32h..+3) as b{j}_{h}: !transB — four stored rows k..k+3; transB — B is stored
+  // [N, K]: read the four stored rows n+32h..+3 along k and transpose the 4×4 block in registers.
+  const bLoads = range(cv).flatMap((h) => {
+    const n = `n + ${u(32 * h)}`;
+    return p.transB
+      ? [
+        ...range(4).map((c) => `let q${c}_${h} = ${load4("B", v.b, `bOff + min(${n} + ${u(c)}, ${u(N - 1)}) * ${u(K)}`, "k", K, false)};`),
+        ...range(4).map((j) => `let b${j}_${h} = vec4<f32>(${range(4).map((c) => `q${c}_${h}[${j}]`).join(", ")});`),
+      ]
+      : range(4).map((j) => `let b${j}_${h} = ${load4("B", v.b, `bOff + (k + ${u(j)}) * ${u(N)}`, n, N, true)};`);
+  });
 
   const body = [
-    `let av = ${aLoad};`,
+    ...range(rg).map((i) => `let av${i} = ${aLoad(i)};`),
     ...bLoads,
-    ...range(LANES).map((i) => `let t${i} = subgroupBroadcast(av, ${u(i)});`),
-    ...range(4).flatMap((j) => range(ROWS).map((r) => `c${r} = fma(vec4<f32>(${aVal(r, j)}), b${j}, c${r});`)),
+    ...range(rg).flatMap((i) => range(LANES).map((t) => `let t${i}_${t} = subgroupBroadcast(av${i}, ${u(t)});`)),
+    ...range(4).flatMap((j) => accs.map(({ r, h, name }) => `${name} = fma(vec4<f32>(${aVal(r, j)}), b${j}_${h}, ${name});`)),
   ];
 
   // K % 4 leftover k's: one k at a time with scalar A loads.
-  const tailB = p.transB
-    ? `vec4<f32>(${range(4).map((c) => load1("B", v.b, `bOff + min(n + ${u(c)}, ${u(N - 1)}) * ${u(K)} + k`)).join(", ")})`
-    : load4("B", v.b, `bOff + k * ${u(N)}`, "n", N, true);
+  const tailB = (h: number) => {
+    const n = `n + ${u(32 * h)}`;
+    return p.transB
+      ? `vec4<f32>(${range(4).map((c) => load1("B", v.b, `bOff + min(${n} + ${u(c)}, ${u(N - 1)}) * ${u(K)} + k`)).join(", ")})`
+      : load4("B", v.b, `bOff + k * ${u(N)}`, n, N, true);
+  };
   const tail = K4 === K ? "" : `
   for (var k = ${u(K4)}; k < ${u(K)}; k++) {
-    let sa = ${load1("A", v.a, `aOff + ${aIndex(p, `min(m0 + l, ${u(M - 1)})`, "k")}`)};
-    let bv = ${tailB};
-    ${range(ROWS).map((r) => `c${r} = fma(vec4<f32>(subgroupBroadcast(sa, ${u(r)})), bv, c${r});`).join("\n    ")}
+    ${range(rg).map((i) => `let sa${i} = ${load1("A", v.a, `aOff + ${aIndex(p, `min(m0 + ${u(8 * i)} + l, ${u(M - 1)})`, "k")}`)};`).join("\n    ")}
+    ${range(cv).map((h) => `let bt${h} = ${tailB(h)};`).join("\n    ")}
+    ${accs.map(({ r, h, name }) => `${name} = fma(vec4<f32>(subgroupBroadcast(sa${r >> 3}, ${u(r & 7)})), bt${h}, ${name});`).join("\n    ")}
   }`;
 
+  const [mTile, nTile] = o.order === "m" ? ["wg.x", "wg.y"] : ["wg.y", "wg.x"];
   const wgsl = `enable subgroups;
 ${declareBuffers(p)}
 
 @compute @workgroup_size(${LANES})
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(subgroup_invocation_id) l: u32) {
   ${batchOffsets(p, "wg.z")}
-  let m0 = wg.y * ${u(ROWS)};
-  let n = wg.x * ${u(4 * LANES)} + 4u * l;
-  ${aSetup}
-  ${range(ROWS).map((r) => `var c${r} = vec4<f32>(0.0);`).join("\n  ")}
+  let m0 = ${mTile} * ${u(ROWS)};
+  let n = ${nTile} * ${u(32 * cv)} + 4u * l;
+  ${accs.map(({ name }) => `var ${name} = vec4<f32>(0.0);`).join("\n  ")}
   for (var k = 0u; k < ${u(K4)}; k += 4u) {
     ${body.join("\n    ")}
   }${tail}
-  ${range(ROWS).map((r) => `if (m0 + ${u(r)} < ${u(M)}) { ${store4(p, `(m0 + ${u(r)})`, "n", `c${r}`)} }`).join("\n  ")}
+  ${
+    range(ROWS).map((r) =>
+      `if (m0 + ${u(r)} < ${u(M)}) { ${range(cv).map((h) => store4(p, `(m0 + ${u(r)})`, `(n + ${u(32 * h)})`, `c${r}_${h}`)).join(" ")} }`
+    ).join("\n  ")
+  }
 }
 `;
-  return { wgsl, bindings, workgroups: grid(p, 4 * LANES, ROWS, "subgroup"), label: `matmul subgroup ${describe(p)}` };
+  const g = grid(p, 32 * cv, ROWS, "subgroup");
+  const workgroups: [number, number, number] = o.order === "m" ? [g[1], g[0], g[2]] : g;
+  return { wgsl, bindings, workgroups, label: `matmul subgroup ${describe(p)}` };
 }
 
-export const SUBGROUP: MatmulVariant = {
-  name: "subgroup",
-  doc: "8-lane subgroup per 8×32 tile, A shared by subgroupBroadcast, no shared memory or barriers (lavapipe)",
-  supports: (f) => f.subgroups,
-  lower,
-};
+export function subgroupVariant(name: string, o: SubgroupOptions): MatmulVariant {
+  return {
+    name,
+    doc: `8-lane subgroup per ${8 * o.rg}×${32 * o.cv} tile, A shared by subgroupBroadcast, no shared memory or barriers (lavapipe)`,
+    supports: (f) => f.subgroups,
+    lower: (p) => lower(p, o),
+  };
+}
+
+export const SUBGROUP = subgroupVariant("subgroup", { rg: 1, cv: 1, order: "n" });

@@ -34,7 +34,7 @@ const tests: [string, () => Promise<void>][] = [
     const gpu = await getGpu();
     const ex = await Executable.create(gpu, compile(build(), { features: { subgroups: gpu.features.subgroups, f16: gpu.features.f16 } }));
     const init = ex.initPersistent(3);
-    const leaves = new Map([...init].map(([k, v]) => [k, Float64Array.from(v)]));
+    const leaves = new Map<string, Float64Array>([...init].map(([k, v]) => [k, Float64Array.from(v)]));
     const g = build();
     for (let s = 0; s < 5; s++) {
       const xv = rand(16 * 9, 50 + s);

@@ -1,0 +1,40 @@
+import { lowerSpec } from "../compiler/from_spec.ts";
+import { compile } from "../compiler/compile.ts";
+import { step as cpuStep } from "../cpu/reference.ts";
+import { defaultEncoder, presets } from "../dsl/presets.ts";
+import { addTrainingStep } from "../train/step.ts";
+import { lrScalarOf, optimizerConfig, stepScalars } from "../train/trainer.ts";
+import { getGpu } from "../runtime/device.ts";
+import { Executable } from "../runtime/executable.ts";
+import { makeSynthetic } from "../data/synthetic.ts";
+const B = 10, IMG = 8;
+const common = { data: "synthetic", imageSize: IMG, encoder: defaultEncoder([19]), proj: [17, 11], batch: B, epochs: 1, steps: 4, warmupEpochs: 0, seed: 5 };
+const specs = [presets.barlowTwins(common), presets.barlowMean(common), presets.simclr(common), presets.mocoV2({ ...common, queue: 30 }), presets.byol({ ...common, pred: [13, 11], tau: 0.9 }), presets.simsiam({ ...common, pred: [7, 11] }), presets.vicreg(common)];
+const data = makeSynthetic({ train: 40, test: 0, size: IMG, classes: 4, seed: 2 });
+const { awaitGpu } = await import("../runtime/autotune.ts");
+const W = Deno.env.get("GENTLE") ? awaitGpu : <T,>(p: Promise<T>) => p;
+for (let rep = 0; rep < 1; rep++) for (const spec of specs.slice(0, 4)) {
+let t = performance.now();
+const lap = (s: string) => { const n = performance.now(); console.log(spec.method, s, (n - t).toFixed(0), "ms"); t = n; };
+const lowered = lowerSpec(spec, { c: 1, h: IMG, w: IMG });
+const g = lowered.graph;
+g.nodes.filter((n) => n.op === "augment").forEach((n, i) => g.output(`view${i}`, g.t(n.id)));
+const lrOf = lrScalarOf(spec);
+addTrainingStep(g, lowered.loss, { optimizer: optimizerConfig(spec), lrScalar: (n, gr) => lrOf(n, gr, g.find(n)!.rank), ema: lowered.ema });
+const gpu = await getGpu();
+const program = compile(g, { features: { subgroups: gpu.features.subgroups, f16: gpu.features.f16 } });
+const ex = await Executable.create(gpu, program);
+lap("executable");
+const init = ex.initPersistent(5);
+const sc = stepScalars(spec, lowered, 0, 4, 4);
+const images = data.train.images.slice(0, B * IMG * IMG);
+ex.write("images", images);
+ex.setScalars(sc);
+ex.run();
+for (const name of g.outputs.keys()) { await W(ex.read(name)); }
+lap("reads");
+const persistent = [...program.persistent.keys()];
+await ex.readMany(persistent.map((n) => [program.persistent.get(n)!, 1]));
+lap("readAll");
+ex.destroy();
+}
