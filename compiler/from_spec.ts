@@ -110,7 +110,9 @@ export function lowerSpec(spec: PipelineSpec, img: ImageShape): LoweredSpec {
     throw new Error(`loss: the expression must reduce to a scalar, got shape ${fmtShape(loss.shape)} (wrap it in {op: 'mean'})`);
   }
   // the two embeddings of the main loss term are read back every few steps for diagnostics
-  const pair = lossPair(spec.loss);
+  // (a loss written from primitives has no such term: fall back to the first two branches)
+  const pair = lossPair(spec.loss) ??
+    (spec.branches.length >= 2 ? { a: spec.branches[0].name, b: spec.branches[1].name } : undefined);
   if (pair) {
     const [za, zb] = [ref(pair.a), ref(pair.b)];
     if (za.rank === 2 && zb.rank === 2 && za.shape.join() === zb.shape.join()) {

@@ -34,7 +34,9 @@ export function balancedWeights(batch: number, d: number): [number, number] {
 export function finish(spec: PipelineSpec): PipelineSpec {
   const nodes = lossNodes(spec.loss);
   const nt = nodes.find((n) => n.op === "ntXent"), bt = nodes.find((n) => n.op === "barlowTwins");
-  if (nt?.op !== "ntXent" || bt?.op !== "barlowTwins") throw new Error("infonce-barlow: the loss needs an ntXent and a barlowTwins term");
+  if (nt?.op !== "ntXent" || bt?.op !== "barlowTwins") {
+    throw new Error("infonce-barlow: the loss needs an ntXent and a barlowTwins term");
+  }
   const [wNt, wBt] = balancedWeights(spec.batch, outWidth(spec));
   return validateSpec({
     ...spec,

@@ -223,7 +223,7 @@ export interface ConvVariant {
  * 16-row tile, 1 vec4 of columns per lane (needs subgroups of ≥ 8 lanes, like the matmul);
  * "t4x4": one thread per 4-row × 16-column tile, no subgroups — else the measured default.
  */
-export function convVariant(op: string, c: { variant?: string; features: { subgroups: boolean } }): ConvVariant {
+export function convVariant(op: string, c: { variant?: string; features: { subgroups: boolean } }, cols: number): ConvVariant {
   if (c.variant !== undefined) {
     const m = /^(sg|t)(\d+)x(\d+)$/.exec(c.variant);
     const v = m && { L: m[1] === "sg" ? 8 : 1, R: +m[2], OV: +m[3] };
@@ -235,8 +235,10 @@ export function convVariant(op: string, c: { variant?: string; features: { subgr
   }
   // measured on lavapipe (bench/conv.ts, N=8 64→64 32×32 3×3): sg16x1 ≈ 1.1–1.3× the speed
   // of the subgroup matmul on the same GEMM; sg8x1 0.6×, sg8x2 0.9×; t4x4 is the best without
-  // subgroups at ~0.45×
+  // subgroups at ~0.45×. With ≤ 4 columns (RGB: the stem's dx) a subgroup tile would be ≥ 7/8
+  // zero padding; t16x1 (4-column tiles) is then 2.5× faster than sg16x1.
   if (!c.features.subgroups) return { L: 1, R: 4, OV: 4 };
+  if (cols <= 4) return { L: 1, R: 16, OV: 1 };
   return { L: 8, R: 16, OV: 1 };
 }
 
@@ -261,10 +263,10 @@ function tileGrid(tiles: number, v: ConvVariant) {
 }
 
 /**
- * WGSL: \`z\`, always 0 (a bound storage array is never empty) but unknown to the shader
+ * WGSL: `z`, always 0 (a bound storage array is never empty) but unknown to the shader
  * compiler. The channel / batch / pixel loop bounds get "+ z" so llvmpipe does not fully unroll
  * them (a 3×3 conv over 3 channels then compiled for ~10 s). The small tap loops (≤ KH×KW) are
- * left constant: unrolled they run ~1.5× faster for a compile time of a second or two.
+ * left constant: unrolled they run ~1.5× faster, for ~0.2–0.4 s of compile time per shader.
  */
 const OPAQUE_ZERO = `  let z = select(0u, 1u, arrayLength(&Y) == 0u);\n`;
 
@@ -304,8 +306,8 @@ const bLoads = (v: ConvVariant, row: string, ind: string) => {
  * Store the tile. Scattered stores dominate llvmpipe's compile time (each becomes 8 guarded
  * lane stores), so instead of 4·R·OV store statements there is an opaque loop over the R rows
  * that stores row 0's accumulators and then shifts the rows up by one (register moves).
- * `row` is WGSL statements defining \`ok\` (row r of the tile exists) and \`off\` (its output
- * offset) from \`r\`; column o of that row goes to Y[off + o·colStride], padded columns skipped.
+ * `row` is WGSL statements defining `ok` (row r of the tile exists) and `off` (its output
+ * offset) from `r`; column o of that row goes to Y[off + o·colStride], padded columns skipped.
  */
 function storeRows(v: ConvVariant, row: string, colBase: string, cols: number, colStride: string): string {
   let s = `  for (var r = 0u; r < ${u(v.R)} + z; r++) {\n${row}    if (ok) {\n`;
@@ -430,7 +432,7 @@ const TMP0: BufRef = { kind: "tmp", i: 0 }, TMP1: BufRef = { kind: "tmp", i: 1 }
 
 export function lowerConv2d(geo: ConvGeom, c: KernelCtx): Lowering {
   const { N, C, H, W, O, KH, KW, sh, sw, ph, pw, Ho, Wo } = geo;
-  const v = convVariant("conv2d", c), Op = roundUp(O, 4 * v.OV * v.L), K = C * KH * KW;
+  const v = convVariant("conv2d", c, O), Op = roundUp(O, 4 * v.OV * v.L), K = C * KH * KW;
   return {
     temps: [K * Op],
     passes: [
@@ -455,7 +457,7 @@ export function lowerConv2d(geo: ConvGeom, c: KernelCtx): Lowering {
  */
 export function lowerConv2dGradInput(geo: ConvGeom, c: KernelCtx): Lowering {
   const { N, C, H, W, O, KH, KW, sh, sw, ph, pw, Ho, Wo } = geo;
-  const v = convVariant("conv2dGradInput", c), Cp = roundUp(C, 4 * v.OV * v.L);
+  const v = convVariant("conv2dGradInput", c, C), Cp = roundUp(C, 4 * v.OV * v.L);
   const passes: Pass[] = [padTranspose("conv2dGradInput.weights", IN1, TMP0, O, C, KH * KW, Cp)];
   const phase = (phi: number, n: number, k: number, s: number, p: number) => {
     const k0 = (phi + p) % s;
@@ -486,7 +488,7 @@ export function lowerConv2dGradInput(geo: ConvGeom, c: KernelCtx): Lowering {
  */
 export function lowerConv2dGradWeight(geo: ConvGeom, c: KernelCtx): Lowering {
   const { N, C, H, W, O, KH, KW, sh, sw, ph, pw, Ho, Wo } = geo;
-  const v = convVariant("conv2dGradWeight", c), m = v.R / v.L, TWD = 4 * v.OV * v.L, Op = roundUp(O, TWD);
+  const v = convVariant("conv2dGradWeight", c, O), m = v.R / v.L, TWD = 4 * v.OV * v.L, Op = roundUp(O, TWD);
   const KR = C * KH * KW, colT = Op / TWD, tiles = Math.ceil(KR / v.R) * colT;
   const S = Math.max(1, Math.min(N, Math.floor(SPLIT_TARGET / tiles))), nPer = Math.ceil(N / S);
   const split = Math.ceil(N / nPer);

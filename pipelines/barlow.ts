@@ -6,6 +6,7 @@
 import { presets } from "../dsl/presets.ts";
 import { runPipeline } from "./run.ts";
 
-export const spec = presets.barlowTwins();
+// projector 1024-1024 instead of the CIFAR 2048³ so the default run fits the CPU budget (--proj to change)
+export const spec = presets.barlowTwins({ proj: [1024, 1024] });
 
 if (import.meta.main) await runPipeline(spec, "pipelines/barlow.ts");

@@ -426,7 +426,7 @@ Deno.test("semantic errors: queue, schedule, data limits; several problems are a
     "4000 is not a multiple of the batch 256: each step enqueues a whole batch (e.g. use 4096)",
   );
   expectIssue(
-    mutate(bt(), (s) => (s.schedule.warmupEpochs = 30)),
+    mutate(bt(), (s) => { s.epochs = 20; s.schedule.warmupEpochs = 30; }),
     "schedule.warmupEpochs",
     "warmup of 30 epochs is longer than the run (20 epochs)",
   );

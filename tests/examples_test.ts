@@ -63,10 +63,13 @@ Deno.test("examples: constants that depend on D and N follow --proj and --batch"
   const ib = infonceBarlow.finish(parseFlags(args, infonceBarlow.spec).spec);
   const [wNt, wBt] = infonceBarlow.balancedWeights(40, 48);
   close(wNt, 1 / Math.log(79), 1e-15);
-  assert.deepEqual(canonicalJSON(ib.loss), canonicalJSON({
-    op: "add",
-    args: [mul(wNt, ntXent("z1", "z2", 0.2)), mul(wBt, barlowTwins("z1", "z2", 0.01))],
-  }));
+  assert.deepEqual(
+    canonicalJSON(ib.loss),
+    canonicalJSON({
+      op: "add",
+      args: [mul(wNt, ntXent("z1", "z2", 0.2)), mul(wBt, barlowTwins("z1", "z2", 0.01))],
+    }),
+  );
   // the flags applied again by runPipeline leave the finished spec as it is
   assert.deepEqual(specHash(parseFlags(args, ib).spec), specHash(ib));
   // feature-mse: eye(D) is baked in, so the finished preset rejects a new D, the library base does not
@@ -156,7 +159,12 @@ function fdDirectional(c: Cpu, dir: Map<string, Float64Array>, frozen?: Map<numb
 }
 
 /** ⟨∇loss, dir⟩ from the graph's own backward pass (autodiff), evaluated in float64. */
-function autodiffDirectional(c: Cpu, dir: Map<string, Float64Array>, grads: (Tensor | null)[], names: string[]): number {
+function autodiffDirectional(
+  c: Cpu,
+  dir: Map<string, Float64Array>,
+  grads: (Tensor | null)[],
+  names: string[],
+): number {
   const upTo = Math.max(c.loss.id, ...grads.filter((x) => x).map((x) => x!.id));
   const vals = evalNodes(c, c.leaves, upTo);
   let s = 0;
@@ -236,7 +244,8 @@ Deno.test("feature-mse: the primitive-node loss equals the library featureSimMSE
   assert.deepEqual(params, paramNames(lib.g));
   const gp = grad(prim.g, prim.loss, params.map((n) => prim.g.find(n)!));
   const gl = grad(lib.g, lib.loss, params.map((n) => lib.g.find(n)!));
-  const vp = evalNodes(prim, prim.leaves, prim.g.nodes.length - 1), vl = evalNodes(lib, lib.leaves, lib.g.nodes.length - 1);
+  const vp = evalNodes(prim, prim.leaves, prim.g.nodes.length - 1),
+    vl = evalNodes(lib, lib.leaves, lib.g.nodes.length - 1);
   const lp = vp[prim.loss.id][0], ll = vl[lib.loss.id][0];
   assert.ok(lp > 0.01, `loss ${lp}`);
   close(lp, ll, 1e-12);
@@ -295,7 +304,7 @@ Deno.test("examples: each trains 20 steps on synthetic data with finite losses, 
   const out = mkdtempSync(join(tmpdir(), "examples-test-"));
   const lines: string[] = [];
   const losses = async (spec: PipelineSpec, dir: string) => {
-    const run = await train({ spec, out: join(out, dir), data, logEvery: 1, log: () => {} });
+    const run = await train({ spec, out: join(out, dir), data, logEvery: 1, diagEvery: 20, log: () => {} });
     run.exec.destroy();
     const l = run.losses.map((x) => x.loss);
     assert.equal(l.length, 20, dir);
@@ -311,7 +320,12 @@ Deno.test("examples: each trains 20 steps on synthetic data with finite losses, 
       assert.equal(frozen[0], trained[0], `${name}: step 0 sees the same views and weights`);
       const t = mean(trained.slice(10)), f = mean(frozen.slice(10));
       lines.push(`${name}: last 10 steps ${t.toPrecision(4)} trained vs ${f.toPrecision(4)} untrained`);
-      assert.ok(t < f, `${name}: training did not lower the loss: ${trained.map((x) => x.toPrecision(4))} vs ${frozen.map((x) => x.toPrecision(4))}`);
+      assert.ok(
+        t < f,
+        `${name}: training did not lower the loss: ${trained.map((x) => x.toPrecision(4))} vs ${
+          frozen.map((x) => x.toPrecision(4))
+        }`,
+      );
     }
   } finally {
     rmSync(out, { recursive: true, force: true });
@@ -327,11 +341,29 @@ Deno.test("lambda-free: flags, defaults, pass-through and the flags it owns", ()
   assert.deepEqual({ ...d, passThrough: undefined }, { ...lambdaFree.STUDY_DEFAULTS, passThrough: undefined });
   assert.equal(lambdaFree.parseStudyArgs(["--dims", "16", "-h"]), "help");
   const o = lambdaFree.parseStudyArgs([
-    "--dims=16,32", "--budget-steps", "7", "--encoder", "mlp:24", "--lambdas", "mean,0.01", "--optimizers", "sgd",
-    "--batch=8", "--sgd-lr", "0.003", "--fresh",
+    "--dims=16,32",
+    "--budget-steps",
+    "7",
+    "--encoder",
+    "mlp:24",
+    "--lambdas",
+    "mean,0.01",
+    "--optimizers",
+    "sgd",
+    "--batch=8",
+    "--sgd-lr",
+    "0.003",
+    "--fresh",
   ]);
   assert.ok(o !== "help");
-  assert.deepEqual([o.dims, o.budgetSteps, o.lambdas, o.optimizers, o.sgdLr, o.fresh], [[16, 32], 7, ["mean", 0.01], ["sgd"], 0.003, true]);
+  assert.deepEqual([o.dims, o.budgetSteps, o.lambdas, o.optimizers, o.sgdLr, o.fresh], [
+    [16, 32],
+    7,
+    ["mean", 0.01],
+    ["sgd"],
+    0.003,
+    true,
+  ]);
   assert.deepEqual(o.passThrough, ["--encoder", "mlp:24", "--batch=8"]);
   assert.throws(() => lambdaFree.parseStudyArgs(["--proj", "64"]), /--proj: set by the study.*--dims/);
   assert.throws(() => lambdaFree.parseStudyArgs(["--lr", "1"]), /--sgd-lr/);
@@ -339,18 +371,37 @@ Deno.test("lambda-free: flags, defaults, pass-through and the flags it owns", ()
   assert.throws(() => lambdaFree.parseStudyArgs(["--dims", "128,x"]), /--dims: expected a positive integer, got 'x'/);
   assert.throws(() => lambdaFree.parseStudyArgs(["--optimizers", "adam"]), /lars and\/or sgd/);
   assert.throws(() => lambdaFree.parseStudyArgs(["--warmup-frac", "1"]), /fraction/);
-  assert.ok(lambdaFree.studyHelp().includes("--budget-steps N") && lambdaFree.studyHelp().includes("(default: 128,512,2048)"));
+  assert.ok(
+    lambdaFree.studyHelp().includes("--budget-steps N") && lambdaFree.studyHelp().includes("(default: 128,512,2048)"),
+  );
 });
 
 Deno.test("lambda-free: one spec per (D, λ, optimizer) with the same budget, and the step memory grows with D", () => {
   const o = lambdaFree.parseStudyArgs([
-    "--data", "synthetic", "--dims", "16,64", "--budget-steps", "30", "--train-limit", "100", "--batch", "16",
-    "--encoder", "mlp:24", "--out", "/tmp/lf-plan",
+    "--data",
+    "synthetic",
+    "--dims",
+    "16,64",
+    "--budget-steps",
+    "30",
+    "--train-limit",
+    "100",
+    "--batch",
+    "16",
+    "--encoder",
+    "mlp:24",
+    "--out",
+    "/tmp/lf-plan",
   ]);
   assert.ok(o !== "help");
   const plan = lambdaFree.planRuns(o);
   assert.equal(plan.length, 8);
-  assert.deepEqual(plan.map((c) => c.key).slice(0, 4), ["D16-0.0051-lars", "D16-mean-lars", "D16-0.0051-sgd", "D16-mean-sgd"]);
+  assert.deepEqual(plan.map((c) => c.key).slice(0, 4), [
+    "D16-0.0051-lars",
+    "D16-mean-lars",
+    "D16-0.0051-sgd",
+    "D16-mean-sgd",
+  ]);
   for (const c of plan) {
     const s = c.spec;
     assert.equal(s.modules.projector.kind === "mlp" && s.modules.projector.widths.join(), `${c.d},${c.d}`);
@@ -367,13 +418,34 @@ Deno.test("lambda-free: one spec per (D, λ, optimizer) with the same budget, an
 });
 
 Deno.test("lambda-free: results table, plot and failure reasons", () => {
-  const o = lambdaFree.parseStudyArgs(["--data", "synthetic", "--dims", "16,32", "--optimizers", "lars", "--train-limit", "64", "--batch", "16"]);
+  const o = lambdaFree.parseStudyArgs([
+    "--data",
+    "synthetic",
+    "--dims",
+    "16,32",
+    "--optimizers",
+    "lars",
+    "--train-limit",
+    "64",
+    "--batch",
+    "16",
+  ]);
   assert.ok(o !== "help");
   const base = lambdaFree.baseSpec(o);
   const [a, b, c] = lambdaFree.planRuns(o, base);
   const results = [
-    lambdaFree.resultOf(a, { knn_top1: 0.8125, linear_top1: 0.75, loss_first: 30, loss_last: 20, seconds: 4.2, spec_hash: "x" }),
-    lambdaFree.resultOf(b, undefined, { status: "failed", reason: lambdaFree.failureReason("noise\nerror: loss became NaN at step 3 (epoch 1); stopping.\n", 2) }),
+    lambdaFree.resultOf(a, {
+      knn_top1: 0.8125,
+      linear_top1: 0.75,
+      loss_first: 30,
+      loss_last: 20,
+      seconds: 4.2,
+      spec_hash: "x",
+    }),
+    lambdaFree.resultOf(b, undefined, {
+      status: "failed",
+      reason: lambdaFree.failureReason("noise\nerror: loss became NaN at step 3 (epoch 1); stopping.\n", 2),
+    }),
     lambdaFree.resultOf(c, undefined, { status: "skipped", reason: "needs ~9.0 GiB" }),
   ];
   assert.equal(results[0].lambda_value, 0.0051);
@@ -391,11 +463,27 @@ Deno.test("lambda-free: results table, plot and failure reasons", () => {
 Deno.test("lambda-free: a dry run writes one loadable spec file per run and trains nothing", async () => {
   const out = mkdtempSync(join(tmpdir(), "lambda-free-test-"));
   try {
-    const o = lambdaFree.parseStudyArgs(["--data", "synthetic", "--dims", "16", "--train-limit", "64", "--batch", "16", "--encoder", "mlp:16", "--out", out, "--dry-run"]);
+    const o = lambdaFree.parseStudyArgs([
+      "--data",
+      "synthetic",
+      "--dims",
+      "16",
+      "--train-limit",
+      "64",
+      "--batch",
+      "16",
+      "--encoder",
+      "mlp:16",
+      "--out",
+      out,
+      "--dry-run",
+    ]);
     assert.ok(o !== "help");
     const results = await lambdaFree.runStudy(o);
     assert.deepEqual(results, []);
-    for (const c of lambdaFree.planRuns(o)) assert.equal(specHash(loadSpec(join(c.dir, "spec.json"))), specHash(c.spec));
+    for (const c of lambdaFree.planRuns(o)) {
+      assert.equal(specHash(loadSpec(join(c.dir, "spec.json"))), specHash(c.spec));
+    }
     assert.ok(!existsSync(join(out, "results.json")));
   } finally {
     rmSync(out, { recursive: true, force: true });

@@ -1,8 +1,10 @@
 // Pooling: shape rules and errors, closed forms, finite-difference VJPs, GPU against float64.
+import { evaluate } from "../cpu/reference.ts";
+import { grad } from "../compiler/autodiff.ts";
 import { Graph } from "../ir/graph.ts";
 import { ShapeError } from "../kernels/op.ts";
 import { assertClose, checkVjp, cpuOp, rand } from "./util/check.ts";
-import { runOpGPU } from "./util/gpu.ts";
+import { runGraphGPU, runOpGPU } from "./util/gpu.ts";
 
 /** f throws a ShapeError whose message contains `msg` */
 function assertThrows(f: () => unknown, msg: string): void {
@@ -90,4 +92,17 @@ Deno.test("pooling on the GPU matches float64", async () => {
   }
   const x = distinct([2, 3, 7, 9], 9);
   assertClose(await runOpGPU("globalAvgPool", [x]), cpuOp("globalAvgPool", [x]), {}, "globalAvgPool");
+});
+
+Deno.test("pooling backward through autodiff: GPU gradient equals the float64 one", async () => {
+  // loss = Σ r ⊙ globalAvgPool(avgPool(maxPool(x))): every pooling VJP, chained
+  const g = new Graph();
+  const x = g.input("x", [2, 3, 9, 11]);
+  const y = x.op("maxPool2d", [], { kernel: 3, stride: 2, pad: 1 }).op("avgPool2d", [], { kernel: 2, stride: 1 }).op("globalAvgPool");
+  const r = g.input("r", y.shape);
+  const [dx] = grad(g, y.mul(r).sum(), [x]);
+  g.output("dx", dx!);
+  const leaves = new Map([["x", distinct([2, 3, 9, 11], 10).data], ["r", distinct([...y.shape], 11).data]]);
+  const want = evaluate(g, { leaves, scalars: {} })[dx!.id];
+  assertClose((await runGraphGPU(g, leaves)).get("dx")!, want, {}, "dx");
 });

@@ -1,0 +1,94 @@
+// The λ-free study's plan: one validated Barlow Twins spec per (D, λ, optimizer), all under the
+// same step budget, and the device memory each run's compiled step needs.
+import { join } from "node:path";
+import { compile } from "../../compiler/compile.ts";
+import { lowerSpec } from "../../compiler/from_spec.ts";
+import { barlowTwins, lars, sgd } from "../../dsl/builders.ts";
+import { FlagError, parseFlags } from "../../dsl/cli.ts";
+import { presets } from "../../dsl/presets.ts";
+import { DATASET_SHAPES } from "../../dsl/resolve.ts";
+import type { PipelineSpec } from "../../dsl/schema.ts";
+import { validateSpec } from "../../dsl/validate.ts";
+import { addTrainingStep } from "../../train/step.ts";
+import { lrScalarOf, optimizerConfig } from "../../train/trainer.ts";
+import type { Lambda, OptKind, StudyOptions } from "./options.ts";
+
+export interface RunConfig {
+  key: string;
+  d: number;
+  lambda: Lambda;
+  optimizer: OptKind;
+  dir: string;
+  spec: PipelineSpec;
+}
+
+export const lambdaLabel = (l: Lambda) => (l === "mean" ? "1/(D−1)" : String(l));
+export const lambdaKey = (l: Lambda) => (l === "mean" ? "mean" : String(l));
+
+/** The preset after the pass-through flags (the study's image limits are set per run). */
+export function baseSpec(o: StudyOptions): PipelineSpec {
+  return parseFlags(o.passThrough, presets.barlowTwins({ name: "lambda-free", data: o.data })).spec;
+}
+
+/** One run's spec: projector D×layers, the λ, the optimizer, the budget with warmup + cosine. */
+export function configSpec(base: PipelineSpec, o: StudyOptions, d: number, lambda: Lambda, opt: OptKind): PipelineSpec {
+  const spe = Math.floor(o.trainLimit / base.batch);
+  if (spe < 1) throw new FlagError("--train-limit", `${o.trainLimit} images make no batch of ${base.batch}`);
+  const proj = base.modules.projector;
+  if (proj?.kind !== "mlp") throw new Error("lambda-free: the projector must be an mlp");
+  const wd = base.optimizer.weightDecay;
+  const optimizer = opt === "lars"
+    ? lars({ lr: o.larsLr, biasLr: 0.0048, weightDecay: wd, momentum: 0.9, eta: 1e-3 })
+    : sgd({ lr: o.sgdLr, weightDecay: wd, momentum: 0.9 });
+  return validateSpec({
+    ...base,
+    name: `lambda-free-D${d}-${lambdaKey(lambda)}-${opt}`,
+    method: lambda === "mean" ? "barlowMean" : "barlowTwins",
+    modules: { ...base.modules, projector: { ...proj, widths: Array(o.projLayers).fill(d) } },
+    data: { name: o.data, trainLimit: o.trainLimit, testLimit: o.testLimit },
+    // kNN cannot use more neighbours than there are training images (small test studies)
+    eval: { ...base.eval, knnK: Math.min(base.eval.knnK, o.trainLimit) },
+    loss: barlowTwins("z1", "z2", lambda),
+    optimizer,
+    schedule: { kind: "cosine", warmupEpochs: (o.warmupFrac * o.budgetSteps) / spe, finalFactor: 0.001 },
+    epochs: Math.ceil(o.budgetSteps / spe),
+    steps: o.budgetSteps,
+  });
+}
+
+/** Every configuration, widths first so early results cover every (λ, optimizer). */
+export function planRuns(o: StudyOptions, base = baseSpec(o)): RunConfig[] {
+  const runs: RunConfig[] = [];
+  for (const d of o.dims) {
+    for (const opt of o.optimizers) {
+      for (const lambda of o.lambdas) {
+        const key = `D${d}-${lambdaKey(lambda)}-${opt}`;
+        runs.push({
+          key,
+          d,
+          lambda,
+          optimizer: opt,
+          dir: join(o.out, "runs", key),
+          spec: configSpec(base, o, d, lambda, opt),
+        });
+      }
+    }
+  }
+  return runs;
+}
+
+/**
+ * Device memory the compiled training step needs (all its buffers), from the compiler alone
+ * (no GPU): the lowering and the liveness plan fix it before the first step.
+ */
+export function stepBytes(spec: PipelineSpec): number {
+  const [c, h, w] = DATASET_SHAPES[spec.data.name] ?? [3, 32, 32];
+  const lowered = lowerSpec(spec, { c, h, w });
+  const g = lowered.graph, lrOf = lrScalarOf(spec);
+  addTrainingStep(g, lowered.loss, {
+    optimizer: optimizerConfig(spec),
+    lrScalar: (name, group) => lrOf(name, group, g.find(name)!.rank),
+    ema: lowered.ema,
+  });
+  return compile(g).peakBytes;
+}

@@ -1,0 +1,111 @@
+// Running the λ-free study: each configuration is one run of pipelines/barlow.ts on a spec file,
+// in a child process, so a diverging or failing run is recorded and the study goes on.
+import process from "node:process";
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { freemem } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { saveSpec, specHash } from "../../dsl/io.ts";
+import type { StudyOptions } from "./options.ts";
+import { baseSpec, lambdaLabel, planRuns, stepBytes } from "./plan.ts";
+import { OPT_NAME, resultOf, resultsTable, type RunResult, writeOutputs } from "./results.ts";
+
+const PIPELINE = fileURLToPath(new URL("../../pipelines/barlow.ts", import.meta.url));
+
+/** Runs pipelines/barlow.ts on the spec file in a child process; its stderr is kept for the reason. */
+function runChild(specFile: string, dir: string): Promise<{ code: number; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["run", "-A", PIPELINE, "--spec", specFile, "--out", dir], {
+      stdio: ["ignore", "inherit", "pipe"],
+    });
+    let stderr = "";
+    child.stderr!.on("data", (b: Uint8Array) => {
+      const s = new TextDecoder().decode(b);
+      stderr += s;
+      process.stderr.write(s);
+    });
+    child.on("error", reject);
+    child.on("close", (code, signal) => resolve({ code: code ?? (signal ? 130 : 1), stderr }));
+  });
+}
+
+const readReport = (dir: string): Record<string, unknown> | undefined => {
+  const f = join(dir, "report.json");
+  return existsSync(f) ? JSON.parse(readFileSync(f, "utf8")) : undefined;
+};
+
+/** The reason a child failed: its 'error: …' line (a NaN loss says "loss became NaN …"). */
+export function failureReason(stderr: string, code: number): string {
+  const line = stderr.split("\n").find((l) => l.startsWith("error: "));
+  const msg = line ? line.slice(7) : `exit code ${code}`;
+  return /loss became (NaN|Infinity|-Infinity)/.test(msg) ? `diverged (${msg.split(";")[0]})` : msg;
+}
+
+export async function runStudy(o: StudyOptions): Promise<RunResult[]> {
+  const base = baseSpec(o);
+  const plan = planRuns(o, base);
+  const results: RunResult[] = [];
+  let stop = false;
+  const onSig = () => (stop = true);
+  process.on("SIGINT", onSig);
+  try {
+    for (const [i, c] of plan.entries()) {
+      if (stop) break;
+      const hash = specHash(c.spec);
+      const specFile = join(c.dir, "spec.json");
+      saveSpec(specFile, c.spec);
+      console.log(
+        `\n[${i + 1}/${plan.length}] ${c.key}: D ${c.d}, λ ${lambdaLabel(c.lambda)}, ${
+          OPT_NAME[c.optimizer]
+        } → ${c.dir}`,
+      );
+      const old = readReport(c.dir);
+      if (!o.fresh && old?.spec_hash === hash) {
+        console.log("  reusing its report.json (same spec hash; --fresh reruns)");
+        results.push({ ...resultOf(c, old), reused: true });
+        continue;
+      }
+      const need = stepBytes(c.spec), free = freemem();
+      // lavapipe's buffers live in host memory, next to host copies for checkpoints and features
+      if (need * 1.5 > free) {
+        const gib = (b: number) => (b / 2 ** 30).toFixed(1);
+        results.push(
+          resultOf(c, undefined, {
+            status: "skipped",
+            reason: `needs ~${gib(need)} GiB for the step, ${gib(free)} GiB free`,
+          }),
+        );
+        console.log(`  skipped: ${results.at(-1)!.reason}`);
+      } else if (o.dryRun) {
+        console.log(`  dry run: ${specFile} (step buffers ${(need / 2 ** 20).toFixed(0)} MiB)`);
+        continue;
+      } else {
+        const { code, stderr } = await runChild(specFile, c.dir);
+        if (code === 130) stop = true;
+        const report = code === 0 ? readReport(c.dir) : undefined;
+        results.push(
+          resultOf(
+            c,
+            report,
+            report
+              ? undefined
+              : { status: "failed", reason: code === 130 ? "interrupted" : failureReason(stderr, code) },
+          ),
+        );
+      }
+      writeOutputs(o, base, results);
+    }
+  } finally {
+    process.off("SIGINT", onSig);
+  }
+  if (!o.dryRun) {
+    writeOutputs(o, base, results);
+    console.log(
+      `\n${resultsTable(o, base, results)}\nwritten: ${
+        ["results.json", "table.md", "accuracy.svg"].map((f) => join(o.out, f)).join(", ")
+      }`,
+    );
+  }
+  return results;
+}
