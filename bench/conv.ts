@@ -47,7 +47,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function benchConv(device: GPUDevice, o: ConvBenchOptions = {}): Promise<ConvBenchRow[]> {
   const { N = 32, C = 64, O = 64, H = 32, W = 32, k = 3, stride = 1, pad = 1, sampleMs = 1000, iterations = 3 } = o;
   const features = { subgroups: device.features.has("subgroups"), f16: device.features.has("shader-f16") };
-  const gpu: Gpu = { device, adapter: undefined as unknown as GPUAdapter, description: "", features: { ...features, timestamps: false }, lastLabel: { value: "" } };
+  const gpu: Gpu = {
+    device,
+    adapter: undefined as unknown as GPUAdapter,
+    description: "",
+    features: { ...features, timestamps: false },
+    lastLabel: { value: "" },
+  };
   const Ho = Math.floor((H + 2 * pad - k) / stride) + 1, Wo = Math.floor((W + 2 * pad - k) / stride) + 1;
   const macs = N * O * Ho * Wo * C * k * k;
   const attrs = { stride, pad };
@@ -94,7 +100,14 @@ export async function benchConv(device: GPUDevice, o: ConvBenchOptions = {}): Pr
       const r = bench.tasks[0].result;
       if (r.state !== "completed") throw new Error(`bench conv ${c.name}: ${r.state}`);
       const ms = r.latency.p50 / reps, flop = 2 * macs * c.convs;
-      rows.push({ name: c.name, variant: o.variant ?? "default", gflop: flop / 1e9, reps, ms, gflops: flop / (ms * 1e6) });
+      rows.push({
+        name: c.name,
+        variant: o.variant ?? "default",
+        gflop: flop / 1e9,
+        reps,
+        ms,
+        gflops: flop / (ms * 1e6),
+      });
     } finally {
       ex.destroy();
     }
@@ -108,7 +121,13 @@ if (import.meta.main) {
   const gpu = await getGpu();
   const [N, C, O, H, k, stride, pad] = (Deno.args[1] ?? "32,64,64,32,3,1,1").split(",").map(Number);
   console.log(`adapter: ${gpu.description}`);
-  for (const r of await benchConv(gpu.device, { variant: Deno.args[0] || undefined, N, C, O, H, W: H, k, stride, pad })) {
-    console.log(`${r.name.padEnd(48)} ${r.variant.padEnd(8)} ${r.gflops.toFixed(2).padStart(7)} GFLOP/s  (${r.ms.toFixed(1)} ms/step, ${r.reps} per submit)`);
+  for (
+    const r of await benchConv(gpu.device, { variant: Deno.args[0] || undefined, N, C, O, H, W: H, k, stride, pad })
+  ) {
+    console.log(
+      `${r.name.padEnd(48)} ${r.variant.padEnd(8)} ${r.gflops.toFixed(2).padStart(7)} GFLOP/s  (${
+        r.ms.toFixed(1)
+      } ms/step, ${r.reps} per submit)`,
+    );
   }
 }

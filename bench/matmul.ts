@@ -106,7 +106,8 @@ export async function benchMatmul(
     for (const variant of variants) {
       if (!MATMUL_VARIANTS[variant]?.supports(features)) continue;
       const m = await prepareMatmul(device, p, variant);
-      const first = await timeMatmul(device, m, { rounds: 1 }); // compiles the shader
+      await timeMatmul(device, m, { rounds: 1 }); // compiles the shader (lazily, at first dispatch)
+      const first = await timeMatmul(device, m, { rounds: 1 });
       const reps = Math.max(1, Math.min(256, Math.round(sampleMs / (first.seconds * 1000))));
       const smp = sampler(device, m, reps, first.seconds * 1000 * reps);
       const bench = new Bench({ iterations, time: 0, warmup: false, throws: true });

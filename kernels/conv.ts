@@ -44,7 +44,10 @@ export interface ConvGeom {
 export function pair(op: string, name: string, v: unknown, dflt: number, min: number): [number, number] {
   const p = v === undefined ? [dflt, dflt] : typeof v === "number" ? [v, v] : v;
   if (!Array.isArray(p) || p.length !== 2 || p.some((d) => !Number.isInteger(d) || d < min)) {
-    throw new ShapeError(op, `attrs.${name} must be an integer ≥ ${min} or a pair [h, w] of them, got ${JSON.stringify(v)}`);
+    throw new ShapeError(
+      op,
+      `attrs.${name} must be an integer ≥ ${min} or a pair [h, w] of them, got ${JSON.stringify(v)}`,
+    );
   }
   return [p[0], p[1]];
 }
@@ -74,7 +77,10 @@ export function convGeom(op: string, x: Shape, w: Shape, attrs: Attrs): ConvGeom
   rank4(op, "weight w", w);
   const [N, C, H, W] = x, [O, Cw, KH, KW] = w;
   if (Cw !== C) {
-    throw new ShapeError(op, `input has ${C} channels but weight ${fmtShape(w)} expects ${Cw} (weight is [O, C, KH, KW])`);
+    throw new ShapeError(
+      op,
+      `input has ${C} channels but weight ${fmtShape(w)} expects ${Cw} (weight is [O, C, KH, KW])`,
+    );
   }
   const [sh, sw] = pair(op, "stride", attrs.stride, 1, 1);
   const [ph, pw] = pair(op, "pad", attrs.pad, 0, 0);
@@ -223,12 +229,19 @@ export interface ConvVariant {
  * 16-row tile, 1 vec4 of columns per lane (needs subgroups of ≥ 8 lanes, like the matmul);
  * "t4x4": one thread per 4-row × 16-column tile, no subgroups — else the measured default.
  */
-export function convVariant(op: string, c: { variant?: string; features: { subgroups: boolean } }, cols: number): ConvVariant {
+export function convVariant(
+  op: string,
+  c: { variant?: string; features: { subgroups: boolean } },
+  cols: number,
+): ConvVariant {
   if (c.variant !== undefined) {
     const m = /^(sg|t)(\d+)x(\d+)$/.exec(c.variant);
     const v = m && { L: m[1] === "sg" ? 8 : 1, R: +m[2], OV: +m[3] };
     if (!v || v.R < 1 || v.OV < 1 || v.R % v.L !== 0 || v.R * v.OV > 64) {
-      throw new ShapeError(op, `unknown kernel variant '${c.variant}' (sg<R>x<OV> with R a multiple of 8, or t<R>x<OV>; R·OV ≤ 64)`);
+      throw new ShapeError(
+        op,
+        `unknown kernel variant '${c.variant}' (sg<R>x<OV> with R a multiple of 8, or t<R>x<OV>; R·OV ≤ 64)`,
+      );
     }
     if (v.L > 1 && !c.features.subgroups) throw new ShapeError(op, `kernel variant '${c.variant}' needs subgroups`);
     return v;
@@ -315,7 +328,9 @@ function storeRows(v: ConvVariant, row: string, colBase: string, cols: number, c
   for (let k = 0; k < v.OV; k++) {
     for (let e = 0; e < 4; e++) {
       const st = `Y[off + o * ${colStride}] = c0_${k}[${e}];`;
-      s += `      { let o = ${colBase} + (${u(k * v.L)} + lane) * 4u + ${u(e)}; ${full ? st : `if (o < ${u(cols)}) { ${st} }`} }\n`;
+      s += `      { let o = ${colBase} + (${u(k * v.L)} + lane) * 4u + ${u(e)}; ${
+        full ? st : `if (o < ${u(cols)}) { ${st} }`
+      } }\n`;
     }
   }
   s += "    }\n";
@@ -394,7 +409,9 @@ function tapGemmPass(g: TapGemm, v: ConvVariant, a: BufRef, b: BufRef, y: BufRef
   }
   s += bLoads(
     v,
-    `((ci * ${u(g.KH)} + ${u(g.bh0)} + th * ${u(g.bhs)}) * ${u(g.KW)} + ${u(g.bw0)} + tw * ${u(g.bws)}) * ${u(g.colsPad / 4)} + bcol`,
+    `((ci * ${u(g.KH)} + ${u(g.bh0)} + th * ${u(g.bhs)}) * ${u(g.KW)} + ${u(g.bw0)} + tw * ${u(g.bws)}) * ${
+      u(g.colsPad / 4)
+    } + bcol`,
     ind,
   );
   s += fmaBlock(v, ind) + "      }\n    }\n  }\n";
@@ -437,15 +454,43 @@ export function lowerConv2d(geo: ConvGeom, c: KernelCtx): Lowering {
     temps: [K * Op],
     passes: [
       padTranspose("conv2d.weights", IN1, TMP0, 1, O, K, Op),
-      tapGemmPass({
-        label: "conv2d",
-        N, RH: Ho, RW: Wo,
-        Cin: C, AH: H, AW: W, ai: sh, ai0: -ph, aj: sw, aj0: -pw,
-        TH: KH, TW: KW, dh: 1, dw: 1,
-        KH, KW, bh0: 0, bhs: 1, bw0: 0, bws: 1,
-        cols: O, colsPad: Op,
-        OH: Ho, OW: Wo, oi: 1, oi0: 0, oj: 1, oj0: 0,
-      }, v, IN0, TMP0, OUT),
+      tapGemmPass(
+        {
+          label: "conv2d",
+          N,
+          RH: Ho,
+          RW: Wo,
+          Cin: C,
+          AH: H,
+          AW: W,
+          ai: sh,
+          ai0: -ph,
+          aj: sw,
+          aj0: -pw,
+          TH: KH,
+          TW: KW,
+          dh: 1,
+          dw: 1,
+          KH,
+          KW,
+          bh0: 0,
+          bhs: 1,
+          bw0: 0,
+          bws: 1,
+          cols: O,
+          colsPad: Op,
+          OH: Ho,
+          OW: Wo,
+          oi: 1,
+          oi0: 0,
+          oj: 1,
+          oj0: 0,
+        },
+        v,
+        IN0,
+        TMP0,
+        OUT,
+      ),
     ],
   };
 }
@@ -466,15 +511,43 @@ export function lowerConv2dGradInput(geo: ConvGeom, c: KernelCtx): Lowering {
   for (let fh = 0; fh < Math.min(sh, H); fh++) {
     for (let fw = 0; fw < Math.min(sw, W); fw++) {
       const a = phase(fh, H, KH, sh, ph), b = phase(fw, W, KW, sw, pw);
-      passes.push(tapGemmPass({
-        label: `conv2dGradInput[${fh},${fw}]`,
-        N, RH: a.rows, RW: b.rows,
-        Cin: O, AH: Ho, AW: Wo, ai: 1, ai0: a.q, aj: 1, aj0: b.q,
-        TH: a.taps, TW: b.taps, dh: -1, dw: -1,
-        KH, KW, bh0: a.k0, bhs: sh, bw0: b.k0, bws: sw,
-        cols: C, colsPad: Cp,
-        OH: H, OW: W, oi: sh, oi0: fh, oj: sw, oj0: fw,
-      }, v, IN0, TMP0, OUT));
+      passes.push(tapGemmPass(
+        {
+          label: `conv2dGradInput[${fh},${fw}]`,
+          N,
+          RH: a.rows,
+          RW: b.rows,
+          Cin: O,
+          AH: Ho,
+          AW: Wo,
+          ai: 1,
+          ai0: a.q,
+          aj: 1,
+          aj0: b.q,
+          TH: a.taps,
+          TW: b.taps,
+          dh: -1,
+          dw: -1,
+          KH,
+          KW,
+          bh0: a.k0,
+          bhs: sh,
+          bw0: b.k0,
+          bws: sw,
+          cols: C,
+          colsPad: Cp,
+          OH: H,
+          OW: W,
+          oi: sh,
+          oi0: fh,
+          oj: sw,
+          oj0: fw,
+        },
+        v,
+        IN0,
+        TMP0,
+        OUT,
+      ));
     }
   }
   return { temps: [O * KH * KW * Cp], passes };
@@ -529,7 +602,9 @@ export function lowerConv2dGradWeight(geo: ConvGeom, c: KernelCtx): Lowering {
   ];
   if (split > 1) {
     const n = O * KR, g = grid(n);
-    const body = `  var acc = 0.0;\n  for (var s = 0u; s < ${u(split)}; s++) { acc += x0[s * ${u(n)} + i]; }\n  y[i] = acc;\n`;
+    const body = `  var acc = 0.0;\n  for (var s = 0u; s < ${u(split)}; s++) { acc += x0[s * ${
+      u(n)
+    } + i]; }\n  y[i] = acc;\n`;
     passes.push({
       label: "conv2dGradWeight.sum",
       wgsl: storageDecls(["x0"], "y") + g.head + body + "}\n",

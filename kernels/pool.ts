@@ -39,7 +39,10 @@ function poolGeom(op: string, x: Shape | undefined, attrs: Attrs): PoolGeom {
   const [sh, sw] = pair(op, "stride", attrs.stride ?? [kh, kw], 1, 1);
   const [ph, pw] = pair(op, "pad", attrs.pad, 0, 0);
   if (2 * ph > kh || 2 * pw > kw) {
-    throw new ShapeError(op, `pad [${ph}, ${pw}] must be at most half the kernel [${kh}, ${kw}] (a window would hold only padding)`);
+    throw new ShapeError(
+      op,
+      `pad [${ph}, ${pw}] must be at most half the kernel [${kh}, ${kw}] (a window would hold only padding)`,
+    );
   }
   const Ho = outLen(op, "height", H, kh, sh, ph), Wo = outLen(op, "width", W, kw, sw, pw);
   return { N, C, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo };
@@ -49,7 +52,10 @@ const outShape = (p: PoolGeom) => [p.N, p.C, p.Ho, p.Wo];
 function checkG(op: string, p: PoolGeom, g: Shape | undefined) {
   const want = outShape(p);
   if (!g || want.some((d, i) => d !== g[i]) || g.length !== 4) {
-    throw new ShapeError(op, `cotangent g is ${g ? fmtShape(g) : "missing"} but the pooled output is ${fmtShape(want)}`);
+    throw new ShapeError(
+      op,
+      `cotangent g is ${g ? fmtShape(g) : "missing"} but the pooled output is ${fmtShape(want)}`,
+    );
   }
 }
 const inShapeAttr = (op: string, v: unknown): Shape => {
@@ -135,7 +141,14 @@ const TMP0 = { kind: "tmp", i: 0 } as const;
 function maxPoolKernel(p: PoolGeom): Lowering {
   const body = outCoords(p) + `  var m = x0[first];\n` +
     windowLoop(p, `      m = max(m, x0[j]);\n`) + `  y[i] = m;\n`;
-  return { passes: [pass("maxPool2d", storageDecls(["x0"], "y"), size(outShape(p)), body, [{ buf: IN0, write: false }, { buf: OUT, write: true }])] };
+  return {
+    passes: [
+      pass("maxPool2d", storageDecls(["x0"], "y"), size(outShape(p)), body, [{ buf: IN0, write: false }, {
+        buf: OUT,
+        write: true,
+      }]),
+    ],
+  };
 }
 
 /** pass 1: each window's argmax (flat x index) into a u32 temp; pass 2: each pixel sums the g of windows whose argmax it is */
@@ -163,16 +176,40 @@ function maxPoolGradKernel(p: PoolGeom): Lowering {
 }
 
 function avgPoolKernel(p: PoolGeom): Lowering {
-  const body = outCoords(p) + `  var s = 0.0;\n` + windowLoop(p, `      s += x0[j];\n`) + `  y[i] = s / ${p.kh * p.kw}.0;\n`;
-  return { passes: [pass("avgPool2d", storageDecls(["x0"], "y"), size(outShape(p)), body, [{ buf: IN0, write: false }, { buf: OUT, write: true }])] };
+  const body = outCoords(p) + `  var s = 0.0;\n` + windowLoop(p, `      s += x0[j];\n`) +
+    `  y[i] = s / ${p.kh * p.kw}.0;\n`;
+  return {
+    passes: [
+      pass("avgPool2d", storageDecls(["x0"], "y"), size(outShape(p)), body, [{ buf: IN0, write: false }, {
+        buf: OUT,
+        write: true,
+      }]),
+    ],
+  };
 }
 function avgPoolGradKernel(p: PoolGeom): Lowering {
   const body = coverLoop(p, `      acc += x0[k];\n`) + `  y[i] = acc / ${p.kh * p.kw}.0;\n`;
-  return { passes: [pass("avgPool2dGrad", storageDecls(["x0"], "y"), p.N * p.C * p.H * p.W, body, [{ buf: IN0, write: false }, { buf: OUT, write: true }])] };
+  return {
+    passes: [
+      pass("avgPool2dGrad", storageDecls(["x0"], "y"), p.N * p.C * p.H * p.W, body, [{ buf: IN0, write: false }, {
+        buf: OUT,
+        write: true,
+      }]),
+    ],
+  };
 }
 function globalAvgKernel([N, C, H, W]: Shape): Lowering {
-  const body = `  var s = 0.0;\n  for (var j = i * ${u(H * W)}; j < (i + 1u) * ${u(H * W)}; j++) { s += x0[j]; }\n  y[i] = s / ${H * W}.0;\n`;
-  return { passes: [pass("globalAvgPool", storageDecls(["x0"], "y"), N * C, body, [{ buf: IN0, write: false }, { buf: OUT, write: true }])] };
+  const body = `  var s = 0.0;\n  for (var j = i * ${u(H * W)}; j < (i + 1u) * ${
+    u(H * W)
+  }; j++) { s += x0[j]; }\n  y[i] = s / ${H * W}.0;\n`;
+  return {
+    passes: [
+      pass("globalAvgPool", storageDecls(["x0"], "y"), N * C, body, [{ buf: IN0, write: false }, {
+        buf: OUT,
+        write: true,
+      }]),
+    ],
+  };
 }
 
 // ---- the op table ----------------------------------------------------------------------------
@@ -213,7 +250,9 @@ export const POOL: Record<string, OpDef> = {
       forEachWindow(p, (o, ins) => (y[o] = ins.reduce((s, i) => s + x[i], 0) / (p.kh * p.kw)));
       return y;
     },
-    vjp: ({ g, ins: [x], attrs }): Tensor[] => [g.op("avgPool2dGrad", [], { ...poolAttrs(attrs), inShape: [...x.shape] })],
+    vjp: (
+      { g, ins: [x], attrs },
+    ): Tensor[] => [g.op("avgPool2dGrad", [], { ...poolAttrs(attrs), inShape: [...x.shape] })],
     kernel: (c) => avgPoolKernel(poolGeom("avgPool2d", c.inShapes[0], c.attrs)),
     doc: "avgPool2d(x [N,C,H,W], {kernel, stride = kernel, pad = 0}) → [N,C,Ho,Wo]; divisor kh·kw",
   },
@@ -237,7 +276,9 @@ export const POOL: Record<string, OpDef> = {
   globalAvgPool: {
     kind: "kernel",
     shape: ([x]) => {
-      if (!x || x.length !== 4) throw new ShapeError("globalAvgPool", `input must be 4-D (NCHW), got ${x ? fmtShape(x) : "nothing"}`);
+      if (!x || x.length !== 4) {
+        throw new ShapeError("globalAvgPool", `input must be 4-D (NCHW), got ${x ? fmtShape(x) : "nothing"}`);
+      }
       return [x[0], x[1]];
     },
     cpu: ({ ins: [x], inShapes: [[N, C, H, W]] }) => {

@@ -19,21 +19,31 @@ const CASES: Case[] = [
 const geoOut = (c: Case) => {
   const [s0, s1] = typeof c.stride === "number" ? [c.stride, c.stride] : c.stride;
   const [p0, p1] = typeof c.pad === "number" ? [c.pad, c.pad] : c.pad;
-  return [c.x[0], c.w[0], Math.floor((c.x[2] + 2 * p0 - c.w[2]) / s0) + 1, Math.floor((c.x[3] + 2 * p1 - c.w[3]) / s1) + 1];
+  return [
+    c.x[0],
+    c.w[0],
+    Math.floor((c.x[2] + 2 * p0 - c.w[2]) / s0) + 1,
+    Math.floor((c.x[3] + 2 * p1 - c.w[3]) / s1) + 1,
+  ];
 };
 /** f throws a ShapeError whose message contains `msg` */
-export function assertThrows(f: () => unknown, msg: string): void {
+function assertThrows(f: () => unknown, msg: string): void {
   try {
     f();
   } catch (e) {
-    if (!(e instanceof ShapeError) || !e.message.includes(msg)) throw new Error(`expected ShapeError with "${msg}", got ${e}`);
+    if (!(e instanceof ShapeError) || !e.message.includes(msg)) {
+      throw new Error(`expected ShapeError with "${msg}", got ${e}`);
+    }
     return;
   }
   throw new Error(`expected ShapeError with "${msg}", nothing was thrown`);
 }
 const attrs = (c: Case) => ({ stride: c.stride, pad: c.pad });
 /** f32-exact random data, so the GPU sees exactly what the reference sees */
-const f32Arg = (shape: number[], seed: number) => ({ shape, data: rand(shape.reduce((a, b) => a * b, 1), seed).map(Math.fround) });
+const f32Arg = (shape: number[], seed: number) => ({
+  shape,
+  data: rand(shape.reduce((a, b) => a * b, 1), seed).map(Math.fround),
+});
 
 Deno.test("conv2d shape rule and errors", () => {
   const g = new Graph();
@@ -52,8 +62,14 @@ Deno.test("conv2d shape rule and errors", () => {
   bad([5, 3, 3, 3], { pad: [1, 2, 3] }, "attrs.pad must be");
   bad([5, 3, 3], {}, "weight w must be 4-D");
   const w = g.input("w", [5, 3, 3, 3]);
-  assertThrows(() => g.add("conv2dGradInput", [g.input("g1", [2, 5, 4, 4]), w], { stride: 2, pad: 1, inShape: [2, 3, 7, 9] }), "cotangent g is [2, 5, 4, 4] but the convolution's output is [2, 5, 4, 5]");
-  assertThrows(() => g.add("conv2dGradWeight", [x, g.input("g2", [2, 5, 4, 5])], { stride: 2, pad: 1 }), "attrs.wShape must be 4 positive integers");
+  assertThrows(
+    () => g.add("conv2dGradInput", [g.input("g1", [2, 5, 4, 4]), w], { stride: 2, pad: 1, inShape: [2, 3, 7, 9] }),
+    "cotangent g is [2, 5, 4, 4] but the convolution's output is [2, 5, 4, 5]",
+  );
+  assertThrows(
+    () => g.add("conv2dGradWeight", [x, g.input("g2", [2, 5, 4, 5])], { stride: 2, pad: 1 }),
+    "attrs.wShape must be 4 positive integers",
+  );
 });
 
 Deno.test("conv2d float64 reference: closed forms", () => {
@@ -66,10 +82,15 @@ Deno.test("conv2d float64 reference: closed forms", () => {
   assertClose(y, Array.from(x.data, (v, i) => (i < 35 ? v : 2 * v)), {}, "delta kernel");
   const ys = cpuOp("conv2d", [x, { shape: [2, 2, 3, 3], data: delta }], { pad: 1, stride: 2 });
   const want: number[] = [];
-  for (let c = 0; c < 2; c++) for (let h = 0; h < 5; h += 2) for (let w = 0; w < 7; w += 2) want.push((c + 1) * x.data[(c * 5 + h) * 7 + w]);
+  for (let c = 0; c < 2; c++) {
+    for (let h = 0; h < 5; h += 2) for (let w = 0; w < 7; w += 2) want.push((c + 1) * x.data[(c * 5 + h) * 7 + w]);
+  }
   assertClose(ys, want, {}, "strided delta");
   // a 2x2 kernel of ones sums each window
-  const r = cpuOp("conv2d", [{ shape: [1, 1, 3, 3], data: [1, 2, 3, 4, 5, 6, 7, 8, 9] }, { shape: [1, 1, 2, 2], data: [1, 1, 1, 1] }]);
+  const r = cpuOp("conv2d", [{ shape: [1, 1, 3, 3], data: [1, 2, 3, 4, 5, 6, 7, 8, 9] }, {
+    shape: [1, 1, 2, 2],
+    data: [1, 1, 1, 1],
+  }]);
   assertClose(r, [12, 16, 24, 28], {}, "window sums");
   // a 1x1 convolution is a matmul over channels at every pixel
   const w1 = randArg([4, 3, 1, 1], 5), x1 = randArg([2, 3, 3, 5], 6);
@@ -150,11 +171,13 @@ Deno.test("conv2d GPU: several column tiles, batch-split gradWeight, wide images
   // O = 70: three 32-column tiles, the last partly padding; N·HW rows not a multiple of the tile; gradWeight with
   // 3·1·1 = 3 rows splits the batch of 5 into partial sums
   const x = f32Arg([5, 3, 6, 11], 21), w = f32Arg([70, 3, 1, 1], 22), g = f32Arg([5, 70, 6, 11], 23);
-  for (const [op, args, a] of [
-    ["conv2d", [x, w], {}],
-    ["conv2dGradInput", [g, w], { inShape: x.shape }],
-    ["conv2dGradWeight", [x, g], { wShape: w.shape }],
-  ] as const) {
+  for (
+    const [op, args, a] of [
+      ["conv2d", [x, w], {}],
+      ["conv2dGradInput", [g, w], { inShape: x.shape }],
+      ["conv2dGradWeight", [x, g], { wShape: w.shape }],
+    ] as const
+  ) {
     const want = cpuOp(op, [...args], a);
     assertClose(await runOpGPU(op, [...args], a), want, { rtol: 1e-4, atol: 1e-4 }, op);
   }

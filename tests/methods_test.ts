@@ -16,7 +16,7 @@ import type { PipelineSpec } from "../dsl/schema.ts";
 import { Graph } from "../ir/graph.ts";
 import { OPS } from "../kernels/registry.ts";
 import { size } from "../kernels/op.ts";
-import { awaitGpu } from "../runtime/autotune.ts";
+import { awaitGpu } from "../runtime/wait.ts";
 import { getGpu } from "../runtime/device.ts";
 import { Executable } from "../runtime/executable.ts";
 import { addTrainingStep } from "../train/step.ts";

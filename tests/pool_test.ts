@@ -11,7 +11,9 @@ function assertThrows(f: () => unknown, msg: string): void {
   try {
     f();
   } catch (e) {
-    if (!(e instanceof ShapeError) || !e.message.includes(msg)) throw new Error(`expected ShapeError with "${msg}", got ${e}`);
+    if (!(e instanceof ShapeError) || !e.message.includes(msg)) {
+      throw new Error(`expected ShapeError with "${msg}", got ${e}`);
+    }
     return;
   }
   throw new Error(`expected ShapeError with "${msg}", nothing was thrown`);
@@ -43,15 +45,26 @@ Deno.test("pooling shape rules and errors", () => {
       if (s.join() !== c.out.join()) throw new Error(`${op} ${c.name}: ${s} vs ${c.out}`);
     }
   }
-  if (g.add("globalAvgPool", [g.input("gx", [2, 3, 7, 9])]).shape.join() !== "2,3") throw new Error("globalAvgPool shape");
+  if (g.add("globalAvgPool", [g.input("gx", [2, 3, 7, 9])]).shape.join() !== "2,3") {
+    throw new Error("globalAvgPool shape");
+  }
   const x = g.input("x", [2, 3, 7, 9]);
-  assertThrows(() => g.add("maxPool2d", [x], { kernel: 8 }), "maxPool2d: image height = 7 (+ 2·pad 0) is smaller than the kernel height = 8");
-  assertThrows(() => g.add("avgPool2d", [x], { kernel: 3, pad: 2 }), "avgPool2d: pad [2, 2] must be at most half the kernel [3, 3]");
+  assertThrows(
+    () => g.add("maxPool2d", [x], { kernel: 8 }),
+    "maxPool2d: image height = 7 (+ 2·pad 0) is smaller than the kernel height = 8",
+  );
+  assertThrows(
+    () => g.add("avgPool2d", [x], { kernel: 3, pad: 2 }),
+    "avgPool2d: pad [2, 2] must be at most half the kernel [3, 3]",
+  );
   assertThrows(() => g.add("maxPool2d", [x], {}), "attrs.kernel is required");
   assertThrows(() => g.add("maxPool2d", [x], { kernel: 2, stride: 0 }), "attrs.stride must be an integer ≥ 1");
   assertThrows(() => g.add("maxPool2d", [g.input("x3", [3, 7, 9])], { kernel: 2 }), "input must be 4-D (NCHW)");
   assertThrows(() => g.add("globalAvgPool", [g.input("x2", [3, 7])]), "globalAvgPool: input must be 4-D");
-  assertThrows(() => g.add("maxPool2dGrad", [x, g.input("g", [2, 3, 4, 4])], { kernel: 3, stride: 2, pad: 1 }), "cotangent g is [2, 3, 4, 4] but the pooled output is [2, 3, 4, 5]");
+  assertThrows(
+    () => g.add("maxPool2dGrad", [x, g.input("g", [2, 3, 4, 4])], { kernel: 3, stride: 2, pad: 1 }),
+    "cotangent g is [2, 3, 4, 4] but the pooled output is [2, 3, 4, 5]",
+  );
 });
 
 Deno.test("pooling float64 reference: closed forms", () => {
@@ -60,13 +73,29 @@ Deno.test("pooling float64 reference: closed forms", () => {
   assertClose(cpuOp("avgPool2d", [x], { kernel: 2 }), [13 / 4, 17 / 4], {}, "avg 2x2");
   // pad counts as zeros for avg (divisor 4), and never wins for max even when all real values are negative
   const neg = { shape: [1, 1, 2, 2], data: [-1, -2, -3, -4] };
-  assertClose(cpuOp("maxPool2d", [neg], { kernel: 2, stride: 1, pad: 1 }), [-1, -1, -2, -1, -1, -2, -3, -3, -4], {}, "max with pad");
-  assertClose(cpuOp("avgPool2d", [neg], { kernel: 2, stride: 1, pad: 1 }), [-1, -3, -2, -4, -10, -6, -3, -7, -4].map((v) => v / 4), {}, "avg with pad");
+  assertClose(
+    cpuOp("maxPool2d", [neg], { kernel: 2, stride: 1, pad: 1 }),
+    [-1, -1, -2, -1, -1, -2, -3, -3, -4],
+    {},
+    "max with pad",
+  );
+  assertClose(
+    cpuOp("avgPool2d", [neg], { kernel: 2, stride: 1, pad: 1 }),
+    [-1, -3, -2, -4, -10, -6, -3, -7, -4].map((v) => v / 4),
+    {},
+    "avg with pad",
+  );
   assertClose(cpuOp("globalAvgPool", [x]), [(1 + 5 + 2 + 0 + 3 + 4 + 8 + 7 - 1 + 6 + 9 + 2) / 12], {}, "global avg");
   // overlapping windows: the shared maximum collects the gradient of both windows; ties go to the first
-  const r = cpuOp("maxPool2dGrad", [{ shape: [1, 1, 1, 3], data: [1, 9, 1] }, { shape: [1, 1, 1, 2], data: [10, 20] }], { kernel: [1, 2], stride: 1 });
+  const r = cpuOp(
+    "maxPool2dGrad",
+    [{ shape: [1, 1, 1, 3], data: [1, 9, 1] }, { shape: [1, 1, 1, 2], data: [10, 20] }],
+    { kernel: [1, 2], stride: 1 },
+  );
   assertClose(r, [0, 30, 0], {}, "maxPool2dGrad overlap");
-  const t = cpuOp("maxPool2dGrad", [{ shape: [1, 1, 1, 2], data: [4, 4] }, { shape: [1, 1, 1, 1], data: [7] }], { kernel: [1, 2] });
+  const t = cpuOp("maxPool2dGrad", [{ shape: [1, 1, 1, 2], data: [4, 4] }, { shape: [1, 1, 1, 1], data: [7] }], {
+    kernel: [1, 2],
+  });
   assertClose(t, [7, 0], {}, "maxPool2dGrad tie");
 });
 
@@ -88,7 +117,9 @@ Deno.test("pooling on the GPU matches float64", async () => {
       ["avgPool2d", [x], c.a],
       ["avgPool2dGrad", [g], { ...c.a, inShape: c.x }],
     ];
-    for (const [op, args, a] of ops) assertClose(await runOpGPU(op, args, a), cpuOp(op, args, a), {}, `${op} ${c.name}`);
+    for (const [op, args, a] of ops) {
+      assertClose(await runOpGPU(op, args, a), cpuOp(op, args, a), {}, `${op} ${c.name}`);
+    }
   }
   const x = distinct([2, 3, 7, 9], 9);
   assertClose(await runOpGPU("globalAvgPool", [x]), cpuOp("globalAvgPool", [x]), {}, "globalAvgPool");
@@ -98,7 +129,9 @@ Deno.test("pooling backward through autodiff: GPU gradient equals the float64 on
   // loss = Σ r ⊙ globalAvgPool(avgPool(maxPool(x))): every pooling VJP, chained
   const g = new Graph();
   const x = g.input("x", [2, 3, 9, 11]);
-  const y = x.op("maxPool2d", [], { kernel: 3, stride: 2, pad: 1 }).op("avgPool2d", [], { kernel: 2, stride: 1 }).op("globalAvgPool");
+  const y = x.op("maxPool2d", [], { kernel: 3, stride: 2, pad: 1 }).op("avgPool2d", [], { kernel: 2, stride: 1 }).op(
+    "globalAvgPool",
+  );
   const r = g.input("r", y.shape);
   const [dx] = grad(g, y.mul(r).sum(), [x]);
   g.output("dx", dx!);

@@ -1,5 +1,5 @@
-// Variant 3 — the lavapipe design (DESIGN.md: ~25 GFLOP/s at 1024³ on llvmpipe, vs ~17 for
-// register blocking). llvmpipe turns any workgroupBarrier into coroutines and each storage
+// Variant 3 — the lavapipe design (DESIGN.md: ~25 GFLOP/s at 1024³ on llvmpipe with 8×32
+// tiles, vs ~17 for register blocking; widened here to 16×64, see the measurements below). llvmpipe turns any workgroupBarrier into coroutines and each storage
 // load costs ~20 FMAs, so: no shared memory, no barriers, few loads per FMA. One workgroup is
 // one 8-lane subgroup computing 8·rg rows × 32·cv columns; lane l owns the column chunks
 // n0 + 4l + 32h (h < cv) as vec4 accumulators, one per row. Per step of 4 k's every lane
@@ -123,4 +123,10 @@ export function subgroupVariant(name: string, o: SubgroupOptions): MatmulVariant
   };
 }
 
-export const SUBGROUP = subgroupVariant("subgroup", { rg: 1, cv: 1, order: "n" });
+// Measured on lavapipe (2-core Xeon, CPU-time-normalised GFLOP/s, medians of 3; 1024³ /
+// 256×784×1024 / 256×2048×2048 / 2048×256×2048 Aᵀ): 8×32 tiles 33/–/12.6/–; 16×32 38/–/26.5/–;
+// 32×32 42/48/35/34; 16×64 45/46/32/43; 24×64 42/43/33/41; 8×128 31/32/21/29. M-fastest
+// dispatch order matters when B is wide (256×2048×2048: 32 vs 25 for 16×64), since
+// consecutive workgroups then reuse one B column strip from cache. 16×64 (32 accumulators,
+// the spill limit) is the best all-rounder.
+export const SUBGROUP = subgroupVariant("subgroup", { rg: 2, cv: 2, order: "m" });
