@@ -7,7 +7,14 @@
 import { Bench } from "tinybench";
 import { describe, type MatmulProblem, matmulProblem } from "../kernels/matmul/common.ts";
 import { defaultVariant, MATMUL_VARIANTS } from "../kernels/matmul/variants.ts";
-import { adapterKey, awaitGpu, encodeMatmul, prepareMatmul, type PreparedMatmul, timeMatmul } from "../runtime/autotune.ts";
+import {
+  adapterKey,
+  awaitGpu,
+  encodeMatmul,
+  type PreparedMatmul,
+  prepareMatmul,
+  timeMatmul,
+} from "../runtime/autotune.ts";
 
 export interface MatmulShape {
   name: string;
@@ -51,13 +58,22 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 function sampler(device: GPUDevice, m: PreparedMatmul, reps: number, expectMs: number) {
   const ts = device.features.has("timestamp-query");
   const qs = ts ? device.createQuerySet({ type: "timestamp", count: 2 }) : undefined;
-  const resolve = ts ? device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC }) : undefined;
-  const read = ts ? device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }) : undefined;
+  const resolve = ts
+    ? device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC })
+    : undefined;
+  const read = ts
+    ? device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST })
+    : undefined;
   return {
     source: (ts ? "gpu" : "wall") as "gpu" | "wall",
     async sample(): Promise<number> {
       const enc = device.createCommandEncoder();
-      encodeMatmul(enc, m, reps, qs ? { querySet: qs, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } : undefined);
+      encodeMatmul(
+        enc,
+        m,
+        reps,
+        qs ? { querySet: qs, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } : undefined,
+      );
       if (qs && resolve && read) {
         enc.resolveQuerySet(qs, 0, 2, resolve, 0);
         enc.copyBufferToBuffer(resolve, 0, read, 0, 16);
@@ -118,7 +134,15 @@ export async function benchMatmul(
       m.destroy();
       if (r.state !== "completed") throw new Error(`bench matmul ${describe(p)} ${variant}: ${r.state}`);
       const ms = r.latency.p50 / reps;
-      rows.push({ name: s.name, variant, problem: describe(p), reps, ms, gflops: (2 * s.M * s.N * s.K) / (ms * 1e6), source: smp.source });
+      rows.push({
+        name: s.name,
+        variant,
+        problem: describe(p),
+        reps,
+        ms,
+        gflops: (2 * s.M * s.N * s.K) / (ms * 1e6),
+        source: smp.source,
+      });
     }
   }
   return rows;
@@ -131,6 +155,10 @@ if (import.meta.main) {
   const variants = Deno.args[0]?.split(",");
   console.log(`adapter: ${gpu.description}`);
   for (const r of await benchMatmul(gpu.device, MATMUL_BENCH_SHAPES, { variants })) {
-    console.log(`${r.name.padEnd(34)} ${r.variant.padEnd(9)} ${r.gflops.toFixed(2).padStart(7)} GFLOP/s  (${r.ms.toFixed(2)} ms/dispatch, ${r.reps} per submit, ${r.source})`);
+    console.log(
+      `${r.name.padEnd(34)} ${r.variant.padEnd(9)} ${r.gflops.toFixed(2).padStart(7)} GFLOP/s  (${
+        r.ms.toFixed(2)
+      } ms/dispatch, ${r.reps} per submit, ${r.source})`,
+    );
   }
 }

@@ -55,8 +55,15 @@ function lower(c: KernelCtx): Lowering {
   const p = matmulProblem(c.inShapes, c.attrs);
   const name = c.variant ?? defaultVariant(c.features);
   const v = MATMUL_VARIANTS[name];
-  if (!v) throw new ShapeError("matmul", `unknown kernel variant '${name}' (known: ${Object.keys(MATMUL_VARIANTS).join(", ")})`);
-  if (!v.supports(c.features)) throw new ShapeError("matmul", `kernel variant '${name}' is not supported by this adapter's features`);
+  if (!v) {
+    throw new ShapeError(
+      "matmul",
+      `unknown kernel variant '${name}' (known: ${Object.keys(MATMUL_VARIANTS).join(", ")})`,
+    );
+  }
+  if (!v.supports(c.features)) {
+    throw new ShapeError("matmul", `kernel variant '${name}' is not supported by this adapter's features`);
+  }
   return { passes: [v.lower(p)] };
 }
 

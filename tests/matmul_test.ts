@@ -8,13 +8,28 @@ import { grad } from "../compiler/autodiff.ts";
 import { Graph } from "../ir/graph.ts";
 import { matmulProblem } from "../kernels/matmul/common.ts";
 import { defaultVariant, MATMUL_VARIANTS } from "../kernels/matmul/variants.ts";
-import { ShapeError, type Shape, size } from "../kernels/op.ts";
-import { awaitGpu, chooseMatmulVariant, matmulKey, pickMatmulVariants, readCache, runMatmul, tuneMatmul, writeCacheEntry } from "../runtime/autotune.ts";
+import { type Shape, ShapeError, size } from "../kernels/op.ts";
+import {
+  awaitGpu,
+  chooseMatmulVariant,
+  matmulKey,
+  pickMatmulVariants,
+  readCache,
+  runMatmul,
+  tuneMatmul,
+  writeCacheEntry,
+} from "../runtime/autotune.ts";
 import { assertClose, checkVjp, cpuOp, rand, randArg } from "./util/check.ts";
 import { getGpu, runGraphGPU, runOpGPU } from "./util/gpu.ts";
 
 const TRANS = [[false, false], [true, false], [false, true], [true, true]] as const;
-const shapesOf = (M: number, N: number, K: number, tA: boolean, tB: boolean): [number[], number[]] => [tA ? [K, M] : [M, K], tB ? [N, K] : [K, N]];
+const shapesOf = (
+  M: number,
+  N: number,
+  K: number,
+  tA: boolean,
+  tB: boolean,
+): [number[], number[]] => [tA ? [K, M] : [M, K], tB ? [N, K] : [K, N]];
 const mmShape = (a: Shape, b: Shape, transA = false, transB = false) => {
   const g = new Graph();
   return g.input("a", a).matmul(g.input("b", b), transA, transB).shape;
@@ -33,7 +48,10 @@ Deno.test("matmul bad input names the op and the problem", () => {
   const err = (a: Shape, b: Shape, attrs: Record<string, unknown>, msg: RegExp) => {
     const g = new Graph();
     const x = g.input("a", a), y = g.input("b", b);
-    assert.throws(() => g.add("matmul", [x, y], attrs), (e: Error) => e instanceof ShapeError && /^matmul: /.test(e.message) && msg.test(e.message));
+    assert.throws(
+      () => g.add("matmul", [x, y], attrs),
+      (e: Error) => e instanceof ShapeError && /^matmul: /.test(e.message) && msg.test(e.message),
+    );
   };
   err([7, 5], [6, 13], {}, /contraction sizes differ.*K=5.*K=6/);
   err([7, 5], [5, 13], { transA: true }, /K=7.*K=5/);
@@ -49,7 +67,10 @@ Deno.test("matmul float64 reference matches a hand-computed product, for all tra
   const want = [58, 64, 139, 154];
   for (const [tA, tB] of TRANS) {
     const [as, bs] = shapesOf(2, 2, 3, tA, tB);
-    const r = cpuOp("matmul", [{ shape: as, data: tA ? At : A }, { shape: bs, data: tB ? Bt : B }], { transA: tA, transB: tB });
+    const r = cpuOp("matmul", [{ shape: as, data: tA ? At : A }, { shape: bs, data: tB ? Bt : B }], {
+      transA: tA,
+      transB: tB,
+    });
     assert.deepEqual([...r], want, `transA=${tA} transB=${tB}`);
   }
   // broadcast batch: b's single matrix is used for each of a's 3 matrices
@@ -100,7 +121,8 @@ const NAIVE_CASES: Case[] = [
   ...[[false, false], [true, false], [false, true], [true, true]].map(([tA, tB]) => ({ M: 7, N: 13, K: 5, tA, tB })),
   { M: 9, N: 11, K: 6, tA: false, tB: false, aBatch: [2, 1], bBatch: [3] },
 ];
-const caseName = (c: Case) => `${c.aBatch ? `[${c.aBatch}]·[${c.bBatch}] ` : ""}${c.M}x${c.N}x${c.K} ${c.tA ? "T" : "N"}${c.tB ? "T" : "N"}`;
+const caseName = (c: Case) =>
+  `${c.aBatch ? `[${c.aBatch}]·[${c.bBatch}] ` : ""}${c.M}x${c.N}x${c.K} ${c.tA ? "T" : "N"}${c.tB ? "T" : "N"}`;
 
 /**
  * Run each case with one variant through the real compiler and runtime; compare to float64.
@@ -131,7 +153,12 @@ for (const v of Object.values(MATMUL_VARIANTS)) {
 
 Deno.test("matmul GPU: default variant through runOpGPU", async () => {
   const [a, b] = [randArg([33, 17], 1), randArg([17, 65], 2)];
-  assertClose(await awaitGpu(runOpGPU("matmul", [a, b])), cpuOp("matmul", [a, b]), { rtol: 1e-4, atol: 1e-5 }, "default");
+  assertClose(
+    await awaitGpu(runOpGPU("matmul", [a, b])),
+    cpuOp("matmul", [a, b]),
+    { rtol: 1e-4, atol: 1e-5 },
+    "default",
+  );
 });
 
 Deno.test("matmul GPU backward equals the CPU backward (broadcast batch, transposes)", async () => {
@@ -162,16 +189,24 @@ Deno.test("autotune: times the candidates, picks a correct one, caches the choic
   assert.deepEqual(r.ms[r.variant], Math.min(...Object.values(r.ms)));
   // the winner really computes the product
   const a = rand(33 * 17, 1), b = rand(17 * 65, 2);
-  assertClose(await runMatmul(gpu.device, p, r.variant, a, b), cpuOp("matmul", [{ shape: [33, 17], data: a }, { shape: [17, 65], data: b }]), {
-    rtol: 1e-4,
-    atol: 1e-5,
-  }, r.variant);
+  assertClose(
+    await runMatmul(gpu.device, p, r.variant, a, b),
+    cpuOp("matmul", [{ shape: [33, 17], data: a }, { shape: [17, 65], data: b }]),
+    {
+      rtol: 1e-4,
+      atol: 1e-5,
+    },
+    r.variant,
+  );
 
   const cachePath = await Deno.makeTempFile({ suffix: ".json" });
   try {
     const opts = { adapter: gpu.description, features: gpu.features, cachePath };
     // no entry, no tuning: the adapter default
-    assert.deepEqual(await chooseMatmulVariant(gpu.device, [[5, 7], [7, 9]], {}, opts), defaultVariant(gpu.features, gpu.description));
+    assert.deepEqual(
+      await chooseMatmulVariant(gpu.device, [[5, 7], [7, 9]], {}, opts),
+      defaultVariant(gpu.features, gpu.description),
+    );
     const S: Shape[] = [[65, 17], [33, 17]];
     // tuning writes an entry that a later call returns without timing anything
     const tuned = await chooseMatmulVariant(gpu.device, S, { transB: true }, { ...opts, tune: true, budgetMs: 10 });
@@ -195,4 +230,3 @@ Deno.test("default variant: subgroup kernel on CPU adapters with subgroups, regi
   assert.deepEqual(defaultVariant({ subgroups: false }, "llvmpipe"), "blocked");
   assert.deepEqual(defaultVariant({ subgroups: true }, "NVIDIA GeForce RTX 4090 / ada"), "blocked");
 });
-

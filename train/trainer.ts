@@ -10,7 +10,8 @@ import type { Dataset, Split } from "../data/dataset.ts";
 import { loadDatasetSync } from "../data/load.ts";
 import { specHash } from "../dsl/io.ts";
 import type { PipelineSpec } from "../dsl/schema.ts";
-import { type Checkpoint, loadCheckpoint, saveCheckpoint } from "../io/checkpoint.ts";
+import { type Checkpoint, CheckpointError, loadCheckpoint, saveCheckpoint } from "../io/checkpoint.ts";
+import { SafetensorsError } from "../io/safetensors.ts";
 import { appendMetrics } from "../report/metrics.ts";
 import { Progress } from "../report/progress.ts";
 import { getGpu, type Gpu } from "../runtime/device.ts";
@@ -28,6 +29,12 @@ export interface TrainOptions {
   out: string;
   /** checkpoint (file or folder) to continue from */
   resume?: string;
+  /**
+   * stop once this many steps (counted from step 0) are done and save a checkpoint, as an
+   * interrupt would; unlike spec.steps it does not shorten the lr/τ schedules, so a run
+   * stopped here and resumed ends exactly where the uninterrupted run does
+   */
+  stopAfter?: number;
   /** read the loss back every N steps (default: ~20 times per epoch, at least every 50 steps) */
   logEvery?: number;
   /** compute diagnostics every N steps (default: 4 times per epoch) */
@@ -159,7 +166,14 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   if (opts.resume) {
     const shapes: Record<string, number[]> = {};
     for (const [name, id] of program.persistent) shapes[name] = [...program.storages[id].shape!];
-    const ck = loadCheckpoint(opts.resume, { specHash: hash, shapes });
+    let ck: Checkpoint;
+    try {
+      ck = loadCheckpoint(opts.resume, { specHash: hash, shapes });
+    } catch (e) {
+      // a truncated or corrupt file is a checkpoint problem to the user (the message names the file)
+      if (e instanceof SafetensorsError) throw new CheckpointError(`cannot resume: ${e.message}`);
+      throw e;
+    }
     for (const name of program.persistent.keys()) ex.write(name, ck.tensors[name].data);
     start = ck.step;
     log(`resumed from ${opts.resume} at step ${start} (epoch ${ck.epoch})`);
@@ -184,6 +198,16 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const save = async (step: number) => {
     const names = [...program.persistent.keys()];
     const vals = await ex.readMany(names.map((n) => [program.persistent.get(n)!, size(program.storages[program.persistent.get(n)!].shape!)]));
+    // never replace the last good checkpoint with a broken one: on lavapipe max(NaN, 0) is 0, so
+    // ReLU can launder NaN weights into a finite (constant) loss that the loss check never sees
+    const bad = names.filter((_, i) => vals[i].some((x) => !Number.isFinite(x)));
+    if (bad.length) {
+      throw new NonFiniteLossError(
+        `parameters or state became non-finite by step ${step} (epoch ${Math.ceil(step / spe)}): ${bad.slice(0, 5).join(", ")}` +
+          `${bad.length > 5 ? ` and ${bad.length - 5} more` : ""}; stopping. The last good checkpoint in ${out} is kept. ` +
+          `Try a lower --lr or a longer warmup.`,
+      );
+    }
     const tensors: Checkpoint["tensors"] = {};
     names.forEach((n, i) => (tensors[n] = { shape: [...program.storages[program.persistent.get(n)!].shape!], data: vals[i] }));
     saveCheckpoint(out, { tensors, spec, specHash: hash, step, epoch: Math.floor(step / spe) });
@@ -193,8 +217,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const t0 = performance.now();
   let order = epochOrder(tr.n, spec.seed, Math.floor(start / spe));
   let step = start;
+  const end = Math.min(total, opts.stopAfter ?? total);
   try {
-    for (; step < total && !interrupted; step++) {
+    for (; step < end && !interrupted; step++) {
       const epoch = Math.floor(step / spe), inEpoch = step % spe;
       if (inEpoch === 0 && step !== start) order = epochOrder(tr.n, spec.seed, epoch);
       for (let b = 0; b < spec.batch; b++) {
@@ -205,7 +230,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       ex.setScalars(stepScalars(spec, lowered, step, total, spe));
       ex.run();
       pacer.submitted();
-      const last = step === total - 1 || (step + 1) % spe === 0;
+      const last = step === end - 1 || (step + 1) % spe === 0;
       if ((step + 1) % logEvery === 0 || last) {
         await pacer.beforeRead();
         const loss = (await ex.read("loss"))[0];
@@ -235,7 +260,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         await awaitGpu(gpu.device.queue.onSubmittedWorkDone());
         pacer.read();
       }
-      if (last && step + 1 < total) await save(step + 1);
+      if (last && step + 1 < end) await save(step + 1);
     }
     progress.finishLine();
     await save(step);

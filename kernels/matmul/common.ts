@@ -22,7 +22,9 @@ export interface MatmulProblem {
 
 const flag = (attrs: Attrs, name: string): boolean => {
   const v = attrs[name] ?? false;
-  if (typeof v !== "boolean") throw new ShapeError("matmul", `attrs.${name} must be a boolean, got ${JSON.stringify(v)}`);
+  if (typeof v !== "boolean") {
+    throw new ShapeError("matmul", `attrs.${name} must be a boolean, got ${JSON.stringify(v)}`);
+  }
   return v;
 };
 
@@ -33,7 +35,10 @@ export function matmulProblem(inShapes: Shape[], attrs: Attrs): MatmulProblem {
   const transA = flag(attrs, "transA"), transB = flag(attrs, "transB");
   for (const [name, s] of [["a", a], ["b", b]] as const) {
     if (s.length < 2) {
-      throw new ShapeError("matmul", `${name} must have rank >= 2 (reshape a vector to [1, n] or [n, 1]), got ${fmtShape(s)}`);
+      throw new ShapeError(
+        "matmul",
+        `${name} must have rank >= 2 (reshape a vector to [1, n] or [n, 1]), got ${fmtShape(s)}`,
+      );
     }
   }
   const [ar, ac] = a.slice(-2), [br, bc] = b.slice(-2);
@@ -42,7 +47,9 @@ export function matmulProblem(inShapes: Shape[], attrs: Attrs): MatmulProblem {
   if (Ka !== Kb) {
     throw new ShapeError(
       "matmul",
-      `contraction sizes differ: a ${fmtShape(a)}${transA ? "ᵀ" : ""} has K=${Ka}, b ${fmtShape(b)}${transB ? "ᵀ" : ""} has K=${Kb}`,
+      `contraction sizes differ: a ${fmtShape(a)}${transA ? "ᵀ" : ""} has K=${Ka}, b ${fmtShape(b)}${
+        transB ? "ᵀ" : ""
+      } has K=${Kb}`,
     );
   }
   const rank = Math.max(a.length, b.length) - 2;
@@ -51,7 +58,10 @@ export function matmulProblem(inShapes: Shape[], attrs: Attrs): MatmulProblem {
   const batch = aBatch.map((da, i) => {
     const db = bBatch[i];
     if (da !== db && da !== 1 && db !== 1) {
-      throw new ShapeError("matmul", `batch dims of a ${fmtShape(a)} and b ${fmtShape(b)} do not broadcast (${da} vs ${db})`);
+      throw new ShapeError(
+        "matmul",
+        `batch dims of a ${fmtShape(a)} and b ${fmtShape(b)} do not broadcast (${da} vs ${db})`,
+      );
     }
     return Math.max(da, db);
   });
@@ -115,8 +125,16 @@ export function batchOffsets(p: MatmulProblem, z: string): string {
 export const u = (n: number) => `${n}u`;
 
 /** Flat index (WGSL u32) of logical A(m, k) and B(k, n), without batch offset. */
-export const aIndex = (p: MatmulProblem, m: string, k: string) => (p.transA ? `${k} * ${u(p.M)} + ${m}` : `${m} * ${u(p.K)} + ${k}`);
-export const bIndex = (p: MatmulProblem, k: string, n: string) => (p.transB ? `${n} * ${u(p.K)} + ${k}` : `${k} * ${u(p.N)} + ${n}`);
+export const aIndex = (
+  p: MatmulProblem,
+  m: string,
+  k: string,
+) => (p.transA ? `${k} * ${u(p.M)} + ${m}` : `${m} * ${u(p.K)} + ${k}`);
+export const bIndex = (
+  p: MatmulProblem,
+  k: string,
+  n: string,
+) => (p.transB ? `${n} * ${u(p.K)} + ${k}` : `${k} * ${u(p.N)} + ${n}`);
 
 /**
  * WGSL vec4 of buf[base + col + c] for c = 0..3: four consecutive floats of one stored row
@@ -135,13 +153,19 @@ export function load4(buf: string, vec: boolean, base: string, col: string, ncol
 }
 
 /** WGSL scalar read of a buffer declared vec4 or f32, at flat element index `i`. */
-export const load1 = (buf: string, vec: boolean, i: string) => (vec ? `${buf}[(${i}) >> 2u][(${i}) & 3u]` : `${buf}[${i}]`);
+export const load1 = (
+  buf: string,
+  vec: boolean,
+  i: string,
+) => (vec ? `${buf}[(${i}) >> 2u][(${i}) & 3u]` : `${buf}[${i}]`);
 
 /** WGSL statements storing vec4 `v` as C(m, n..n+3), skipping columns >= N. Caller checks m < M. */
 export function store4(p: MatmulProblem, m: string, n: string, v: string): string {
   const row = `cOff + ${m} * ${u(p.N)}`;
   if (vecLayout(p).c) return `if (${n} < ${u(p.N)}) { C[(${row} + ${n}) >> 2u] = ${v}; }`;
-  return [0, 1, 2, 3].map((c) => `if (${n} + ${u(c)} < ${u(p.N)}) { C[${row} + ${n} + ${u(c)}] = ${v}[${c}]; }`).join(" ");
+  return [0, 1, 2, 3].map((c) => `if (${n} + ${u(c)} < ${u(p.N)}) { C[${row} + ${n} + ${u(c)}] = ${v}[${c}]; }`).join(
+    " ",
+  );
 }
 
 /** Workgroup counts, with a clear error when a dimension exceeds WebGPU's default limit. */
@@ -149,10 +173,14 @@ export function grid(p: MatmulProblem, tileN: number, tileM: number, label: stri
   const g: [number, number, number] = [Math.ceil(p.N / tileN), Math.ceil(p.M / tileM), batchCount(p)];
   const names = ["N tiles", "M tiles", "batch"];
   g.forEach((n, i) => {
-    if (n > 65535) throw new ShapeError("matmul", `${label}: ${n} ${names[i]} exceed the 65535 workgroups per dimension`);
+    if (n > 65535) {
+      throw new ShapeError("matmul", `${label}: ${n} ${names[i]} exceed the 65535 workgroups per dimension`);
+    }
   });
   return g;
 }
 
 export const describe = (p: MatmulProblem) =>
-  `${p.batch.length ? `${p.batch.join("x")}x` : ""}${p.M}x${p.N}x${p.K}${p.transA ? " Aᵀ" : ""}${p.transB ? " Bᵀ" : ""}`;
+  `${p.batch.length ? `${p.batch.join("x")}x` : ""}${p.M}x${p.N}x${p.K}${p.transA ? " Aᵀ" : ""}${
+    p.transB ? " Bᵀ" : ""
+  }`;

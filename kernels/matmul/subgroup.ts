@@ -62,7 +62,9 @@ function lower(p: MatmulProblem, o: SubgroupOptions) {
     const n = `n + ${u(32 * h)}`;
     return p.transB
       ? [
-        ...range(4).map((c) => `let q${c}_${h} = ${load4("B", v.b, `bOff + min(${n} + ${u(c)}, ${u(N - 1)}) * ${u(K)}`, "k", K, false)};`),
+        ...range(4).map((c) =>
+          `let q${c}_${h} = ${load4("B", v.b, `bOff + min(${n} + ${u(c)}, ${u(N - 1)}) * ${u(K)}`, "k", K, false)};`
+        ),
         ...range(4).map((j) => `let b${j}_${h} = vec4<f32>(${range(4).map((c) => `q${c}_${h}[${j}]`).join(", ")});`),
       ]
       : range(4).map((j) => `let b${j}_${h} = ${load4("B", v.b, `bOff + (k + ${u(j)}) * ${u(N)}`, n, N, true)};`);
@@ -72,21 +74,33 @@ function lower(p: MatmulProblem, o: SubgroupOptions) {
     ...range(rg).map((i) => `let av${i} = ${aLoad(i)};`),
     ...bLoads,
     ...range(rg).flatMap((i) => range(LANES).map((t) => `let t${i}_${t} = subgroupBroadcast(av${i}, ${u(t)});`)),
-    ...range(4).flatMap((j) => accs.map(({ r, h, name }) => `${name} = fma(vec4<f32>(${aVal(r, j)}), b${j}_${h}, ${name});`)),
+    ...range(4).flatMap((j) =>
+      accs.map(({ r, h, name }) => `${name} = fma(vec4<f32>(${aVal(r, j)}), b${j}_${h}, ${name});`)
+    ),
   ];
 
   // K % 4 leftover k's: one k at a time with scalar A loads.
   const tailB = (h: number) => {
     const n = `n + ${u(32 * h)}`;
     return p.transB
-      ? `vec4<f32>(${range(4).map((c) => load1("B", v.b, `bOff + min(${n} + ${u(c)}, ${u(N - 1)}) * ${u(K)} + k`)).join(", ")})`
+      ? `vec4<f32>(${
+        range(4).map((c) => load1("B", v.b, `bOff + min(${n} + ${u(c)}, ${u(N - 1)}) * ${u(K)} + k`)).join(", ")
+      })`
       : load4("B", v.b, `bOff + k * ${u(N)}`, n, N, true);
   };
   const tail = K4 === K ? "" : `
   for (var k = ${u(K4)}; k < ${u(K)}; k++) {
-    ${range(rg).map((i) => `let sa${i} = ${load1("A", v.a, `aOff + ${aIndex(p, `min(m0 + ${u(8 * i)} + l, ${u(M - 1)})`, "k")}`)};`).join("\n    ")}
+    ${
+    range(rg).map((i) =>
+      `let sa${i} = ${load1("A", v.a, `aOff + ${aIndex(p, `min(m0 + ${u(8 * i)} + l, ${u(M - 1)})`, "k")}`)};`
+    ).join("\n    ")
+  }
     ${range(cv).map((h) => `let bt${h} = ${tailB(h)};`).join("\n    ")}
-    ${accs.map(({ r, h, name }) => `${name} = fma(vec4<f32>(subgroupBroadcast(sa${r >> 3}, ${u(r & 7)})), bt${h}, ${name});`).join("\n    ")}
+    ${
+    accs.map(({ r, h, name }) =>
+      `${name} = fma(vec4<f32>(subgroupBroadcast(sa${r >> 3}, ${u(r & 7)})), bt${h}, ${name});`
+    ).join("\n    ")
+  }
   }`;
 
   const [mTile, nTile] = o.order === "m" ? ["wg.x", "wg.y"] : ["wg.y", "wg.x"];
@@ -104,7 +118,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(subgroup_invocation_id) l
   }${tail}
   ${
     range(ROWS).map((r) =>
-      `if (m0 + ${u(r)} < ${u(M)}) { ${range(cv).map((h) => store4(p, `(m0 + ${u(r)})`, `(n + ${u(32 * h)})`, `c${r}_${h}`)).join(" ")} }`
+      `if (m0 + ${u(r)} < ${u(M)}) { ${
+        range(cv).map((h) => store4(p, `(m0 + ${u(r)})`, `(n + ${u(32 * h)})`, `c${r}_${h}`)).join(" ")
+      } }`
     ).join("\n  ")
   }
 }
@@ -117,7 +133,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(subgroup_invocation_id) l
 export function subgroupVariant(name: string, o: SubgroupOptions): MatmulVariant {
   return {
     name,
-    doc: `8-lane subgroup per ${8 * o.rg}×${32 * o.cv} tile, A shared by subgroupBroadcast, no shared memory or barriers (lavapipe)`,
+    doc: `8-lane subgroup per ${8 * o.rg}×${
+      32 * o.cv
+    } tile, A shared by subgroupBroadcast, no shared memory or barriers (lavapipe)`,
     supports: (f) => f.subgroups,
     lower: (p) => lower(p, o),
   };

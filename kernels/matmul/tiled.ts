@@ -4,7 +4,21 @@
 // with consecutive threads reading consecutive addresses for either transpose layout, then
 // every thread runs 16 × (2 vec4 shared loads + 16 FMAs). On llvmpipe the barriers make this
 // several times slower than the barrier-free variants (DESIGN.md); the autotuner decides.
-import { aIndex, batchOffsets, bIndex, bindings, declareBuffers, describe, grid, load1, type MatmulProblem, type MatmulVariant, store4, u, vecLayout } from "./common.ts";
+import {
+  aIndex,
+  batchOffsets,
+  bIndex,
+  bindings,
+  declareBuffers,
+  describe,
+  grid,
+  load1,
+  type MatmulProblem,
+  type MatmulVariant,
+  store4,
+  u,
+  vecLayout,
+} from "./common.ts";
 
 const BM = 64, BN = 64, BK = 16, WX = 16, WY = 16, THREADS = WX * WY;
 const range = (n: number) => [...Array(n).keys()];
@@ -14,14 +28,21 @@ function lower(p: MatmulProblem) {
   const v = vecLayout(p);
 
   // Element e of a tile -> (kk, mm) so that the fastest-varying coordinate follows memory.
-  const aCoord = p.transA ? `let mm = e % ${u(BM)}; let kk = e / ${u(BM)};` : `let kk = e % ${u(BK)}; let mm = e / ${u(BK)};`;
-  const bCoord = p.transB ? `let kk = e % ${u(BK)}; let nn = e / ${u(BK)};` : `let nn = e % ${u(BN)}; let kk = e / ${u(BN)};`;
-  const fill = (i: number, coord: string, row: string, rowLim: number, tile: string, tileW: number, read: string) => `{
+  const aCoord = p.transA
+    ? `let mm = e % ${u(BM)}; let kk = e / ${u(BM)};`
+    : `let kk = e % ${u(BK)}; let mm = e / ${u(BK)};`;
+  const bCoord = p.transB
+    ? `let kk = e % ${u(BK)}; let nn = e / ${u(BK)};`
+    : `let nn = e % ${u(BN)}; let kk = e / ${u(BN)};`;
+  const fill = (i: number, coord: string, row: string, rowLim: number, tile: string, tileW: number, read: string) =>
+    `{
       let e = t + ${u(THREADS * i)};
       ${coord}
       let g${row} = ${row}0 + ${row}${row}; let gk = k0 + kk;
       let x = ${read};
-      ${tile}[kk * ${u(tileW / 4)} + (${row}${row} >> 2u)][${row}${row} & 3u] = select(0.0, x, g${row} < ${u(rowLim)} && gk < ${u(K)});
+      ${tile}[kk * ${u(tileW / 4)} + (${row}${row} >> 2u)][${row}${row} & 3u] = select(0.0, x, g${row} < ${
+      u(rowLim)
+    } && gk < ${u(K)});
     }`;
   const readA = load1("A", v.a, `aOff + ${aIndex(p, `min(gm, ${u(M - 1)})`, `min(gk, ${u(K - 1)})`)}`);
   const readB = load1("B", v.b, `bOff + ${bIndex(p, `min(gk, ${u(K - 1)})`, `min(gn, ${u(N - 1)})`)}`);

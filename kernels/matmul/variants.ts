@@ -19,7 +19,8 @@ export const candidateVariants = (f: MatmulFeatures): string[] =>
   Object.values(MATMUL_VARIANTS).filter((v) => v.supports(f)).map((v) => v.name);
 
 /** CPU Vulkan/GL implementations (lavapipe/llvmpipe, SwiftShader): barriers are slow there. */
-export const isCpuAdapter = (adapter: string): boolean => /llvmpipe|lavapipe|swiftshader|softpipe|software/i.test(adapter);
+export const isCpuAdapter = (adapter: string): boolean =>
+  /llvmpipe|lavapipe|swiftshader|softpipe|software/i.test(adapter);
 
 /**
  * The untuned pick. With an adapter description: the subgroup kernel on CPU adapters that

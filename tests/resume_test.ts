@@ -1,0 +1,125 @@
+// Checkpoint and resume: a run stopped part-way (TrainOptions.stopAfter, which saves a
+// checkpoint as an interrupt does) and resumed from its folder ends bitwise where the
+// uninterrupted run ends — parameters, momentum, BN running stats, EMA weights, MoCo's queue —
+// with the same per-step losses after the resume point. Bad checkpoints give CheckpointError
+// messages naming the file.
+import { readFileSync, writeFileSync } from "node:fs";
+import { makeSynthetic } from "../data/synthetic.ts";
+import { parseFlags } from "../dsl/cli.ts";
+import type { PipelineSpec } from "../dsl/schema.ts";
+import { validateSpec } from "../dsl/validate.ts";
+import { CHECKPOINT_FILE, CheckpointError, loadCheckpoint } from "../io/checkpoint.ts";
+import { readMetrics } from "../report/metrics.ts";
+import { train, type TrainResult } from "../train/trainer.ts";
+
+const IMG = 12, BATCH = 16, TOTAL = 16;
+/** 10 steps per epoch: the runs cross an epoch boundary (new shuffle) after the resume point */
+const data = makeSynthetic({ train: 10 * BATCH, test: 16, size: IMG, classes: 4, seed: 3 });
+const quiet = () => {};
+
+/** A pipeline at a small size with warmup + cosine lr (and cosine τ for BYOL), so a resumed run must pick the schedules up mid-way. */
+async function smallSpec(name: string, extra: string[] = []): Promise<PipelineSpec> {
+  const mod = await import(`../pipelines/${name}.ts`) as { spec: PipelineSpec };
+  const given = new Set(extra.filter((a) => a.startsWith("--")));
+  const base = ["--data", "synthetic", "--encoder", "mlp:32", "--proj", "32,16", "--batch", String(BATCH), "--epochs", "2", "--steps", String(TOTAL), "--warmup", "0.5"];
+  const flags = [...base.filter((a, i) => !given.has(a.startsWith("--") ? a : base[i - 1])), ...extra];
+  const spec = structuredClone(parseFlags(flags, mod.spec).spec);
+  for (const v of spec.views) if (v.aug.crop) v.aug.crop.size = IMG;
+  return validateSpec(spec);
+}
+
+const tmp = () => Deno.makeTempDirSync({ prefix: "resume_test_" });
+
+async function persistent(run: TrainResult): Promise<Map<string, Float32Array>> {
+  const out = new Map<string, Float32Array>();
+  for (const name of run.exec.program.persistent.keys()) out.set(name, await run.exec.read(name));
+  run.exec.destroy();
+  return out;
+}
+
+async function checkResume(name: string, stopAt: number, extra: string[] = []) {
+  const spec = await smallSpec(name, extra);
+  const [a, b] = [tmp(), tmp()];
+  try {
+    const straight = await train({ spec, out: a, data, logEvery: 1, log: quiet });
+    const want = await persistent(straight);
+
+    const first = await train({ spec, out: b, data, logEvery: 1, log: quiet, stopAfter: stopAt });
+    (await persistent(first)).clear();
+    if (first.steps !== stopAt) throw new Error(`first part ran ${first.steps} steps, expected ${stopAt}`);
+    const ck = loadCheckpoint(b);
+    if (ck.step !== stopAt) throw new Error(`checkpoint of the first part is at step ${ck.step}, expected ${stopAt}`);
+
+    const second = await train({ spec, out: b, data, logEvery: 1, log: quiet, resume: b });
+    if (second.steps !== TOTAL - stopAt) throw new Error(`resumed part ran ${second.steps} steps, expected ${TOTAL - stopAt}`);
+    // the losses after the resume point are the uninterrupted run's, bit for bit
+    const straightLoss = new Map(straight.losses.map((l) => [l.step, l.loss]));
+    for (const l of second.losses) {
+      if (l.loss !== straightLoss.get(l.step)) throw new Error(`step ${l.step}: resumed loss ${l.loss}, uninterrupted ${straightLoss.get(l.step)}`);
+    }
+    const got = await persistent(second);
+    if (got.size !== want.size || got.size < 10) throw new Error(`persistent tensors: ${got.size} vs ${want.size}`);
+    for (const [k, w] of want) {
+      const g = got.get(k)!;
+      let worst = 0;
+      for (let i = 0; i < w.length; i++) worst = Math.max(worst, Math.abs(g[i] - w[i]));
+      if (!(worst <= 1e-6)) throw new Error(`'${k}' after resume differs from the uninterrupted run by ${worst}`);
+    }
+    // one metrics record per step across both parts, and the final checkpoint at the end
+    const steps = readMetrics(`${b}/metrics.jsonl`).map((r) => r.step);
+    if (steps.join() !== Array.from({ length: TOTAL }, (_, i) => i).join()) throw new Error(`metrics steps ${steps}`);
+    if (loadCheckpoint(b).step !== TOTAL) throw new Error("the resumed run should end with a checkpoint at the last step");
+  } finally {
+    Deno.removeSync(a, { recursive: true });
+    Deno.removeSync(b, { recursive: true });
+  }
+}
+
+Deno.test("MoCo stopped mid-epoch (step 7) and resumed ends bitwise at the uninterrupted run (queue, EMA, momentum, BN)", async () => {
+  await checkResume("moco", 7, ["--queue", "48"]);
+});
+
+Deno.test("BYOL stopped at the epoch boundary and resumed: LARS, cosine lr and cosine τ continue exactly", async () => {
+  await checkResume("byol", 10);
+});
+
+Deno.test("corrupt, truncated, missing or foreign checkpoints give CheckpointError naming the file", async () => {
+  const spec = await smallSpec("simclr", ["--steps", "2"]);
+  const [out, elsewhere] = [tmp(), tmp()];
+  const resume = async (s: PipelineSpec, from: string): Promise<string> => {
+    try {
+      const run = await train({ spec: s, out: elsewhere, data, logEvery: 1, log: quiet, resume: from });
+      run.exec.destroy();
+    } catch (e) {
+      if (!(e instanceof CheckpointError)) throw new Error(`expected CheckpointError, got ${e}`);
+      return e.message;
+    }
+    throw new Error("resume should have failed");
+  };
+  try {
+    (await train({ spec, out, data, logEvery: 1, log: quiet })).exec.destroy();
+    const file = `${out}/${CHECKPOINT_FILE}`;
+    const good = readFileSync(file);
+
+    writeFileSync(file, good.subarray(0, good.length - 100));
+    let msg = await resume(spec, out);
+    if (!msg.includes(file) || !/truncated/.test(msg)) throw new Error(`truncated: ${msg}`);
+
+    const garbage = Uint8Array.from(good);
+    garbage.fill(0x7b, 8, 40); // '{{{{…' in the JSON header
+    writeFileSync(file, garbage);
+    msg = await resume(spec, out);
+    if (!msg.includes(file) || !/header is not JSON/.test(msg)) throw new Error(`corrupt header: ${msg}`);
+
+    msg = await resume(spec, `${out}/nothing-here`);
+    if (!msg.includes(`${out}/nothing-here/${CHECKPOINT_FILE}`) || !/file not found/.test(msg)) throw new Error(`missing: ${msg}`);
+
+    writeFileSync(file, good);
+    const other = await smallSpec("simclr", ["--steps", "2", "--lr", "0.7"]);
+    msg = await resume(other, out);
+    if (!msg.includes(file) || !/written for spec hash .*, but the current spec hashes to/.test(msg)) throw new Error(`foreign spec: ${msg}`);
+  } finally {
+    Deno.removeSync(out, { recursive: true });
+    Deno.removeSync(elsewhere, { recursive: true });
+  }
+});
