@@ -6,7 +6,7 @@
 // that every dispatch of every pipeline comes from the shared op table (DESIGN decision 3).
 import { evaluate, step as cpuStep } from "../cpu/reference.ts";
 import { grad } from "../compiler/autodiff.ts";
-import { compile, type Program } from "../compiler/compile.ts";
+import { compile } from "../compiler/compile.ts";
 import { planFusion } from "../compiler/fuse.ts";
 import { type LoweredSpec, lowerSpec } from "../compiler/from_spec.ts";
 import { makeSynthetic } from "../data/synthetic.ts";
@@ -26,7 +26,17 @@ import { lrScalarOf, optimizerConfig, stepScalars } from "../train/trainer.ts";
 // projector 19 → 17 → 11, predictors 11 → 13 (BYOL) / 7 (SimSiam bottleneck) → 11.
 const B = 10, IMG = 8, STEPS = 4;
 const SHAPE = { c: 1, h: IMG, w: IMG };
-const common = { data: "synthetic", imageSize: IMG, encoder: defaultEncoder([19]), proj: [17, 11], batch: B, epochs: 1, steps: STEPS, warmupEpochs: 0, seed: 5 };
+const common = {
+  data: "synthetic",
+  imageSize: IMG,
+  encoder: defaultEncoder([19]),
+  proj: [17, 11],
+  batch: B,
+  epochs: 1,
+  steps: STEPS,
+  warmupEpochs: 0,
+  seed: 5,
+};
 const TINY: Record<string, () => PipelineSpec> = {
   barlowTwins: () => presets.barlowTwins(common),
   barlowMean: () => presets.barlowMean(common),
@@ -43,11 +53,10 @@ interface Built {
   spec: PipelineSpec;
   lowered: LoweredSpec;
   g: Graph;
-  program: Program;
   views: string[];
 }
 
-/** spec → lowered graph (+ views exposed as outputs) → training step → compiled program */
+/** spec → lowered graph (+ views exposed as outputs) → training step */
 function build(spec: PipelineSpec): Built {
   const lowered = lowerSpec(spec, SHAPE);
   const g = lowered.graph;
@@ -61,7 +70,7 @@ function build(spec: PipelineSpec): Built {
     lrScalar: (name, group) => lrOf(name, group, g.find(name)!.rank),
     ema: lowered.ema,
   });
-  return { spec, lowered, g, views, program: compile(g, { features: { subgroups: true, f16: false } }) };
+  return { spec, lowered, g, views };
 }
 
 const l2 = (x: ArrayLike<number>) => diffNorm(x, new Float64Array(x.length));
@@ -70,7 +79,6 @@ function diffNorm(a: ArrayLike<number>, b: ArrayLike<number>): number {
   for (let i = 0; i < b.length; i++) s += (a[i] - b[i]) ** 2;
   return Math.sqrt(s);
 }
-
 
 /**
  * GPU and CPU reference side by side, from the same initial values. Reads go through
@@ -110,7 +118,9 @@ async function pair(b: Built) {
 }
 
 function assertLoss(what: string, gpu: number, cpu: number) {
-  if (!Number.isFinite(cpu) || !(Math.abs(gpu - cpu) <= 2e-4 * Math.max(1, Math.abs(cpu)))) throw new Error(`${what}: loss GPU ${gpu} vs float64 ${cpu}`);
+  if (!Number.isFinite(cpu) || !(Math.abs(gpu - cpu) <= 2e-4 * Math.max(1, Math.abs(cpu)))) {
+    throw new Error(`${what}: loss GPU ${gpu} vs float64 ${cpu}`);
+  }
 }
 
 // ------------------------------------------------------- one step: GPU vs float64, per method
@@ -139,11 +149,18 @@ for (const [method, make] of Object.entries(TINY)) {
         const want = p.leaves.get(name)!, before = p.init.get(name)!;
         const moved = diffNorm(want, before);
         // only a bias right before a BatchNorm may stand still: the BN removes it, so its gradient is 0
-        const beforeBn = name.endsWith(".linear.bias") && p.leaves.has(name.replace(/linear\.bias$/, "bn.running_mean"));
-        if (params.has(name) && !(moved > 0) && !beforeBn) throw new Error(`parameter '${name}' did not move in the reference step`);
+        const beforeBn = name.endsWith(".linear.bias") &&
+          p.leaves.has(name.replace(/linear\.bias$/, "bn.running_mean"));
+        if (params.has(name) && !(moved > 0) && !beforeBn) {
+          throw new Error(`parameter '${name}' did not move in the reference step`);
+        }
         const err = diffNorm(got, want);
         if (err > 1e-3 * moved + 1e-6 * l2(want) + 1e-6) {
-          throw new Error(`'${name}': GPU update differs from the reference by ${err.toExponential(2)} (update size ${moved.toExponential(2)})`);
+          throw new Error(
+            `'${name}': GPU update differs from the reference by ${err.toExponential(2)} (update size ${
+              moved.toExponential(2)
+            })`,
+          );
         }
         if (params.has(name)) compared++;
       }
@@ -157,7 +174,13 @@ for (const [method, make] of Object.entries(TINY)) {
 // ------------------------------------------------------------- EMA and queue over several steps
 
 /** after each step: every EMA target = τ·(its value before) + (1 − τ)·(online value after the optimizer step) */
-function checkEma(b: Built, before: Map<string, Float32Array>, after: Map<string, Float32Array>, tau: number, what: string) {
+function checkEma(
+  b: Built,
+  before: Map<string, Float32Array>,
+  after: Map<string, Float32Array>,
+  tau: number,
+  what: string,
+) {
   if (!b.lowered.ema.length) throw new Error(`${what}: no EMA pairs`);
   let moving = 0;
   for (const e of b.lowered.ema) {
@@ -172,7 +195,9 @@ function checkEma(b: Built, before: Map<string, Float32Array>, after: Map<string
     if (change > 1e-4) moving++;
   }
   // online and EMA weights must differ, or the relation above holds trivially (biases before a BN never move)
-  if (moving < b.lowered.ema.length / 2) throw new Error(`${what}: only ${moving} of ${b.lowered.ema.length} EMA pairs differ from their online weights`);
+  if (moving < b.lowered.ema.length / 2) {
+    throw new Error(`${what}: only ${moving} of ${b.lowered.ema.length} EMA pairs differ from their online weights`);
+  }
 }
 
 Deno.test("mocoV2: queue is a FIFO of L2-normalized EMA keys; key encoder follows τ·old + (1−τ)·online", async () => {
@@ -187,10 +212,14 @@ Deno.test("mocoV2: queue is a FIFO of L2-normalized EMA keys; key encoder follow
     for (const i of b.g.nodes[id].inputs) leavesOf(i, seen);
     return seen;
   };
-  const feeding = [...leavesOf(b.g.outputs.get("pair.b")!)].map((i) => b.g.nodes[i]).filter((n) => n.op === "param" || n.op === "state");
+  const feeding = [...leavesOf(b.g.outputs.get("pair.b")!)].map((i) => b.g.nodes[i]).filter((n) =>
+    n.op === "param" || n.op === "state"
+  );
   const params = feeding.filter((n) => n.op === "param").map((n) => n.attrs.name);
   if (params.length) throw new Error(`keys depend on online parameters ${params.join(", ")}`);
-  if (!feeding.some((n) => (n.attrs.name as string).startsWith("ema_q1/"))) throw new Error("keys do not read the EMA weights");
+  if (!feeding.some((n) => (n.attrs.name as string).startsWith("ema_q1/"))) {
+    throw new Error("keys do not read the EMA weights");
+  }
 
   const p = await pair(b);
   try {
@@ -201,7 +230,9 @@ Deno.test("mocoV2: queue is a FIFO of L2-normalized EMA keys; key encoder follow
       const after = await p.readAll();
       // FIFO: rows (s·B mod K) … + B − 1 now hold this step's normalized keys; the rest are untouched
       const start = (s * B) % K;
-      if (scalars[q.pointer] !== start) throw new Error(`step ${s}: queue pointer ${scalars[q.pointer]}, expected ${start}`);
+      if (scalars[q.pointer] !== start) {
+        throw new Error(`step ${s}: queue pointer ${scalars[q.pointer]}, expected ${start}`);
+      }
       const keys = gpuOut.get("pair.b")!, old = before.get(q.name)!, got = after.get(q.name)!;
       const refKeys = cpuOut.get("pair.b")!;
       if (diffNorm(keys, refKeys) > 1e-4 * l2(refKeys)) throw new Error(`step ${s}: keys differ from the reference`);
@@ -209,7 +240,9 @@ Deno.test("mocoV2: queue is a FIFO of L2-normalized EMA keys; key encoder follow
         const written = (r - start + K) % K < B;
         const row = got.subarray(r * D, (r + 1) * D);
         if (!written) {
-          if (row.some((x, j) => x !== old[r * D + j])) throw new Error(`step ${s}: queue row ${r} changed but was not due`);
+          if (row.some((x, j) => x !== old[r * D + j])) {
+            throw new Error(`step ${s}: queue row ${r} changed but was not due`);
+          }
           continue;
         }
         const k = keys.subarray(((r - start + K) % K) * D, ((r - start + K) % K + 1) * D);
@@ -231,7 +264,10 @@ Deno.test("byol: EMA target follows τ(s) = 1 − (1 − 0.9)(cos(πs/T) + 1)/2 
   const b = build(TINY.byol());
   // the EMA copies cover the target path (encoder + projector), not the predictor
   const online = b.lowered.ema.map((e) => e.online);
-  if (!online.some((n) => n.startsWith("encoder.")) || !online.some((n) => n.startsWith("projector.")) || online.some((n) => n.startsWith("predictor."))) {
+  if (
+    !online.some((n) => n.startsWith("encoder.")) || !online.some((n) => n.startsWith("projector.")) ||
+    online.some((n) => n.startsWith("predictor."))
+  ) {
     throw new Error(`EMA pairs should cover encoder and projector only: ${online.join(", ")}`);
   }
   const p = await pair(b);
@@ -247,7 +283,9 @@ Deno.test("byol: EMA target follows τ(s) = 1 − (1 − 0.9)(cos(πs/T) + 1)/2 
       // and the CPU reference agrees on the EMA weights after several steps
       for (const e of b.lowered.ema) {
         const err = diffNorm(after.get(e.target)!, p.leaves.get(e.target)!);
-        if (err > 1e-5 * l2(p.leaves.get(e.target)!)) throw new Error(`step ${s}: '${e.target}' GPU vs reference ${err}`);
+        if (err > 1e-5 * l2(p.leaves.get(e.target)!)) {
+          throw new Error(`step ${s}: '${e.target}' GPU vs reference ${err}`);
+        }
       }
       before = after;
     }
@@ -269,11 +307,15 @@ Deno.test("EMA targets and queues are state, not param, and get no gradient", ()
       const node = g.nodes[t.id];
       if (node.op !== "state") throw new Error(`${method}: '${ema[i].target}' is a ${node.op}, not state`);
       const on = g.find(ema[i].online)!;
-      if (!paramNames.has(ema[i].online) || on.shape.join() !== t.shape.join()) throw new Error(`${method}: '${ema[i].target}' does not shadow a param of its shape`);
+      if (!paramNames.has(ema[i].online) || on.shape.join() !== t.shape.join()) {
+        throw new Error(`${method}: '${ema[i].target}' does not shadow a param of its shape`);
+      }
     }
     const queueStates = queues.map((q) => g.find(q.name)!);
     const grads = grad(g, loss, [...targets, ...queueStates]);
-    const got = grads.map((x, i) => (x ? [...ema.map((e) => e.target), ...queues.map((q) => q.name)][i] : "")).filter(Boolean);
+    const got = grads.map((x, i) => (x ? [...ema.map((e) => e.target), ...queues.map((q) => q.name)][i] : "")).filter(
+      Boolean,
+    );
     if (got.length) throw new Error(`${method}: gradient reaches ${got.join(", ")}`);
     // while every online parameter does get one
     const pg = grad(g, loss, g.params().map((n) => g.t(n.id)));
@@ -296,18 +338,34 @@ Deno.test("stopGrad: identity forward, no gradient backward (null when it is the
   vals[gb.id].forEach((v, i) => {
     if (Math.abs(v - xv[i]) > 1e-15) throw new Error(`d/dx[${i}] = ${v}, expected ${xv[i]}`);
   });
-  if (Math.abs(vals[only.id][0] - xv.reduce((a, v) => a + v * v, 0)) > 1e-12) throw new Error("stopGrad must be the identity forward");
+  if (Math.abs(vals[only.id][0] - xv.reduce((a, v) => a + v * v, 0)) > 1e-12) {
+    throw new Error("stopGrad must be the identity forward");
+  }
 });
 
 /** The float64 reference, with the values of some nodes held fixed (for finite differences with frozen targets). */
-function evalFrozen(g: Graph, leaves: Map<string, Float64Array>, scalars: Record<string, number>, upTo: number, frozen: Map<number, Float64Array>): Float64Array[] {
+function evalFrozen(
+  g: Graph,
+  leaves: Map<string, Float64Array>,
+  scalars: Record<string, number>,
+  upTo: number,
+  frozen: Map<number, Float64Array>,
+): Float64Array[] {
   const vals: Float64Array[] = [];
   for (const n of g.nodes.slice(0, upTo + 1)) {
     const fixed = frozen.get(n.id);
     if (fixed) vals.push(fixed);
     else if (n.op === "input" || n.op === "param" || n.op === "state") vals.push(leaves.get(n.attrs.name as string)!);
     else {
-      vals.push(OPS[n.op].cpu({ ins: n.inputs.map((i) => vals[i]), inShapes: n.inputs.map((i) => g.nodes[i].shape), out: n.shape, attrs: n.attrs, scalars }));
+      vals.push(
+        OPS[n.op].cpu({
+          ins: n.inputs.map((i) => vals[i]),
+          inShapes: n.inputs.map((i) => g.nodes[i].shape),
+          out: n.shape,
+          attrs: n.attrs,
+          scalars,
+        }),
+      );
     }
   }
   return vals;
@@ -325,7 +383,10 @@ Deno.test("simsiam: the gradient is that of the loss with the stopGrad'd targets
     if (n.op !== "param" && n.op !== "state") continue;
     const k = n.attrs.name as string, len = size(n.shape);
     // BN running stats do not affect a training-mode forward; weights get small values
-    leaves.set(k, Float64Array.from({ length: len }, (_, i) => (n.op === "state" ? 1 : 0.3 * Math.sin(1.7 * i + k.length))));
+    leaves.set(
+      k,
+      Float64Array.from({ length: len }, (_, i) => (n.op === "state" ? 1 : 0.3 * Math.sin(1.7 * i + k.length))),
+    );
   }
   leaves.set("images", Float64Array.from(batchAt(0)));
   const scalars = stepScalars(spec, lowered, 0, STEPS, STEPS);
@@ -349,9 +410,13 @@ Deno.test("simsiam: the gradient is that of the loss with the stopGrad'd targets
     worstFrozen = Math.max(worstFrozen, Math.abs((pf - mf) / (2 * eps) - analytic[i]) / scale);
     worstFree = Math.max(worstFree, Math.abs((pa - ma) / (2 * eps) - analytic[i]) / scale);
   }
-  if (worstFrozen > 1e-4) throw new Error(`gradient vs finite differences with frozen targets: relative error ${worstFrozen}`);
+  if (worstFrozen > 1e-4) {
+    throw new Error(`gradient vs finite differences with frozen targets: relative error ${worstFrozen}`);
+  }
   // without freezing, the loss also moves through the targets: stopGrad must make a difference
-  if (!(worstFree > 1e-2)) throw new Error(`finite differences through the targets should disagree with the gradient (${worstFree})`);
+  if (!(worstFree > 1e-2)) {
+    throw new Error(`finite differences through the targets should disagree with the gradient (${worstFree})`);
+  }
 });
 
 // ------------------------------------------------- every dispatch comes from the shared op table
@@ -362,12 +427,23 @@ Deno.test("every pipeline's compiled step dispatches only shared-table kernels; 
   const variants: [string, PipelineSpec][] = [];
   for (const name of PIPELINES) {
     const mod = await import(`../pipelines/${name}.ts`) as { spec: PipelineSpec };
-    const small = ["--encoder", "mlp:24", "--proj", "20,12", "--batch", "8", ...(name === "moco" ? ["--queue", "16"] : [])];
+    const small = [
+      "--encoder",
+      "mlp:24",
+      "--proj",
+      "20,12",
+      "--batch",
+      "8",
+      ...(name === "moco" ? ["--queue", "16"] : []),
+    ];
     variants.push([name, parseFlags(small, mod.spec).spec]);
   }
   const barlow = variants[0][1];
   variants.push(["barlow (cnn)", parseFlags(["--encoder", "cnn:4,6", "--proj", "20,12", "--batch", "4"], barlow).spec]);
-  variants.push(["barlow (resnet18)", parseFlags(["--encoder", "resnet18:2", "--proj", "20,12", "--batch", "2"], barlow).spec]);
+  variants.push([
+    "barlow (resnet18)",
+    parseFlags(["--encoder", "resnet18:2", "--proj", "20,12", "--batch", "2"], barlow).spec,
+  ]);
 
   for (const [name, spec] of variants) {
     const lowered = lowerSpec(spec, { c: 1, h: 28, w: 28 });
@@ -401,7 +477,9 @@ Deno.test("every pipeline's compiled step dispatches only shared-table kernels; 
       const node = g.nodes[st.node];
       const def = OPS[node.op];
       if (!def || (def.kind !== "elementwise" && def.kind !== "kernel")) {
-        throw new Error(`${name}: dispatch '${st.label}' comes from node op '${node.op}', not a computing op of the shared table`);
+        throw new Error(
+          `${name}: dispatch '${st.label}' comes from node op '${node.op}', not a computing op of the shared table`,
+        );
       }
       const folded = members.get(st.node) ?? [];
       const bad = folded.filter((m) => OPS[g.nodes[m].op].kind !== "elementwise").map((m) => g.nodes[m].op);
@@ -413,8 +491,14 @@ Deno.test("every pipeline's compiled step dispatches only shared-table kernels; 
       byOp.set(key, (byOp.get(key) ?? 0) + 1);
     }
     const total = [...byOp.values()].reduce((a, b) => a + b, 0);
-    if (total !== program.stats.dispatches) throw new Error(`${name}: counted ${total} of ${program.stats.dispatches} dispatches`);
-    console.log(`${name.padEnd(18)} ${String(total).padStart(4)} dispatches: ${[...byOp].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(", ")}`);
+    if (total !== program.stats.dispatches) {
+      throw new Error(`${name}: counted ${total} of ${program.stats.dispatches} dispatches`);
+    }
+    console.log(
+      `${name.padEnd(18)} ${String(total).padStart(4)} dispatches: ${
+        [...byOp].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(", ")
+      }`,
+    );
   }
 });
 

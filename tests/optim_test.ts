@@ -152,19 +152,29 @@ async function checkOptimizer(label: string, cfg: OptimizerConfig): Promise<Host
       ex.setScalars(sc);
       ex.run();
       const lossGpu = (await ex.read("loss"))[0];
-      if (Math.abs(lossGpu - lossHost) > 1e-5 * Math.max(1, lossHost)) throw new Error(`${label} step ${s}: GPU loss ${lossGpu} vs ${lossHost}`);
+      if (Math.abs(lossGpu - lossHost) > 1e-5 * Math.max(1, lossHost)) {
+        throw new Error(`${label} step ${s}: GPU loss ${lossGpu} vs ${lossHost}`);
+      }
       for (const k of [...NAMES, "E"]) {
         const e = maxRelErr(await ex.read(k), host.get(k)!);
-        if (e > 2e-5) throw new Error(`${label} step ${s}: GPU '${k}' differs from the closed form by ${e.toExponential(2)}`);
+        if (e > 2e-5) {
+          throw new Error(`${label} step ${s}: GPU '${k}' differs from the closed form by ${e.toExponential(2)}`);
+        }
       }
 
       // CPU reference (float64: agrees to rounding)
       for (const [k, v] of T) leaves.set(k, v);
       const lossCpu = cpuStep(g, { leaves, scalars: sc }).get("loss")![0];
-      if (Math.abs(lossCpu - lossHost) > 1e-10 * Math.max(1, lossHost)) throw new Error(`${label} step ${s}: CPU loss ${lossCpu} vs ${lossHost}`);
+      if (Math.abs(lossCpu - lossHost) > 1e-10 * Math.max(1, lossHost)) {
+        throw new Error(`${label} step ${s}: CPU loss ${lossCpu} vs ${lossHost}`);
+      }
       for (const k of [...NAMES, "E"]) {
         const e = maxRelErr(leaves.get(k)!, host.get(k)!);
-        if (e > 1e-10) throw new Error(`${label} step ${s}: CPU reference '${k}' differs from the closed form by ${e.toExponential(2)}`);
+        if (e > 1e-10) {
+          throw new Error(
+            `${label} step ${s}: CPU reference '${k}' differs from the closed form by ${e.toExponential(2)}`,
+          );
+        }
       }
     }
   } finally {
@@ -182,7 +192,9 @@ async function checkOptimizer(label: string, cfg: OptimizerConfig): Promise<Host
 Deno.test("lrAt: linear warmup then cosine to the final factor", () => {
   const s = { base: BASE_LR, warmupSteps: WARMUP, totalSteps: STEPS, finalFactor: FINAL };
   for (let k = 0; k <= STEPS; k++) {
-    if (Math.abs(lrAt(s, k) - lrClosed(BASE_LR, k)) > 1e-15) throw new Error(`lrAt(${k}) = ${lrAt(s, k)}, expected ${lrClosed(BASE_LR, k)}`);
+    if (Math.abs(lrAt(s, k) - lrClosed(BASE_LR, k)) > 1e-15) {
+      throw new Error(`lrAt(${k}) = ${lrAt(s, k)}, expected ${lrClosed(BASE_LR, k)}`);
+    }
   }
   // anchor points that do not depend on how the closed form is written
   const near = (a: number, b: number, what: string) => {
@@ -195,18 +207,31 @@ Deno.test("lrAt: linear warmup then cosine to the final factor", () => {
   near(lrAt(s, STEPS), BASE_LR * FINAL, "final factor at the total");
   near(lrAt(s, STEPS + 5), BASE_LR * FINAL, "stays there after the total");
   near(lrAt({ ...s, warmupSteps: 0, finalFactor: 1 }, 3), BASE_LR, "constant schedule");
-  for (let k = WARMUP; k < STEPS; k++) if (!(lrAt(s, k + 1) < lrAt(s, k))) throw new Error(`lr must decrease after warmup (step ${k})`);
+  for (let k = WARMUP; k < STEPS; k++) {
+    if (!(lrAt(s, k + 1) < lrAt(s, k))) throw new Error(`lr must decrease after warmup (step ${k})`);
+  }
 });
 
 Deno.test("tauAt and the trainer's per-branch τ: base at step 0, final at the total, cosine between", () => {
   // tauAt: BYOL's 1 − (1 − τ₀)(cos(πk/K) + 1)/2
   for (const [k, want] of [[0, 0.99], [5, 0.995], [10, 1], [12, 1]] as const) {
-    if (Math.abs(tauAt(0.99, k, 10) - want) > 1e-15) throw new Error(`tauAt(0.99, ${k}, 10) = ${tauAt(0.99, k, 10)}, expected ${want}`);
+    if (Math.abs(tauAt(0.99, k, 10) - want) > 1e-15) {
+      throw new Error(`tauAt(0.99, ${k}, 10) = ${tauAt(0.99, k, 10)}, expected ${want}`);
+    }
   }
   if (tauAt(0.9, 3, 10, "const") !== 0.9) throw new Error("const τ must stay at base");
 
   // the trainer's scalars for a real BYOL spec, with a final τ other than 1
-  const spec = presets.byol({ data: "synthetic", imageSize: 8, encoder: defaultEncoder([6]), proj: [5, 4], pred: [5, 4], batch: 4, epochs: 1, warmupEpochs: 0 });
+  const spec = presets.byol({
+    data: "synthetic",
+    imageSize: 8,
+    encoder: defaultEncoder([6]),
+    proj: [5, 4],
+    pred: [5, 4],
+    batch: 4,
+    epochs: 1,
+    warmupEpochs: 0,
+  });
   spec.branches.forEach((b) => b.ema && (b.ema.tau = { base: TAU.base, final: TAU.final, schedule: "cosine" }));
   const lowered = lowerSpec(spec, { c: 1, h: 8, w: 8 });
   const names = [...lowered.tauScalars.keys()];
@@ -216,7 +241,9 @@ Deno.test("tauAt and the trainer's per-branch τ: base at step 0, final at the t
     if (Math.abs(got - tauClosed(k)) > 1e-12) throw new Error(`τ at step ${k}: ${got}, expected ${tauClosed(k)}`);
   }
   const at = (k: number) => stepScalars(spec, lowered, k, STEPS, STEPS).tau_p1;
-  if (Math.abs(at(0) - TAU.base) > 1e-15 || Math.abs(at(STEPS) - TAU.final) > 1e-15) throw new Error(`τ(0) = ${at(0)}, τ(total) = ${at(STEPS)}`);
+  if (Math.abs(at(0) - TAU.base) > 1e-15 || Math.abs(at(STEPS) - TAU.final) > 1e-15) {
+    throw new Error(`τ(0) = ${at(0)}, τ(total) = ${at(STEPS)}`);
+  }
   // a const schedule ignores final
   spec.branches.forEach((b) => b.ema && (b.ema.tau = { base: 0.97, final: 0.5, schedule: "const" }));
   const constant = lowerSpec(spec, { c: 1, h: 8, w: 8 });
@@ -224,10 +251,24 @@ Deno.test("tauAt and the trainer's per-branch τ: base at step 0, final at the t
 });
 
 Deno.test("stepScalars: lr scaled by batch/256, bias lr, fixed lr, Adam corrections, queue pointer", () => {
-  const spec = presets.mocoV2({ data: "synthetic", imageSize: 8, proj: [5, 4], batch: 4, queue: 12, epochs: 2, warmupEpochs: 0.5, lr: 0.8 });
+  const spec = presets.mocoV2({
+    data: "synthetic",
+    imageSize: 8,
+    proj: [5, 4],
+    batch: 4,
+    queue: 12,
+    epochs: 2,
+    warmupEpochs: 0.5,
+    lr: 0.8,
+  });
   const lowered = lowerSpec(spec, { c: 1, h: 8, w: 8 });
   const total = 10, spe = 5; // warmup = round(0.5 · 5) = 2 steps (rounded)
-  const sched = { base: 0.8 * 4 / 256, warmupSteps: Math.round(0.5 * spe), totalSteps: total, finalFactor: spec.schedule.finalFactor };
+  const sched = {
+    base: 0.8 * 4 / 256,
+    warmupSteps: Math.round(0.5 * spe),
+    totalSteps: total,
+    finalFactor: spec.schedule.finalFactor,
+  };
   for (let k = 0; k < total; k++) {
     const s = stepScalars(spec, lowered, k, total, spe);
     if (Math.abs(s.lr - lrAt(sched, k)) > 1e-15) throw new Error(`lr at ${k}: ${s.lr} vs ${lrAt(sched, k)}`);
@@ -239,9 +280,27 @@ Deno.test("stepScalars: lr scaled by batch/256, bias lr, fixed lr, Adam correcti
   const bt = presets.barlowTwins({ data: "synthetic", imageSize: 8, proj: [5, 4], batch: 8, lr: 0.2 });
   const lb = lowerSpec(bt, { c: 1, h: 8, w: 8 });
   const s0 = stepScalars(bt, lb, 3, 100, 10);
-  const sch = { warmupSteps: Math.round(bt.schedule.warmupEpochs * 10), totalSteps: 100, finalFactor: bt.schedule.finalFactor };
-  if (Math.abs(s0.lr_bias - lrAt({ base: 0.0048 * 8 / 256, ...sch }, 3)) > 1e-15) throw new Error(`lr_bias ${s0.lr_bias}`);
-  const aw = { ...bt, optimizer: { kind: "adamw" as const, lr: 1e-3, weightDecay: 0, excludeBiasAndNorm: true, fixedLr: [], beta1: 0.8, beta2: 0.95, eps: 1e-8 } };
+  const sch = {
+    warmupSteps: Math.round(bt.schedule.warmupEpochs * 10),
+    totalSteps: 100,
+    finalFactor: bt.schedule.finalFactor,
+  };
+  if (Math.abs(s0.lr_bias - lrAt({ base: 0.0048 * 8 / 256, ...sch }, 3)) > 1e-15) {
+    throw new Error(`lr_bias ${s0.lr_bias}`);
+  }
+  const aw = {
+    ...bt,
+    optimizer: {
+      kind: "adamw" as const,
+      lr: 1e-3,
+      weightDecay: 0,
+      excludeBiasAndNorm: true,
+      fixedLr: [],
+      beta1: 0.8,
+      beta2: 0.95,
+      eps: 1e-8,
+    },
+  };
   const sa = stepScalars(aw, lb, 4, 100, 10);
   if (Math.abs(sa.adam_bc1 - (1 - 0.8 ** 5)) > 1e-15 || Math.abs(sa.adam_bc2 - (1 - 0.95 ** 5)) > 1e-15) {
     throw new Error(`Adam corrections at step 4 (t = 5): ${sa.adam_bc1}, ${sa.adam_bc2}`);
@@ -253,7 +312,13 @@ Deno.test("SGD with momentum and weight decay (biases excluded), EMA with cosine
 });
 
 Deno.test("SGD nesterov, decay on every parameter (excludeBiasAndNorm false)", async () => {
-  await checkOptimizer("sgd nesterov", { kind: "sgd", momentum: 0.8, nesterov: true, weightDecay: 0.03, excludeBiasAndNorm: false });
+  await checkOptimizer("sgd nesterov", {
+    kind: "sgd",
+    momentum: 0.8,
+    nesterov: true,
+    weightDecay: 0.03,
+    excludeBiasAndNorm: false,
+  });
 });
 
 Deno.test("SGD without momentum", async () => {
@@ -265,12 +330,26 @@ Deno.test("LARS: trust ratio η‖w‖/‖g + wd·w‖, 1-D params excluded, rat
 });
 
 Deno.test("LARS with 1-D params adapted too (excludeBiasAndNorm false)", async () => {
-  await checkOptimizer("lars all", { kind: "lars", momentum: 0.9, weightDecay: 0.02, eta: 0.05, excludeBiasAndNorm: false });
+  await checkOptimizer("lars all", {
+    kind: "lars",
+    momentum: 0.9,
+    weightDecay: 0.02,
+    eta: 0.05,
+    excludeBiasAndNorm: false,
+  });
 });
 
 Deno.test("LARS clip: adaptive factor min(ratio/lr, 1), both branches taken", async () => {
-  const opt = await checkOptimizer("lars clip", { kind: "lars", momentum: 0.9, weightDecay: 0.01, eta: 0.03, clip: true });
-  if (!opt.clipped.yes || !opt.clipped.no) throw new Error(`clip branches taken: ${JSON.stringify(opt.clipped)}; adjust η so both occur`);
+  const opt = await checkOptimizer("lars clip", {
+    kind: "lars",
+    momentum: 0.9,
+    weightDecay: 0.01,
+    eta: 0.03,
+    clip: true,
+  });
+  if (!opt.clipped.yes || !opt.clipped.no) {
+    throw new Error(`clip branches taken: ${JSON.stringify(opt.clipped)}; adjust η so both occur`);
+  }
 });
 
 Deno.test("AdamW with bias corrections and decoupled decay", async () => {

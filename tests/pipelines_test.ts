@@ -45,7 +45,24 @@ async function pipelineSpec(name: string, extra: string[] = []): Promise<Pipelin
   const mod = await import(`../pipelines/${name}.ts`) as { spec: PipelineSpec };
   const given = new Set(extra.filter((a) => a.startsWith("--")));
   const own = SETTINGS[name].flags.filter((a, i, all) => !given.has(a.startsWith("--") ? a : all[i - 1]));
-  const flags = ["--data", "synthetic", "--encoder", "mlp:32", "--proj", "32,16", "--batch", String(BATCH), "--epochs", "2", "--steps", String(STEPS), "--warmup", "0", ...own, ...extra];
+  const flags = [
+    "--data",
+    "synthetic",
+    "--encoder",
+    "mlp:32",
+    "--proj",
+    "32,16",
+    "--batch",
+    String(BATCH),
+    "--epochs",
+    "2",
+    "--steps",
+    String(STEPS),
+    "--warmup",
+    "0",
+    ...own,
+    ...extra,
+  ];
   const spec = structuredClone(parseFlags(flags, mod.spec).spec);
   // crop to the synthetic image size (there is no flag for the view size)
   for (const v of spec.views) if (v.aug.crop) v.aug.crop.size = IMG;
@@ -64,31 +81,53 @@ for (const name of Object.keys(SETTINGS)) {
       const run = await train({ spec, out, data, logEvery: 1, diagEvery: 1000, log: quiet });
       try {
         const losses = run.losses.map((l) => l.loss);
-        if (losses.length !== STEPS || run.losses.some((l, i) => l.step !== i)) throw new Error(`expected a loss per step, got steps ${run.losses.map((l) => l.step)}`);
+        if (losses.length !== STEPS || run.losses.some((l, i) => l.step !== i)) {
+          throw new Error(`expected a loss per step, got steps ${run.losses.map((l) => l.step)}`);
+        }
         if (losses.some((l) => !Number.isFinite(l))) throw new Error(`non-finite loss: ${losses}`);
         const warm = SETTINGS[name].warm ?? 0;
         const first = mean(losses.slice(warm, warm + 3)), last = mean(losses.slice(-3));
-        console.log(`${name.padEnd(12)} loss ${first.toFixed(4)} → ${last.toFixed(4)}  (${run.imagesPerSec.toFixed(0)} img/s)`);
-        if (!(last < first)) throw new Error(`loss did not fall: first 3 mean ${first}, last 3 mean ${last} (${losses.map((l) => l.toFixed(4)).join(" ")})`);
+        console.log(
+          `${name.padEnd(12)} loss ${first.toFixed(4)} → ${last.toFixed(4)}  (${run.imagesPerSec.toFixed(0)} img/s)`,
+        );
+        if (!(last < first)) {
+          throw new Error(
+            `loss did not fall: first 3 mean ${first}, last 3 mean ${last} (${
+              losses.map((l) => l.toFixed(4)).join(" ")
+            })`,
+          );
+        }
 
         // result fields
-        if (run.steps !== STEPS || run.epochs !== 2 || run.interrupted) throw new Error(`steps ${run.steps}, epochs ${run.epochs}, interrupted ${run.interrupted}`);
-        if (!(run.seconds > 0 && run.imagesPerSec > 0)) throw new Error(`timing fields ${run.seconds} s, ${run.imagesPerSec} img/s`);
+        if (run.steps !== STEPS || run.epochs !== 2 || run.interrupted) {
+          throw new Error(`steps ${run.steps}, epochs ${run.epochs}, interrupted ${run.interrupted}`);
+        }
+        if (!(run.seconds > 0 && run.imagesPerSec > 0)) {
+          throw new Error(`timing fields ${run.seconds} s, ${run.imagesPerSec} img/s`);
+        }
         for (const k of [...DIAG_KEYS, "effective_rank"]) {
           if (!Number.isFinite(run.diag[k])) throw new Error(`diagnostic ${k} = ${run.diag[k]}`);
         }
-        if (!run.C || run.C.d !== 16 || run.C.data.length !== 16 * 16 || run.C.data.some((x) => !Number.isFinite(x))) throw new Error("cross-correlation matrix missing or malformed");
+        if (!run.C || run.C.d !== 16 || run.C.data.length !== 16 * 16 || run.C.data.some((x) => !Number.isFinite(x))) {
+          throw new Error("cross-correlation matrix missing or malformed");
+        }
         if (run.lowered.encoder !== "encoder") throw new Error(`encoder module ${run.lowered.encoder}`);
 
         // files: one metrics record per step, the final checkpoint at step 20 with this spec's hash
         const metrics = readMetrics(join(out, "metrics.jsonl"));
-        if (metrics.length !== STEPS || metrics[STEPS - 1].step !== STEPS - 1) throw new Error(`metrics.jsonl has ${metrics.length} records`);
-        if (Math.abs((metrics[5].loss as number) - losses[5]) > 1e-6) throw new Error("metrics and returned losses disagree");
+        if (metrics.length !== STEPS || metrics[STEPS - 1].step !== STEPS - 1) {
+          throw new Error(`metrics.jsonl has ${metrics.length} records`);
+        }
+        if (Math.abs((metrics[5].loss as number) - losses[5]) > 1e-6) {
+          throw new Error("metrics and returned losses disagree");
+        }
         const ck = loadCheckpoint(out, { specHash: specHash(spec) });
         if (ck.step !== STEPS || ck.epoch !== 2) throw new Error(`checkpoint at step ${ck.step}, epoch ${ck.epoch}`);
         const w = await run.exec.read("encoder.0.linear.weight");
         const saved = ck.tensors["encoder.0.linear.weight"].data;
-        if (saved.length !== w.length || saved.some((x, i) => x !== w[i])) throw new Error("checkpoint does not hold the final weights");
+        if (saved.length !== w.length || saved.some((x, i) => x !== w[i])) {
+          throw new Error("checkpoint does not hold the final weights");
+        }
       } finally {
         run.exec.destroy();
       }
@@ -128,10 +167,16 @@ async function expectNonFinite(spec: PipelineSpec, d: typeof data, checkpointSte
       err = e;
     }
     if (!(err instanceof NonFiniteLossError)) throw new Error(`expected NonFiniteLossError, got ${err}`);
-    if (!err.message.includes(`The last good checkpoint in ${out} is kept`)) throw new Error(`message should name the run folder: ${err.message}`);
+    if (!err.message.includes(`The last good checkpoint in ${out} is kept`)) {
+      throw new Error(`message should name the run folder: ${err.message}`);
+    }
     const ck = loadCheckpoint(out, { specHash: specHash(spec) });
-    if (ck.step !== checkpointStep) throw new Error(`the kept checkpoint is at step ${ck.step}, expected ${checkpointStep} (${err.message})`);
-    for (const [k, t] of Object.entries(ck.tensors)) if (t.data.some((x) => !Number.isFinite(x))) throw new Error(`checkpoint tensor ${k} is not finite`);
+    if (ck.step !== checkpointStep) {
+      throw new Error(`the kept checkpoint is at step ${ck.step}, expected ${checkpointStep} (${err.message})`);
+    }
+    for (const [k, t] of Object.entries(ck.tensors)) {
+      if (t.data.some((x) => !Number.isFinite(x))) throw new Error(`checkpoint tensor ${k} is not finite`);
+    }
     return err.message;
   } finally {
     Deno.removeSync(out, { recursive: true });
@@ -143,11 +188,31 @@ Deno.test("a NaN loss stops training with NonFiniteLossError naming the step; th
   // one NaN image makes the batch statistics, and so the loss, NaN at the step that draws it.
   const spec = structuredClone(await pipelineSpec("simclr"));
   for (const v of spec.views) v.aug = { crop: v.aug.crop, flip: 0.5 };
-  spec.modules.encoder = { kind: "mlp", widths: [32], bias: false, bn: true, relu: false, lastBn: true, lastBnAffine: true, lastRelu: false };
-  spec.modules.projector = { kind: "mlp", widths: [32, 16], bias: true, bn: true, relu: false, lastBn: false, lastBnAffine: true, lastRelu: false };
+  spec.modules.encoder = {
+    kind: "mlp",
+    widths: [32],
+    bias: false,
+    bn: true,
+    relu: false,
+    lastBn: true,
+    lastBnAffine: true,
+    lastRelu: false,
+  };
+  spec.modules.projector = {
+    kind: "mlp",
+    widths: [32, 16],
+    bias: true,
+    bn: true,
+    relu: false,
+    lastBn: false,
+    lastBnAffine: true,
+    lastRelu: false,
+  };
   const { data: bad, step } = await poisoned(spec.seed);
   const msg = await expectNonFinite(validateSpec(spec), bad, 10);
-  if (!msg.includes(`loss became NaN at step ${step} (epoch 2)`)) throw new Error(`message should name step ${step}: ${msg}`);
+  if (!msg.includes(`loss became NaN at step ${step} (epoch 2)`)) {
+    throw new Error(`message should name step ${step}: ${msg}`);
+  }
 });
 
 Deno.test("NaN weights behind a finite loss (ReLU launders NaN on some adapters) are caught before the checkpoint", async () => {
@@ -158,8 +223,10 @@ Deno.test("NaN weights behind a finite loss (ReLU launders NaN on some adapters)
   for (const v of spec.views) v.aug = { crop: v.aug.crop, flip: 0.5 };
   const { data: bad, step } = await poisoned(spec.seed);
   const msg = await expectNonFinite(validateSpec(spec), bad, 10);
-  const named = msg.includes(`loss became NaN at step ${step} (epoch 2)`) || msg.includes(`became non-finite by step ${STEPS} (epoch 2)`);
+  const named = msg.includes(`loss became NaN at step ${step} (epoch 2)`) ||
+    msg.includes(`became non-finite by step ${STEPS} (epoch 2)`);
   if (!named) throw new Error(`message should name the step: ${msg}`);
+  console.log(`this adapter: ${msg.split(";")[0]}`);
 });
 
 Deno.test("a huge lr (1e6) diverges into NonFiniteLossError, not silent garbage", async () => {
@@ -175,7 +242,9 @@ Deno.test("a huge lr (1e6) diverges into NonFiniteLossError, not silent garbage"
       err = e;
     }
     if (!(err instanceof NonFiniteLossError)) throw err;
-    if (!/(loss became (NaN|Infinity|-Infinity) at|became non-finite by) step \d+ \(epoch \d+\)/.test(err.message)) throw new Error(`message should name the step: ${err.message}`);
+    if (!/(loss became (NaN|Infinity|-Infinity) at|became non-finite by) step \d+ \(epoch \d+\)/.test(err.message)) {
+      throw new Error(`message should name the step: ${err.message}`);
+    }
   } finally {
     Deno.removeSync(out, { recursive: true });
   }
@@ -221,12 +290,23 @@ Deno.test("invalid flags give FlagError messages naming the flag", async () => {
   } catch (e) {
     err = e;
   }
-  if (!(err instanceof SpecError) || !/multiple of the batch/.test(err.message) || !/after applying --queue --batch/.test(err.message)) {
+  if (
+    !(err instanceof SpecError) || !/multiple of the batch/.test(err.message) ||
+    !/after applying --queue --batch/.test(err.message)
+  ) {
     throw new Error(`queue not a multiple of the batch: ${err}`);
   }
   // and the good flags do what they say
-  const ok = parseFlags(["--lr", "0.5", "--batch", "32", "--queue", "96", "--out", "/tmp/x", "--resume", "/tmp/x"], moco);
-  if (ok.spec.optimizer.lr !== 0.5 || ok.spec.batch !== 32 || ok.spec.queues[0].size !== 96 || ok.out !== "/tmp/x" || ok.resume !== "/tmp/x") {
-    throw new Error(`flags not applied: ${JSON.stringify({ lr: ok.spec.optimizer.lr, batch: ok.spec.batch, out: ok.out })}`);
+  const ok = parseFlags(
+    ["--lr", "0.5", "--batch", "32", "--queue", "96", "--out", "/tmp/x", "--resume", "/tmp/x"],
+    moco,
+  );
+  if (
+    ok.spec.optimizer.lr !== 0.5 || ok.spec.batch !== 32 || ok.spec.queues[0].size !== 96 || ok.out !== "/tmp/x" ||
+    ok.resume !== "/tmp/x"
+  ) {
+    throw new Error(
+      `flags not applied: ${JSON.stringify({ lr: ok.spec.optimizer.lr, batch: ok.spec.batch, out: ok.out })}`,
+    );
   }
 });

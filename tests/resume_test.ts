@@ -21,7 +21,22 @@ const quiet = () => {};
 async function smallSpec(name: string, extra: string[] = []): Promise<PipelineSpec> {
   const mod = await import(`../pipelines/${name}.ts`) as { spec: PipelineSpec };
   const given = new Set(extra.filter((a) => a.startsWith("--")));
-  const base = ["--data", "synthetic", "--encoder", "mlp:32", "--proj", "32,16", "--batch", String(BATCH), "--epochs", "2", "--steps", String(TOTAL), "--warmup", "0.5"];
+  const base = [
+    "--data",
+    "synthetic",
+    "--encoder",
+    "mlp:32",
+    "--proj",
+    "32,16",
+    "--batch",
+    String(BATCH),
+    "--epochs",
+    "2",
+    "--steps",
+    String(TOTAL),
+    "--warmup",
+    "0.5",
+  ];
   const flags = [...base.filter((a, i) => !given.has(a.startsWith("--") ? a : base[i - 1])), ...extra];
   const spec = structuredClone(parseFlags(flags, mod.spec).spec);
   for (const v of spec.views) if (v.aug.crop) v.aug.crop.size = IMG;
@@ -51,11 +66,15 @@ async function checkResume(name: string, stopAt: number, extra: string[] = []) {
     if (ck.step !== stopAt) throw new Error(`checkpoint of the first part is at step ${ck.step}, expected ${stopAt}`);
 
     const second = await train({ spec, out: b, data, logEvery: 1, log: quiet, resume: b });
-    if (second.steps !== TOTAL - stopAt) throw new Error(`resumed part ran ${second.steps} steps, expected ${TOTAL - stopAt}`);
+    if (second.steps !== TOTAL - stopAt) {
+      throw new Error(`resumed part ran ${second.steps} steps, expected ${TOTAL - stopAt}`);
+    }
     // the losses after the resume point are the uninterrupted run's, bit for bit
     const straightLoss = new Map(straight.losses.map((l) => [l.step, l.loss]));
     for (const l of second.losses) {
-      if (l.loss !== straightLoss.get(l.step)) throw new Error(`step ${l.step}: resumed loss ${l.loss}, uninterrupted ${straightLoss.get(l.step)}`);
+      if (l.loss !== straightLoss.get(l.step)) {
+        throw new Error(`step ${l.step}: resumed loss ${l.loss}, uninterrupted ${straightLoss.get(l.step)}`);
+      }
     }
     const got = await persistent(second);
     if (got.size !== want.size || got.size < 10) throw new Error(`persistent tensors: ${got.size} vs ${want.size}`);
@@ -68,7 +87,9 @@ async function checkResume(name: string, stopAt: number, extra: string[] = []) {
     // one metrics record per step across both parts, and the final checkpoint at the end
     const steps = readMetrics(`${b}/metrics.jsonl`).map((r) => r.step);
     if (steps.join() !== Array.from({ length: TOTAL }, (_, i) => i).join()) throw new Error(`metrics steps ${steps}`);
-    if (loadCheckpoint(b).step !== TOTAL) throw new Error("the resumed run should end with a checkpoint at the last step");
+    if (loadCheckpoint(b).step !== TOTAL) {
+      throw new Error("the resumed run should end with a checkpoint at the last step");
+    }
   } finally {
     Deno.removeSync(a, { recursive: true });
     Deno.removeSync(b, { recursive: true });
@@ -112,12 +133,16 @@ Deno.test("corrupt, truncated, missing or foreign checkpoints give CheckpointErr
     if (!msg.includes(file) || !/header is not JSON/.test(msg)) throw new Error(`corrupt header: ${msg}`);
 
     msg = await resume(spec, `${out}/nothing-here`);
-    if (!msg.includes(`${out}/nothing-here/${CHECKPOINT_FILE}`) || !/file not found/.test(msg)) throw new Error(`missing: ${msg}`);
+    if (!msg.includes(`${out}/nothing-here/${CHECKPOINT_FILE}`) || !/file not found/.test(msg)) {
+      throw new Error(`missing: ${msg}`);
+    }
 
     writeFileSync(file, good);
     const other = await smallSpec("simclr", ["--steps", "2", "--lr", "0.7"]);
     msg = await resume(other, out);
-    if (!msg.includes(file) || !/written for spec hash .*, but the current spec hashes to/.test(msg)) throw new Error(`foreign spec: ${msg}`);
+    if (!msg.includes(file) || !/written for spec hash .*, but the current spec hashes to/.test(msg)) {
+      throw new Error(`foreign spec: ${msg}`);
+    }
   } finally {
     Deno.removeSync(out, { recursive: true });
     Deno.removeSync(elsewhere, { recursive: true });

@@ -185,7 +185,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const batchBuf = new Float32Array(spec.batch * per);
   const progress = new Progress({ epochs: Math.ceil(total / spe), total: spe, batchSize: spec.batch });
   const logEvery = opts.logEvery ?? Math.max(1, Math.min(50, Math.floor(spe / 20) || 1));
-  const diagEvery = opts.diagEvery ?? Math.max(logEvery, Math.floor(spe / 4) || 1);
+  // diagnostics are taken at logging steps, so their interval is a multiple of logEvery
+  const diagEvery = logEvery * Math.max(1, Math.round((opts.diagEvery ?? Math.floor(spe / 4)) / logEvery));
   const diag = lowered.pair ? await Diagnostics.create(gpu, spec.batch, program.outputs.get("pair.a")!.shape[1]) : undefined;
   const losses: { step: number; loss: number }[] = [];
   let lastDiag: Record<string, number> = {};
