@@ -6,21 +6,7 @@ import { Graph } from "../ir/graph.ts";
 import { reduceGroups, reducePlan, reduceSplit } from "../kernels/reduce.ts";
 import { ShapeError } from "../kernels/op.ts";
 import { type Arg, assertClose, checkVjp, cpuOp, opGraph, rand, randArg } from "./util/check.ts";
-import { runGraphGPU, runOpGPU } from "./util/gpu.ts";
-
-/** The op's backward graph (d/dx of Σ w ⊙ op(x)) compiled for the GPU vs the float64 backward. */
-async function gpuBackward(op: string, args: Arg[], attrs: Record<string, unknown>, wrt: number[], tol = 1e-4) {
-  const { g, ins, out, leaves } = opGraph(op, args, attrs);
-  const w = g.input("w", out.shape);
-  leaves.set("w", rand(out.shape.reduce((a, b) => a * b, 1), 99));
-  const grads = grad(g, out.mul(w).sum(), wrt.map((k) => ins[k]));
-  grads.forEach((t, j) => g.output(`d${wrt[j]}`, t!));
-  const cpu = evaluate(g, { leaves, scalars: {} });
-  const gpu = await runGraphGPU(g, leaves);
-  grads.forEach((t, j) =>
-    assertClose(gpu.get(`d${wrt[j]}`)!, cpu[t!.id], { rtol: tol, atol: tol * 0.1 }, `${op} backward d${wrt[j]}`)
-  );
-}
+import { gpuBackward, runGraphGPU, runOpGPU } from "./util/gpu.ts";
 
 function assertEquals(a: unknown, b: unknown): void {
   if (JSON.stringify(a) !== JSON.stringify(b)) {

@@ -5,7 +5,9 @@ import type { Graph } from "../../ir/graph.ts";
 import type { Attrs } from "../../kernels/op.ts";
 import { getGpu, type Gpu } from "../../runtime/device.ts";
 import { Executable } from "../../runtime/executable.ts";
-import { type Arg, opGraph } from "./check.ts";
+import { grad } from "../../compiler/autodiff.ts";
+import { evaluate } from "../../cpu/reference.ts";
+import { type Arg, assertClose, opGraph, rand } from "./check.ts";
 
 export const getDevice = async (): Promise<GPUDevice> => (await getGpu()).device;
 export { getGpu, type Gpu };
@@ -41,4 +43,18 @@ export async function runOpGPU(op: string, args: Arg[], attrs: Attrs = {}, scala
   const { g, out, leaves } = opGraph(op, args, attrs);
   g.output("out", out);
   return (await runGraphGPU(g, leaves, scalars, opts)).get("out")!;
+}
+
+/** The op's backward graph (d/dx of Σ w ⊙ op(x)) compiled for the GPU vs the float64 backward. */
+export async function gpuBackward(op: string, args: Arg[], attrs: Record<string, unknown>, wrt: number[], tol = 1e-4) {
+  const { g, ins, out, leaves } = opGraph(op, args, attrs);
+  const w = g.input("w", out.shape);
+  leaves.set("w", rand(out.shape.reduce((a, b) => a * b, 1), 99));
+  const grads = grad(g, out.mul(w).sum(), wrt.map((k) => ins[k]));
+  grads.forEach((t, j) => g.output(`d${wrt[j]}`, t!));
+  const cpu = evaluate(g, { leaves, scalars: {} });
+  const gpu = await runGraphGPU(g, leaves);
+  grads.forEach((t, j) =>
+    assertClose(gpu.get(`d${wrt[j]}`)!, cpu[t!.id], { rtol: tol, atol: tol * 0.1 }, `${op} backward d${wrt[j]}`)
+  );
 }
