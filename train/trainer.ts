@@ -17,6 +17,7 @@ import { Progress } from "../report/progress.ts";
 import { getGpu, type Gpu } from "../runtime/device.ts";
 import { Executable } from "../runtime/executable.ts";
 import { awaitGpu } from "../runtime/wait.ts";
+import { adapterKey, pickMatmulVariants } from "../runtime/autotune.ts";
 import { Pacer } from "../eval/pace.ts";
 import { Diagnostics } from "./diagnostics.ts";
 import { adamScalars, type OptimizerConfig } from "./optim.ts";
@@ -155,7 +156,15 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     lrScalar: (name, group) => lrOf(name, group, g.find(name)!.rank),
     ema: lowered.ema,
   });
-  const program = compile(g, { features: { subgroups: gpu.features.subgroups, f16: gpu.features.f16 } });
+  const features = { subgroups: gpu.features.subgroups, f16: gpu.features.f16 };
+  // matmul variants: the autotuner's cached pick for this adapter and shape, else the adapter
+  // default (SSL_TUNE=1 times the candidates of shapes not in .cache/autotune.json)
+  const variant = await pickMatmulVariants(gpu.device, g, {
+    adapter: adapterKey(gpu.adapter.info),
+    features,
+    tune: process.env.SSL_TUNE === "1",
+  });
+  const program = compile(g, { features, variant });
   log(`compiled step: ${describe(program)}`);
   const ex = await Executable.create(gpu, program);
 
