@@ -16,6 +16,6 @@ if [ "$need_apt" = 1 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq -t bookworm-backports mesa-vulkan-drivers >/dev/null
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq dataset-fashion-mnist >/dev/null
 fi
-if [ ! -x node_modules/.bin/deno ] || [ ! -d node_modules/webgpu ]; then
+if [ ! -x node_modules/.bin/deno ] || [ ! -d node_modules/webgpu ] || [ ! -d node_modules/tsx ]; then
   npm install --no-audit --no-fund --loglevel=error
 fi

@@ -30,11 +30,15 @@ for f in tests/*_test.ts; do
   echo "$f: $p passed, $q failed ($(( $(date +%s) - start )) s)$([ "$rc" != 0 ] && echo " exit $rc")"
 done
 
-# Bun: runtime + a training step through the same compiler
-bun_out=$(timeout 600 node_modules/.bin/bun run tests/bun/smoke.ts 2>&1 | quiet); bun_rc=${PIPESTATUS[0]}
-echo "$bun_out"
-bp=$(grep -cE '^bun ok ' <<<"$bun_out"); bf=$(grep -cE '^bun FAILED ' <<<"$bun_out")
-if [ "$bun_rc" != 0 ] && [ "$bf" = 0 ]; then bf=1; fi
-passed=$((passed + bp)); failed=$((failed + bf))
+# Bun and Node (through tsx): runtime + a training step through the same compiler
+for rt in bun node; do
+  if [ "$rt" = bun ]; then cmd=(node_modules/.bin/bun run tests/bun/smoke.ts); else cmd=(node --import tsx tests/bun/smoke.ts); fi
+  rt_out=$(timeout 600 "${cmd[@]}" 2>&1 | quiet); rt_rc=${PIPESTATUS[0]}
+  echo "$rt_out"
+  rp=$(grep -cE "^$rt ok " <<<"$rt_out"); rf=$(grep -cE "^$rt FAILED " <<<"$rt_out")
+  if [ "$rt_rc" != 0 ] && [ "$rf" = 0 ]; then rf=1; fi
+  if [ "$rp" = 0 ] && [ "$rf" = 0 ]; then rf=1; fi
+  passed=$((passed + rp)); failed=$((failed + rf))
+done
 echo "${passed} passed, ${failed} failed"
 [ "$failed" = 0 ]

@@ -1,5 +1,6 @@
-// Smoke tests run under Bun (the Deno suite covers everything; this proves the same code runs
-// on Bun's runtime): the device, a fused kernel against float64, and a few training steps.
+// Smoke tests run under Bun and Node (the Deno suite covers everything; this proves the same
+// code runs on those runtimes): the device, a fused kernel against float64, and a few
+// training steps. Node 20 runs the TypeScript through tsx: `node --import tsx tests/bun/smoke.ts`.
 import { evaluate, step as cpuStep } from "../../cpu/reference.ts";
 import { compile } from "../../compiler/compile.ts";
 import { Graph } from "../../ir/graph.ts";
@@ -49,14 +50,15 @@ const tests: [string, () => Promise<void>][] = [
   }],
 ];
 
+const runtime = "Bun" in globalThis ? "bun" : "Deno" in globalThis ? "deno" : "node";
 let failed = 0;
 for (const [name, fn] of tests) {
   try {
     await fn();
-    console.log(`bun ok ${name}`);
+    console.log(`${runtime} ok ${name}`);
   } catch (e) {
     failed++;
-    console.log(`bun FAILED ${name}: ${(e as Error).message}`);
+    console.log(`${runtime} FAILED ${name}: ${(e as Error).message}`);
   }
 }
 process.exit(failed ? 1 : 0);
