@@ -4,9 +4,9 @@
 // with LARS (lr 0.2 for weights, 0.0048 for biases and BN, batch-scaled), warmup + cosine.
 // Run: deno run -A pipelines/barlow.ts --help
 import { presets } from "../dsl/presets.ts";
-import { runPipeline } from "./run.ts";
+import { isMain, runPipeline } from "./run.ts";
 
 // projector 1024-1024 instead of the CIFAR 2048³ so the default run fits the CPU budget (--proj to change)
 export const spec = presets.barlowTwins({ proj: [1024, 1024] });
 
-if (import.meta.main) await runPipeline(spec, "pipelines/barlow.ts");
+if (isMain(import.meta)) await runPipeline(spec, "pipelines/barlow.ts");

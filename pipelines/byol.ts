@@ -3,8 +3,8 @@
 // 2 − 2·cos(p, z_target), symmetrized over the two views. LARS with clipping.
 // Run: deno run -A pipelines/byol.ts --help
 import { presets } from "../dsl/presets.ts";
-import { runPipeline } from "./run.ts";
+import { isMain, runPipeline } from "./run.ts";
 
 export const spec = presets.byol();
 
-if (import.meta.main) await runPipeline(spec, "pipelines/byol.ts");
+if (isMain(import.meta)) await runPipeline(spec, "pipelines/byol.ts");

@@ -4,8 +4,8 @@
 // T = 0.2; the queue length is a multiple of the batch. SGD momentum 0.9.
 // Run: deno run -A pipelines/moco.ts --help
 import { presets } from "../dsl/presets.ts";
-import { runPipeline } from "./run.ts";
+import { isMain, runPipeline } from "./run.ts";
 
 export const spec = presets.mocoV2();
 
-if (import.meta.main) await runPipeline(spec, "pipelines/moco.ts");
+if (isMain(import.meta)) await runPipeline(spec, "pipelines/moco.ts");

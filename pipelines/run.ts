@@ -1,6 +1,7 @@
 // What every pipeline file does after defining its method: parse flags over the method's
 // preset, train, evaluate (trained, random init, pixels), write the report, print a summary.
 import process from "node:process";
+import { pathToFileURL } from "node:url";
 import { FlagError, helpText, parseFlags } from "../dsl/cli.ts";
 import { SpecError } from "../dsl/error.ts";
 import type { PipelineSpec } from "../dsl/schema.ts";
@@ -9,6 +10,13 @@ import { summary, writeReport } from "../train/report.ts";
 import { NonFiniteLossError, train } from "../train/trainer.ts";
 import { DataError } from "../data/dataset.ts";
 import { CheckpointError } from "../io/checkpoint.ts";
+
+/** Is this module the program being run? (Deno and Bun set import.meta.main; Node 20 does not.) */
+export function isMain(meta: ImportMeta): boolean {
+  const m = (meta as { main?: boolean }).main;
+  if (typeof m === "boolean") return m;
+  return !!process.argv[1] && pathToFileURL(process.argv[1]).href === meta.url;
+}
 
 export async function runPipeline(preset: PipelineSpec, program: string, args: string[] = process.argv.slice(2)): Promise<Record<string, unknown> | undefined> {
   let cli;

@@ -3,8 +3,8 @@
 // similarity over a temperature (0.5, the official CIFAR value). LARS.
 // Run: deno run -A pipelines/simclr.ts --help
 import { presets } from "../dsl/presets.ts";
-import { runPipeline } from "./run.ts";
+import { isMain, runPipeline } from "./run.ts";
 
 export const spec = presets.simclr();
 
-if (import.meta.main) await runPipeline(spec, "pipelines/simclr.ts");
+if (isMain(import.meta)) await runPipeline(spec, "pipelines/simclr.ts");

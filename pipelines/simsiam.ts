@@ -3,8 +3,8 @@
 // loss −cos(p1, sg(z2))/2 − cos(p2, sg(z1))/2. SGD momentum 0.9.
 // Run: deno run -A pipelines/simsiam.ts --help
 import { presets } from "../dsl/presets.ts";
-import { runPipeline } from "./run.ts";
+import { isMain, runPipeline } from "./run.ts";
 
 export const spec = presets.simsiam();
 
-if (import.meta.main) await runPipeline(spec, "pipelines/simsiam.ts");
+if (isMain(import.meta)) await runPipeline(spec, "pipelines/simsiam.ts");

@@ -3,9 +3,9 @@
 // LARS with clipping.
 // Run: deno run -A pipelines/vicreg.ts --help
 import { presets } from "../dsl/presets.ts";
-import { runPipeline } from "./run.ts";
+import { isMain, runPipeline } from "./run.ts";
 
 // projector 1024-1024 instead of the CIFAR 2048³ so the default run fits the CPU budget (--proj to change)
 export const spec = presets.vicreg({ proj: [1024, 1024] });
 
-if (import.meta.main) await runPipeline(spec, "pipelines/vicreg.ts");
+if (isMain(import.meta)) await runPipeline(spec, "pipelines/vicreg.ts");
