@@ -3,7 +3,7 @@
 // result is a plain Program that runtime/executable.ts instantiates.
 import type { Graph, Init } from "../ir/graph.ts";
 import { OPS } from "../kernels/registry.ts";
-import { type BufRef, fmtShape, MAX_SCALARS, type Pass, size, type Shape } from "../kernels/op.ts";
+import { type BufRef, MAX_SCALARS, type Pass, size, type Shape } from "../kernels/op.ts";
 import { fusedKernel } from "./codegen_ew.ts";
 import { fusedReduction } from "./codegen_reduce.ts";
 import { planFusion } from "./fuse.ts";
@@ -256,4 +256,3 @@ export function describe(p: Program): string {
   return `${p.stats.dispatches} dispatches from ${p.stats.nodes} nodes; storage ${mb(p.peakBytes)} ` +
     `(intermediates ${mb(p.slotBytes)} in ${p.storages.filter((s) => s.kind === "slot").length} reused slots)`;
 }
-export { fmtShape };
