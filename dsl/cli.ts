@@ -187,6 +187,22 @@ const FLAGS: Flag[] = [
     },
   },
   {
+    name: "crop-scale",
+    arg: "MIN,MAX",
+    help: "random resized crop: area fraction range of every view (milder crops suit MLP encoders)",
+    show: (s) => s.views.map((v) => v.aug.crop ? v.aug.crop.scale.join(",") : "no crop").join(" / "),
+    apply: (s, x, f) => {
+      const parts = x.split(",").map((p) => Number(p));
+      const [lo, hi] = parts;
+      if (parts.length !== 2 || x.split(",").some((p) => p.trim() === "") || !(lo > 0) || !(hi <= 1) || !(lo <= hi)) {
+        throw bad(f, "two area fractions MIN,MAX with 0 < MIN ≤ MAX ≤ 1, like 0.25,1", x);
+      }
+      const cropped = s.views.filter((v) => v.aug.crop);
+      if (!cropped.length) throw new FlagError(f, "no view of the spec has a crop");
+      for (const v of cropped) v.aug.crop!.scale = [lo, hi];
+    },
+  },
+  {
     name: "batch",
     arg: "N",
     help: "samples per step",

@@ -570,6 +570,16 @@ Deno.test("flags: --proj keeps the predictor on the embedding width; --pred, --t
   });
 });
 
+Deno.test("--crop-scale sets the crop area range of every view and nothing else", () => {
+  const before = bt();
+  const after = parseFlags(["--crop-scale", "0.3,0.9"], before).spec;
+  for (const [i, v] of after.views.entries()) {
+    assert.deepEqual(v.aug.crop!.scale, [0.3, 0.9]);
+    assert.deepEqual({ ...v.aug, crop: { ...v.aug.crop!, scale: before.views[i].aug.crop!.scale } }, before.views[i].aug);
+  }
+  assert.match(helpText(bt()), /--crop-scale MIN,MAX .*\(default: 0\.08,1 \/ 0\.08,1\)/);
+});
+
 Deno.test("--spec replaces the preset and other flags still apply", () => {
   const dir = tmp();
   const file = join(dir, "s.json");
@@ -607,6 +617,9 @@ Deno.test("flag errors name the flag", () => {
   flagError(["--tau", "0.9"], "--tau", "the spec has no ema branch");
   flagError(["--queue", "512"], "--queue", "the spec has no queue");
   flagError(["--pred", "64,64"], "--pred", "the spec has no module named 'predictor'");
+  for (const bad of ["0,1", "0.5", "0.8,0.2", "a,1", "0.2,1.5", "0.2,"]) {
+    flagError(["--crop-scale", bad], "--crop-scale", `expected two area fractions MIN,MAX with 0 < MIN ≤ MAX ≤ 1, like 0.25,1, got '${bad}'`);
+  }
   flagError(["--encoder", "vit"], "--encoder", "expected mlp[:widths], cnn[:channels] or resnet18[:width], got 'vit'");
   // a flag value that the spec then rejects: a SpecError at the spec path, naming the flags
   assert.throws(
