@@ -7,6 +7,7 @@ import type { Graph } from "../ir/graph.ts";
 import { OPS } from "../kernels/registry.ts";
 import { type EwCtx, type Pass, size, UNIFORM_DECL, wgslBroadcastIndex } from "../kernels/op.ts";
 import type { FusionPlan } from "./fuse.ts";
+import { foldWorkgroups } from "../kernels/wgsl/workgroups.ts";
 
 export const EW_WORKGROUP = 64;
 /**
@@ -149,12 +150,6 @@ export function fusedKernel(
   const bindings: Pass["bindings"] = e.inputs.map((_, k) => ({ buf: { kind: "in", i: k }, write: false }));
   bindings.push({ buf: { kind: "out" }, write: true });
   const label = `fused[${e.ops.join(",")}]` + (root.label ? ` @ ${root.label}` : "");
-  return { pass: { wgsl, bindings, uniform: e.scalars.size > 0, workgroups: grid(Math.ceil(n / (EW_WORKGROUP * EW_PER_THREAD))), label }, inputs: e.inputs, scalars: e.scalars };
+  return { pass: { wgsl, bindings, uniform: e.scalars.size > 0, workgroups: foldWorkgroups(Math.ceil(n / (EW_WORKGROUP * EW_PER_THREAD))), label }, inputs: e.inputs, scalars: e.scalars };
 }
 
-/** Spread a 1-D workgroup count over x and y when it exceeds the 65535 per-dimension limit. */
-export function grid(groups: number): [number, number, number] {
-  if (groups <= 65535) return [Math.max(1, groups), 1, 1];
-  const y = Math.ceil(groups / 65535);
-  return [Math.ceil(groups / y), y, 1];
-}

@@ -5,7 +5,8 @@
 import type { Graph } from "../ir/graph.ts";
 import { type Lowering, type Pass, size, UNIFORM_DECL } from "../kernels/op.ts";
 import { offsetExpr, reduceAxes, reducePlan, reduceSplit } from "../kernels/reduce.ts";
-import { emitGroup, EW_WORKGROUP, grid, type ScalarIndex } from "./codegen_ew.ts";
+import { emitGroup, EW_WORKGROUP, type ScalarIndex } from "./codegen_ew.ts";
+import { foldWorkgroups } from "../kernels/wgsl/workgroups.ts";
 import type { FusionPlan } from "./fuse.ts";
 
 export const REDUCTIONS = new Set(["sum", "mean", "max"]);
@@ -44,7 +45,7 @@ export function fusedReduction(
     `}`,
   ].join("\n");
   const head = (count: number) => {
-    const wg = grid(Math.ceil(count / EW_WORKGROUP));
+    const wg = foldWorkgroups(Math.ceil(count / EW_WORKGROUP));
     return {
       wg,
       text: `@compute @workgroup_size(${EW_WORKGROUP})\n` +

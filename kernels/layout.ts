@@ -3,6 +3,7 @@
 // one thread per output element computing where its value comes from (no barriers, no
 // atomics: scatter-add is a per-output loop, which keeps it deterministic).
 import type { Tensor } from "../ir/tensor.ts";
+import { foldWorkgroups } from "./wgsl/workgroups.ts";
 import {
   type Attrs,
   fmtShape,
@@ -26,10 +27,8 @@ export const WG = 64;
  * flat id (callers guard `if (i >= n) { return; }`).
  */
 export function grid(n: number, wg = WG) {
-  const groups = Math.max(1, Math.ceil(n / wg));
-  const x = Math.min(groups, 65535), y = Math.ceil(groups / x);
   return {
-    workgroups: [x, y, 1] as [number, number, number],
+    workgroups: foldWorkgroups(Math.ceil(n / wg)),
     head: `@compute @workgroup_size(${wg})\n` +
       `fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {\n` +
       `  let i = gid.x + gid.y * nwg.x * ${wg}u;\n  if (i >= ${n}u) { return; }\n`,

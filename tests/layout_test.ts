@@ -6,6 +6,7 @@ import { evaluate } from "../cpu/reference.ts";
 import { Graph } from "../ir/graph.ts";
 import { concat } from "../ir/tensor.ts";
 import { ShapeError } from "../kernels/op.ts";
+import { foldWorkgroups } from "../kernels/wgsl/workgroups.ts";
 import { type Arg, assertClose, checkVjp, cpuOp, opGraph, rand, randArg } from "./util/check.ts";
 import { gpuBackward, runGraphGPU, runOpGPU } from "./util/gpu.ts";
 
@@ -176,4 +177,21 @@ Deno.test("GPU backward of transpose/slice/concat/gather matches the float64 bac
   await gpuBackward("slice", [X], { axis: 1, start: 3, end: 11 }, [0]);
   await gpuBackward("concat", [randArg([3, 2, 5], 1), randArg([3, 4, 5], 2)], { axis: 1 }, [0, 1]);
   await gpuBackward("gather", [randArg([11, 3, 7], 4), { shape: [9], data: [4, 0, 4, 5, 2, 2, 2, 10, 0] }], {}, [0]);
+});
+
+Deno.test("launches past 65535 workgroups fold into x·y and still cover every element once", async () => {
+  for (const groups of [1, 65535, 65536, 131071, 1e6]) {
+    const [x, y, z] = foldWorkgroups(groups);
+    if (x > 65535 || y > 65535 || z !== 1 || x * y < groups || x * (y - 1) >= groups) {
+      throw new Error(`foldWorkgroups(${groups}) = ${[x, y, z]}`);
+    }
+  }
+  // a transpose of 2049×2049 = 4 198 401 elements, one thread each in workgroups of 64, needs
+  // 65 601 workgroups: the folded launch must write every element exactly where the reference does
+  const big = { shape: [2049, 2049], data: rand(2049 * 2049, 11) };
+  const got = await runOpGPU("transpose", [big], { perm: [1, 0] });
+  const want = cpuOp("transpose", [big], { perm: [1, 0] });
+  for (let i = 0; i < want.length; i++) {
+    if (got[i] !== Math.fround(want[i])) throw new Error(`transpose of 2049×2049 wrong at ${i}: ${got[i]} vs ${want[i]}`);
+  }
 });
