@@ -1,12 +1,15 @@
 // `deno task bench`: tinybench over the shared kernels and the whole Barlow Twins step.
 // Prints GFLOP/s (matmul, conv2d), GB/s (a fused elementwise chain), the cost of a dispatch,
 // and seconds per BT step, and writes bench/results.json. Run it on an otherwise idle machine.
+// --quick: fewer iterations; --profile: also time the BT step's dispatches one by one and list
+// the kernels that take the most time (each submitted alone, so submit overhead is included).
 import { writeFileSync } from "node:fs";
 import { Bench } from "tinybench";
 import { getGpu } from "../runtime/device.ts";
 import { benchConv } from "./conv.ts";
 import { dispatchChain, fusedChain } from "./elementwise.ts";
 import { MATMUL_CASES, matmulBench } from "./matmul_graph.ts";
+import { profileDispatches } from "./profile.ts";
 import { btStep } from "./step.ts";
 
 const quick = Deno.args.includes("--quick");
@@ -58,6 +61,14 @@ console.log(`BT step: ${bt.description}`);
 const btMs = await median("bt step", bt.run, quick ? 2 : 5);
 console.log(`Barlow Twins step (batch 256, 784→1024→1024, 1024→2048→2048, LARS): ${(btMs / 1000).toFixed(2)} s (${(bt.gflop / (btMs / 1000)).toFixed(1)} GFLOP/s of matmul)`);
 results.bt_step_seconds = round(btMs / 1000, 3);
+if (Deno.args.includes("--profile")) {
+  const rows = await profileDispatches(bt.executable);
+  const total = rows.reduce((a, r) => a + r.ms, 0);
+  console.log(`BT step kernels, each dispatch submitted alone (sum ${total.toFixed(0)} ms); the 15 costliest:`);
+  for (const r of rows.slice(0, 15)) {
+    console.log(`${r.ms.toFixed(1).padStart(9)} ms ${String(r.count).padStart(4)}×  ${r.label.slice(0, 100)}`);
+  }
+}
 bt.destroy();
 
 writeFileSync(new URL("./results.json", import.meta.url), JSON.stringify(results, null, 2) + "\n");

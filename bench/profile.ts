@@ -5,21 +5,18 @@ import type { Executable } from "../runtime/executable.ts";
 export async function profileDispatches(ex: Executable, repeats = 2): Promise<{ label: string; ms: number; count: number }[]> {
   const { device } = ex.gpu;
   const totals = new Map<string, { ms: number; count: number }>();
-  const encoded = (ex as unknown as { encoded: { kind: string; pipeline?: GPUComputePipeline; bindGroup?: GPUBindGroup; workgroups?: [number, number, number]; label?: string }[] }).encoded;
+  const dispatches = ex.dispatches();
   for (let r = 0; r < repeats; r++) {
-    for (const e of encoded) {
-      if (e.kind !== "dispatch") continue;
+    for (const d of dispatches) {
       const enc = device.createCommandEncoder();
       const pass = enc.beginComputePass();
-      pass.setPipeline(e.pipeline!);
-      pass.setBindGroup(0, e.bindGroup!);
-      pass.dispatchWorkgroups(...e.workgroups!);
+      d.record(pass);
       pass.end();
       const t = performance.now();
       device.queue.submit([enc.finish()]);
       await device.queue.onSubmittedWorkDone();
       if (r === 0) continue; // first pass compiles shaders lazily
-      const key = e.label!.replace(/ @ .*/, "");
+      const key = d.label.replace(/ @ .*/, "");
       const cur = totals.get(key) ?? { ms: 0, count: 0 };
       cur.ms += performance.now() - t;
       cur.count++;

@@ -14,6 +14,8 @@ export interface StepBench {
   run(): Promise<void>;
   description: string;
   gflop: number;
+  /** the compiled step, for per-dispatch profiling */
+  executable: Executable;
   destroy(): void;
 }
 
@@ -43,6 +45,7 @@ export async function btStep(gpu: Gpu, o: { batch?: number; encoder?: number[]; 
   return {
     description: describe(program),
     gflop,
+    executable: ex,
     async run() {
       ex.setScalars(stepScalars(spec, low, step, 1000, 200));
       step++;

@@ -150,6 +150,23 @@ export class Executable {
     return values;
   }
 
+  /** The step's dispatches in order (buffer copies left out), each able to record itself into a
+   * compute pass: for profilers that submit and time them one by one. */
+  dispatches(): { label: string; record(pass: GPUComputePassEncoder): void }[] {
+    return this.encoded.flatMap((e) =>
+      e.kind === "dispatch"
+        ? [{
+          label: e.label,
+          record(pass: GPUComputePassEncoder) {
+            pass.setPipeline(e.pipeline);
+            pass.setBindGroup(0, e.bindGroup);
+            pass.dispatchWorkgroups(...e.workgroups);
+          },
+        }]
+        : []
+    );
+  }
+
   /** encode and submit the whole step; returns immediately */
   run(): void {
     const { device } = this.gpu;
