@@ -12,6 +12,7 @@ import {
   type KernelCtx,
   type Lowering,
   type OpDef,
+  type Pass,
   type Shape,
   ShapeError,
   size,
@@ -217,62 +218,94 @@ export function reduceSplit(o: number, r: number, variant?: string): number {
   return Math.ceil(r / Math.ceil(r / p));
 }
 
-function reduceKernel(kind: "sum" | "mean" | "max", c: KernelCtx): Lowering {
-  const s = c.inShapes[0], axes = reduceAxes(kind, s, c.attrs);
-  const plan = reducePlan(s, axes, c.variant?.startsWith("scalar") !== true);
-  const variant = c.variant?.replace(/^scalar-?/, "") || undefined;
-  const { o, r, vec } = plan, p = reduceSplit(o, r, variant);
-  const count = size(s) / size(c.outShape);
+export type ReduceKind = "sum" | "mean" | "max";
+
+/**
+ * Where a reduction reads its values: the WGSL declared before its first pass (storage bindings,
+ * helper functions), how to load the element at a flat source offset, and the bindings the first
+ * pass reads. The plain kernel loads `x[off]` (vec4 when the plan vectorizes); the compiler's fused
+ * reductions call a prologue `pro(off)` computed from several inputs (compiler/codegen_reduce.ts).
+ */
+export interface ReductionSource {
+  decls: string;
+  load(offset: string): string;
+  /** the first pass's input bindings, in order; its output binding comes next */
+  bindings: Pass["bindings"];
+  /** the first pass reads per-step scalars */
+  uniform?: boolean;
+  /** label of the first pass (the second is labelled by `kind`) */
+  label: string;
+}
+
+/**
+ * The one reduction strategy, for every source: one thread per output when the plan's split P
+ * is 1, else P partials per output (pass 1) folded by a second pass. Every fold starts from its
+ * first element, so max needs no -inf literal.
+ */
+export function reductionLowering(kind: ReduceKind, plan: ReducePlan, p: number, count: number, src: ReductionSource): Lowering {
+  const { o, r, vec } = plan;
   const comb = COMB[kind];
-  const tIn = vec === "none" ? "f32" : "vec4<f32>", tOut = vec === "kept" ? "vec4<f32>" : "f32";
+  const tOut = vec === "kept" ? "vec4<f32>" : "f32";
   const h = (a: string) => (vec === "red" ? HORIZONTAL[kind](a) : a);
   const fin = (a: string) => (kind === "mean" ? `${a} / ${count}.0` : a);
-  const load = (ri: string) => `x[b + ${offsetExpr(ri, plan.red)}]`;
+  const load = (ri: string) => src.load(`b + ${offsetExpr(ri, plan.red)}`);
   const base = offsetExpr("o", plan.kept);
-  const decl = (tx: string, w: string, tw: string) =>
-    `@group(0) @binding(0) var<storage, read> x: array<${tx}>;\n` +
-    `@group(0) @binding(1) var<storage, read_write> ${w}: array<${tw}>;\n`;
-  const bind = (src: BufRef, dst: BufRef) => [{ buf: src, write: false }, { buf: dst, write: true }];
+  const k = src.bindings.length;
+  const out = (name: string) => `@group(0) @binding(${k}) var<storage, read_write> ${name}: array<${tOut}>;\n`;
+  const first = (dst: BufRef, workgroups: [number, number, number], label: string, wgsl: string): Pass => ({
+    label,
+    wgsl,
+    uniform: src.uniform ?? false,
+    bindings: [...src.bindings, { buf: dst, write: true }],
+    workgroups,
+  });
 
   if (p === 1) {
     const g = grid(o);
-    const wgsl = decl(tIn, "y", tOut) + g.head +
+    const wgsl = src.decls + out("y") + g.head +
       `  let o = i; let b = ${base};\n  var acc = ${load("0u")};\n` +
       `  for (var r = 1u; r < ${r}u; r++) { acc = ${comb("acc", load("r"))}; }\n` +
       `  y[o] = ${fin(h("acc"))};\n}\n`;
-    return {
-      passes: [{ label: kind, wgsl, bindings: bind({ kind: "in", i: 0 }, { kind: "out" }), workgroups: g.workgroups }],
-    };
+    return { passes: [first({ kind: "out" }, g.workgroups, src.label, wgsl)] };
   }
   const chunk = Math.ceil(r / p), g1 = grid(p * o), g2 = grid(o);
   // when the reduction is innermost, neighbouring threads take neighbouring chunks of one
   // row so a subgroup streams through contiguous memory; otherwise neighbouring outputs
   const innerRed = plan.red.length > 0 && plan.red[plan.red.length - 1].stride === 1;
-  const pass1 = decl(tIn, "t", tOut) + g1.head +
+  const pass1 = src.decls + out("t") + g1.head +
     (innerRed ? `  let p = i % ${p}u; let o = i / ${p}u;` : `  let p = i / ${o}u; let o = i % ${o}u;`) +
     ` let b = ${base};\n` +
     `  let r0 = p * ${chunk}u; let r1 = min(r0 + ${chunk}u, ${r}u);\n  var acc = ${load("r0")};\n` +
     `  for (var r = r0 + 1u; r < r1; r++) { acc = ${comb("acc", load("r"))}; }\n` +
     `  t[p * ${o}u + o] = ${h("acc")};\n}\n`;
-  const pass2 = decl(tOut, "y", tOut) + g2.head +
+  const pass2 = `@group(0) @binding(0) var<storage, read> x: array<${tOut}>;\n` +
+    `@group(0) @binding(1) var<storage, read_write> y: array<${tOut}>;\n` + g2.head +
     `  var acc = x[i];\n` +
     `  for (var q = 1u; q < ${p}u; q++) { acc = ${comb("acc", `x[q * ${o}u + i]`)}; }\n` +
     `  y[i] = ${fin("acc")};\n}\n`;
   return {
     temps: [p * o * (vec === "kept" ? 4 : 1)],
     passes: [
-      {
-        label: `${kind} pass 1/2 (${p} partials)`,
-        wgsl: pass1,
-        bindings: bind({ kind: "in", i: 0 }, { kind: "tmp", i: 0 }),
-        workgroups: g1.workgroups,
-      },
+      first({ kind: "tmp", i: 0 }, g1.workgroups, `${src.label} pass 1/2 (${p} partials)`, pass1),
       {
         label: `${kind} pass 2/2`,
         wgsl: pass2,
-        bindings: bind({ kind: "tmp", i: 0 }, { kind: "out" }),
+        bindings: [{ buf: { kind: "tmp", i: 0 }, write: false }, { buf: { kind: "out" }, write: true }],
         workgroups: g2.workgroups,
       },
     ],
   };
+}
+
+function reduceKernel(kind: ReduceKind, c: KernelCtx): Lowering {
+  const s = c.inShapes[0], axes = reduceAxes(kind, s, c.attrs);
+  const plan = reducePlan(s, axes, c.variant?.startsWith("scalar") !== true);
+  const variant = c.variant?.replace(/^scalar-?/, "") || undefined;
+  const tIn = plan.vec === "none" ? "f32" : "vec4<f32>";
+  return reductionLowering(kind, plan, reduceSplit(plan.o, plan.r, variant), size(s) / size(c.outShape), {
+    decls: `@group(0) @binding(0) var<storage, read> x: array<${tIn}>;\n`,
+    load: (off) => `x[${off}]`,
+    bindings: [{ buf: { kind: "in", i: 0 }, write: false }],
+    label: kind,
+  });
 }

@@ -13,6 +13,7 @@ import { formatDuration, formatNumber } from "../report/format.ts";
 import { formatSummary, formatTable } from "../report/summary.ts";
 import { formatProgress, Progress } from "../report/progress.ts";
 import { appendMetrics, metricSeries, readMetrics } from "../report/metrics.ts";
+import { collapseWarning } from "../train/report.ts";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "report-test-"));
 
@@ -333,4 +334,22 @@ Deno.test("metrics.jsonl: append, non-finite round trip, torn last line, series"
   assert.equal(metricSeries(r, "loss").x.length, 3);
   writeFileSync(p, '{"step":1}\n{bad\n{"step":2}\n');
   assert.throws(() => readMetrics(p), /metrics\.jsonl:2: not a JSON line/);
+});
+
+Deno.test("collapse warning: no spread, rank below 2, dimensional collapse against min(batch, D)", () => {
+  const healthy = { std_min: 0.4, std_mean: 0.5, nstd_mean: 0.05, effective_rank: 90.5 };
+  assert.equal(collapseWarning(healthy, { batch: 256, dim: 1024 }), null);
+  assert.match(collapseWarning({ ...healthy, std_min: 2e-4 })!, /some embedding dimensions collapsed \(min std 2\.00e-4\)/);
+  assert.match(collapseWarning({ ...healthy, effective_rank: 1.3 })!, /collapsed to rank ~1\.30/);
+  // the BYOL default run's end: rank 3.38 of at most 256 (batch 256, D 256) is below 256 / 50
+  assert.equal(
+    collapseWarning({ ...healthy, effective_rank: 3.38 }, { batch: 256, dim: 256 }),
+    "dimensional collapse: effective rank 3.4 of at most 256 (batch 256, embedding width 256)",
+  );
+  // the bound is min(batch, D): rank 6 is fine for a batch of 256 at D = 8192 (256 / 50 = 5.12) …
+  assert.equal(collapseWarning({ ...healthy, effective_rank: 6 }, { batch: 256, dim: 8192 }), null);
+  // … and a warning for a batch of 1024 at D = 8192 (1024 / 50 = 20.48)
+  assert.match(collapseWarning({ ...healthy, effective_rank: 6 }, { batch: 1024, dim: 8192 })!, /of at most 1024/);
+  // without the sizes only the absolute checks apply
+  assert.equal(collapseWarning({ ...healthy, effective_rank: 3.38 }), null);
 });

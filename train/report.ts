@@ -65,7 +65,7 @@ export function writeReport(r: ReportInput): Record<string, unknown> {
     z_std_mean: run.diag.std_mean ?? null,
     z_std_min: run.diag.std_min ?? null,
     effective_rank: run.diag.effective_rank ?? null,
-    collapse_warning: collapseWarning(run.diag),
+    collapse_warning: collapseWarning(run.diag, run.C ? { batch: spec.batch, dim: run.C.d } : undefined),
     spec_hash: specHash(spec),
     adapter: run.gpu.description,
     eval_seconds: round(r.trained.seconds + r.random.seconds, 1),
@@ -88,10 +88,21 @@ export function writeReport(r: ReportInput): Record<string, unknown> {
   return report;
 }
 
-export function collapseWarning(d: Record<string, number>): string | null {
+/**
+ * A warning when the final diagnostics show collapse: dimensions with no spread (complete
+ * collapse), a rank below 2, or dimensional collapse — the embedding spread over fewer than
+ * 1/50 of the directions it could use, min(batch, D), since the effective rank of a batch of N
+ * embeddings of width D is at most min(N, D). (A healthy run keeps tens of directions even at
+ * a few hundred steps; BYOL-style methods can sink to a handful while the loss still falls.)
+ */
+export function collapseWarning(d: Record<string, number>, size?: { batch: number; dim: number }): string | null {
   if (d.std_min !== undefined && d.std_min < 1e-3) return `some embedding dimensions collapsed (min std ${d.std_min.toExponential(2)})`;
-  if (d.nstd_mean !== undefined && d.effective_rank !== undefined && d.effective_rank < 2) {
-    return `embedding collapsed to rank ~${d.effective_rank.toFixed(2)}`;
+  const rank = d.effective_rank;
+  if (rank === undefined) return null;
+  if (rank < 2) return `embedding collapsed to rank ~${rank.toFixed(2)}`;
+  const most = size ? Math.min(size.batch, size.dim) : 0;
+  if (rank < most / 50) {
+    return `dimensional collapse: effective rank ${rank.toFixed(1)} of at most ${most} (batch ${size!.batch}, embedding width ${size!.dim})`;
   }
   return null;
 }
