@@ -92,7 +92,7 @@ export function lowerSpec(spec: PipelineSpec, img: ImageShape): LoweredSpec {
     g.scope = `queues[${i}]`;
     const rows = outputs.get(q.of)!;
     const d = rows.shape[1];
-    const state = g.state(`queue_${q.name}`, [q.size, d], { kind: "normal", std: 1 / Math.sqrt(d) });
+    const state = g.state(`queue_${q.name}`, [q.size, d], { kind: "unitRows", width: d });
     const pointer = `queue_${q.name}_ptr`;
     g.assign(state, state.op("writeRows", [L.normalize(rows.stopGrad())], { start: pointer }));
     queues.push({ name: `queue_${q.name}`, size: q.size, pointer });

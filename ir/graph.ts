@@ -142,6 +142,8 @@ export type Init =
   | { kind: "ones" }
   | { kind: "const"; value: number }
   | { kind: "normal"; std: number }
+  /** standard normal rows of `width` values, each scaled to unit L2 norm (MoCo's initial random keys) */
+  | { kind: "unitRows"; width: number }
   | { kind: "uniform"; bound: number }
   /** copy of another persistent tensor's initial value (EMA targets start equal to online) */
   | { kind: "copy"; of: string };

@@ -20,6 +20,15 @@ export function stream(seed: number, name: string): () => number {
   };
 }
 
+/** Box–Muller normals of standard deviation `std` into `out` */
+function normals(out: Float32Array, std: number, r: () => number): Float32Array {
+  for (let i = 0; i < out.length; i++) {
+    const u = Math.max(r(), 1e-12), v = r();
+    out[i] = std * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+  }
+  return out;
+}
+
 export function initValues(init: Init, n: number, seed: number, name: string, lookup: (name: string) => Float32Array): Float32Array {
   const out = new Float32Array(n);
   switch (init.kind) {
@@ -34,11 +43,16 @@ export function initValues(init: Init, n: number, seed: number, name: string, lo
       for (let i = 0; i < n; i++) out[i] = (2 * r() - 1) * init.bound;
       return out;
     }
-    case "normal": {
-      const r = stream(seed, name);
-      for (let i = 0; i < n; i++) {
-        const u = Math.max(r(), 1e-12), v = r();
-        out[i] = init.std * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+    case "normal":
+      return normals(out, init.std, stream(seed, name));
+    case "unitRows": {
+      if (n % init.width !== 0) throw new Error(`${name}: ${n} values are not rows of ${init.width}`);
+      normals(out, 1, stream(seed, name));
+      for (let r = 0; r < n; r += init.width) {
+        let ss = 0;
+        for (let j = r; j < r + init.width; j++) ss += out[j] * out[j];
+        const inv = 1 / Math.sqrt(ss);
+        for (let j = r; j < r + init.width; j++) out[j] *= inv;
       }
       return out;
     }

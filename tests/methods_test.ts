@@ -224,6 +224,12 @@ Deno.test("mocoV2: queue is a FIFO of L2-normalized EMA keys; key encoder follow
   const p = await pair(b);
   try {
     let before = new Map([...p.init]);
+    // the queue starts as random unit keys, like the keys it will hold (MoCo's normalized init)
+    const q0 = before.get("queue_keys")!;
+    for (let r = 0; r < K; r++) {
+      const norm = Math.hypot(...q0.subarray(r * D, (r + 1) * D));
+      if (Math.abs(norm - 1) > 1e-6) throw new Error(`initial queue row ${r} has norm ${norm}`);
+    }
     for (let s = 0; s < STEPS; s++) {
       const { gpuOut, cpuOut, scalars } = await p.stepBoth(s);
       assertLoss(`step ${s}`, gpuOut.get("loss")![0], cpuOut.get("loss")![0]);
