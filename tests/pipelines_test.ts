@@ -13,6 +13,7 @@ import { validateSpec } from "../dsl/validate.ts";
 import { loadCheckpoint } from "../io/checkpoint.ts";
 import { readMetrics } from "../report/metrics.ts";
 import { DIAG_KEYS } from "../train/diagnostics.ts";
+import { smallPipeline } from "./util/small_pipeline.ts";
 import { NonFiniteLossError, train } from "../train/trainer.ts";
 
 const IMG = 12, BATCH = 16, STEPS = 20;
@@ -41,33 +42,9 @@ const SETTINGS: Record<string, { flags: string[]; warm?: number }> = {
   vicreg: { flags: ["--lr", "2"] },
 };
 
-async function pipelineSpec(name: string, extra: string[] = []): Promise<PipelineSpec> {
-  const mod = await import(`../pipelines/${name}.ts`) as { spec: PipelineSpec };
-  const given = new Set(extra.filter((a) => a.startsWith("--")));
-  const own = SETTINGS[name].flags.filter((a, i, all) => !given.has(a.startsWith("--") ? a : all[i - 1]));
-  const flags = [
-    "--data",
-    "synthetic",
-    "--encoder",
-    "mlp:32",
-    "--proj",
-    "32,16",
-    "--batch",
-    String(BATCH),
-    "--epochs",
-    "2",
-    "--steps",
-    String(STEPS),
-    "--warmup",
-    "0",
-    ...own,
-    ...extra,
-  ];
-  const spec = structuredClone(parseFlags(flags, mod.spec).spec);
-  // crop to the synthetic image size (there is no flag for the view size)
-  for (const v of spec.views) if (v.aug.crop) v.aug.crop.size = IMG;
-  spec.eval = { ...spec.eval, linearEpochs: 0 };
-  return validateSpec(spec);
+function pipelineSpec(name: string, extra: string[] = []): Promise<PipelineSpec> {
+  const size = { img: IMG, batch: BATCH, steps: STEPS, warmup: 0, flags: SETTINGS[name].flags };
+  return smallPipeline(name, size, extra, (spec) => (spec.eval = { ...spec.eval, linearEpochs: 0 }));
 }
 
 const tmp = () => Deno.makeTempDirSync({ prefix: "pipelines_test_" });

@@ -5,12 +5,11 @@
 // messages naming the file.
 import { readFileSync, writeFileSync } from "node:fs";
 import { makeSynthetic } from "../data/synthetic.ts";
-import { parseFlags } from "../dsl/cli.ts";
 import type { PipelineSpec } from "../dsl/schema.ts";
-import { validateSpec } from "../dsl/validate.ts";
 import { CHECKPOINT_FILE, CheckpointError, loadCheckpoint } from "../io/checkpoint.ts";
 import { readMetrics } from "../report/metrics.ts";
 import { train, type TrainResult } from "../train/trainer.ts";
+import { smallPipeline } from "./util/small_pipeline.ts";
 
 const IMG = 12, BATCH = 16, TOTAL = 16;
 /** 10 steps per epoch: the runs cross an epoch boundary (new shuffle) after the resume point */
@@ -18,29 +17,8 @@ const data = makeSynthetic({ train: 10 * BATCH, test: 16, size: IMG, classes: 4,
 const quiet = () => {};
 
 /** A pipeline at a small size with warmup + cosine lr (and cosine τ for BYOL), so a resumed run must pick the schedules up mid-way. */
-async function smallSpec(name: string, extra: string[] = []): Promise<PipelineSpec> {
-  const mod = await import(`../pipelines/${name}.ts`) as { spec: PipelineSpec };
-  const given = new Set(extra.filter((a) => a.startsWith("--")));
-  const base = [
-    "--data",
-    "synthetic",
-    "--encoder",
-    "mlp:32",
-    "--proj",
-    "32,16",
-    "--batch",
-    String(BATCH),
-    "--epochs",
-    "2",
-    "--steps",
-    String(TOTAL),
-    "--warmup",
-    "0.5",
-  ];
-  const flags = [...base.filter((a, i) => !given.has(a.startsWith("--") ? a : base[i - 1])), ...extra];
-  const spec = structuredClone(parseFlags(flags, mod.spec).spec);
-  for (const v of spec.views) if (v.aug.crop) v.aug.crop.size = IMG;
-  return validateSpec(spec);
+function smallSpec(name: string, extra: string[] = []): Promise<PipelineSpec> {
+  return smallPipeline(name, { img: IMG, batch: BATCH, steps: TOTAL, warmup: 0.5 }, extra);
 }
 
 const tmp = () => Deno.makeTempDirSync({ prefix: "resume_test_" });
