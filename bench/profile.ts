@@ -1,6 +1,7 @@
 // Per-kernel wall time of a compiled program: every dispatch submitted and awaited on its own,
 // grouped by label. For finding hot spots; absolute figures include submit overhead.
 import type { Executable } from "../runtime/executable.ts";
+import { awaitGpu } from "../runtime/wait.ts";
 
 export async function profileDispatches(ex: Executable, repeats = 2): Promise<{ label: string; ms: number; count: number }[]> {
   const { device } = ex.gpu;
@@ -14,7 +15,7 @@ export async function profileDispatches(ex: Executable, repeats = 2): Promise<{ 
       pass.end();
       const t = performance.now();
       device.queue.submit([enc.finish()]);
-      await device.queue.onSubmittedWorkDone();
+      await awaitGpu(device.queue.onSubmittedWorkDone());
       if (r === 0) continue; // first pass compiles shaders lazily
       const key = d.label.replace(/ @ .*/, "");
       const cur = totals.get(key) ?? { ms: 0, count: 0 };
