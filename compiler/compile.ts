@@ -6,7 +6,7 @@ import { OPS } from "../kernels/registry.ts";
 import { type BufRef, MAX_SCALARS, type Pass, size, type Shape } from "../kernels/op.ts";
 import { fusedKernel } from "./codegen_ew.ts";
 import { fusedReduction } from "./codegen_reduce.ts";
-import { planFusion } from "./fuse.ts";
+import { type FusionPlan, planFusion } from "./fuse.ts";
 import { bytesFor, type Interval, planSlots } from "./memory.ts";
 
 export interface CompileOptions {
@@ -47,11 +47,11 @@ export interface Program {
   stats: { nodes: number; dispatches: number; fusedOps: number };
 }
 
-export function compile(g: Graph, opts: CompileOptions = {}): Program {
-  const fuse = opts.fuse ?? true, reuse = opts.reuse ?? true;
-  const features = opts.features ?? { subgroups: false, f16: false };
-
-  // 1. liveness of nodes: what outputs and updates need
+/**
+ * The fusion plan compile() uses: the nodes the outputs and updates need (live), with outputs
+ * and update values pinned to their own buffers. Exported so tests can inspect the grouping.
+ */
+export function fusionPlanOf(g: Graph, fuse = true): { plan: FusionPlan; live: Set<number> } {
   const live = new Set<number>();
   const mark = (id: number) => {
     if (live.has(id)) return;
@@ -64,7 +64,15 @@ export function compile(g: Graph, opts: CompileOptions = {}): Program {
     mark(u.target);
   }
   const pinned = new Set<number>([...g.outputs.values(), ...g.updates.map((u) => u.value)]);
-  const plan = planFusion(g, live, pinned, fuse);
+  return { plan: planFusion(g, live, pinned, fuse), live };
+}
+
+export function compile(g: Graph, opts: CompileOptions = {}): Program {
+  const fuse = opts.fuse ?? true, reuse = opts.reuse ?? true;
+  const features = opts.features ?? { subgroups: false, f16: false };
+
+  // 1. liveness and the fusion plan
+  const { plan, live } = fusionPlanOf(g, fuse);
 
   // 2. values: each materialised node owns a value unless it is a view of its input
   const valueOf = new Map<number, number>();

@@ -6,8 +6,7 @@
 // that every dispatch of every pipeline comes from the shared op table (DESIGN decision 3).
 import { evaluate, step as cpuStep } from "../cpu/reference.ts";
 import { grad } from "../compiler/autodiff.ts";
-import { compile } from "../compiler/compile.ts";
-import { planFusion } from "../compiler/fuse.ts";
+import { compile, fusionPlanOf } from "../compiler/compile.ts";
 import { type LoweredSpec, lowerSpec } from "../compiler/from_spec.ts";
 import { makeSynthetic } from "../data/synthetic.ts";
 import { parseFlags } from "../dsl/cli.ts";
@@ -461,16 +460,8 @@ Deno.test("every pipeline's compiled step dispatches only shared-table kernels; 
       ema: lowered.ema,
     });
     const program = compile(g, { features: { subgroups: true, f16: false } });
-    // the fusion plan the compiler used (same liveness and pins as compile())
-    const live = new Set<number>();
-    const mark = (id: number) => {
-      if (live.has(id)) return;
-      live.add(id);
-      for (const i of g.nodes[id].inputs) mark(i);
-    };
-    for (const id of g.outputs.values()) mark(id);
-    for (const u of g.updates) mark(u.value), mark(u.target);
-    const plan = planFusion(g, live, new Set([...g.outputs.values(), ...g.updates.map((u) => u.value)]), true);
+    // the fusion plan the compiler used
+    const { plan } = fusionPlanOf(g);
     const members = new Map<number, number[]>();
     for (const [id, r] of plan.root) if (id !== r) members.set(r, [...(members.get(r) ?? []), id]);
 
