@@ -15,17 +15,9 @@ import {
   prepareMatmul,
   timeMatmul,
 } from "../runtime/autotune.ts";
+import type { MatmulCase } from "./matmul_graph.ts";
 
-export interface MatmulShape {
-  name: string;
-  M: number;
-  N: number;
-  K: number;
-  transA?: boolean;
-  transB?: boolean;
-}
-
-export const MATMUL_BENCH_SHAPES: MatmulShape[] = [
+export const MATMUL_BENCH_SHAPES: MatmulCase[] = [
   { name: "1024x1024x1024", M: 1024, K: 1024, N: 1024 },
   { name: "256x784x1024 (encoder layer 1)", M: 256, K: 784, N: 1024 },
   { name: "256x2048x2048 (projector)", M: 256, K: 2048, N: 2048 },
@@ -106,7 +98,7 @@ function sampler(device: GPUDevice, m: PreparedMatmul, reps: number, expectMs: n
  */
 export async function benchMatmul(
   device: GPUDevice,
-  shapes: MatmulShape[] = MATMUL_BENCH_SHAPES,
+  shapes: MatmulCase[] = MATMUL_BENCH_SHAPES,
   o: MatmulBenchOptions = {},
 ): Promise<MatmulBenchRow[]> {
   const features = { subgroups: device.features.has("subgroups") };
