@@ -1,5 +1,5 @@
 // Public API. The dataflow is one direction:
-//   spec (dsl/) → graph (ir/, compiler/from_spec.ts) → compiled step (compiler/) → GPU (runtime/)
+//   spec (dsl/) → graph (ir/, step/lower.ts) → compiled step (compiler/) → GPU (runtime/)
 // with the op table (kernels/) shared by every stage and method.
 export * from "./dsl/mod.ts";
 export { Graph, type Init, type Node } from "./ir/graph.ts";
@@ -8,13 +8,14 @@ export { OPS } from "./kernels/registry.ts";
 export type { OpDef, Shape } from "./kernels/op.ts";
 export { grad } from "./compiler/autodiff.ts";
 export { compile, describe, type Program } from "./compiler/compile.ts";
-export { applyModule, lowerSpec } from "./compiler/from_spec.ts";
+export { lowerSpec } from "./step/lower.ts";
+export { applyModule } from "./nn/apply.ts";
 export { evaluate as evaluateCpu, step as stepCpu } from "./cpu/reference.ts";
 export { getGpu } from "./runtime/device.ts";
 export { Executable } from "./runtime/executable.ts";
 export * as nn from "./nn/mod.ts";
 export * as losses from "./losses/mod.ts";
 export { loadDataset, loadDatasetSync } from "./data/mod.ts";
-export { addTrainingStep } from "./train/step.ts";
+export { addTrainingStep } from "./step/training.ts";
 export { train } from "./train/trainer.ts";
 export { runPipeline } from "./pipelines/run.ts";

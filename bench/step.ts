@@ -2,12 +2,12 @@
 // views, encoder 784→1024→1024 (Linear+BN+ReLU), projector 1024→2048→2048, BT loss, LARS.
 // Augmentations are included (they are part of the compiled step).
 import { compile, describe } from "../compiler/compile.ts";
-import { lowerSpec } from "../compiler/from_spec.ts";
+import { lowerSpec } from "../step/lower.ts";
 import { mlp } from "../dsl/builders.ts";
 import { presets } from "../dsl/presets.ts";
 import type { Gpu } from "../runtime/device.ts";
 import { Executable } from "../runtime/executable.ts";
-import { addTrainingStep } from "../train/step.ts";
+import { addTrainingStep } from "../step/training.ts";
 import { lrScalarOf, optimizerConfig, stepScalars } from "../train/trainer.ts";
 
 export interface StepBench {

@@ -2,7 +2,7 @@
 // features, top-1 on the test split. Features are standardised with the train split's
 // per-dimension mean and std (host, float64), then a compiled training step does
 // logits = x·W + b, loss = mean(logsumexp(logits) − Σ logits ⊙ onehot), autodiff, and an
-// optimizer rule from train/optim.ts (AdamW or SGD+momentum, cosine lr per step). Minibatches
+// optimizer rule from step/optim.ts (AdamW or SGD+momentum, cosine lr per step). Minibatches
 // are uploaded per step; the loss is summed on the GPU and read once per epoch.
 import { compile } from "../compiler/compile.ts";
 import { grad } from "../compiler/autodiff.ts";
@@ -10,8 +10,8 @@ import { Graph } from "../ir/graph.ts";
 import { getGpu, type Gpu } from "../runtime/device.ts";
 import { awaitGpu } from "../runtime/autotune.ts";
 import { Executable } from "../runtime/executable.ts";
-import { adamScalars, applyOptimizer, type OptimizerConfig } from "../train/optim.ts";
-import { lrAt } from "../train/schedule.ts";
+import { adamScalars, applyOptimizer, type OptimizerConfig } from "../step/optim.ts";
+import { lrAt } from "../step/schedule.ts";
 import { checkFeatures, type FeatureSet } from "./features.ts";
 
 export interface ProbeOptions {

@@ -7,3 +7,4 @@ export { conv, type ConvOpts, flatten, globalAvgPool } from "./conv.ts";
 export { mlpEncoder, type MlpEncoderOpts } from "./mlp_encoder.ts";
 export { smallCnn, type SmallCnnOpts } from "./small_cnn.ts";
 export { basicBlock, resnet18, type ResNetOpts } from "./resnet.ts";
+export { applyModule } from "./apply.ts";

@@ -5,7 +5,7 @@ import { pathToFileURL } from "node:url";
 import { FlagError, helpText, parseFlags } from "../dsl/cli.ts";
 import { SpecError } from "../dsl/error.ts";
 import type { PipelineSpec } from "../dsl/schema.ts";
-import { encoderFeatures, evaluateFeatures, pixelsKnn } from "../train/evaluate.ts";
+import { encoderFeatures, evaluateFeatures, pixelsKnn } from "../eval/evaluate.ts";
 import { summary, writeReport } from "../train/report.ts";
 import { NonFiniteLossError, train } from "../train/trainer.ts";
 import { DataError } from "../data/dataset.ts";

@@ -8,7 +8,7 @@ import { size } from "../kernels/op.ts";
 import { batchNorm, linear } from "../nn/mod.ts";
 import { getGpu } from "../runtime/device.ts";
 import { Executable } from "../runtime/executable.ts";
-import { addTrainingStep } from "../train/step.ts";
+import { addTrainingStep } from "../step/training.ts";
 import { rand } from "./util/check.ts";
 
 const N = 24, IN = 13, H = 17, OUT = 5, STEPS = 20;

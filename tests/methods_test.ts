@@ -1,5 +1,5 @@
 // Method-level checks: every reference recipe (dsl/presets.ts) at tiny sizes is lowered
-// (compiler/from_spec.ts), given its training step (train/step.ts), compiled, and run on the
+// (step/lower.ts), given its training step (step/training.ts), compiled, and run on the
 // GPU; the float64 CPU reference runs the same graph from the same initial values, images and
 // per-step scalars. Then the method-specific state: MoCo's FIFO queue and EMA key encoder,
 // BYOL's EMA with the cosine τ, that EMA targets and stopGrad'd branches get no gradient, and
@@ -7,7 +7,7 @@
 import { evaluate, step as cpuStep } from "../cpu/reference.ts";
 import { grad } from "../compiler/autodiff.ts";
 import { compile, fusionPlanOf } from "../compiler/compile.ts";
-import { type LoweredSpec, lowerSpec } from "../compiler/from_spec.ts";
+import { type LoweredSpec, lowerSpec } from "../step/lower.ts";
 import { makeSynthetic } from "../data/synthetic.ts";
 import { parseFlags } from "../dsl/cli.ts";
 import { defaultEncoder, presets } from "../dsl/presets.ts";
@@ -18,7 +18,7 @@ import { size } from "../kernels/op.ts";
 import { awaitGpu } from "../runtime/wait.ts";
 import { getGpu } from "../runtime/device.ts";
 import { Executable } from "../runtime/executable.ts";
-import { addTrainingStep } from "../train/step.ts";
+import { addTrainingStep } from "../step/training.ts";
 import { lrScalarOf, optimizerConfig, stepScalars } from "../train/trainer.ts";
 
 // Odd, non-power-of-two sizes throughout: batch 10, 1×8×8 images, encoder 64 → 19,

@@ -8,14 +8,14 @@
 // An EMA target E follows W after the optimizer step with the cosine τ of the trainer.
 import { step as cpuStep } from "../cpu/reference.ts";
 import { compile } from "../compiler/compile.ts";
-import { lowerSpec } from "../compiler/from_spec.ts";
+import { lowerSpec } from "../step/lower.ts";
 import { defaultEncoder, presets } from "../dsl/presets.ts";
 import { Graph } from "../ir/graph.ts";
 import { getGpu } from "../runtime/device.ts";
 import { Executable } from "../runtime/executable.ts";
-import { adamScalars, type OptimizerConfig } from "../train/optim.ts";
-import { lrAt, tauAt } from "../train/schedule.ts";
-import { addTrainingStep } from "../train/step.ts";
+import { adamScalars, type OptimizerConfig } from "../step/optim.ts";
+import { lrAt, tauAt } from "../step/schedule.ts";
+import { addTrainingStep } from "../step/training.ts";
 import { stepScalars } from "../train/trainer.ts";
 import { rand } from "./util/check.ts";
 

@@ -8,7 +8,7 @@ import { writeHeatmap } from "../report/heatmap.ts";
 import { readMetrics, metricSeries } from "../report/metrics.ts";
 import { linePlots, writeSvg } from "../report/plot.ts";
 import { formatSummary } from "../report/summary.ts";
-import type { EvalFigures } from "./evaluate.ts";
+import type { EvalFigures } from "../eval/evaluate.ts";
 import type { TrainResult } from "./trainer.ts";
 
 export interface ReportInput {

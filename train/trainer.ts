@@ -5,7 +5,7 @@ import process from "node:process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { compile, describe } from "../compiler/compile.ts";
-import { type LoweredSpec, lowerSpec } from "../compiler/from_spec.ts";
+import { type LoweredSpec, lowerSpec } from "../step/lower.ts";
 import type { Dataset, Split } from "../data/dataset.ts";
 import { loadDatasetSync } from "../data/load.ts";
 import { specHash } from "../dsl/io.ts";
@@ -20,9 +20,9 @@ import { awaitGpu } from "../runtime/wait.ts";
 import { adapterKey, pickMatmulVariants } from "../runtime/autotune.ts";
 import { Pacer } from "../eval/pace.ts";
 import { Diagnostics } from "./diagnostics.ts";
-import { adamScalars, type OptimizerConfig } from "./optim.ts";
-import { lrAt, tauAt } from "./schedule.ts";
-import { addTrainingStep } from "./step.ts";
+import { adamScalars, type OptimizerConfig } from "../step/optim.ts";
+import { lrAt, tauAt } from "../step/schedule.ts";
+import { addTrainingStep } from "../step/training.ts";
 
 export interface TrainOptions {
   spec: PipelineSpec;

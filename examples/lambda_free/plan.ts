@@ -2,14 +2,14 @@
 // same step budget, and the device memory each run's compiled step needs.
 import { join } from "node:path";
 import { compile } from "../../compiler/compile.ts";
-import { lowerSpec } from "../../compiler/from_spec.ts";
+import { lowerSpec } from "../../step/lower.ts";
 import { barlowTwins, lars, sgd } from "../../dsl/builders.ts";
 import { FlagError, parseFlags } from "../../dsl/cli.ts";
 import { presets } from "../../dsl/presets.ts";
 import { DATASET_SHAPES } from "../../dsl/resolve.ts";
 import type { PipelineSpec } from "../../dsl/schema.ts";
 import { validateSpec } from "../../dsl/validate.ts";
-import { addTrainingStep } from "../../train/step.ts";
+import { addTrainingStep } from "../../step/training.ts";
 import { lrScalarOf, optimizerConfig } from "../../train/trainer.ts";
 import type { Lambda, OptKind, StudyOptions } from "./options.ts";
 

@@ -7,7 +7,7 @@ import { Graph } from "../../ir/graph.ts";
 import { batchNorm, linear } from "../../nn/mod.ts";
 import { getGpu } from "../../runtime/device.ts";
 import { Executable } from "../../runtime/executable.ts";
-import { addTrainingStep } from "../../train/step.ts";
+import { addTrainingStep } from "../../step/training.ts";
 import { assertClose, rand } from "../util/check.ts";
 import { runGraphGPU } from "../util/gpu.ts";
 

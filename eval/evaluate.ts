@@ -2,13 +2,13 @@
 // mode) → weighted kNN and a linear probe, for the trained encoder, the same encoder at its
 // random initialisation, and raw pixels as baselines.
 import { compile } from "../compiler/compile.ts";
-import { applyModule } from "../compiler/from_spec.ts";
+import { applyModule } from "../nn/apply.ts";
 import type { Split } from "../data/dataset.ts";
 import type { PipelineSpec } from "../dsl/schema.ts";
-import { extractFeatures, type FeatureSet } from "../eval/features.ts";
-import { knnEval } from "../eval/knn.ts";
-import { linearProbe } from "../eval/linear_probe.ts";
-import { pixelKnn } from "../eval/pixels.ts";
+import { extractFeatures, type FeatureSet } from "./features.ts";
+import { knnEval } from "./knn.ts";
+import { linearProbe } from "./linear_probe.ts";
+import { pixelKnn } from "./pixels.ts";
 import { Graph } from "../ir/graph.ts";
 import type { Gpu } from "../runtime/device.ts";
 import { Executable } from "../runtime/executable.ts";

@@ -1,0 +1,53 @@
+// A spec module (dsl/schema.ts `Module`) applied to a tensor: the bridge from the spec's module
+// table to the layer functions of this folder. Parameter names are prefixed by the module name,
+// so two branches naming the same module share its weights.
+import type { Module } from "../dsl/schema.ts";
+import type { Tensor } from "../ir/tensor.ts";
+import { batchNorm } from "./batchnorm.ts";
+import { conv, flatten } from "./conv.ts";
+import { mlp } from "./mlp.ts";
+import { resnet18 } from "./resnet.ts";
+
+/** Applies one named module (by kind); parameter names are prefixed by the module name. */
+export function applyModule(x: Tensor, name: string, modules: Record<string, Module>, training = true): Tensor {
+  const m = modules[name];
+  if (!m) throw new Error(`unknown module '${name}'`);
+  switch (m.kind) {
+    case "mlp": {
+      const flat = x.rank > 2 ? flatten(x) : x;
+      if (m.in !== undefined && flat.shape[1] !== m.in) {
+        throw new Error(`module '${name}' expects input width ${m.in}, got ${flat.shape[1]}`);
+      }
+      let h = mlp(flat, name, {
+        widths: m.widths,
+        bn: m.bn,
+        relu: m.relu,
+        bias: m.bias,
+        lastBn: m.lastBn,
+        lastBnAffine: m.lastBnAffine,
+        training,
+      });
+      if (m.lastRelu) h = h.relu();
+      return h;
+    }
+    case "cnn": {
+      let h = x;
+      m.channels.forEach((ch, i) => {
+        h = conv(h, `${name}.conv${i}`, ch, { kernel: m.kernel });
+        if (m.bn) h = batchNorm(h, `${name}.bn${i}`, { training });
+        h = h.relu();
+        if (m.pool && h.shape[2] >= 2 && h.shape[3] >= 2) h = h.op("maxPool2d", [], { kernel: 2, stride: 2, pad: 0 });
+      });
+      return h.mean([2, 3]);
+    }
+    case "resnet18":
+      if (m.stem !== "cifar") throw new Error(`module '${name}': only the CIFAR stem is implemented (stem: 'cifar')`);
+      return resnet18(x, name, { widthMult: m.width / 64, bn: { training } }).features;
+    case "seq": {
+      let h = x;
+      for (const sub of m.path) h = applyModule(h, sub, modules, training);
+      return h;
+    }
+  }
+}
+
