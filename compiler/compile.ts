@@ -3,7 +3,7 @@
 // result is a plain Program that runtime/executable.ts instantiates.
 import type { Graph, Init } from "../ir/graph.ts";
 import { OPS } from "../kernels/registry.ts";
-import { type BufRef, MAX_SCALARS, type Pass, size, type Shape } from "../kernels/op.ts";
+import { type BufRef, type Dtype, MAX_SCALARS, type Pass, size, type Shape } from "../kernels/op.ts";
 import { fusedKernel } from "./codegen_ew.ts";
 import { fusedReduction } from "./codegen_reduce.ts";
 import { type FusionPlan, planFusion } from "./fuse.ts";
@@ -22,6 +22,8 @@ export interface Storage {
   id: number;
   kind: StorageKind;
   bytes: number;
+  /** element type of params/state/inputs (intermediates are f32) */
+  dtype?: Dtype;
   /** leaf name for params/state/inputs */
   name?: string;
   shape?: Shape;
@@ -111,7 +113,8 @@ export function compile(g: Graph, opts: CompileOptions = {}): Program {
       const s: Storage = {
         id: storages.length,
         kind: n.op,
-        bytes: bytesFor(size(n.shape)),
+        bytes: bytesFor(size(n.shape), (n.attrs.dtype as Dtype | undefined) ?? "f32"),
+        dtype: (n.attrs.dtype as Dtype | undefined) ?? "f32",
         name: n.attrs.name as string,
         shape: n.shape,
         init: n.attrs.init as Init | undefined,

@@ -1,6 +1,7 @@
 // Buffer planning by liveness: every intermediate value lives from the dispatch that writes it
 // to the last dispatch that reads it; values whose lifetimes do not overlap share a slot.
 // The total is known before anything is allocated on the GPU.
+import type { Dtype } from "../kernels/op.ts";
 
 export interface Interval {
   value: number;
@@ -48,4 +49,7 @@ export function planSlots(intervals: Interval[], reuse: boolean): SlotPlan {
 }
 
 /** f32 elements rounded up to 4 (16 bytes) so kernels may read vec4 tails safely */
-export const bytesFor = (elements: number) => Math.ceil(Math.max(1, elements) / 4) * 16;
+const BYTES: Record<Dtype, number> = { f32: 4, u8: 1 };
+
+/** Bytes of a buffer of `elements` values, rounded up to 16 (vec4 loads may read the last word). */
+export const bytesFor = (elements: number, dtype: Dtype = "f32") => Math.ceil((Math.max(1, elements) * BYTES[dtype]) / 16) * 16;

@@ -1,6 +1,6 @@
 // The graph IR: a flat list of nodes in creation (= topological) order. Every node has a
 // statically known shape, inferred by its op's shape rule at creation time.
-import { type Attrs, fmtShape, type Shape, ShapeError } from "../kernels/op.ts";
+import { type Attrs, type Dtype, fmtShape, type Shape, ShapeError } from "../kernels/op.ts";
 import { OPS } from "../kernels/registry.ts";
 import { Tensor } from "./tensor.ts";
 
@@ -50,8 +50,9 @@ export class Graph {
     return new Tensor(this, id);
   }
 
-  input(name: string, shape: Shape): Tensor {
-    return this.add("input", [], { name, shape: [...shape] });
+  /** a buffer the host fills; u8 inputs (image bytes) are read only by kernels that unpack them */
+  input(name: string, shape: Shape, dtype: Dtype = "f32"): Tensor {
+    return this.add("input", [], dtype === "f32" ? { name, shape: [...shape] } : { name, shape: [...shape], dtype });
   }
   /** trainable parameter; `init` is a host-side initializer spec (see runtime/init.ts) */
   param(name: string, shape: Shape, init: Init, group = "default"): Tensor {

@@ -3,6 +3,8 @@
 import type { Tensor } from "../ir/tensor.ts";
 
 export type Shape = readonly number[];
+/** Element types a buffer can hold: f32 everywhere, u8 for image data kept in its stored type. */
+export type Dtype = "f32" | "u8";
 export type Attrs = Record<string, unknown>;
 
 /** Inputs to the float64 reference of one op. `scalars` maps per-step scalar names to values. */
