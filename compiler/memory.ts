@@ -48,7 +48,6 @@ export function planSlots(intervals: Interval[], reuse: boolean): SlotPlan {
   return { slotOf, slotBytes };
 }
 
-/** f32 elements rounded up to 4 (16 bytes) so kernels may read vec4 tails safely */
 const BYTES: Record<Dtype, number> = { f32: 4, u8: 1 };
 
 /** Bytes of a buffer of `elements` values, rounded up to 16 (vec4 loads may read the last word). */
