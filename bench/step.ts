@@ -1,14 +1,13 @@
 // Time of one whole Barlow Twins training step (the reference shape): batch 256, two
 // views, encoder 784→1024→1024 (Linear+BN+ReLU), projector 1024→2048→2048, BT loss, LARS.
-// Augmentations are included (they are part of the compiled step).
-import { compile, describe } from "../compiler/compile.ts";
-import { lowerSpec } from "../step/lower.ts";
+// Augmentations are included (they are part of the compiled step). The step is built by the
+// same entry point as the trainer's (step/build.ts), with the images written once.
+import { describe } from "../compiler/compile.ts";
 import { mlp } from "../dsl/builders.ts";
 import { presets } from "../dsl/presets.ts";
 import type { Gpu } from "../runtime/device.ts";
 import { Executable } from "../runtime/executable.ts";
-import { addTrainingStep } from "../step/training.ts";
-import { lrScalarOf, optimizerConfig, stepScalars } from "../train/trainer.ts";
+import { buildStep } from "../step/build.ts";
 
 export interface StepBench {
   run(): Promise<void>;
@@ -22,20 +21,14 @@ export interface StepBench {
 export async function btStep(gpu: Gpu, o: { batch?: number; encoder?: number[]; proj?: number[] } = {}): Promise<StepBench> {
   const batch = o.batch ?? 256, encoder = o.encoder ?? [1024, 1024], proj = o.proj ?? [2048, 2048];
   const spec = presets.barlowTwins({ batch, proj, encoder: mlp(encoder, { bias: true, lastBn: true, lastRelu: true }) });
-  const low = lowerSpec(spec, { c: 1, h: 28, w: 28 });
-  const lrOf = lrScalarOf(spec);
-  addTrainingStep(low.graph, low.loss, {
-    optimizer: optimizerConfig(spec),
-    lrScalar: (n, grp) => lrOf(n, grp, low.graph.find(n)!.rank),
-    ema: low.ema,
-  });
-  const program = compile(low.graph, { features: { subgroups: gpu.features.subgroups, f16: gpu.features.f16 } });
-  const ex = await Executable.create(gpu, program);
+  const step = buildStep(spec, { c: 1, h: 28, w: 28 }, { features: { subgroups: gpu.features.subgroups, f16: gpu.features.f16 } });
+  const ex = await Executable.create(gpu, step.program);
   ex.initPersistent(0);
   const img = new Float32Array(batch * 784);
   for (let i = 0; i < img.length; i++) img[i] = (i * 2654435761 % 1000) / 1000;
   ex.write("images", img);
-  let step = 0;
+  const geometry = { stepsPerEpoch: 200, totalSteps: 1000 };
+  let k = 0;
   // matmul FLOPs of forward + backward for the two views (2·M·N·K each, backward twice)
   const dims = [784, ...encoder, ...proj];
   let layer = 0;
@@ -43,12 +36,11 @@ export async function btStep(gpu: Gpu, o: { batch?: number; encoder?: number[]; 
   const d = proj[proj.length - 1];
   const gflop = (2 * 3 * 2 * batch * layer + 3 * 2 * batch * d * d) / 1e9;
   return {
-    description: describe(program),
+    description: describe(step.program),
     gflop,
     executable: ex,
     async run() {
-      ex.setScalars(stepScalars(spec, low, step, 1000, 200));
-      step++;
+      ex.setScalars(step.plan.values(k++, geometry));
       ex.run();
       await ex.read("loss");
     },

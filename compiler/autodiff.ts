@@ -33,8 +33,9 @@ export function grad(g: Graph, loss: Tensor, wrt: Tensor[]): (Tensor | null)[] {
     const gs = def.vjp({ ins: n.inputs.map((i) => g.t(i)), out: g.t(id), attrs: n.attrs, g: ct });
     g.scope = prev;
     n.inputs.forEach((inp, k) => {
-      const gi = gs[k];
-      if (!gi) return;
+      const gk = gs[k];
+      if (!gk) return;
+      const gi = g.t(gk.id);
       if (fmtShape(gi.shape) !== fmtShape(g.nodes[inp].shape)) {
         throw new Error(`grad: VJP of '${n.op}' returned ${fmtShape(gi.shape)} for input ${k} of shape ${fmtShape(g.nodes[inp].shape)}`);
       }

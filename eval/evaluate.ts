@@ -1,17 +1,17 @@
 // Evaluation of a run with the same kernel set: frozen encoder features (BN in inference
 // mode) → weighted kNN and a linear probe, for the trained encoder, the same encoder at its
 // random initialisation, and raw pixels as baselines.
-import { compile } from "../compiler/compile.ts";
 import { applyModule } from "../nn/apply.ts";
 import type { Split } from "../data/dataset.ts";
 import type { PipelineSpec } from "../dsl/schema.ts";
-import { extractFeatures, type FeatureSet } from "./features.ts";
+import { extractFeatures, type FeatureModel, type FeatureSet } from "./features.ts";
 import { knnEval } from "./knn.ts";
 import { linearProbe } from "./linear_probe.ts";
 import { pixelKnn } from "./pixels.ts";
-import { Graph } from "../ir/graph.ts";
+import type { Tensor } from "../ir/tensor.ts";
+import type { DeviceImages } from "../runtime/device_images.ts";
 import type { Gpu } from "../runtime/device.ts";
-import { Executable } from "../runtime/executable.ts";
+import type { Executable } from "../runtime/executable.ts";
 
 export interface EvalFigures {
   knn_top1: number;
@@ -20,45 +20,61 @@ export interface EvalFigures {
 }
 
 /**
- * An inference program of the encoder module for `batch` images. When training views are
- * resized crops of another side, evaluation images are resized (whole image, no randomness)
- * to that side so the encoder sees the geometry it was trained on.
+ * The encoder module in inference mode as a feature model. When training views are resized crops
+ * of another side, evaluation images are resized (whole image, no randomness) to that side so
+ * the encoder sees the geometry it was trained on. `weights` gives each persistent tensor's
+ * trained value by name, or is undefined for the random initialisation.
  */
-export async function encoderProgram(gpu: Gpu, spec: PipelineSpec, encoder: string, img: { c: number; h: number; w: number }, batch: number) {
-  const g = new Graph();
-  let x = g.input("images", [batch, img.c, img.h, img.w]);
-  const side = spec.views[0]?.aug.crop?.size;
-  if (side !== undefined && (side !== img.h || side !== img.w)) x = x.op("augment", [], { crop: { size: [side, side] } });
-  g.output("features", applyModule(x, encoder, spec.modules, false));
-  return await Executable.create(gpu, compile(g, { features: { subgroups: gpu.features.subgroups, f16: gpu.features.f16 } }));
+export function encoderModel(
+  spec: PipelineSpec,
+  encoder: string,
+  weights: ((name: string) => Promise<Float32Array>) | undefined,
+): FeatureModel {
+  return {
+    forward(x: Tensor) {
+      const side = spec.views[0]?.aug.crop?.size;
+      const [, , h, w] = x.shape;
+      const sized = side !== undefined && (side !== h || side !== w) ? x.op("augment", [], { crop: { size: [side, side] } }) : x;
+      return applyModule(sized, encoder, spec.modules, false);
+    },
+    async load(ex: Executable) {
+      if (!weights) return void ex.initPersistent(spec.seed);
+      for (const name of ex.program.persistent.keys()) ex.write(name, await weights(name));
+    },
+  };
 }
 
-/**
- * Features of the train and test split under the encoder's weights: `weights` gives a value
- * for each persistent tensor by name (trained values), or undefined for the random init.
- */
+/** Features of the train and test split (both already on the device) under the encoder's weights. */
 export async function encoderFeatures(
   gpu: Gpu,
   spec: PipelineSpec,
   encoder: string,
-  data: Split,
+  images: { train: DeviceImages; test: DeviceImages },
   weights: ((name: string) => Promise<Float32Array>) | undefined,
 ): Promise<{ train: FeatureSet; test: FeatureSet }> {
-  const { train } = data;
-  const model = async (batch: number) => {
-    const ex = await encoderProgram(gpu, spec, encoder, train, batch);
-    if (weights) for (const name of ex.program.persistent.keys()) ex.write(name, await weights(name));
-    else ex.initPersistent(spec.seed);
-    return ex;
-  };
-  return { train: await extractFeatures(model, data.train), test: await extractFeatures(model, data.test) };
+  const model = encoderModel(spec, encoder, weights);
+  return { train: await extractFeatures(gpu, model, images.train), test: await extractFeatures(gpu, model, images.test) };
+}
+
+/**
+ * Refuses a kNN with more neighbours than training images. Spec validation can only compare
+ * eval.knnK with data.trainLimit; this compares it with the training set actually loaded, and
+ * is cheap enough to call right after loading the data, before any training.
+ */
+export function checkKnnK(spec: PipelineSpec, trainImages: number): void {
+  const k = spec.eval.knnK;
+  if (k > trainImages) {
+    throw new Error(
+      `eval.knnK: the kNN evaluation asks for ${k} neighbours but the training set of '${spec.data.name}' has only ${trainImages} images; lower eval.knnK (at most ${trainImages})`,
+    );
+  }
 }
 
 export async function evaluateFeatures(gpu: Gpu, spec: PipelineSpec, f: { train: FeatureSet; test: FeatureSet }): Promise<EvalFigures> {
   const t0 = performance.now();
   const e = spec.eval;
-  const k = Math.min(e.knnK, f.train.n);
-  const knn = await knnEval(f.train, f.test, { k, T: e.knnT, gpu });
+  checkKnnK(spec, f.train.n);
+  const knn = await knnEval(f.train, f.test, { k: e.knnK, T: e.knnT, gpu });
   const lin = e.linearEpochs > 0
     ? await linearProbe(f.train, f.test, { epochs: e.linearEpochs, batch: Math.min(e.linearBatch, f.train.n), gpu })
     : { top1: NaN };
@@ -66,5 +82,6 @@ export async function evaluateFeatures(gpu: Gpu, spec: PipelineSpec, f: { train:
 }
 
 export async function pixelsKnn(gpu: Gpu, spec: PipelineSpec, data: Split): Promise<number> {
-  return (await pixelKnn(data.train, data.test, { k: Math.min(spec.eval.knnK, data.train.n), T: spec.eval.knnT, gpu })).top1;
+  checkKnnK(spec, data.train.n);
+  return (await pixelKnn(data.train, data.test, { k: spec.eval.knnK, T: spec.eval.knnT, gpu })).top1;
 }

@@ -1,10 +1,17 @@
-// Frozen features for evaluation: run an inference program (encoder forward, BN in inference
-// mode) over a dataset batch by batch and collect the rows. The same FeatureSet type feeds
-// the kNN monitor and the linear probe.
-import type { Dataset } from "../data/dataset.ts";
-import { awaitGpu } from "../runtime/autotune.ts";
-import type { Executable } from "../runtime/executable.ts";
-import { Pacer } from "./pace.ts";
+// Frozen features for evaluation: an inference program (encoder forward, BN in inference mode)
+// run over a data set that is already on the device (runtime/device_images.ts), batch after
+// batch in stored order. The batches' positions come from uniform slots written for many batches
+// at once, and the features of a group of batches are copied to one staging buffer that is read
+// when the group is done, so the host waits once per group. The same FeatureSet type feeds the
+// kNN monitor and the linear probe.
+import { compile } from "../compiler/compile.ts";
+import { Graph } from "../ir/graph.ts";
+import type { Tensor } from "../ir/tensor.ts";
+import type { Gpu } from "../runtime/device.ts";
+import type { DeviceImages } from "../runtime/device_images.ts";
+import { Executable } from "../runtime/executable.ts";
+import { awaitGpu } from "../runtime/wait.ts";
+import { ScalarPlan } from "../step/scalars.ts";
 
 /** n rows of `dim` features (row-major) with their labels in [0, classes). */
 export interface FeatureSet {
@@ -33,74 +40,84 @@ export function checkFeatures(f: FeatureSet, what: string): FeatureSet {
   return f;
 }
 
-/**
- * An inference program for a fixed batch size: its compiled graph has input 'images'
- * [batch, C, H, W] and output 'features' [batch, F]; weights are already written.
- */
-export type FeatureModel = (batch: number) => Promise<Executable>;
-
-/**
- * Features of every image of `ds`, in batches of `batch` images. The last short batch is padded
- * with zeros and its padding rows dropped, which is exact because an inference model treats rows
- * independently (BN uses running statistics). Two batches are in flight, so the upload of one
- * overlaps the GPU work of the other. The executable `model` returns is destroyed at the end.
- */
-export async function extractFeatures(
-  model: FeatureModel,
-  ds: Dataset,
-  opts: { batch?: number } = {},
-): Promise<FeatureSet> {
-  const batch = Math.min(opts.batch ?? 256, ds.n);
-  if (ds.n < 1) throw new Error(`extractFeatures: dataset '${ds.name}' is empty`);
-  const ex = await awaitGpu(model(batch));
-  try {
-    return await extractWith(ex, ds, batch);
-  } finally {
-    ex.destroy();
-  }
+/** What to extract: the features [B, F] of a batch of images [B, C, H, W], and its weights. */
+export interface FeatureModel {
+  forward(images: Tensor): Tensor;
+  /** writes the values of the program's persistent tensors (the weights) */
+  load(ex: Executable): Promise<void> | void;
 }
 
-async function extractWith(ex: Executable, ds: Dataset, batch: number): Promise<FeatureSet> {
-  const inp = ex.program.inputs.get("images"), out = ex.program.outputs.get("features");
-  const per = ds.c * ds.h * ds.w;
-  if (inp === undefined || !out) {
-    throw new Error(`extractFeatures: the model's program needs an input 'images' and an output 'features'`);
-  }
-  const ishape = ex.program.storages[inp].shape!;
-  if (ishape.join() !== [batch, ds.c, ds.h, ds.w].join()) {
-    throw new Error(
-      `extractFeatures: model input 'images' is [${ishape}], dataset '${ds.name}' gives [${batch}, ${ds.c}, ${ds.h}, ${ds.w}]`,
-    );
-  }
-  if (out.shape.length !== 2 || out.shape[0] !== batch) {
-    throw new Error(`extractFeatures: output 'features' is [${out.shape}], expected [${batch}, F]`);
-  }
-  const dim = out.shape[1];
-  const data = new Float32Array(ds.n * dim);
-  const pad = new Float32Array(batch * per);
-  const pacer = new Pacer();
-  const submit = (b: number) => {
-    const start = b * batch, rows = Math.min(batch, ds.n - start);
-    const src = ds.images.subarray(start * per, (start + rows) * per);
-    if (rows === batch) ex.write("images", src);
-    else {
-      pad.fill(0).set(src);
-      ex.write("images", pad);
-    }
-    ex.run();
-    pacer.submitted();
-  };
+export interface ExtractOptions {
+  /** images per batch (default 256, at most the set's size) */
+  batch?: number;
+  /** batches per command buffer and readback (default: as many as fit 64 MiB of features, at most 64) */
+  groupBatches?: number;
+}
+
+/**
+ * Features of every image of `images`. The last batch may run past the end: the gather gives
+ * zero rows there, which is exact because an inference model treats rows independently (BN uses
+ * running statistics), and those rows are dropped.
+ */
+export async function extractFeatures(gpu: Gpu, model: FeatureModel, images: DeviceImages, opts: ExtractOptions = {}): Promise<FeatureSet> {
+  const ds = images.set;
+  if (ds.n < 1) throw new Error(`extractFeatures: dataset '${ds.name}' is empty`);
+  const batch = Math.min(opts.batch ?? 256, ds.n, images.rows);
+  // streamed sets hold a window of whole batches at a time
+  const chunkBatches = images.resident ? Infinity : Math.floor(images.rows / batch);
+  const plan = new ScalarPlan();
+  const first = plan.declare("data_first", "u32", (b) => (b % chunkBatches) * batch);
+
+  const g = new Graph();
+  const set = g.input("dataset", [images.rows, ds.c, ds.h, ds.w], images.dtype);
+  const x = set.op("gatherBatch", [], { batch, order: "stored", dtype: images.dtype, first });
+  const f = model.forward(x);
+  if (f.shape.length !== 2 || f.shape[0] !== batch) throw new Error(`extractFeatures: the model gives features ${JSON.stringify(f.shape)}, expected [${batch}, F]`);
+  g.output("features", f);
+  const program = compile(g, { features: { subgroups: gpu.features.subgroups, f16: gpu.features.f16 } });
+  plan.check(program, "the feature program");
+  const dim = f.shape[1], rowBytes = batch * dim * 4;
   const batches = Math.ceil(ds.n / batch);
-  submit(0);
-  for (let b = 0; b < batches; b++) {
-    await pacer.beforeRead();
-    // the copy to the staging buffer is queued now, before the next batch overwrites the output
-    const pending = ex.readMany([[out.storage, batch * dim]]);
-    if (b + 1 < batches) submit(b + 1);
-    const [f] = await awaitGpu(pending);
-    pacer.read();
-    const rows = Math.min(batch, ds.n - b * batch);
-    data.set(f.subarray(0, rows * dim), b * batch * dim);
+  const group = Math.max(1, Math.min(opts.groupBatches ?? Math.floor((64 << 20) / rowBytes), 64, batches));
+  const ex = await Executable.create(gpu, program, { slots: group, bind: { dataset: images.buffer } });
+  const data = new Float32Array(ds.n * dim);
+  const out = program.outputs.get("features")!.storage;
+  const stagings = [0, 1].map(() => gpu.device.createBuffer({ size: group * rowBytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }));
+  try {
+    await model.load(ex);
+    const inFlight: { first: number; count: number; staging: GPUBuffer; mapped: Promise<void> }[] = [];
+    const collect = async () => {
+      const r = inFlight.shift()!;
+      await awaitGpu(r.mapped);
+      const got = new Float32Array(r.staging.getMappedRange());
+      const rows = Math.min(r.count * batch, ds.n - r.first * batch);
+      data.set(got.subarray(0, rows * dim), r.first * batch * dim);
+      r.staging.unmap();
+    };
+    let k = 0;
+    for (let b = 0; b < batches;) {
+      // a group ends where the streamed window must be refilled
+      const count = Math.min(group, batches - b, chunkBatches - (b % chunkBatches));
+      if (inFlight.length === 2) await collect();
+      if (!images.resident && b % chunkBatches === 0) {
+        const start = b * batch, rows = Math.min(chunkBatches * batch, ds.n - start);
+        images.load(Uint32Array.from({ length: rows }, (_, i) => start + i));
+      }
+      ex.writeSlots(0, plan.pack(program, b, count, undefined));
+      const staging = stagings[k++ % 2];
+      const enc = gpu.device.createCommandEncoder();
+      for (let j = 0; j < count; j++) {
+        ex.encode(enc, j);
+        ex.encodeCopy(enc, out, staging, j * rowBytes, rowBytes);
+      }
+      gpu.device.queue.submit([enc.finish()]);
+      inFlight.push({ first: b, count, staging, mapped: staging.mapAsync(GPUMapMode.READ) });
+      b += count;
+    }
+    while (inFlight.length) await collect();
+  } finally {
+    ex.destroy();
+    for (const s of stagings) s.destroy();
   }
   return { data, labels: Int32Array.from(ds.labels), n: ds.n, dim, classes: ds.classes };
 }

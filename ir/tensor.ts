@@ -1,11 +1,11 @@
 // A handle on a graph node with operator sugar, so losses and layers read like maths.
 // Every method is a thin call to Graph.add: the op table stays the single source of truth.
-import type { Attrs, Shape } from "../kernels/op.ts";
+import type { Attrs, Shape, Tensor as SymbolicTensor } from "../kernels/op.ts";
 import type { Graph } from "./graph.ts";
 
 type T = Tensor | number;
 
-export class Tensor {
+export class Tensor implements SymbolicTensor {
   constructor(readonly g: Graph, readonly id: number) {}
 
   get shape(): Shape {

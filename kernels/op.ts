@@ -1,6 +1,5 @@
 // The contract every primitive op fulfils. One op = one table entry (see kernels/registry.ts):
 // shape rule, float64 CPU reference, VJP in other primitives, and a WGSL lowering.
-import type { Tensor } from "../ir/tensor.ts";
 
 export type Shape = readonly number[];
 /** Element types a buffer can hold: f32 everywhere, u8 for image data kept in its stored type. */
@@ -14,6 +13,54 @@ export interface CpuArgs {
   out: Shape;
   attrs: Attrs;
   scalars: Record<string, number>;
+}
+
+type T = Tensor | number;
+
+/**
+ * A symbolic tensor, as VJP rules build with it: the IR's Tensor (ir/tensor.ts) implements this,
+ * and the op table depends only on this contract, not on the IR that uses the table.
+ */
+export interface Tensor {
+  /** the node's id in its graph */
+  readonly id: number;
+  readonly shape: Shape;
+  readonly rank: number;
+  /** the graph the tensor belongs to: new nodes by op name, and constants */
+  readonly g: { add(op: string, inputs: (Tensor | number)[], attrs?: Attrs): Tensor; const(value: number, shape?: Shape): Tensor };
+  op(name: string, others?: Tensor[], attrs?: Attrs): Tensor;
+  add(x: T): Tensor;
+  sub(x: T): Tensor;
+  mul(x: T): Tensor;
+  div(x: T): Tensor;
+  pow(x: T): Tensor;
+  maximum(x: T): Tensor;
+  minimum(x: T): Tensor;
+  neg(): Tensor;
+  exp(): Tensor;
+  log(): Tensor;
+  sqrt(): Tensor;
+  rsqrt(): Tensor;
+  square(): Tensor;
+  abs(): Tensor;
+  relu(): Tensor;
+  sigmoid(): Tensor;
+  tanh(): Tensor;
+  stopGrad(): Tensor;
+  gt(x: T): Tensor;
+  lt(x: T): Tensor;
+  eq(x: T): Tensor;
+  where(a: T, b: T): Tensor;
+  sum(axes?: number[], keepdims?: boolean): Tensor;
+  mean(axes?: number[], keepdims?: boolean): Tensor;
+  max(axes?: number[], keepdims?: boolean): Tensor;
+  logsumexp(axis?: number, keepdims?: boolean): Tensor;
+  softmax(axis?: number): Tensor;
+  matmul(b: Tensor, transA?: boolean, transB?: boolean): Tensor;
+  reshape(shape: Shape): Tensor;
+  transpose(perm?: number[]): Tensor;
+  readonly T: Tensor;
+  slice(axis: number, start: number, end: number): Tensor;
 }
 
 /** What the VJP rule sees: the forward node's inputs and output as tensors, plus its attrs. */
@@ -94,8 +141,14 @@ export class ShapeError extends Error {
   }
 }
 
+/** The step scalars every RNG op (random draws, augmentations) keys its Philox stream with (u32). */
+export const RNG_SEED = "seed";
+export const RNG_STEP = "step";
+
 export const UNIFORM_BINDING = 15;
 export const MAX_SCALARS = 64;
+/** Bytes of one step's scalars (a uniform slot); also WebGPU's 256-byte dynamic-offset alignment. */
+export const SLOT_BYTES = MAX_SCALARS * 4;
 /** The step uniform: 64 32-bit slots, read as f32 or u32. Written once per step. */
 export const UNIFORM_DECL =
   `struct StepScalars { v: array<vec4<u32>, ${MAX_SCALARS / 4}> }\n` +

@@ -3,7 +3,7 @@
 // need no RNG state, and give the same numbers on every adapter and in the float64 reference.
 // attrs: { shape: number[], stream: number }; per-step scalars 'seed' and 'step' (u32).
 // No VJP: these ops have no inputs.
-import { type CpuArgs, type EwCtx, type OpDef, type Shape, ShapeError, size } from "./op.ts";
+import { type CpuArgs, type EwCtx, type OpDef, RNG_SEED, RNG_STEP, type Shape, ShapeError, size } from "./op.ts";
 import { DOMAIN_RAND, PHILOX_WGSL, philoxDraw, u32ToUnit, u32ToUnitOpen } from "./wgsl/philox.ts";
 
 /** Counter word 3 of the RNG ops: their domain, block 0. */
@@ -48,10 +48,10 @@ export function streamOf(op: string, attrs: Record<string, unknown>): number {
 
 /** Per-step u32 scalars 'seed' and 'step' for a float64 reference; missing ones are an error. */
 export function seedStep(op: string, scalars: Record<string, number>): { seed: number; step: number } {
-  const { seed, step } = scalars;
+  const seed = scalars[RNG_SEED], step = scalars[RNG_STEP];
   if (seed === undefined || step === undefined) {
     throw new Error(
-      `${op}: the per-step scalars 'seed' and 'step' must be provided (got ${
+      `${op}: the per-step scalars '${RNG_SEED}' and '${RNG_STEP}' must be provided (got ${
         Object.keys(scalars).join(", ") || "none"
       })`,
     );
@@ -84,8 +84,8 @@ function randOp(
     },
     ew: (_args, c: EwCtx) =>
       wgsl(
-        `philoxDraw(${c.scalarU32("seed")}, ${streamOf(name, c.attrs)}u, ${c.idx}, ${
-          c.scalarU32("step")
+        `philoxDraw(${c.scalarU32(RNG_SEED)}, ${streamOf(name, c.attrs)}u, ${c.idx}, ${
+          c.scalarU32(RNG_STEP)
         }, 0u, ${TAG}u)`,
       ),
     lib: RANDOM_WGSL,

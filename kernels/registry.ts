@@ -4,6 +4,7 @@ import { AUGMENT } from "./augment.ts";
 import { CONV } from "./conv.ts";
 import { ELEMENTWISE } from "./elementwise.ts";
 import { EYE } from "./eye.ts";
+import { GATHER } from "./gather.ts";
 import { LAYOUT } from "./layout.ts";
 import { LEAVES } from "./leaf.ts";
 import { MATMUL } from "./matmul.ts";
@@ -26,5 +27,6 @@ export const OPS: Record<string, OpDef> = {
   ...CONV,
   ...POOL,
   ...AUGMENT,
+  ...GATHER,
   ...TOPK,
 };

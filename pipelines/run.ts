@@ -36,9 +36,9 @@ export async function runPipeline(preset: PipelineSpec, program: string, args: s
     if (run.interrupted) process.exit(130);
     console.log("evaluating: features of the trained encoder …");
     const weights = (name: string) => run.exec.read(name);
-    const trained = await evaluateFeatures(run.gpu, spec, await encoderFeatures(run.gpu, spec, run.lowered.encoder, run.data, weights));
+    const trained = await evaluateFeatures(run.gpu, spec, await encoderFeatures(run.gpu, spec, run.lowered.encoder, run.images, weights));
     console.log(`  kNN ${(trained.knn_top1 * 100).toFixed(2)}%, linear ${(trained.linear_top1 * 100).toFixed(2)}%; random-init baseline …`);
-    const random = await evaluateFeatures(run.gpu, spec, await encoderFeatures(run.gpu, spec, run.lowered.encoder, run.data, undefined));
+    const random = await evaluateFeatures(run.gpu, spec, await encoderFeatures(run.gpu, spec, run.lowered.encoder, run.images, undefined));
     const pixels = await pixelsKnn(run.gpu, spec, run.data);
     const report = writeReport({ spec, out, run, trained, random, pixelsKnn: pixels });
     console.log(summary(report, out));

@@ -1,8 +1,12 @@
 // Instantiates a compiled Program on a device: buffers, pipelines (cached by WGSL text) and
-// bind groups are created once; a step is then one uniform write, input writes, and one
-// command buffer of prebuilt dispatches. Nothing is read back unless asked.
+// bind groups are created once. Per-step scalars live in a ring of uniform slots addressed by a
+// dynamic offset, so the values of many steps are written in one upload and each step's
+// dispatches pick their slot; a step is then recorded into a command encoder the caller owns
+// (several steps, readback copies and other programs' steps can share one command buffer).
+// Inputs may be bound to buffers owned elsewhere (a data set on the device shared by the
+// training and evaluation programs). Nothing is read back unless asked.
 import type { Program, Storage } from "../compiler/compile.ts";
-import { MAX_SCALARS, size, UNIFORM_BINDING } from "../kernels/op.ts";
+import { SLOT_BYTES as SLOT, size, UNIFORM_BINDING } from "../kernels/op.ts";
 import type { Gpu } from "./device.ts";
 import { initValues } from "./init.ts";
 import { awaitGpu } from "./wait.ts";
@@ -11,16 +15,27 @@ const pipelineCache = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
 const layoutCache = new WeakMap<GPUDevice, Map<string, GPUBindGroupLayout>>();
 
 type Encoded =
-  | { kind: "dispatch"; pipeline: GPUComputePipeline; bindGroup: GPUBindGroup; workgroups: [number, number, number]; label: string }
+  | { kind: "dispatch"; pipeline: GPUComputePipeline; bindGroup: GPUBindGroup; uniform: boolean; workgroups: [number, number, number]; label: string }
   | { kind: "copy"; from: GPUBuffer; to: GPUBuffer; bytes: number };
+
+export interface ExecutableOptions {
+  /** uniform slots in the scalar ring (steps whose scalars can be written ahead at once); default 1 */
+  slots?: number;
+  /** inputs bound to buffers owned by the caller instead of buffers of their own, by input name */
+  bind?: Record<string, GPUBuffer>;
+}
 
 export class Executable {
   readonly buffers: GPUBuffer[];
+  readonly slots: number;
   private uniform: GPUBuffer;
-  private scalarHost = new ArrayBuffer(MAX_SCALARS * 4);
+  private scalarHost = new ArrayBuffer(SLOT);
   private encoded: Encoded[] = [];
+  private owned: boolean[];
+  /** bytes written from the host through this executable (scalars and inputs), for accounting */
+  uploadedBytes = 0;
 
-  private constructor(readonly gpu: Gpu, readonly program: Program) {
+  private constructor(readonly gpu: Gpu, readonly program: Program, opts: ExecutableOptions) {
     const { device } = gpu;
     const limit = device.limits.maxStorageBufferBindingSize;
     for (const s of program.storages) {
@@ -28,18 +43,27 @@ export class Executable {
         throw new Error(`${label(s)} needs ${s.bytes} bytes, more than this adapter's maxStorageBufferBindingSize (${limit})`);
       }
     }
-    this.buffers = program.storages.map((s) =>
-      device.createBuffer({
+    const bind = opts.bind ?? {};
+    for (const name of Object.keys(bind)) if (!program.inputs.has(name)) throw new Error(`bind: the program has no input named '${name}'`);
+    this.owned = program.storages.map((s) => !(s.kind === "input" && s.name! in bind));
+    this.buffers = program.storages.map((s, i) => {
+      if (!this.owned[i]) {
+        const b = bind[s.name!];
+        if (b.size < s.bytes) throw new Error(`bind: buffer for input '${s.name}' has ${b.size} bytes, the program needs ${s.bytes}`);
+        return b;
+      }
+      return device.createBuffer({
         size: s.bytes,
         usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
         label: label(s),
-      })
-    );
-    this.uniform = device.createBuffer({ size: MAX_SCALARS * 4, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+      });
+    });
+    this.slots = Math.max(1, opts.slots ?? 1);
+    this.uniform = device.createBuffer({ size: SLOT * this.slots, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
   }
 
-  static async create(gpu: Gpu, program: Program): Promise<Executable> {
-    const ex = new Executable(gpu, program);
+  static async create(gpu: Gpu, program: Program, opts: ExecutableOptions = {}): Promise<Executable> {
+    const ex = new Executable(gpu, program, opts);
     await ex.build();
     return ex;
   }
@@ -65,7 +89,9 @@ export class Executable {
           visibility: GPUShaderStage.COMPUTE,
           buffer: { type: b.write ? "storage" : "read-only-storage" },
         }));
-        if (p.uniform) entries.push({ binding: UNIFORM_BINDING, visibility: GPUShaderStage.COMPUTE, buffer: { type: "uniform" } });
+        if (p.uniform) {
+          entries.push({ binding: UNIFORM_BINDING, visibility: GPUShaderStage.COMPUTE, buffer: { type: "uniform", hasDynamicOffset: true } });
+        }
         bgl = device.createBindGroupLayout({ entries });
         layouts.set(key, bgl);
       }
@@ -99,36 +125,45 @@ export class Executable {
         if (!p.bindings[i].write && seenW.has(s)) throw new Error(`compile bug: ${st.label} reads and writes ${label(this.program.storages[s])} through two bindings`);
       });
       const entries: GPUBindGroupEntry[] = st.storages.map((s, i) => ({ binding: i, resource: { buffer: this.buffers[s] } }));
-      if (p.uniform) entries.push({ binding: UNIFORM_BINDING, resource: { buffer: this.uniform } });
+      if (p.uniform) entries.push({ binding: UNIFORM_BINDING, resource: { buffer: this.uniform, size: SLOT } });
       device.pushErrorScope("validation");
       const bindGroup = device.createBindGroup({ layout: bgl, entries, label: st.label });
       const lbl = st.label;
       checks.push(awaitGpu(device.popErrorScope()).then((err) => {
         if (err) throw new Error(`bind group of kernel '${lbl}': ${err.message}`);
       }));
-      this.encoded.push({ kind: "dispatch", pipeline, bindGroup, workgroups: p.workgroups, label: st.label });
+      this.encoded.push({ kind: "dispatch", pipeline, bindGroup, uniform: !!p.uniform, workgroups: p.workgroups, label: st.label });
     }
     await awaitGpu(Promise.all(checks));
   }
 
-  /** per-step scalars by name; names the program does not use are ignored */
-  setScalars(values: Record<string, number>): void {
+  /** per-step scalars by name into uniform slot `slot` (default 0); names the program does not use are ignored */
+  setScalars(values: Record<string, number>, slot = 0): void {
     const f = new Float32Array(this.scalarHost), u = new Uint32Array(this.scalarHost);
     for (const [name, i] of this.program.scalarIndex) {
       if (!(name in values)) throw new Error(`step scalar '${name}' was not given a value`);
       if (this.program.scalarTypes.get(name) === "u32") u[i] = values[name] >>> 0;
       else f[i] = values[name];
     }
-    this.gpu.device.queue.writeBuffer(this.uniform, 0, this.scalarHost);
+    this.writeSlots(slot, this.scalarHost);
   }
 
-  write(name: string, data: Float32Array): void {
+  /** Writes packed uniform slots (SLOT bytes each, e.g. from a scalar plan) starting at slot `first`, in one upload. */
+  writeSlots(first: number, slots: ArrayBuffer): void {
+    const count = slots.byteLength / SLOT;
+    if (!Number.isInteger(count) || first < 0 || first + count > this.slots) {
+      throw new Error(`writeSlots: ${slots.byteLength} bytes at slot ${first} do not fit ${this.slots} slots of ${SLOT} bytes`);
+    }
+    this.gpu.device.queue.writeBuffer(this.uniform, first * SLOT, slots);
+    this.uploadedBytes += slots.byteLength;
+  }
+
+  /** Writes an input or persistent tensor: f32 values, or bytes for a u8 input. */
+  write(name: string, data: Float32Array | Uint8Array): void {
     const id = this.program.inputs.get(name) ?? this.program.persistent.get(name);
     if (id === undefined) throw new Error(`no input or persistent tensor named '${name}'`);
-    const s = this.program.storages[id];
-    const n = s.shape ? size(s.shape) : s.bytes / 4;
-    if (data.length !== n) throw new Error(`'${name}' expects ${n} values, got ${data.length}`);
-    this.gpu.device.queue.writeBuffer(this.buffers[id], 0, data.buffer, data.byteOffset, data.byteLength);
+    writeStorage(this.gpu.device, this.buffers[id], this.program.storages[id], name, data);
+    this.uploadedBytes += data.byteLength;
   }
 
   /** initialise params and state from their Init specs (copies resolved after their sources) */
@@ -152,25 +187,24 @@ export class Executable {
 
   /** The step's dispatches in order (buffer copies left out), each able to record itself into a
    * compute pass: for profilers that submit and time them one by one. */
-  dispatches(): { label: string; record(pass: GPUComputePassEncoder): void }[] {
+  dispatches(): { label: string; record(pass: GPUComputePassEncoder, slot?: number): void }[] {
     return this.encoded.flatMap((e) =>
       e.kind === "dispatch"
-        ? [{
-          label: e.label,
-          record(pass: GPUComputePassEncoder) {
-            pass.setPipeline(e.pipeline);
-            pass.setBindGroup(0, e.bindGroup);
-            pass.dispatchWorkgroups(...e.workgroups);
-          },
-        }]
+        ? [{ label: e.label, record: (pass: GPUComputePassEncoder, slot = 0) => this.dispatch(pass, e, slot) }]
         : []
     );
   }
 
-  /** encode and submit the whole step; returns immediately */
-  run(): void {
-    const { device } = this.gpu;
-    const enc = device.createCommandEncoder();
+  private dispatch(pass: GPUComputePassEncoder, e: Encoded & { kind: "dispatch" }, slot: number): void {
+    pass.setPipeline(e.pipeline);
+    if (e.uniform) pass.setBindGroup(0, e.bindGroup, [slot * SLOT]);
+    else pass.setBindGroup(0, e.bindGroup);
+    pass.dispatchWorkgroups(...e.workgroups);
+  }
+
+  /** Records the whole step, reading its scalars from uniform slot `slot`, into `enc`. */
+  encode(enc: GPUCommandEncoder, slot = 0): void {
+    if (slot < 0 || slot >= this.slots) throw new Error(`encode: slot ${slot} outside the ring of ${this.slots}`);
     let pass: GPUComputePassEncoder | undefined;
     for (const e of this.encoded) {
       if (e.kind === "copy") {
@@ -180,11 +214,21 @@ export class Executable {
         continue;
       }
       pass ??= enc.beginComputePass();
-      pass.setPipeline(e.pipeline);
-      pass.setBindGroup(0, e.bindGroup);
-      pass.dispatchWorkgroups(...e.workgroups);
+      this.dispatch(pass, e, slot);
     }
     pass?.end();
+  }
+
+  /** Records a copy of a storage (by id) into another buffer, e.g. a readback ring's staging buffer. */
+  encodeCopy(enc: GPUCommandEncoder, storage: number, to: GPUBuffer, offset: number, bytes = this.program.storages[storage].bytes): void {
+    enc.copyBufferToBuffer(this.buffers[storage], 0, to, offset, bytes);
+  }
+
+  /** encode and submit the whole step; returns immediately */
+  run(slot = 0): void {
+    const { device } = this.gpu;
+    const enc = device.createCommandEncoder();
+    this.encode(enc, slot);
     this.gpu.lastLabel.value = `step of ${this.encoded.length} commands`;
     device.queue.submit([enc.finish()]);
   }
@@ -219,8 +263,22 @@ export class Executable {
   }
 
   destroy(): void {
-    for (const b of this.buffers) b.destroy();
+    this.buffers.forEach((b, i) => this.owned[i] && b.destroy());
     this.uniform.destroy();
+  }
+}
+
+/** Writes host values into a storage's buffer: f32 values, or bytes for u8 storage (padded to a word). */
+export function writeStorage(device: GPUDevice, buf: GPUBuffer, s: Storage, name: string, data: Float32Array | Uint8Array): void {
+  const n = s.shape ? size(s.shape) : s.bytes / 4;
+  const u8 = s.dtype === "u8";
+  if (u8 !== data instanceof Uint8Array) throw new Error(`'${name}' holds ${u8 ? "u8 bytes" : "f32 values"}, got a ${data.constructor.name}`);
+  if (data.length !== n) throw new Error(`'${name}' expects ${n} values, got ${data.length}`);
+  if (data.byteLength % 4 === 0) device.queue.writeBuffer(buf, 0, data.buffer, data.byteOffset, data.byteLength);
+  else {
+    const padded = new Uint8Array(Math.ceil(data.byteLength / 4) * 4);
+    padded.set(data as Uint8Array);
+    device.queue.writeBuffer(buf, 0, padded);
   }
 }
 

@@ -9,6 +9,7 @@ import { fmtShape } from "../kernels/op.ts";
 import { lossPair, lowerExpr } from "../losses/expr.ts";
 import { normalize } from "../losses/normalize.ts";
 import { applyModule } from "../nn/apply.ts";
+import { TrainingScalars } from "./plan.ts";
 
 export interface ImageShape {
   c: number;
@@ -16,13 +17,33 @@ export interface ImageShape {
   w: number;
 }
 
+/**
+ * Where the step's images come from: by default an input 'images' [batch, C, H, W] the host
+ * writes; with `data`, an input 'dataset' [rows, C, H, W] that stays on the device (u8 bytes or
+ * f32) and a gather inside the step that takes the batch from it, in the epoch's shuffled order
+ * or (for data the host streams in pre-shuffled chunks) in stored order.
+ */
+export interface StepData {
+  rows: number;
+  dtype: "u8" | "f32";
+  order: "shuffle" | "stored";
+  /** stored order: the device holds the rows of this many steps at a time */
+  chunkSteps?: number;
+}
+
+export interface LowerOptions {
+  /** the scalar plan lowering declares its per-step scalars in (a fresh one by default) */
+  scalars?: TrainingScalars;
+  data?: StepData;
+}
+
 export interface LoweredSpec {
   graph: Graph;
   loss: Tensor;
+  /** the per-step scalars this graph reads and how each follows the step index */
+  scalars: TrainingScalars;
   /** EMA pairs: shadow state name → online param name, with the scalar carrying its τ */
   ema: { target: string; online: string; tau: string }[];
-  /** per-step scalars the host must provide besides lr/seed/step */
-  tauScalars: Map<string, { base: number; final: number; schedule: "cosine" | "const" }>;
   /** queues: state name, rows, and the u32 scalar holding the FIFO write position */
   queues: { name: string; size: number; pointer: string }[];
   /** the module whose output is the representation evaluated by kNN / linear probe */
@@ -35,9 +56,10 @@ export interface LoweredSpec {
 export const emaPrefix = (of: string) => `ema_${of}/`;
 
 /** Builds the forward graph of a training step for `batch` images of shape `img`. */
-export function lowerSpec(spec: PipelineSpec, img: ImageShape): LoweredSpec {
+export function lowerSpec(spec: PipelineSpec, img: ImageShape, opts: LowerOptions = {}): LoweredSpec {
   const g = new Graph();
-  const images = g.input("images", [spec.batch, img.c, img.h, img.w]);
+  const scalars = opts.scalars ?? new TrainingScalars(spec);
+  const images = opts.data ? gatherImages(g, spec.batch, img, opts.data, scalars) : g.input("images", [spec.batch, img.c, img.h, img.w]);
 
   const views = new Map<string, Tensor>();
   spec.views.forEach((v, i) => {
@@ -94,7 +116,7 @@ export function lowerSpec(spec: PipelineSpec, img: ImageShape): LoweredSpec {
     const rows = outputs.get(q.of)!;
     const d = rows.shape[1];
     const state = g.state(`queue_${q.name}`, [q.size, d], { kind: "unitRows", width: d });
-    const pointer = `queue_${q.name}_ptr`;
+    const pointer = scalars.queuePointer(q.name, q.size);
     g.assign(state, state.op("writeRows", [normalize(rows.stopGrad())], { start: pointer }));
     queues.push({ name: `queue_${q.name}`, size: q.size, pointer });
     queueTensors.set(q.name, state);
@@ -123,18 +145,30 @@ export function lowerSpec(spec: PipelineSpec, img: ImageShape): LoweredSpec {
   }
   g.scope = undefined;
 
+  // every shadow tensor follows its online parameter with the τ of the branch that owns it
+  const tauOf = new Map<string, string>();
+  for (const b of spec.branches) if (b.ema) tauOf.set(emaPrefix(b.ema.of), scalars.tau(b.ema.of, b.ema.tau));
   const ema: LoweredSpec["ema"] = [];
-  const tauScalars: LoweredSpec["tauScalars"] = new Map();
-  for (const b of spec.branches) {
-    if (!b.ema) continue;
-    const tau = `tau_${b.ema.of}`;
-    tauScalars.set(tau, { base: b.ema.tau.base, final: b.ema.tau.final, schedule: b.ema.tau.schedule });
-  }
   for (const [shadow, online] of g.shadows) {
-    const of = shadow.slice(4, shadow.indexOf("/"));
-    ema.push({ target: shadow, online, tau: `tau_${of}` });
+    const prefix = [...tauOf.keys()].find((p) => shadow.startsWith(p))!;
+    ema.push({ target: shadow, online, tau: tauOf.get(prefix)! });
   }
   const first = spec.branches.find((b) => !b.ema) ?? spec.branches[0];
-  return { graph: g, loss, ema, tauScalars, queues, encoder: first.path[0], pair: g.outputs.has("pair.a") ? pair : undefined };
+  return { graph: g, loss, scalars, ema, queues, encoder: first.path[0], pair: g.outputs.has("pair.a") ? pair : undefined };
+}
+
+/** The step's batch gathered on the device from the data set input (see StepData). */
+function gatherImages(g: Graph, batch: number, img: ImageShape, data: StepData, scalars: TrainingScalars): Tensor {
+  g.scope = "data";
+  const set = g.input("dataset", [data.rows, img.c, img.h, img.w], data.dtype);
+  const images = set.op("gatherBatch", [], {
+    batch,
+    order: data.order,
+    dtype: data.dtype,
+    first: scalars.dataFirst(data.order === "stored" ? data.chunkSteps : undefined),
+    ...(data.order === "shuffle" ? { seed: scalars.seed, epoch: scalars.dataEpoch } : {}),
+  });
+  g.scope = undefined;
+  return images;
 }
 

@@ -18,6 +18,8 @@ export interface OptimizerConfig {
   excludeBiasAndNorm?: boolean;
   betas?: [number, number];
   eps?: number;
+  /** AdamW: names of the per-step scalars holding the bias corrections 1 − β1^t, 1 − β2^t */
+  adamCorrections?: [string, string];
 }
 
 export interface ParamSlot {
@@ -75,7 +77,7 @@ export const RULES: Record<OptimizerConfig["kind"], Rule> = {
     if (cfg.clip) ratio = ratio.div(g.scalar(s.lr)).minimum(1);
     return momentumStep(g, s, d.mul(ratio), cfg);
   },
-  /** AdamW (decoupled decay); bias corrections come from host scalars adam_bc1/adam_bc2 = 1 − β^t */
+  /** AdamW (decoupled decay); bias corrections 1 − β^t come from two per-step scalars (cfg.adamCorrections) */
   adamw: (g, s, cfg) => {
     const [b1, b2] = cfg.betas ?? [0.9, 0.999];
     const eps = cfg.eps ?? 1e-8, wd = isExcluded(s.param, cfg) ? 0 : cfg.weightDecay ?? 0;
@@ -86,7 +88,8 @@ export const RULES: Record<OptimizerConfig["kind"], Rule> = {
     const nv = v.mul(b2).add(s.grad.square().mul(1 - b2));
     g.assign(m, nm);
     g.assign(v, nv);
-    const mhat = nm.div(g.scalar("adam_bc1")), vhat = nv.div(g.scalar("adam_bc2"));
+    const [bc1, bc2] = cfg.adamCorrections ?? ["adam_bc1", "adam_bc2"];
+    const mhat = nm.div(g.scalar(bc1)), vhat = nv.div(g.scalar(bc2));
     const lr = g.scalar(s.lr);
     return s.param.sub(lr.mul(mhat.div(vhat.sqrt().add(eps)).add(s.param.mul(wd))));
   },

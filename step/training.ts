@@ -7,8 +7,8 @@ import { applyEma, applyOptimizer, type OptimizerConfig, type ParamSlot } from "
 
 export interface StepOptions {
   optimizer: OptimizerConfig;
-  /** per-step scalar name holding the lr of a parameter (by name and group) */
-  lrScalar?: (name: string, group: string) => string;
+  /** per-step scalar name holding the lr of a parameter (by name and rank); "lr" by default */
+  lrScalar?: (name: string, rank: number) => string;
   /** EMA pairs by name: target (state) follows online (param) after the optimizer step, with τ from scalar `tau` (default 'tau') */
   ema?: { target: string; online: string; tau?: string }[];
 }
@@ -26,7 +26,7 @@ export function addTrainingStep(g: Graph, loss: Tensor, opts: StepOptions): { pa
   const slots: ParamSlot[] = params.map((p, i) => ({
     param: g.t(p.id),
     grad: grads[i]!,
-    lr: lrOf(p.attrs.name as string, p.attrs.group as string),
+    lr: lrOf(p.attrs.name as string, p.shape.length),
   }));
   g.output("loss", loss);
   applyOptimizer(g, slots, opts.optimizer);

@@ -7,6 +7,8 @@ import { extractFeatures, type FeatureSet } from "../eval/features.ts";
 import { knnEval, l2NormalizeRows } from "../eval/knn.ts";
 import { pixelFeatures, pixelKnn } from "../eval/pixels.ts";
 import { Graph } from "../ir/graph.ts";
+import type { Tensor } from "../ir/tensor.ts";
+import { DeviceImages } from "../runtime/device_images.ts";
 import { Executable } from "../runtime/executable.ts";
 import { LinearProbe, linearProbe } from "../eval/linear_probe.ts";
 import { TOPK, topkPlan } from "../kernels/topk.ts";
@@ -301,17 +303,9 @@ Deno.test("extractFeatures: batches with a padded last batch give the host-compu
   };
   const wts = Float32Array.from(rand(per * F, 63));
   // a stand-in encoder: features = relu(flatten(images) · W)
-  const model = async (batch: number) => {
-    const gpu = await getGpu();
-    const g = new Graph();
-    const x = g.input("images", [batch, c, h, w]).reshape([batch, per]);
-    g.output("features", x.matmul(g.state("W", [per, F], { kind: "zeros" })).relu());
-    const ex = await Executable.create(
-      gpu,
-      compile(g, { features: { subgroups: gpu.features.subgroups, f16: gpu.features.f16 } }),
-    );
-    ex.write("W", wts);
-    return ex;
+  const model = {
+    forward: (x: Tensor) => x.reshape([x.shape[0], per]).matmul(x.g.state("W", [per, F], { kind: "zeros" })).relu(),
+    load: (ex: Executable) => ex.write("W", wts),
   };
   const want = new Float64Array(n * F);
   for (let i = 0; i < n; i++) {
@@ -321,15 +315,27 @@ Deno.test("extractFeatures: batches with a padded last batch give the host-compu
       want[i * F + f] = Math.max(s, 0);
     }
   }
-  const got = await extractFeatures(model, ds, { batch: 10 });
-  assertEquals([got.n, got.dim, got.classes], [n, F, 3]);
-  assertEquals(Array.from(got.labels), Array.from(ds.labels));
-  assertClose(got.data, want, { rtol: 1e-5, atol: 1e-5 }, "features");
+  const gpu = await getGpu();
+  // resident in one group, resident over several groups, and streamed through a window of 2 batches
+  for (const [what, maxBytes, groupBatches] of [["resident", undefined, undefined], ["groups of 1", undefined, 1], ["streamed", 20 * per * 4, 2]] as const) {
+    const images = DeviceImages.create(gpu, ds, { maxBytes });
+    try {
+      if ((what === "streamed") === images.resident) throw new Error(`${what}: resident = ${images.resident}`);
+      const got = await extractFeatures(gpu, model, images, { batch: 10, groupBatches });
+      assertEquals([got.n, got.dim, got.classes], [n, F, 3]);
+      assertEquals(Array.from(got.labels), Array.from(ds.labels));
+      assertClose(got.data, want, { rtol: 1e-5, atol: 1e-5 }, `features (${what})`);
+    } finally {
+      images.destroy();
+    }
+  }
+  const images = DeviceImages.create(gpu, ds);
   await assertRejects(
-    () => extractFeatures(model, { ...ds, w: 4, images: ds.images.subarray(0, n * c * h * 4) }),
+    () => extractFeatures(gpu, { ...model, forward: (x: Tensor) => x.reshape([x.shape[0] * per]) }, images, { batch: 10 }),
     Error,
-    "model input 'images'",
+    "expected [10, F]",
   );
+  images.destroy();
 });
 
 Deno.test("pixelKnn is kNN on flattened pixels", async () => {

@@ -18,8 +18,7 @@ import { size } from "../kernels/op.ts";
 import { awaitGpu } from "../runtime/wait.ts";
 import { getGpu } from "../runtime/device.ts";
 import { Executable } from "../runtime/executable.ts";
-import { addTrainingStep } from "../step/training.ts";
-import { lrScalarOf, optimizerConfig, stepScalars } from "../train/trainer.ts";
+import { trainingGraph } from "../step/build.ts";
 
 // Odd, non-power-of-two sizes throughout: batch 10, 1×8×8 images, encoder 64 → 19,
 // projector 19 → 17 → 11, predictors 11 → 13 (BYOL) / 7 (SimSiam bottleneck) → 11.
@@ -57,20 +56,16 @@ interface Built {
 
 /** spec → lowered graph (+ views exposed as outputs) → training step */
 function build(spec: PipelineSpec): Built {
-  const lowered = lowerSpec(spec, SHAPE);
-  const g = lowered.graph;
+  const { lowered, graph: g } = trainingGraph(spec, SHAPE);
   const views = g.nodes.filter((n) => n.op === "augment").map((n, i) => {
     g.output(`view${i}`, g.t(n.id));
     return `view${i}`;
   });
-  const lrOf = lrScalarOf(spec);
-  addTrainingStep(g, lowered.loss, {
-    optimizer: optimizerConfig(spec),
-    lrScalar: (name, group) => lrOf(name, group, g.find(name)!.rank),
-    ema: lowered.ema,
-  });
   return { spec, lowered, g, views };
 }
+
+/** the step's scalars at step s of a STEPS-step run */
+const scalarsAt = (lowered: LoweredSpec, s: number) => lowered.scalars.plan.values(s, { stepsPerEpoch: STEPS, totalSteps: STEPS });
 
 const l2 = (x: ArrayLike<number>) => diffNorm(x, new Float64Array(x.length));
 function diffNorm(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -99,7 +94,7 @@ async function pair(b: Built) {
   /** one step on both; returns the GPU outputs, the CPU reference outputs and the step's scalars */
   const stepBoth = async (s: number) => {
     const images = batchAt(s);
-    const scalars = stepScalars(b.spec, b.lowered, s, STEPS, STEPS);
+    const scalars = scalarsAt(b.lowered, s);
     ex.write("images", images);
     ex.setScalars(scalars);
     ex.run();
@@ -394,7 +389,7 @@ Deno.test("simsiam: the gradient is that of the loss with the stopGrad'd targets
     );
   }
   leaves.set("images", Float64Array.from(batchAt(0)));
-  const scalars = stepScalars(spec, lowered, 0, STEPS, STEPS);
+  const scalars = scalarsAt(lowered, 0);
   const all = evaluate(g, { leaves, scalars });
   const analytic = all[gw.id];
   const targets = g.nodes.filter((n) => n.op === "stopGrad" && n.id < loss.id);
@@ -451,14 +446,7 @@ Deno.test("every pipeline's compiled step dispatches only shared-table kernels; 
   ]);
 
   for (const [name, spec] of variants) {
-    const lowered = lowerSpec(spec, { c: 1, h: 28, w: 28 });
-    const g = lowered.graph;
-    const lrOf = lrScalarOf(spec);
-    addTrainingStep(g, lowered.loss, {
-      optimizer: optimizerConfig(spec),
-      lrScalar: (n, group) => lrOf(n, group, g.find(n)!.rank),
-      ema: lowered.ema,
-    });
+    const { graph: g } = trainingGraph(spec, { c: 1, h: 28, w: 28 });
     const program = compile(g, { features: { subgroups: true, f16: false } });
     // the fusion plan the compiler used
     const { plan } = fusionPlanOf(g);

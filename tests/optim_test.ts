@@ -8,7 +8,7 @@
 // An EMA target E follows W after the optimizer step with the cosine τ of the trainer.
 import { step as cpuStep } from "../cpu/reference.ts";
 import { compile } from "../compiler/compile.ts";
-import { lowerSpec } from "../step/lower.ts";
+import type { PipelineSpec } from "../dsl/schema.ts";
 import { defaultEncoder, presets } from "../dsl/presets.ts";
 import { Graph } from "../ir/graph.ts";
 import { getGpu } from "../runtime/device.ts";
@@ -16,7 +16,7 @@ import { Executable } from "../runtime/executable.ts";
 import { adamScalars, type OptimizerConfig } from "../step/optim.ts";
 import { lrAt, tauAt } from "../step/schedule.ts";
 import { addTrainingStep } from "../step/training.ts";
-import { stepScalars } from "../train/trainer.ts";
+import { compileStep, trainingGraph } from "../step/build.ts";
 import { rand } from "./util/check.ts";
 
 const SHAPES: Record<string, number[]> = { W: [5, 7], b: [7], Z: [3, 4] };
@@ -233,24 +233,24 @@ Deno.test("tauAt and the trainer's per-branch τ: base at step 0, final at the t
     warmupEpochs: 0,
   });
   spec.branches.forEach((b) => b.ema && (b.ema.tau = { base: TAU.base, final: TAU.final, schedule: "cosine" }));
-  const lowered = lowerSpec(spec, { c: 1, h: 8, w: 8 });
-  const names = [...lowered.tauScalars.keys()];
-  if (names.join() !== "tau_p1") throw new Error(`expected one τ scalar tau_p1, got ${names}`);
+  const values = (sp: PipelineSpec) => {
+    const plan = trainingGraph(sp, { c: 1, h: 8, w: 8 }).lowered.scalars.plan;
+    return (k: number) => plan.values(k, { stepsPerEpoch: STEPS, totalSteps: STEPS });
+  };
+  const at = (k: number) => values(spec)(k).tau_p1;
   for (let k = 0; k <= STEPS; k++) {
-    const got = stepScalars(spec, lowered, k, STEPS, STEPS).tau_p1;
+    const got = at(k);
     if (Math.abs(got - tauClosed(k)) > 1e-12) throw new Error(`τ at step ${k}: ${got}, expected ${tauClosed(k)}`);
   }
-  const at = (k: number) => stepScalars(spec, lowered, k, STEPS, STEPS).tau_p1;
   if (Math.abs(at(0) - TAU.base) > 1e-15 || Math.abs(at(STEPS) - TAU.final) > 1e-15) {
     throw new Error(`τ(0) = ${at(0)}, τ(total) = ${at(STEPS)}`);
   }
   // a const schedule ignores final
   spec.branches.forEach((b) => b.ema && (b.ema.tau = { base: 0.97, final: 0.5, schedule: "const" }));
-  const constant = lowerSpec(spec, { c: 1, h: 8, w: 8 });
-  if (stepScalars(spec, constant, 4, STEPS, STEPS).tau_p1 !== 0.97) throw new Error("const τ must stay at base");
+  if (values(spec)(4).tau_p1 !== 0.97) throw new Error("const τ must stay at base");
 });
 
-Deno.test("stepScalars: lr scaled by batch/256, bias lr, fixed lr, Adam corrections, queue pointer", () => {
+Deno.test("the scalar plan: lr scaled by batch/256 with warmup + cosine, bias lr, fixed lr, Adam corrections, queue pointer, data position; packed as the program reads it", () => {
   const spec = presets.mocoV2({
     data: "synthetic",
     imageSize: 8,
@@ -261,8 +261,9 @@ Deno.test("stepScalars: lr scaled by batch/256, bias lr, fixed lr, Adam correcti
     warmupEpochs: 0.5,
     lr: 0.8,
   });
-  const lowered = lowerSpec(spec, { c: 1, h: 8, w: 8 });
   const total = 10, spe = 5; // warmup = round(0.5 · 5) = 2 steps (rounded)
+  const run = { stepsPerEpoch: spe, totalSteps: total };
+  const moco = trainingGraph(spec, { c: 1, h: 8, w: 8 });
   const sched = {
     base: 0.8 * 4 / 256,
     warmupSteps: Math.round(0.5 * spe),
@@ -270,16 +271,28 @@ Deno.test("stepScalars: lr scaled by batch/256, bias lr, fixed lr, Adam correcti
     finalFactor: spec.schedule.finalFactor,
   };
   for (let k = 0; k < total; k++) {
-    const s = stepScalars(spec, lowered, k, total, spe);
+    const s = moco.lowered.scalars.plan.values(k, run);
     if (Math.abs(s.lr - lrAt(sched, k)) > 1e-15) throw new Error(`lr at ${k}: ${s.lr} vs ${lrAt(sched, k)}`);
-    if (s.lr_fixed !== 0.8 * 4 / 256) throw new Error(`lr_fixed ${s.lr_fixed}`);
     if (s.queue_keys_ptr !== (k * 4) % 12) throw new Error(`queue pointer at ${k}: ${s.queue_keys_ptr}`);
     if (s.step !== k || s.seed !== spec.seed) throw new Error("step / seed scalars");
     if (s.tau_q1 !== 0.99) throw new Error(`MoCo's τ is constant 0.99, got ${s.tau_q1}`);
   }
+  // the data position: epoch and first row in the epoch's shuffle, or in a streamed chunk of 2 steps
+  const data = trainingGraph(spec, { c: 1, h: 8, w: 8 }, { data: { rows: 23, dtype: "u8", order: "shuffle" } }).lowered.scalars.plan;
+  const chunked = trainingGraph(spec, { c: 1, h: 8, w: 8 }, { data: { rows: 8, dtype: "u8", order: "stored", chunkSteps: 2 } }).lowered.scalars.plan;
+  for (let k = 0; k < total; k++) {
+    const d = data.values(k, run), c = chunked.values(k, run);
+    if (d.data_epoch !== Math.floor(k / spe) || d.data_first !== (k % spe) * 4) throw new Error(`data position at ${k}: ${JSON.stringify(d)}`);
+    if (c.data_first !== ((k % spe) % 2) * 4) throw new Error(`chunked data position at ${k}: ${c.data_first}`);
+  }
+  // SimSiam's predictor keeps a fixed lr (scaled by batch/256, no schedule)
+  const ss = presets.simsiam({ data: "synthetic", imageSize: 8, proj: [5, 4], pred: [3, 4], batch: 4, lr: 0.8 });
+  const fixed = trainingGraph(ss, { c: 1, h: 8, w: 8 }).lowered.scalars.plan;
+  for (const k of [0, 3, 9]) if (fixed.values(k, run).lr_fixed !== 0.8 * 4 / 256) throw new Error(`lr_fixed ${fixed.values(k, run).lr_fixed}`);
+
   const bt = presets.barlowTwins({ data: "synthetic", imageSize: 8, proj: [5, 4], batch: 8, lr: 0.2 });
-  const lb = lowerSpec(bt, { c: 1, h: 8, w: 8 });
-  const s0 = stepScalars(bt, lb, 3, 100, 10);
+  const btRun = { stepsPerEpoch: 10, totalSteps: 100 };
+  const s0 = trainingGraph(bt, { c: 1, h: 8, w: 8 }).lowered.scalars.plan.values(3, btRun);
   const sch = {
     warmupSteps: Math.round(bt.schedule.warmupEpochs * 10),
     totalSteps: 100,
@@ -301,9 +314,22 @@ Deno.test("stepScalars: lr scaled by batch/256, bias lr, fixed lr, Adam correcti
       eps: 1e-8,
     },
   };
-  const sa = stepScalars(aw, lb, 4, 100, 10);
+  const sa = trainingGraph(aw, { c: 1, h: 8, w: 8 }).lowered.scalars.plan.values(4, btRun);
   if (Math.abs(sa.adam_bc1 - (1 - 0.8 ** 5)) > 1e-15 || Math.abs(sa.adam_bc2 - (1 - 0.95 ** 5)) > 1e-15) {
     throw new Error(`Adam corrections at step 4 (t = 5): ${sa.adam_bc1}, ${sa.adam_bc2}`);
+  }
+
+  // packing: each step's slot holds f32 values as f32 bits and u32 values as integers, where the program reads them
+  const step = compileStep(moco, { features: { subgroups: false, f16: false } });
+  const packed = step.plan.pack(step.program, 3, 4, run);
+  const f = new Float32Array(packed), u = new Uint32Array(packed);
+  for (let k = 0; k < 4; k++) {
+    const want = step.plan.values(3 + k, run);
+    for (const [name, i] of step.program.scalarIndex) {
+      const got = step.program.scalarTypes.get(name) === "u32" ? u[k * 64 + i] : f[k * 64 + i];
+      const expect = step.program.scalarTypes.get(name) === "u32" ? want[name] >>> 0 : Math.fround(want[name]);
+      if (got !== expect) throw new Error(`slot ${k}, '${name}': ${got} vs ${expect}`);
+    }
   }
 });
 

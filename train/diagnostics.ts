@@ -1,7 +1,8 @@
-// Collapse diagnostics as their own small compiled program: the training step exposes the two
-// embeddings of its main loss term ('pair.a', 'pair.b'); every few steps they are read back
-// and this program computes per-dimension std, the cross-correlation C and its diagonal /
-// off-diagonal summaries on the GPU, and the effective rank on the host.
+// Collapse diagnostics as their own small compiled program whose inputs are bound to the training
+// step's two embeddings ('pair.a', 'pair.b'): at a diagnostics step it is recorded into the same
+// command buffer right after the step, and its scalars (per-dimension std, C's diagonal and
+// off-diagonal summaries) plus the embeddings z_a go to the readback ring with the loss, so
+// measuring never stalls the queue. The effective rank of z_a is computed on the host.
 import { compile } from "../compiler/compile.ts";
 import { Graph } from "../ir/graph.ts";
 import { collapseDiagnostics, crossCorrelation } from "../losses/mod.ts";
@@ -12,27 +13,58 @@ import { effectiveRank } from "./effective_rank.ts";
 export const DIAG_KEYS = ["std_mean", "std_min", "nstd_mean", "corr_diag_mean", "corr_offdiag_abs_mean"] as const;
 
 export class Diagnostics {
-  private constructor(private ex: Executable, readonly n: number, readonly d: number) {}
+  private constructor(private ex: Executable, private step: Executable, readonly n: number, readonly d: number) {}
 
-  static async create(gpu: Gpu, n: number, d: number): Promise<Diagnostics> {
+  /** Diagnostics of a step program that exposes 'pair.a' and 'pair.b' [n, d]; undefined when it does not. */
+  static async create(gpu: Gpu, step: Executable): Promise<Diagnostics | undefined> {
+    const a = step.program.outputs.get("pair.a"), b = step.program.outputs.get("pair.b");
+    if (!a || !b) return undefined;
+    const [n, d] = a.shape;
     const g = new Graph();
-    const a = g.input("a", [n, d]), b = g.input("b", [n, d]);
-    collapseDiagnostics(a, b, "diag");
-    g.output("C", crossCorrelation(a, b));
-    const ex = await Executable.create(gpu, compile(g, { features: { subgroups: gpu.features.subgroups, f16: gpu.features.f16 } }));
-    return new Diagnostics(ex, n, d);
+    const ia = g.input("a", [n, d]), ib = g.input("b", [n, d]);
+    collapseDiagnostics(ia, ib, "diag");
+    g.output("C", crossCorrelation(ia, ib));
+    const program = compile(g, { features: { subgroups: gpu.features.subgroups, f16: gpu.features.f16 } });
+    const ex = await Executable.create(gpu, program, { bind: { a: step.buffers[a.storage], b: step.buffers[b.storage] } });
+    return new Diagnostics(ex, step, n, d);
   }
 
-  /** scalar diagnostics of (a, b); with `withC`, also the D×D matrix C and the effective rank of a */
-  async measure(a: Float32Array, b: Float32Array, withC = false): Promise<{ values: Record<string, number>; C?: Float32Array }> {
-    this.ex.write("a", a);
-    this.ex.write("b", b);
-    this.ex.run();
+  /** bytes one measurement takes in a readback buffer: the scalars, then z_a */
+  get recordBytes(): number {
+    return DIAG_KEYS.length * 4 + this.n * this.d * 4;
+  }
+
+  /** Records the measurement of the step just recorded, and its copy to `staging` at `offset`. */
+  encode(enc: GPUCommandEncoder, staging: GPUBuffer, offset: number): void {
+    this.ex.encode(enc);
+    DIAG_KEYS.forEach((k, i) => this.ex.encodeCopy(enc, this.ex.program.outputs.get(`diag.${k}`)!.storage, staging, offset + 4 * i, 4));
+    const a = this.step.program.outputs.get("pair.a")!.storage;
+    this.step.encodeCopy(enc, a, staging, offset + DIAG_KEYS.length * 4, this.n * this.d * 4);
+  }
+
+  /** The values of a record read back from a mapped range. */
+  decode(record: ArrayBuffer): Record<string, number> {
+    const scalars = new Float32Array(record, 0, DIAG_KEYS.length);
     const values: Record<string, number> = {};
-    for (const k of DIAG_KEYS) values[k] = (await this.ex.read(`diag.${k}`))[0];
-    values.effective_rank = effectiveRank(a, this.n, this.d);
-    if (!withC) return { values };
-    return { values, C: await this.ex.read("C") };
+    DIAG_KEYS.forEach((k, i) => (values[k] = scalars[i]));
+    values.effective_rank = effectiveRank(new Float32Array(record, DIAG_KEYS.length * 4, this.n * this.d), this.n, this.d);
+    return values;
+  }
+
+  /** C and the diagnostics of the embeddings the step holds now (one round trip; after the loop). */
+  async final(): Promise<{ values: Record<string, number>; C: Float32Array }> {
+    this.ex.run();
+    const o = (name: string) => this.ex.program.outputs.get(name)!;
+    const a = this.step.program.outputs.get("pair.a")!;
+    const reads = await this.ex.readMany([
+      ...DIAG_KEYS.map((k) => [o(`diag.${k}`).storage, 1] as [number, number]),
+      [o("C").storage, this.d * this.d],
+    ]);
+    const [za] = await this.step.readMany([[a.storage, this.n * this.d]]);
+    const values: Record<string, number> = {};
+    DIAG_KEYS.forEach((k, i) => (values[k] = reads[i][0]));
+    values.effective_rank = effectiveRank(za, this.n, this.d);
+    return { values, C: reads[DIAG_KEYS.length] };
   }
 
   destroy(): void {

@@ -2,15 +2,13 @@
 // same step budget, and the device memory each run's compiled step needs.
 import { join } from "node:path";
 import { compile } from "../../compiler/compile.ts";
-import { lowerSpec } from "../../step/lower.ts";
 import { barlowTwins, lars, sgd } from "../../dsl/builders.ts";
 import { FlagError, parseFlags } from "../../dsl/cli.ts";
 import { presets } from "../../dsl/presets.ts";
-import { DATASET_SHAPES } from "../../dsl/resolve.ts";
+import { datasetImageShape } from "../../data/names.ts";
 import type { PipelineSpec } from "../../dsl/schema.ts";
 import { validateSpec } from "../../dsl/validate.ts";
-import { addTrainingStep } from "../../step/training.ts";
-import { lrScalarOf, optimizerConfig } from "../../train/trainer.ts";
+import { trainingGraph } from "../../step/build.ts";
 import type { Lambda, OptKind, StudyOptions } from "./options.ts";
 
 export interface RunConfig {
@@ -82,13 +80,6 @@ export function planRuns(o: StudyOptions, base = baseSpec(o)): RunConfig[] {
  * (no GPU): the lowering and the liveness plan fix it before the first step.
  */
 export function stepBytes(spec: PipelineSpec): number {
-  const [c, h, w] = DATASET_SHAPES[spec.data.name] ?? [3, 32, 32];
-  const lowered = lowerSpec(spec, { c, h, w });
-  const g = lowered.graph, lrOf = lrScalarOf(spec);
-  addTrainingStep(g, lowered.loss, {
-    optimizer: optimizerConfig(spec),
-    lrScalar: (name, group) => lrOf(name, group, g.find(name)!.rank),
-    ema: lowered.ema,
-  });
-  return compile(g).peakBytes;
+  const [c, h, w] = datasetImageShape(spec.data.name) ?? [3, 32, 32];
+  return compile(trainingGraph(spec, { c, h, w }).graph).peakBytes;
 }

@@ -11,7 +11,7 @@
 // compiler does not unroll them fully.
 // Without blur the image passes write the op's output directly; with blur they write a temp.
 import { grid } from "../layout.ts";
-import { type BufRef, type KernelCtx, type Lowering, type Pass, UNIFORM_DECL } from "../op.ts";
+import { type BufRef, type KernelCtx, type Lowering, type Pass, RNG_SEED, RNG_STEP, UNIFORM_DECL } from "../op.ts";
 import { PHILOX_WGSL } from "../wgsl/philox.ts";
 import { blurPassWgsl } from "./blur.ts";
 import { COLOR_WGSL, JIT, jitterOpWgsl } from "./color.ts";
@@ -83,7 +83,7 @@ ${phase === 1 ? `        if (op == ${JIT.CONTRAST}u) { break; }\n` : ""}${
       [{ name: "PARAMS", buf: params, write: true }],
       N,
       PHILOX_WGSL,
-      paramsWgsl(s, c.scalarU32("seed"), c.scalarU32("step")),
+      paramsWgsl(s, c.scalarU32(RNG_SEED), c.scalarU32(RNG_STEP)),
       true,
     ),
   );

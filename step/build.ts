@@ -1,0 +1,63 @@
+// The one way a training step is made: spec → lowered forward graph (step/lower.ts) → training
+// graph (gradients, optimizer, EMA and queue updates; step/training.ts) → compiled program, with
+// the scalar plan that feeds it. The trainer, the bench, the examples and the tests all build
+// their step here.
+import { compile, type CompileOptions, type Program } from "../compiler/compile.ts";
+import type { PipelineSpec } from "../dsl/schema.ts";
+import type { Graph } from "../ir/graph.ts";
+import { type ImageShape, type LoweredSpec, lowerSpec, type StepData } from "./lower.ts";
+import { optimizerConfig, type RunGeometry, TrainingScalars } from "./plan.ts";
+import type { ScalarPlan } from "./scalars.ts";
+import { addTrainingStep } from "./training.ts";
+
+export interface TrainingGraph {
+  spec: PipelineSpec;
+  lowered: LoweredSpec;
+  graph: Graph;
+  /** names of the trained parameters */
+  params: string[];
+}
+
+export interface CompiledStep extends TrainingGraph {
+  program: Program;
+  plan: ScalarPlan<RunGeometry>;
+}
+
+export interface StepOptions {
+  /** the data set on the device and the gather into the step; default: an 'images' input written per step */
+  data?: StepData;
+}
+
+export interface CompileStepOptions {
+  features: { subgroups: boolean; f16: boolean };
+  /** kernel variant per op and shape (the autotuner's picks); op defaults otherwise */
+  variant?: CompileOptions["variant"];
+}
+
+/** The whole training step as a graph, before compilation (the autotuner looks at its shapes). */
+export function trainingGraph(spec: PipelineSpec, image: ImageShape, opts: StepOptions = {}): TrainingGraph {
+  const scalars = new TrainingScalars(spec);
+  const lowered = lowerSpec(spec, image, { scalars, data: opts.data });
+  const optimizer = optimizerConfig(spec);
+  if (optimizer.kind === "adamw") optimizer.adamCorrections = scalars.adamCorrections();
+  const { params } = addTrainingStep(lowered.graph, lowered.loss, {
+    optimizer,
+    lrScalar: (name, rank) => scalars.lr(name, rank),
+    ema: lowered.ema,
+  });
+  scalars.mainLr(); // logged every step even when no parameter reads it
+  return { spec, lowered, graph: lowered.graph, params };
+}
+
+/** Compiles a training graph; every scalar the program reads must come from the plan. */
+export function compileStep(t: TrainingGraph, opts: CompileStepOptions): CompiledStep {
+  const program = compile(t.graph, { features: opts.features, variant: opts.variant });
+  const plan = t.lowered.scalars.plan;
+  plan.check(program, `the step of '${t.spec.name}'`);
+  return { ...t, program, plan };
+}
+
+/** spec → compiled step in one call (bench, examples, tests). */
+export function buildStep(spec: PipelineSpec, image: ImageShape, opts: StepOptions & CompileStepOptions): CompiledStep {
+  return compileStep(trainingGraph(spec, image, opts), opts);
+}

@@ -1,0 +1,65 @@
+// Checkpoints of a run: a snapshot of every persistent tensor queued behind the steps already
+// submitted (so the loop need not stop for it) and written once read; resuming checks the file
+// against the compiled step. A snapshot with a non-finite value is refused, so a diverged run
+// never replaces the last good checkpoint.
+import type { Program } from "../compiler/compile.ts";
+import type { PipelineSpec } from "../dsl/schema.ts";
+import { type Checkpoint, CheckpointError, checkpointPath, loadCheckpoint, saveCheckpoint } from "../io/checkpoint.ts";
+import { SafetensorsError } from "../io/safetensors.ts";
+import type { Executable } from "../runtime/executable.ts";
+import { NonFiniteLossError } from "./loop.ts";
+import { existsSync } from "node:fs";
+
+export interface SaveTarget {
+  out: string;
+  spec: PipelineSpec;
+  hash: string;
+  stepsPerEpoch: number;
+}
+
+const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+
+/** Reads every persistent tensor as of the steps submitted so far and saves them as the checkpoint at `step`. */
+export async function snapshot(ex: Executable, program: Program, t: SaveTarget, step: number): Promise<void> {
+  const names = [...program.persistent.keys()];
+  const shapeOf = (n: string) => program.storages[program.persistent.get(n)!].shape!;
+  const vals = await ex.readMany(names.map((n) => [program.persistent.get(n)!, size(shapeOf(n))]));
+  // on lavapipe max(NaN, 0) is 0, so ReLU can launder NaN weights into a finite (constant) loss
+  // that the loss check never sees: this is where they are caught
+  const bad = names.filter((_, i) => vals[i].some((x) => !Number.isFinite(x)));
+  if (bad.length) {
+    throw new NonFiniteLossError(
+      `parameters or state became non-finite by step ${step} (epoch ${Math.ceil(step / t.stepsPerEpoch)}): ${bad.slice(0, 5).join(", ")}` +
+        `${bad.length > 5 ? ` and ${bad.length - 5} more` : ""}`,
+      step,
+    );
+  }
+  const tensors: Checkpoint["tensors"] = {};
+  names.forEach((n, i) => (tensors[n] = { shape: [...shapeOf(n)], data: vals[i] }));
+  saveCheckpoint(t.out, { tensors, spec: t.spec, specHash: t.hash, step, epoch: Math.floor(step / t.stepsPerEpoch) });
+}
+
+/** The checkpoint to resume from, checked against the compiled step's persistent tensors and the spec hash. */
+export function resumeState(from: string, program: Program, hash: string): Checkpoint {
+  const shapes: Record<string, number[]> = {};
+  for (const [name, id] of program.persistent) shapes[name] = [...program.storages[id].shape!];
+  try {
+    return loadCheckpoint(from, { specHash: hash, shapes });
+  } catch (e) {
+    // a truncated or corrupt file is a checkpoint problem to the user (the message names the file)
+    if (e instanceof SafetensorsError) throw new CheckpointError(`cannot resume: ${e.message}`);
+    throw e;
+  }
+}
+
+/** The checkpoint in a run folder, if there is a readable one: its step, epoch and path. */
+export function checkpointReader(out: string): { step: number; epoch: number; path: string } | undefined {
+  const path = checkpointPath(out);
+  if (!existsSync(path)) return undefined;
+  try {
+    const ck = loadCheckpoint(path);
+    return { step: ck.step, epoch: ck.epoch, path };
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,200 @@
+// The asynchronous training loop. Steps are recorded in groups (one command buffer per group)
+// and the host keeps at most `window` groups in flight, so it blocks about once per group, not
+// once per step. Nothing is written per step: the scalars of many steps go to the uniform ring in
+// one upload, the batch is gathered from the data set on the device, and every step's loss (plus
+// the diagnostics at diagnostics steps) is copied inside the group's own command buffer into a
+// staging buffer that is mapped when the group is done, so a readback never stalls the queue.
+// Every step's loss is read, so a non-finite loss stops the run naming the step where it happened.
+import { SLOT_BYTES } from "../kernels/op.ts";
+import type { Executable } from "../runtime/executable.ts";
+import { awaitGpu } from "../runtime/wait.ts";
+import type { RunGeometry } from "../step/plan.ts";
+import type { ScalarPlan } from "../step/scalars.ts";
+import type { Diagnostics } from "./diagnostics.ts";
+
+export interface StepRecord {
+  step: number;
+  loss: number;
+  /** diagnostics, at diagnostics steps */
+  diag?: Record<string, number>;
+}
+
+export interface LoopHooks {
+  /** before the group starting at `step` is recorded (e.g. stream the next chunk of data to the device) */
+  beforeGroup?(step: number): void;
+  /** the steps of a finished group, in order (all of them; the caller picks what it logs) */
+  onGroup(records: StepRecord[]): void;
+  /** after the step that ends an epoch has been submitted; the returned promise is awaited in queue order */
+  atEpochEnd?(step: number): Promise<void> | undefined;
+  /** polled before each group; true stops the loop after the groups in flight */
+  stopRequested?(): boolean;
+}
+
+export interface LoopOptions {
+  ex: Executable;
+  plan: ScalarPlan<RunGeometry>;
+  geometry: RunGeometry;
+  /** steps [start, end) */
+  start: number;
+  end: number;
+  /** steps per command buffer / readback (default 25) */
+  groupSteps?: number;
+  /** groups submitted ahead of the one the host waits for (default 2) */
+  window?: number;
+  /** groups also end where the step within the epoch is a multiple of this (data chunk ends) */
+  splitEvery?: number;
+  /** diagnostics every this many steps (and at the last step of each epoch and of the run) */
+  diagEvery?: number;
+  diagnostics?: Diagnostics;
+}
+
+export interface LoopStats {
+  steps: number;
+  /** times the loop blocked on the device (group readbacks, epoch-end work) */
+  waits: number;
+  /** bytes the loop wrote to the device (scalar slots, streamed data chunks are counted by their owner) */
+  scalarBytes: number;
+  /** the step the loop stopped before */
+  stoppedAt: number;
+  /** the most steps submitted and not yet read back at any time */
+  maxStepsInFlight: number;
+}
+
+export class NonFiniteLossError extends Error {
+  constructor(message: string, readonly step: number) {
+    super(message);
+    this.name = "NonFiniteLossError";
+  }
+}
+
+interface Group {
+  first: number;
+  count: number;
+  staging: GPUBuffer;
+  /** diagnostics records: step → byte offset in staging */
+  diag: Map<number, number>;
+  mapped: Promise<void>;
+}
+
+type Pending = { kind: "group"; group: Group } | { kind: "work"; done: Promise<void> };
+
+/** Staging buffers for group readbacks, reused (a flat footprint over a long run). */
+class StagingPool {
+  private free: GPUBuffer[] = [];
+  private all: GPUBuffer[] = [];
+  constructor(private device: GPUDevice, readonly bytes: number) {}
+  take(): GPUBuffer {
+    const b = this.free.pop();
+    if (b) return b;
+    const made = this.device.createBuffer({ size: this.bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: "step readback" });
+    this.all.push(made);
+    return made;
+  }
+  give(b: GPUBuffer): void {
+    this.free.push(b);
+  }
+  destroy(): void {
+    for (const b of this.all) b.destroy();
+  }
+}
+
+export async function runSteps(o: LoopOptions, hooks: LoopHooks): Promise<LoopStats> {
+  const { ex, plan, geometry } = o;
+  const device = ex.gpu.device;
+  const G = Math.max(1, Math.min(o.groupSteps ?? 25, ex.slots));
+  const window = Math.max(1, o.window ?? 2);
+  const lossStorage = ex.program.outputs.get("loss")?.storage;
+  if (lossStorage === undefined) throw new Error("the step has no 'loss' output");
+  const every = Math.max(1, o.diagEvery ?? Infinity);
+  const isDiag = (s: number) =>
+    !!o.diagnostics && ((s + 1) % every === 0 || s === o.end - 1 || (s + 1) % geometry.stepsPerEpoch === 0);
+  const diagBytes = o.diagnostics?.recordBytes ?? 0;
+  // a group ends at an epoch end at the latest, so it holds at most ⌈G/every⌉ + 1 diagnostics steps
+  const maxDiag = o.diagnostics ? Math.min(G, Math.ceil(G / every) + 1) : 0;
+  const pool = new StagingPool(device, align4(G * 4) + maxDiag * diagBytes);
+  const stats: LoopStats = { steps: 0, waits: 0, scalarBytes: 0, stoppedAt: o.start, maxStepsInFlight: 0 };
+  let inFlight = 0;
+  const pending: Pending[] = [];
+  let slotBase = -1; // first step whose scalars sit in slot 0 of the ring
+
+  const settle = async (p: Pending) => {
+    stats.waits++;
+    if (p.kind === "work") return await awaitGpu(p.done);
+    const g = p.group;
+    await awaitGpu(g.mapped);
+    inFlight -= g.count;
+    const range = g.staging.getMappedRange();
+    const losses = new Float32Array(range, 0, g.count);
+    const records: StepRecord[] = [];
+    for (let k = 0; k < g.count; k++) {
+      const step = g.first + k, loss = losses[k];
+      if (!Number.isFinite(loss)) {
+        g.staging.unmap();
+        pool.give(g.staging);
+        throw new NonFiniteLossError(`loss became ${loss} at step ${step} (epoch ${Math.floor(step / geometry.stepsPerEpoch) + 1})`, step);
+      }
+      const at = g.diag.get(step);
+      records.push({ step, loss, diag: at === undefined ? undefined : o.diagnostics!.decode(range.slice(at, at + diagBytes)) });
+    }
+    g.staging.unmap();
+    pool.give(g.staging);
+    hooks.onGroup(records);
+  };
+
+  try {
+    let step = o.start;
+    while (step < o.end && !hooks.stopRequested?.()) {
+      // a group never crosses an epoch end (checkpoints are taken there) nor the ring's end
+      const epochEnd = (Math.floor(step / geometry.stepsPerEpoch) + 1) * geometry.stepsPerEpoch;
+      const inEpoch = step % geometry.stepsPerEpoch, split = o.splitEvery ?? Infinity;
+      const count = Math.min(G, o.end - step, epochEnd - step, split - (inEpoch % split));
+      while (pending.length >= window) await settle(pending.shift()!);
+      if (slotBase < 0 || step + count > slotBase + ex.slots) {
+        // queue-ordered after every step already submitted, so overwriting their slots is safe
+        slotBase = step;
+        const n = Math.min(ex.slots, o.end - step);
+        ex.writeSlots(0, plan.pack(ex.program, step, n, geometry));
+        stats.scalarBytes += n * SLOT_BYTES;
+      }
+      hooks.beforeGroup?.(step);
+      const staging = pool.take();
+      const enc = device.createCommandEncoder();
+      const diag = new Map<number, number>();
+      for (let k = 0; k < count; k++) {
+        const s = step + k;
+        ex.encode(enc, s - slotBase);
+        ex.encodeCopy(enc, lossStorage, staging, 4 * k, 4);
+        if (isDiag(s)) {
+          const at = align4(G * 4) + diag.size * diagBytes;
+          o.diagnostics!.encode(enc, staging, at);
+          diag.set(s, at);
+        }
+      }
+      device.queue.submit([enc.finish()]);
+      const group: Group = { first: step, count, staging, diag, mapped: staging.mapAsync(GPUMapMode.READ) };
+      pending.push({ kind: "group", group });
+      inFlight += count;
+      stats.maxStepsInFlight = Math.max(stats.maxStepsInFlight, inFlight);
+      step += count;
+      stats.steps += count;
+      stats.stoppedAt = step;
+      if (step % geometry.stepsPerEpoch === 0) {
+        const work = hooks.atEpochEnd?.(step);
+        if (work) pending.push({ kind: "work", done: work });
+      }
+    }
+    while (pending.length) await settle(pending.shift()!);
+  } catch (e) {
+    // let the groups in flight finish so their buffers can be released, then report the first failure
+    for (const p of pending) {
+      if (p.kind === "group") await awaitGpu(p.group.mapped).catch(() => {});
+      else await awaitGpu(p.done).catch(() => {});
+    }
+    throw e;
+  } finally {
+    pool.destroy();
+  }
+  return stats;
+}
+
+const align4 = (b: number) => Math.ceil(b / 16) * 16;
