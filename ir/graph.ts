@@ -27,11 +27,20 @@ export class Graph {
   outputs = new Map<string, number>();
   /** label applied to nodes created while it is set */
   scope: string | undefined;
+  /**
+   * While set, the operands of ops marked f16Operands (matmul, convolutions) are rounded to f16
+   * as they are added, except in scopes `keepF32` names (the loss and its statistics stay f32):
+   * forward and backward alike, since the backward's matmuls are created the same way.
+   */
+  mixedPrecision: { keepF32(scope: string | undefined): boolean } | undefined;
 
   add(op: string, inputs: (Tensor | number)[], attrs: Attrs = {}): Tensor {
     const def = OPS[op];
     if (!def) throw new ShapeError(op, `unknown op '${op}' (known: ${Object.keys(OPS).join(", ")})`);
-    const ids = inputs.map((t) => (typeof t === "number" ? t : t.id));
+    let ids = inputs.map((t) => (typeof t === "number" ? t : t.id));
+    if (def.f16Operands && this.mixedPrecision && !this.mixedPrecision.keepF32(this.scope)) {
+      ids = ids.map((i) => (this.nodes[i].op === "roundF16" ? i : this.add("roundF16", [i]).id));
+    }
     const inShapes = ids.map((i) => this.nodes[i].shape);
     let shape: Shape;
     try {

@@ -10,6 +10,7 @@ import { summary, writeReport } from "../train/report.ts";
 import { NonFiniteLossError, train } from "../train/trainer.ts";
 import { DataError } from "../data/dataset.ts";
 import { CheckpointError } from "../io/checkpoint.ts";
+import { MemoryPlanError } from "../step/memory_check.ts";
 
 /** Is this module the program being run? (Deno and Bun set import.meta.main; Node 20 does not.) */
 export function isMain(meta: ImportMeta): boolean {
@@ -51,7 +52,7 @@ export async function runPipeline(preset: PipelineSpec, program: string, args: s
 
 function fail(e: unknown): never {
   const known = e instanceof FlagError || e instanceof SpecError || e instanceof DataError || e instanceof CheckpointError ||
-    e instanceof NonFiniteLossError;
+    e instanceof NonFiniteLossError || e instanceof MemoryPlanError;
   console.error(`error: ${(e as Error).message}`);
   if (!known) console.error((e as Error).stack?.split("\n").slice(1, 6).join("\n"));
   process.exit(known ? 2 : 1);

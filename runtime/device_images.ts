@@ -22,42 +22,53 @@ export function imageBytes(images: Float32Array): Uint8Array | undefined {
 export class DeviceImages {
   /** bytes uploaded since creation (the first upload included) */
   uploadedBytes = 0;
+  readonly dtype: PixelType;
+  /** rows the buffer holds: the whole set when resident, else the window's size */
+  readonly rows: number;
+  readonly resident: boolean;
+  private host: Uint8Array | Float32Array;
+  private buf: GPUBuffer | undefined;
   /** which data set rows the window holds, when not resident (row k of the window = rows[k]) */
   private windowRows: ArrayLike<number> | undefined;
 
-  private constructor(
-    readonly gpu: Gpu,
-    readonly set: Dataset,
-    readonly buffer: GPUBuffer,
-    readonly dtype: PixelType,
-    /** rows the buffer holds: the whole set when resident, else the window's size */
-    readonly rows: number,
-    readonly resident: boolean,
-    private host: Uint8Array | Float32Array,
-  ) {}
-
   /**
-   * Uploads `set` (or allocates its window). `maxBytes` caps the buffer below the adapter's
-   * limits (tests use it to exercise streaming on small sets).
+   * Lays `set` out for the device without touching it (the step is compiled against the layout
+   * and its memory checked before anything is allocated); `allocate` then uploads it. `maxBytes`
+   * caps the buffer below the adapter's limits (tests use it to exercise streaming on small sets).
    */
-  static create(gpu: Gpu, set: Dataset, opts: { maxBytes?: number } = {}): DeviceImages {
-    const { device } = gpu;
+  constructor(readonly gpu: Gpu, readonly set: Dataset, opts: { maxBytes?: number } = {}) {
+    const { limits } = gpu.device;
     const bytes = imageBytes(set.images);
-    const dtype: PixelType = bytes ? "u8" : "f32";
-    const host = bytes ?? set.images;
-    const per = set.c * set.h * set.w, rowBytes = per * (dtype === "u8" ? 1 : 4);
-    const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize, opts.maxBytes ?? Infinity);
-    const resident = set.n * rowBytes <= limit;
-    const rows = resident ? set.n : Math.floor(limit / rowBytes);
-    if (rows < 1) throw new Error(`${set.name}: one image (${rowBytes} bytes) is larger than this adapter's buffer limit (${limit} bytes)`);
-    const buffer = device.createBuffer({
-      size: Math.ceil((rows * rowBytes) / 16) * 16,
+    this.dtype = bytes ? "u8" : "f32";
+    this.host = bytes ?? set.images;
+    const rowBytes = this.per * (this.dtype === "u8" ? 1 : 4);
+    const limit = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize, opts.maxBytes ?? Infinity);
+    this.resident = set.n * rowBytes <= limit;
+    this.rows = this.resident ? set.n : Math.floor(limit / rowBytes);
+    if (this.rows < 1) throw new Error(`${set.name}: one image (${rowBytes} bytes) is larger than this adapter's buffer limit (${limit} bytes)`);
+  }
+
+  /** Layout, buffer and (when resident) the whole upload in one call. */
+  static create(gpu: Gpu, set: Dataset, opts: { maxBytes?: number } = {}): DeviceImages {
+    return new DeviceImages(gpu, set, opts).allocate();
+  }
+
+  /** Allocates the device buffer and, for a resident set, uploads every image. */
+  allocate(): this {
+    if (this.buf) return this;
+    const bytes = this.rows * this.per * (this.dtype === "u8" ? 1 : 4);
+    this.buf = this.gpu.device.createBuffer({
+      size: Math.ceil(bytes / 16) * 16,
       usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
-      label: `images of ${set.name}`,
+      label: `images of ${this.set.name}`,
     });
-    const d = new DeviceImages(gpu, set, buffer, dtype, rows, resident, host);
-    if (resident) d.upload(host, 0);
-    return d;
+    if (this.resident) this.upload(this.host, 0);
+    return this;
+  }
+
+  get buffer(): GPUBuffer {
+    if (!this.buf) throw new Error(`${this.set.name}: the images are not on the device yet (allocate first)`);
+    return this.buf;
   }
 
   /** values per image */
@@ -101,6 +112,6 @@ export class DeviceImages {
   }
 
   destroy(): void {
-    this.buffer.destroy();
+    this.buf?.destroy();
   }
 }

@@ -6,6 +6,7 @@ import { compile, type CompileOptions, type Program } from "../compiler/compile.
 import type { PipelineSpec } from "../dsl/schema.ts";
 import type { Graph } from "../ir/graph.ts";
 import { type ImageShape, type LoweredSpec, lowerSpec, type StepData } from "./lower.ts";
+import { DEFAULT_LOSS_SCALING } from "./loss_scale.ts";
 import { optimizerConfig, type RunGeometry, TrainingScalars } from "./plan.ts";
 import type { ScalarPlan } from "./scalars.ts";
 import { addTrainingStep } from "./training.ts";
@@ -26,6 +27,8 @@ export interface CompiledStep extends TrainingGraph {
 export interface StepOptions {
   /** the data set on the device and the gather into the step; default: an 'images' input written per step */
   data?: StepData;
+  /** "f16-mixed": f16 matmul/conv operands with f32 accumulation, f32 master weights, dynamic loss scaling */
+  precision?: "f32" | "f16-mixed";
 }
 
 export interface CompileStepOptions {
@@ -37,13 +40,15 @@ export interface CompileStepOptions {
 /** The whole training step as a graph, before compilation (the autotuner looks at its shapes). */
 export function trainingGraph(spec: PipelineSpec, image: ImageShape, opts: StepOptions = {}): TrainingGraph {
   const scalars = new TrainingScalars(spec);
-  const lowered = lowerSpec(spec, image, { scalars, data: opts.data });
+  const mixed = (opts.precision ?? "f32") === "f16-mixed";
+  const lowered = lowerSpec(spec, image, { scalars, data: opts.data, mixedPrecision: mixed });
   const optimizer = optimizerConfig(spec);
   if (optimizer.kind === "adamw") optimizer.adamCorrections = scalars.adamCorrections();
   const { params } = addTrainingStep(lowered.graph, lowered.loss, {
     optimizer,
     lrScalar: (name, rank) => scalars.lr(name, rank),
     ema: lowered.ema,
+    lossScaling: mixed ? DEFAULT_LOSS_SCALING : undefined,
   });
   scalars.mainLr(); // logged every step even when no parameter reads it
   return { spec, lowered, graph: lowered.graph, params };

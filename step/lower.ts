@@ -35,6 +35,8 @@ export interface LowerOptions {
   /** the scalar plan lowering declares its per-step scalars in (a fresh one by default) */
   scalars?: TrainingScalars;
   data?: StepData;
+  /** f16-mixed: matmul and conv operands rounded to f16 outside the loss (see Graph.mixedPrecision) */
+  mixedPrecision?: boolean;
 }
 
 export interface LoweredSpec {
@@ -58,6 +60,8 @@ export const emaPrefix = (of: string) => `ema_${of}/`;
 /** Builds the forward graph of a training step for `batch` images of shape `img`. */
 export function lowerSpec(spec: PipelineSpec, img: ImageShape, opts: LowerOptions = {}): LoweredSpec {
   const g = new Graph();
+  // the loss, its statistics (BT's C, VICReg's covariance) and their gradients stay f32
+  if (opts.mixedPrecision) g.mixedPrecision = { keepF32: (scope) => !!scope && scope.startsWith("loss") };
   const scalars = opts.scalars ?? new TrainingScalars(spec);
   const images = opts.data ? gatherImages(g, spec.batch, img, opts.data, scalars) : g.input("images", [spec.batch, img.c, img.h, img.w]);
 

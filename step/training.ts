@@ -3,6 +3,7 @@
 import { grad } from "../compiler/autodiff.ts";
 import type { Graph } from "../ir/graph.ts";
 import type { Tensor } from "../ir/tensor.ts";
+import { type LossScaling, scaleLoss } from "./loss_scale.ts";
 import { applyEma, applyOptimizer, type OptimizerConfig, type ParamSlot } from "./optim.ts";
 
 export interface StepOptions {
@@ -11,12 +12,16 @@ export interface StepOptions {
   lrScalar?: (name: string, rank: number) => string;
   /** EMA pairs by name: target (state) follows online (param) after the optimizer step, with τ from scalar `tau` (default 'tau') */
   ema?: { target: string; online: string; tau?: string }[];
+  /** dynamic loss scaling (mixed precision): skip steps whose gradients overflow */
+  lossScaling?: LossScaling;
 }
 
 export function addTrainingStep(g: Graph, loss: Tensor, opts: StepOptions): { params: string[] } {
   const params = g.params();
   if (params.length === 0) throw new Error("the loss reaches no parameter: nothing to train");
-  const grads = grad(g, loss, params.map((p) => g.t(p.id)));
+  const scaling = opts.lossScaling ? scaleLoss(g, loss, opts.lossScaling) : undefined;
+  const raw = grad(g, scaling?.scaled ?? loss, params.map((p) => g.t(p.id)));
+  const grads = scaling ? raw.map((x) => x && scaling.unscale(x)) : raw;
   const missing = params.filter((_, i) => !grads[i]).map((p) => p.attrs.name as string);
   if (missing.length === params.length) throw new Error("the loss reaches no parameter (every branch is behind stopGrad or EMA)");
   if (missing.length) {
@@ -35,5 +40,6 @@ export function addTrainingStep(g: Graph, loss: Tensor, opts: StepOptions): { pa
     if (!target || !online) throw new Error(`ema: no tensor named '${!target ? e.target : e.online}'`);
     applyEma(g, [{ target, online }], e.tau);
   }
+  scaling?.finish(grads.map((x) => x!));
   return { params: params.map((p) => p.attrs.name as string) };
 }

@@ -4,6 +4,7 @@
 // records prebuilt dispatches; scalars are uploaded for many steps at once and the batch is
 // gathered on the device, so nothing is written per step.
 import process from "node:process";
+import { totalmem } from "node:os";
 import { join } from "node:path";
 import { describe } from "../compiler/compile.ts";
 import type { Dataset, Split } from "../data/dataset.ts";
@@ -19,6 +20,7 @@ import { DeviceImages } from "../runtime/device_images.ts";
 import { Executable } from "../runtime/executable.ts";
 import { type CompiledStep, compileStep, trainingGraph } from "../step/build.ts";
 import type { LoweredSpec } from "../step/lower.ts";
+import { checkMemoryPlan, type MemoryLimits } from "../step/memory_check.ts";
 import { type RunGeometry, runGeometry } from "../step/plan.ts";
 import { checkpointReader, resumeState, type SaveTarget, snapshot } from "./checkpointing.ts";
 import { Diagnostics } from "./diagnostics.ts";
@@ -105,8 +107,8 @@ interface Built {
 async function build(p: Prepared): Promise<Built> {
   const { gpu, spec, data } = p;
   const tr = data.train;
-  const train = DeviceImages.create(gpu, tr, { maxBytes: p.opts.maxDataBytes });
-  const test = DeviceImages.create(gpu, data.test);
+  const train = new DeviceImages(gpu, tr, { maxBytes: p.opts.maxDataBytes });
+  const test = new DeviceImages(gpu, data.test);
   const chunkSteps = train.resident ? undefined : Math.floor(train.rows / spec.batch);
   if (chunkSteps !== undefined && chunkSteps < 1) {
     throw new Error(`one batch of ${spec.batch} images of ${tr.name} does not fit this adapter's buffer limit; lower --batch`);
@@ -124,6 +126,9 @@ async function build(p: Prepared): Promise<Built> {
   });
   const step = compileStep(t, { features, variant });
   p.log(`compiled step: ${describe(step.program)}`);
+  checkMemoryPlan(step.program, memoryLimits(gpu), spec);
+  train.allocate();
+  test.allocate();
   p.log(`data on the device: ${describeImages(train)}`);
   const exec = await Executable.create(gpu, step.program, { slots: 256, bind: { dataset: train.buffer } });
   return { step, exec, images: { train, test }, chunkSteps };
@@ -225,6 +230,15 @@ async function loop(p: Prepared, b: Built, start: number) {
   if (interrupted) p.log(`interrupted at step ${stats.stoppedAt}: checkpoint saved in ${opts.out}`);
   const uploadBytes = b.exec.uploadedBytes - upload0 + b.images.train.uploadedBytes - dataBytes0;
   return { stats, uploadBytes, seconds, losses, lastDiag, C, interrupted };
+}
+
+/** The device's limits for the memory plan; a CPU adapter's buffers live in this machine's memory. */
+function memoryLimits(gpu: Gpu): MemoryLimits {
+  const { maxStorageBufferBindingSize, maxBufferSize } = gpu.device.limits;
+  const cpu = /llvmpipe|lavapipe|swiftshader|software/i.test(gpu.description);
+  return cpu
+    ? { maxStorageBufferBindingSize, maxBufferSize, totalBudget: totalmem(), budgetSource: "this machine's memory, where a CPU adapter keeps its buffers" }
+    : { maxStorageBufferBindingSize, maxBufferSize };
 }
 
 /** Streaming: before the group starting at step s, the rows of the chunk it begins, in shuffled order. */

@@ -1,0 +1,125 @@
+"""PyTorch on the CPU running the same training steps as `deno task bench`, for same-run ratios.
+
+  bt_mlp:   batch 256, two views of 784 pixels, encoder 784→1024→1024 (Linear+BN+ReLU, bias),
+            projector 1024→2048 (Linear+BN+ReLU) → 2048, Barlow Twins loss (λ = 0.0051), LARS
+  resnet18: batch 32, two views of 3×32×32, ResNet-18 with the CIFAR stem (3×3 stride-1 conv, no
+            max-pool), projector 512→2048→2048, Barlow Twins loss, LARS
+
+The project's steps also run their two augmentations on the device; here the views are given,
+which favours PyTorch slightly. Prints one JSON object: median seconds per step of each workload.
+Usage: python3 bench/torch_cpu.py [--threads 2] [--repeats 5]
+"""
+import argparse
+import json
+import os
+import statistics
+import time
+
+import torch
+import torch.nn as nn
+import torchvision
+
+
+def projector(d_in, widths):
+    layers = []
+    for i, w in enumerate(widths):
+        last = i == len(widths) - 1
+        layers.append(nn.Linear(d_in, w, bias=last))
+        if not last:
+            layers += [nn.BatchNorm1d(w), nn.ReLU()]
+        d_in = w
+    return nn.Sequential(*layers)
+
+
+def mlp_encoder(d_in, widths):
+    layers = []
+    for w in widths:
+        layers += [nn.Linear(d_in, w), nn.BatchNorm1d(w), nn.ReLU()]
+        d_in = w
+    return nn.Sequential(*layers)
+
+
+def cifar_resnet18():
+    net = torchvision.models.resnet18()
+    net.conv1 = nn.Conv2d(3, 64, 3, 1, 1, bias=False)
+    net.maxpool = nn.Identity()
+    net.fc = nn.Identity()
+    return net
+
+
+def barlow_loss(za, zb, lam=0.0051):
+    n = za.shape[0]
+    za = (za - za.mean(0)) / za.std(0, unbiased=False).add(1e-5)
+    zb = (zb - zb.mean(0)) / zb.std(0, unbiased=False).add(1e-5)
+    c = za.T @ zb / n
+    on = (torch.diagonal(c) - 1).pow(2).sum()
+    off = c.pow(2).sum() - torch.diagonal(c).pow(2).sum()
+    return on + lam * off
+
+
+class Lars:
+    """SGD with momentum and LARS trust ratios; 1-D parameters skip decay and adaptation."""
+
+    def __init__(self, params, lr=0.2, momentum=0.9, weight_decay=1e-6, eta=1e-3):
+        self.params = [p for p in params if p.requires_grad]
+        self.lr, self.mu, self.wd, self.eta = lr, momentum, weight_decay, eta
+        self.buf = [torch.zeros_like(p) for p in self.params]
+
+    @torch.no_grad()
+    def step(self):
+        for p, b in zip(self.params, self.buf):
+            g = p.grad
+            if p.ndim > 1:
+                g = g.add(p, alpha=self.wd)
+                wn, gn = p.norm(), g.norm()
+                ratio = torch.where((wn > 0) & (gn > 0), self.eta * wn / gn, torch.ones_like(wn))
+                g = g.mul(ratio)
+            b.mul_(self.mu).add_(g)
+            p.add_(b, alpha=-self.lr)
+
+
+def timed_step(model, views, repeats):
+    opt = Lars(model.parameters())
+
+    def step():
+        for p in model.parameters():
+            p.grad = None
+        za, zb = model(views[0]), model(views[1])
+        loss = barlow_loss(za, zb)
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    step()  # warm-up: allocations, thread pool
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=5)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(0)
+    bt = nn.Sequential(mlp_encoder(784, [1024, 1024]), projector(1024, [2048, 2048]))
+    bt_views = [torch.rand(256, 784), torch.rand(256, 784)]
+    rn = nn.Sequential(cifar_resnet18(), projector(512, [2048, 2048]))
+    rn_views = [torch.rand(32, 3, 32, 32), torch.rand(32, 3, 32, 32)]
+    out = {
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        # Debian's torch calls the system BLAS; which library that is, is the alternatives' choice
+        "blas": os.path.realpath("/usr/lib/x86_64-linux-gnu/libblas.so.3"),
+        "bt_mlp_step_seconds": timed_step(bt, bt_views, a.repeats),
+        "resnet18_bt_step_seconds": timed_step(rn, rn_views, max(2, a.repeats // 2)),
+    }
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+// The memory plan is checked before any GPU work: a step whose buffers exceed the adapter's
+// per-buffer limits or whose total exceeds the budget is refused with a MemoryPlanError naming
+// the largest tensors, the module and flag that own them and the totals; from the command line
+// that is exit status 2 with no stack trace, in seconds.
+import { presets } from "../dsl/presets.ts";
+import { trainingGraph } from "../step/build.ts";
+import { compile } from "../compiler/compile.ts";
+import { checkMemoryPlan, MemoryPlanError } from "../step/memory_check.ts";
+
+const limits = { maxStorageBufferBindingSize: 128 * 2 ** 20, maxBufferSize: 2 ** 32 };
+
+function program(proj: number[]) {
+  const spec = presets.barlowTwins({ data: "synthetic", imageSize: 8, proj, batch: 8 });
+  return { spec, program: compile(trainingGraph(spec, { c: 1, h: 8, w: 8 }).graph) };
+}
+
+Deno.test("checkMemoryPlan refuses a projector of width 10⁶, naming the tensors, the spec path, the flag and the limits", () => {
+  const { spec, program: p } = program([1_000_000, 1_000_000]);
+  let msg = "";
+  try {
+    checkMemoryPlan(p, { ...limits, totalBudget: 24 * 2 ** 30, budgetSource: "this machine's memory" }, spec);
+  } catch (e) {
+    if (!(e instanceof MemoryPlanError)) throw e;
+    msg = e.message;
+  }
+  for (const want of ["TiB of device memory", "'projector.1.linear.weight' 3.6 TiB", "modules.projector (--proj)", "per-buffer limit of 128 MiB", "exceeds 24 GiB (this machine's memory)"]) {
+    if (!msg.includes(want)) throw new Error(`message lacks "${want}":\n${msg}`);
+  }
+});
+
+Deno.test("checkMemoryPlan checks the total, not only each buffer", () => {
+  const { spec, program: p } = program([64, 32]);
+  const total = p.storages.reduce((a, s) => a + s.bytes, 0);
+  checkMemoryPlan(p, { ...limits, totalBudget: total }, spec); // exactly fits
+  let refused = false;
+  try {
+    checkMemoryPlan(p, { ...limits, totalBudget: total - 1, budgetSource: "a tiny budget" }, spec);
+  } catch (e) {
+    if (!(e instanceof MemoryPlanError) || !e.message.includes("a tiny budget") || e.message.includes("per-buffer")) throw e;
+    refused = true;
+  }
+  if (!refused) throw new Error("a total over the budget must be refused even when every buffer fits");
+});
+
+Deno.test("from the command line: a 10⁶-wide projector exits 2 with the plan's message and no stack trace", async () => {
+  const out = Deno.makeTempDirSync({ prefix: "memory_check_" });
+  try {
+    const r = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "pipelines/barlow.ts", "--proj", "1000000,1000000", "--data", "synthetic", "--steps", "1", "--out", out],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const err = new TextDecoder().decode(r.stderr);
+    if (r.code !== 2) throw new Error(`exit ${r.code}, expected 2:\n${err}`);
+    if (!err.includes("error: the compiled step needs") || !err.includes("--proj") || /\n\s+at /.test(err)) throw new Error(`stderr:\n${err}`);
+  } finally {
+    Deno.removeSync(out, { recursive: true });
+  }
+});
