@@ -130,6 +130,8 @@ export interface OpDef {
   /** WGSL helper functions an `ew` expression calls (e.g. Philox); included once per fused kernel */
   lib?: string;
   kernel?(c: KernelCtx): Lowering;
+  /** under mixed precision its operands are rounded to f16 (matmul, convolutions): the tensor-core ops */
+  f16Operands?: boolean;
   /** validate attrs/shapes beyond what `shape` checks; throw ShapeError with a clear message */
   doc?: string;
 }

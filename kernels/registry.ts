@@ -10,6 +10,7 @@ import { LEAVES } from "./leaf.ts";
 import { MATMUL } from "./matmul.ts";
 import type { OpDef } from "./op.ts";
 import { POOL } from "./pool.ts";
+import { PRECISION } from "./precision.ts";
 import { RANDOM } from "./random.ts";
 import { REDUCE } from "./reduce.ts";
 import { SOFTMAX } from "./softmax.ts";
@@ -28,5 +29,6 @@ export const OPS: Record<string, OpDef> = {
   ...POOL,
   ...AUGMENT,
   ...GATHER,
+  ...PRECISION,
   ...TOPK,
 };
