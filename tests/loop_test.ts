@@ -91,6 +91,17 @@ Deno.test("groups of 1, 3 or 25 steps, 1 to 3 groups in flight, and data streame
   if (streamed.images.train.resident) throw new Error("the capped buffer should force streaming");
   if (streamed.images.train.rows !== 40) throw new Error(`window of ${streamed.images.train.rows} rows`);
   same(lossesOf(streamed), want, "streamed in chunks");
+  // stopped mid-chunk (step 10 is the 4th of an epoch; chunks hold 2 steps) and resumed, still streamed
+  const out = Deno.makeTempDirSync({ prefix: "loop_test_" });
+  try {
+    const common = { spec: s, out, data, logEvery: 1, log: quiet, maxDataBytes: 40 * IMG * IMG };
+    (await train({ ...common, stopAfter: 10 })).exec.destroy();
+    const resumed = await train({ ...common, resume: out });
+    same(lossesOf(resumed), want.slice(10), "streamed, resumed mid-chunk");
+    resumed.exec.destroy();
+  } finally {
+    Deno.removeSync(out, { recursive: true });
+  }
   // one upload per chunk: ⌈7 / 2⌉ chunks per epoch, 4 epochs capped at 23 steps
   const chunks = Math.ceil(7 / 2) * 3 + Math.ceil(2 / 2);
   const perChunk = 2 * BATCH * IMG * IMG;

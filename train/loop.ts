@@ -15,6 +15,8 @@ import type { Diagnostics } from "./diagnostics.ts";
 export interface StepRecord {
   step: number;
   loss: number;
+  /** the other per-step scalar outputs asked for (LoopOptions.perStep) */
+  extra: Record<string, number>;
   /** diagnostics, at diagnostics steps */
   diag?: Record<string, number>;
 }
@@ -43,6 +45,8 @@ export interface LoopOptions {
   window?: number;
   /** groups also end where the step within the epoch is a multiple of this (data chunk ends) */
   splitEvery?: number;
+  /** scalar outputs read back with the loss at every step (e.g. the loss scale of mixed precision) */
+  perStep?: string[];
   /** diagnostics every this many steps (and at the last step of each epoch and of the run) */
   diagEvery?: number;
   diagnostics?: Diagnostics;
@@ -111,7 +115,14 @@ export async function runSteps(o: LoopOptions, hooks: LoopHooks): Promise<LoopSt
   const diagBytes = o.diagnostics?.recordBytes ?? 0;
   // a group ends at an epoch end at the latest, so it holds at most ⌈G/every⌉ + 1 diagnostics steps
   const maxDiag = o.diagnostics ? Math.min(G, Math.ceil(G / every) + 1) : 0;
-  const pool = new StagingPool(device, align4(G * 4) + maxDiag * diagBytes);
+  const extras = (o.perStep ?? []).map((name) => {
+    const out = ex.program.outputs.get(name);
+    if (!out || out.shape.reduce((a, b) => a * b, 1) !== 1) throw new Error(`the step has no scalar output '${name}'`);
+    return { name, storage: out.storage };
+  });
+  // staging layout: G losses, then G values of each extra output, then the diagnostics records
+  const diagBase = align4(G * 4 * (1 + extras.length));
+  const pool = new StagingPool(device, diagBase + maxDiag * diagBytes);
   const stats: LoopStats = { steps: 0, waits: 0, scalarBytes: 0, stoppedAt: o.start, maxStepsInFlight: 0 };
   let inFlight = 0;
   const pending: Pending[] = [];
@@ -125,6 +136,7 @@ export async function runSteps(o: LoopOptions, hooks: LoopHooks): Promise<LoopSt
     inFlight -= g.count;
     const range = g.staging.getMappedRange();
     const losses = new Float32Array(range, 0, g.count);
+    const extraValues = extras.map((_, j) => new Float32Array(range, 4 * G * (1 + j), g.count));
     const records: StepRecord[] = [];
     for (let k = 0; k < g.count; k++) {
       const step = g.first + k, loss = losses[k];
@@ -134,7 +146,9 @@ export async function runSteps(o: LoopOptions, hooks: LoopHooks): Promise<LoopSt
         throw new NonFiniteLossError(`loss became ${loss} at step ${step} (epoch ${Math.floor(step / geometry.stepsPerEpoch) + 1})`, step);
       }
       const at = g.diag.get(step);
-      records.push({ step, loss, diag: at === undefined ? undefined : o.diagnostics!.decode(range.slice(at, at + diagBytes)) });
+      const extra: Record<string, number> = {};
+      extras.forEach((x, j) => (extra[x.name] = extraValues[j][k]));
+      records.push({ step, loss, extra, diag: at === undefined ? undefined : o.diagnostics!.decode(range.slice(at, at + diagBytes)) });
     }
     g.staging.unmap();
     pool.give(g.staging);
@@ -164,8 +178,9 @@ export async function runSteps(o: LoopOptions, hooks: LoopHooks): Promise<LoopSt
         const s = step + k;
         ex.encode(enc, s - slotBase);
         ex.encodeCopy(enc, lossStorage, staging, 4 * k, 4);
+        extras.forEach((x, j) => ex.encodeCopy(enc, x.storage, staging, 4 * (G * (1 + j) + k), 4));
         if (isDiag(s)) {
-          const at = align4(G * 4) + diag.size * diagBytes;
+          const at = diagBase + diag.size * diagBytes;
           o.diagnostics!.encode(enc, staging, at);
           diag.set(s, at);
         }

@@ -166,8 +166,10 @@ async function loop(p: Prepared, b: Built, start: number) {
   const t0 = performance.now();
   const lrName = b.step.lowered.scalars.mainLr();
   const logged = (s: StepRecord) => (s.step + 1) % logEvery === 0 || s.step === end - 1 || (s.step + 1) % spe === 0;
+  let skipped = 0; // mixed precision: steps skipped for overflowing gradients so far
   const onGroup = (records: StepRecord[]) => {
     for (const r of records) {
+      skipped += r.extra.step_skipped ?? 0;
       if (!logged(r) && !r.diag) continue;
       losses.push({ step: r.step, loss: r.loss });
       const rec: Record<string, unknown> = {
@@ -176,6 +178,7 @@ async function loop(p: Prepared, b: Built, start: number) {
         loss: r.loss,
         lr: b.step.plan.value(lrName, r.step, geometry),
       };
+      if ("loss_scale" in r.extra) Object.assign(rec, { loss_scale: r.extra.loss_scale, skipped_steps: skipped });
       if (r.diag) Object.assign(rec, (lastDiag = r.diag));
       rec.seconds = (performance.now() - t0) / 1000;
       appendMetrics(metricsPath, rec);
@@ -183,7 +186,11 @@ async function loop(p: Prepared, b: Built, start: number) {
     const last = records[records.length - 1];
     progress.update(Math.floor(last.step / spe) + 1, (last.step % spe) + 1, last.loss);
   };
-  const beforeGroup = b.chunkSteps === undefined ? undefined : (s: number) => streamChunk(b, spec, geometry, s);
+  let streamed = false;
+  const beforeGroup = b.chunkSteps === undefined ? undefined : (s: number) => {
+    streamChunk(b, spec, geometry, s, !streamed);
+    streamed = true;
+  };
   const dataBytes0 = b.images.train.uploadedBytes;
   const upload0 = b.exec.uploadedBytes;
   let stats: LoopStats;
@@ -199,6 +206,7 @@ async function loop(p: Prepared, b: Built, start: number) {
       diagEvery,
       diagnostics,
       splitEvery: b.chunkSteps,
+      perStep: ["loss_scale", "step_skipped"].filter((n) => b.step.program.outputs.has(n)),
     }, {
       onGroup,
       beforeGroup,
@@ -241,14 +249,18 @@ function memoryLimits(gpu: Gpu): MemoryLimits {
     : { maxStorageBufferBindingSize, maxBufferSize };
 }
 
-/** Streaming: before the group starting at step s, the rows of the chunk it begins, in shuffled order. */
-function streamChunk(b: Built, spec: PipelineSpec, r: RunGeometry, s: number): void {
+/**
+ * Streaming: before the group starting at step s, the rows of the chunk it begins, in shuffled
+ * order (or, for the first group, e.g. after a resume mid-chunk, the chunk it lies in).
+ */
+function streamChunk(b: Built, spec: PipelineSpec, r: RunGeometry, s: number, first: boolean): void {
   const inEpoch = s % r.stepsPerEpoch, chunk = b.chunkSteps!;
-  if (inEpoch % chunk !== 0) return;
+  if (inEpoch % chunk !== 0 && !first) return;
+  const from = inEpoch - (inEpoch % chunk);
   const epoch = Math.floor(s / r.stepsPerEpoch), n = b.images.train.set.n;
-  const steps = Math.min(chunk, r.stepsPerEpoch - inEpoch);
+  const steps = Math.min(chunk, r.stepsPerEpoch - from);
   const rows = new Uint32Array(steps * spec.batch);
-  for (let k = 0; k < rows.length; k++) rows[k] = shuffleIndex(inEpoch * spec.batch + k, n, spec.seed, epoch);
+  for (let k = 0; k < rows.length; k++) rows[k] = shuffleIndex(from * spec.batch + k, n, spec.seed, epoch);
   b.images.train.load(rows);
 }
 
