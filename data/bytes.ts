@@ -25,10 +25,10 @@ export function readBytes(path: string): Uint8Array {
   }
 }
 
-export const isGzip = (b: Uint8Array) => b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b;
+const isGzip = (b: Uint8Array) => b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b;
 
 /** Decompresses when the bytes start with the gzip magic; passes them through otherwise. */
-export function maybeGunzip(bytes: Uint8Array, path: string): Uint8Array {
+function maybeGunzip(bytes: Uint8Array, path: string): Uint8Array {
   if (!isGzip(bytes)) return bytes;
   try {
     return gunzipChecked(bytes);

@@ -16,9 +16,8 @@ export interface Decoded {
   gray: boolean;
 }
 
-export const isPng = (b: Uint8Array) =>
-  b.length >= 8 && b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47;
-export const isJpeg = (b: Uint8Array) => b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff;
+const isPng = (b: Uint8Array) => b.length >= 8 && b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47;
+const isJpeg = (b: Uint8Array) => b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff;
 
 /** Interleaved samples (`ch` per pixel, max value `max`) → RGB planes. 1–2 channels are gray(+alpha). */
 function toPlanes(data: ArrayLike<number>, w: number, h: number, ch: number, max: number): Decoded {

@@ -13,6 +13,7 @@ import { isDir, isFile } from "./bytes.ts";
 import { FASHION_MNIST_CLASSES, findIdxFiles, loadIdxSplit, MNIST_CLASSES } from "./idx.ts";
 import { type CifarOptions, loadCifar10, loadCifar100 } from "./cifar.ts";
 import { type FolderOptions, loadImageFolder } from "./folder.ts";
+import { DATA_NAME_FORMS, parseDataName } from "./names.ts";
 import { makeSynthetic, type SyntheticOptions } from "./synthetic.ts";
 
 export const FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist";
@@ -25,7 +26,7 @@ export interface LoadOptions extends CifarOptions, FolderOptions {
   synthetic?: SyntheticOptions;
 }
 
-const KNOWN = "fashion-mnist, fashion-mnist:<dir>, mnist:<dir>, cifar10:<dir>, cifar100:<dir>, synthetic, or a folder";
+const KNOWN = DATA_NAME_FORMS.join(", ");
 
 function loadFashion(dir: string, opts: LoadOptions, isDefault: boolean): Split {
   const f = findIdxFiles(dir);
@@ -48,10 +49,7 @@ function loadFolder(dir: string, opts: LoadOptions): Split {
 }
 
 function resolve(spec: string, opts: LoadOptions): Split {
-  const colon = spec.indexOf(":");
-  const [kind, arg] = colon > 0 && !/^[A-Za-z]:[\\/]/.test(spec)
-    ? [spec.slice(0, colon), spec.slice(colon + 1)]
-    : [spec, ""];
+  const { kind, arg } = parseDataName(spec);
   const needDir = (what: string) => {
     if (!arg) throw new DataError(`${what} needs a folder: use ${kind}:<dir>`);
     return arg;

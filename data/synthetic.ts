@@ -120,9 +120,16 @@ function makeSplit(
   return { name, images, labels, n, c, h, w, classes, classNames: SYNTHETIC_CLASSES.slice(0, classes) };
 }
 
+/** Image side and channels when the options leave them out. */
+export const SYNTHETIC_DEFAULTS = { size: 16, channels: 1 } as const;
+
 export function makeSynthetic(opts: SyntheticOptions = {}): Split {
-  const [h, w] = typeof opts.size === "number" ? [opts.size, opts.size] : opts.size ?? [16, 16];
-  const c = opts.channels ?? 1, classes = opts.classes ?? 4, noise = opts.noise ?? 0.05, seed = opts.seed ?? 0;
+  const d = SYNTHETIC_DEFAULTS.size;
+  const [h, w] = typeof opts.size === "number" ? [opts.size, opts.size] : opts.size ?? [d, d];
+  const c = opts.channels ?? SYNTHETIC_DEFAULTS.channels,
+    classes = opts.classes ?? 4,
+    noise = opts.noise ?? 0.05,
+    seed = opts.seed ?? 0;
   const nTrain = opts.train ?? 1000, nTest = opts.test ?? 200;
   const bad = (what: string) => new DataError(`synthetic: ${what}`);
   if (!(Number.isInteger(h) && Number.isInteger(w) && h >= 4 && w >= 4)) {

@@ -155,43 +155,43 @@ function node(n: LossNode): LossNode {
   return build(S.ExprSchema, n, "loss") as LossNode;
 }
 
-/** Barlow Twins; lambda 'mean' is the seed's λ-free variant λ = 1/(D−1). */
-export const barlowTwins = (a: Expr, b: Expr, lambda: number | "mean" = 0.0051) =>
+/** Barlow Twins; lambda 'mean' is the λ-free variant λ = 1/(D−1) (docs/lambda-free.md). */
+export const barlowTwins = (a: Expr, b: Expr, lambda: number | "mean" = 0.0051): LossNode =>
   node({ op: "barlowTwins", a, b, lambda });
-export const ntXent = (a: Expr, b: Expr, temperature = 0.5) => node({ op: "ntXent", a, b, temperature });
+export const ntXent = (a: Expr, b: Expr, temperature = 0.5): LossNode => node({ op: "ntXent", a, b, temperature });
 /** InfoNCE of a against positives b and `negatives` (a queue name; default: the other rows of b). */
-export const infoNCE = (a: Expr, b: Expr, opts: { temperature?: number; negatives?: Expr } = {}) =>
+export const infoNCE = (a: Expr, b: Expr, opts: { temperature?: number; negatives?: Expr } = {}): LossNode =>
   node({ op: "infoNCE", a, b, temperature: opts.temperature ?? 0.2, negatives: opts.negatives });
-export const byol = (prediction: Expr, target: Expr) => node({ op: "byol", a: prediction, b: target });
-export const simsiam = (prediction: Expr, target: Expr) => node({ op: "simsiam", a: prediction, b: target });
-export const vicreg = (a: Expr, b: Expr, w: { sim?: number; var?: number; cov?: number } = {}) =>
+export const byol = (prediction: Expr, target: Expr): LossNode => node({ op: "byol", a: prediction, b: target });
+export const simsiam = (prediction: Expr, target: Expr): LossNode => node({ op: "simsiam", a: prediction, b: target });
+export const vicreg = (a: Expr, b: Expr, w: { sim?: number; var?: number; cov?: number } = {}): LossNode =>
   node({ op: "vicreg", a, b, sim: w.sim ?? 25, var: w.var ?? 25, cov: w.cov ?? 1 });
-export const featureSimMSE = (a: Expr, b: Expr) => node({ op: "featureSimMSE", a, b });
+export const featureSimMSE = (a: Expr, b: Expr): LossNode => node({ op: "featureSimMSE", a, b });
 
-export const add = (...args: Expr[]) => node({ op: "add", args });
-export const mul = (...args: Expr[]) => node({ op: "mul", args });
-export const sub = (a: Expr, b: Expr) => node({ op: "sub", args: [a, b] });
-export const div = (a: Expr, b: Expr) => node({ op: "div", args: [a, b] });
-export const neg = (x: Expr) => node({ op: "neg", args: [x] });
-export const exp = (x: Expr) => node({ op: "exp", args: [x] });
-export const log = (x: Expr) => node({ op: "log", args: [x] });
-export const sqrt = (x: Expr) => node({ op: "sqrt", args: [x] });
-export const square = (x: Expr) => node({ op: "square", args: [x] });
-export const abs = (x: Expr) => node({ op: "abs", args: [x] });
-export const relu = (x: Expr) => node({ op: "relu", args: [x] });
-export const transpose = (x: Expr) => node({ op: "transpose", args: [x] });
+export const add = (...args: Expr[]): LossNode => node({ op: "add", args });
+export const mul = (...args: Expr[]): LossNode => node({ op: "mul", args });
+export const sub = (a: Expr, b: Expr): LossNode => node({ op: "sub", args: [a, b] });
+export const div = (a: Expr, b: Expr): LossNode => node({ op: "div", args: [a, b] });
+export const neg = (x: Expr): LossNode => node({ op: "neg", args: [x] });
+export const exp = (x: Expr): LossNode => node({ op: "exp", args: [x] });
+export const log = (x: Expr): LossNode => node({ op: "log", args: [x] });
+export const sqrt = (x: Expr): LossNode => node({ op: "sqrt", args: [x] });
+export const square = (x: Expr): LossNode => node({ op: "square", args: [x] });
+export const abs = (x: Expr): LossNode => node({ op: "abs", args: [x] });
+export const relu = (x: Expr): LossNode => node({ op: "relu", args: [x] });
+export const transpose = (x: Expr): LossNode => node({ op: "transpose", args: [x] });
 /** Reductions keep the reduced axis as size 1; without an axis they reduce to a scalar. */
-export const sum = (x: Expr, axis?: 0 | 1) => node({ op: "sum", args: [x], axis });
-export const mean = (x: Expr, axis?: 0 | 1) => node({ op: "mean", args: [x], axis });
-export const logsumexp = (x: Expr, axis?: 0 | 1) => node({ op: "logsumexp", args: [x], axis });
-export const matmul = (a: Expr, b: Expr, t: { ta?: boolean; tb?: boolean } = {}) =>
+export const sum = (x: Expr, axis?: 0 | 1): LossNode => node({ op: "sum", args: [x], axis });
+export const mean = (x: Expr, axis?: 0 | 1): LossNode => node({ op: "mean", args: [x], axis });
+export const logsumexp = (x: Expr, axis?: 0 | 1): LossNode => node({ op: "logsumexp", args: [x], axis });
+export const matmul = (a: Expr, b: Expr, t: { ta?: boolean; tb?: boolean } = {}): LossNode =>
   node({ op: "matmul", args: [a, b], ...t });
 /** L2-normalize each row (axis 1) or each column (axis 0). */
-export const normalize = (x: Expr, axis: 0 | 1 = 1) => node({ op: "normalize", args: [x], axis });
+export const normalize = (x: Expr, axis: 0 | 1 = 1): LossNode => node({ op: "normalize", args: [x], axis });
 /** Per column: subtract the batch mean, divide by the batch std. */
-export const standardize = (x: Expr) => node({ op: "standardize", args: [x] });
-export const eye = (n: number) => node({ op: "eye", n });
-export const concat = (args: Expr[], axis: 0 | 1 = 0) => node({ op: "concat", args, axis });
+export const standardize = (x: Expr): LossNode => node({ op: "standardize", args: [x] });
+export const eye = (n: number): LossNode => node({ op: "eye", n });
+export const concat = (args: Expr[], axis: 0 | 1 = 0): LossNode => node({ op: "concat", args, axis });
 
 /** Σ wᵢ·lossᵢ: weighted([1, barlowTwins("z1", "z2")], [0.5, ntXent("z1", "z2")]). */
 export function weighted(...terms: [number, Expr][]): Expr {

@@ -1,12 +1,13 @@
 // The command line shared by every pipeline: flags map onto spec fields of a preset.
 //
-//   const { spec, out, resume, help } = parseFlags(Deno.args, presets.barlowTwins());
+//   const { spec, out, resume, overwrite, printStep, help } = parseFlags(Deno.args, presets.barlowTwins());
 //   if (help) { console.log(helpText(presets.barlowTwins(), "pipelines/barlow.ts")); Deno.exit(0); }
 //
 // --spec file.json replaces the preset; the other flags then override fields of whichever spec
 // is in use. The flag table below is the single source of truth: parsing, application and
 // --help (with each default read from the spec) all come from it. An unknown flag or a bad
 // value is a FlagError naming the flag; the edited spec is then validated (SpecError).
+import { DATA_NAME_FORMS } from "../data/names.ts";
 import { SpecError } from "./error.ts";
 import { loadSpec } from "./io.ts";
 import { defaultEncoder } from "./presets.ts";
@@ -26,8 +27,12 @@ export interface CliResult {
   spec: PipelineSpec;
   /** run folder (checkpoints, logs); default runs/<spec name> */
   out: string;
-  /** checkpoint to resume from */
+  /** run folder or checkpoint file to resume from */
   resume?: string;
+  /** --overwrite: replace the run files of an existing --out folder instead of refusing */
+  overwrite: boolean;
+  /** --print-step: print the compiled training step and exit instead of training */
+  printStep: boolean;
   /** --help was given: print helpText and exit (nothing else was parsed) */
   help: boolean;
 }
@@ -127,7 +132,7 @@ const FLAGS: Flag[] = [
   {
     name: "data",
     arg: "NAME|PATH",
-    help: "dataset: fashion-mnist, mnist, cifar10 or a path",
+    help: `dataset: ${DATA_NAME_FORMS.join(", ")}`,
     show: (s) => s.data.name,
     apply: (s, x, f) => {
       if (!x.trim()) throw bad(f, "a dataset name or path", x);
@@ -287,14 +292,44 @@ const FLAGS: Flag[] = [
     },
   },
   {
+    name: "precision",
+    arg: "f32|f16-mixed",
+    help: "step arithmetic: f16-mixed rounds matmul/conv operands to f16 (f32 accumulation, dynamic loss scaling; needs shader-f16)",
+    show: (s) => s.precision ?? "f32",
+    apply: (s, x, f) => {
+      if (x !== "f32" && x !== "f16-mixed") throw new FlagError(f, `expected f32 or f16-mixed, got '${x}'`);
+      s.precision = x;
+    },
+  },
+  {
     name: "seed",
     arg: "N",
     help: "random seed",
     show: (s) => String(s.seed),
     apply: (s, x, f) => (s.seed = int(f, x, 0)),
   },
-  { name: "out", arg: "DIR", help: "run folder for checkpoints and logs", show: (s) => `runs/${s.name}` },
-  { name: "resume", arg: "FILE", help: "resume from a checkpoint", show: () => "none" },
+  {
+    name: "out",
+    arg: "DIR",
+    help: "run folder for checkpoints and logs; an existing run there is refused unless --resume or --overwrite",
+    show: (s) => `runs/${s.name}`,
+  },
+  {
+    name: "resume",
+    arg: "RUN|FILE",
+    help: "continue a run from its folder (e.g. runs/barlow) or a checkpoint file",
+    show: () => "none",
+  },
+  {
+    name: "overwrite",
+    help: "start afresh in an --out folder that holds an earlier run, replacing its files",
+    show: () => "",
+  },
+  {
+    name: "print-step",
+    help: "print the compiled training step (ops, shapes, buffers, kernels) and exit",
+    show: () => "",
+  },
   { name: "help", help: "print this list and exit", show: () => "" },
 ];
 const BY_NAME = new Map(FLAGS.map((f) => [f.name, f]));
@@ -352,7 +387,9 @@ function tokenize(args: string[]): Map<string, string> {
 /** Parses pipeline flags against a preset; see the file header. */
 export function parseFlags(args: string[], preset: PipelineSpec): CliResult {
   const given = tokenize(args);
-  if (given.has("help")) return { spec: preset, out: `runs/${preset.name}`, help: true };
+  if (given.has("help")) {
+    return { spec: preset, out: `runs/${preset.name}`, overwrite: false, printStep: false, help: true };
+  }
   const specFile = given.get("spec");
   const spec: PipelineSpec = structuredClone(specFile !== undefined ? loadSpec(specFile) : preset);
   const names = new Set(given.keys());
@@ -375,7 +412,11 @@ export function parseFlags(args: string[], preset: PipelineSpec): CliResult {
   }
   const out = given.get("out") || `runs/${valid.name}`;
   const resume = given.get("resume") || undefined;
-  return resume ? { spec: valid, out, resume, help: false } : { spec: valid, out, help: false };
+  if (resume !== undefined && given.has("overwrite")) {
+    throw new FlagError("--overwrite", "cannot be combined with --resume (one continues a run, the other replaces it)");
+  }
+  const rest = { out, overwrite: given.has("overwrite"), printStep: given.has("print-step"), help: false };
+  return resume ? { spec: valid, resume, ...rest } : { spec: valid, ...rest };
 }
 
 /** The flag list with each default read from `preset`. */

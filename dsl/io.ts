@@ -40,7 +40,10 @@ export function specHash(spec: unknown): string {
   return createHash("sha256").update(canonicalJSON(validateSpec(spec))).digest("hex");
 }
 
-/** Parses and validates spec JSON text; `source` names it in errors (a file name). */
+/**
+ * Parses and validates spec JSON text; `source` names it in errors (a file name). The text is
+ * untrusted input: it may not name a data location (validate.ts ValidateOptions.untrusted).
+ */
 export function parseSpecJSON(text: string, source = "<spec>"): PipelineSpec {
   let raw: unknown;
   try {
@@ -48,7 +51,7 @@ export function parseSpecJSON(text: string, source = "<spec>"): PipelineSpec {
   } catch (e) {
     throw new SpecError({ path: "", message: `not valid JSON: ${(e as Error).message}` }, source);
   }
-  return validateSpec(raw, source);
+  return validateSpec(raw, source, { untrusted: true });
 }
 
 /** Reads and validates a spec file. */

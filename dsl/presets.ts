@@ -1,18 +1,14 @@
-// The reference recipes of RECIPES.md as specs, sized by default for a CPU run on 28×28
-// Fashion-MNIST: a small MLP encoder instead of ResNet-18, heads at CIFAR widths or below,
-// blur off (solo-learn turns it off on small images), short warmup. Every size is a
-// parameter; the defaults live in CPU_DEFAULTS and the per-method head widths below, to be
-// tuned by measurement. Heads, losses, optimizers and augmentations follow RECIPES.md.
+// The methods' reference recipes (docs/recipes.md) as specs, sized by default for a CPU run on
+// 28×28 Fashion-MNIST: a small MLP encoder instead of ResNet-18, heads at CIFAR widths or
+// below, blur off on small images (aug_recipes.ts), short warmup. Every size is a parameter;
+// the defaults live in CPU_DEFAULTS and the per-method head widths below, tuned by
+// measurement. Heads, losses and optimizers follow docs/recipes.md.
 import {
   add,
-  aug,
   barlowTwins as btLoss,
-  blur,
   branch,
   byol as byolLoss,
-  colorJitter,
   cosine,
-  crop,
   ema,
   infoNCE,
   lars,
@@ -25,6 +21,7 @@ import {
   simsiam as simsiamLoss,
   vicreg as vicregLoss,
 } from "./builders.ts";
+import { recipeViews } from "./aug_recipes.ts";
 import type { Aug, Branch, Eval, Expr, Module, Optimizer, PipelineSpec, Queue } from "./schema.ts";
 
 export const CPU_DEFAULTS = {
@@ -69,47 +66,14 @@ export function defaultEncoder(widths: number[] = CPU_DEFAULTS.encoder): Module 
 
 // ------------------------------------------------------------------------ augmentations
 
-/** Blur is only worth it on images big enough for a kernel ≈ size/10 (off at 28 and 32). */
-function maybeBlur(size: number, p: number) {
-  if (size < 64 || p === 0) return undefined;
-  const k = Math.max(3, Math.round(size / 10) | 1);
-  return blur(p, [0.1, 2], k);
-}
-
-/** Augmentation pairs per recipe family (RECIPES.md "Augmentations"). */
+/** Augmentation pairs per recipe family, from the one table in aug_recipes.ts. */
 export const augs = {
   /** BYOL / Barlow Twins / VICReg: asymmetric blur (1.0 / 0.1) and solarize (0 / 0.2) */
-  byol(size: number): [Aug, Aug] {
-    const base = {
-      crop: crop(size, [0.08, 1]),
-      flip: 0.5,
-      colorJitter: colorJitter(0.4, 0.4, 0.2, 0.1, 0.8),
-      grayscale: 0.2,
-    };
-    return [aug({ ...base, blur: maybeBlur(size, 1.0) }), aug({ ...base, blur: maybeBlur(size, 0.1), solarize: 0.2 })];
-  },
+  byol: (size: number): [Aug, Aug] => recipeViews("byol", size),
   /** SimCLR: strength-1 jitter (0.8, 0.8, 0.8, 0.2), blur 0.5 on big images */
-  simclr(size: number): [Aug, Aug] {
-    const a = aug({
-      crop: crop(size, [0.08, 1]),
-      flip: 0.5,
-      colorJitter: colorJitter(0.8, 0.8, 0.8, 0.2, 0.8),
-      grayscale: 0.2,
-      blur: maybeBlur(size, 0.5),
-    });
-    return [a, a];
-  },
+  simclr: (size: number): [Aug, Aug] => recipeViews("simclr", size),
   /** MoCo v2 / SimSiam: crop scale from 0.2, jitter (0.4, 0.4, 0.4, 0.1) */
-  moco(size: number): [Aug, Aug] {
-    const a = aug({
-      crop: crop(size, [0.2, 1]),
-      flip: 0.5,
-      colorJitter: colorJitter(0.4, 0.4, 0.4, 0.1, 0.8),
-      grayscale: 0.2,
-      blur: maybeBlur(size, 0.5),
-    });
-    return [a, a];
-  },
+  moco: (size: number): [Aug, Aug] => recipeViews("moco", size),
 };
 
 // -------------------------------------------------------------------------------- shared
@@ -158,7 +122,7 @@ const half = (x: Expr) => mul(0.5, x);
 // ------------------------------------------------------------------------------ presets
 
 export interface BarlowOptions extends PresetOptions {
-  /** off-diagonal weight; 'mean' = 1/(D−1), the seed's λ-free loss */
+  /** off-diagonal weight; 'mean' = 1/(D−1), the λ-free loss (docs/lambda-free.md) */
   lambda?: number | "mean";
 }
 
@@ -175,7 +139,7 @@ function barlowTwins(o: BarlowOptions = {}): PipelineSpec {
   });
 }
 
-/** The seed's λ-free Barlow Twins: λ = 1/(D−1), i.e. the off-diagonal mean per row. */
+/** The λ-free Barlow Twins (docs/lambda-free.md): λ = 1/(D−1), i.e. the off-diagonal mean per row. */
 function barlowMean(o: PresetOptions = {}): PipelineSpec {
   const spec = barlowTwins({ ...o, name: o.name ?? "barlow-mean", lambda: "mean" });
   return { ...spec, method: "barlowMean" };

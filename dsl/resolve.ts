@@ -2,21 +2,15 @@
 // parameter sets. Used by the semantic checks (validate.ts) and meant for the lowering, so the
 // two agree on what a spec means. Functions here assume the schema has accepted the spec;
 // the ones that can meet a broken reference return undefined rather than throw.
+import { datasetImageShape } from "../data/names.ts";
 import type { Branch, Expr, LossNode, Module, PipelineSpec, Tau } from "./schema.ts";
-
-/** [channels, height, width] of the datasets known by name. */
-export const DATASET_SHAPES: Record<string, readonly [number, number, number]> = {
-  "fashion-mnist": [1, 28, 28],
-  "mnist": [1, 28, 28],
-  "cifar10": [3, 32, 32],
-};
 
 /** [C, S, S] of a view's images, with undefined parts when the dataset is not a known one. */
 export function viewImageShape(
   spec: PipelineSpec,
   viewName: string,
 ): [number | undefined, number | undefined, number | undefined] {
-  const ds = DATASET_SHAPES[spec.data.name];
+  const ds = datasetImageShape(spec.data.name);
   const view = spec.views.find((x) => x.name === viewName);
   const side = view?.aug.crop?.size;
   return [ds?.[0], side ?? ds?.[1], side ?? ds?.[2]];

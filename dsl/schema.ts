@@ -1,4 +1,4 @@
-// The pipeline-spec language (DESIGN decision 1: a spec is data). A PipelineSpec is a plain,
+// The pipeline-spec language (docs/architecture.md: a spec is data). A PipelineSpec is a plain,
 // JSON-serializable, versioned object: builders (dsl/builders.ts) produce it, this valibot
 // schema checks its form, dsl/validate.ts checks its meaning, dsl/io.ts hashes and stores it.
 //
@@ -31,8 +31,8 @@
 //   queues    Persistent [size, D] state. The loss reads the contents from BEFORE this step;
 //             after the step the `of` branch's [batch, D] output, detached and L2-normalized
 //             per row (MoCo keeps normalized keys), is written at the FIFO pointer, which
-//             advances by batch (size must be a multiple of batch). Initial contents: random
-//             vectors of norm ≈ 1 drawn from the seed.
+//             advances by batch (size must be a multiple of batch). Initial contents: random unit
+//             vectors (exactly norm 1, as MoCo's reference) drawn from the seed.
 //   loss      An expression tree evaluated to a scalar: numbers are constants, strings name a
 //             branch or a queue, objects are nodes. Library nodes (barlowTwins, ntXent, …)
 //             expand to graphs of primitives from losses/; primitive nodes map one-to-one to
@@ -54,7 +54,7 @@
 // resolve.ts (expandPath: seq modules → leaf modules; moduleOutDim / branchDim: widths;
 // viewImageShape; emaSets: the EMA parameter copies; trainedModules; lossNodes),
 // validate.ts lossRefs (shape of every name the loss may use) and loss_check.ts checkExpr
-// (shape of every loss node).
+// (the loss lowered shapes-only through the op table).
 //
 // Field names are short; every field is documented next to its schema below. Fields with a
 // default may be left out of a JSON file; the validated spec always has them filled in, so
@@ -83,6 +83,16 @@ const NonNegNum = num("a number ≥ 0", (n) => n >= 0);
 const Prob = num("a probability in [0, 1]", (n) => n >= 0 && n <= 1);
 const Bool = v.boolean(expected("true or false"));
 const Text = v.pipe(v.string(expected("a string")), v.minLength(1, "expected a non-empty string"));
+
+/**
+ * Run names choose the run folder (runs/<name>): one path segment of letters, digits, '.', '_'
+ * and '-', not starting with '.' or '-', so no spec can point the run outside runs/.
+ */
+export const RUN_NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$/;
+const runNameMsg = expected(
+  "a run name of at most 64 letters, digits, '.', '_' and '-', not starting with '.' or '-' (it names the folder runs/<name>)",
+);
+const RunName = v.pipe(v.string(runNameMsg), v.regex(RUN_NAME_RE, runNameMsg));
 
 /** Names of views, modules, branches and queues: identifiers, so paths and references stay unambiguous. */
 export const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -127,7 +137,11 @@ function tagged<const O extends v.VariantOptions<string>>(key: string, options: 
 // ---------------------------------------------------------------------------------- data
 
 export const DataSchema = obj({
-  /** a known dataset name ('fashion-mnist', 'mnist', 'cifar10') or a path to one */
+  /**
+   * the data set: 'fashion-mnist', 'synthetic', a kind with its folder ('mnist:<dir>',
+   * 'cifar10:<dir>', 'cifar100:<dir>', 'fashion-mnist:<dir>') or an image folder. A spec read
+   * from a file names the kind only; the folder comes from the command line (--data).
+   */
   name: Text,
   /** use only the first N training images (quick runs) */
   trainLimit: v.optional(PosInt),
@@ -226,7 +240,7 @@ export const ResNet18Schema = obj({
   kind: v.literal("resnet18"),
   /** channels of the first stage (64 in the paper); the output width is 8·width */
   width: v.optional(PosInt, 64),
-  /** 'cifar': 3×3 stride-1 stem, no max-pool (small images); 'imagenet': 7×7 stride-2 + max-pool */
+  /** 'cifar': 3×3 stride-1 stem, no max-pool (small images); 'imagenet': 7×7 stride-2 + 3×3 stride-2 max-pool (views of 64 px and more) */
   stem: v.optional(v.picklist(["cifar", "imagenet"], expected("'cifar' or 'imagenet'")), "cifar"),
 });
 
@@ -305,7 +319,7 @@ export type LossNode =
   | { op: "simsiam" } & AB
   /** VICReg: sim·MSE(a, b) + var·(hinge(a) + hinge(b))/2 + cov·(offcov(a) + offcov(b)) (official code) */
   | { op: "vicreg"; sim: number; var: number; cov: number } & AB
-  /** mean((âᵀ b̂ − I)²) over the D×D entries, â, b̂ = columns L2-normalized along the batch (the seed's variant) */
+  /** mean((âᵀ b̂ − I)²) over the D×D entries, â, b̂ = columns L2-normalized along the batch (docs/lambda-free.md, "Samples or features") */
   | { op: "featureSimMSE" } & AB
   /** n-ary sum / product with numpy broadcasting */
   | { op: "add" | "mul"; args: Expr[] }
@@ -467,8 +481,8 @@ export const PipelineSpecSchema = obj({
     SPEC_VERSION,
     (i) => `unsupported spec version ${show(i.input)}; this build reads version ${SPEC_VERSION}`,
   ),
-  /** run name, used for output folders */
-  name: Text,
+  /** run name: the default run folder is runs/<name> (see RUN_NAME_RE) */
+  name: RunName,
   /** the method family, for reports ('barlowTwins', 'byol', a hybrid's own label) */
   method: Text,
   data: DataSchema,
@@ -488,6 +502,12 @@ export const PipelineSpecSchema = obj({
   /** cap on the total number of optimizer steps */
   steps: v.optional(PosInt),
   seed: NonNegInt,
+  /**
+   * arithmetic of the step: "f32" (the default when absent) or "f16-mixed": matmul and conv
+   * operands rounded to f16 with f32 accumulation, f32 weights and optimizer state, the loss and
+   * its statistics in f32, dynamic loss scaling; needs the adapter's shader-f16 feature
+   */
+  precision: v.optional(v.picklist(["f32", "f16-mixed"], expected("'f32' or 'f16-mixed'"))),
   eval: v.optional(EvalSchema, () => ({})),
 });
 

@@ -5,11 +5,23 @@
 import * as v from "valibot";
 import { joinPath, show, SpecError, type SpecIssue } from "./error.ts";
 import { checkExpr, type RefInfo } from "./loss_check.ts";
+import { DATA_KINDS, parseDataName } from "../data/names.ts";
+import { IMAGENET_STEM_MIN_SIZE } from "../nn/resnet.ts";
 import { branchDim, branchTrainable, expandPath, moduleOutDim, viewImageShape } from "./resolve.ts";
 import { type PipelineSpec, PipelineSpecSchema, SPEC_VERSION } from "./schema.ts";
 
+export interface ValidateOptions {
+  /**
+   * The spec is untrusted input (a JSON file, a checkpoint): it may not choose where the
+   * program reads. Its data set is named by kind only (`cifar10`, not `cifar10:/some/dir` or a
+   * folder); the location is the user's to give on the command line (--data). Run names are
+   * always one path segment (schema.ts RUN_NAME_RE), so no spec picks where the run writes.
+   */
+  untrusted?: boolean;
+}
+
 /** Checks `input` and returns the spec with defaults filled in; throws SpecError otherwise. */
-export function validateSpec(input: unknown, file?: string): PipelineSpec {
+export function validateSpec(input: unknown, file?: string, opts: ValidateOptions = {}): PipelineSpec {
   if (!input || typeof input !== "object" || Array.isArray(input)) {
     throw new SpecError(
       { path: "", message: `expected a pipeline spec object {version, name, …}, got ${show(input)}` },
@@ -26,8 +38,24 @@ export function validateSpec(input: unknown, file?: string): PipelineSpec {
   const r = v.safeParse(PipelineSpecSchema, input);
   if (!r.success) throw new SpecError(r.issues.map(schemaIssue), file);
   const issues = semanticIssues(r.output);
+  if (opts.untrusted) issues.push(...untrustedIssues(r.output));
   if (issues.length) throw new SpecError(issues, file);
   return r.output;
+}
+
+/** What an untrusted spec may not do (see ValidateOptions.untrusted). */
+export function untrustedIssues(spec: PipelineSpec): SpecIssue[] {
+  const { kind, arg } = parseDataName(spec.data.name);
+  if (!arg && DATA_KINDS.includes(kind)) return [];
+  const known = DATA_KINDS.includes(kind);
+  return [{
+    path: "data.name",
+    message: `${show(spec.data.name)} ${
+      known ? "names a folder" : "is not a data-set kind"
+    }: a spec file names its data set by kind only (${
+      DATA_KINDS.join(", ")
+    }) and the location is given on the command line, e.g. --data ${known ? kind : "cifar10"}:<dir> or --data <folder>`,
+  }];
 }
 
 /** A valibot issue as {path, message}; the schema's own messages already say what was expected. */
@@ -158,6 +186,17 @@ function checkBranches(spec: PipelineSpec, issues: SpecIssue[]) {
           path: `${at}.path`,
           message: `'${n}' (${m.kind}) takes images, so it must come first in the path, not after '${leaves[k - 1]}'`,
         });
+      }
+      if (m.kind === "resnet18" && m.stem === "imagenet" && k === 0) {
+        const [, h, w] = viewImageShape(spec, b.view);
+        const side = Math.min(h ?? Infinity, w ?? Infinity);
+        if (side < IMAGENET_STEM_MIN_SIZE) {
+          issues.push({
+            path: `${joinPath("modules", n)}.stem`,
+            message:
+              `the 'imagenet' stem divides the side by 4 and needs views of at least ${IMAGENET_STEM_MIN_SIZE} px, but view '${b.view}' is ${h}×${w} (in ${at} '${b.name}'); use stem 'cifar'`,
+          });
+        }
       }
       if (m.kind !== "mlp") return;
       if (k > 0) {

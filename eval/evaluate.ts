@@ -64,10 +64,16 @@ export async function encoderFeatures(
 export function checkKnnK(spec: PipelineSpec, trainImages: number): void {
   const k = spec.eval.knnK;
   if (k > trainImages) {
-    throw new Error(
+    throw new EvalSettingsError(
       `eval.knnK: the kNN evaluation asks for ${k} neighbours but the training set of '${spec.data.name}' has only ${trainImages} images; lower eval.knnK (at most ${trainImages})`,
     );
   }
+}
+
+/** Evaluation settings the data cannot satisfy (a user error: exit status 2). */
+export class EvalSettingsError extends Error {
+  override name = "EvalSettingsError";
+  readonly exitCode = 2;
 }
 
 export async function evaluateFeatures(gpu: Gpu, spec: PipelineSpec, f: { train: FeatureSet; test: FeatureSet }): Promise<EvalFigures> {

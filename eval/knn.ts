@@ -1,4 +1,4 @@
-// Weighted kNN classifier on frozen features (InstDisc; RECIPES.md "Evaluation protocols"):
+// Weighted kNN classifier on frozen features (InstDisc; docs/recipes.md, "Evaluation protocols"):
 // cosine similarity of each test feature to every train feature, the k most similar vote for
 // their class with weight exp(sim / T), top-1 of the summed votes.
 //

@@ -1,4 +1,4 @@
-// Linear probe (RECIPES.md "Evaluation protocols"): a linear classifier trained on frozen
+// Linear probe (docs/recipes.md, "Evaluation protocols"): a linear classifier trained on frozen
 // features, top-1 on the test split. Features are standardised with the train split's
 // per-dimension mean and std (host, float64), then a compiled training step does
 // logits = x·W + b, loss = mean(logsumexp(logits) − Σ logits ⊙ onehot), autodiff, and an

@@ -8,11 +8,12 @@
 // caller's compiled graph expects.
 import { join } from "node:path";
 import { statSync } from "node:fs";
+import { AtomicWriteError } from "./atomic.ts";
 import { type Metadata, readSafetensors, type Tensors, writeSafetensors } from "./safetensors.ts";
 
 export const CHECKPOINT_FILE = "checkpoint.safetensors";
-export const CHECKPOINT_FORMAT = "ssl-webgpu-checkpoint";
-export const CHECKPOINT_VERSION = "1";
+const CHECKPOINT_FORMAT = "ssl-webgpu-checkpoint";
+const CHECKPOINT_VERSION = "1";
 const RESERVED = ["format", "format_version", "spec", "spec_hash", "step", "epoch"];
 
 export interface Checkpoint {
@@ -76,7 +77,9 @@ export function saveCheckpoint(dir: string, ck: Checkpoint): string {
   try {
     writeSafetensors(path, ck.tensors, metadata);
   } catch (e) {
-    throw bad((e as Error).message);
+    throw new CheckpointError(
+      `cannot save the checkpoint ${path}: ${e instanceof AtomicWriteError ? e.reason : (e as Error).message}`,
+    );
   }
   return path;
 }

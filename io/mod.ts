@@ -1,4 +1,4 @@
-// Public surface of io/: safetensors, atomic writes, checkpoints.
+// Public surface of io/: safetensors, atomic writes, checkpoints, the run folder.
 export {
   decodeSafetensors,
   encodeSafetensors,
@@ -9,7 +9,8 @@ export {
   type Tensors,
   writeSafetensors,
 } from "./safetensors.ts";
-export { writeFileAtomic } from "./atomic.ts";
+export { AtomicWriteError, cleanStaleTemps, writeFileAtomic } from "./atomic.ts";
+export { checkRunFolder, RUN_FILES, RunFolderError, type RunFolderOptions } from "./run_folder.ts";
 export {
   type Checkpoint,
   CHECKPOINT_FILE,

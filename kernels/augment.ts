@@ -15,7 +15,6 @@ export type { AugmentAttrs, AugmentSpec } from "./augment/spec.ts";
 export { normalizeAugment, P as AUGMENT_PARAM_SLOTS } from "./augment/spec.ts";
 export { drawParams, jitterOrder } from "./augment/params.ts";
 export { augmentCpu } from "./augment/reference.ts";
-export { RECIPE_NAMES, type RecipeName, viewAttrs } from "./augment/recipes.ts";
 
 export const AUGMENT: Record<string, OpDef> = {
   augment: {

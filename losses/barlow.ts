@@ -1,10 +1,10 @@
-// Barlow Twins and the SEED's λ-free variant.
+// Barlow Twins and the λ-free variant (docs/lambda-free.md).
 //
 //   C = standardize(za)ᵀ standardize(zb) / N                      [D, D]
 //   L = scale · ( Σ_i (1 − C_ii)²  +  λ Σ_{i≠j} C_ij² )
 //
-// The off-diagonal sum is Σ C² − Σ diag², with the diagonal taken as Σ_n sa_ni·sb_ni / N
-// (O(N·D)) rather than by masking C with an identity (O(D²) extra work and a D×D constant).
+// The diagonal is taken as Σ_n sa_ni·sb_ni / N (O(N·D), no D×D read); the off-diagonal sum
+// is Σ (C − diag)² (correlation.ts offDiagSquareSum), which keeps its precision when C ≈ I.
 import type { Tensor } from "../ir/tensor.ts";
 import { ShapeError } from "../kernels/op.ts";
 import { check2d, diagOfGram, offDiagSquareSum, standardize } from "./correlation.ts";
@@ -46,7 +46,7 @@ export function barlowTwins(za: Tensor, zb: Tensor, opts: BarlowOpts = {}): Tens
 }
 
 /**
- * λ-free Barlow Twins (SEED.md): the off-diagonal sum of each row becomes its mean,
+ * λ-free Barlow Twins (docs/lambda-free.md): the off-diagonal sum of each row becomes its mean,
  * Σ_i (1 − C_ii)² + Σ_i mean_{j≠i} C_ij², i.e. λ = 1/(D − 1).
  */
 export function barlowTwinsLambdaFree(za: Tensor, zb: Tensor, opts: Omit<BarlowOpts, "lambda"> = {}): Tensor {

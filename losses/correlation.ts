@@ -1,7 +1,8 @@
 // Feature statistics along the batch: standardisation and the D×D cross-correlation matrix
-// that Barlow Twins, VICReg and the SEED's MSE variant drive towards the identity.
+// that Barlow Twins, VICReg and the feature-similarity MSE variant drive towards the identity.
 import type { Tensor } from "../ir/tensor.ts";
 import { fmtShape, ShapeError } from "../kernels/op.ts";
+import { eye } from "./eye.ts";
 
 export function check2d(op: string, ...ts: Tensor[]): void {
   for (const t of ts) {
@@ -38,7 +39,23 @@ export function diagOfGram(a: Tensor, b: Tensor): Tensor {
   return a.mul(b).sum([0]);
 }
 
-/** Σ_{i≠j} M_ij² of a square matrix, as Σ M² − Σ diag² (diag given, e.g. from diagOfGram). */
+/**
+ * Σ_{i≠j} M_ij² of a square matrix whose diagonal is also known as the vector `diag` (e.g.
+ * from diagOfGram), computed as Σ (M − diag(diag))²: every term is an off-diagonal entry
+ * (or an exact-arithmetic zero on the diagonal), so nothing cancels. The shorter
+ * Σ M² − Σ diag² subtracts two numbers ≈ D near convergence (C ≈ I) and loses most digits of
+ * the redundancy term in f32. `diag` enters under stopGrad: the sum does not depend on the
+ * diagonal, and the gradient 2(M − diag(diag)) is 2·M off the diagonal and 0 on it. The
+ * identity is the fusable `eye` op with a single consumer, so no D×D mask is stored; M − diag
+ * takes the buffer M alone had.
+ */
 export function offDiagSquareSum(m: Tensor, diag: Tensor): Tensor {
-  return m.square().sum().sub(diag.square().sum());
+  const d = m.shape[0];
+  if (m.rank !== 2 || m.shape[1] !== d || diag.rank !== 1 || diag.shape[0] !== d) {
+    throw new ShapeError(
+      "offDiagSquareSum",
+      `needs a square matrix and its diagonal, got ${fmtShape(m.shape)} and ${fmtShape(diag.shape)}`,
+    );
+  }
+  return m.sub(eye(m.g, d).mul(diag.stopGrad())).square().sum();
 }

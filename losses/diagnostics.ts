@@ -8,6 +8,7 @@
 // SVD, which is not a primitive: read C or z back and compute it on the host.
 import type { Tensor } from "../ir/tensor.ts";
 import { check2d, crossCorrelation, diagOfGram, standardize } from "./correlation.ts";
+import { eye } from "./eye.ts";
 import { normalize } from "./normalize.ts";
 
 export function collapseDiagnostics(
@@ -29,7 +30,7 @@ export function collapseDiagnostics(
     std_min: s.neg().max().neg(),
     nstd_mean: std(normalize(a)).mean(),
     corr_diag_mean: diag.mean(),
-    corr_offdiag_abs_mean: c.abs().sum().sub(diag.abs().sum()).mul(1 / Math.max(1, d * (d - 1))),
+    corr_offdiag_abs_mean: c.sub(eye(c.g, d).mul(diag)).abs().sum().mul(1 / Math.max(1, d * (d - 1))),
   };
   for (const [k, t] of Object.entries(out)) za.g.output(`${prefix}.${k}`, t);
   return out;

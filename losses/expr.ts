@@ -15,14 +15,35 @@ import { vicreg, type VicregOpts } from "./vicreg.ts";
 /** Resolves a name in the expression: a branch output or a queue's contents. */
 export type Ref = (name: string) => Tensor;
 
+/** A loss expression that does not lower, with the spec path of the node that failed. */
+export class LossExprError extends Error {
+  override name = "LossExprError";
+  constructor(readonly path: string, readonly detail: string, options?: { cause?: unknown }) {
+    super(`${path}: ${detail}`, options);
+  }
+}
 
-
+/**
+ * The graph of expression `e`, found at spec path `path` (e.g. "loss"). A shape or reference
+ * error is rethrown as a LossExprError naming the innermost node that failed
+ * ("loss.args[0].b"), so spec validation and the real lowering report the same thing.
+ */
 export function lowerExpr(e: Expr, ref: Ref, g: Graph, path: string): Tensor {
+  try {
+    return lowerNode(e, ref, g, path);
+  } catch (err) {
+    if (err instanceof LossExprError) throw err;
+    throw new LossExprError(path, (err as Error).message, { cause: err });
+  }
+}
+
+function lowerNode(e: Expr, ref: Ref, g: Graph, path: string): Tensor {
   if (typeof e === "number") return g.const(e);
   if (typeof e === "string") return ref(e);
   const n = e as LossNode;
   const sub = (x: Expr, i: number) => lowerExpr(x, ref, g, `${path}.args[${i}]`);
-  const ab = () => [lowerExpr((n as { a: Expr }).a, ref, g, `${path}.a`), lowerExpr((n as { b: Expr }).b, ref, g, `${path}.b`)];
+  const ab =
+    () => [lowerExpr((n as { a: Expr }).a, ref, g, `${path}.a`), lowerExpr((n as { b: Expr }).b, ref, g, `${path}.b`)];
   const args = "args" in n ? (n.args as Expr[]).map(sub) : [];
   switch (n.op) {
     case "barlowTwins": {
@@ -78,7 +99,9 @@ export function lowerExpr(e: Expr, ref: Ref, g: Graph, path: string): Tensor {
     case "mean":
       return n.axis === undefined ? args[0][n.op]() : args[0][n.op]([n.axis], true);
     case "logsumexp":
-      return n.axis === undefined ? args[0].reshape([args[0].shape.reduce((p, q) => p * q, 1)]).logsumexp(0) : args[0].logsumexp(n.axis, true);
+      return n.axis === undefined
+        ? args[0].reshape([args[0].shape.reduce((p, q) => p * q, 1)]).logsumexp(0)
+        : args[0].logsumexp(n.axis, true);
     case "matmul":
       return args[0].matmul(args[1], n.ta ?? false, n.tb ?? false);
     case "normalize":

@@ -1,4 +1,4 @@
-// Losses composed from primitives (DESIGN.md decision 3): no method owns WGSL.
+// Losses composed from primitives (docs/architecture.md, "Losses are composed"): no method owns WGSL.
 export { cosineSimilarity, normalize } from "./normalize.ts";
 export { crossCorrelation, diagOfGram, offDiagSquareSum, standardize } from "./correlation.ts";
 export { type BarlowOpts, type BarlowTerms, barlowTwins, barlowTwinsLambdaFree, barlowTwinsTerms } from "./barlow.ts";
@@ -9,4 +9,4 @@ export { vicreg, type VicregOpts, type VicregTerms, vicregTerms } from "./vicreg
 export { featureSimilarityMse } from "./feature_mse.ts";
 export { collapseDiagnostics } from "./diagnostics.ts";
 export { eye, eyeComposed } from "./eye.ts";
-export { lossPair, lowerExpr, type Ref } from "./expr.ts";
+export { LossExprError, lossPair, lowerExpr, type Ref } from "./expr.ts";

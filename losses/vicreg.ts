@@ -3,8 +3,9 @@
 //   variance    = ½·mean_j relu(1 − √(var_j(za) + eps)) + ½·(same for zb)        (unbiased var)
 //   covariance  = Σ_{i≠j} cov(za)_ij² / D + Σ_{i≠j} cov(zb)_ij² / D,  cov = zcᵀzc / (N − 1)
 //   loss        = sim·invariance + var·variance + cov·covariance
-// The covariance's diagonal is the unbiased variance, already computed for the hinge, so the
-// off-diagonal sum is Σ cov² − Σ var² with no identity mask.
+// The covariance's diagonal is the unbiased variance, already computed for the hinge; the
+// off-diagonal sum is Σ (cov − diag(var))² (correlation.ts offDiagSquareSum), not
+// Σ cov² − Σ var², which loses its digits in f32 once the features are decorrelated.
 import type { Tensor } from "../ir/tensor.ts";
 import { check2d, offDiagSquareSum } from "./correlation.ts";
 

@@ -3,10 +3,10 @@
 // so two branches naming the same module share its weights.
 import type { Module } from "../dsl/schema.ts";
 import type { Tensor } from "../ir/tensor.ts";
-import { batchNorm } from "./batchnorm.ts";
-import { conv, flatten } from "./conv.ts";
+import { flatten } from "./conv.ts";
 import { mlp } from "./mlp.ts";
 import { resnet18 } from "./resnet.ts";
+import { smallCnn } from "./small_cnn.ts";
 
 /** Applies one named module (by kind); parameter names are prefixed by the module name. */
 export function applyModule(x: Tensor, name: string, modules: Record<string, Module>, training = true): Tensor {
@@ -30,19 +30,11 @@ export function applyModule(x: Tensor, name: string, modules: Record<string, Mod
       if (m.lastRelu) h = h.relu();
       return h;
     }
-    case "cnn": {
-      let h = x;
-      m.channels.forEach((ch, i) => {
-        h = conv(h, `${name}.conv${i}`, ch, { kernel: m.kernel });
-        if (m.bn) h = batchNorm(h, `${name}.bn${i}`, { training });
-        h = h.relu();
-        if (m.pool && h.shape[2] >= 2 && h.shape[3] >= 2) h = h.op("maxPool2d", [], { kernel: 2, stride: 2, pad: 0 });
-      });
-      return h.mean([2, 3]);
-    }
+    case "cnn":
+      return smallCnn(x, name, { widths: m.channels, kernel: m.kernel, bn: m.bn && { training }, pool: m.pool })
+        .features;
     case "resnet18":
-      if (m.stem !== "cifar") throw new Error(`module '${name}': only the CIFAR stem is implemented (stem: 'cifar')`);
-      return resnet18(x, name, { widthMult: m.width / 64, bn: { training } }).features;
+      return resnet18(x, name, { widthMult: m.width / 64, bn: { training }, stem: m.stem }).features;
     case "seq": {
       let h = x;
       for (const sub of m.path) h = applyModule(h, sub, modules, training);
@@ -50,4 +42,3 @@ export function applyModule(x: Tensor, name: string, modules: Record<string, Mod
     }
   }
 }
-

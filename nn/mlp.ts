@@ -5,7 +5,7 @@
 //   last layer:                         Linear → [BN (affine or not)]
 //
 // Param names: `${name}.${i}.linear.*` and `${name}.${i}.bn.*` for layer i (see linear.ts,
-// batchnorm.ts). Recipes (RECIPES.md):
+// batchnorm.ts). Recipes (docs/recipes.md):
 //   Barlow Twins / VICReg projector  widths [d, d, d], bn, relu, bias false
 //   SimSiam projector               widths [d, d, d], bn, relu, bias false, lastBn, lastBnAffine false
 //   SimSiam predictor               widths [h, d], bn, relu, bias false, lastBias true

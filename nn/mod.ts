@@ -4,7 +4,6 @@ export { linear, type LinearOpts } from "./linear.ts";
 export { batchNorm, type BatchNormOpts } from "./batchnorm.ts";
 export { mlp, type MlpOpts } from "./mlp.ts";
 export { conv, type ConvOpts, flatten, globalAvgPool } from "./conv.ts";
-export { mlpEncoder, type MlpEncoderOpts } from "./mlp_encoder.ts";
 export { smallCnn, type SmallCnnOpts } from "./small_cnn.ts";
-export { basicBlock, resnet18, type ResNetOpts } from "./resnet.ts";
+export { basicBlock, IMAGENET_STEM_MIN_SIZE, resnet18, type ResNetOpts, type ResNetStem } from "./resnet.ts";
 export { applyModule } from "./apply.ts";

@@ -11,6 +11,10 @@ import { NonFiniteLossError, train } from "../train/trainer.ts";
 import { DataError } from "../data/dataset.ts";
 import { CheckpointError } from "../io/checkpoint.ts";
 import { MemoryPlanError } from "../step/memory_check.ts";
+import { compileStep, trainingGraph } from "../step/build.ts";
+import { printGraph, printProgram } from "../compiler/print.ts";
+import { loadDatasetSync } from "../data/load.ts";
+import { imageBytes } from "../runtime/device_images.ts";
 
 /** Is this module the program being run? (Deno and Bun set import.meta.main; Node 20 does not.) */
 export function isMain(meta: ImportMeta): boolean {
@@ -32,8 +36,11 @@ export async function runPipeline(preset: PipelineSpec, program: string, args: s
   }
   try {
     const { spec, out } = cli;
-    console.log(`${spec.method} '${spec.name}': batch ${spec.batch}, ${spec.epochs} epochs${spec.steps ? `, at most ${spec.steps} steps` : ""}, seed ${spec.seed} → ${out}`);
-    const run = await train({ spec, out, resume: cli.resume });
+    if (cli.printStep) {
+      console.log(printStep(spec));
+      return undefined;
+    }
+    const run = await train({ spec, out, resume: cli.resume, overwrite: cli.overwrite, willEvaluate: true });
     if (run.interrupted) process.exit(130);
     console.log("evaluating: features of the trained encoder …");
     const weights = (name: string) => run.exec.read(name);
@@ -50,9 +57,26 @@ export async function runPipeline(preset: PipelineSpec, program: string, args: s
   }
 }
 
+/**
+ * The compiled training step of `spec`, op by op (--print-step): the training graph, then the
+ * program with its storages, dispatches and fused groups. Built as the trainer builds it for the
+ * data set's size, for an adapter with subgroups; nothing runs on a device.
+ */
+export function printStep(spec: PipelineSpec): string {
+  const { train: tr } = loadDatasetSync(spec.data.name, { trainLimit: spec.data.trainLimit, testLimit: spec.data.testLimit });
+  const bytes = imageBytes(tr.images);
+  const t = trainingGraph(spec, { c: tr.c, h: tr.h, w: tr.w }, {
+    data: { rows: tr.n, dtype: bytes ? "u8" : "f32", order: "shuffle" },
+    precision: spec.precision,
+  });
+  const step = compileStep(t, { features: { subgroups: true, f16: spec.precision === "f16-mixed" } });
+  return `${printGraph(t.graph)}\n\n${printProgram(step.program, t.graph)}`;
+}
+
 function fail(e: unknown): never {
+  // user errors (flags, specs, data, checkpoints, folders, plans the device cannot hold) exit 2
   const known = e instanceof FlagError || e instanceof SpecError || e instanceof DataError || e instanceof CheckpointError ||
-    e instanceof NonFiniteLossError || e instanceof MemoryPlanError;
+    e instanceof NonFiniteLossError || e instanceof MemoryPlanError || (e as { exitCode?: number }).exitCode === 2;
   console.error(`error: ${(e as Error).message}`);
   if (!known) console.error((e as Error).stack?.split("\n").slice(1, 6).join("\n"));
   process.exit(known ? 2 : 1);

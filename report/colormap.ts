@@ -16,7 +16,7 @@ export const RDBU: readonly [number, number, number][] = [
   [178, 24, 43],
   [103, 0, 31],
 ];
-export const NAN_COLOR: [number, number, number] = [0, 0, 0];
+const NAN_COLOR: [number, number, number] = [0, 0, 0];
 
 /** RGB bytes for v ∈ [−1, 1] (clipped). */
 export function diverging(v: number): [number, number, number] {

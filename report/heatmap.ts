@@ -5,9 +5,12 @@
 // block averaging with b = ⌈D / maxCells⌉ (edge blocks average the cells they have; NaNs
 // are skipped, a block of only NaN stays NaN), so a well-trained BT matrix still shows a
 // red diagonal. Small matrices are enlarged: each cell becomes ⌊maxPixels / cells⌋ pixels
-// square. Legend: a colour bar to the right of the matrix, +1 at the top, 0 in the middle,
-// −1 at the bottom, with black ticks at +1, +0.5, 0, −0.5, −1.
+// square. Above the matrix, a title (default: what the matrix is, its D and the block size).
+// Legend: a colour bar to the right of the matrix, +1 at the top, 0 in the middle, −1 at the
+// bottom, with black ticks at +1, +0.5, 0, −0.5, −1, each labelled with its value. Text is a
+// 5×7 bitmap font (font.ts), doubled for images of 256 px and more.
 import { diverging } from "./colormap.ts";
+import { drawText, GLYPH_H, textWidth } from "./font.ts";
 import { encodePng, type Raster } from "./png.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 
@@ -16,9 +19,17 @@ export interface HeatmapOptions {
   maxCells?: number;
   /** Target side of the matrix image in pixels for small matrices (default 512). */
   maxPixels?: number;
-  /** Draw the colour bar (default true). */
+  /** Draw the colour bar with its values (default true). */
   legend?: boolean;
+  /** Title above the matrix; default "cross-correlation C, D = <D>" (and the block size); "" for none. */
+  title?: string;
 }
+
+/** The colour bar's ticks: value and label. */
+export const LEGEND_TICKS: readonly [number, string][] = [[1, "+1"], [0.5, "+0.5"], [0, "0"], [-0.5, "-0.5"], [
+  -1,
+  "-1",
+]];
 
 /** Clipped block averages of a row-major D×D matrix: `size`² cells of `block`² entries. */
 export function blockAverage(
@@ -50,12 +61,24 @@ export interface HeatmapLayout {
   block: number;
   /** Pixels per cell side. */
   cell: number;
-  /** Colour bar: x range [barX, barX + barW), full height. */
+  /** First row of the matrix and of the colour bar (the title sits above). */
+  top: number;
+  /** Colour bar: x range [barX, barX + barW), rows [top, top + barH); at least the matrix's height, taller when the matrix is too short for five labels. */
   barX: number;
   barW: number;
+  barH: number;
+  /** Left edge of the tick labels. */
+  labelX: number;
+  /** Text magnification (1 or 2). */
+  textScale: number;
+  title: string;
   width: number;
   height: number;
 }
+
+/** Row of the tick for value v ∈ [−1, 1] on a bar of `barH` rows starting at `top`. */
+export const tickRow = (v: number, top: number, barH: number) =>
+  top + Math.min(barH - 1, Math.round(((1 - v) / 2) * (barH - 1)));
 
 export function renderHeatmap(
   m: ArrayLike<number>,
@@ -66,28 +89,45 @@ export function renderHeatmap(
   const cell = Math.max(1, Math.floor((opts.maxPixels ?? 512) / size));
   const side = size * cell;
   const legend = opts.legend ?? true;
+  const title = opts.title ?? `cross-correlation C, D = ${D}${block > 1 ? `, ${block}×${block} block means` : ""}`;
+  const ts = side >= 256 ? 2 : 1, pad = 3 * ts, textH = GLYPH_H * ts;
+  const top = title ? textH + 2 * pad : 0;
   const gap = 8, barW = legend ? 16 : 0, tick = 5;
-  const width = legend ? side + gap + barW + tick : side, height = side;
+  const barX = side + gap;
+  const barH = legend ? Math.max(side, LEGEND_TICKS.length * (textH + 2 * ts)) : 0;
+  const labelX = barX + barW + tick + 2 * ts;
+  const labelW = legend ? Math.max(...LEGEND_TICKS.map(([, l]) => textWidth(l, ts))) + pad : 0;
+  const width = Math.max(legend ? labelX + labelW : side, title ? textWidth(title, ts) + 2 * pad : 0);
+  const height = top + Math.max(side, barH);
   const data = new Uint8Array(width * height * 3).fill(255);
+  const raster: Raster = { width, height, channels: 3, data };
   const put = (x: number, y: number, c: readonly number[]) => data.set(c, (y * width + x) * 3);
   for (let r = 0; r < size; r++) {
     for (let q = 0; q < size; q++) {
       const c = diverging(cells[r * size + q]);
-      for (let y = r * cell; y < (r + 1) * cell; y++) for (let x = q * cell; x < (q + 1) * cell; x++) put(x, y, c);
+      for (let y = r * cell; y < (r + 1) * cell; y++) {
+        for (let x = q * cell; x < (q + 1) * cell; x++) put(x, top + y, c);
+      }
     }
   }
-  const barX = side + gap;
+  if (title) drawText(raster, pad, pad, title, ts);
   if (legend) {
-    for (let y = 0; y < height; y++) {
-      const c = diverging(1 - (2 * (y + 0.5)) / height);
-      for (let x = barX; x < barX + barW; x++) put(x, y, c);
+    for (let y = 0; y < barH; y++) {
+      const c = diverging(1 - (2 * (y + 0.5)) / barH);
+      for (let x = barX; x < barX + barW; x++) put(x, top + y, c);
     }
-    for (const v of [1, 0.5, 0, -0.5, -1]) {
-      const y = Math.min(height - 1, Math.round(((1 - v) / 2) * (height - 1)));
-      for (let x = barX + barW; x < width; x++) put(x, y, [0, 0, 0]);
+    for (const [v, label] of LEGEND_TICKS) {
+      const y = tickRow(v, top, barH);
+      for (let x = barX + barW; x < barX + barW + tick; x++) put(x, y, [0, 0, 0]);
+      // the label centred on its tick, kept beside the bar (not in the title's band)
+      const ly = Math.max(top, Math.min(top + barH - textH, y - Math.floor(textH / 2)));
+      drawText(raster, labelX, ly, label, ts);
     }
   }
-  return { width, height, channels: 3, data, layout: { size, block, cell, barX, barW, width, height } };
+  return {
+    ...raster,
+    layout: { size, block, cell, top, barX, barW, barH, labelX, textScale: ts, title, width, height },
+  };
 }
 
 /** Renders and writes the heatmap PNG atomically; returns its layout. */

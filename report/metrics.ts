@@ -1,4 +1,5 @@
-// metrics.jsonl: one JSON object per line, appended as training goes.
+// metrics.jsonl: one JSON object per line, appended as training goes. The file is created
+// 0644 (owner writes, others read), whatever the process umask would allow beyond that.
 //
 // Non-finite numbers are written as the strings "NaN", "Infinity", "-Infinity" (JSON has no
 // such literals and turning them into null would hide a diverged loss) and read back as
@@ -6,23 +7,35 @@
 // elsewhere is an error naming the file and line.
 import { appendFileSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
+import { writeFileAtomic } from "../io/atomic.ts";
 
 export type MetricsRecord = Record<string, unknown>;
 
 const NONFINITE: Record<string, number> = { NaN: NaN, Infinity: Infinity, "-Infinity": -Infinity };
 
-export function metricsLine(record: MetricsRecord): string {
+function metricsLine(record: MetricsRecord): string {
   return JSON.stringify(record, (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? String(v) : v));
 }
 
-/** Appends one record (creating the folder and file as needed). */
+/** Appends one record (creating the folder and file as needed); errors name the file. */
 export function appendMetrics(path: string, record: MetricsRecord): void {
-  mkdirSync(dirname(path), { recursive: true });
-  appendFileSync(path, metricsLine(record) + "\n");
+  const line = metricsLine(record) + "\n";
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    appendFileSync(path, line, { mode: 0o644 });
+  } catch (e) {
+    throw new Error(`cannot append to the metrics log ${path}: ${(e as Error).message}`);
+  }
 }
 
 export function readMetrics(path: string): MetricsRecord[] {
-  const text = new TextDecoder().decode(readFileSync(path));
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    throw new Error(`cannot read the metrics log ${path}: ${(e as Error).message}`);
+  }
+  const text = new TextDecoder().decode(bytes);
   const lines = text.split("\n");
   const out: MetricsRecord[] = [];
   lines.forEach((line, i) => {
@@ -44,4 +57,27 @@ export function metricSeries(records: MetricsRecord[], key: string, xKey = "step
     if (typeof r[key] === "number" && typeof r[xKey] === "number") x.push(r[xKey] as number), y.push(r[key] as number);
   }
   return { x, y };
+}
+
+/**
+ * Cuts the metrics log back to the records of steps before `step` (a checkpoint's step count),
+ * so a resumed run does not log twice the steps the interrupted run logged after its last
+ * checkpoint. Records without a numeric `step` stay. The file is rewritten atomically (a torn
+ * last line goes too); a missing file is left missing. Returns the number of records dropped.
+ */
+export function truncateMetrics(path: string, step: number): number {
+  if (!Number.isSafeInteger(step) || step < 0) throw new Error(`truncateMetrics: step ${step} is not an integer ≥ 0`);
+  let text: string;
+  try {
+    text = new TextDecoder().decode(readFileSync(path));
+  } catch (e) {
+    if ((e as { code?: string }).code === "ENOENT") return 0;
+    throw new Error(`cannot read the metrics log ${path}: ${(e as Error).message}`);
+  }
+  const records = readMetrics(path);
+  const kept = records.filter((r) => typeof r.step !== "number" || r.step < step);
+  const tornTail = text.length > 0 && !text.endsWith("\n");
+  if (kept.length === records.length && !tornTail) return 0;
+  writeFileAtomic(path, kept.map((r) => metricsLine(r) + "\n").join(""));
+  return records.length - kept.length;
 }

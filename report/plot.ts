@@ -34,7 +34,7 @@ export interface PlotOptions {
   maxPoints?: number;
 }
 
-export const PALETTE = [
+const PALETTE = [
   "#1f77b4",
   "#ff7f0e",
   "#2ca02c",
@@ -47,7 +47,7 @@ export const PALETTE = [
   "#17becf",
 ];
 
-export const escapeXml = (s: string) =>
+const escapeXml = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" })[c]!);
 
 /** Ticks at multiples of 1, 2 or 5 × 10^k covering [lo, hi], about `n` of them. */

@@ -1,4 +1,4 @@
-// Parameter updates as graph ops (decision 5: the whole step is one compiled program). Each
+// Parameter updates as graph ops (docs/architecture.md, decision 5: the whole step is one compiled program). Each
 // rule reads its learning rate from a per-step scalar and assigns new values to the
 // parameter and its moment buffers; the compiler fuses each rule into one kernel per tensor
 // (plus the two norm reductions LARS needs).

@@ -1,4 +1,4 @@
-// Per-step schedules (RECIPES.md): linear warmup then cosine decay for the learning rate,
+// Per-step schedules (docs/recipes.md): linear warmup then cosine decay for the learning rate,
 // and the BYOL/MoCo cosine EMA schedule τ(step) = 1 − (1 − τ₀)(cos(π·step/total) + 1)/2.
 
 export interface LrSchedule {

@@ -6,9 +6,11 @@ import {
   drawParams,
   jitterOrder,
   normalizeAugment,
-  RECIPE_NAMES,
-  viewAttrs,
 } from "../kernels/augment.ts";
+import { AUG_RECIPE_NAMES, type AugRecipeName, recipeViews, viewAugmentAttrs } from "../dsl/aug_recipes.ts";
+import { canonicalJSON } from "../dsl/io.ts";
+import { presets } from "../dsl/presets.ts";
+import { lowerSpec } from "../step/lower.ts";
 import { blurPlane, gaussianWeights } from "../kernels/augment/blur.ts";
 import { adjustHue } from "../kernels/augment/color.ts";
 import { ShapeError } from "../kernels/op.ts";
@@ -18,6 +20,9 @@ import { contactSheet } from "../tools/contact-sheet.ts";
 import { toByte } from "../report/png.ts";
 
 const SC = { seed: 2024, step: 11 };
+/** The augment attrs of view `view` (0 or 1) of a recipe at S×S, as training lowers it. */
+const recipeAttrs = (name: AugRecipeName, view: 0 | 1, size: number): AugmentAttrs =>
+  viewAugmentAttrs(recipeViews(name, size)[view], view) as AugmentAttrs;
 const imgs = (N: number, C: number, H: number, W: number, seed = 5) => ({
   shape: [N, C, H, W],
   data: rand(N * C * H * W, seed, 0, 1),
@@ -181,12 +186,10 @@ Deno.test("jitter order: the 24 Lehmer codes give the 24 permutations, drawn abo
 
 Deno.test("parameter distributions of the BYOL recipe at 28×28 (4000 samples)", () => {
   const N = 4000;
-  const stats = (view: 0 | 1, blur?: boolean) => {
-    const s = normalizeAugment(
-      "augment",
-      [[N, 3, 28, 28]],
-      viewAttrs("byol", view, { blur }) as Record<string, unknown>,
-    );
+  const stats = (view: 0 | 1, blur = false) => {
+    // blur is off below 64 px: to see its σ, take the 64 px recipe's blur onto the 28 px view
+    const attrs = { ...recipeAttrs("byol", view, 28), ...(blur ? { blur: recipeAttrs("byol", view, 64).blur } : {}) };
+    const s = normalizeAugment("augment", [[N, 3, 28, 28]], attrs as Record<string, unknown>);
     return drawParams(s, 77, 5);
   };
   const rate = (p: Float64Array, slot: number) => {
@@ -232,7 +235,7 @@ Deno.test("parameter distributions of the BYOL recipe at 28×28 (4000 samples)",
 
 Deno.test("augment determinism: same (seed, step) identical; step, seed and view change it", () => {
   const x = imgs(3, 3, 11, 13);
-  const a = viewAttrs("byol", 0, { size: [9, 9] }), b = viewAttrs("byol", 1, { size: [9, 9] });
+  const a = recipeAttrs("byol", 0, 9), b = recipeAttrs("byol", 1, 9);
   const base = run(x, a).out;
   assert.deepStrictEqual(run(x, a).out, base);
   assert.notDeepStrictEqual(run(x, a, { ...SC, step: 12 }).out, base);
@@ -241,26 +244,41 @@ Deno.test("augment determinism: same (seed, step) identical; step, seed and view
   assert.notDeepStrictEqual(run(x, b).params, run(x, a).params);
 });
 
-Deno.test("viewAttrs: every named recipe validates; blur off on small images unless asked", () => {
-  for (const name of RECIPE_NAMES) {
+Deno.test("recipes: every recipe's views validate as augment attrs; blur off below 64 px, kernel ≈ S/10 above", () => {
+  for (const name of AUG_RECIPE_NAMES) {
     for (const view of [0, 1] as const) {
-      const small = viewAttrs(name, view);
-      const s = normalizeAugment("augment", [[2, 3, 28, 28]], small as Record<string, unknown>);
-      assert.equal(s.blur, null, `${name} blur at 28 px`);
-      assert.deepStrictEqual([s.Ho, s.Wo], [28, 28]);
-      const big = normalizeAugment(
+      const small = normalizeAugment(
         "augment",
-        [[2, 3, 96, 96]],
-        viewAttrs(name, view, { size: [96, 96] }) as Record<string, unknown>,
+        [[2, 3, 28, 28]],
+        recipeAttrs(name, view, 28) as Record<string, unknown>,
       );
+      assert.equal(small.blur, null, `${name} blur at 28 px`);
+      assert.deepStrictEqual([small.Ho, small.Wo], [28, 28]);
+      assert.equal(recipeAttrs(name, view, 63).blur, undefined, `${name} blur at 63 px`);
+      const big = normalizeAugment("augment", [[2, 3, 96, 96]], recipeAttrs(name, view, 96) as Record<string, unknown>);
       assert.ok(big.blur && big.blur.radius === 5, `${name} blur kernel 11 at 96 px`);
     }
   }
-  assert.equal(viewAttrs("byol", 0, { size: [64, 64] }).blur!.p, 1);
-  assert.equal(viewAttrs("byol", 1, { size: [64, 64] }).blur!.p, 0.1);
-  assert.equal(viewAttrs("moco", 1).crop!.scale![0], 0.2);
-  assert.equal(viewAttrs("simclr", 0, { strength: 1 }).colorJitter!.saturation, 0.8);
-  assert.throws(() => viewAttrs("dino" as "byol", 0), /unknown recipe 'dino'/);
+  assert.equal(recipeAttrs("byol", 0, 64).blur!.p, 1);
+  assert.equal(recipeAttrs("byol", 1, 64).blur!.p, 0.1);
+  assert.equal(recipeAttrs("byol", 1, 28).solarize, 0.2);
+  assert.equal(recipeAttrs("moco", 1, 28).crop!.scale![0], 0.2);
+  assert.equal(recipeAttrs("simclr", 0, 28).colorJitter!.saturation, 0.8);
+  assert.throws(() => recipeViews("dino" as "byol", 28), /unknown augmentation recipe 'dino'/);
+});
+
+Deno.test("every preset trains with the views the contact sheet shows (one recipe table)", () => {
+  for (const [name, make] of Object.entries(presets)) {
+    for (const size of [28, 96]) {
+      const spec = make({ imageSize: size });
+      const g = lowerSpec(spec, { c: 3, h: size, w: size }).graph;
+      const trained = g.nodes.filter((n) => n.op === "augment").map((n) => canonicalJSON(n.attrs));
+      const shown = spec.views.map((v, i) => canonicalJSON(viewAugmentAttrs(v.aug, i)));
+      assert.deepStrictEqual(trained, shown, `${name} at ${size} px`);
+    }
+  }
+  // SimCLR trains with strength-1 jitter at 28 px; the contact sheet once showed 0.4
+  assert.equal(presets.simclr().views[0].aug.colorJitter!.brightness, 0.8);
 });
 
 // ---- GPU against the float64 reference ----
@@ -325,7 +343,7 @@ Deno.test("GPU augment is deterministic in (seed, step) and differs across steps
 Deno.test("contact sheet: tiles are (original, view 0, view 1) per image, originals untouched", async () => {
   const x = imgs(5, 3, 10, 10, 8);
   const sheet = await contactSheet(Float32Array.from(x.data), [5, 3, 10, 10], {
-    recipe: "byol",
+    views: recipeViews("byol", 10),
     seed: 1,
     step: 2,
     scale: 2,
@@ -341,6 +359,6 @@ Deno.test("contact sheet: tiles are (original, view 0, view 1) per image, origin
       assert.equal(px(2 + 2 * xx, 24 + 2 * y, c), toByte(x.data[((2 * 3 + c) * 10 + y) * 10 + xx]));
     }
   }
-  const v1 = run(x, viewAttrs("byol", 1, { size: [10, 10] }), { seed: 1, step: 2 }).out;
+  const v1 = run(x, recipeAttrs("byol", 1, 10), { seed: 1, step: 2 }).out;
   assert.equal(px(2 + 2 * 22 + 2 * 4, 24 + 2 * 6, 1), toByte(Math.fround(v1[((2 * 3 + 1) * 10 + 6) * 10 + 4])));
 });

@@ -23,6 +23,7 @@ import {
   normalize,
   ntXent,
   pipeline,
+  resnet18,
   seq,
   sgd,
   square,
@@ -42,6 +43,10 @@ import { presets } from "../dsl/presets.ts";
 import { emaSets, expandPath, lossNodes, trainedModules } from "../dsl/resolve.ts";
 import type { PipelineSpec } from "../dsl/schema.ts";
 import { lossRefs, validateSpec } from "../dsl/validate.ts";
+import { DataError } from "../data/dataset.ts";
+import { loadDatasetSync } from "../data/load.ts";
+import { DATA_NAME_FORMS } from "../data/names.ts";
+import { formatChanges, resumeChanges, ResumeError } from "../dsl/resume.ts";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "dsl-test-"));
 
@@ -158,7 +163,7 @@ Deno.test("canonicalJSON refuses numbers JSON cannot hold", () => {
   );
 });
 
-Deno.test("presets follow RECIPES.md: λ-free BT, BYOL EMA set, MoCo queue, SimSiam stopGrad + fixed predictor lr", () => {
+Deno.test("presets follow docs/recipes.md: λ-free BT, BYOL EMA set, MoCo queue, SimSiam stopGrad + fixed predictor lr", () => {
   assert.deepEqual(lossNodes(presets.barlowMean().loss)[0], { op: "barlowTwins", a: "z1", b: "z2", lambda: "mean" });
   assert.equal(presets.barlowMean().method, "barlowMean");
   assert.equal(lossNodes(bt().loss)[0].op, "barlowTwins");
@@ -377,6 +382,24 @@ Deno.test("semantic errors: module graph and widths", () => {
     "branches[1].view",
     "'encoder' (mlp) flattens its input, but view 'v2' is 24×24",
   );
+  // a data set named with its folder is still a known kind: its channels are checked
+  expectIssue(
+    mutate(bt(), (s) => (s.data.name = "cifar10:/data/cifar-10", s.modules.encoder.in = 784)),
+    "modules.encoder.in",
+    "view 'v1' gives 3×28×28 = 2352 values",
+  );
+  expectIssue(
+    mutate(bt(), (s) => (s.data.name = "mnist:/data/mnist", s.modules.encoder.in = 2352)),
+    "modules.encoder.in",
+    "view 'v1' gives 1×28×28 = 784 values",
+  );
+  // the ImageNet stem divides the side by 4: refused below 64 px, accepted from 64 px
+  expectIssue(
+    mutate(bt(), (s) => (s.modules.encoder = resnet18({ width: 8, stem: "imagenet" }))),
+    "modules.encoder.stem",
+    "the 'imagenet' stem divides the side by 4 and needs views of at least 64 px, but view 'v1' is 28×28",
+  );
+  validateSpec(presets.barlowTwins({ imageSize: 64, encoder: resnet18({ width: 8, stem: "imagenet" }) }));
 });
 
 Deno.test("semantic errors: loss", () => {
@@ -385,7 +408,7 @@ Deno.test("semantic errors: loss", () => {
     s.modules.small = mlp([64]);
     s.branches[1].path = ["encoder", "small"];
   });
-  expectIssue(uneven, "loss", "barlowTwins needs a and b of the same shape, got a [256, 2048] and b [256, 64]");
+  expectIssue(uneven, "loss", "barlowTwins: needs [N, D] embeddings of one shape, got [256, 2048] and [256, 64]");
   expectIssue(
     mutate(bt(), (s) => s.branches.forEach((b: any) => (b.stopGrad = true))),
     "loss",
@@ -396,25 +419,36 @@ Deno.test("semantic errors: loss", () => {
     "loss",
     "reaches no trainable parameter",
   );
+  expectIssue(
+    mutate(bt(), (s) => (s.loss = mul(2, stopGrad(barlowTwins("z1", "z2"))))),
+    "loss",
+    "reaches no trainable parameter",
+  );
+  // the shape-only lowering names the innermost failing node, however deep
+  expectIssue(
+    mutate(bt(), (s) => (s.loss = add(mul(0.5, barlowTwins("z1", "z9")), 1))),
+    "loss.args[0].args[1].b",
+    "unknown branch or queue 'z9'",
+  );
   expectIssue(mutate(bt(), (s) => (s.loss = "z1")), "loss", "the loss must be a scalar, got shape [256, 2048]");
   expectIssue(
     mutate(bt(), (s) => (s.loss = sum(matmul("z1", "z2")))),
     "loss.args[0]",
-    "matmul inner widths differ: a is [256, 2048], b is [256, 2048]",
+    "matmul: contraction sizes differ: a [256, 2048] has K=2048, b [256, 2048] has K=256",
   );
   expectIssue(
     mutate(bt(), (s) => (s.loss = sum(add("z1", mean("z2", 1), eye(3))))),
     "loss.args[0]",
-    "add: shapes [256, 2048], [256, 1], [3, 3] do not broadcast",
+    "add: cannot broadcast [256, 2048] with [3, 3]",
   );
   expectIssue(
     mutate(moco(), (s) => (s.loss.args[0].args[1].negatives = transpose("keys"))),
-    "loss.args[0].args[1].negatives",
-    "infoNCE negatives must be a [K, 128] matrix like a's rows, got [128, 4096]",
+    "loss.args[0].args[1]",
+    "infoNCE: queue must be [K, 128] to match q [256, 128], got [128, 4096]",
   );
   expectIssue(
     mutate(moco(), (s) => (s.loss.args[1].args[1].negatives = eye(5))),
-    "loss.args[1].args[1].negatives",
+    "loss.args[1].args[1]",
     "got [5, 5]",
   );
 });
@@ -426,7 +460,10 @@ Deno.test("semantic errors: queue, schedule, data limits; several problems are a
     "4000 is not a multiple of the batch 256: each step enqueues a whole batch (e.g. use 4096)",
   );
   expectIssue(
-    mutate(bt(), (s) => { s.epochs = 20; s.schedule.warmupEpochs = 30; }),
+    mutate(bt(), (s) => {
+      s.epochs = 20;
+      s.schedule.warmupEpochs = 30;
+    }),
     "schedule.warmupEpochs",
     "warmup of 30 epochs is longer than the run (20 epochs)",
   );
@@ -540,7 +577,7 @@ Deno.test("flags override preset fields", () => {
   // the preset itself is untouched, and no flags means the preset as is
   assert.equal(bt().batch, 256);
   const plain = parseFlags([], bt());
-  assert.deepEqual(plain, { spec: bt(), out: "runs/barlow", help: false });
+  assert.deepEqual(plain, { spec: bt(), out: "runs/barlow", overwrite: false, printStep: false, help: false });
 });
 
 Deno.test("flags: --proj keeps the predictor on the embedding width; --pred, --tau, --queue, --temp, --encoder kinds", () => {
@@ -575,7 +612,10 @@ Deno.test("--crop-scale sets the crop area range of every view and nothing else"
   const after = parseFlags(["--crop-scale", "0.3,0.9"], before).spec;
   for (const [i, v] of after.views.entries()) {
     assert.deepEqual(v.aug.crop!.scale, [0.3, 0.9]);
-    assert.deepEqual({ ...v.aug, crop: { ...v.aug.crop!, scale: before.views[i].aug.crop!.scale } }, before.views[i].aug);
+    assert.deepEqual(
+      { ...v.aug, crop: { ...v.aug.crop!, scale: before.views[i].aug.crop!.scale } },
+      before.views[i].aug,
+    );
   }
   assert.match(helpText(bt()), /--crop-scale MIN,MAX .*\(default: 0\.08,1 \/ 0\.08,1\)/);
 });
@@ -618,7 +658,11 @@ Deno.test("flag errors name the flag", () => {
   flagError(["--queue", "512"], "--queue", "the spec has no queue");
   flagError(["--pred", "64,64"], "--pred", "the spec has no module named 'predictor'");
   for (const bad of ["0,1", "0.5", "0.8,0.2", "a,1", "0.2,1.5", "0.2,"]) {
-    flagError(["--crop-scale", bad], "--crop-scale", `expected two area fractions MIN,MAX with 0 < MIN ≤ MAX ≤ 1, like 0.25,1, got '${bad}'`);
+    flagError(
+      ["--crop-scale", bad],
+      "--crop-scale",
+      `expected two area fractions MIN,MAX with 0 < MIN ≤ MAX ≤ 1, like 0.25,1, got '${bad}'`,
+    );
   }
   flagError(["--encoder", "vit"], "--encoder", "expected mlp[:widths], cnn[:channels] or resnet18[:width], got 'vit'");
   // a flag value that the spec then rejects: a SpecError at the spec path, naming the flags
@@ -643,4 +687,132 @@ Deno.test("--help lists every flag with the preset's value as default", () => {
   assert.match(text, /--out DIR .*\(default: runs\/byol\)/);
   assert.ok(text.startsWith("usage: pipelines/byol.ts [flags]"));
   assert.match(parseFlags(["-h"], bt()).help ? helpText(bt()) : "", /--lambda X\|mean .*\(default: 0\.0051\)/);
+});
+
+Deno.test("--help lists only --data forms that load, and says --resume takes a run folder", () => {
+  const text = helpText(bt());
+  const line = text.split("\n").find((l) => l.startsWith("  --data "))!;
+  const forms: string[] = line.replace(/^.*dataset: /, "").replace(/ \(default.*$/, "").split(", ");
+  assert.deepEqual(forms.slice(), [...DATA_NAME_FORMS]);
+  assert.ok(!forms.includes("mnist") && !forms.includes("cifar10"), "bare mnist / cifar10 need a folder");
+  const dir = tmp();
+  for (const f of forms) {
+    const name = f.replace("<dir>", dir).replace("<folder>", dir);
+    try {
+      loadDatasetSync(name, { trainLimit: 8, testLimit: 8 });
+    } catch (e) {
+      // a listed form is recognised: it fails only because this empty folder holds no data
+      assert.ok(e instanceof DataError, `${f}: ${e}`);
+      assert.doesNotMatch((e as Error).message, /unknown dataset|needs a folder/, f);
+    }
+  }
+  assert.match(text, /--resume RUN\|FILE +continue a run from its folder \(e\.g\. runs\/barlow\) or a checkpoint file/);
+  assert.match(text, /--overwrite +start afresh/);
+  assert.match(text, /--print-step +print the compiled training step/);
+});
+
+Deno.test("--overwrite and --print-step are parsed; --overwrite with --resume is refused", () => {
+  const r = parseFlags(["--overwrite", "--print-step", "--out", "runs/x"], bt());
+  assert.deepEqual([r.overwrite, r.printStep, r.out, r.resume], [true, true, "runs/x", undefined]);
+  assert.deepEqual([parseFlags(["--resume", "runs/barlow"], bt()).resume], ["runs/barlow"]);
+  assert.throws(
+    () => parseFlags(["--overwrite", "--resume", "runs/barlow"], bt()),
+    (e: unknown) =>
+      e instanceof FlagError && e.flag === "--overwrite" && /cannot be combined with --resume/.test(e.message),
+  );
+});
+
+Deno.test("untrusted specs: the run name is one path segment; a spec file names no data location", () => {
+  for (const name of ["../../x", "a/b", ".hidden", "-x", "a\\b", "", "x".repeat(65)]) {
+    expectIssue(mutate(bt(), (s) => (s.name = name)), "name", "expected a run name");
+  }
+  for (const name of ["barlow", "moco-v2", "lambda-free-D128-0.0051-lars", "_x"]) {
+    validateSpec(mutate(bt(), (s) => (s.name = name)));
+  }
+  // the same data names are fine from code or flags, refused from a file
+  const dir = tmp();
+  for (
+    const [data, said] of [
+      ["cifar10:/etc", "'cifar10:/etc' names a folder"],
+      ["/etc", "'/etc' is not a data-set kind"],
+      ["../secrets", "'../secrets' is not a data-set kind"],
+      ["my-images", "'my-images' is not a data-set kind"],
+    ]
+  ) {
+    const spec = mutate(bt(), (s) => (s.data.name = data)) as PipelineSpec;
+    validateSpec(spec);
+    const file = join(dir, "spec.json");
+    writeFileSync(file, JSON.stringify(spec));
+    assert.throws(
+      () => loadSpec(file),
+      (e: unknown) =>
+        e instanceof SpecError && e.path === "data.name" && e.message.includes(said) &&
+        e.message.includes("--data") && e.message.startsWith(file),
+    );
+  }
+  for (const kind of ["fashion-mnist", "synthetic", "cifar10", "mnist"]) {
+    const file = join(dir, `${kind}.json`);
+    writeFileSync(file, JSON.stringify(mutate(bt(), (s) => (s.data.name = kind))));
+    assert.equal(loadSpec(file).data.name, kind);
+  }
+  // the location comes from the command line
+  const file = join(dir, "cifar10.json");
+  assert.equal(parseFlags(["--spec", file, "--data", "cifar10:/data/c10"], bt()).spec.data.name, "cifar10:/data/c10");
+});
+
+Deno.test("resumeChanges: lr, schedule length and eval settings may change on resume; the rest is refused by field", () => {
+  const saved = JSON.parse(JSON.stringify(bt())); // as a checkpoint stores it
+  assert.deepEqual(resumeChanges(saved, bt()), []);
+  const longer = parseFlags(["--lr", "0.1", "--epochs", "4", "--steps", "900", "--warmup", "0.5"], bt()).spec;
+  const evalEdit = mutate(
+    longer,
+    (s) => ((s.eval.knnK = 20), (s.eval.every = 1), (s.optimizer.biasLr = 0.001)),
+  ) as PipelineSpec;
+  const changes = resumeChanges(saved, evalEdit);
+  assert.deepEqual(changes.map((c) => c.path).sort(), [
+    "epochs",
+    "eval.every",
+    "eval.knnK",
+    "optimizer.biasLr",
+    "optimizer.lr",
+    "schedule.warmupEpochs",
+    "steps",
+  ]);
+  assert.match(formatChanges(changes), /^optimizer\.lr: 0\.2 → 0\.1$/m);
+  assert.match(formatChanges(changes), /^steps: none → 900$/m);
+  // refused: every differing field is named with its old and new value
+  const other = mutate(bt(), (s) => {
+    s.optimizer.lr = 0.3; // allowed, but not enough
+    s.modules.projector.widths = [2048, 1024];
+    s.loss.lambda = "mean";
+    s.seed = 7;
+    s.views[1].aug.solarize = 0.5;
+  }) as PipelineSpec;
+  assert.throws(() => resumeChanges(saved, other), (e: unknown) => {
+    assert.ok(e instanceof ResumeError);
+    assert.equal(e.exitCode, 2);
+    assert.deepEqual(e.refused.map((c) => `${c.path}: ${c.from} → ${c.to}`), [
+      "views[1].aug.solarize: 0.2 → 0.5",
+      "modules.projector.widths[1]: 2048 → 1024",
+      "loss.lambda: 0.0051 → 'mean'",
+      "seed: 0 → 7",
+    ]);
+    for (const line of e.refused.map((c) => `  ${c.path}: ${c.from} → ${c.to}`)) {
+      assert.ok(e.message.includes(line), line);
+    }
+    assert.match(e.message, /in 4 fields that would change the run/);
+    assert.match(
+      e.message,
+      /only these may change: optimizer\.lr, optimizer\.biasLr, epochs, steps, schedule\.warmupEpochs, eval\.\*/,
+    );
+    assert.ok(!e.message.includes("optimizer.lr: "), "allowed changes are not listed as refused");
+    return true;
+  });
+  const deeper = mutate(bt(), (s) => (s.modules.projector.widths = [2048, 2048, 2048])) as PipelineSpec;
+  assert.throws(() => resumeChanges(saved, deeper), /modules\.projector\.widths: \[2048,2048\] → \[2048,2048,2048\]/);
+  assert.throws(
+    () => resumeChanges({ version: 99 }, bt(), "runs/x/checkpoint.safetensors"),
+    (e: unknown) =>
+      e instanceof ResumeError && e.message.startsWith("runs/x/checkpoint.safetensors: its spec is not valid"),
+  );
 });

@@ -1,7 +1,17 @@
 // safetensors bytes against the format's definition, corrupt files with exact messages,
 // atomic replacement, and checkpoints with validation (also round-tripped under Bun).
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -12,7 +22,8 @@ import {
   type Tensors,
   writeSafetensors,
 } from "../io/safetensors.ts";
-import { writeFileAtomic } from "../io/atomic.ts";
+import { cleanStaleTemps, writeFileAtomic } from "../io/atomic.ts";
+import { checkRunFolder, RUN_FILES, RunFolderError } from "../io/run_folder.ts";
 import { CHECKPOINT_FILE, CheckpointError, loadCheckpoint, saveCheckpoint } from "../io/checkpoint.ts";
 import { rand } from "./util/check.ts";
 
@@ -243,9 +254,13 @@ Deno.test("checkpoint: validation errors", () => {
   );
 });
 
-Deno.test("checkpoint written under Deno loads under Bun (node:fs only)", async () => {
-  const bun = join(Deno.cwd(), "node_modules/.bin/bun");
-  if (!existsSync(bun)) return console.log("(skipped: no bun)");
+// A missing Bun is a counted, named skip (Deno reports it as "ignored"), never a silent pass.
+const bun = join(Deno.cwd(), "node_modules/.bin/bun");
+const haveBun = existsSync(bun);
+Deno.test({
+  name: `checkpoint written under Deno loads under Bun (node:fs only)${haveBun ? "" : ` (SKIPPED: no ${bun})`}`,
+  ignore: !haveBun,
+}, async () => {
   const d = tmp();
   saveCheckpoint(d, { tensors: state(), spec, specHash: "abc", step: 9, epoch: 1 });
   const script = `import { loadCheckpoint, saveCheckpoint } from "${join(Deno.cwd(), "io/checkpoint.ts")}";
@@ -258,4 +273,103 @@ Deno.test("checkpoint written under Deno loads under Bun (node:fs only)", async 
   const back = loadCheckpoint(d);
   assert.equal(back.step, 10);
   assert.deepEqual(back.tensors["opt/m/enc.w0"].data, state()["opt/m/enc.w0"].data);
+});
+
+Deno.test("checkpoint: a failed write names the checkpoint file and the reason, once", () => {
+  const d = tmp();
+  writeFileSync(join(d, "run"), "a file where the run folder should be");
+  throwsMsg(
+    () => saveCheckpoint(join(d, "run"), { tensors: state(), spec, specHash: "h", step: 1, epoch: 0 }),
+    CheckpointError,
+    `cannot save the checkpoint ${join(d, "run", CHECKPOINT_FILE)}: `,
+    "EEXIST",
+  );
+  assert.throws(
+    () => saveCheckpoint(join(d, "run"), { tensors: state(), spec, specHash: "h", step: 1, epoch: 0 }),
+    (e: Error) => e.message.split(CHECKPOINT_FILE).length === 2, // the path appears once
+  );
+});
+
+Deno.test("cleanStaleTemps: removes the temp files of killed writers, keeps live ones and everything else", async () => {
+  const d = tmp();
+  // a process that has exited: its pid names a writer that is gone
+  const child = new Deno.Command("true").spawn();
+  const dead = child.pid;
+  await child.status;
+  const temp = (pid: number) => `.${CHECKPOINT_FILE}.${pid}.k3x9q2ab.tmp`;
+  saveCheckpoint(d, { tensors: state(), spec, specHash: "h", step: 3, epoch: 0 });
+  for (const f of [temp(dead), temp(Deno.pid), temp(1), ".notes.tmp", "x.tmp", "metrics.jsonl"]) {
+    writeFileSync(join(d, f), "partial");
+  }
+  // pid 1 is alive, but its temp is an hour old: a reused pid, not a writer at work
+  const old = new Date(Date.now() - 3600_000);
+  utimesSync(join(d, temp(1)), old, old);
+  const removed = cleanStaleTemps(d).map((p) => p.slice(d.length + 1)).sort();
+  assert.deepEqual(removed, [temp(dead), temp(1)].sort());
+  assert.deepEqual(
+    readdirSync(d).sort(),
+    [temp(Deno.pid), ".notes.tmp", CHECKPOINT_FILE, "metrics.jsonl", "x.tmp"].sort(),
+  );
+  assert.equal(loadCheckpoint(d).step, 3);
+  assert.deepEqual(cleanStaleTemps(join(d, "missing")), []);
+});
+
+Deno.test("checkRunFolder: creates a fresh folder; refuses an earlier run unless --resume or --overwrite", () => {
+  const d = tmp();
+  const out = join(d, "runs", "barlow");
+  assert.deepEqual(checkRunFolder(out), { existing: [] });
+  assert.ok(statSync(out).isDirectory());
+  assert.deepEqual(readdirSync(out), [], "the write test leaves nothing behind");
+  writeFileSync(join(out, "metrics.jsonl"), '{"step":0}\n');
+  writeFileSync(join(out, CHECKPOINT_FILE), "x");
+  writeFileSync(join(out, "notes.txt"), "mine");
+  assert.throws(() => checkRunFolder(out), (e: unknown) => {
+    assert.ok(e instanceof RunFolderError);
+    assert.equal(e.exitCode, 2);
+    for (const part of [out, "already holds a run", `--resume ${out}`, "--out", "--overwrite", "metrics.jsonl"]) {
+      assert.ok(e.message.includes(part), `"${part}" not in: ${e.message}`);
+    }
+    return true;
+  });
+  assert.deepEqual(checkRunFolder(out, { resume: true }).existing, [CHECKPOINT_FILE, "metrics.jsonl"]);
+  assert.ok(existsSync(join(out, "metrics.jsonl")), "resume keeps the run");
+  assert.deepEqual(checkRunFolder(out, { overwrite: true }).existing, [CHECKPOINT_FILE, "metrics.jsonl"]);
+  assert.deepEqual(readdirSync(out), ["notes.txt"], "overwrite removes the run files only");
+  assert.deepEqual(checkRunFolder(out), { existing: [] });
+  assert.throws(
+    () => checkRunFolder(out, { resume: true, overwrite: true }),
+    /--resume and --overwrite exclude each other/,
+  );
+  for (const f of RUN_FILES) {
+    writeFileSync(join(out, f), "");
+    assert.throws(() => checkRunFolder(out), RunFolderError, f);
+    checkRunFolder(out, { overwrite: true });
+  }
+});
+
+Deno.test("checkRunFolder: a folder that cannot be created or written is named with the reason", () => {
+  const d = tmp();
+  writeFileSync(join(d, "file"), "");
+  assert.throws(
+    () => checkRunFolder(join(d, "file", "run")),
+    (e: unknown) =>
+      e instanceof RunFolderError &&
+      e.message.startsWith(`cannot create the run folder ${join(d, "file", "run")}: `) &&
+      /ENOTDIR|EEXIST/.test(e.message) && e.message.includes("--out"),
+  );
+  symlinkSync(join(d, "nowhere", "deep"), join(d, "dangling"));
+  assert.throws(
+    () => checkRunFolder(join(d, "dangling", "run")),
+    (e: unknown) =>
+      e instanceof RunFolderError && e.message.includes(join(d, "dangling", "run")) && /\(E[A-Z]+\)/.test(e.message),
+  );
+  // /proc/1 exists and lists, but nobody may create files in it, root included
+  if (existsSync("/proc/1")) {
+    assert.throws(
+      () => checkRunFolder("/proc/1"),
+      (e: unknown) => e instanceof RunFolderError && e.message.startsWith("cannot write in the run folder /proc/1: "),
+    );
+  }
+  mkdirSync(join(d, "ok"));
+  checkRunFolder(join(d, "ok"));
 });

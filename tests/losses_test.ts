@@ -368,3 +368,57 @@ Deno.test("GPU: λ-free Barlow Twins, its gradients and the collapse diagnostics
 Deno.test("GPU: NT-Xent and its gradients match float64", async () => {
   await gpuMatchesCpu("ntXent", (x, y) => ntXent(x, y, 0.2));
 });
+
+// Near convergence C ≈ I: the off-diagonal energy is tiny next to Σ C_ii² ≈ D, so computing it
+// as Σ C² − Σ diag² in f32 cancels away most of its digits. Views: orthogonal zero-mean columns
+// (a cosine basis), the second view a slightly perturbed copy, so |C_ij| ~ 2e-4 off the diagonal
+// and 1 − C_ii ~ 2e-5 on it.
+function nearIdentityViews(n: number, d: number): Map<string, Float64Array> {
+  const a = new Float64Array(n * d), b = new Float64Array(n * d);
+  const noise = rand(n * d, 5);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < d; j++) {
+      a[i * d + j] = Math.cos((Math.PI * (j + 1) * (i + 0.5)) / n);
+      b[i * d + j] = a[i * d + j] + 2e-3 * noise[i * d + j];
+    }
+  }
+  return new Map([["x0", a], ["x1", b]]);
+}
+
+Deno.test("GPU: Barlow Twins and VICReg off-diagonal terms keep f32 precision at C ≈ I (D = 63)", async () => {
+  const { runGraphGPU } = await import("./util/gpu.ts");
+  const n = 131, d = 63;
+  const g = new Graph();
+  const x = g.input("x0", [n, d]), y = g.input("x1", [n, d]);
+  const bt = barlowTwinsTerms(x, y, { lambda: 0.0051 });
+  const vr = vicregTerms(x, y);
+  g.output("bt.offDiag", bt.offDiag);
+  g.output("bt.loss", bt.loss);
+  g.output("vicreg.covariance", vr.covariance);
+  const grads = [...grad(g, bt.loss, [x, y]), ...grad(g, vr.loss, [x, y])];
+  grads.forEach((t, i) => g.output(`grad${i}`, t!));
+  const leaves = nearIdentityViews(n, d);
+  const cpu = evaluate(g, { leaves, scalars: {} });
+  const gpu = await runGraphGPU(g, leaves);
+  for (const [name, id] of g.outputs) {
+    if (name.startsWith("grad")) {
+      const want = cpu[id], scale = Math.max(...Array.from(want, Math.abs));
+      assertClose(gpu.get(name)!, want, { rtol: 1e-3, atol: 2e-4 * scale }, `GPU ${name} at C ≈ I`);
+      continue;
+    }
+    const want = cpu[id][0], got = gpu.get(name)![0];
+    if (name === "bt.offDiag" && !(want > 1e-5 && want < 1e-3)) {
+      throw new Error(`test data: offDiag ${want} is not small`);
+    }
+    const rel = Math.abs(got - want) / Math.abs(want);
+    console.log(
+      `${name}: float64 ${want.toExponential(6)}, GPU f32 ${got.toExponential(6)}, relative error ${
+        rel.toExponential(2)
+      }`,
+    );
+    // The off-diagonal sums are exact to f32 rounding. The loss adds Σ(1 − C_ii)², whose
+    // terms are limited by the f32 spacing of C_ii ≈ 1 (6e-8 against 1 − C_ii ≈ 2e-5): ~1e-3.
+    const tol = name.endsWith("loss") ? 2e-3 : 1e-4;
+    if (rel > tol) throw new Error(`${name}: GPU ${got} vs float64 ${want}, relative error ${rel.toExponential(2)}`);
+  }
+});

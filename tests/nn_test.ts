@@ -5,7 +5,8 @@ import { grad } from "../compiler/autodiff.ts";
 import { Graph } from "../ir/graph.ts";
 import type { Tensor } from "../ir/tensor.ts";
 import { type Shape, ShapeError, size } from "../kernels/op.ts";
-import { batchNorm, linear, mlp, mlpEncoder, resnet18, smallCnn } from "../nn/mod.ts";
+import { applyModule, batchNorm, linear, mlp, resnet18, smallCnn } from "../nn/mod.ts";
+import { cnn } from "../dsl/builders.ts";
 import { assertClose, rand } from "./util/check.ts";
 
 // ---- float64 reference on NCHW / [N, D] arrays ------------------------------------------------
@@ -77,16 +78,22 @@ function linRef(x: A, w: Float64Array, out: number, b?: Float64Array): A {
   }
   return { s: [n, out], d };
 }
-function maxPoolRef(x: A): A {
-  const [n, c, h, w] = x.s,
-    s = [n, c, Math.floor(h / 2), Math.floor(w / 2)],
-    d = new Float64Array(size(s)).fill(-Infinity);
+/** max over k×k windows at stride `stride`, `pad` rows/columns of −∞ on every side */
+function maxPoolRef(x: A, k = 2, stride = 2, pad = 0): A {
+  const [n, c, h, w] = x.s;
+  const s = [n, c, Math.floor((h + 2 * pad - k) / stride) + 1, Math.floor((w + 2 * pad - k) / stride) + 1];
+  const d = new Float64Array(size(s)).fill(-Infinity);
   for (let b = 0; b < n; b++) {
-    for (let k = 0; k < c; k++) {
-      for (let i = 0; i < s[2] * 2; i++) {
-        for (let j = 0; j < s[3] * 2; j++) {
-          const o = at(s, b, k, i >> 1, j >> 1);
-          d[o] = Math.max(d[o], x.d[at(x.s, b, k, i, j)]);
+    for (let ch = 0; ch < c; ch++) {
+      for (let i = 0; i < s[2]; i++) {
+        for (let j = 0; j < s[3]; j++) {
+          const o = at(s, b, ch, i, j);
+          for (let u = 0; u < k; u++) {
+            for (let v = 0; v < k; v++) {
+              const yi = i * stride - pad + u, xj = j * stride - pad + v;
+              if (yi >= 0 && yi < h && xj >= 0 && xj < w) d[o] = Math.max(d[o], x.d[at(x.s, b, ch, yi, xj)]);
+            }
+          }
         }
       }
     }
@@ -320,26 +327,20 @@ Deno.test("mlp: gradients of a BYOL-style head (bias, BN, ReLU) match finite dif
 });
 
 // ---- encoders --------------------------------------------------------------------------------
-Deno.test("mlpEncoder flattens NCHW and applies Linear → BN → ReLU per width", () => {
-  const g = new Graph();
-  const { features, dim } = mlpEncoder(g.input("x", [7, 1, 3, 4]), "enc", { widths: [6, 5] });
-  expectEq([dim, ...features.shape], [5, 7, 5], "dim and shape");
-  const leaves = fill(g);
-  const L = (n: string) => leaves.get(n)!;
-  let h: A = { s: [7, 12], d: L("x") };
-  [6, 5].forEach((
-    w,
-    i,
-  ) => (h = relu(bnRef(linRef(h, L(`enc.${i}.linear.weight`), w), L(`enc.${i}.bn.weight`), L(`enc.${i}.bn.bias`)).y)));
-  assertClose(evaluate(g, { leaves, scalars: {} })[features.id], h.d, { rtol: 1e-11, atol: 1e-13 }, "mlpEncoder");
-});
-
-/** float64 ResNet-18 (CIFAR stem) from the same named parameters */
-function resnetRef(x: A, L: (n: string) => Float64Array, shapes: Map<string, Shape>, blocks: number[]): A {
+/** float64 ResNet-18 from the same named parameters; the ImageNet stem is 7×7/2 conv + 3×3/2 max-pool */
+function resnetRef(
+  x: A,
+  L: (n: string) => Float64Array,
+  shapes: Map<string, Shape>,
+  blocks: number[],
+  stem: "cifar" | "imagenet" = "cifar",
+): A {
   const cv = (h: A, n: string, stride: number, pad: number) =>
     convRef(h, { s: [...shapes.get(`${n}.weight`)!], d: L(`${n}.weight`) }, stride, pad);
   const bn = (h: A, n: string) => bnRef(h, L(`${n}.weight`), L(`${n}.bias`)).y;
-  let h = relu(bn(cv(x, "r.conv1", 1, 1), "r.bn1"));
+  let h = stem === "cifar"
+    ? relu(bn(cv(x, "r.conv1", 1, 1), "r.bn1"))
+    : maxPoolRef(relu(bn(cv(x, "r.conv1", 2, 3), "r.bn1")), 3, 2, 1);
   blocks.forEach((nb, s) => {
     for (let b = 0; b < nb; b++) {
       const p = `r.layer${s + 1}.${b}`, stride = s > 0 && b === 0 ? 2 : 1;
@@ -401,26 +402,94 @@ Deno.test("resnet18 gradients (one block per stage, width ×1/32) match finite d
   checkGrad(g, features, ["r.conv1.weight", "r.layer2.0.downsample.0.weight", "r.layer2.0.bn2.weight"], fill(g), 1e-5);
 });
 
-Deno.test("smallCnn: conv3×3-BN-ReLU stages with 2×2 max-pool between, then global average pool", () => {
+Deno.test("resnet18, ImageNet stem (7×7/2 conv, 3×3/2 max-pool), width ×1/16: float64 forward; small images refused", () => {
   const g = new Graph();
-  const { features, dim } = smallCnn(g.input("x", [2, 1, 9, 7]), "cnn", { widths: [3, 4, 5] });
-  expectEq([dim, ...features.shape], [5, 2, 5], "dim and shape");
+  const { features, dim } = resnet18(g.input("x", [2, 3, 67, 65]), "r", { widthMult: 1 / 16, stem: "imagenet" });
+  expectEq([dim, ...features.shape], [32, 2, 32], "dim and shape");
+  expectEq(g.find("r.conv1.weight")!.shape, [4, 3, 7, 7], "7×7 stem conv");
+  // 67×65 → conv 34×33 → max-pool 17×17 → layers 1–4: 17, 9, 5, 3
+  const pool = g.nodes.find((n) => n.op === "maxPool2d")!;
+  expectEq(pool.shape, [2, 4, 17, 17], "stem output");
   const leaves = fill(g);
-  const L = (n: string) => leaves.get(n)!;
-  let h: A = { s: [2, 1, 9, 7], d: L("x") };
-  [3, 4, 5].forEach((w, i) => {
-    const wt = { s: [w, h.s[1], 3, 3], d: L(`cnn.conv${i}.weight`) };
-    h = relu(bnRef(convRef(h, wt, 1, 1), L(`cnn.bn${i}.weight`), L(`cnn.bn${i}.bias`)).y);
-    if (i < 2) h = maxPoolRef(h);
-  });
-  assertClose(evaluate(g, { leaves, scalars: {} })[features.id], gap(h).d, { rtol: 1e-11, atol: 1e-13 }, "smallCnn");
-  throwsShape(
-    () => smallCnn(g.input("t", [2, 1, 3, 3]), "tiny", { widths: [2, 2, 2] }),
-    /smallCnn: tiny: feature map .* too small/,
+  const shapes = new Map(g.nodes.filter((n) => n.op === "param").map((n) => [n.attrs.name as string, n.shape]));
+  const ref = resnetRef(
+    { s: [2, 3, 67, 65], d: leaves.get("x")! },
+    (n) => leaves.get(n)!,
+    shapes,
+    [2, 2, 2, 2],
+    "imagenet",
   );
-  const g2 = new Graph();
-  const small = smallCnn(g2.input("x", [2, 1, 5, 4]), "c", { widths: [2, 3] });
-  checkGrad(g2, small.features, ["x", "c.conv0.weight", "c.bn1.weight"], fill(g2, 5), 1e-5);
+  assertClose(
+    evaluate(g, { leaves, scalars: {} })[features.id],
+    ref.d,
+    { rtol: 1e-10, atol: 1e-12 },
+    "ResNet-18 forward",
+  );
+  throwsShape(
+    () => resnet18(g.input("small", [2, 3, 32, 32]), "s", { stem: "imagenet" }),
+    /resnet18: s: the 'imagenet' stem needs images of at least 64 px, got \[2, 3, 32, 32\]/,
+  );
+});
+
+Deno.test("resnet18 ImageNet stem gradients (one block per stage, width ×1/64) match finite differences", () => {
+  const g = new Graph();
+  const { features } = resnet18(g.input("x", [2, 3, 64, 66]), "r", {
+    widthMult: 1 / 64,
+    blocks: [1, 1],
+    stem: "imagenet",
+  });
+  checkGrad(g, features, ["r.conv1.weight", "r.bn1.weight", "r.layer2.0.downsample.0.weight"], fill(g), 1e-5);
+});
+
+Deno.test("smallCnn (the spec's cnn module): conv-BN-ReLU stages, 2×2 max-pool while the map is ≥ 2×2, global average pool", () => {
+  /** the float64 spec semantics: conv-BN-ReLU, then a 2×2 max-pool whenever the map is ≥ 2×2 */
+  const reference = (L: (n: string) => Float64Array, shape: number[], widths: number[]): A => {
+    let h: A = { s: shape, d: L("x") };
+    widths.forEach((w, i) => {
+      const wt = { s: [w, h.s[1], 3, 3], d: L(`cnn.conv${i}.weight`) };
+      h = relu(bnRef(convRef(h, wt, 1, 1), L(`cnn.bn${i}.weight`), L(`cnn.bn${i}.bias`)).y);
+      if (h.s[2] >= 2 && h.s[3] >= 2) h = maxPoolRef(h);
+    });
+    return h;
+  };
+  for (
+    const [shape, last] of [
+      [[2, 1, 13, 11], [2, 5, 1, 1]], // 13×11 → 6×5 → 3×2 → 1×1: the last stage pools too
+      [[2, 1, 9, 7], [2, 5, 2, 1]], // 9×7 → 4×3 → 2×1 → 2×1: too narrow to pool
+    ]
+  ) {
+    const g = new Graph();
+    const { features, dim } = smallCnn(g.input("x", shape), "cnn", { widths: [3, 4, 5] });
+    expectEq([dim, ...features.shape], [5, 2, 5], "dim and shape");
+    const leaves = fill(g);
+    const h = reference((n) => leaves.get(n)!, shape, [3, 4, 5]);
+    expectEq(h.s, last, "last map");
+    assertClose(evaluate(g, { leaves, scalars: {} })[features.id], gap(h).d, { rtol: 1e-11, atol: 1e-13 }, "smallCnn");
+
+    // a spec `cnn` module lowers through this function: same graph, same values
+    const g2 = new Graph();
+    const viaSpec = applyModule(g2.input("x", shape), "cnn", { cnn: cnn([3, 4, 5]) });
+    expectEq(g2.nodes.map((n) => [n.op, n.shape]), g.nodes.map((n) => [n.op, n.shape]), "spec cnn graph");
+    assertClose(evaluate(g2, { leaves, scalars: {} })[viaSpec.id], gap(h).d, { rtol: 1e-11, atol: 1e-13 }, "spec cnn");
+  }
+
+  // kernel 5, no BN, no pooling
+  const g3 = new Graph();
+  const plain = smallCnn(g3.input("x", [2, 1, 6, 5]), "p", { widths: [2], kernel: 5, bn: false, pool: false });
+  const l3 = fill(g3);
+  const want = gap(
+    relu(convRef({ s: [2, 1, 6, 5], d: l3.get("x")! }, { s: [2, 1, 5, 5], d: l3.get("p.conv0.weight")! }, 1, 2)),
+  );
+  assertClose(
+    evaluate(g3, { leaves: l3, scalars: {} })[plain.features.id],
+    want.d,
+    { rtol: 1e-11, atol: 1e-13 },
+    "plain cnn",
+  );
+
+  const g4 = new Graph();
+  const small = smallCnn(g4.input("x", [2, 1, 5, 4]), "c", { widths: [2, 3] });
+  checkGrad(g4, small.features, ["x", "c.conv0.weight", "c.bn1.weight"], fill(g4, 5), 1e-5);
 });
 
 // GPU check of the layers that need no conv kernels (the convs' own GPU tests live with them;

@@ -1,18 +1,20 @@
 // Report graphics and terminal output: the SVG is well-formed XML holding the data points,
 // heatmap PNGs decode to the expected colours, the progress/table text for given inputs.
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { decode } from "fast-png";
 import { linePlot, linePlots, niceTicks, tickLabel } from "../report/plot.ts";
 import { diverging, RDBU } from "../report/colormap.ts";
-import { blockAverage, renderHeatmap, writeHeatmap } from "../report/heatmap.ts";
+import { blockAverage, LEGEND_TICKS, renderHeatmap, tickRow, writeHeatmap } from "../report/heatmap.ts";
+import { glyph } from "../report/font.ts";
 import { encodePng, imageGrid } from "../report/png.ts";
 import { formatDuration, formatNumber } from "../report/format.ts";
 import { formatSummary, formatTable } from "../report/summary.ts";
 import { formatProgress, Progress } from "../report/progress.ts";
-import { appendMetrics, metricSeries, readMetrics } from "../report/metrics.ts";
+import { appendMetrics, metricSeries, readMetrics, truncateMetrics } from "../report/metrics.ts";
+import process from "node:process";
 import { collapseWarning } from "../train/report.ts";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "report-test-"));
@@ -161,35 +163,95 @@ Deno.test("diverging colormap: endpoints, centre, clipping, interpolation, NaN",
   assert.equal(RDBU.length, 11);
 });
 
-Deno.test("heatmap PNG decodes to the expected cell colours and legend", () => {
-  // 3×3 matrix: each cell enlarged to ⌊12/3⌋ = 4 px; values beyond ±1 are clipped.
+type Png = { width: number; height: number; data: ArrayLike<number> };
+const pixel = (
+  png: Png,
+  x: number,
+  y: number,
+) => [...Array.from({ length: 3 }, (_, c) => png.data[(y * png.width + x) * 3 + c])];
+
+/** Asserts that `text` is drawn black on white at (x, y), magnified `scale`×, glyph bit by glyph bit. */
+function assertText(png: Png, x: number, y: number, text: string, scale: number) {
+  [...text].forEach((ch, k) => {
+    const rows = glyph(ch);
+    for (let gy = 0; gy < 7; gy++) {
+      for (let gx = 0; gx < 6; gx++) { // 5 glyph columns and the spacing column
+        const on = gx < 5 && ((rows[gy] >> (4 - gx)) & 1) === 1;
+        for (const [sx, sy] of [[0, 0], [scale - 1, scale - 1]]) {
+          const px = x + (k * 6 + gx) * scale + sx, py = y + gy * scale + sy;
+          if (gx === 5 && k === text.length - 1) continue;
+          assert.deepEqual(
+            pixel(png, px, py),
+            on ? [0, 0, 0] : [255, 255, 255],
+            `'${text}'[${k}] = '${ch}' at ${gx},${gy}`,
+          );
+        }
+      }
+    }
+  });
+}
+
+Deno.test("heatmap PNG decodes to the expected cell colours and a colour bar with its values", () => {
+  // 3×3 matrix: each cell enlarged to ⌊12/3⌋ = 4 px; values beyond ±1 are clipped. No title.
   const m = [1, -1, 0, 0.5, 2, -3, NaN, 0.25, -0.5];
   const dir = tmp();
-  const lay = writeHeatmap(join(dir, "c.png"), m, 3, { maxPixels: 12 });
+  const lay = writeHeatmap(join(dir, "c.png"), m, 3, { maxPixels: 12, title: "" });
   const png = decode(readFileSync(join(dir, "c.png")));
-  assert.deepEqual([png.width, png.height, png.channels, lay.cell, lay.size, lay.block], [
-    12 + 8 + 16 + 5,
-    12,
+  // matrix 12, gap 8, bar 16, ticks 5, 2 px, labels as wide as "+0.5" (23 px) and 3 px of margin;
+  // the bar is tall enough for five 7-px labels 2 px apart (45 rows), the matrix keeps 12
+  assert.deepEqual([png.width, png.height, png.channels, lay.cell, lay.size, lay.block, lay.top, lay.barH], [
+    12 + 8 + 16 + 5 + 2 + 23 + 3,
+    45,
     3,
     4,
     3,
     1,
+    0,
+    45,
   ]);
-  const px = (x: number, y: number) => [...png.data.subarray((y * png.width + x) * 3, (y * png.width + x) * 3 + 3)];
   m.forEach((v, k) => {
     const r = Math.floor(k / 3), c = k % 3;
     for (const [dx, dy] of [[0, 0], [3, 3], [1, 2]]) {
-      assert.deepEqual(px(c * 4 + dx, r * 4 + dy), diverging(v), `cell ${r},${c} = ${v}`);
+      assert.deepEqual(pixel(png, c * 4 + dx, r * 4 + dy), diverging(v), `cell ${r},${c} = ${v}`);
     }
   });
   // Gap is white; colour bar top is +1 red-ish, bottom −1 blue-ish, middle near white; ticks black.
-  assert.deepEqual(px(13, 5), [255, 255, 255]);
-  assert.deepEqual(px(lay.barX + 3, 0), diverging(1 - 2 * 0.5 / 12)); // row centres map to 1 − 2(y + ½)/H
-  assert.deepEqual(px(lay.barX + 3, 11), diverging(1 - 2 * 11.5 / 12));
-  assert.ok(px(lay.barX + 3, 0)[0] > 100 && px(lay.barX + 3, 0)[2] < 50 && px(lay.barX + 3, 11)[2] > 90);
-  assert.deepEqual(px(lay.barX + lay.barW + 1, 0), [0, 0, 0]);
-  assert.deepEqual(px(lay.barX + lay.barW + 1, 11), [0, 0, 0]);
-  assert.deepEqual(px(lay.barX + lay.barW + 1, 6), [0, 0, 0]); // 0 at round(5.5) = 6
+  assert.deepEqual(pixel(png, 13, 5), [255, 255, 255]);
+  assert.deepEqual(pixel(png, 5, 20), [255, 255, 255], "below the matrix");
+  assert.deepEqual(pixel(png, lay.barX + 3, 0), diverging(1 - 2 * 0.5 / 45)); // row centres map to 1 − 2(y + ½)/H
+  assert.deepEqual(pixel(png, lay.barX + 3, 44), diverging(1 - 2 * 44.5 / 45));
+  assert.ok(
+    pixel(png, lay.barX + 3, 0)[0] > 100 && pixel(png, lay.barX + 3, 0)[2] < 50 && pixel(png, lay.barX + 3, 44)[2] > 90,
+  );
+  for (const y of [0, 44, 22]) assert.deepEqual(pixel(png, lay.barX + lay.barW + 1, y), [0, 0, 0]); // 0 at round(22) = 22
+  // each tick's value, centred on its row and kept inside the image
+  const rows = { "+1": 0, "+0.5": 11, "0": 22, "-0.5": 33, "-1": 44 };
+  for (const [v, label] of LEGEND_TICKS) {
+    assert.equal(tickRow(v, 0, 45), rows[label as keyof typeof rows], label);
+    assertText(png, lay.labelX, Math.max(0, Math.min(45 - 7, rows[label as keyof typeof rows] - 3)), label, 1);
+  }
+});
+
+Deno.test("heatmap title: default names the matrix and D, drawn above it; doubled text for big images", () => {
+  const D = 5, m = Array.from({ length: D * D }, (_, k) => (k % 6 === 0 ? 1 : -0.2));
+  const r = renderHeatmap(m, D, { maxPixels: 300 });
+  const lay = r.layout;
+  assert.equal(lay.title, "cross-correlation C, D = 5");
+  assert.deepEqual([lay.cell, lay.textScale, lay.top], [60, 2, 7 * 2 + 2 * 6]);
+  assertText(r, 6, 6, "CROSS-CORRELATION C, D = 5", 2);
+  assert.deepEqual(pixel(r, 0, lay.top - 1), [255, 255, 255]);
+  assert.deepEqual(pixel(r, 0, lay.top), diverging(1));
+  assert.deepEqual(pixel(r, 61, lay.top + 59), diverging(-0.2));
+  assert.equal(r.height, lay.top + 300);
+  // the top tick's label sits beside its tick, below the title
+  assertText(r, lay.labelX, lay.top, "+1", 2);
+  const own = renderHeatmap(m, D, { maxPixels: 300, title: "step 467" });
+  assertText(own, 6, 6, "STEP 467", 2);
+  // block means are said in the default title
+  assert.equal(
+    renderHeatmap(new Float32Array(1031 * 1031), 1031).layout.title,
+    "cross-correlation C, D = 1031, 3×3 block means",
+  );
 });
 
 Deno.test("heatmap block averaging for large D: ≤ 512 cells, clipped means, NaN skipped", () => {
@@ -216,7 +278,7 @@ Deno.test("heatmap block averaging for large D: ≤ 512 cells, clipped means, Na
   const nan = Float32Array.of(NaN, 0.5, NaN, NaN);
   assert.deepEqual([...blockAverage(nan, 2, 1).cells], [0.5]);
   assert.ok(Number.isNaN(blockAverage(Float32Array.of(NaN), 1).cells[0]));
-  const r = renderHeatmap(m, D, { legend: false });
+  const r = renderHeatmap(m, D, { legend: false, title: "" });
   assert.deepEqual([r.width, r.height], [344, 344]);
   assert.throws(() => blockAverage(new Float32Array(10), 3), /10 values is not D×D for D = 3/);
 });
@@ -336,10 +398,50 @@ Deno.test("metrics.jsonl: append, non-finite round trip, torn last line, series"
   assert.throws(() => readMetrics(p), /metrics\.jsonl:2: not a JSON line/);
 });
 
+Deno.test("metrics.jsonl is created 0644 even under umask 0, and append errors name the file", () => {
+  const p = join(tmp(), "run", "metrics.jsonl");
+  const old = process.umask(0);
+  try {
+    appendMetrics(p, { step: 0, loss: 1 });
+  } finally {
+    process.umask(old);
+  }
+  assert.equal((statSync(p).mode & 0o777).toString(8), "644");
+  if (existsSync("/dev/full")) {
+    // /dev/full answers every write with ENOSPC, like a full disk
+    assert.throws(
+      () => appendMetrics("/dev/full", { step: 1 }),
+      (e: Error) =>
+        e.message.startsWith("cannot append to the metrics log /dev/full: ") && e.message.includes("ENOSPC"),
+    );
+  }
+  assert.throws(() => readMetrics(join(tmp(), "none.jsonl")), /cannot read the metrics log .*none\.jsonl: .*ENOENT/);
+});
+
+Deno.test("truncateMetrics: a resumed run drops the records the earlier run logged after its checkpoint", () => {
+  const p = join(tmp(), "metrics.jsonl");
+  for (const step of [0, 10, 20, 29, 30, 40]) appendMetrics(p, { step, loss: 100 - step });
+  appendMetrics(p, { kind: "eval", knn: 0.5 }); // no step: kept
+  writeFileSync(p, readFileSync(p, "utf8") + '{"step":50,"lo'); // killed mid-append
+  assert.equal(truncateMetrics(p, 30), 2); // steps 30 and 40 (the torn line held no record)
+  assert.deepEqual(readMetrics(p).map((r) => r.step ?? r.kind), [0, 10, 20, 29, "eval"]);
+  assert.ok(readFileSync(p, "utf8").endsWith("}\n"), "the torn line is gone");
+  assert.equal((statSync(p).mode & 0o777).toString(8), "644");
+  assert.deepEqual(readdirSync(join(p, "..")), ["metrics.jsonl"], "no temp file left");
+  const before = readFileSync(p, "utf8");
+  assert.equal(truncateMetrics(p, 1000), 0);
+  assert.equal(readFileSync(p, "utf8"), before);
+  assert.equal(truncateMetrics(join(tmp(), "absent.jsonl"), 5), 0);
+  assert.throws(() => truncateMetrics(p, -1), /step -1 is not an integer ≥ 0/);
+});
+
 Deno.test("collapse warning: no spread, rank below 2, dimensional collapse against min(batch, D)", () => {
   const healthy = { std_min: 0.4, std_mean: 0.5, nstd_mean: 0.05, effective_rank: 90.5 };
   assert.equal(collapseWarning(healthy, { batch: 256, dim: 1024 }), null);
-  assert.match(collapseWarning({ ...healthy, std_min: 2e-4 })!, /some embedding dimensions collapsed \(min std 2\.00e-4\)/);
+  assert.match(
+    collapseWarning({ ...healthy, std_min: 2e-4 })!,
+    /some embedding dimensions collapsed \(min std 2\.00e-4\)/,
+  );
   assert.match(collapseWarning({ ...healthy, effective_rank: 1.3 })!, /collapsed to rank ~1\.30/);
   // the BYOL default run's end: rank 3.38 of at most 256 (batch 256, D 256) is below 256 / 50
   assert.equal(

@@ -1,30 +1,34 @@
 // Contact sheet of augmentations: for each image, the original (resized to the view size) and
-// its two augmented views, side by side, as one PNG. The views come from the real `augment`
-// op compiled to WGSL (or its float64 reference with --cpu), keyed by --seed and --step, so
-// the sheet shows exactly what a training step with that seed and step would see.
+// its two augmented views, side by side, as one PNG. The views are the first two views of a
+// preset or of a spec file, turned into `augment` attrs by the same function the training
+// lowering uses (dsl/aug_recipes.ts viewAugmentAttrs), and run by the real op compiled to WGSL
+// (or its float64 reference with --cpu), keyed by --seed and --step: the sheet shows exactly
+// what a training step with that spec, seed and step sees.
 //
 //   deno run -A tools/contact-sheet.ts [--data fashion-mnist|synthetic|cifar10:<dir>|<folder>]
-//     [--recipe byol|bt|vicreg|simclr|moco|simsiam] [--n 12] [--offset 0] [--seed 0] [--step 0]
-//     [--size 28] [--blur] [--scale 4] [--cols 4] [--cpu] [--out runs/contact-sheet.png]
+//     [--method barlowTwins|simclr|mocoV2|byol|simsiam|vicreg|barlowMean | --spec file.json]
+//     [--n 12] [--offset 0] [--seed 0] [--step 0] [--size 28] [--scale 4] [--cols 4] [--cpu]
+//     [--out runs/contact-sheet.png]
 import { existsSync } from "node:fs";
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { compile } from "../compiler/compile.ts";
 import { evaluate } from "../cpu/reference.ts";
 import { FASHION_MNIST_DIR, loadDatasetSync } from "../data/load.ts";
+import { viewAugmentAttrs } from "../dsl/aug_recipes.ts";
+import { loadSpec } from "../dsl/io.ts";
+import { type PresetName, presets } from "../dsl/presets.ts";
+import type { Aug } from "../dsl/schema.ts";
 import { Graph } from "../ir/graph.ts";
-import { type AugmentAttrs, RECIPE_NAMES, type RecipeName, viewAttrs } from "../kernels/augment.ts";
 import { imageGrid, type Raster, writePng } from "../report/png.ts";
 import { getGpu } from "../runtime/device.ts";
 import { Executable } from "../runtime/executable.ts";
 
 export interface SheetOptions {
-  recipe: RecipeName;
+  /** the spec's first two views (each with a crop, whose side is the view's size) */
+  views: [Aug, Aug];
   seed: number;
   step: number;
-  /** view size; default the images' size */
-  size?: [number, number];
-  blur?: boolean;
   scale?: number;
   /** (original, view 0, view 1) groups per row */
   cols?: number;
@@ -37,16 +41,16 @@ export async function contactSheet(
   shape: [number, number, number, number],
   o: SheetOptions,
 ): Promise<Raster> {
-  const [n, c, h, w] = shape;
-  const size = o.size ?? [h, w];
+  const [n, c] = shape;
+  const side = o.views[0].crop?.size ?? shape[2];
+  if ((o.views[1].crop?.size ?? shape[2]) !== side || (!o.views[0].crop && shape[2] !== shape[3])) {
+    throw new Error("contact sheet: both views must have the same square size (give each a crop)");
+  }
+  const size = [side, side];
   const g = new Graph();
   const x = g.input("x", shape);
-  const views = [
-    { crop: { size } } as AugmentAttrs,
-    viewAttrs(o.recipe, 0, { size, blur: o.blur }),
-    viewAttrs(o.recipe, 1, { size, blur: o.blur }),
-  ];
-  views.forEach((a, k) => g.output(`v${k}`, g.add("augment", [x], a as Record<string, unknown>)));
+  const attrs = [{ crop: { size } }, viewAugmentAttrs(o.views[0], 0), viewAugmentAttrs(o.views[1], 1)];
+  attrs.forEach((a, k) => g.output(`v${k}`, g.add("augment", [x], a)));
   const scalars = { seed: o.seed, step: o.step };
   let outs: Float32Array[];
   if (o.cpu) {
@@ -79,13 +83,15 @@ export async function contactSheet(
   });
 }
 
+const METHODS = Object.keys(presets) as PresetName[];
 const HELP = `usage: deno run -A tools/contact-sheet.ts [options]
-  --data <spec>     fashion-mnist (default when installed), synthetic, mnist:<dir>, cifar10:<dir>, or a folder
-  --recipe <name>   ${RECIPE_NAMES.join(" | ")} (default byol)
+  --data <name>     fashion-mnist (default when installed), synthetic, mnist:<dir>, cifar10:<dir>,
+                    cifar100:<dir>, or a folder
+  --method <name>   the views of a preset: ${METHODS.join(" | ")} (default barlowTwins)
+  --spec <file>     the first two views of a spec file instead (its crop size sets the view size)
   --n <k>           images (default 12)      --offset <i>  first image (default 0)
   --seed <s>        RNG seed (default 0)     --step <t>    training step (default 0)
-  --size <px>       view side (default: the images' size)
-  --blur            keep gaussian blur on small images (off by default, as solo-learn)
+  --size <px>       view side for --method (default: the images' size; blur is on from 64 px)
   --scale <k>       pixel magnification (default 4)   --cols <k>  groups per row (default 4)
   --cpu             use the float64 reference instead of the GPU
   --out <file.png>  (default runs/contact-sheet.png)`;
@@ -95,13 +101,13 @@ async function main(argv: string[]): Promise<number> {
     args: argv,
     options: {
       data: { type: "string" },
-      recipe: { type: "string", default: "byol" },
+      method: { type: "string" },
+      spec: { type: "string" },
       n: { type: "string", default: "12" },
       offset: { type: "string", default: "0" },
       seed: { type: "string", default: "0" },
       step: { type: "string", default: "0" },
       size: { type: "string" },
-      blur: { type: "boolean" },
       scale: { type: "string", default: "4" },
       cols: { type: "string", default: "4" },
       cpu: { type: "boolean" },
@@ -115,8 +121,12 @@ async function main(argv: string[]): Promise<number> {
     if (!Number.isInteger(k) || k < min) throw new Error(`--${name} must be an integer ≥ ${min}, got '${s}'`);
     return k;
   };
-  if (!RECIPE_NAMES.includes(v.recipe as RecipeName)) {
-    throw new Error(`--recipe must be one of ${RECIPE_NAMES.join(", ")}, got '${v.recipe}'`);
+  if (v.method !== undefined && !METHODS.includes(v.method as PresetName)) {
+    throw new Error(`--method must be one of ${METHODS.join(", ")}, got '${v.method}'`);
+  }
+  if (v.method !== undefined && v.spec !== undefined) throw new Error("give --method or --spec, not both");
+  if (v.spec !== undefined && v.size !== undefined) {
+    throw new Error("--size applies to --method; a spec's crops set its size");
   }
   const n = int("n", v.n!, 1), offset = int("offset", v.offset!, 0);
   const data = v.data ?? (existsSync(FASHION_MNIST_DIR) ? "fashion-mnist" : "synthetic");
@@ -126,20 +136,23 @@ async function main(argv: string[]): Promise<number> {
     throw new Error(`--data ${data} has ${ds.n} training images, fewer than --offset + --n = ${offset + n}`);
   }
   const per = ds.c * ds.h * ds.w;
-  const side = v.size === undefined ? undefined : int("size", v.size, 1);
+  const side = v.size === undefined ? ds.h : int("size", v.size, 1);
+  const method = (v.method ?? "barlowTwins") as PresetName;
+  const spec = v.spec !== undefined ? loadSpec(v.spec) : presets[method]({ imageSize: side });
+  if (spec.views.length < 2) throw new Error(`${v.spec ?? method}: the spec has ${spec.views.length} view; need two`);
   const sheet = await contactSheet(ds.images.slice(offset * per, (offset + n) * per), [n, ds.c, ds.h, ds.w], {
-    recipe: v.recipe as RecipeName,
+    views: [spec.views[0].aug, spec.views[1].aug],
     seed: int("seed", v.seed!, 0),
     step: int("step", v.step!, 0),
-    size: side ? [side, side] : undefined,
-    blur: v.blur,
     scale: int("scale", v.scale!, 1),
     cols: int("cols", v.cols!, 1),
     cpu: v.cpu,
   });
   writePng(v.out!, sheet);
   console.log(
-    `${v.out}: ${n} images of ${ds.name} (${ds.c}×${ds.h}×${ds.w}), recipe ${v.recipe}, seed ${v.seed}, step ${v.step}; columns: original, view 0, view 1`,
+    `${v.out}: ${n} images of ${ds.name} (${ds.c}×${ds.h}×${ds.w}), views of ${
+      v.spec ?? method
+    }, seed ${v.seed}, step ${v.step}; columns: original, view 1, view 2`,
   );
   return 0;
 }

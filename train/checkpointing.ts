@@ -3,6 +3,7 @@
 // against the compiled step. A snapshot with a non-finite value is refused, so a diverged run
 // never replaces the last good checkpoint.
 import type { Program } from "../compiler/compile.ts";
+import { type FieldChange, resumeChanges } from "../dsl/resume.ts";
 import type { PipelineSpec } from "../dsl/schema.ts";
 import { type Checkpoint, CheckpointError, checkpointPath, loadCheckpoint, saveCheckpoint } from "../io/checkpoint.ts";
 import { SafetensorsError } from "../io/safetensors.ts";
@@ -39,17 +40,30 @@ export async function snapshot(ex: Executable, program: Program, t: SaveTarget, 
   saveCheckpoint(t.out, { tensors, spec: t.spec, specHash: t.hash, step, epoch: Math.floor(step / t.stepsPerEpoch) });
 }
 
-/** The checkpoint to resume from, checked against the compiled step's persistent tensors and the spec hash. */
-export function resumeState(from: string, program: Program, hash: string): Checkpoint {
+/**
+ * The checkpoint to resume from, checked against the compiled step's persistent tensors, and the
+ * spec changes since it was written: only the fields dsl/resume.ts allows (lr, schedule length,
+ * evaluation), any other difference is refused naming each field.
+ */
+export function resumeState(from: string, program: Program, spec: PipelineSpec): { ck: Checkpoint; changes: FieldChange[] } {
   const shapes: Record<string, number[]> = {};
   for (const [name, id] of program.persistent) shapes[name] = [...program.storages[id].shape!];
+  let ck: Checkpoint;
   try {
-    return loadCheckpoint(from, { specHash: hash, shapes });
+    ck = loadCheckpoint(from);
   } catch (e) {
     // a truncated or corrupt file is a checkpoint problem to the user (the message names the file)
     if (e instanceof SafetensorsError) throw new CheckpointError(`cannot resume: ${e.message}`);
     throw e;
   }
+  // spec differences first: they name the fields, where a shape mismatch would only name a tensor
+  const changes = resumeChanges(ck.spec, spec, checkpointPath(from));
+  for (const [name, want] of Object.entries(shapes)) {
+    const got = ck.tensors[name]?.shape;
+    if (!got) throw new CheckpointError(`${checkpointPath(from)}: missing tensor "${name}"`);
+    if (got.join() !== want.join()) throw new CheckpointError(`${checkpointPath(from)}: tensor "${name}" has shape [${got}], expected [${want}]`);
+  }
+  return { ck, changes };
 }
 
 /** The checkpoint in a run folder, if there is a readable one: its step, epoch and path. */

@@ -84,7 +84,7 @@ export function writeReport(r: ReportInput): Record<string, unknown> {
     });
   }
   writeSvg(join(out, "loss.svg"), linePlots(panels));
-  if (run.C) writeHeatmap(join(out, "correlation.png"), run.C.data, run.C.d);
+  if (run.C) writeHeatmap(join(out, "correlation.png"), run.C.data, run.C.d, { title: `cross-correlation C at step ${run.endStep}, D = ${run.C.d}` });
   return report;
 }
 

@@ -12,7 +12,11 @@ import { loadDatasetSync } from "../data/load.ts";
 import { specHash } from "../dsl/io.ts";
 import type { PipelineSpec } from "../dsl/schema.ts";
 import { shuffleIndex } from "../kernels/wgsl/shuffle.ts";
-import { appendMetrics } from "../report/metrics.ts";
+import { formatChanges } from "../dsl/resume.ts";
+import { checkKnnK } from "../eval/evaluate.ts";
+import { cleanStaleTemps } from "../io/atomic.ts";
+import { checkRunFolder } from "../io/run_folder.ts";
+import { appendMetrics, truncateMetrics } from "../report/metrics.ts";
 import { Progress } from "../report/progress.ts";
 import { adapterKey, pickMatmulVariants } from "../runtime/autotune.ts";
 import { getGpu, type Gpu } from "../runtime/device.ts";
@@ -34,6 +38,10 @@ export interface TrainOptions {
   out: string;
   /** checkpoint (file or folder) to continue from */
   resume?: string;
+  /** replace the run files of an existing run in `out` instead of refusing the folder */
+  overwrite?: boolean;
+  /** the caller evaluates the run afterwards: check the evaluation settings against the data now */
+  willEvaluate?: boolean;
   /**
    * stop once this many steps (counted from step 0) are done and save a checkpoint, as an
    * interrupt would; unlike spec.steps it does not shorten the lr/τ schedules, so a run
@@ -61,7 +69,9 @@ export interface TrainResult {
   data: Split;
   /** the data sets on the device (evaluation reads them from there) */
   images: { train: DeviceImages; test: DeviceImages };
+  /** steps this call ran, and the step the run stands at now (the checkpoint's step) */
   steps: number;
+  endStep: number;
   epochs: number;
   seconds: number;
   imagesPerSec: number;
@@ -83,16 +93,38 @@ interface Prepared {
   log: (s: string) => void;
 }
 
-/** Pass 1: the device and the data, and how long the run is. */
+/** Pass 1: the run folder, the data, the device, and how long the run is; user errors before any GPU work. */
 async function prepare(opts: TrainOptions): Promise<Prepared> {
   const { spec } = opts;
   const log = opts.log ?? ((s: string) => console.log(s));
-  const gpu = await getGpu();
+  checkRunFolder(opts.out, { resume: !!opts.resume, overwrite: opts.overwrite });
+  const stale = cleanStaleTemps(opts.out);
+  if (stale.length) log(`removed ${stale.length} unfinished temporary file(s) of an earlier run: ${stale.join(", ")}`);
   const data = opts.data ?? loadDatasetSync(spec.data.name, { trainLimit: spec.data.trainLimit, testLimit: spec.data.testLimit });
   const tr = data.train;
+  if (opts.willEvaluate) checkKnnK(spec, tr.n);
+  const geometry = runGeometry(spec, tr.n);
+  if (spec.precision === "f16-mixed") checkF16(await getGpu());
+  const gpu = await getGpu();
   log(`adapter: ${gpu.description}`);
   log(`data: ${tr.name} ${tr.n} train / ${data.test.n} test images of ${tr.c}×${tr.h}×${tr.w}`);
-  return { opts, spec, gpu, data, geometry: runGeometry(spec, tr.n), log };
+  const epochs = Math.ceil(geometry.totalSteps / geometry.stepsPerEpoch);
+  log(`${spec.method} '${spec.name}': ${geometry.totalSteps} steps (${epochs} epoch${epochs > 1 ? "s" : ""} of ${geometry.stepsPerEpoch}), ` +
+    `batch ${spec.batch}, seed ${spec.seed}${spec.precision === "f16-mixed" ? ", f16-mixed precision" : ""} → ${opts.out}`);
+  return { opts, spec, gpu, data, geometry, log };
+}
+
+/** f16-mixed needs the adapter's shader-f16 feature: refused before the step is built. */
+function checkF16(gpu: Gpu): void {
+  if (!gpu.features.f16) {
+    throw new PrecisionError(`precision: "f16-mixed" needs the adapter's shader-f16 feature, which ${gpu.description} does not offer; use precision "f32"`);
+  }
+}
+
+/** A spec asking for what the adapter cannot do (exit status 2). */
+export class PrecisionError extends Error {
+  override name = "PrecisionError";
+  readonly exitCode = 2;
 }
 
 interface Built {
@@ -115,6 +147,7 @@ async function build(p: Prepared): Promise<Built> {
   }
   const t = trainingGraph(spec, { c: tr.c, h: tr.h, w: tr.w }, {
     data: { rows: train.rows, dtype: train.dtype, order: train.resident ? "shuffle" : "stored", chunkSteps },
+    precision: spec.precision,
   });
   const features = { subgroups: gpu.features.subgroups, f16: gpu.features.f16 };
   // matmul variants: the autotuner's cached pick for this adapter and shape, else the adapter
@@ -140,9 +173,13 @@ function initialState(p: Prepared, b: Built): number {
     b.exec.initPersistent(p.spec.seed);
     return 0;
   }
-  const ck = resumeState(p.opts.resume, b.step.program, specHash(p.spec));
+  const { ck, changes } = resumeState(p.opts.resume, b.step.program, p.spec);
   for (const name of b.step.program.persistent.keys()) b.exec.write(name, ck.tensors[name].data);
   p.log(`resumed from ${p.opts.resume} at step ${ck.step} (epoch ${ck.epoch})`);
+  if (changes.length) p.log(`changed on resume:\n  ${formatChanges(changes).split("\n").join("\n  ")}`);
+  // records the earlier run logged after its last checkpoint are about to be logged again
+  const cut = truncateMetrics(join(p.opts.out, "metrics.jsonl"), ck.step);
+  if (cut) p.log(`metrics.jsonl: dropped ${cut} record(s) after step ${ck.step}, which this run computes again`);
   return ck.step;
 }
 
@@ -289,6 +326,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     data: p.data,
     images: b.images,
     steps,
+    endStep: r.stats.stoppedAt,
     epochs: Math.ceil(r.stats.stoppedAt / spe),
     seconds: r.seconds,
     imagesPerSec: (steps * p.spec.batch) / r.seconds,

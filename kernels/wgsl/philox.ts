@@ -4,7 +4,7 @@
 // makes "same seed → same numbers on any adapter" hold and lets the float64 CPU references of
 // the RNG and augmentation ops reproduce the GPU's random stream exactly.
 //
-// Project convention for keys and counters (determinism decision 6 in DESIGN.md):
+// Project convention for keys and counters (docs/architecture.md, decision 6: determinism):
 //   key     = (seed, stream)              seed: per-step scalar, stream: op attribute
 //   counter = (index, step, view, domain << 16 | block)
 // `index` is the element (RNG ops) or sample (augmentation), `block` picks one of several

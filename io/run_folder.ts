@@ -1,0 +1,96 @@
+// The run folder (--out): checked before any GPU set-up, so a typo or a folder that already
+// holds a run costs nothing. A fresh run refuses a folder with run files in it (it would mix
+// two runs' metrics and replace the checkpoint); --resume continues that run, --overwrite
+// replaces it, another --out (or spec name) starts beside it. The folder must also be one the
+// process can create and write: that is tried now, with the error naming the path.
+import { mkdirSync, readdirSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import process from "node:process";
+import { CHECKPOINT_FILE } from "./checkpoint.ts";
+
+/** Files a run writes into its folder; their presence means the folder holds a run. */
+export const RUN_FILES: readonly string[] = [
+  CHECKPOINT_FILE,
+  "metrics.jsonl",
+  "report.json",
+  "loss.svg",
+  "correlation.png",
+];
+
+/** A run folder that cannot be used as asked; a usage error (exit status 2), like a bad flag. */
+export class RunFolderError extends Error {
+  override name = "RunFolderError";
+  readonly exitCode = 2;
+}
+
+export interface RunFolderOptions {
+  /** the run continues from a checkpoint: an existing run in the folder is expected */
+  resume?: boolean;
+  /** replace an earlier run's files instead of refusing */
+  overwrite?: boolean;
+}
+
+/** Why a file-system call failed, in words, with the errno code. */
+function reason(e: unknown): string {
+  const code = (e as { code?: string }).code;
+  const words: Record<string, string> = {
+    EACCES: "permission denied",
+    EPERM: "operation not permitted",
+    ENOENT: "a parent folder does not exist",
+    ENOTDIR: "a part of the path is a file, not a folder",
+    EROFS: "the file system is read-only",
+    ENOSPC: "no space left on the device",
+    EEXIST: "a file of that name exists",
+  };
+  return code && words[code] ? `${words[code]} (${code})` : (e as Error).message;
+}
+
+/**
+ * Checks (and creates) the run folder `out` for a run; see the file header. With `overwrite`
+ * the earlier run's files (RUN_FILES) are deleted, so the new run does not append to its
+ * metrics; other files in the folder are left alone. Returns the run files found there.
+ * Throws RunFolderError naming the folder and the ways out.
+ */
+export function checkRunFolder(out: string, opts: RunFolderOptions = {}): { existing: string[] } {
+  if (opts.resume && opts.overwrite) {
+    throw new RunFolderError(`${out}: --resume and --overwrite exclude each other (continue the run, or replace it)`);
+  }
+  try {
+    mkdirSync(out, { recursive: true });
+  } catch (e) {
+    throw new RunFolderError(`cannot create the run folder ${out}: ${reason(e)}; choose another folder with --out`);
+  }
+  let names: string[];
+  try {
+    names = readdirSync(out);
+  } catch (e) {
+    throw new RunFolderError(`cannot read the run folder ${out}: ${reason(e)}; choose another folder with --out`);
+  }
+  const existing = RUN_FILES.filter((f) => names.includes(f));
+  if (existing.length && !opts.resume && !opts.overwrite) {
+    throw new RunFolderError(
+      `${out} already holds a run (${existing.join(", ")}). To continue it: --resume ${out}. ` +
+        `To start another run beside it: --out <another folder> (or give the spec another name). ` +
+        `To replace it: --overwrite.`,
+    );
+  }
+  // write access, tried with a file of our own (a folder can be listable but not writable)
+  const probe = join(out, `.write-test.${process.pid}.tmp`);
+  try {
+    writeFileSync(probe, "", { mode: 0o600 });
+    unlinkSync(probe);
+  } catch (e) {
+    throw new RunFolderError(`cannot write in the run folder ${out}: ${reason(e)}; choose another folder with --out`);
+  }
+  if (opts.overwrite) {
+    for (const f of existing) {
+      const path = join(out, f);
+      try {
+        rmSync(path, { force: true });
+      } catch (e) {
+        throw new RunFolderError(`--overwrite: cannot remove ${path}: ${reason(e)}`);
+      }
+    }
+  }
+  return { existing };
+}

@@ -1,0 +1,48 @@
+// The repository stands alone: no source, test or document points to notes outside it, every
+// docs/ page that is named exists, and every "decision N" names one of the decisions that
+// docs/architecture.md numbers.
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const SKIP = new Set(["node_modules", ".git", "runs", "scratch", "results"]);
+
+function files(dir: string, out: string[] = []): string[] {
+  for (const name of readdirSync(dir)) {
+    if (SKIP.has(name)) continue;
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) files(path, out);
+    else if (/\.(ts|md|json|sh)$/.test(name)) out.push(path);
+  }
+  return out;
+}
+
+Deno.test("no pointer leaves the repository; named docs exist; decisions are the numbered ones", () => {
+  const architecture = readFileSync(join(ROOT, "docs/architecture.md"), "utf8");
+  const decisions = [...architecture.matchAll(/^(\d+)\. \*\*/gm)].map((m) => Number(m[1]));
+  assert.deepEqual(decisions, decisions.map((_, i) => i + 1), "decisions are numbered 1, 2, …");
+  const problems: string[] = [];
+  const all = files(ROOT);
+  assert.ok(all.length > 100, `walked ${all.length} files`);
+  for (const path of all) {
+    if (path.endsWith("docs_test.ts")) continue; // this file spells the patterns out
+    const rel = relative(ROOT, path);
+    readFileSync(path, "utf8").split("\n").forEach((line, i) => {
+      const at = `${rel}:${i + 1}`;
+      for (const m of line.matchAll(/\b(DESIGN|RECIPES|SEED)\.md\b/g)) problems.push(`${at}: points to ${m[0]}`);
+      for (const m of line.matchAll(/\bdocs\/([\w.-]+\.(?:md|ts))/g)) {
+        try {
+          statSync(join(ROOT, "docs", m[1]));
+        } catch {
+          problems.push(`${at}: docs/${m[1]} does not exist`);
+        }
+      }
+      for (const m of line.matchAll(/\bdecision (\d+)/gi)) {
+        if (!decisions.includes(Number(m[1]))) problems.push(`${at}: decision ${m[1]} is not in docs/architecture.md`);
+        if (!/architecture\.md/.test(line)) problems.push(`${at}: "${m[0]}" does not say where (docs/architecture.md)`);
+      }
+    });
+  }
+  assert.deepEqual(problems, []);
+});
