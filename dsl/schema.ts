@@ -56,11 +56,58 @@
 // validate.ts lossRefs (shape of every name the loss may use) and loss_check.ts checkExpr
 // (the loss lowered shapes-only through the op table).
 //
-// Field names are short; every field is documented next to its schema below. Fields with a
-// default may be left out of a JSON file; the validated spec always has them filled in, so
-// the spec stored in a checkpoint (and its hash) is fully explicit.
+// Field names are short; every field is documented on its type in dsl/spec_types.ts (what an
+// editor shows). Fields with a default may be left out of a JSON file; the validated spec always
+// has them filled in, so the spec stored in a checkpoint (and its hash) is fully explicit.
+//
+// Each schema is built as a private constant whose type valibot infers, then exported under an
+// explicit `v.GenericSchema<Input, Output>` naming the written-out types: the published package
+// then has no inferred ("slow") types, and the assertions at the end of this file make the
+// type-check fail if a written-out type and its schema ever disagree.
 import * as v from "valibot";
 import { show } from "./error.ts";
+import type {
+  AdamW,
+  AdamWInput,
+  Aug,
+  Blur,
+  Branch,
+  BranchInput,
+  Cnn,
+  CnnInput,
+  ColorJitter,
+  Crop,
+  Data,
+  Ema,
+  EmaInput,
+  Eval,
+  EvalInput,
+  Expr,
+  Lars,
+  LarsInput,
+  LossNode,
+  Mlp,
+  MlpInput,
+  Module,
+  ModuleInput,
+  Optimizer,
+  OptimizerInput,
+  PipelineSpec,
+  PipelineSpecInput,
+  Queue,
+  ResNet18,
+  ResNet18Input,
+  Schedule,
+  ScheduleInput,
+  Seq,
+  Sgd,
+  SgdInput,
+  Tau,
+  TauInput,
+  View,
+} from "./spec_types.ts";
+
+export type * from "./spec_types.ts";
 
 /** The spec format version this build reads and writes. */
 export const SPEC_VERSION = 1;
@@ -98,6 +145,8 @@ const RunName = v.pipe(v.string(runNameMsg), v.regex(RUN_NAME_RE, runNameMsg));
 export const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const nameMsg = expected("a name (letters, digits and _, not starting with a digit)");
 const Name = v.pipe(v.string(nameMsg), v.regex(NAME_RE, nameMsg));
+const Names = (what: string) =>
+  v.pipe(v.array(Name, expected(`an array of ${what} names`)), v.minLength(1, `expected at least one ${what}`));
 
 /** Message for fixed-length arrays: says when there are too many items, not just "wrong". */
 const tupleMsg = (what: string) => (i: AnyIssue) =>
@@ -134,209 +183,144 @@ function tagged<const O extends v.VariantOptions<string>>(key: string, options: 
   );
 }
 
+// The private schemas below are lower-case; the exported, annotated ones follow each group.
+// Field meanings: dsl/spec_types.ts.
+
 // ---------------------------------------------------------------------------------- data
 
-export const DataSchema = obj({
-  /**
-   * the data set: 'fashion-mnist', 'synthetic', a kind with its folder ('mnist:<dir>',
-   * 'cifar10:<dir>', 'cifar100:<dir>', 'fashion-mnist:<dir>') or an image folder. A spec read
-   * from a file names the kind only; the folder comes from the command line (--data).
-   */
+const data = obj({
   name: Text,
-  /** use only the first N training images (quick runs) */
   trainLimit: v.optional(PosInt),
-  /** use only the first N test images */
   testLimit: v.optional(PosInt),
 });
 
+/** Checks a {@link Data}: form only (dsl/validate.ts checks meaning). */
+export const DataSchema: v.GenericSchema<Data> = data;
+
 // ------------------------------------------------------------------------- augmentation
 
-export const CropSchema = obj({
-  /** output side S in pixels: the view is S×S */
+const crop = obj({
   size: PosInt,
-  /** [min, max] fraction of the image area kept (RandomResizedCrop scale), in (0, 1] */
   scale: range("an area fraction in (0, 1]", (n) => n > 0 && n <= 1),
-  /** [min, max] aspect ratio w/h of the crop, e.g. [3/4, 4/3] */
   ratio: range("an aspect ratio > 0", (n) => n > 0),
 });
 
-export const ColorJitterSchema = obj({
-  /** max relative change of brightness, contrast, saturation: factor drawn from [1−x, 1+x] */
+const colorJitter = obj({
   brightness: NonNegNum,
   contrast: NonNegNum,
   saturation: NonNegNum,
-  /** max hue shift, a fraction of the color wheel in [0, 0.5] */
   hue: num("a hue shift in [0, 0.5]", (n) => n >= 0 && n <= 0.5),
-  /** probability of applying the jitter at all */
   p: Prob,
 });
 
-export const BlurSchema = obj({
-  /** probability of blurring */
+const blur = obj({
   p: Prob,
-  /** [min, max] of the Gaussian σ in pixels, drawn per image */
   sigma: range("a σ > 0", (n) => n > 0),
-  /** kernel side in pixels (odd), ≈ image size / 10 */
   kernel: num("an odd positive integer", (n) => n >= 1 && n % 2 === 1, true),
 });
 
-/** One view's augmentation recipe. A missing op is not applied. */
-export const AugSchema = obj({
-  /** random resized crop; without it the view keeps the dataset's image size */
-  crop: v.optional(CropSchema),
-  /** probability of a horizontal flip */
+const aug = obj({
+  crop: v.optional(crop),
   flip: v.optional(Prob),
-  colorJitter: v.optional(ColorJitterSchema),
-  /** probability of converting to grayscale */
+  colorJitter: v.optional(colorJitter),
   grayscale: v.optional(Prob),
-  blur: v.optional(BlurSchema),
-  /** probability of solarizing (pixels ≥ 0.5 become 1 − x) */
+  blur: v.optional(blur),
   solarize: v.optional(Prob),
 });
 
-export const ViewSchema = obj({
-  name: Name,
-  aug: AugSchema,
-});
+const view = obj({ name: Name, aug });
+
+/** Checks a {@link Crop}: form only (dsl/validate.ts checks meaning). */
+export const CropSchema: v.GenericSchema<Crop> = crop;
+/** Checks a {@link ColorJitter}: form only (dsl/validate.ts checks meaning). */
+export const ColorJitterSchema: v.GenericSchema<ColorJitter> = colorJitter;
+/** Checks a {@link Blur}: form only (dsl/validate.ts checks meaning). */
+export const BlurSchema: v.GenericSchema<Blur> = blur;
+/** One view's augmentation recipe. A missing op is not applied. */
+export const AugSchema: v.GenericSchema<Aug> = aug;
+/** Checks a {@link View}: form only (dsl/validate.ts checks meaning). */
+export const ViewSchema: v.GenericSchema<View> = view;
 
 // ------------------------------------------------------------------------------ modules
 
-export const MlpSchema = obj({
+const mlp = obj({
   kind: v.literal("mlp"),
-  /** expected input width; inferred from the previous module when absent, checked when given */
   in: v.optional(PosInt),
-  /** output width of each Linear layer, in order; the last one is the module's output width */
   widths: v.pipe(v.array(PosInt, expected("an array of widths")), v.minLength(1, "expected at least one width")),
-  /** Linear layers have a bias (redundant when a BN follows) */
   bias: v.optional(Bool, true),
-  /** BatchNorm after every hidden Linear (all but the last) */
   bn: v.optional(Bool, true),
-  /** ReLU after every hidden layer */
   relu: v.optional(Bool, true),
-  /** BatchNorm after the last Linear too (SimSiam projector, encoders) */
   lastBn: v.optional(Bool, false),
-  /** that last BatchNorm has learnable γ, β (SimSiam's has not) */
   lastBnAffine: v.optional(Bool, true),
-  /** ReLU after the last layer too (encoders whose output is a feature vector) */
   lastRelu: v.optional(Bool, false),
 });
 
-export const CnnSchema = obj({
+const cnn = obj({
   kind: v.literal("cnn"),
-  /** output channels of each stage: conv k×k (stride 1, same padding) → BN → ReLU → 2×2 max-pool */
   channels: v.pipe(
     v.array(PosInt, expected("an array of channel counts")),
     v.minLength(1, "expected at least one stage"),
   ),
-  /** conv kernel side (odd) */
   kernel: v.optional(num("an odd positive integer", (n) => n >= 1 && n % 2 === 1, true), 3),
-  /** BatchNorm after each conv */
   bn: v.optional(Bool, true),
-  /** 2×2 max-pool after each stage (while the map is at least 2×2) */
   pool: v.optional(Bool, true),
 });
 
-export const ResNet18Schema = obj({
+const resnet18 = obj({
   kind: v.literal("resnet18"),
-  /** channels of the first stage (64 in the paper); the output width is 8·width */
   width: v.optional(PosInt, 64),
-  /** 'cifar': 3×3 stride-1 stem, no max-pool (small images); 'imagenet': 7×7 stride-2 + 3×3 stride-2 max-pool (views of 64 px and more) */
   stem: v.optional(v.picklist(["cifar", "imagenet"], expected("'cifar' or 'imagenet'")), "cifar"),
 });
 
-export const SeqSchema = obj({
-  kind: v.literal("seq"),
-  /** other modules applied in order; shares their weights (a name for a common sub-path) */
-  path: v.pipe(v.array(Name, expected("an array of module names")), v.minLength(1, "expected at least one module")),
-});
+const seq = obj({ kind: v.literal("seq"), path: Names("module") });
 
+/** The `kind` tags of {@link Module}. */
 export const MODULE_KINDS = ["mlp", "cnn", "resnet18", "seq"] as const;
-export const ModuleSchema = tagged("kind", [MlpSchema, CnnSchema, ResNet18Schema, SeqSchema], MODULE_KINDS);
+const anyModule = tagged("kind", [mlp, cnn, resnet18, seq], MODULE_KINDS);
+
+/** Checks a {@link Mlp}: form only (dsl/validate.ts checks meaning). */
+export const MlpSchema: v.GenericSchema<MlpInput, Mlp> = mlp;
+/** Checks a {@link Cnn}: form only (dsl/validate.ts checks meaning). */
+export const CnnSchema: v.GenericSchema<CnnInput, Cnn> = cnn;
+/** Checks a {@link ResNet18}: form only (dsl/validate.ts checks meaning). */
+export const ResNet18Schema: v.GenericSchema<ResNet18Input, ResNet18> = resnet18;
+/** Checks a {@link Seq}: form only (dsl/validate.ts checks meaning). */
+export const SeqSchema: v.GenericSchema<Seq> = seq;
+/** Checks a {@link Module}: form only (dsl/validate.ts checks meaning). */
+export const ModuleSchema: v.GenericSchema<ModuleInput, Module> = anyModule;
 
 // ----------------------------------------------------------------------------- branches
 
-export const TauSchema = obj({
-  /** τ at step 0 (0.99 short runs … 0.996 BYOL … 0.999 MoCo) */
+const tau = obj({
   base: Prob,
-  /** τ at the last step, reached by the cosine schedule (ignored when 'const') */
   final: v.optional(Prob, 1),
-  /** 'cosine': τ = final − (final − base)(cos(π·step/total) + 1)/2 (base at step 0, final at the end); 'const': τ = base */
   schedule: v.optional(v.picklist(["cosine", "const"], expected("'cosine' or 'const'")), "cosine"),
 });
 
-export const EmaSchema = obj({
-  /** the branch whose modules' parameters are averaged */
-  of: Name,
-  tau: TauSchema,
-});
+const ema = obj({ of: Name, tau });
 
-export const BranchSchema = obj({
-  /** how the loss refers to this branch's output */
+const branch = obj({
   name: Name,
-  /** the view fed in */
   view: Name,
-  /** module names applied in order */
-  path: v.pipe(v.array(Name, expected("an array of module names")), v.minLength(1, "expected at least one module")),
-  /** no gradient flows back through this branch's output */
+  path: Names("module"),
   stopGrad: v.optional(Bool, false),
-  /** evaluate with an EMA copy of branch `of`'s parameters (the momentum / target network) */
-  ema: v.optional(EmaSchema),
+  ema: v.optional(ema),
 });
 
-export const QueueSchema = obj({
-  /** how the loss refers to the queue's contents, a [size, D] matrix */
-  name: Name,
-  /** the branch whose (detached) outputs are enqueued after each step */
-  of: Name,
-  /** number of stored rows: a multiple of the batch */
-  size: PosInt,
-});
+const queue = obj({ name: Name, of: Name, size: PosInt });
+
+/** Checks a {@link Tau}: form only (dsl/validate.ts checks meaning). */
+export const TauSchema: v.GenericSchema<TauInput, Tau> = tau;
+/** Checks a {@link Ema}: form only (dsl/validate.ts checks meaning). */
+export const EmaSchema: v.GenericSchema<EmaInput, Ema> = ema;
+/** Checks a {@link Branch}: form only (dsl/validate.ts checks meaning). */
+export const BranchSchema: v.GenericSchema<BranchInput, Branch> = branch;
+/** Checks a {@link Queue}: form only (dsl/validate.ts checks meaning). */
+export const QueueSchema: v.GenericSchema<Queue> = queue;
 
 // --------------------------------------------------------------------------------- loss
 
-/**
- * A loss expression: a number (constant), a string (a branch or queue name: its output, a
- * [rows, D] matrix), or a node. Written out by hand because it is recursive.
- *
- * Numerical constants are part of the language (not fields) so a spec means one thing:
- * standardize divides by sqrt(biased variance + 1e-5) (BatchNorm1d without affine, as in the
- * Barlow Twins code); normalize divides by max(‖x‖₂, 1e-12) (F.normalize); cosine
- * similarities use normalize; VICReg uses std = sqrt(unbiased var + 1e-4), hinge max(0, 1 − std)
- * averaged over features, covariance with 1/(N−1) and Σ_{i≠j} cov_ij² / D per branch.
- */
-export type Expr = number | string | LossNode;
-type AB = { a: Expr; b: Expr };
-export type LossNode =
-  /** Σ(1−C_ii)² + λ Σ_{i≠j} C_ij², C = standardized(a)ᵀ standardized(b) / N; lambda 'mean' = 1/(D−1) */
-  | { op: "barlowTwins"; lambda: number | "mean" } & AB
-  /** NT-Xent (SimCLR): over the 2N rows of a and b, −log softmax of cos/temperature at each row's partner, self excluded; mean */
-  | { op: "ntXent"; temperature: number } & AB
-  /** InfoNCE (MoCo): row i of a, cos/temperature, against its positive b_i and the negatives' rows (default: the other rows of b); mean of −log softmax */
-  | { op: "infoNCE"; temperature: number; negatives?: Expr } & AB
-  /** BYOL regression: mean over rows of 2 − 2·cos(a_i, b_i) */
-  | { op: "byol" } & AB
-  /** SimSiam: mean over rows of −cos(a_i, b_i) */
-  | { op: "simsiam" } & AB
-  /** VICReg: sim·MSE(a, b) + var·(hinge(a) + hinge(b))/2 + cov·(offcov(a) + offcov(b)) (official code) */
-  | { op: "vicreg"; sim: number; var: number; cov: number } & AB
-  /** mean((âᵀ b̂ − I)²) over the D×D entries, â, b̂ = columns L2-normalized along the batch (docs/lambda-free.md, "Samples or features") */
-  | { op: "featureSimMSE" } & AB
-  /** n-ary sum / product with numpy broadcasting */
-  | { op: "add" | "mul"; args: Expr[] }
-  | { op: "sub" | "div"; args: [Expr, Expr] }
-  | { op: "neg" | "exp" | "log" | "sqrt" | "square" | "abs" | "relu" | "transpose" | "stopGrad"; args: [Expr] }
-  /** reduce over `axis` keeping it as size 1, or over everything to a scalar when absent */
-  | { op: "sum" | "mean" | "logsumexp"; args: [Expr]; axis?: 0 | 1 }
-  /** a·b with optional transposes: ta → aᵀ, tb → bᵀ */
-  | { op: "matmul"; args: [Expr, Expr]; ta?: boolean; tb?: boolean }
-  /** x / ‖x‖₂ along `axis` (1: each row, 0: each column) */
-  | { op: "normalize"; args: [Expr]; axis: 0 | 1 }
-  /** per column: (x − mean over rows) / std over rows (batch-norm without affine) */
-  | { op: "standardize"; args: [Expr] }
-  /** the n×n identity */
-  | { op: "eye"; n: number }
-  | { op: "concat"; args: Expr[]; axis: 0 | 1 };
-
+/** Loss nodes that expand to graphs of primitives (losses/). */
 export const LIBRARY_LOSSES = [
   "barlowTwins",
   "ntXent",
@@ -350,6 +334,7 @@ const NARY = ["add", "mul"] as const;
 const BINARY = ["sub", "div"] as const;
 const UNARY = ["neg", "exp", "log", "sqrt", "square", "abs", "relu", "transpose", "stopGrad"] as const;
 const REDUCE = ["sum", "mean", "logsumexp"] as const;
+/** Loss nodes that map one-to-one to Tensor ops. */
 export const PRIMITIVE_OPS = [
   ...NARY,
   ...BINARY,
@@ -363,6 +348,7 @@ export const PRIMITIVE_OPS = [
 ] as const;
 
 const exprMsg = expected("a number, a branch or queue name, or a loss node {op, …}");
+/** A loss expression (recursive, so its type is written out: {@link Expr}). */
 export const ExprSchema: v.GenericSchema<Expr> = v.lazy((input) =>
   typeof input === "number" ? num("a finite number") : typeof input === "string" ? Name : LossNodeSchema
 );
@@ -376,7 +362,7 @@ const argsN = v.pipe(
 );
 const ab = { a: ExprSchema, b: ExprSchema };
 
-const LossNodeSchema: v.GenericSchema<LossNode> = v.variant(
+const lossNode = v.variant(
   "op",
   [
     obj({
@@ -407,39 +393,35 @@ const LossNodeSchema: v.GenericSchema<LossNode> = v.variant(
       }`
       : exprMsg(i),
 );
+// Annotated because ExprSchema refers to it: the recursion needs one written-out type.
+const LossNodeSchema: v.GenericSchema<LossNode> = lossNode;
 
 // ---------------------------------------------------------------------------- optimizer
 
 const optCommon = {
-  /** base learning rate at batch 256; effective lr = lr · batch / 256 */
   lr: PosNum,
   weightDecay: v.optional(NonNegNum, 0),
-  /** biases and BN parameters (1-D) get no weight decay (and no LARS adaptation) */
   excludeBiasAndNorm: v.optional(Bool, true),
-  /** modules whose lr ignores the schedule (stays at lr · batch/256): SimSiam's predictor */
   fixedLr: v.optional(v.array(Name, expected("an array of module names")), () => []),
 };
 
-export const LarsSchema = obj({
+const lars = obj({
   kind: v.literal("lars"),
   ...optCommon,
-  /** base lr of the 1-D parameters when it differs (Barlow Twins: 0.0048 vs 0.2) */
   biasLr: v.optional(PosNum),
   momentum: v.optional(Prob, 0.9),
-  /** trust coefficient η in η‖w‖/‖g + wd·w‖ */
   eta: v.optional(PosNum, 1e-3),
-  /** clip the adaptive lr at the base lr (solo-learn) */
   clip: v.optional(Bool, false),
 });
 
-export const SgdSchema = obj({
+const sgd = obj({
   kind: v.literal("sgd"),
   ...optCommon,
   momentum: v.optional(Prob, 0.9),
   nesterov: v.optional(Bool, false),
 });
 
-export const AdamWSchema = obj({
+const adamw = obj({
   kind: v.literal("adamw"),
   ...optCommon,
   beta1: v.optional(Prob, 0.9),
@@ -447,88 +429,108 @@ export const AdamWSchema = obj({
   eps: v.optional(PosNum, 1e-8),
 });
 
+/** The `kind` tags of {@link Optimizer}. */
 export const OPTIMIZER_KINDS = ["lars", "sgd", "adamw"] as const;
-export const OptimizerSchema = tagged("kind", [LarsSchema, SgdSchema, AdamWSchema], OPTIMIZER_KINDS);
+const optimizer = tagged("kind", [lars, sgd, adamw], OPTIMIZER_KINDS);
 
-export const ScheduleSchema = obj({
-  /** 'cosine': decay to finalFactor·lr at the last step; 'const': stay at lr after warmup */
+const schedule = obj({
   kind: v.picklist(["cosine", "const"], expected("'cosine' or 'const'")),
-  /** linear warmup from 0, in epochs (fractions allowed) */
   warmupEpochs: v.optional(NonNegNum, 0),
-  /** lr factor at the last step of a cosine schedule */
   finalFactor: v.optional(Prob, 0.001),
 });
 
+/** Checks a {@link Lars}: form only (dsl/validate.ts checks meaning). */
+export const LarsSchema: v.GenericSchema<LarsInput, Lars> = lars;
+/** Checks a {@link Sgd}: form only (dsl/validate.ts checks meaning). */
+export const SgdSchema: v.GenericSchema<SgdInput, Sgd> = sgd;
+/** Checks a {@link AdamW}: form only (dsl/validate.ts checks meaning). */
+export const AdamWSchema: v.GenericSchema<AdamWInput, AdamW> = adamw;
+/** Checks a {@link Optimizer}: form only (dsl/validate.ts checks meaning). */
+export const OptimizerSchema: v.GenericSchema<OptimizerInput, Optimizer> = optimizer;
+/** Checks a {@link Schedule}: form only (dsl/validate.ts checks meaning). */
+export const ScheduleSchema: v.GenericSchema<ScheduleInput, Schedule> = schedule;
+
 // --------------------------------------------------------------------------------- eval
 
-export const EvalSchema = obj({
-  /** weighted kNN on L2-normalized encoder features: neighbours, vote temperature */
+const evaluation = obj({
   knnK: v.optional(PosInt, 200),
   knnT: v.optional(PosNum, 0.1),
-  /** kNN monitor every N epochs during training; 0 = only at the end */
   every: v.optional(NonNegInt, 0),
-  /** linear probe on frozen encoder features: epochs (0 = no probe), base lr, batch */
   linearEpochs: v.optional(NonNegInt, 10),
   linearLr: v.optional(PosNum, 0.1),
   linearBatch: v.optional(PosInt, 256),
 });
 
+/** Checks a {@link Eval}: form only (dsl/validate.ts checks meaning). */
+export const EvalSchema: v.GenericSchema<EvalInput, Eval> = evaluation;
+
 // --------------------------------------------------------------------------------- spec
 
-export const PipelineSpecSchema = obj({
-  /** format version; this build reads SPEC_VERSION */
+const pipelineSpec = obj({
   version: v.literal(
     SPEC_VERSION,
     (i) => `unsupported spec version ${show(i.input)}; this build reads version ${SPEC_VERSION}`,
   ),
-  /** run name: the default run folder is runs/<name> (see RUN_NAME_RE) */
   name: RunName,
-  /** the method family, for reports ('barlowTwins', 'byol', a hybrid's own label) */
   method: Text,
-  data: DataSchema,
-  views: v.pipe(v.array(ViewSchema, expected("an array of views")), v.minLength(1, "expected at least one view")),
-  modules: v.record(Name, ModuleSchema, expected("an object of named modules")),
+  data,
+  views: v.pipe(v.array(view, expected("an array of views")), v.minLength(1, "expected at least one view")),
+  modules: v.record(Name, anyModule, expected("an object of named modules")),
   branches: v.pipe(
-    v.array(BranchSchema, expected("an array of branches")),
+    v.array(branch, expected("an array of branches")),
     v.minLength(1, "expected at least one branch"),
   ),
-  queues: v.optional(v.array(QueueSchema, expected("an array of queues")), () => []),
+  queues: v.optional(v.array(queue, expected("an array of queues")), () => []),
   loss: ExprSchema,
-  optimizer: OptimizerSchema,
-  schedule: ScheduleSchema,
-  /** samples per step (per view); ≥ 2 because batch statistics and in-batch negatives need two */
+  optimizer,
+  schedule,
   batch: num("an integer ≥ 2 (batch statistics need at least two samples)", (n) => n >= 2, true),
   epochs: PosInt,
-  /** cap on the total number of optimizer steps */
   steps: v.optional(PosInt),
   seed: NonNegInt,
-  /**
-   * arithmetic of the step: "f32" (the default when absent) or "f16-mixed": matmul and conv
-   * operands rounded to f16 with f32 accumulation, f32 weights and optimizer state, the loss and
-   * its statistics in f32, dynamic loss scaling; needs the adapter's shader-f16 feature
-   */
   precision: v.optional(v.picklist(["f32", "f16-mixed"], expected("'f32' or 'f16-mixed'"))),
-  eval: v.optional(EvalSchema, () => ({})),
+  eval: v.optional(evaluation, () => ({})),
 });
 
-export type PipelineSpec = v.InferOutput<typeof PipelineSpecSchema>;
-/** What a JSON file may contain: fields with defaults may be left out. */
-export type PipelineSpecInput = v.InferInput<typeof PipelineSpecSchema>;
-export type Data = v.InferOutput<typeof DataSchema>;
-export type Aug = v.InferOutput<typeof AugSchema>;
-export type Crop = v.InferOutput<typeof CropSchema>;
-export type ColorJitter = v.InferOutput<typeof ColorJitterSchema>;
-export type Blur = v.InferOutput<typeof BlurSchema>;
-export type View = v.InferOutput<typeof ViewSchema>;
-export type Module = v.InferOutput<typeof ModuleSchema>;
-export type Mlp = v.InferOutput<typeof MlpSchema>;
-export type Cnn = v.InferOutput<typeof CnnSchema>;
-export type ResNet18 = v.InferOutput<typeof ResNet18Schema>;
-export type Seq = v.InferOutput<typeof SeqSchema>;
-export type Tau = v.InferOutput<typeof TauSchema>;
-export type Ema = v.InferOutput<typeof EmaSchema>;
-export type Branch = v.InferOutput<typeof BranchSchema>;
-export type Queue = v.InferOutput<typeof QueueSchema>;
-export type Optimizer = v.InferOutput<typeof OptimizerSchema>;
-export type Schedule = v.InferOutput<typeof ScheduleSchema>;
-export type Eval = v.InferOutput<typeof EvalSchema>;
+/** The whole spec's form: a JSON file ({@link PipelineSpecInput}) in, a {@link PipelineSpec} out. */
+export const PipelineSpecSchema: v.GenericSchema<PipelineSpecInput, PipelineSpec> = pipelineSpec;
+
+// ------------------------------------------------------- written-out types = inferred types
+//
+// Compile-time only (nothing here is exported, so the published API does not see it). `Same`
+// is the strict identity test: it tells `{ a?: number }` from `{ a: number | undefined }`,
+// `readonly` from mutable and `any` from anything else, where mutual assignability would not.
+// A mismatch fails `deno check` at the line that names the type.
+
+type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
+type Holds<T extends true> = T;
+/** true, or which side differs (the type-check error then says so). */
+type Matches<S extends v.GenericSchema, Input, Output> = Same<v.InferInput<S>, Input> extends true
+  ? Same<v.InferOutput<S>, Output> extends true ? true : "the output type differs from the schema's"
+  : "the input type differs from the schema's";
+
+type SchemasMatchTheirTypes = [
+  Holds<Matches<typeof data, Data, Data>>,
+  Holds<Matches<typeof crop, Crop, Crop>>,
+  Holds<Matches<typeof colorJitter, ColorJitter, ColorJitter>>,
+  Holds<Matches<typeof blur, Blur, Blur>>,
+  Holds<Matches<typeof aug, Aug, Aug>>,
+  Holds<Matches<typeof view, View, View>>,
+  Holds<Matches<typeof mlp, MlpInput, Mlp>>,
+  Holds<Matches<typeof cnn, CnnInput, Cnn>>,
+  Holds<Matches<typeof resnet18, ResNet18Input, ResNet18>>,
+  Holds<Matches<typeof seq, Seq, Seq>>,
+  Holds<Matches<typeof anyModule, ModuleInput, Module>>,
+  Holds<Matches<typeof tau, TauInput, Tau>>,
+  Holds<Matches<typeof ema, EmaInput, Ema>>,
+  Holds<Matches<typeof branch, BranchInput, Branch>>,
+  Holds<Matches<typeof queue, Queue, Queue>>,
+  Holds<Matches<typeof lossNode, LossNode, LossNode>>,
+  Holds<Matches<typeof lars, LarsInput, Lars>>,
+  Holds<Matches<typeof sgd, SgdInput, Sgd>>,
+  Holds<Matches<typeof adamw, AdamWInput, AdamW>>,
+  Holds<Matches<typeof optimizer, OptimizerInput, Optimizer>>,
+  Holds<Matches<typeof schedule, ScheduleInput, Schedule>>,
+  Holds<Matches<typeof evaluation, EvalInput, Eval>>,
+  Holds<Matches<typeof pipelineSpec, PipelineSpecInput, PipelineSpec>>,
+];

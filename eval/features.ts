@@ -7,6 +7,7 @@
 import { compile } from "../compiler/compile.ts";
 import { Graph } from "../ir/graph.ts";
 import type { Tensor } from "../ir/tensor.ts";
+import { RNG_SEED, RNG_STEP } from "../kernels/op.ts";
 import type { Gpu } from "../runtime/device.ts";
 import type { DeviceImages } from "../runtime/device_images.ts";
 import { Executable } from "../runtime/executable.ts";
@@ -67,6 +68,9 @@ export async function extractFeatures(gpu: Gpu, model: FeatureModel, images: Dev
   const chunkBatches = images.resident ? Infinity : Math.floor(images.rows / batch);
   const plan = new ScalarPlan();
   const first = plan.declare("data_first", "u32", (b) => (b % chunkBatches) * batch);
+  // an evaluation resize is an augment op without randomness; its RNG key is still read
+  plan.declare(RNG_SEED, "u32", () => 0);
+  plan.declare(RNG_STEP, "u32", () => 0);
 
   const g = new Graph();
   const set = g.input("dataset", [images.rows, ds.c, ds.h, ds.w], images.dtype);

@@ -24,7 +24,7 @@ export class Graph {
   nodes: Node[] = [];
   updates: Update[] = [];
   /** named results read back to the host (loss, metrics) */
-  outputs = new Map<string, number>();
+  outputs: Map<string, number> = new Map();
   /** label applied to nodes created while it is set */
   scope: string | undefined;
   /**
@@ -84,7 +84,7 @@ export class Graph {
    */
   shadowPrefix: string | undefined;
   /** shadow state name → online parameter name */
-  shadows = new Map<string, string>();
+  shadows: Map<string, string> = new Map();
 
   /** params and state are unique by name: asking again returns the same node (weight sharing) */
   private persistent(op: "param" | "state", name: string, shape: Shape, attrs: Attrs): Tensor {

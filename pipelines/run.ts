@@ -78,6 +78,7 @@ function fail(e: unknown): never {
   const known = e instanceof FlagError || e instanceof SpecError || e instanceof DataError || e instanceof CheckpointError ||
     e instanceof NonFiniteLossError || e instanceof MemoryPlanError || (e as { exitCode?: number }).exitCode === 2;
   console.error(`error: ${(e as Error).message}`);
-  if (!known) console.error((e as Error).stack?.split("\n").slice(1, 6).join("\n"));
+  // for an unexpected error, where it came from: the stack's frames only (its first lines repeat the message)
+  if (!known) console.error(((e as Error).stack ?? "").split("\n").filter((l) => /^\s+at /.test(l)).slice(0, 5).join("\n"));
   process.exit(known ? 2 : 1);
 }

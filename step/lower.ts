@@ -2,6 +2,7 @@
 // of primitives: augmentations per view, modules per branch (shared weights by module name,
 // EMA shadows for `ema` branches), queues, the loss expression, and diagnostics outputs.
 // The training step (gradients, optimizer, EMA updates) is added by step/training.ts.
+import { viewAugmentAttrs } from "../dsl/aug_recipes.ts";
 import type { PipelineSpec } from "../dsl/schema.ts";
 import { Graph } from "../ir/graph.ts";
 import type { Tensor } from "../ir/tensor.ts";
@@ -68,12 +69,7 @@ export function lowerSpec(spec: PipelineSpec, img: ImageShape, opts: LowerOption
   const views = new Map<string, Tensor>();
   spec.views.forEach((v, i) => {
     g.scope = `views[${i}]`;
-    const crop = v.aug.crop;
-    views.set(v.name, images.op("augment", [], {
-      ...v.aug,
-      crop: crop ? { scale: crop.scale, ratio: crop.ratio, size: [crop.size, crop.size] } : undefined,
-      view: i,
-    }));
+    views.set(v.name, images.op("augment", [], viewAugmentAttrs(v.aug, i)));
   });
 
   // one forward per (view, parameter set, path prefix)

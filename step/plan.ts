@@ -39,7 +39,7 @@ export function optimizerConfig(spec: PipelineSpec): OptimizerConfig {
 }
 
 export class TrainingScalars {
-  readonly plan = new ScalarPlan<RunGeometry>();
+  readonly plan: ScalarPlan<RunGeometry> = new ScalarPlan();
   /** the RNG key of augmentations and the step counter they are drawn at (u32) */
   readonly seed: string;
   readonly step: string;
@@ -47,7 +47,7 @@ export class TrainingScalars {
   readonly dataEpoch: string;
 
   constructor(private spec: PipelineSpec) {
-    const p = this.plan, batch = spec.batch;
+    const p = this.plan;
     this.seed = p.declare(RNG_SEED, "u32", () => spec.seed);
     this.step = p.declare(RNG_STEP, "u32", (s) => s);
     this.dataEpoch = p.declare("data_epoch", "u32", (s, r) => Math.floor(s / r.stepsPerEpoch));
