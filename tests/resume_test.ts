@@ -149,3 +149,22 @@ Deno.test("resume accepts a changed lr or schedule length (and says so) but name
     Deno.removeSync(out, { recursive: true });
   }
 });
+
+Deno.test("a run killed after its last checkpoint and resumed logs every step once (metrics cut back to the checkpoint)", async () => {
+  const spec = await smallSpec("simclr");
+  const out = tmp();
+  try {
+    (await train({ spec, out, data, logEvery: 1, log: quiet, stopAfter: 10 })).exec.destroy();
+    const atTen = readFileSync(`${out}/${CHECKPOINT_FILE}`);
+    (await train({ spec, out, data, logEvery: 1, log: quiet, resume: out, stopAfter: 14 })).exec.destroy();
+    // as if killed after logging steps 10–13 but before writing the step-14 checkpoint
+    writeFileSync(`${out}/${CHECKPOINT_FILE}`, atTen);
+    const said: string[] = [];
+    (await train({ spec, out, data, logEvery: 1, log: (s) => said.push(s), resume: out })).exec.destroy();
+    const steps = readMetrics(`${out}/metrics.jsonl`).map((r) => r.step);
+    if (steps.join() !== Array.from({ length: TOTAL }, (_, i) => i).join()) throw new Error(`metrics steps ${steps}`);
+    if (!said.some((s) => /dropped 4 record\(s\) from step 10 on/.test(s))) throw new Error(`not reported:\n${said.join("\n")}`);
+  } finally {
+    Deno.removeSync(out, { recursive: true });
+  }
+});

@@ -179,7 +179,7 @@ function initialState(p: Prepared, b: Built): number {
   if (changes.length) p.log(`changed on resume:\n  ${formatChanges(changes).split("\n").join("\n  ")}`);
   // records the earlier run logged after its last checkpoint are about to be logged again
   const cut = truncateMetrics(join(p.opts.out, "metrics.jsonl"), ck.step);
-  if (cut) p.log(`metrics.jsonl: dropped ${cut} record(s) after step ${ck.step}, which this run computes again`);
+  if (cut) p.log(`metrics.jsonl: dropped ${cut} record(s) from step ${ck.step} on, which this run computes again`);
   return ck.step;
 }
 
