@@ -9,8 +9,10 @@ import { getGpu } from "../runtime/device.ts";
 import { benchConv } from "./conv.ts";
 import { dispatchChain, fusedChain } from "./elementwise.ts";
 import { MATMUL_CASES, matmulBench } from "./matmul_graph.ts";
-import { profileDispatches } from "./profile.ts";
+import { formatProfile, profileDispatches } from "./profile.ts";
 import { btStep } from "./step.ts";
+import { loopFigures, soak } from "./loop.ts";
+import { resnetBtStep } from "./resnet_step.ts";
 
 const quick = Deno.args.includes("--quick");
 const gpu = await getGpu();
@@ -64,13 +66,34 @@ results.bt_step_seconds = round(btMs / 1000, 3);
 if (Deno.args.includes("--profile")) {
   const rows = await profileDispatches(bt.executable);
   const total = rows.reduce((a, r) => a + r.ms, 0);
-  console.log(`BT step kernels, each dispatch submitted alone (sum ${total.toFixed(0)} ms); the 15 costliest:`);
-  for (const r of rows.slice(0, 15)) {
-    console.log(`${r.ms.toFixed(1).padStart(9)} ms ${String(r.count).padStart(4)}×  ${r.label.slice(0, 100)}`);
-  }
+  const how = rows.every((r) => r.source === "gpu") ? "GPU timestamps per dispatch" : "each dispatch submitted alone, wall clock";
+  console.log(`BT step kernels, ${how} (sum ${total.toFixed(0)} ms); the 15 costliest, ↳ why a kernel stands alone:`);
+  for (const line of formatProfile(rows, 15)) console.log(line);
 }
 bt.destroy();
 
+const rn = await resnetBtStep(gpu);
+console.log(`ResNet-18 step: ${rn.description}`);
+const rnMs = await median("resnet18 bt step", rn.run, quick ? 2 : 3);
+console.log(`Barlow Twins step, ResNet-18 CIFAR stem (batch 32, 3×32×32, projector 2048-2048, LARS): ${(rnMs / 1000).toFixed(2)} s`);
+results.resnet18_bt_step_seconds = round(rnMs / 1000, 3);
+rn.destroy();
+
+// the real training loop: how often it waits and what it uploads, and whether its footprint stays flat
+const lf = await loopFigures();
+console.log(`training loop, 100 steps of the reference model: ${lf.waitsPer100Steps.toFixed(1)} waits per 100 steps, ` +
+  `${lf.uploadBytesPerStep.toFixed(0)} bytes uploaded per step (plus the ${(lf.dataBytes / 2 ** 20).toFixed(1)} MiB data set once), ${(lf.seconds / lf.steps).toFixed(2)} s per step`);
+results.loop_waits_per_100_steps = round(lf.waitsPer100Steps, 1);
+results.loop_upload_bytes_per_step = round(lf.uploadBytesPerStep, 0);
+results.loop_data_upload_bytes = lf.dataBytes;
+results.loop_seconds_per_step = round(lf.seconds / lf.steps, 3);
+const sk = await soak(gpu, quick ? 2000 : 10_000);
+console.log(`soak, ${sk.steps} steps of a tiny SimCLR in ${sk.seconds.toFixed(0)} s: RSS ${sk.rssAfterWarmupMb.toFixed(0)} → ${sk.rssEndMb.toFixed(0)} MB after warm-up ` +
+  `(fitted growth ${sk.rssGrowthMbPer10kSteps.toFixed(1)} MB per 10k steps), live GPU buffers ${sk.liveBuffersAfterWarmup} → ${sk.liveBuffersEnd}`);
+results.soak_rss_growth_mb_per_10k_steps = round(sk.rssGrowthMbPer10kSteps, 1);
+results.soak_live_gpu_buffers = [sk.liveBuffersAfterWarmup, sk.liveBuffersEnd];
+
+// a fresh file: ratios against PyTorch are added by bench/peers.sh, measured in the same run
 writeFileSync(new URL("./results.json", import.meta.url), JSON.stringify(results, null, 2) + "\n");
 console.log("wrote bench/results.json");
 

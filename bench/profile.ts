@@ -1,28 +1,79 @@
-// Per-kernel wall time of a compiled program: every dispatch submitted and awaited on its own,
-// grouped by label. For finding hot spots; absolute figures include submit overhead.
+// Per-kernel time of a compiled program, grouped by label. With 'timestamp-query' each dispatch
+// runs in its own timed pass and the whole step is one submit, so the figures are GPU time
+// (runtime/timestamps.ts); without it every dispatch is submitted and awaited on its own and
+// timed by wall clock, which includes submit overhead. For finding hot spots. Each
+// stand-alone kernel (an unfused elementwise kernel or reduction pass) comes with the
+// compiler's reasons for leaving it alone.
 import type { Executable } from "../runtime/executable.ts";
+import { timeDispatches } from "../runtime/timestamps.ts";
 import { awaitGpu } from "../runtime/wait.ts";
 
-export async function profileDispatches(ex: Executable, repeats = 2): Promise<{ label: string; ms: number; count: number }[]> {
+export interface ProfileRow {
+  label: string;
+  ms: number;
+  count: number;
+  /** why the dispatches of this label stand alone (node ids and names left out), with how many say so */
+  why: Map<string, number>;
+  /** "gpu": timestamp queries; "wall": submit-to-done wall clock of each dispatch alone */
+  source?: "gpu" | "wall";
+}
+
+export async function profileDispatches(ex: Executable, repeats = 2): Promise<ProfileRow[]> {
   const { device } = ex.gpu;
-  const totals = new Map<string, { ms: number; count: number }>();
+  const totals = new Map<string, ProfileRow>();
   const dispatches = ex.dispatches();
+  // the program's dispatch steps, in the same order as the executable's dispatches
+  const steps = ex.program.steps.filter((s) => s.kind === "dispatch");
+  const records = dispatches.map((d) => (pass: GPUComputePassEncoder) => d.record(pass));
   for (let r = 0; r < repeats; r++) {
-    for (const d of dispatches) {
-      const enc = device.createCommandEncoder();
-      const pass = enc.beginComputePass();
-      d.record(pass);
-      pass.end();
-      const t = performance.now();
-      device.queue.submit([enc.finish()]);
-      await awaitGpu(device.queue.onSubmittedWorkDone());
+    // GPU time per dispatch when the device has timestamps (undefined otherwise)
+    const gpu = await timeDispatches(device, records);
+    for (const [k, d] of dispatches.entries()) {
+      let ms = (gpu?.[k] ?? NaN) * 1000;
+      const source = ms > 0 ? "gpu" : "wall";
+      if (!(ms > 0)) {
+        const enc = device.createCommandEncoder();
+        const pass = enc.beginComputePass();
+        d.record(pass);
+        pass.end();
+        const t = performance.now();
+        device.queue.submit([enc.finish()]);
+        await awaitGpu(device.queue.onSubmittedWorkDone());
+        ms = performance.now() - t;
+      }
       if (r === 0) continue; // first pass compiles shaders lazily
-      const key = d.label.replace(/ @ .*/, "");
-      const cur = totals.get(key) ?? { ms: 0, count: 0 };
-      cur.ms += performance.now() - t;
-      cur.count++;
-      totals.set(key, cur);
+      const label = d.label.replace(/ @ .*/, "");
+      const row = totals.get(label) ?? { label, ms: 0, count: 0, why: new Map(), source };
+      if (source === "wall") row.source = "wall";
+      row.ms += ms;
+      row.count++;
+      const why = steps[k]?.kind === "dispatch" ? steps[k].why : undefined;
+      if (why) {
+        const key = why.replace(/ #\d+/g, "").replace(/'[^']*'/g, "'…'");
+        row.why.set(key, (row.why.get(key) ?? 0) + 1);
+      }
+      totals.set(label, row);
     }
   }
-  return [...totals].map(([label, v]) => ({ label, ms: v.ms / (repeats - 1), count: v.count / (repeats - 1) })).sort((a, b) => b.ms - a.ms);
+  const runs = repeats - 1;
+  return [...totals.values()]
+    .map((r) => ({
+      ...r,
+      ms: r.ms / runs,
+      count: r.count / runs,
+      why: new Map([...r.why].map(([w, n]) => [w, n / runs])),
+    }))
+    .sort((a, b) => b.ms - a.ms);
+}
+
+/** The `top` costliest rows as text; a stand-alone kernel's reasons follow on lines of their own. */
+export function formatProfile(rows: ProfileRow[], top = 15): string[] {
+  const lines: string[] = [];
+  for (const r of rows.slice(0, top)) {
+    lines.push(`${r.ms.toFixed(1).padStart(9)} ms ${String(r.count).padStart(4)}×  ${r.label.slice(0, 100)}`);
+    for (const [why, n] of [...r.why].sort((a, b) => b[1] - a[1]).slice(0, 3)) {
+      lines.push(`${"".padStart(20)}↳ ${n}× ${why.slice(0, 160)}`);
+    }
+  }
+  return lines;
 }

@@ -1,67 +1,98 @@
-// Fusion planning: which nodes get their own buffer and which are folded into the fused
-// elementwise kernel of a consumer. Rule: an elementwise node is folded into its consumer's
-// kernel when every consumer is an elementwise node of the same shape in that same kernel;
-// nodes whose value does not depend on the element (consts, step scalars and elementwise ops
-// of those) are inlined into every consumer. Anything else is materialised.
+// Pass 2 of compile(): the fusion plan — which nodes get a buffer of their own and which are
+// evaluated inside the kernel of a consumer.
+//  1. Nodes whose value does not depend on the element (consts, step scalars, elementwise ops
+//     of those) are inlined into every consumer.
+//  2. Grouping, consumers first: an elementwise node joins its consumers' kernel when every
+//     consumer is an elementwise node of the same shape in that one kernel; a reduction's only
+//     input, read by nothing else, is computed inside the reduction's loop (a prologue).
+//  3. Recomputation (compiler/recompute.ts): a node still materialised although every reader
+//     could evaluate it is recomputed in each reader when that moves fewer bytes.
+// Every elementwise node left materialised, and every reduction left without a prologue,
+// carries the reason, which the compiled steps repeat for profiles.
 import type { Graph } from "../ir/graph.ts";
-import { OPS } from "../kernels/registry.ts";
 import { sameShape } from "../kernels/op.ts";
-import { REDUCTIONS } from "./codegen_reduce.ts";
+import { REDUCTIONS } from "../kernels/reduce.ts";
+import { OPS } from "../kernels/registry.ts";
+import { liveConsumers } from "./liveness.ts";
+import type { FusionPlan } from "./plan.ts";
+import { recomputeCheapValues } from "./recompute.ts";
 
-export interface FusionPlan {
-  /** nodes that own (or alias) a buffer */
-  materialized: Set<number>;
-  /** for each elementwise node: the materialised root whose kernel computes it */
-  root: Map<number, number>;
-  /** elementwise nodes computed inline wherever used */
-  uniformValue: Set<number>;
-  /** reduction node → the elementwise input it computes inside its loop */
-  prologueOf: Map<number, number>;
-}
+export type { FusionPlan } from "./plan.ts";
 
-export function planFusion(g: Graph, live: Set<number>, pinned: Set<number>, fuse: boolean): FusionPlan {
-  const consumers = g.consumers();
+export function planFusion(
+  g: Graph,
+  live: ReadonlySet<number>,
+  pinned: ReadonlyMap<number, string>,
+  fuse: boolean,
+): FusionPlan {
+  const consumers = liveConsumers(g, live);
+  const isEw = (id: number) => OPS[g.nodes[id].op].kind === "elementwise";
   const materialized = new Set<number>();
-  const root = new Map<number, number>();
   const uniformValue = new Set<number>();
   const prologueOf = new Map<number, number>();
+  const why = new Map<number, string>();
+  // group of each non-uniform elementwise node while grouping (its kernel's node)
+  const groupOf = new Map<number, number>();
+
   for (const n of g.nodes) {
-    if (!live.has(n.id) || OPS[n.op].kind !== "elementwise") continue;
-    const uniform = n.op === "const" || n.op === "scalar" || (n.inputs.length > 0 && n.inputs.every((i) => uniformValue.has(i)));
-    const allEw = consumers[n.id].filter((c) => live.has(c)).every((c) => OPS[g.nodes[c].op].kind === "elementwise");
-    if (uniform && allEw && !pinned.has(n.id)) uniformValue.add(n.id);
+    if (!live.has(n.id) || !isEw(n.id)) continue;
+    const uniform = n.op === "const" || n.op === "scalar" ||
+      (n.inputs.length > 0 && n.inputs.every((i) => uniformValue.has(i)));
+    if (uniform && consumers[n.id].every(isEw) && !pinned.has(n.id)) uniformValue.add(n.id);
   }
+
   for (let id = g.nodes.length - 1; id >= 0; id--) {
     if (!live.has(id)) continue;
     const n = g.nodes[id];
-    const kind = OPS[n.op].kind;
-    if (kind !== "elementwise") {
+    if (!isEw(id)) {
       materialized.add(id);
       continue;
     }
     if (uniformValue.has(id)) continue;
-    const cs = consumers[id].filter((c) => live.has(c));
-    let r: number | undefined;
-    // a reduction's only input can be computed inside the reduction loop (prologue fusion)
-    if (fuse && !pinned.has(id) && cs.length === 1 && REDUCTIONS.has(g.nodes[cs[0]].op) && n.op !== "copy") {
-      root.set(id, cs[0]);
+    const cs = consumers[id];
+    const held = pinned.get(id) ??
+      (n.op === "copy" ? "copy is always materialised (a snapshot)" : !fuse ? "fusion disabled" : undefined);
+    if (held === undefined && cs.length === 1 && REDUCTIONS.has(g.nodes[cs[0]].op)) {
+      groupOf.set(id, cs[0]);
       prologueOf.set(cs[0], id);
       continue;
     }
-    if (fuse && !pinned.has(id) && cs.length > 0 && n.op !== "copy") {
-      const roots = new Set(cs.map((c) => {
-        const inGroup = OPS[g.nodes[c].op].kind === "elementwise" && sameShape(g.nodes[c].shape, n.shape);
-        return inGroup ? root.get(c) : -1;
-      }));
-      if (roots.size === 1) {
-        const only = [...roots][0];
-        if (only !== undefined && only >= 0) r = only;
+    if (held === undefined && cs.length > 0) {
+      const groups = new Set(cs.map((c) => (isEw(c) && sameShape(g.nodes[c].shape, n.shape) ? groupOf.get(c) : -1)));
+      const only = groups.size === 1 ? [...groups][0] : undefined;
+      if (only !== undefined && only >= 0) {
+        groupOf.set(id, only);
+        continue;
       }
     }
-    if (r === undefined) {
-      materialized.add(id);
-      root.set(id, id);
-    } else root.set(id, r);
+    materialized.add(id);
+    groupOf.set(id, id);
+    if (held !== undefined) why.set(id, held);
   }
-  return { materialized, root, uniformValue, prologueOf };
+
+  const kernelsOf = new Map<number, number[]>();
+  for (const [id, k] of groupOf) kernelsOf.set(id, [k]);
+  const plan: FusionPlan = { materialized, uniformValue, root: new Map(), kernelsOf, prologueOf, why };
+  if (fuse) recomputeCheapValues(g, plan, consumers);
+  for (const [id, ks] of kernelsOf) if (ks.length === 1) plan.root.set(id, ks[0]);
+  explainUnfusedReductions(g, plan, live);
+  return plan;
+}
+
+/** A reduction reads a materialised input: say which and why (the reason profiles show). */
+function explainUnfusedReductions(g: Graph, plan: FusionPlan, live: ReadonlySet<number>): void {
+  for (const id of live) {
+    const n = g.nodes[id];
+    if (!REDUCTIONS.has(n.op) || plan.prologueOf.has(id)) continue;
+    const src = g.nodes[n.inputs[0]];
+    const kind = OPS[src.op].kind;
+    plan.why.set(
+      id,
+      kind === "elementwise"
+        ? `input ${src.op} #${src.id} is materialised: ${plan.why.get(src.id) ?? "?"}`
+        : kind === "leaf"
+        ? `input is the stored ${src.op} '${src.attrs.name}'`
+        : `input is the output of ${src.op} #${src.id}`,
+    );
+  }
 }

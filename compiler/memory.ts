@@ -1,7 +1,11 @@
-// Buffer planning by liveness: every intermediate value lives from the dispatch that writes it
-// to the last dispatch that reads it; values whose lifetimes do not overlap share a slot.
-// The total is known before anything is allocated on the GPU.
-import type { Dtype } from "../kernels/op.ts";
+// Pass 7 of compile(): buffer planning by liveness. Every intermediate value lives from the
+// kernel that writes it to the last kernel that reads it (graph outputs and update values to
+// the end of the step); a kernel's temporaries live during that kernel only. Values whose
+// lifetimes do not overlap share a slot. The total is known before anything is allocated.
+import type { Graph } from "../ir/graph.ts";
+import { type Dtype, size } from "../kernels/op.ts";
+import { type FusionPlan, kernelReads } from "./plan.ts";
+import type { Values } from "./values.ts";
 
 export interface Interval {
   value: number;
@@ -13,6 +17,45 @@ export interface Interval {
 export interface SlotPlan {
   slotOf: Map<number, number>;
   slotBytes: number[];
+}
+
+/**
+ * Lifetimes of the values not bound to a leaf buffer, and of every kernel's temporaries, in
+ * schedule positions. Temporaries get value ids after the graph's; `tempValues[k]` lists those
+ * of the k-th kernel of `computeNodes`.
+ */
+export function valueIntervals(
+  g: Graph,
+  plan: FusionPlan,
+  values: Values,
+  bound: ReadonlyMap<number, number>,
+  temps: number[][],
+): { intervals: Interval[]; tempValues: number[][] } {
+  const { valueOf, computeNodes } = values;
+  const end = computeNodes.length + 1;
+  const lastUse = new Map<number, number>();
+  const use = (value: number, at: number) => lastUse.set(value, Math.max(lastUse.get(value) ?? -1, at));
+  computeNodes.forEach((k, at) => {
+    for (const l of kernelReads(g, plan, k)) use(valueOf.get(l)!, at);
+  });
+  for (const id of g.outputs.values()) use(valueOf.get(id)!, end);
+  for (const u of g.updates) use(valueOf.get(u.value)!, end);
+
+  const intervals: Interval[] = [];
+  computeNodes.forEach((id, at) => {
+    const value = valueOf.get(id)!;
+    if (!bound.has(value)) {
+      intervals.push({ value, bytes: bytesFor(size(g.nodes[id].shape)), start: at, end: lastUse.get(value) ?? at });
+    }
+  });
+  let next = values.valueNodes.length;
+  const tempValues = temps.map((elems, at) =>
+    elems.map((e) => {
+      intervals.push({ value: next, bytes: bytesFor(e), start: at, end: at });
+      return next++;
+    })
+  );
+  return { intervals, tempValues };
 }
 
 /** Best-fit greedy over intervals sorted by start; with reuse off every value gets its own slot. */
@@ -51,4 +94,5 @@ export function planSlots(intervals: Interval[], reuse: boolean): SlotPlan {
 const BYTES: Record<Dtype, number> = { f32: 4, u8: 1 };
 
 /** Bytes of a buffer of `elements` values, rounded up to 16 (vec4 loads may read the last word). */
-export const bytesFor = (elements: number, dtype: Dtype = "f32") => Math.ceil((Math.max(1, elements) * BYTES[dtype]) / 16) * 16;
+export const bytesFor = (elements: number, dtype: Dtype = "f32") =>
+  Math.ceil((Math.max(1, elements) * BYTES[dtype]) / 16) * 16;

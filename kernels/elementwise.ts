@@ -1,6 +1,6 @@
 // Elementwise primitives: one table row per op. The compiler fuses chains of these into one
 // generated kernel, so an op here is just a WGSL expression, a float64 function and a VJP.
-import type { Tensor } from "../ir/tensor.ts";
+import type { Tensor } from "./op.ts";
 import {
   broadcastIndex,
   broadcastShapes,

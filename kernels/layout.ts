@@ -2,7 +2,7 @@
 // FIFO row write of MoCo's queue. They move data without arithmetic, so every WGSL kernel is
 // one thread per output element computing where its value comes from (no barriers, no
 // atomics: scatter-add is a per-output loop, which keeps it deterministic).
-import type { Tensor } from "../ir/tensor.ts";
+import type { Tensor } from "./op.ts";
 import { foldWorkgroups } from "./wgsl/workgroups.ts";
 import {
   type Attrs,

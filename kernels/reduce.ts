@@ -2,7 +2,7 @@
 // The float64 references and VJPs are here; the WGSL lowering strategy is chosen per shape
 // in reduceKernel (below) — one thread per output for short reductions, a two-pass split
 // for long reductions with few outputs so that many threads participate.
-import type { Tensor } from "../ir/tensor.ts";
+import type { Tensor } from "./op.ts";
 import { grid } from "./layout.ts";
 import {
   type Attrs,
@@ -113,8 +113,9 @@ export const REDUCE: Record<string, OpDef> = {
 // load costing ~20 FMAs, so a vec4 load moves 4× the data for the same price.
 //
 // Strategy per shape (no barriers, no atomics, deterministic):
-//  - single: one thread per output unit loops over all R reduced units. Used when there are
-//    enough outputs to occupy the device or R is short.
+//  - single: one thread per output unit loops over all R reduced units. Used when R is at
+//    most SINGLE_PASS_MAX_R units (a batch of 256 rows: BN statistics, bias gradients) or
+//    there are enough outputs to occupy the device.
 //  - split P: pass 1 runs P·O threads; thread (p, o) folds the contiguous chunk p of the
 //    reduction into tmp[p·O + o]; pass 2 folds the P partials of each output. Contiguous
 //    chunks stream through memory (strided chunks thrashed lavapipe's caches and TLB: 3×
@@ -124,12 +125,17 @@ export const REDUCE: Record<string, OpDef> = {
 // Measured on lavapipe (2 Zen 4 cores shared with other jobs, so ±3×; best of 3 × 10
 // steps), 2048² f32: full sum 124 ms with one thread → 2.4–3.6 ms; column sums 106 ms with
 // a scalar thread per column → 3.1 ms; row sums 22 ms scalar → 3.4–11 ms vec4.
-// [256, 2048] summed over the batch: 0.42 ms.
+// [256, 2048] summed over the batch: 0.42 ms. Later, same-session A/B of 16 batch sums each
+// (medians, shared cores): [256, 1024] 0.48 ms in one pass vs 0.73–0.81 ms split 2–4 ways;
+// [256, 2048] 0.64 vs 0.90–0.96 ms; [512, 2048] 0.89 vs 1.18–1.33 ms. The second dispatch
+// and its barrier cost more than the parallelism gives at these lengths.
 
 /** enough threads to fill a GPU; lavapipe saturates far earlier */
 const TARGET_THREADS = 16384;
 /** below this many units per thread a split costs more than it gives */
 const MIN_CHUNK = 64;
+/** reductions this short (in units) always run in one pass */
+const SINGLE_PASS_MAX_R = 1024;
 const MAX_PARTIALS = 1024;
 
 interface Group {
@@ -210,7 +216,7 @@ const HORIZONTAL = {
 
 /** Number of partials P for a reduction of R units into O output units (1 = single pass). */
 export function reduceSplit(o: number, r: number, variant?: string): number {
-  if (variant === "single") return 1;
+  if (variant === "single" || (variant === undefined && r <= SINGLE_PASS_MAX_R)) return 1;
   const m = variant?.match(/^split(\d+)$/);
   const want = m ? Number(m[1]) : Math.min(Math.floor(TARGET_THREADS / o), Math.ceil(r / MIN_CHUNK), MAX_PARTIALS);
   // equal contiguous chunks, none empty
@@ -219,6 +225,8 @@ export function reduceSplit(o: number, r: number, variant?: string): number {
 }
 
 export type ReduceKind = "sum" | "mean" | "max";
+/** the reduction ops (the compiler can compute their input inside their loop) */
+export const REDUCTIONS: ReadonlySet<string> = new Set<ReduceKind>(["sum", "mean", "max"]);
 
 /**
  * Where a reduction reads its values: the WGSL declared before its first pass (storage bindings,
@@ -228,6 +236,8 @@ export type ReduceKind = "sum" | "mean" | "max";
  */
 export interface ReductionSource {
   decls: string;
+  /** WGSL lines run once per invocation before the loop (values `load` expressions may use) */
+  setup?: string;
   load(offset: string): string;
   /** the first pass's input bindings, in order; its output binding comes next */
   bindings: Pass["bindings"];
@@ -251,6 +261,7 @@ export function reductionLowering(kind: ReduceKind, plan: ReducePlan, p: number,
   const load = (ri: string) => src.load(`b + ${offsetExpr(ri, plan.red)}`);
   const base = offsetExpr("o", plan.kept);
   const k = src.bindings.length;
+  const setup = src.setup ? src.setup + "\n" : "";
   const out = (name: string) => `@group(0) @binding(${k}) var<storage, read_write> ${name}: array<${tOut}>;\n`;
   const first = (dst: BufRef, workgroups: [number, number, number], label: string, wgsl: string): Pass => ({
     label,
@@ -263,7 +274,7 @@ export function reductionLowering(kind: ReduceKind, plan: ReducePlan, p: number,
   if (p === 1) {
     const g = grid(o);
     const wgsl = src.decls + out("y") + g.head +
-      `  let o = i; let b = ${base};\n  var acc = ${load("0u")};\n` +
+      `  let o = i; let b = ${base};\n` + setup + `  var acc = ${load("0u")};\n` +
       `  for (var r = 1u; r < ${r}u; r++) { acc = ${comb("acc", load("r"))}; }\n` +
       `  y[o] = ${fin(h("acc"))};\n}\n`;
     return { passes: [first({ kind: "out" }, g.workgroups, src.label, wgsl)] };
@@ -274,7 +285,7 @@ export function reductionLowering(kind: ReduceKind, plan: ReducePlan, p: number,
   const innerRed = plan.red.length > 0 && plan.red[plan.red.length - 1].stride === 1;
   const pass1 = src.decls + out("t") + g1.head +
     (innerRed ? `  let p = i % ${p}u; let o = i / ${p}u;` : `  let p = i / ${o}u; let o = i % ${o}u;`) +
-    ` let b = ${base};\n` +
+    ` let b = ${base};\n` + setup +
     `  let r0 = p * ${chunk}u; let r1 = min(r0 + ${chunk}u, ${r}u);\n  var acc = ${load("r0")};\n` +
     `  for (var r = r0 + 1u; r < r1; r++) { acc = ${comb("acc", load("r"))}; }\n` +
     `  t[p * ${o}u + o] = ${h("acc")};\n}\n`;

@@ -5,8 +5,8 @@ import { evaluate } from "../cpu/reference.ts";
 import { Graph } from "../ir/graph.ts";
 import { reduceGroups, reducePlan, reduceSplit } from "../kernels/reduce.ts";
 import { ShapeError } from "../kernels/op.ts";
-import { type Arg, assertClose, checkVjp, cpuOp, opGraph, rand, randArg } from "./util/check.ts";
-import { gpuBackward, runGraphGPU, runOpGPU } from "./util/gpu.ts";
+import { assertClose, checkVjp, cpuOp, rand, randArg } from "./util/check.ts";
+import { gpuBackward, runOpGPU } from "./util/gpu.ts";
 
 function assertEquals(a: unknown, b: unknown): void {
   if (JSON.stringify(a) !== JSON.stringify(b)) {
@@ -103,7 +103,9 @@ Deno.test("reduction geometry: merged axis groups and split choice", () => {
   });
   assertEquals(reducePlan([7, 13, 5], [0, 2]).vec, "none");
   assertEquals(reduceSplit(1, 1024 * 1024), 1024); // full sum: many threads participate
-  assertEquals(reduceSplit(512, 256), 4); // batch sum of 2048 features (512 vec4 columns)
+  assertEquals(reduceSplit(512, 256), 1); // batch sum of 2048 features (512 vec4 columns): one pass
+  assertEquals(reduceSplit(1, 1024), 1); // a short full sum: one thread beats a second dispatch
+  assertEquals(reduceSplit(1, 2048), 32); // longer: chunks of 64 units
   assertEquals(reduceSplit(65536, 64), 1); // enough outputs: one pass
   assertEquals(reduceSplit(1, 4096, "single"), 1);
   assertEquals(reduceSplit(1, 4096, "split7"), 7);

@@ -1,0 +1,210 @@
+// The fusion planner's decisions beyond grouping (compiler/recompute.ts): cheap values are
+// recomputed in each reader when that moves fewer bytes, kept when it does not or when the
+// readers' elements differ; every stand-alone dispatch says why; BatchNorm-shaped graphs give
+// the same numbers as float64 with fewer kernels; short reductions run in one pass; the
+// compiler's modules import each other without cycles.
+import { evaluate } from "../cpu/reference.ts";
+import { compile, fusionPlanOf, type Program } from "../compiler/compile.ts";
+import { Graph } from "../ir/graph.ts";
+import type { Tensor } from "../ir/tensor.ts";
+import { size } from "../kernels/op.ts";
+import { assertClose, rand } from "./util/check.ts";
+import { runGraphGPU } from "./util/gpu.ts";
+
+const N = 37, C = 20;
+
+function leavesOf(g: Graph): Map<string, Float64Array> {
+  const m = new Map<string, Float64Array>();
+  g.nodes.forEach((n, k) => {
+    if (n.op === "input" || n.op === "param") m.set(n.attrs.name as string, rand(size(n.shape), 50 + k, -1, 1));
+  });
+  return m;
+}
+const dispatchesOf = (p: Program, node: number) => p.steps.filter((s) => s.kind === "dispatch" && s.node === node);
+function why(p: Program, node: number): string {
+  const s = dispatchesOf(p, node)[0];
+  if (!s || s.kind !== "dispatch") throw new Error(`node ${node} has no dispatch`);
+  return s.why ?? "";
+}
+function expectMatch(text: string, re: RegExp, what: string) {
+  if (!re.test(text)) throw new Error(`${what}: '${text}' does not match ${re}`);
+}
+
+/** BatchNorm over a batch, as nn/batchnorm.ts composes it, with a forward output and a backward-like reader of x̂. */
+function bnGraph() {
+  const g = new Graph();
+  const x = g.input("x", [N, C]), bias = g.input("bias", [C]);
+  const gamma = g.input("gamma", [1, C]), beta = g.input("beta", [1, C]), dy = g.input("dy", [N, C]);
+  const h = x.add(bias);
+  const mean = h.mean([0], true);
+  const xc = h.sub(mean);
+  const variance = xc.square().mean([0], true);
+  const xhat = xc.mul(variance.add(1e-5).rsqrt());
+  const y = xhat.mul(gamma).add(beta).relu();
+  const dgamma = dy.mul(xhat).sum([0], true);
+  g.output("y", y);
+  g.output("dgamma", dgamma);
+  return { g, h, xc, xhat, y, dgamma };
+}
+
+Deno.test("BatchNorm: x + b, x − mean and x̂ are recomputed in their readers, not stored", async () => {
+  const { g, h, xc, xhat, y, dgamma } = bnGraph();
+  const { plan } = fusionPlanOf(g);
+  for (const [t, name] of [[h, "x + b"], [xc, "x − mean"], [xhat, "x̂"]] as [Tensor, string][]) {
+    if (plan.materialized.has(t.id)) throw new Error(`${name} is materialised: ${plan.why.get(t.id)}`);
+  }
+  // x̂ is evaluated in the forward output's kernel and in the dγ reduction's loop
+  const ks = plan.kernelsOf.get(xhat.id)!;
+  if (!ks.includes(y.id) || !ks.includes(dgamma.id)) throw new Error(`x̂ is evaluated in kernels ${ks}`);
+  const leaves = leavesOf(g);
+  const want = evaluate(g, { leaves, scalars: {} });
+  for (const reuse of [true, false]) {
+    const got = await runGraphGPU(g, leaves, {}, { reuse });
+    assertClose(got.get("y")!, want[y.id], { rtol: 1e-4, atol: 1e-5 }, `y, reuse ${reuse}`);
+    assertClose(got.get("dgamma")!, want[dgamma.id], { rtol: 1e-4, atol: 1e-4 }, `dγ, reuse ${reuse}`);
+  }
+  // four passes: mean, variance, the [1, C] rsqrt, y; dγ — against nine before recomputation
+  const p = compile(g);
+  const n = p.stats.dispatches;
+  if (n !== 5) throw new Error(`expected 5 dispatches, got ${n}: ${p.steps.map((s) => s.label).join(" | ")}`);
+});
+
+Deno.test("recomputation is decided by bytes: three readers take it, four keep it", () => {
+  for (const readers of [3, 4]) {
+    const g = new Graph();
+    const a = g.input("a", [N, C]), b = g.input("b", [N, C]);
+    const ab = a.mul(b);
+    // each reader is pinned and reads one more full-size input of its own
+    for (let k = 0; k < readers; k++) g.output(`o${k}`, ab.add(g.input(`z${k}`, [N, C])));
+    const p = compile(g);
+    const { plan } = fusionPlanOf(g);
+    // recompute: each reader reads a and b (2 values) instead of ab (1): `readers` extra values;
+    // keep: write ab, read it `readers` times, read a and b once: readers + 3 values
+    if (readers === 3) {
+      if (plan.materialized.has(ab.id)) throw new Error(`3 readers: a·b materialised (${plan.why.get(ab.id)})`);
+      if (p.stats.dispatches !== 3) throw new Error(`3 readers: ${p.stats.dispatches} dispatches`);
+    } else {
+      if (!plan.materialized.has(ab.id)) throw new Error("4 readers: a·b recomputed");
+      expectMatch(
+        why(p, ab.id),
+        /^4 consumers in different kernels: add #\d+, add #\d+, add #\d+, add #\d+; recomputing in each would read 23\.1 KiB, materialising moves 20\.2 KiB$/,
+        "4 readers",
+      );
+    }
+  }
+});
+
+Deno.test("a vector read by larger kernels stays materialised; a single value is recomputed once per invocation", () => {
+  const g = new Graph();
+  const x = g.input("x", [N, C]), m = g.input("m", [1, C]);
+  const v = m.mul(2).exp();
+  g.output("p", x.mul(v));
+  g.output("q", x.add(v).sum([0]));
+  // a single value (a LARS-style ratio) read by two kernels of [N, C]
+  const r = x.square().sum().sqrt().mul(0.5);
+  g.output("s", x.mul(r).add(1));
+  g.output("t", x.sub(r).relu());
+  const p = compile(g);
+  const { plan } = fusionPlanOf(g);
+  expectMatch(
+    why(p, v.id),
+    /^shape \[1, 20\] differs from consumer (mul|sum) #\d+'s \[37, 20\] \(recomputing would repeat it per element\)$/,
+    "[1, C]",
+  );
+  if (plan.materialized.has(r.id)) throw new Error(`the ratio is materialised: ${plan.why.get(r.id)}`);
+  for (const s of p.steps) {
+    if (s.kind !== "dispatch" || !s.pass.wgsl.includes("sqrt(")) continue;
+    const wgsl = s.pass.wgsl;
+    if (wgsl.indexOf("sqrt(") > wgsl.indexOf("for (")) {
+      throw new Error(`${s.label}: the ratio is computed per element\n${wgsl}`);
+    }
+  }
+});
+
+Deno.test("every stand-alone elementwise kernel and reduction pass says why; other kernels do not", async () => {
+  const g = new Graph();
+  const x = g.input("x", [N, 12]), w = g.param("w", [12, 8], { kind: "normal", std: 0.1 });
+  const h = x.matmul(w).relu(); // read by the matmul below: must be stored
+  const o = h.matmul(g.input("v", [8, 5]));
+  const colsum = o.sum([0]); // reads a matmul output
+  const long = g.input("big", [3000, 2]).sum([0]); // 3000 rows: two passes
+  g.output("loss", o.square().mean().add(colsum.sum()).add(long.sum()));
+  g.assign(w, w.mul(0.5));
+  const p = compile(g);
+  for (const s of p.steps) {
+    if (s.kind !== "dispatch") continue;
+    const standAlone = s.label.startsWith("fused[") || /^(sum|mean|max)( |$)/.test(s.label);
+    if (standAlone && !s.why) throw new Error(`'${s.label}' stands alone without a reason`);
+    if (!standAlone && s.why) throw new Error(`'${s.label}' has a reason: ${s.why}`);
+  }
+  expectMatch(why(p, h.id), /^read by matmul #\d+$/, "relu before a matmul");
+  expectMatch(why(p, colsum.id), /^input is the output of matmul #\d+$/, "column sums of a matmul");
+  const passes = dispatchesOf(p, long.id);
+  if (passes.length !== 2) throw new Error(`a 3000-row sum took ${passes.length} passes`);
+  expectMatch((passes[1] as { why?: string }).why ?? "", /^second pass: /, "second pass");
+  expectMatch(why(p, g.outputs.get("loss")!), /^output pinned \(graph output 'loss'\)$/, "loss");
+  // the update is written in place, and its kernel says what it is
+  const upd = g.updates[0].value;
+  expectMatch(why(p, upd), /^output pinned \(new value of 'w'\)$/, "update");
+  const st = dispatchesOf(p, upd)[0];
+  if (st.kind !== "dispatch" || st.storages[st.pass.bindings.findIndex((b) => b.write)] !== p.persistent.get("w")) {
+    throw new Error("the update of w is not written in place");
+  }
+  if (p.steps.some((s) => s.kind === "copy")) throw new Error("an update was copied");
+  const leaves = leavesOf(g);
+  const want = evaluate(g, { leaves, scalars: {} });
+  assertClose(
+    (await runGraphGPU(g, leaves)).get("loss")!,
+    want[g.outputs.get("loss")!],
+    { rtol: 1e-4, atol: 1e-4 },
+    "loss",
+  );
+});
+
+Deno.test("a batch of 256 rows is summed in one pass; the reduction reads its input's producer inline", () => {
+  const g = new Graph();
+  const d = g.input("d", [256, 64]), m = g.input("m", [256, 64]);
+  const s = d.mul(m).sum([0]);
+  g.output("s", s);
+  const p = compile(g);
+  if (p.stats.dispatches !== 1) {
+    throw new Error(`${p.stats.dispatches} dispatches: ${p.steps.map((x) => x.label).join(" | ")}`);
+  }
+});
+
+Deno.test("an update written in place is not read by a later kernel that recomputes from the old value", async () => {
+  // w's new value is w − 0.1·g; a value computed from the old w is read by two later kernels,
+  // so recomputing it there would read the overwritten buffer unless the update is copied
+  const g = new Graph();
+  const w = g.param("w", [N, C], { kind: "normal", std: 1 });
+  const x = g.input("x", [N, C]);
+  const old = w.mul(x);
+  const next = w.sub(x.mul(0.1));
+  g.assign(w, next);
+  g.output("a", old.add(1).exp().sum());
+  g.output("b", old.mul(3).sum([0]));
+  const leaves = leavesOf(g);
+  const want = evaluate(g, { leaves, scalars: {} });
+  const got = await runGraphGPU(g, leaves);
+  assertClose(got.get("a")!, want[g.outputs.get("a")!], { rtol: 1e-5, atol: 1e-5 }, "a");
+  assertClose(got.get("b")!, want[g.outputs.get("b")!], { rtol: 1e-5, atol: 1e-5 }, "b");
+});
+
+Deno.test("the compiler's modules import each other without cycles", async () => {
+  const dir = new URL("../compiler/", import.meta.url);
+  const edges = new Map<string, string[]>();
+  for (const e of Deno.readDirSync(dir)) {
+    if (!e.isFile || !e.name.endsWith(".ts")) continue;
+    const text = await Deno.readTextFile(new URL(e.name, dir));
+    edges.set(e.name, [...text.matchAll(/from "\.\/([\w.]+\.ts)"/g)].map((m) => m[1]));
+  }
+  const state = new Map<string, "open" | "done">();
+  const visit = (f: string, path: string[]) => {
+    if (state.get(f) === "done") return;
+    if (state.get(f) === "open") throw new Error(`import cycle: ${[...path, f].join(" → ")}`);
+    state.set(f, "open");
+    for (const t of edges.get(f) ?? []) visit(t, [...path, f]);
+    state.set(f, "done");
+  };
+  for (const f of edges.keys()) visit(f, []);
+});
