@@ -32,5 +32,5 @@ Deno.test("the package publishes: `deno publish --dry-run` checks every export f
   const text = new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr);
   assert.equal(r.code, 0, text.slice(-3000));
   assert.match(text, /Success Dry run complete/);
-  assert.doesNotMatch(text, /slow type|missing-explicit/i);
+  assert.doesNotMatch(text, /^error/m);
 });
