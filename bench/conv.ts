@@ -9,7 +9,9 @@ import { Bench } from "tinybench";
 import { compile } from "../compiler/compile.ts";
 import { Graph } from "../ir/graph.ts";
 import { size } from "../kernels/op.ts";
-import { awaitGpu } from "../runtime/autotune.ts";
+import { defaultConvVariant } from "../kernels/conv/variants.ts";
+import { isCpuAdapter } from "../kernels/matmul/variants.ts";
+import { adapterKey, awaitGpu } from "../runtime/autotune.ts";
 import type { Gpu } from "../runtime/device.ts";
 import { Executable } from "../runtime/executable.ts";
 
@@ -22,7 +24,7 @@ export interface ConvBenchOptions {
   k?: number;
   stride?: number;
   pad?: number;
-  /** kernel variant for the three conv ops (see convVariant in kernels/conv.ts); default: the op's */
+  /** kernel variant for the three conv ops (kernels/conv/variants.ts); default: the adapter's untuned pick */
   variant?: string;
   /** target duration of one sample (one submit), ms */
   sampleMs?: number;
@@ -47,6 +49,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function benchConv(device: GPUDevice, o: ConvBenchOptions = {}): Promise<ConvBenchRow[]> {
   const { N = 32, C = 64, O = 64, H = 32, W = 32, k = 3, stride = 1, pad = 1, sampleMs = 1000, iterations = 3 } = o;
   const features = { subgroups: device.features.has("subgroups"), f16: device.features.has("shader-f16") };
+  // default: the untuned pick for this adapter (lavapipe's kernels on CPU adapters, GPU tiles elsewhere)
+  const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+  const variant = o.variant ?? defaultConvVariant(isCpuAdapter(info ? adapterKey(info) : "unknown"));
   const gpu: Gpu = {
     device,
     adapter: undefined as unknown as GPUAdapter,
@@ -78,7 +83,7 @@ export async function benchConv(device: GPUDevice, o: ConvBenchOptions = {}): Pr
   for (const c of cases) {
     const g = new Graph();
     c.make(g);
-    const program = compile(g, { features, variant: () => o.variant });
+    const program = compile(g, { features, variant: () => variant });
     const ex = await Executable.create(gpu, program);
     try {
       for (const [leaf, id] of program.inputs) {
@@ -102,7 +107,7 @@ export async function benchConv(device: GPUDevice, o: ConvBenchOptions = {}): Pr
       const ms = r.latency.p50 / reps, flop = 2 * macs * c.convs;
       rows.push({
         name: c.name,
-        variant: o.variant ?? "default",
+        variant: variant ?? "default",
         gflop: flop / 1e9,
         reps,
         ms,

@@ -6,15 +6,19 @@
 // device has 'timestamp-query', else wall clock. tinybench collects the samples.
 import { Bench } from "tinybench";
 import { describe, type MatmulProblem, matmulProblem } from "../kernels/matmul/common.ts";
-import { defaultVariant, MATMUL_VARIANTS } from "../kernels/matmul/variants.ts";
+import { defaultVariant, matmulVariant } from "../kernels/matmul/variants.ts";
 import {
   adapterKey,
   awaitGpu,
+  deviceFeatures,
   encodeMatmul,
+  operandSizes,
   type PreparedMatmul,
   prepareMatmul,
   timeMatmul,
 } from "../runtime/autotune.ts";
+import { noise } from "../runtime/spot_check.ts";
+import { PassTimer } from "../runtime/timestamps.ts";
 import type { MatmulCase } from "./matmul_graph.ts";
 
 export const MATMUL_BENCH_SHAPES: MatmulCase[] = [
@@ -48,46 +52,23 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** One submit of `reps` dispatches; returns the pass's GPU span (timestamps) or wall time, in ms. */
 function sampler(device: GPUDevice, m: PreparedMatmul, reps: number, expectMs: number) {
-  const ts = device.features.has("timestamp-query");
-  const qs = ts ? device.createQuerySet({ type: "timestamp", count: 2 }) : undefined;
-  const resolve = ts
-    ? device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC })
-    : undefined;
-  const read = ts
-    ? device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST })
-    : undefined;
+  const timer = PassTimer.create(device, 1);
   return {
-    source: (ts ? "gpu" : "wall") as "gpu" | "wall",
+    source: (timer ? "gpu" : "wall") as "gpu" | "wall",
     async sample(): Promise<number> {
       const enc = device.createCommandEncoder();
-      encodeMatmul(
-        enc,
-        m,
-        reps,
-        qs ? { querySet: qs, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } : undefined,
-      );
-      if (qs && resolve && read) {
-        enc.resolveQuerySet(qs, 0, 2, resolve, 0);
-        enc.copyBufferToBuffer(resolve, 0, read, 0, 16);
-      }
+      encodeMatmul(enc, m, reps, timer?.writes(0));
+      timer?.resolve(enc, 1);
       const t0 = performance.now();
       device.queue.submit([enc.finish()]);
       // sleep through most of the expected time: awaiting dawn.node busy-polls a core
       await sleep(expectMs * 0.8);
       await awaitGpu(device.queue.onSubmittedWorkDone());
       const wall = performance.now() - t0;
-      if (!read) return wall;
-      await awaitGpu(read.mapAsync(GPUMapMode.READ));
-      const [b, e] = new BigInt64Array(read.getMappedRange());
-      read.unmap();
-      const gpu = Number(e - b) / 1e6;
+      const gpu = timer ? (await timer.read(1))[0] * 1000 : NaN;
       return gpu > 0 ? gpu : wall;
     },
-    destroy() {
-      qs?.destroy();
-      resolve?.destroy();
-      read?.destroy();
-    },
+    destroy: () => timer?.destroy(),
   };
 }
 
@@ -101,9 +82,9 @@ export async function benchMatmul(
   shapes: MatmulCase[] = MATMUL_BENCH_SHAPES,
   o: MatmulBenchOptions = {},
 ): Promise<MatmulBenchRow[]> {
-  const features = { subgroups: device.features.has("subgroups") };
-  const adapter = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
-  const variants = o.variants ?? [defaultVariant(features, adapter ? adapterKey(adapter) : undefined)];
+  const features = deviceFeatures(device);
+  const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+  const adapter = info ? adapterKey(info) : undefined;
   const { sampleMs = 300, iterations = 5 } = o;
   const rows: MatmulBenchRow[] = [];
   for (const s of shapes) {
@@ -111,9 +92,13 @@ export async function benchMatmul(
       transA: !!s.transA,
       transB: !!s.transB,
     });
-    for (const variant of variants) {
-      if (!MATMUL_VARIANTS[variant]?.supports(features)) continue;
-      const m = await prepareMatmul(device, p, variant);
+    // default: the adapter's untuned pick for this shape
+    for (const variant of o.variants ?? [defaultVariant(features, adapter, p)]) {
+      const v = matmulVariant(variant);
+      if (!v?.supports(features)) continue;
+      // random operands: zeros can run faster than real data
+      const [na, nb] = operandSizes(p);
+      const m = await prepareMatmul(device, p, variant, { a: noise(na, 1), b: noise(nb, 2) });
       await timeMatmul(device, m, { rounds: 1 }); // compiles the shader (lazily, at first dispatch)
       const first = await timeMatmul(device, m, { rounds: 1 });
       const reps = Math.max(1, Math.min(256, Math.round(sampleMs / (first.seconds * 1000))));
@@ -141,7 +126,8 @@ export async function benchMatmul(
 }
 
 if (import.meta.main) {
-  // standalone: deno run -A bench/matmul.ts [variant,variant…]
+  // standalone: deno run -A bench/matmul.ts [variant,variant…] (any name, e.g. gemm128x128x8t8x8 or
+  // gemm64x64x16t4x4-f16s; default: the adapter's pick per shape)
   const { getGpu } = await import("../runtime/device.ts");
   const gpu = await getGpu();
   const variants = Deno.args[0]?.split(",");

@@ -7,8 +7,20 @@
 //
 // stride and pad are a number or a pair [h, w]; Ho = ⌊(H + 2·padH − KH) / strideH⌋ + 1.
 // All three ops are bilinear, so every VJP is again one of the three: second derivatives are
-// available for free. The WGSL lowerings (bottom of the file) are implicit GEMMs tuned for lavapipe.
-import type { Tensor } from "../ir/tensor.ts";
+// available for free. The WGSL lowerings are implicit GEMMs: the ones at the bottom of this file
+// are tuned for lavapipe (no shared memory, no barriers); the "gemm…" variants in
+// kernels/conv/gemm.ts use the discrete-GPU matmul core. runtime/autotune.ts picks per adapter.
+import type { Tensor } from "./op.ts";
+import {
+  type ConvKernel,
+  convGemmForward,
+  convGemmGradInput,
+  convGemmGradWeight,
+  sgmatConvKernel,
+  simtConvKernel,
+} from "./conv/gemm.ts";
+import { parseGemmName } from "./matmul/gemm.ts";
+import { parseSgmatName } from "./matmul/sgmat.ts";
 import { grid, storageDecls } from "./layout.ts";
 import {
   type Attrs,
@@ -142,6 +154,7 @@ const sp = (a: Attrs) => ({ stride: a.stride, pad: a.pad });
 
 export const CONV: Record<string, OpDef> = {
   conv2d: {
+    f16Operands: true,
     kind: "kernel",
     shape: ([x, w], attrs) => {
       const { N, O, Ho, Wo } = convGeom("conv2d", x, w, attrs);
@@ -156,11 +169,15 @@ export const CONV: Record<string, OpDef> = {
       g.op("conv2dGradInput", [w], { ...sp(attrs), inShape: [...x.shape] }),
       x.op("conv2dGradWeight", [g], { ...sp(attrs), wShape: [...w.shape] }),
     ],
-    kernel: (c) => lowerConv2d(convGeom("conv2d", c.inShapes[0], c.inShapes[1], c.attrs), c),
+    kernel: (c) => {
+      const geo = convGeom("conv2d", c.inShapes[0], c.inShapes[1], c.attrs), t = gemmTile("conv2d", c);
+      return t ? convGemmForward(geo, t, `conv2d ${c.variant}`) : lowerConv2d(geo, c);
+    },
     doc: "conv2d(x [N,C,H,W], w [O,C,KH,KW], {stride, pad}) → [N,O,Ho,Wo]; NCHW, no bias",
   },
 
   conv2dGradInput: {
+    f16Operands: true,
     kind: "kernel",
     shape: (s, attrs) => {
       const { N, C, H, W } = gradInputGeom("conv2dGradInput", s, attrs);
@@ -176,11 +193,15 @@ export const CONV: Record<string, OpDef> = {
       dd.op("conv2d", [w], sp(attrs)),
       dd.op("conv2dGradWeight", [g], { ...sp(attrs), wShape: [...w.shape] }),
     ],
-    kernel: (c) => lowerConv2dGradInput(gradInputGeom("conv2dGradInput", c.inShapes, c.attrs), c),
+    kernel: (c) => {
+      const geo = gradInputGeom("conv2dGradInput", c.inShapes, c.attrs), t = gemmTile("conv2dGradInput", c);
+      return t ? convGemmGradInput(geo, t, `conv2dGradInput ${c.variant}`) : lowerConv2dGradInput(geo, c);
+    },
     doc: "conv2dGradInput(g [N,O,Ho,Wo], w, {stride, pad, inShape}) → dx [N,C,H,W]: transposed convolution",
   },
 
   conv2dGradWeight: {
+    f16Operands: true,
     kind: "kernel",
     shape: (s, attrs) => {
       const { O, C, KH, KW } = gradWeightGeom("conv2dGradWeight", s, attrs);
@@ -195,14 +216,17 @@ export const CONV: Record<string, OpDef> = {
       g.op("conv2dGradInput", [dd], { ...sp(attrs), inShape: [...x.shape] }),
       x.op("conv2d", [dd], sp(attrs)),
     ],
-    kernel: (c) => lowerConv2dGradWeight(gradWeightGeom("conv2dGradWeight", c.inShapes, c.attrs), c),
+    kernel: (c) => {
+      const geo = gradWeightGeom("conv2dGradWeight", c.inShapes, c.attrs), t = gemmTile("conv2dGradWeight", c);
+      return t ? convGemmGradWeight(geo, t, `conv2dGradWeight ${c.variant}`) : lowerConv2dGradWeight(geo, c);
+    },
     doc: "conv2dGradWeight(x [N,C,H,W], g [N,O,Ho,Wo], {stride, pad, wShape}) → dw [O,C,KH,KW]",
   },
 };
 
 // ---- WGSL lowering ---------------------------------------------------------------------------
 //
-// All three ops are implicit GEMMs written for lavapipe's cost model (DESIGN.md): a storage load
+// All three ops are implicit GEMMs written for lavapipe's cost model (docs/architecture.md, "The platform"): a storage load
 // costs ~20 FMAs and any workgroupBarrier turns the shader into slow coroutines, so there is no
 // shared memory and no barrier. Instead, like the fastest matmul found there, a subgroup of L = 8
 // lanes computes an R-row × (L·4·OV)-column tile: each lane gathers R/L values of the "A" side
@@ -216,6 +240,28 @@ export const CONV: Record<string, OpDef> = {
 //                     that hit that phase) — one pass per phase, so stride 2 wastes no FMAs
 //   conv2dGradWeight: rows = (c, kh, kw), columns = O, reduction = (n, oh, ow), optionally split
 //                     over n into partial sums that a last pass adds up
+
+/**
+ * The discrete-GPU kernel when the variant names one: a SIMT tile ("gemm64x64x16t4x4", "-f16"
+ * rounds the inputs to half precision) or a tensor-core tile ("sgmat…", f16 inputs); undefined
+ * for the lavapipe variants below.
+ */
+export function gemmTile(op: string, c: { variant?: string; features: { subgroups: boolean; f16: boolean } }): ConvKernel | undefined {
+  const v = c.variant;
+  if (!v?.startsWith("gemm") && !v?.startsWith("sgmat")) return undefined;
+  let t, s;
+  try {
+    t = parseGemmName(v);
+    s = t ? undefined : parseSgmatName(v);
+  } catch (e) {
+    throw new ShapeError(op, (e as Error).message);
+  }
+  if (!t && !s) throw new ShapeError(op, `unknown kernel variant '${v}' (gemm<BM>x<BN>x<BK>t<TM>x<TN>[-f16] or sgmat…)`);
+  if (t?.storage === "f16" || s?.storage === "f16") throw new ShapeError(op, `kernel variant '${v}' reads f16 buffers; convolutions read f32`);
+  if ((s || t?.elem === "f16") && !c.features.f16) throw new ShapeError(op, `kernel variant '${v}' needs shader-f16`);
+  if (s && !c.features.subgroups) throw new ShapeError(op, `kernel variant '${v}' needs subgroups`);
+  return t ? simtConvKernel(t) : sgmatConvKernel(s!);
+}
 
 /** L lanes share A through subgroupBroadcast (1: no subgroups); each lane holds R rows × OV vec4s. */
 export interface ConvVariant {

@@ -5,9 +5,9 @@
 // must have rank >= 2. The VJP picks transpose flags instead of materialising transposes and
 // sums broadcast batch dims back. The WGSL kernel is one of several variants in
 // kernels/matmul/, picked by the autotuner (KernelCtx.variant) or by adapter features.
-import type { Tensor } from "../ir/tensor.ts";
+import type { Tensor } from "./op.ts";
 import { batchCount, type MatmulProblem, matmulProblem } from "./matmul/common.ts";
-import { defaultVariant, MATMUL_VARIANTS } from "./matmul/variants.ts";
+import { defaultVariant, MATMUL_VARIANTS, matmulVariant } from "./matmul/variants.ts";
 import { broadcastIndex, type KernelCtx, type Lowering, type OpDef, ShapeError, unbroadcast } from "./op.ts";
 
 /** Float64 reference: straightforward triple loop per batch entry. */
@@ -54,7 +54,7 @@ function vjp(a: Tensor, b: Tensor, g: Tensor, tA: boolean, tB: boolean): [Tensor
 function lower(c: KernelCtx): Lowering {
   const p = matmulProblem(c.inShapes, c.attrs);
   const name = c.variant ?? defaultVariant(c.features);
-  const v = MATMUL_VARIANTS[name];
+  const v = matmulVariant(name);
   if (!v) {
     throw new ShapeError(
       "matmul",
@@ -64,11 +64,15 @@ function lower(c: KernelCtx): Lowering {
   if (!v.supports(c.features)) {
     throw new ShapeError("matmul", `kernel variant '${name}' is not supported by this adapter's features`);
   }
+  if (v.storageType === "f16") {
+    throw new ShapeError("matmul", `kernel variant '${name}' reads f16 buffers; the compiled step stores its tensors in f32`);
+  }
   return { passes: [v.lower(p)] };
 }
 
 export const MATMUL: Record<string, OpDef> = {
   matmul: {
+    f16Operands: true,
     kind: "kernel",
     shape: (inShapes, attrs) => {
       const p = matmulProblem(inShapes, attrs);

@@ -11,7 +11,7 @@
 //
 // maxPool2dGrad has no VJP of its own (it would need a gather-at-argmax primitive; nothing in
 // the project differentiates twice through a max pool).
-import type { Tensor } from "../ir/tensor.ts";
+import type { Tensor } from "./op.ts";
 import { outLen, pair } from "./conv.ts";
 import { grid, storageDecls } from "./layout.ts";
 import { type Attrs, fmtShape, type Lowering, type OpDef, type Pass, type Shape, ShapeError, size } from "./op.ts";

@@ -1,322 +1,294 @@
-// Per-adapter matmul autotuning: run each kernel variant of kernels/matmul/ on the real
-// device for one problem shape, check it against a float64 spot check, time it (GPU
-// timestamps when 'timestamp-query' is enabled, else wall clock over whole submits), keep the
-// fastest and remember it in .cache/autotune.json keyed by adapter + shape, so only the first
-// compile on a machine pays. The compiler calls chooseMatmulVariant before lowering a matmul;
-// with tune: false (the default, and what tests use) it costs a cache lookup.
+// Per-adapter kernel autotuning: run each variant of a kernel on the real device for one problem
+// shape, check it against float64, time it (GPU timestamps when 'timestamp-query' is enabled,
+// else wall clock over whole submits), keep the fastest and remember it in .cache/autotune.json
+// keyed by adapter + op + shape, so only the first compile on a machine pays. Covered: matmul
+// (kernels/matmul/), the three convolutions (kernels/conv.ts) and large sum/mean/max reductions
+// (their split, kernels/reduce.ts). The trainer calls pickVariants before compiling; with
+// tune: false (the default, and what tests use) it costs a cache lookup per shape, and shapes
+// not in the cache get the adapter's default: the llvmpipe variants on CPU adapters, the
+// shared-memory tiles elsewhere.
 //
-// The standalone runner here (prepareMatmul / runMatmul / timeMatmul) is also what the
-// matmul tests and bench/matmul.ts use to exercise a variant directly.
-import { awaitGpu } from "./wait.ts";
+// Precision of a matmul/conv choice: "f32" (default) takes only variants that multiply the f32
+// values; "f16" only variants that round their inputs to half precision (f32 sums: the
+// tensor-core path); "f16-exact", which pickVariants uses for nodes whose operands are all
+// roundF16 outputs (f16-mixed steps), takes either kind, since rounding an f16 value to f16
+// changes nothing: the fastest wins with the step's numbers unchanged.
+// `precision: "f16"` asks for variants that round matmul/conv inputs to half precision (f32
+// sums): the tensor-core path. Off by default: it changes the numbers a step computes.
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
+import { convCandidates, defaultConvVariant } from "../kernels/conv/variants.ts";
 import {
-  batchCount,
   describe,
   type MatmulFeatures,
   type MatmulProblem,
   matmulProblem,
+  type SubgroupMatrixConfig,
 } from "../kernels/matmul/common.ts";
-import { candidateVariants, defaultVariant, MATMUL_VARIANTS } from "../kernels/matmul/variants.ts";
-import type { Graph } from "../ir/graph.ts";
-import { type Attrs, broadcastIndex, type Shape, size } from "../kernels/op.ts";
+import {
+  candidateVariants,
+  defaultVariant,
+  isCpuAdapter,
+  matmulVariant,
+  tensorCoreNames,
+} from "../kernels/matmul/variants.ts";
+import { type Attrs, fmtShape, type Shape, size } from "../kernels/op.ts";
+import { operandSizes, type PreparedMatmul, prepareMatmul, readBuffer, timeMatmul } from "./matmul_runner.ts";
+import { noise, spotCheckMatmul, spotCheckOp } from "./spot_check.ts";
+import { type PreparedOp, prepareOp, runOp, timeOp } from "./op_runner.ts";
+import { awaitGpu } from "./wait.ts";
 
 export const DEFAULT_CACHE = ".cache/autotune.json";
+
+// the standalone runners, re-exported for the tests and benchmarks that import them from here
+export { awaitGpu };
+export {
+  encodeMatmul,
+  operandSizes,
+  type PreparedMatmul,
+  prepareMatmul,
+  runMatmul,
+  timeMatmul,
+} from "./matmul_runner.ts";
 
 /** A stable description of an adapter for cache keys. */
 export function adapterKey(info: GPUAdapterInfo): string {
   return [info.vendor, info.architecture, info.device, info.description].filter((s) => s).join(" / ");
 }
 
-/** Cache key: adapter + shape + transposes + batch layout. */
-export function matmulKey(adapter: string, p: MatmulProblem): string {
+/** Cache key: adapter + shape + transposes + batch layout (+ precision when not f32). */
+export function matmulKey(adapter: string, p: MatmulProblem, precision: Precision = "f32"): string {
   const bat = p.batch.length ? ` b${p.aBatch.join("x")}:${p.bBatch.join("x")}` : "";
-  return `${adapter} | ${p.M}x${p.N}x${p.K} ${p.transA ? "T" : "N"}${p.transB ? "T" : "N"}${bat}`;
+  return `${adapter} | ${p.M}x${p.N}x${p.K} ${p.transA ? "T" : "N"}${p.transB ? "T" : "N"}${bat}${
+    precision === "f32" ? "" : ` ${precision}`
+  }`;
 }
-
-// awaitGpu lives in runtime/wait.ts; re-exported for the tests and eval code that import it here
-export { awaitGpu };
-
-// ---- standalone runner ----------------------------------------------------------------------
-
-/** A variant compiled for one problem with its buffers bound, ready to dispatch. */
-export interface PreparedMatmul {
-  problem: MatmulProblem;
-  variant: string;
-  pipeline: GPUComputePipeline;
-  bindGroup: GPUBindGroup;
-  workgroups: [number, number, number];
-  a: GPUBuffer;
-  b: GPUBuffer;
-  c: GPUBuffer;
-  destroy(): void;
-}
-
-/** Element counts of A, B and C (all batch entries that exist in storage). */
-export function operandSizes(p: MatmulProblem): [number, number, number] {
-  return [size(p.aBatch) * p.M * p.K, size(p.bBatch) * p.K * p.N, batchCount(p) * p.M * p.N];
-}
-
-/** Bytes of an f32 buffer padded to a multiple of 4 elements, as the runtime allocates. */
-const paddedBytes = (n: number) => Math.ceil(Math.max(n, 1) / 4) * 16;
-
-export async function prepareMatmul(
-  device: GPUDevice,
-  p: MatmulProblem,
-  variant: string,
-  data?: { a: Float32Array; b: Float32Array },
-): Promise<PreparedMatmul> {
-  const v = MATMUL_VARIANTS[variant];
-  if (!v) throw new Error(`matmul: unknown variant '${variant}'`);
-  const pass = v.lower(p);
-  device.pushErrorScope("validation");
-  const module = device.createShaderModule({ code: pass.wgsl, label: pass.label });
-  const info = await awaitGpu(module.getCompilationInfo());
-  const errors = info.messages.filter((m) => m.type === "error");
-  if (errors.length) {
-    await awaitGpu(device.popErrorScope());
-    throw new Error(
-      `${pass.label}: WGSL errors:\n${errors.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join("\n")}`,
-    );
-  }
-  const layout = device.createBindGroupLayout({
-    entries: pass.bindings.map((b, i) => ({
-      binding: i,
-      visibility: GPUShaderStage.COMPUTE,
-      buffer: { type: b.write ? "storage" : "read-only-storage" } as GPUBufferBindingLayout,
-    })),
-  });
-  const pipeline = await awaitGpu(device.createComputePipelineAsync({
-    layout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
-    compute: { module, entryPoint: "main" },
-    label: pass.label,
-  }));
-  const [na, nb, nc] = operandSizes(p);
-  const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
-  const mk = (n: number, init?: Float32Array) => {
-    const buf = device.createBuffer({ size: paddedBytes(n), usage });
-    if (init) device.queue.writeBuffer(buf, 0, init.buffer, init.byteOffset, init.byteLength);
-    return buf;
-  };
-  const a = mk(na, data?.a), b = mk(nb, data?.b), c = mk(nc);
-  const bindGroup = device.createBindGroup({
-    layout,
-    entries: [a, b, c].map((buffer, binding) => ({ binding, resource: { buffer } })),
-  });
-  const err = await awaitGpu(device.popErrorScope());
-  if (err) throw new Error(`${pass.label}: ${err.message}`);
-  return {
-    problem: p,
-    variant,
-    pipeline,
-    bindGroup,
-    workgroups: pass.workgroups,
-    a,
-    b,
-    c,
-    destroy: () => [a, b, c].forEach((x) => x.destroy()),
-  };
-}
-
-/** Encode `reps` dispatches of a prepared matmul in one compute pass. */
-export function encodeMatmul(
-  enc: GPUCommandEncoder,
-  m: PreparedMatmul,
-  reps: number,
-  timestampWrites?: GPUComputePassTimestampWrites,
-) {
-  const pass = enc.beginComputePass(timestampWrites ? { timestampWrites } : {});
-  pass.setPipeline(m.pipeline);
-  pass.setBindGroup(0, m.bindGroup);
-  for (let i = 0; i < reps; i++) pass.dispatchWorkgroups(...m.workgroups);
-  pass.end();
-}
-
-async function readBuffer(device: GPUDevice, src: GPUBuffer, n: number): Promise<Float32Array> {
-  const rb = device.createBuffer({ size: paddedBytes(n), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-  const enc = device.createCommandEncoder();
-  enc.copyBufferToBuffer(src, 0, rb, 0, rb.size);
-  device.queue.submit([enc.finish()]);
-  await awaitGpu(rb.mapAsync(GPUMapMode.READ));
-  const out = new Float32Array(rb.getMappedRange().slice(0, n * 4));
-  rb.unmap();
-  rb.destroy();
-  return out;
-}
-
-/** Run one variant once on host data and read C back (tests, spot checks). */
-export async function runMatmul(
-  device: GPUDevice,
-  p: MatmulProblem,
-  variant: string,
-  a: ArrayLike<number>,
-  b: ArrayLike<number>,
-) {
-  const m = await prepareMatmul(device, p, variant, { a: Float32Array.from(a), b: Float32Array.from(b) });
-  try {
-    const enc = device.createCommandEncoder();
-    encodeMatmul(enc, m, 1);
-    device.queue.submit([enc.finish()]);
-    return await readBuffer(device, m.c, operandSizes(p)[2]);
-  } finally {
-    m.destroy();
-  }
-}
-
-// ---- timing -----------------------------------------------------------------------------------
-
-const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Seconds per dispatch: `rounds` submits of `reps` back-to-back dispatches each, median over
- * rounds. GPU timestamps bracket the pass when the device has 'timestamp-query'; otherwise
- * wall clock from submit to onSubmittedWorkDone. Awaiting a dawn.node promise busy-polls a
- * core (DESIGN.md), which on a CPU adapter steals from the kernel, so when the duration is
- * roughly known (`expectS`) we sleep through most of it before awaiting.
+ * Cache key of a non-matmul kernel op: adapter + op + input shapes + its attrs (false and
+ * undefined ones left out: they are the defaults, so {keepdims: false} keys like {}).
  */
-export async function timeMatmul(
-  device: GPUDevice,
-  m: PreparedMatmul,
-  { reps = 1, rounds = 3, expectS = 0 }: { reps?: number; rounds?: number; expectS?: number } = {},
-): Promise<{ seconds: number; source: "gpu" | "wall" }> {
-  const ts = device.features.has("timestamp-query");
-  const qs = ts ? device.createQuerySet({ type: "timestamp", count: 2 }) : undefined;
-  const resolve = ts
-    ? device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC })
-    : undefined;
-  const times: number[] = [];
-  try {
-    for (let r = 0; r < rounds; r++) {
-      const enc = device.createCommandEncoder();
-      encodeMatmul(
-        enc,
-        m,
-        reps,
-        qs ? { querySet: qs, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } : undefined,
-      );
-      let rb: GPUBuffer | undefined;
-      if (qs && resolve) {
-        rb = device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-        enc.resolveQuerySet(qs, 0, 2, resolve, 0);
-        enc.copyBufferToBuffer(resolve, 0, rb, 0, 16);
-      }
-      const t0 = performance.now();
-      device.queue.submit([enc.finish()]);
-      if (expectS > 0) await sleep(expectS * reps * 900);
-      await awaitGpu(device.queue.onSubmittedWorkDone());
-      const wall = (performance.now() - t0) / 1000;
-      if (rb) {
-        await awaitGpu(rb.mapAsync(GPUMapMode.READ));
-        const [begin, end] = new BigInt64Array(rb.getMappedRange());
-        rb.unmap();
-        rb.destroy();
-        const gpu = Number(end - begin) / 1e9;
-        // a zero or negative span means the implementation did not really time the pass
-        times.push(gpu > 0 ? gpu : wall);
-      } else times.push(wall);
-    }
-  } finally {
-    qs?.destroy();
-    resolve?.destroy();
-  }
-  return { seconds: median(times) / reps, source: ts ? "gpu" : "wall" };
+export function opKey(adapter: string, op: string, inShapes: Shape[], attrs: Attrs, precision = "f32"): string {
+  const a = Object.keys(attrs).filter((k) => attrs[k] !== false && attrs[k] !== undefined).sort()
+    .map((k) => `${k}=${JSON.stringify(attrs[k])}`).join(" ");
+  return `${adapter} | ${op} ${inShapes.map(fmtShape).join(" ")} ${a}${precision === "f32" ? "" : ` ${precision}`}`;
 }
 
-// ---- tuning -----------------------------------------------------------------------------------
-
-/** Deterministic data in [-1, 1) for tuning and spot checks. */
-function noise(n: number, seed: number): Float32Array {
-  const r = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    r[i] = s / 2147483648 - 1;
-  }
-  return r;
+/**
+ * What the device offers the matmul variants, read off the device itself: subgroups, f16, and
+ * (when the device enabled the feature) the adapter's subgroup-matrix configs and subgroup sizes.
+ */
+export function deviceFeatures(device: GPUDevice): MatmulFeatures {
+  const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo as
+    | (GPUAdapterInfo & {
+      subgroupMinSize?: number;
+      subgroupMaxSize?: number;
+      subgroupMatrixConfigs?: readonly SubgroupMatrixConfig[];
+    })
+    | undefined;
+  const sgm = device.features.has("chromium-experimental-subgroup-matrix" as GPUFeatureName);
+  return {
+    subgroups: device.features.has("subgroups"),
+    f16: device.features.has("shader-f16"),
+    subgroupMatrix: sgm ? [...(info?.subgroupMatrixConfigs ?? [])].map(plainConfig) : [],
+    subgroupMinSize: info?.subgroupMinSize,
+    subgroupMaxSize: info?.subgroupMaxSize,
+  };
 }
 
-/** Compare up to 64 outputs of C against a float64 dot product; returns the worst error / tolerance. */
-function spotCheck(p: MatmulProblem, a: Float32Array, b: Float32Array, c: Float32Array): number {
-  const { M, N, K } = p;
-  const P = batchCount(p);
-  let worst = 0;
-  for (let i = 0; i < 64; i++) {
-    const z = (i * 7) % P, m = (i * 37 + 3) % M, n = (i * 101 + 5) % N;
-    const ao = broadcastIndex(z, p.batch, p.aBatch) * M * K, bo = broadcastIndex(z, p.batch, p.bBatch) * K * N;
-    let s = 0, mag = 0;
-    for (let k = 0; k < K; k++) {
-      const x = a[ao + (p.transA ? k * M + m : m * K + k)] * b[bo + (p.transB ? n * K + k : k * N + n)];
-      s += x;
-      mag += Math.abs(x);
-    }
-    worst = Math.max(worst, Math.abs(c[z * M * N + m * N + n] - s) / (1e-5 + 3e-5 * mag));
-  }
-  return worst;
-}
+/** a GPUSubgroupMatrixConfig copied into a plain object (dawn.node's are wrappers) */
+export const plainConfig = (c: SubgroupMatrixConfig): SubgroupMatrixConfig => ({
+  componentType: c.componentType,
+  resultComponentType: c.resultComponentType,
+  M: c.M,
+  N: c.N,
+  K: c.K,
+});
+
+// ---- tuning --------------------------------------------------------------------------------------
 
 /** Allowance for a cold shader compile inside a first run (llvmpipe: 0.5–2 s, more under load). */
 const COMPILE_MS = 3000;
 
 export interface TuneResult {
   variant: string;
-  /** median ms per dispatch of every candidate tried (Infinity: failed or wrong) */
+  /** median ms per run of every candidate tried (Infinity: failed or wrong) */
   ms: Record<string, number>;
   source: "gpu" | "wall";
 }
 
+/** how one candidate is prepared, checked, timed and released */
+interface Trial {
+  run(): Promise<number>;
+  time(reps: number, rounds: number, expectS: number): Promise<{ seconds: number; source: "gpu" | "wall" }>;
+  check(): Promise<number>;
+  destroy(): void;
+}
+
 /**
- * Time every candidate variant on this device for problem `p`. Each candidate first runs once
- * (compiling its shader) and is spot-checked against float64; a wrong or failing variant is
- * dropped. One more run estimates its time; candidates more than 4× slower than the best so
- * far are not timed further, the others get 3 rounds of enough reps to fill the budget.
+ * Time each candidate. Each first runs once (compiling its shader) and is checked against
+ * float64; a wrong or failing candidate is dropped. One more run estimates its time; candidates
+ * more than 4× slower than the best so far are not timed further, the others get 3 rounds of
+ * enough repetitions to fill the budget. `first` candidates are tried first (likely winners prune
+ * the rest sooner); the last ones are the expected slow ones.
  */
-export async function tuneMatmul(
-  device: GPUDevice,
-  p: MatmulProblem,
-  features: MatmulFeatures,
-  { budgetMs = 150, candidates = candidateVariants(features) }: { budgetMs?: number; candidates?: string[] } = {},
+async function tuneCandidates(
+  what: string,
+  candidates: string[],
+  make: (name: string) => Promise<Trial>,
+  budgetMs: number,
 ): Promise<TuneResult> {
-  const [na, nb, nc] = operandSizes(p);
-  const a = noise(na, 1), b = noise(nb, 2);
   const ms: Record<string, number> = {};
   let best = "", bestMs = Infinity, source: "gpu" | "wall" = "wall";
-  // naive last: it is the slowest almost everywhere, so by then it can be pruned on its first run
-  const order = [...candidates.filter((n) => n !== "naive"), ...candidates.filter((n) => n === "naive")];
-  for (const name of order) {
-    let m: PreparedMatmul | undefined;
+  for (const name of candidates) {
+    let t: Trial | undefined;
     try {
-      m = await prepareMatmul(device, p, name, { a, b });
-      // the first dispatch also compiles the shader (llvmpipe compiles lazily), so it is the
-      // correctness run, and the second one the first timing unless the first was hopeless
-      // even allowing COMPILE_MS for the compile
+      t = await make(name);
       const t0 = performance.now();
-      await timeMatmul(device, m, { rounds: 1 });
+      await t.run();
       const firstMs = performance.now() - t0;
-      const err = spotCheck(p, a, b, await readBuffer(device, m.c, nc));
+      const err = await t.check();
       if (!(err <= 1)) throw new Error(`wrong result (error ${err.toFixed(1)}× tolerance)`);
-      let t = firstMs;
-      if (firstMs < 4 * bestMs + COMPILE_MS) t = (await timeMatmul(device, m, { rounds: 1 })).seconds * 1000;
-      if (t < 4 * bestMs) {
-        const reps = Math.max(1, Math.min(64, Math.round(budgetMs / 3 / t)));
-        const timed = await timeMatmul(device, m, { reps, rounds: 3, expectS: t / 1000 });
-        t = timed.seconds * 1000;
+      let est = firstMs;
+      if (firstMs < 4 * bestMs + COMPILE_MS) est = (await t.time(1, 1, 0)).seconds * 1000;
+      if (est < 4 * bestMs) {
+        const reps = Math.max(1, Math.min(64, Math.round(budgetMs / 3 / est)));
+        const timed = await t.time(reps, 3, est / 1000);
+        est = timed.seconds * 1000;
         source = timed.source;
       }
-      ms[name] = t;
-      if (t < bestMs) [best, bestMs] = [name, t];
+      ms[name] = est;
+      if (est < bestMs) [best, bestMs] = [name, est];
     } catch (e) {
       ms[name] = Infinity;
-      console.warn(`autotune: matmul ${describe(p)} variant '${name}' skipped: ${(e as Error).message}`);
+      console.warn(`autotune: ${what} variant '${name}' skipped: ${(e as Error).message.split("\n")[0]}`);
     } finally {
-      m?.destroy();
+      t?.destroy();
     }
   }
-  if (!best) throw new Error(`autotune: no matmul variant ran correctly for ${describe(p)}`);
+  if (!best) throw new Error(`autotune: no variant ran correctly for ${what}`);
   return { variant: best, ms, source };
 }
 
-// ---- cache ------------------------------------------------------------------------------------
+/** Which kinds of variants a choice may take (see the header). */
+export type Precision = "f32" | "f16" | "f16-exact";
+
+export interface TuneMatmulOptions {
+  budgetMs?: number;
+  candidates?: string[];
+  precision?: Precision;
+  /** tried first (the adapter's default): a good time early prunes slow candidates after one run */
+  first?: string;
+}
+
+/** Matmul candidates of a precision ("f16-exact": the f16 ones, tensor cores first, then the f32 ones). */
+const matmulCandidates = (f: MatmulFeatures, precision: Precision) =>
+  precision === "f16-exact"
+    ? [...candidateVariants(f, { precision: "f16" }), ...candidateVariants(f, { precision: "f32" })]
+    : candidateVariants(f, { precision });
+
+/** Time every candidate matmul variant on this device for problem `p`. */
+export function tuneMatmul(
+  device: GPUDevice,
+  p: MatmulProblem,
+  features: MatmulFeatures,
+  { budgetMs = 150, precision = "f32", candidates, first }: TuneMatmulOptions = {},
+): Promise<TuneResult> {
+  const list = candidates ?? matmulCandidates(features, precision);
+  // naive last: the slowest almost everywhere, so by then it can be pruned on its first run
+  const rest = list.filter((n) => n !== first);
+  const order = [
+    ...(first && list.includes(first) ? [first] : []),
+    ...rest.filter((n) => n !== "naive"),
+    ...rest.filter((n) => n === "naive"),
+  ];
+  const [na, nb, nc] = operandSizes(p);
+  const a = noise(na, 1), b = noise(nb, 2);
+  return tuneCandidates(`matmul ${describe(p)}`, order, async (name) => {
+    const m: PreparedMatmul = await prepareMatmul(device, p, name, { a, b });
+    const prec = matmulVariant(name)?.inputType ?? "f32";
+    return {
+      run: async () => (await timeMatmul(device, m, { rounds: 1 })).seconds,
+      time: (reps, rounds, expectS) => timeMatmul(device, m, { reps, rounds, expectS }),
+      check: async () => spotCheckMatmul(p, a, b, await readBuffer(device, m.c, nc), prec),
+      destroy: () => m.destroy(),
+    };
+  }, budgetMs);
+}
+
+/** A non-matmul kernel op this module tunes: the convolutions and large reductions. */
+export const TUNED_OPS = new Set(["conv2d", "conv2dGradInput", "conv2dGradWeight", "sum", "mean", "max"]);
+/** reductions smaller than this keep the op's own split (tuning would cost more than it saves) */
+export const LARGE_REDUCTION = 1 << 20;
+/** splits tried for a large reduction (undefined: the op's heuristic) */
+const REDUCE_CANDIDATES = [undefined, "single", "split8", "split32", "split128", "split512"];
+
+/** Whether `op` on these input shapes is one the autotuner times. */
+export function isTunedOp(op: string, inShapes: Shape[]): boolean {
+  if (!TUNED_OPS.has(op)) return false;
+  return op.startsWith("conv2d") || size(inShapes[0]) >= LARGE_REDUCTION;
+}
+
+const DEFAULT_NAME = "default";
+const toVariant = (name: string) => (name === DEFAULT_NAME ? undefined : name);
+
+/** The candidate variant names of a tuned op on this adapter (DEFAULT_NAME: the op's default). */
+export function opCandidates(
+  op: string,
+  adapter: string,
+  f: MatmulFeatures,
+  precision: Precision = "f32",
+): string[] {
+  const conv = (prec: "f32" | "f16") =>
+    convCandidates({
+      cpuAdapter: isCpuAdapter(adapter),
+      subgroups: f.subgroups,
+      f16: f.f16 === true,
+      precision: prec,
+      tensorCores: tensorCoreNames(f),
+    });
+  const list = !op.startsWith("conv2d")
+    ? precision === "f16" ? [] : REDUCE_CANDIDATES
+    : precision === "f16-exact"
+    ? [...conv("f16"), ...conv("f32")]
+    : conv(precision);
+  return list.map((v) => v ?? DEFAULT_NAME);
+}
+
+/** Whether a conv variant rounds its inputs to f16 (its spot check then rounds the reference's). */
+const convRoundsToF16 = (name: string) => name.endsWith("-f16") || name.startsWith("sgmat");
+
+/** Time every candidate variant of a conv or reduction op for these shapes. */
+export function tuneOp(
+  device: GPUDevice,
+  op: string,
+  inShapes: Shape[],
+  attrs: Attrs,
+  o: { adapter: string; features: MatmulFeatures; budgetMs?: number; precision?: Precision; candidates?: string[] },
+): Promise<TuneResult> {
+  const precision = o.precision ?? "f32";
+  const data = inShapes.map((s, i) => noise(size(s), i + 1));
+  const features = { subgroups: o.features.subgroups, f16: o.features.f16 === true };
+  // the adapter's untuned pick first: a good time early prunes slow candidates after one run
+  const all = o.candidates ?? opCandidates(op, o.adapter, o.features, precision);
+  const dflt = op.startsWith("conv2d") && precision !== "f16"
+    ? defaultConvVariant(isCpuAdapter(o.adapter)) ?? DEFAULT_NAME
+    : DEFAULT_NAME;
+  const list = all.includes(dflt) ? [dflt, ...all.filter((n) => n !== dflt)] : all;
+  return tuneCandidates(`${op} ${inShapes.map(fmtShape).join(" ")}`, list, async (name) => {
+    const m: PreparedOp = await prepareOp(device, op, inShapes, attrs, toVariant(name), features, data);
+    return {
+      run: async () => (await timeOp(device, m, { rounds: 1 })).seconds,
+      time: (reps, rounds, expectS) => timeOp(device, m, { reps, rounds, expectS }),
+      // each candidate against its own contract: f16-input variants on rounded inputs
+      check: async () =>
+        spotCheckOp(op, inShapes, attrs, data, await runOp(device, m), convRoundsToF16(name) ? "f16" : "f32"),
+      destroy: () => m.destroy(),
+    };
+  }, o.budgetMs ?? 150);
+}
+
+// ---- cache --------------------------------------------------------------------------------------
 
 export interface CacheEntry {
   variant: string;
@@ -352,11 +324,26 @@ export interface ChooseOptions {
   tune?: boolean;
   cachePath?: string;
   budgetMs?: number;
+  /** which kinds of matmul/conv variants may be chosen (default "f32"; see the header) */
+  precision?: Precision;
 }
+
+/** `features` completed with what the device itself reports (subgroup-matrix configs, sizes). */
+const withDevice = (device: GPUDevice, f: MatmulFeatures): MatmulFeatures => {
+  const d = deviceFeatures(device);
+  return {
+    ...f,
+    f16: f.f16 ?? d.f16,
+    subgroupMatrix: f.subgroupMatrix ?? d.subgroupMatrix,
+    subgroupMinSize: f.subgroupMinSize ?? d.subgroupMinSize,
+    subgroupMaxSize: f.subgroupMaxSize ?? d.subgroupMaxSize,
+  };
+};
 
 /**
  * The variant to lower a matmul with: the cached choice for this adapter and shape if any;
- * else, with `tune`, the fastest after timing (and cache it); else the adapter default.
+ * else, with `tune`, the fastest after timing (and cache it); else the adapter default (which,
+ * for precision f16, is the first f16 candidate).
  */
 export async function chooseMatmulVariant(
   device: GPUDevice,
@@ -364,36 +351,88 @@ export async function chooseMatmulVariant(
   attrs: Attrs,
   o: ChooseOptions,
 ): Promise<string> {
+  const precision = o.precision ?? "f32";
+  const features = withDevice(device, o.features);
   const p = matmulProblem(inShapes, attrs);
-  const key = matmulKey(o.adapter, p);
+  const key = matmulKey(o.adapter, p, precision);
   const hit = readCache(o.cachePath).entries[key];
-  if (hit && MATMUL_VARIANTS[hit.variant]?.supports(o.features)) return hit.variant;
-  if (!o.tune) return defaultVariant(o.features, o.adapter);
-  const r = await tuneMatmul(device, p, o.features, { budgetMs: o.budgetMs });
+  if (hit && matmulVariant(hit.variant)?.supports(features)) return hit.variant;
+  // untuned, "f16-exact" keeps the f32 default: a variant nobody checked on this device is no gain
+  if (!o.tune) {
+    if (precision !== "f16") return defaultVariant(features, o.adapter, p);
+    const first = candidateVariants(features, { precision })[0];
+    if (!first) throw new Error(`autotune: this adapter has no f16 matmul variant (needs shader-f16)`);
+    return first;
+  }
+  const first = precision !== "f16" ? defaultVariant(features, o.adapter, p) : undefined;
+  const r = await tuneMatmul(device, p, features, { budgetMs: o.budgetMs, precision, first });
   writeCacheEntry(key, { variant: r.variant, ms: r.ms, at: new Date().toISOString() }, o.cachePath);
   return r.variant;
 }
 
-/**
- * Choose (and with `tune`, time) a variant for every matmul in graph `g` up front, and return
- * the synchronous picker that compile()'s `variant` option expects:
- *   compile(g, { variant: await pickMatmulVariants(device, g, { adapter, features, tune }) })
- */
-export async function pickMatmulVariants(
+/** The same for a conv or large reduction (undefined: the op's own default lowering). */
+export async function chooseOpVariant(
   device: GPUDevice,
-  g: Graph,
+  op: string,
+  inShapes: Shape[],
+  attrs: Attrs,
+  o: ChooseOptions,
+): Promise<string | undefined> {
+  const precision = op.startsWith("conv2d") ? o.precision ?? "f32" : "f32";
+  const features = withDevice(device, o.features);
+  const key = opKey(o.adapter, op, inShapes, attrs, precision);
+  const hit = readCache(o.cachePath).entries[key];
+  if (hit && opCandidates(op, o.adapter, features, precision).includes(hit.variant)) return toVariant(hit.variant);
+  if (!o.tune) {
+    if (!op.startsWith("conv2d")) return undefined;
+    if (precision === "f16") return toVariant(opCandidates(op, o.adapter, features, "f16")[0] ?? DEFAULT_NAME);
+    return defaultConvVariant(isCpuAdapter(o.adapter));
+  }
+  const r = await tuneOp(device, op, inShapes, attrs, { ...o, features, precision });
+  writeCacheEntry(key, { variant: r.variant, ms: r.ms, at: new Date().toISOString() }, o.cachePath);
+  return toVariant(r.variant);
+}
+
+/** the graph view the picker needs: node ops, shapes, attrs, inputs */
+interface GraphLike {
+  nodes: readonly { op: string; inputs: readonly number[]; shape: Shape; attrs: Attrs }[];
+}
+
+/**
+ * Choose (and with `tune`, time) a variant for every matmul, convolution and large reduction in
+ * graph `g` up front — f16-input variants too where a node's operands are all roundF16 outputs
+ * (f16-exact) — and return the synchronous picker that compile()'s `variant` option expects:
+ *   compile(g, { variant: await pickVariants(device, g, { adapter, features, tune }) })
+ */
+export async function pickVariants(
+  device: GPUDevice,
+  g: GraphLike,
   o: ChooseOptions,
 ): Promise<(op: string, inShapes: Shape[], attrs: Attrs) => string | undefined> {
-  const chosen = new Map<string, string>();
+  // the compiler asks by op, shapes and attrs only: when an f16-exact node and an f32 node share
+  // them, the f32 choice (valid for both) is kept
+  const chosen = new Map<string, { variant: string | undefined; precision: Precision }>();
+  const keyOf = (op: string, inShapes: Shape[], attrs: Attrs) =>
+    op === "matmul" ? matmulKey(o.adapter, matmulProblem(inShapes, attrs)) : opKey(o.adapter, op, inShapes, attrs);
   for (const n of g.nodes) {
-    if (n.op !== "matmul") continue;
     const inShapes = n.inputs.map((i) => g.nodes[i].shape);
-    const key = matmulKey(o.adapter, matmulProblem(inShapes, n.attrs));
-    if (!chosen.has(key)) chosen.set(key, await chooseMatmulVariant(device, inShapes, n.attrs, o));
+    if (n.op !== "matmul" && !isTunedOp(n.op, inShapes)) continue;
+    const f16Operands = (n.op === "matmul" || n.op.startsWith("conv2d")) && n.inputs.every((i) => g.nodes[i].op === "roundF16");
+    const precision: Precision = o.precision ?? (f16Operands ? "f16-exact" : "f32");
+    const key = keyOf(n.op, inShapes, n.attrs);
+    const prev = chosen.get(key);
+    if (prev && (prev.precision === precision || prev.precision === "f32")) continue;
+    const oo = { ...o, precision };
+    chosen.set(key, {
+      precision,
+      variant: n.op === "matmul"
+        ? await chooseMatmulVariant(device, inShapes, n.attrs, oo)
+        : await chooseOpVariant(device, n.op, inShapes, n.attrs, oo),
+    });
   }
-  return (
-    op,
-    inShapes,
-    attrs,
-  ) => (op === "matmul" ? chosen.get(matmulKey(o.adapter, matmulProblem(inShapes, attrs))) : undefined);
+  return (op, inShapes, attrs) =>
+    op === "matmul" || isTunedOp(op, inShapes) ? chosen.get(keyOf(op, inShapes, attrs))?.variant : undefined;
 }
+
+/** The name the trainer has always called: pickVariants covers matmuls and now convolutions and reductions. */
+export const pickMatmulVariants = pickVariants;

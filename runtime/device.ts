@@ -5,12 +5,26 @@ import { mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { awaitGpu } from "./wait.ts";
 
+/** One tensor-core fragment shape the adapter multiplies (WebGPU's GPUSubgroupMatrixConfig). */
+export interface SubgroupMatrixConfig {
+  componentType: string;
+  resultComponentType: string;
+  M: number;
+  N: number;
+  K: number;
+}
+
 export interface Gpu {
   device: GPUDevice;
   adapter: GPUAdapter;
   /** e.g. "llvmpipe (LLVM 19.1.7, 256 bits) / vulkan" */
   description: string;
-  features: { subgroups: boolean; f16: boolean; timestamps: boolean };
+  /** tensorCores: 'chromium-experimental-subgroup-matrix' was enabled (subgroup matrices through WebGPU) */
+  features: { subgroups: boolean; f16: boolean; timestamps: boolean; tensorCores?: boolean };
+  /** the adapter's subgroup-matrix configs when tensorCores is on, else empty */
+  subgroupMatrixConfigs?: SubgroupMatrixConfig[];
+  /** the adapter's subgroup size range (undefined when it does not say) */
+  subgroupSize?: { min: number; max: number };
   /** label of the last kernel encoded, to attribute asynchronous errors */
   lastLabel: { value: string };
 }
@@ -46,11 +60,12 @@ async function open(): Promise<Gpu> {
   }
   Object.assign(globalThis, mod.globals);
   // the Dawn instance must outlive the device: if it is collected, promises never resolve
-  const gpu = mod.create([]);
+  const gpu = mod.create(dawnToggles());
   (globalThis as Record<string, unknown>).__sslDawnInstance = gpu;
   const adapter = await awaitGpu(gpu.requestAdapter({ powerPreference: "high-performance" }));
   if (!adapter) throw new Error(NO_ADAPTER_HELP);
-  const want: GPUFeatureName[] = ["subgroups", "shader-f16", "timestamp-query"];
+  // the subgroup-matrix feature is listed only with allow_unsafe_apis (see dawnToggles)
+  const want = ["subgroups", "shader-f16", "timestamp-query", SUBGROUP_MATRIX] as GPUFeatureName[];
   const requiredFeatures = want.filter((f) => adapter.features.has(f));
   const L = adapter.limits;
   const device = await awaitGpu(adapter.requestDevice({
@@ -77,6 +92,12 @@ async function open(): Promise<Gpu> {
   device.lost.then((l) => {
     if (l.reason !== "destroyed") console.error(`WebGPU device lost (last kernel: ${lastLabel.value}): ${l.message}`);
   });
+  const ext = info as GPUAdapterInfo & {
+    subgroupMinSize?: number;
+    subgroupMaxSize?: number;
+    subgroupMatrixConfigs?: readonly SubgroupMatrixConfig[];
+  };
+  const subgroupMatrix = requiredFeatures.includes(SUBGROUP_MATRIX as GPUFeatureName);
   return {
     device,
     adapter,
@@ -85,7 +106,35 @@ async function open(): Promise<Gpu> {
       subgroups: requiredFeatures.includes("subgroups"),
       f16: requiredFeatures.includes("shader-f16"),
       timestamps: requiredFeatures.includes("timestamp-query"),
+      tensorCores: subgroupMatrix,
     },
+    // dawn.node's config objects are wrappers: copy the fields
+    subgroupMatrixConfigs: subgroupMatrix
+      ? [...(ext.subgroupMatrixConfigs ?? [])].map((c) => ({
+        componentType: c.componentType,
+        resultComponentType: c.resultComponentType,
+        M: c.M,
+        N: c.N,
+        K: c.K,
+      }))
+      : [],
+    subgroupSize: ext.subgroupMinSize && ext.subgroupMaxSize
+      ? { min: ext.subgroupMinSize, max: ext.subgroupMaxSize }
+      : undefined,
     lastLabel,
   };
+}
+
+/** WebGPU's experimental tensor-core feature (Dawn); WGSL `enable chromium_experimental_subgroup_matrix;` */
+export const SUBGROUP_MATRIX = "chromium-experimental-subgroup-matrix";
+
+/**
+ * Dawn instance toggles. allow_unsafe_apis makes the adapter list experimental features (the
+ * subgroup-matrix one is requested only where the adapter offers it); without
+ * timestamp_quantization, timestamp queries keep their nanoseconds instead of being rounded to
+ * 65.536 µs, which per-dispatch profiles need. SSL_DAWN_SAFE=1 leaves Dawn's defaults.
+ */
+export function dawnToggles(): string[] {
+  if (process.env.SSL_DAWN_SAFE === "1") return [];
+  return ["enable-dawn-features=allow_unsafe_apis", "disable-dawn-features=timestamp_quantization"];
 }

@@ -5,7 +5,7 @@ import { grad } from "../compiler/autodiff.ts";
 import { Graph } from "../ir/graph.ts";
 import { ShapeError } from "../kernels/op.ts";
 import { assertClose, checkVjp, cpuOp, rand, randArg } from "./util/check.ts";
-import { runGraphGPU, runOpGPU } from "./util/gpu.ts";
+import { getGpu, runGraphGPU, runOpGPU } from "./util/gpu.ts";
 
 type Case = { name: string; x: number[]; w: number[]; stride: number | number[]; pad: number | number[] };
 const CASES: Case[] = [
@@ -128,7 +128,10 @@ const VARIANTS = [
   { name: "sg24x1", opts: { variant: () => "sg24x1" } },
   { name: "no subgroups (t4x4)", opts: { features: NO_SG } },
   { name: "t3x1", opts: { features: NO_SG, variant: () => "t3x1" } },
+  // the discrete-GPU implicit GEMMs (kernels/conv/gemm.ts): 8×8 per invocation, and 4×4 below
+  { name: "gemm128x128x8t8x8", opts: { variant: () => "gemm128x128x8t8x8" } },
 ];
+const GEMM = [{ name: "gemm64x64x16t4x4", opts: { variant: () => "gemm64x64x16t4x4" } }];
 
 /** every op of the family on the GPU against float64; `variants` limits the kernel variants tried */
 async function gpuCase(c: Case, variants = VARIANTS) {
@@ -157,10 +160,53 @@ Deno.test("conv2d family on the GPU matches float64: every case, default kernel"
 Deno.test("conv2d family on the GPU matches float64: every kernel variant", async () => {
   await gpuCase(CASES[4], VARIANTS.slice(1));
 });
+// the GPU tiles' index arithmetic (stride phases, empty phases, split reductions with and
+// without a ragged last range) differs per case, so one tile sees them all
+Deno.test("conv2d family on the GPU matches float64: every case, discrete-GPU implicit GEMM", async () => {
+  for (const c of CASES) await gpuCase(c, GEMM);
+});
+
+Deno.test("conv2d f16 GPU tiles match float64 on f16-rounded inputs (SIMT, and tensor-core with stand-in fragments)", async () => {
+  const gpu = await getGpu();
+  if (!gpu.features.f16) return console.warn(`no shader-f16 on ${gpu.description}; not tested here`);
+  const r16 = (a: { shape: number[]; data: Float64Array }) => ({ shape: a.shape, data: a.data.map(Math.f16round) });
+  // the tensor-core kernel needs one fixed subgroup size; its fragment builtins are emulated here
+  const S = gpu.subgroupSize?.min === gpu.subgroupSize?.max ? gpu.subgroupSize?.min : undefined;
+  const runs: [Case, string][] = [[CASES[0], "gemm64x64x16t4x4-f16"], [CASES[4], "gemm64x64x16t4x4-f16"]];
+  if (S && gpu.features.subgroups) runs.push([CASES[0], `sgmat8x8x8-s${S}-w2x1-f1x2-k16-emu`]);
+  for (const [c, variant] of runs) {
+    const x = f32Arg(c.x, 41), w = f32Arg(c.w, 42), g = f32Arg(geoOut(c), 43);
+    for (
+      const [op, args, a] of [
+        ["conv2d", [x, w], attrs(c)],
+        ["conv2dGradInput", [g, w], { ...attrs(c), inShape: c.x }],
+        ["conv2dGradWeight", [x, g], { ...attrs(c), wShape: c.w }],
+      ] as const
+    ) {
+      const got = await runOpGPU(op, [...args], a, {}, { variant: () => variant });
+      // products of f16 values are exact in f32: the f32 tolerance holds against the rounded inputs
+      assertClose(got, cpuOp(op, args.map(r16), a), { rtol: 1e-4, atol: 1e-5 }, `${op} ${c.name} ${variant}`);
+      let differs = false;
+      try {
+        assertClose(got, cpuOp(op, [...args], a), { rtol: 1e-4, atol: 1e-5 }, "");
+      } catch {
+        differs = true;
+      }
+      if (!differs) throw new Error(`${op} ${c.name}: the f16 result is indistinguishable from f32 (no rounding?)`);
+    }
+  }
+});
 
 Deno.test("conv2d rejects unknown kernel variants", async () => {
   const x = f32Arg([1, 1, 3, 3], 1), w = f32Arg([1, 1, 1, 1], 2);
-  for (const [v, msg] of [["sg12x1", "unknown kernel variant 'sg12x1'"], ["fast", "unknown kernel variant 'fast'"]]) {
+  for (
+    const [v, msg] of [
+      ["sg12x1", "unknown kernel variant 'sg12x1'"],
+      ["fast", "unknown kernel variant 'fast'"],
+      ["gemm64x64x6t4x4", "conv2d: matmul variant 'gemm64x64x6t4x4': BK must be a multiple of 4"],
+      ["gemm64x64x16t4x4-f16s", "reads f16 buffers; convolutions read f32"],
+    ]
+  ) {
     let err = "";
     await runOpGPU("conv2d", [x, w], {}, {}, { variant: () => v }).catch((e) => (err = String(e)));
     if (!err.includes(msg)) throw new Error(`variant ${v}: expected "${msg}", got "${err}"`);
@@ -180,6 +226,9 @@ Deno.test("conv2d GPU: several column tiles, batch-split gradWeight, wide images
   ) {
     const want = cpuOp(op, [...args], a);
     assertClose(await runOpGPU(op, [...args], a), want, { rtol: 1e-4, atol: 1e-4 }, op);
+    // the GPU tile: two row tiles of 64 for O = 70, a ragged column tile, a split reduction
+    const gemm = { variant: () => "gemm64x64x16t4x4" };
+    assertClose(await runOpGPU(op, [...args], a, {}, gemm), want, { rtol: 1e-4, atol: 1e-4 }, `${op} gemm`);
   }
 });
 

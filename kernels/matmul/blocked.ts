@@ -1,7 +1,7 @@
 // Variant 2 — register blocking: each thread computes 4 rows × 8 columns (8 vec4
 // accumulators) from vec4 loads, 4 k's per step, so 128 FMAs cost 12 vec4 loads. No shared
 // memory and no barriers, so it is also reasonable on llvmpipe without subgroups (~16–17
-// GFLOP/s there per DESIGN.md) and a portable default on GPUs. Tails (M, N not multiples of
+// GFLOP/s there; docs/architecture.md, "The platform") and a portable default on GPUs. Tails (M, N not multiples of
 // the tile, K not a multiple of 4) use clamped loads, guarded stores and a scalar k loop.
 import {
   aIndex,

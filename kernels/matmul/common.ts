@@ -70,10 +70,29 @@ export function matmulProblem(inShapes: Shape[], attrs: Attrs): MatmulProblem {
 
 export const batchCount = (p: MatmulProblem): number => size(p.batch);
 
+/** One tensor-core shape an adapter offers (WebGPU's GPUSubgroupMatrixConfig). */
+export interface SubgroupMatrixConfig {
+  componentType: string;
+  resultComponentType: string;
+  M: number;
+  N: number;
+  K: number;
+}
+
 /** GPU-side facts a variant may rely on. */
 export interface MatmulFeatures {
   subgroups: boolean;
+  /** shader-f16 */
+  f16?: boolean;
+  /** the adapter's subgroup-matrix configurations when the device enabled the feature */
+  subgroupMatrix?: readonly SubgroupMatrixConfig[];
+  /** the adapter's subgroup size range */
+  subgroupMinSize?: number;
+  subgroupMaxSize?: number;
 }
+
+/** Element type of matmul operands. */
+export type MatmulElem = "f32" | "f16";
 
 /** A kernel variant: one WGSL generator plus when it may be used. */
 export interface MatmulVariant {
@@ -81,6 +100,15 @@ export interface MatmulVariant {
   doc: string;
   supports(f: MatmulFeatures): boolean;
   lower(p: MatmulProblem): Pass;
+  /**
+   * Precision of the multiplicands. "f16" rounds A and B to half precision before multiplying
+   * (products and sums stay f32): a different numeric contract, so the autotuner only picks such
+   * a variant when asked for f16 precision. Default "f32".
+   */
+  inputType?: MatmulElem;
+  /** Element type A and B are stored in. The compiler's storages are f32; "f16" variants serve
+   * f16 buffers (the standalone runner, benchmarks). Default "f32". */
+  storageType?: MatmulElem;
 }
 
 /** Can a 4-float chunk along each operand's contiguous axis be read as one aligned vec4? */

@@ -1,4 +1,4 @@
-// Variant 3 — the lavapipe design (DESIGN.md: ~25 GFLOP/s at 1024³ on llvmpipe with 8×32
+// Variant 3 — the lavapipe design (docs/architecture.md, "The platform": ~25 GFLOP/s at 1024³ on llvmpipe with 8×32
 // tiles, vs ~17 for register blocking; widened here to 16×64, see the measurements below). llvmpipe turns any workgroupBarrier into coroutines and each storage
 // load costs ~20 FMAs, so: no shared memory, no barriers, few loads per FMA. One workgroup is
 // one 8-lane subgroup computing 8·rg rows × 32·cv columns; lane l owns the column chunks

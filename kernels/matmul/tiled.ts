@@ -3,7 +3,7 @@
 // 16×64 tile of B into workgroup memory (zero-filled outside the matrix, so any shape works),
 // with consecutive threads reading consecutive addresses for either transpose layout, then
 // every thread runs 16 × (2 vec4 shared loads + 16 FMAs). On llvmpipe the barriers make this
-// several times slower than the barrier-free variants (DESIGN.md); the autotuner decides.
+// several times slower than the barrier-free variants (docs/architecture.md, "The platform"); the autotuner decides.
 import {
   aIndex,
   batchOffsets,

@@ -1,9 +1,16 @@
 // The matmul kernel variants side by side (llm.c style), and the pick used when the
 // autotuner has no entry for a shape. Every variant is checked against the float64 CPU
-// reference in tests/matmul_test.ts; runtime/autotune.ts times them per adapter and shape.
-import type { MatmulFeatures, MatmulVariant } from "./common.ts";
+// reference in tests/matmul_test.ts and tests/matmul_gpu_class_test.ts; runtime/autotune.ts
+// times them per adapter and shape.
+//
+// Two kinds of names: the fixed llvmpipe-era variants below, and parametric families whose
+// name spells their tile ("gemm…", kernels/matmul/gemm.ts; "sgmat…", kernels/matmul/sgmat.ts),
+// so a name found in the autotune cache can always be rebuilt.
+import type { MatmulElem, MatmulFeatures, MatmulProblem, MatmulVariant } from "./common.ts";
 import { BLOCKED } from "./blocked.ts";
+import { defaultGemm, GEMM_TILES, gemmVariant, parseGemmName } from "./gemm.ts";
 import { NAIVE } from "./naive.ts";
+import { chooseSubgroupMatrixConfig, parseSgmatName, sgmatCandidates, sgmatName, sgmatVariant } from "./sgmat.ts";
 import { SUBGROUP } from "./subgroup.ts";
 import { TILED } from "./tiled.ts";
 
@@ -12,11 +19,52 @@ export const MATMUL_VARIANTS: Record<string, MatmulVariant> = {
   blocked: BLOCKED,
   subgroup: SUBGROUP,
   tiled: TILED,
+  ...Object.fromEntries(GEMM_TILES.map((o) => [gemmVariant(o).name, gemmVariant(o)])),
 };
 
-/** Variants usable with these features, in the order the autotuner tries them. */
-export const candidateVariants = (f: MatmulFeatures): string[] =>
-  Object.values(MATMUL_VARIANTS).filter((v) => v.supports(f)).map((v) => v.name);
+/** The variant of this name: a registered one, or a parametric family member built from its name. */
+export function matmulVariant(name: string): MatmulVariant | undefined {
+  const known = MATMUL_VARIANTS[name];
+  if (known) return known;
+  const g = parseGemmName(name);
+  if (g) return (MATMUL_VARIANTS[name] = gemmVariant(g));
+  const s = parseSgmatName(name);
+  if (s) return (MATMUL_VARIANTS[name] = sgmatVariant(s));
+  return undefined;
+}
+
+export interface CandidateOptions {
+  /** "f32" (default): variants that multiply in f32; "f16": variants that round inputs to f16 */
+  precision?: MatmulElem;
+  /** element type of the A and B buffers (default f32, the compiler's storages) */
+  storage?: MatmulElem;
+}
+
+/**
+ * Variants usable with these features, in the order the autotuner tries them: the registered
+ * ones of the requested precision and storage, plus tensor-core variants for the adapter's
+ * f16→f32 subgroup-matrix config when it has one and a fixed subgroup size.
+ */
+export function candidateVariants(f: MatmulFeatures, o: CandidateOptions = {}): string[] {
+  const precision = o.precision ?? "f32", storage = o.storage ?? "f32";
+  const fits = (v: MatmulVariant) =>
+    (v.inputType ?? "f32") === precision && (v.storageType ?? "f32") === storage && v.supports(f);
+  const names = Object.values(MATMUL_VARIANTS).filter((v) => fits(v) && !v.name.includes("-emu")).map((v) => v.name);
+  if (precision === "f16") {
+    for (const n of tensorCoreNames(f, storage).reverse()) if (fits(matmulVariant(n)!)) names.unshift(n);
+  }
+  return [...new Set(names)];
+}
+
+/**
+ * The tensor-core tiles worth timing on this adapter: built for its f16→f32 subgroup-matrix
+ * config at its (fixed) subgroup size; none without such a config.
+ */
+export function tensorCoreNames(f: MatmulFeatures, storage: MatmulElem = "f32"): string[] {
+  const config = f.subgroupMatrix ? chooseSubgroupMatrixConfig(f.subgroupMatrix) : undefined;
+  if (!config || f.subgroupMinSize === undefined || f.subgroupMinSize !== f.subgroupMaxSize) return [];
+  return sgmatCandidates(config, f.subgroupMinSize).map((o) => sgmatName({ ...o, storage }));
+}
 
 /** CPU Vulkan/GL implementations (lavapipe/llvmpipe, SwiftShader): barriers are slow there. */
 export const isCpuAdapter = (adapter: string): boolean =>
@@ -24,11 +72,15 @@ export const isCpuAdapter = (adapter: string): boolean =>
 
 /**
  * The untuned pick. With an adapter description: the subgroup kernel on CPU adapters that
- * have subgroups (measured best on lavapipe), else register blocking. Without one (a
- * KernelCtx carries only features) subgroups are taken as the CPU-adapter hint; a compiler
- * on a real GPU should pass a variant from runtime/autotune.ts's chooseMatmulVariant.
+ * have subgroups (measured best on lavapipe), register blocking on CPU adapters without them,
+ * and on any other adapter the shared-memory gemm tile that suits the shape (or register
+ * blocking when the shape is unknown). Without an adapter (a KernelCtx carries only features)
+ * subgroups are taken as the CPU-adapter hint; a compiler on a real GPU gets its variant from
+ * runtime/autotune.ts's chooseMatmulVariant.
  */
-export function defaultVariant(f: MatmulFeatures, adapter?: string): string {
+export function defaultVariant(f: MatmulFeatures, adapter?: string, p?: MatmulProblem): string {
   const cpuLike = adapter === undefined ? true : isCpuAdapter(adapter);
-  return f.subgroups && cpuLike ? "subgroup" : "blocked";
+  if (cpuLike) return f.subgroups ? "subgroup" : "blocked";
+  if (!p) return "blocked";
+  return defaultGemm(p, p.batch.reduce((a, b) => a * b, 1));
 }

@@ -1,0 +1,192 @@
+// A matmul kernel variant run on its own, outside any compiled program: compiled for one
+// problem with its three buffers bound (f16 A and B for variants that read f16 storage), ready
+// to dispatch, time and read back. The autotuner, the matmul tests and the matmul benchmarks
+// use it.
+import { batchCount, type MatmulProblem } from "../kernels/matmul/common.ts";
+import { matmulVariant } from "../kernels/matmul/variants.ts";
+import { size } from "../kernels/op.ts";
+import { PassTimer } from "./timestamps.ts";
+import { awaitGpu } from "./wait.ts";
+
+/** A variant compiled for one problem with its buffers bound, ready to dispatch. */
+export interface PreparedMatmul {
+  problem: MatmulProblem;
+  variant: string;
+  pipeline: GPUComputePipeline;
+  bindGroup: GPUBindGroup;
+  workgroups: [number, number, number];
+  a: GPUBuffer;
+  b: GPUBuffer;
+  c: GPUBuffer;
+  destroy(): void;
+}
+
+/** Element counts of A, B and C (all batch entries that exist in storage). */
+export function operandSizes(p: MatmulProblem): [number, number, number] {
+  return [size(p.aBatch) * p.M * p.K, size(p.bBatch) * p.K * p.N, batchCount(p) * p.M * p.N];
+}
+
+/** Bytes of a buffer of `n` elements of `bytes` each, padded to whole vec4s as the runtime allocates. */
+const paddedBytes = (n: number, bytes = 4) => Math.ceil(Math.max(n, 1) / 4) * 4 * bytes;
+
+/**
+ * `x` as IEEE half-precision bits (round to nearest even, as the GPU's conversion does), padded
+ * to whole vec4s: writeBuffer takes multiples of 4 bytes.
+ */
+export function toF16Bits(x: Float32Array): Uint16Array {
+  const h = new Float16Array(Math.ceil(x.length / 4) * 4);
+  h.set(x);
+  return new Uint16Array(h.buffer);
+}
+
+/** Compile `variant` for problem `p` and allocate its buffers, optionally filled with `data`. */
+export async function prepareMatmul(
+  device: GPUDevice,
+  p: MatmulProblem,
+  variant: string,
+  data?: { a: Float32Array; b: Float32Array },
+): Promise<PreparedMatmul> {
+  const v = matmulVariant(variant);
+  if (!v) throw new Error(`matmul: unknown variant '${variant}'`);
+  const pass = v.lower(p);
+  const half = v.storageType === "f16";
+  device.pushErrorScope("validation");
+  const module = device.createShaderModule({ code: pass.wgsl, label: pass.label });
+  const info = await awaitGpu(module.getCompilationInfo());
+  const errors = info.messages.filter((m) => m.type === "error");
+  if (errors.length) {
+    await awaitGpu(device.popErrorScope());
+    throw new Error(
+      `${pass.label}: WGSL errors:\n${errors.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join("\n")}`,
+    );
+  }
+  const layout = device.createBindGroupLayout({
+    entries: pass.bindings.map((b, i) => ({
+      binding: i,
+      visibility: GPUShaderStage.COMPUTE,
+      buffer: { type: b.write ? "storage" : "read-only-storage" } as GPUBufferBindingLayout,
+    })),
+  });
+  let pipeline: GPUComputePipeline;
+  try {
+    pipeline = await awaitGpu(device.createComputePipelineAsync({
+      layout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
+      compute: { module, entryPoint: "main" },
+      label: pass.label,
+    }));
+  } catch (e) {
+    await awaitGpu(device.popErrorScope());
+    throw new Error(`${pass.label}: pipeline creation failed: ${(e as Error).message}`);
+  }
+  const [na, nb, nc] = operandSizes(p);
+  const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+  const mk = (n: number, bytes: number, init?: ArrayBufferView) => {
+    const buf = device.createBuffer({ size: paddedBytes(n, bytes), usage });
+    if (init) device.queue.writeBuffer(buf, 0, init.buffer, init.byteOffset, init.byteLength);
+    return buf;
+  };
+  const inBytes = half ? 2 : 4;
+  const conv = (x?: Float32Array) => (x && half ? toF16Bits(x) : x);
+  const a = mk(na, inBytes, conv(data?.a)), b = mk(nb, inBytes, conv(data?.b)), c = mk(nc, 4);
+  const bindGroup = device.createBindGroup({
+    layout,
+    entries: [a, b, c].map((buffer, binding) => ({ binding, resource: { buffer } })),
+  });
+  const err = await awaitGpu(device.popErrorScope());
+  if (err) throw new Error(`${pass.label}: ${err.message}`);
+  return {
+    problem: p,
+    variant,
+    pipeline,
+    bindGroup,
+    workgroups: pass.workgroups,
+    a,
+    b,
+    c,
+    destroy: () => [a, b, c].forEach((x) => x.destroy()),
+  };
+}
+
+/** Encode `reps` dispatches of a prepared matmul in one compute pass. */
+export function encodeMatmul(
+  enc: GPUCommandEncoder,
+  m: PreparedMatmul,
+  reps: number,
+  timestampWrites?: GPUComputePassTimestampWrites,
+) {
+  const pass = enc.beginComputePass(timestampWrites ? { timestampWrites } : {});
+  pass.setPipeline(m.pipeline);
+  pass.setBindGroup(0, m.bindGroup);
+  for (let i = 0; i < reps; i++) pass.dispatchWorkgroups(...m.workgroups);
+  pass.end();
+}
+
+/** Copy `n` f32 values out of a storage buffer. */
+export async function readBuffer(device: GPUDevice, src: GPUBuffer, n: number): Promise<Float32Array> {
+  const rb = device.createBuffer({ size: paddedBytes(n), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const enc = device.createCommandEncoder();
+  enc.copyBufferToBuffer(src, 0, rb, 0, rb.size);
+  device.queue.submit([enc.finish()]);
+  await awaitGpu(rb.mapAsync(GPUMapMode.READ));
+  const out = new Float32Array(rb.getMappedRange().slice(0, n * 4));
+  rb.unmap();
+  rb.destroy();
+  return out;
+}
+
+/** Run one variant once on host data and read C back (tests, spot checks). */
+export async function runMatmul(
+  device: GPUDevice,
+  p: MatmulProblem,
+  variant: string,
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+) {
+  const m = await prepareMatmul(device, p, variant, { a: Float32Array.from(a), b: Float32Array.from(b) });
+  try {
+    const enc = device.createCommandEncoder();
+    encodeMatmul(enc, m, 1);
+    device.queue.submit([enc.finish()]);
+    return await readBuffer(device, m.c, operandSizes(p)[2]);
+  } finally {
+    m.destroy();
+  }
+}
+
+const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Seconds per dispatch: `rounds` submits of `reps` back-to-back dispatches each, median over
+ * rounds. GPU timestamps bracket the pass when the device has 'timestamp-query'; otherwise
+ * wall clock from submit to onSubmittedWorkDone. Awaiting a dawn.node promise busy-polls a
+ * core, which on a CPU adapter steals from the kernel, so when the duration is roughly known
+ * (`expectS`) we sleep through most of it before awaiting.
+ */
+export async function timeMatmul(
+  device: GPUDevice,
+  m: PreparedMatmul,
+  { reps = 1, rounds = 3, expectS = 0 }: { reps?: number; rounds?: number; expectS?: number } = {},
+): Promise<{ seconds: number; source: "gpu" | "wall" }> {
+  const timer = PassTimer.create(device, 1);
+  const times: number[] = [];
+  let gpuTimed = timer !== undefined;
+  try {
+    for (let r = 0; r < rounds; r++) {
+      const enc = device.createCommandEncoder();
+      encodeMatmul(enc, m, reps, timer?.writes(0));
+      timer?.resolve(enc, 1);
+      const t0 = performance.now();
+      device.queue.submit([enc.finish()]);
+      if (expectS > 0) await sleep(expectS * reps * 900);
+      await awaitGpu(device.queue.onSubmittedWorkDone());
+      const wall = (performance.now() - t0) / 1000;
+      const gpu = timer ? (await timer.read(1))[0] : NaN;
+      if (!(gpu > 0)) gpuTimed = false;
+      times.push(gpu > 0 ? gpu : wall);
+    }
+  } finally {
+    timer?.destroy();
+  }
+  return { seconds: median(times) / reps, source: gpuTimed ? "gpu" : "wall" };
+}
