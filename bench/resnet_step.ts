@@ -6,13 +6,16 @@ import { resnet18 } from "../dsl/builders.ts";
 import { presets } from "../dsl/presets.ts";
 import type { Gpu } from "../runtime/device.ts";
 import { Executable } from "../runtime/executable.ts";
-import { buildStep } from "../step/build.ts";
+import { deviceCompileOptions } from "../runtime/compile_for.ts";
+import { compileStep, trainingGraph } from "../step/build.ts";
 import type { StepBench } from "./step.ts";
 
 export async function resnetBtStep(gpu: Gpu, o: { batch?: number; width?: number } = {}): Promise<StepBench> {
   const batch = o.batch ?? 32, side = 32;
   const spec = presets.barlowTwins({ batch, imageSize: side, proj: [2048, 2048], encoder: resnet18({ width: o.width ?? 64, stem: "cifar" }) });
-  const step = buildStep(spec, { c: 3, h: side, w: side }, { features: { subgroups: gpu.features.subgroups, f16: gpu.features.f16 } });
+  const t = trainingGraph(spec, { c: 3, h: side, w: side });
+  // the kernels this adapter would train with (cached autotuner picks or its defaults)
+  const step = compileStep(t, await deviceCompileOptions(gpu, t.graph));
   const ex = await Executable.create(gpu, step.program);
   ex.initPersistent(0);
   const img = new Float32Array(batch * 3 * side * side);

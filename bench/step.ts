@@ -7,7 +7,8 @@ import { mlp } from "../dsl/builders.ts";
 import { presets } from "../dsl/presets.ts";
 import type { Gpu } from "../runtime/device.ts";
 import { Executable } from "../runtime/executable.ts";
-import { buildStep } from "../step/build.ts";
+import { deviceCompileOptions } from "../runtime/compile_for.ts";
+import { compileStep, trainingGraph } from "../step/build.ts";
 
 export interface StepBench {
   run(): Promise<void>;
@@ -21,7 +22,9 @@ export interface StepBench {
 export async function btStep(gpu: Gpu, o: { batch?: number; encoder?: number[]; proj?: number[] } = {}): Promise<StepBench> {
   const batch = o.batch ?? 256, encoder = o.encoder ?? [1024, 1024], proj = o.proj ?? [2048, 2048];
   const spec = presets.barlowTwins({ batch, proj, encoder: mlp(encoder, { bias: true, lastBn: true, lastRelu: true }) });
-  const step = buildStep(spec, { c: 1, h: 28, w: 28 }, { features: { subgroups: gpu.features.subgroups, f16: gpu.features.f16 } });
+  const t = trainingGraph(spec, { c: 1, h: 28, w: 28 });
+  // the kernels this adapter would train with (cached autotuner picks or its defaults)
+  const step = compileStep(t, await deviceCompileOptions(gpu, t.graph));
   const ex = await Executable.create(gpu, step.program);
   ex.initPersistent(0);
   const img = new Float32Array(batch * 784);

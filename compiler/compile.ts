@@ -4,7 +4,7 @@
 // passes, each in its own file, each reading only what the earlier ones produced:
 //   liveness → fusion plan → values → in-place updates → leaf buffers → lowering → slots → steps
 import type { Graph } from "../ir/graph.ts";
-import { type FusionPlan, planFusion } from "./fuse.ts";
+import { DEFAULT_MAX_STORAGE_BUFFERS, type FusionPlan, planFusion } from "./fuse.ts";
 import { leafStorages } from "./leaves.ts";
 import { liveNodes, pinnedNodes } from "./liveness.ts";
 import { lowerKernels } from "./lower.ts";
@@ -20,13 +20,13 @@ export type { CompileOptions, Program, Step, Storage, StorageKind } from "./prog
  * The fusion plan compile() uses: the nodes the outputs and updates need (live), with outputs
  * and update values pinned to their own buffers. Exported so tests can inspect the grouping.
  */
-export function fusionPlanOf(g: Graph, fuse = true): { plan: FusionPlan; live: Set<number> } {
+export function fusionPlanOf(g: Graph, fuse = true, maxStorageBuffers = DEFAULT_MAX_STORAGE_BUFFERS): { plan: FusionPlan; live: Set<number> } {
   const live = liveNodes(g);
-  return { plan: planFusion(g, live, pinnedNodes(g), fuse), live };
+  return { plan: planFusion(g, live, pinnedNodes(g), fuse, maxStorageBuffers), live };
 }
 
 export function compile(g: Graph, opts: CompileOptions = {}): Program {
-  const { plan, live } = fusionPlanOf(g, opts.fuse ?? true);
+  const { plan, live } = fusionPlanOf(g, opts.fuse ?? true, opts.maxStorageBuffers);
   const values = assignValues(g, plan.materialized);
   const inPlace = planInPlace(g, plan, values);
   const leaves = leafStorages(g, values, inPlace);

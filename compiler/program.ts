@@ -10,6 +10,11 @@ export interface CompileOptions {
   features?: { subgroups: boolean; f16: boolean };
   /** picks a kernel variant for an op + shapes (the autotuner); undefined = op default */
   variant?: (op: string, inShapes: Shape[], attrs: Record<string, unknown>) => string | undefined;
+  /**
+   * storage buffers one kernel may bind (the device's maxStorageBuffersPerShaderStage): fusion
+   * splits a kernel that would read more. Default 8, what every WebGPU device offers.
+   */
+  maxStorageBuffers?: number;
 }
 
 export type StorageKind = "param" | "state" | "input" | "slot";

@@ -21,7 +21,7 @@ const fmtBytes = (b: number) => (b >= 2 ** 20 ? `${(b / 2 ** 20).toFixed(1)} MiB
 const name = (g: Graph, id: number) => `${g.nodes[id].op} #${id}`;
 
 /** Decides, consumers first, which materialised elementwise values to recompute; updates `plan`. */
-export function recomputeCheapValues(g: Graph, plan: FusionPlan, consumers: number[][]): void {
+export function recomputeCheapValues(g: Graph, plan: FusionPlan, consumers: number[][], maxReads = Infinity): void {
   const candidates = [...plan.materialized]
     .filter((id) => OPS[g.nodes[id].op].kind === "elementwise" && !plan.why.has(id))
     .sort((a, b) => b - a);
@@ -38,10 +38,15 @@ export function recomputeCheapValues(g: Graph, plan: FusionPlan, consumers: numb
     }
     const own = walkGroup(g, x, plan);
     const keep = bytes(g, x) * (1 + readers.length) + own.loads.reduce((a, l) => a + bytes(g, l), 0);
-    let extra = 0;
+    let extra = 0, widest = 0;
     for (const k of readers) {
       const has = new Set(kernelReads(g, plan, k));
       for (const l of own.loads) if (!has.has(l)) extra += bytes(g, l);
+      widest = Math.max(widest, new Set([...has, ...own.loads]).size - (has.has(x) ? 1 : 0));
+    }
+    if (widest > maxReads) {
+      plan.why.set(x, `recomputing it in its readers would make one read ${widest} buffers, more than the ${maxReads} a kernel may bind`);
+      continue;
     }
     if (extra > keep) {
       plan.why.set(

@@ -4,7 +4,7 @@
 // at once, and the features of a group of batches are copied to one staging buffer that is read
 // when the group is done, so the host waits once per group. The same FeatureSet type feeds the
 // kNN monitor and the linear probe.
-import { compile } from "../compiler/compile.ts";
+import { compileFor } from "../runtime/compile_for.ts";
 import { Graph } from "../ir/graph.ts";
 import type { Tensor } from "../ir/tensor.ts";
 import { RNG_SEED, RNG_STEP } from "../kernels/op.ts";
@@ -78,7 +78,7 @@ export async function extractFeatures(gpu: Gpu, model: FeatureModel, images: Dev
   const f = model.forward(x);
   if (f.shape.length !== 2 || f.shape[0] !== batch) throw new Error(`extractFeatures: the model gives features ${JSON.stringify(f.shape)}, expected [${batch}, F]`);
   g.output("features", f);
-  const program = compile(g, { features: { subgroups: gpu.features.subgroups, f16: gpu.features.f16 } });
+  const program = await compileFor(gpu, g);
   plan.check(program, "the feature program");
   const dim = f.shape[1], rowBytes = batch * dim * 4;
   const batches = Math.ceil(ds.n / batch);

@@ -8,7 +8,7 @@
 // program computes sims = query · partᵀ (matmul with transB) and topk(sims) for every part.
 // Host side: the chunk's per-part top-k lists (k values + k indices per row, tiny) are merged
 // and the O(k) vote is summed in float64.
-import { compile } from "../compiler/compile.ts";
+import { compileFor } from "../runtime/compile_for.ts";
 import { Graph } from "../ir/graph.ts";
 import { getGpu, type Gpu } from "../runtime/device.ts";
 import { awaitGpu } from "../runtime/autotune.ts";
@@ -103,7 +103,7 @@ export async function knnEval(train: FeatureSet, test: FeatureSet, opts: KnnOpti
     const bank = g.state(`knn.bank${i}`, [p.rows, dim], { kind: "zeros" });
     g.output(`top${i}`, query.matmul(bank, false, true).op("topk", [], { k: Math.min(k, p.rows) }));
   });
-  const program = compile(g, { features: { subgroups: gpu.features.subgroups, f16: gpu.features.f16 } });
+  const program = await compileFor(gpu, g);
   const ex = await awaitGpu(Executable.create(gpu, program));
   try {
     const bank = l2NormalizeRows(train.data, train.n, dim);

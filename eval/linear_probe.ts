@@ -4,7 +4,7 @@
 // logits = x·W + b, loss = mean(logsumexp(logits) − Σ logits ⊙ onehot), autodiff, and an
 // optimizer rule from step/optim.ts (AdamW or SGD+momentum, cosine lr per step). Minibatches
 // are uploaded per step; the loss is summed on the GPU and read once per epoch.
-import { compile } from "../compiler/compile.ts";
+import { compileFor } from "../runtime/compile_for.ts";
 import { grad } from "../compiler/autodiff.ts";
 import { Graph } from "../ir/graph.ts";
 import { getGpu, type Gpu } from "../runtime/device.ts";
@@ -96,7 +96,6 @@ export class LinearProbe {
     cfg: OptimizerConfig,
     seed = 0,
   ): Promise<LinearProbe> {
-    const features = { subgroups: gpu.features.subgroups, f16: gpu.features.f16 };
     // PyTorch nn.Linear's default init: U(±1/√dim) for weight and bias
     const init = { kind: "uniform", bound: 1 / Math.sqrt(dim) } as const;
 
@@ -110,12 +109,12 @@ export class LinearProbe {
     const sum = g.state(LOSS_SUM, [1], { kind: "zeros" });
     g.assign(sum, sum.add(loss.reshape([1])));
     g.output("loss", loss);
-    const train = await awaitGpu(Executable.create(gpu, compile(g, { features })));
+    const train = await awaitGpu(Executable.create(gpu, await compileFor(gpu, g)));
 
     const h = new Graph();
     const xi = h.input("x", [chunk, dim]);
     h.output("logits", xi.matmul(h.state(W, [dim, classes], init)).add(h.state(B, [classes], init)));
-    const infer = await awaitGpu(Executable.create(gpu, compile(h, { features })));
+    const infer = await awaitGpu(Executable.create(gpu, await compileFor(gpu, h)));
 
     const probe = new LinearProbe(gpu, dim, classes, batch, chunk, cfg, train, infer);
     probe.initial = train.initPersistent(seed);

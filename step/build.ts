@@ -35,6 +35,8 @@ export interface CompileStepOptions {
   features: { subgroups: boolean; f16: boolean };
   /** kernel variant per op and shape (the autotuner's picks); op defaults otherwise */
   variant?: CompileOptions["variant"];
+  /** the device's storage buffers per kernel (fusion keeps every kernel within it) */
+  maxStorageBuffers?: number;
 }
 
 /** The whole training step as a graph, before compilation (the autotuner looks at its shapes). */
@@ -56,7 +58,7 @@ export function trainingGraph(spec: PipelineSpec, image: ImageShape, opts: StepO
 
 /** Compiles a training graph; every scalar the program reads must come from the plan. */
 export function compileStep(t: TrainingGraph, opts: CompileStepOptions): CompiledStep {
-  const program = compile(t.graph, { features: opts.features, variant: opts.variant });
+  const program = compile(t.graph, { features: opts.features, variant: opts.variant, maxStorageBuffers: opts.maxStorageBuffers });
   const plan = t.lowered.scalars.plan;
   plan.check(program, `the step of '${t.spec.name}'`);
   return { ...t, program, plan };

@@ -208,3 +208,19 @@ Deno.test("the compiler's modules import each other without cycles", async () =>
   };
   for (const f of edges.keys()) visit(f, []);
 });
+
+Deno.test("a kernel never binds more buffers than the device allows: a sum of 40 inputs becomes a tree of kernels, same value", async () => {
+  const g = new Graph();
+  const xs = Array.from({ length: 40 }, (_, i) => g.input(`x${i}`, [3, 5]));
+  g.output("y", xs.map((x, i) => x.mul(i + 1)).reduce((a, b) => a.add(b)).relu());
+  const leaves = new Map(xs.map((_, i) => [`x${i}`, rand(15, 700 + i)] as [string, Float64Array]));
+  const want = evaluate(g, { leaves, scalars: {} })[g.outputs.get("y")!];
+  for (const limit of [4, 8, 16]) {
+    const p = compile(g, { features: { subgroups: false, f16: false }, maxStorageBuffers: limit });
+    const widest = Math.max(...p.steps.map((s) => (s.kind === "dispatch" ? s.storages.length : 0)));
+    if (widest > limit) throw new Error(`limit ${limit}: a dispatch binds ${widest} buffers`);
+    if (p.stats.dispatches < Math.ceil(40 / (limit - 1))) throw new Error(`limit ${limit}: only ${p.stats.dispatches} dispatches`);
+    const got = (await runGraphGPU(g, leaves, {}, { maxStorageBuffers: limit })).get("y")!;
+    assertClose(got, want, { rtol: 1e-5, atol: 1e-5 }, `sum of 40 inputs, limit ${limit}`);
+  }
+});

@@ -3,7 +3,7 @@
 // command buffer right after the step, and its scalars (per-dimension std, C's diagonal and
 // off-diagonal summaries) plus the embeddings z_a go to the readback ring with the loss, so
 // measuring never stalls the queue. The effective rank of z_a is computed on the host.
-import { compile } from "../compiler/compile.ts";
+import { compileFor } from "../runtime/compile_for.ts";
 import { Graph } from "../ir/graph.ts";
 import { collapseDiagnostics, crossCorrelation } from "../losses/mod.ts";
 import type { Gpu } from "../runtime/device.ts";
@@ -24,7 +24,7 @@ export class Diagnostics {
     const ia = g.input("a", [n, d]), ib = g.input("b", [n, d]);
     collapseDiagnostics(ia, ib, "diag");
     g.output("C", crossCorrelation(ia, ib));
-    const program = compile(g, { features: { subgroups: gpu.features.subgroups, f16: gpu.features.f16 } });
+    const program = await compileFor(gpu, g);
     const ex = await Executable.create(gpu, program, { bind: { a: step.buffers[a.storage], b: step.buffers[b.storage] } });
     return new Diagnostics(ex, step, n, d);
   }

@@ -18,7 +18,7 @@ import { cleanStaleTemps } from "../io/atomic.ts";
 import { checkRunFolder } from "../io/run_folder.ts";
 import { appendMetrics, truncateMetrics } from "../report/metrics.ts";
 import { Progress } from "../report/progress.ts";
-import { adapterKey, pickMatmulVariants } from "../runtime/autotune.ts";
+import { deviceCompileOptions } from "../runtime/compile_for.ts";
 import { getGpu, type Gpu } from "../runtime/device.ts";
 import { DeviceImages } from "../runtime/device_images.ts";
 import { Executable } from "../runtime/executable.ts";
@@ -149,15 +149,7 @@ async function build(p: Prepared): Promise<Built> {
     data: { rows: train.rows, dtype: train.dtype, order: train.resident ? "shuffle" : "stored", chunkSteps },
     precision: spec.precision,
   });
-  const features = { subgroups: gpu.features.subgroups, f16: gpu.features.f16 };
-  // matmul variants: the autotuner's cached pick for this adapter and shape, else the adapter
-  // default (SSL_TUNE=1 times the candidates of shapes not in .cache/autotune.json)
-  const variant = await pickMatmulVariants(gpu.device, t.graph, {
-    adapter: adapterKey(gpu.adapter.info),
-    features,
-    tune: process.env.SSL_TUNE === "1",
-  });
-  const step = compileStep(t, { features, variant });
+  const step = compileStep(t, await deviceCompileOptions(gpu, t.graph));
   p.log(`compiled step: ${describe(step.program)}`);
   checkMemoryPlan(step.program, memoryLimits(gpu), spec);
   train.allocate();

@@ -1,0 +1,23 @@
+// A graph compiled for the device it will run on: the kernel variants are the autotuner's cached
+// picks for this adapter, or its untuned defaults (shared-memory tiles on a discrete GPU, the
+// subgroup kernels on llvmpipe); SSL_TUNE=1 times the candidates of shapes it has not seen.
+// Every program the project runs goes through here or through the trainer's own picking.
+import process from "node:process";
+import { compile, type CompileOptions, type Program } from "../compiler/compile.ts";
+import type { Graph } from "../ir/graph.ts";
+import { adapterKey, pickVariants } from "./autotune.ts";
+import type { Gpu } from "./device.ts";
+
+/** The compile() options for this device: its features and the variant picks for graph `g`. */
+export async function deviceCompileOptions(
+  gpu: Gpu,
+  g: Graph,
+): Promise<{ features: { subgroups: boolean; f16: boolean }; variant: NonNullable<CompileOptions["variant"]>; maxStorageBuffers: number }> {
+  const features = { subgroups: gpu.features.subgroups, f16: gpu.features.f16 };
+  const variant = await pickVariants(gpu.device, g, { adapter: adapterKey(gpu.adapter.info), features, tune: process.env.SSL_TUNE === "1" });
+  return { features, variant, maxStorageBuffers: gpu.device.limits.maxStorageBuffersPerShaderStage };
+}
+
+export async function compileFor(gpu: Gpu, g: Graph, opts: Omit<CompileOptions, "features" | "variant"> = {}): Promise<Program> {
+  return compile(g, { ...opts, ...(await deviceCompileOptions(gpu, g)) });
+}
