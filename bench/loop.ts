@@ -77,7 +77,7 @@ export interface SoakFigures {
  * a least-squares line through the samples after the first 20% of the run (warm-up: shader
  * compiles, first allocations), scaled to 10 000 steps at the run's measured speed.
  */
-export async function soak(gpu: Gpu, steps = 10_000): Promise<SoakFigures> {
+export async function soak(gpu: Gpu, steps = 10_000, loop: { groupSteps?: number; window?: number } = {}): Promise<SoakFigures> {
   const batch = 64;
   const spec: PipelineSpec = presets.simclr({
     data: "synthetic",
@@ -95,7 +95,7 @@ export async function soak(gpu: Gpu, steps = 10_000): Promise<SoakFigures> {
   const out = tempDir();
   let seconds: number;
   try {
-    const run = await train({ spec, out, data: byteImages(100 * batch, 16, 2), log: () => {} });
+    const run = await train({ spec, out, data: byteImages(100 * batch, 16, 2), log: () => {}, ...loop });
     seconds = (performance.now() - t0) / 1000;
     run.exec.destroy();
   } finally {

@@ -7,6 +7,7 @@
 // Every step's loss is read, so a non-finite loss stops the run naming the step where it happened.
 import { SLOT_BYTES } from "../kernels/op.ts";
 import type { Executable } from "../runtime/executable.ts";
+import { collectGarbage } from "../runtime/gc.ts";
 import { awaitGpu } from "../runtime/wait.ts";
 import type { RunGeometry } from "../step/plan.ts";
 import type { ScalarPlan } from "../step/scalars.ts";
@@ -128,8 +129,15 @@ export async function runSteps(o: LoopOptions, hooks: LoopHooks): Promise<LoopSt
   const pending: Pending[] = [];
   let slotBase = -1; // first step whose scalars sit in slot 0 of the ring
 
+  let collectedAt = o.start;
   const settle = async (p: Pending) => {
     stats.waits++;
+    // native memory of recorded command buffers is freed only by a collection (runtime/gc.ts):
+    // run one now and then, while the device still has work queued
+    if (stats.stoppedAt - collectedAt >= COLLECT_EVERY) {
+      collectGarbage();
+      collectedAt = stats.stoppedAt;
+    }
     if (p.kind === "work") return await awaitGpu(p.done);
     const g = p.group;
     await awaitGpu(g.mapped);
@@ -213,3 +221,6 @@ export async function runSteps(o: LoopOptions, hooks: LoopHooks): Promise<LoopSt
 }
 
 const align4 = (b: number) => Math.ceil(b / 16) * 16;
+
+/** steps between full garbage collections (a collection takes ~10–60 ms here) */
+const COLLECT_EVERY = 500;
