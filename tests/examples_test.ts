@@ -23,7 +23,7 @@ import { validateSpec } from "../dsl/validate.ts";
 import type { Graph, Init } from "../ir/graph.ts";
 import type { Tensor } from "../ir/tensor.ts";
 import { initValues } from "../runtime/init.ts";
-import { addTrainingStep } from "../step/training.ts";
+import { trainingGraph } from "../step/build.ts";
 import { train } from "../train/trainer.ts";
 import * as barlowPredictor from "../examples/barlow-predictor.ts";
 import * as byolBarlow from "../examples/byol-barlow.ts";
@@ -214,10 +214,10 @@ Deno.test("byol-barlow: the EMA target is state, gets no gradient, and is update
   const ad = autodiffDirectional(c, dir, grads, params), fd = fdDirectional(c, dir);
   close(ad, fd, 1e-6 * Math.max(1, Math.abs(fd)));
 
-  // the training step writes τ·ema + (1 − τ)·online into every copy of a trained parameter
-  addTrainingStep(g, c.loss, { optimizer: { kind: "sgd", momentum: 0.9 }, ema: c.lowered.ema });
-  const updated = new Set(g.updates.map((u) => g.nodes[u.target].attrs.name as string));
-  for (const e of c.lowered.ema) assert.ok(updated.has(e.target), e.target);
+  // the training step (built as the trainer builds it) writes τ·ema + (1 − τ)·online into every copy of a trained parameter
+  const step = trainingGraph(byolBarlow.make(TINY), { c: 1, h: 8, w: 8 });
+  const updated = new Set(step.graph.updates.map((u) => step.graph.nodes[u.target].attrs.name as string));
+  for (const e of step.lowered.ema) assert.ok(updated.has(e.target), e.target);
 });
 
 Deno.test("barlow-predictor: the stop-gradient targets pass no gradient (autodiff = d/dθ with the targets frozen)", () => {
