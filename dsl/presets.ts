@@ -227,7 +227,10 @@ function byol(o: ByolOptions = {}): PipelineSpec {
     predictor: mlp(o.pred ?? [2048, last(proj)], { in: last(proj) }),
     branches: predictorBranches({ ema: ema("p1", o.tau ?? 0.99) }),
     loss: add(byolLoss("p1", "t2"), byolLoss("p2", "t1")),
-    optimizer: lars({ lr: o.lr ?? 1.0, weightDecay: 1e-5, momentum: 0.9, eta: 0.02, clip: true }),
+    // BYOL paper's LARS (lr 0.2 per 256, η 1e-3, wd 1.5e-6, no clipping): with solo-learn's
+    // (lr 1, η 0.02, clipped) the default 2-epoch run collapsed to an effective rank of ~3 in
+    // both this engine and the PyTorch export; with this one the rank stays ~36 (README)
+    optimizer: lars({ lr: o.lr ?? 0.2, weightDecay: 1.5e-6, momentum: 0.9, eta: 1e-3, clip: false }),
   });
 }
 

@@ -1,0 +1,66 @@
+"""The generated program's command line, and the spec it trains after the flags that change it
+(--batch, --data: the spec hash is then recomputed as the project computes it)."""
+import argparse
+import json
+import sys
+
+from .spec_hash import spec_hash
+
+
+def parse_args(argv):
+    a = argparse.ArgumentParser(prog="train.py", description="Train this folder's spec with PyTorch (see README.md next to it).")
+    a.add_argument("--steps", type=int, help="stop once N steps (counted from step 0) are done; the lr/τ schedules keep the spec's length")
+    a.add_argument("--batch", type=int, help="global batch (all ranks together); changes the spec (lr scales with it) and its hash")
+    a.add_argument("--out", help="run folder: metrics.jsonl, checkpoint.safetensors (default runs/<spec name>)")
+    a.add_argument("--resume", help="run folder or checkpoint file to continue from (the project's or this program's)")
+    a.add_argument("--overwrite", action="store_true", help="start afresh in an --out folder that holds an earlier run, replacing its files")
+    a.add_argument("--device", default="cpu", help="cpu or cuda (each torchrun rank takes cuda:LOCAL_RANK)")
+    a.add_argument("--log-every", type=int, help="log the loss every K steps (default: as the project's trainer)")
+    a.add_argument("--data", help="data set name or folder (fashion-mnist, mnist:<dir>, cifar10:<dir>, synthetic, …); changes the spec")
+    a.add_argument("--encoder-only", metavar="FILE", help="write the encoder's weights as a PyTorch state dict and exit "
+                   "(ResNet-18: torchvision names); from --resume, else from the initial weights")
+    a.add_argument("--threads", type=int, help="torch CPU threads of this process")
+    return a.parse_args(argv)
+
+
+def fail(msg: str, code: int = 2):
+    print(f"error: {msg}", file=sys.stderr)
+    sys.exit(code)
+
+
+RUN_FILES = ("checkpoint.safetensors", "metrics.jsonl", "report.json", "loss.svg", "correlation.png")
+
+
+def check_run_folder(out: str, resume: bool, overwrite: bool, delete: bool = True) -> None:
+    """As the project's trainer: a folder holding a run is refused unless --resume (continue it)
+    or --overwrite (its run files are deleted first, by the process given `delete`)."""
+    import os
+    if resume and overwrite:
+        fail(f"{out}: --resume and --overwrite exclude each other (continue the run, or replace it)")
+    existing = [f for f in RUN_FILES if os.path.exists(os.path.join(out, f))]
+    if existing and not resume and not overwrite:
+        fail(f"{out} already holds a run ({', '.join(existing)}). To continue it: --resume {out}. "
+             "To start another run beside it: --out <another folder>. To replace it: --overwrite.")
+    if overwrite and delete:
+        for f in existing:
+            os.remove(os.path.join(out, f))
+
+
+def run_spec(program, args):
+    """(spec, hash) after --batch and --data."""
+    spec = json.loads(program.SPEC_JSON)
+    changed = False
+    if args.batch is not None:
+        if args.batch < 2:
+            fail(f"--batch: expected an integer ≥ 2, got {args.batch}")
+        for q in spec.get("queues", []):
+            if q["size"] % args.batch:
+                fail(f"--batch {args.batch}: queue '{q['name']}' of {q['size']} rows is not a multiple of the batch")
+        changed |= spec["batch"] != args.batch
+        spec["batch"] = args.batch
+    if args.data is not None:
+        changed |= spec["data"]["name"] != args.data
+        spec["data"]["name"] = args.data
+    if args.steps is not None and args.steps < 0:
+        fail(f"--steps: expected an integer ≥ 0, got {args.steps}")
+    return spec, (spec_hash(spec) if changed else program.SPEC_HASH)
