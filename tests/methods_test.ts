@@ -3,7 +3,7 @@
 // GPU; the float64 CPU reference runs the same graph from the same initial values, images and
 // per-step scalars. Then the method-specific state: MoCo's FIFO queue and EMA key encoder,
 // BYOL's EMA with the cosine τ, that EMA targets and stopGrad'd branches get no gradient, and
-// that every dispatch of every pipeline comes from the shared op table (DESIGN decision 3).
+// that every dispatch of every pipeline comes from the shared op table (docs/architecture.md, decision 3).
 import { evaluate, step as cpuStep } from "../cpu/reference.ts";
 import { grad } from "../compiler/autodiff.ts";
 import { compile, fusionPlanOf } from "../compiler/compile.ts";
@@ -487,7 +487,7 @@ Deno.test("every pipeline's compiled step dispatches only shared-table kernels; 
   }
 });
 
-Deno.test("no method, loss, layer or pipeline file contains WGSL (decision 3: methods own no kernels)", async () => {
+Deno.test("no method, loss, layer or pipeline file contains WGSL (docs/architecture.md decision 3: methods own no kernels)", async () => {
   const offenders: string[] = [];
   for (const dir of ["pipelines", "losses", "nn", "dsl", "train", "examples"]) {
     let entries: Deno.DirEntry[] = [];
