@@ -9,7 +9,7 @@ SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
 need_apt=0
 if ! ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1 || ! dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null | grep -q '^2[4-9]\|^[3-9]'; then need_apt=1; fi
 [ -d /usr/share/datasets/fashion-mnist ] || need_apt=1
-# Debian's PyTorch as /usr/bin/python3: tests/torch_*_test.ts run the programs tools/to-torch.ts writes
+# Debian's PyTorch as /usr/bin/python3: tests/torch_*_test.ts run the programs tools/to_torch.ts writes
 need_torch=0
 /usr/bin/python3 -c "import torch, torchvision" >/dev/null 2>&1 || need_torch=1
 if [ "$need_apt" = 1 ] || [ "$need_torch" = 1 ]; then

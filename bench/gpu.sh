@@ -9,19 +9,19 @@
 #      reference Barlow Twins steps, the ResNet-18 step (f32 and f16-input kernels), and the
 #      default pipelines/barlow.ts run's training images/s
 #   4. bench/torch_gpu.py: the same workloads in PyTorch CUDA (TF32 off)
-#   5. bench/gpu.ts merge → bench/results-gpu.json (also copied to $OUT when set)
+#   5. bench/gpu.ts merge → bench/results_gpu.json (also copied to $OUT when set)
 #
 # On the device machine (no network; see bench/gpu_fetch.sh for what to prepare first):
 #   run(command: "bash bench/gpu.sh", carry: [".gl"], timeout_s: 480)
-# Here, end to end at small sizes on llvmpipe and PyTorch's CPU (writes bench/results-gpu-dry-run.json):
+# Here, end to end at small sizes on llvmpipe and PyTorch's CPU (writes bench/results_gpu_dry_run.json):
 #   bash bench/gpu.sh --cpu-dry-run
 set -uo pipefail
 cd "$(dirname "$0")/.."
 mode=gpu
 [ "${1:-}" = "--cpu-dry-run" ] && mode=cpu
-small=""; result=bench/results-gpu.json; budget=250; tune=""
+small=""; result=bench/results_gpu.json; budget=250; tune=""
 # the dry run keeps the adapter's default kernels (tuning every shape on llvmpipe would take most of an hour)
-if [ "$mode" = cpu ]; then small="--small"; result=bench/results-gpu-dry-run.json; budget=900; tune="--no-tune"; fi
+if [ "$mode" = cpu ]; then small="--small"; result=bench/results_gpu_dry_run.json; budget=900; tune="--no-tune"; fi
 tmp=$(mktemp -d /tmp/ssl-gpu-bench.XXXXXX)
 say() { echo "[gpu.sh $(date +%H:%M:%S)] $*"; }
 

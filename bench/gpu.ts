@@ -1,4 +1,4 @@
-// The project's side of bench/gpu.sh, and the merge of both sides into bench/results-gpu.json.
+// The project's side of bench/gpu.sh, and the merge of both sides into bench/results_gpu.json.
 //
 //   deno run -A bench/gpu.ts workloads [--small]        the workload list as JSON (for PyTorch)
 //   deno run -A bench/gpu.ts project --out F [--small] [--budget-s S] [--data D] [--no-tune]

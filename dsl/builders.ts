@@ -155,7 +155,7 @@ function node(n: LossNode): LossNode {
   return build(S.ExprSchema, n, "loss") as LossNode;
 }
 
-/** Barlow Twins; lambda 'mean' is the λ-free variant λ = 1/(D−1) (docs/lambda-free.md). */
+/** Barlow Twins; lambda 'mean' is the λ-free variant λ = 1/(D−1) (docs/lambda_free.md). */
 export const barlowTwins = (a: Expr, b: Expr, lambda: number | "mean" = 0.0051): LossNode =>
   node({ op: "barlowTwins", a, b, lambda });
 export const ntXent = (a: Expr, b: Expr, temperature = 0.5): LossNode => node({ op: "ntXent", a, b, temperature });

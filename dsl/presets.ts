@@ -122,7 +122,7 @@ const half = (x: Expr) => mul(0.5, x);
 // ------------------------------------------------------------------------------ presets
 
 export interface BarlowOptions extends PresetOptions {
-  /** off-diagonal weight; 'mean' = 1/(D−1), the λ-free loss (docs/lambda-free.md) */
+  /** off-diagonal weight; 'mean' = 1/(D−1), the λ-free loss (docs/lambda_free.md) */
   lambda?: number | "mean";
 }
 
@@ -139,7 +139,7 @@ function barlowTwins(o: BarlowOptions = {}): PipelineSpec {
   });
 }
 
-/** The λ-free Barlow Twins (docs/lambda-free.md): λ = 1/(D−1), i.e. the off-diagonal mean per row. */
+/** The λ-free Barlow Twins (docs/lambda_free.md): λ = 1/(D−1), i.e. the off-diagonal mean per row. */
 function barlowMean(o: PresetOptions = {}): PipelineSpec {
   const spec = barlowTwins({ ...o, name: o.name ?? "barlow-mean", lambda: "mean" });
   return { ...spec, method: "barlowMean" };

@@ -224,7 +224,7 @@ export type LossNode =
   | { op: "simsiam"; a: Expr; b: Expr }
   /** VICReg: sim·MSE(a, b) + var·(hinge(a) + hinge(b))/2 + cov·(offcov(a) + offcov(b)) (official code) */
   | { op: "vicreg"; a: Expr; b: Expr; sim: number; var: number; cov: number }
-  /** mean((âᵀ b̂ − I)²) over the D×D entries, â, b̂ = columns L2-normalized along the batch (docs/lambda-free.md, "Samples or features") */
+  /** mean((âᵀ b̂ − I)²) over the D×D entries, â, b̂ = columns L2-normalized along the batch (docs/lambda_free.md, "Samples or features") */
   | { op: "featureSimMSE"; a: Expr; b: Expr }
   /** n-ary sum / product with numpy broadcasting */
   | { op: "add" | "mul"; args: Expr[] }

@@ -1,5 +1,5 @@
 // Running an example whose loss has constants that depend on the final sizes of the run: an
-// identity eye(D) (feature-mse.ts) or weights from D and the batch (infonce-barlow.ts). The
+// identity eye(D) (feature_mse.ts) or weights from D and the batch (infonce_barlow.ts). The
 // command line can change those sizes (--proj, --batch), so the example's `finish` step must
 // see the spec AFTER the flags: parse the flags once over the preset, finish the spec, then
 // hand it to runPipeline, which applies the same flags again. That second application is a

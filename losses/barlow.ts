@@ -1,4 +1,4 @@
-// Barlow Twins and the λ-free variant (docs/lambda-free.md).
+// Barlow Twins and the λ-free variant (docs/lambda_free.md).
 //
 //   C = standardize(za)ᵀ standardize(zb) / N                      [D, D]
 //   L = scale · ( Σ_i (1 − C_ii)²  +  λ Σ_{i≠j} C_ij² )
@@ -46,7 +46,7 @@ export function barlowTwins(za: Tensor, zb: Tensor, opts: BarlowOpts = {}): Tens
 }
 
 /**
- * λ-free Barlow Twins (docs/lambda-free.md): the off-diagonal sum of each row becomes its mean,
+ * λ-free Barlow Twins (docs/lambda_free.md): the off-diagonal sum of each row becomes its mean,
  * Σ_i (1 − C_ii)² + Σ_i mean_{j≠i} C_ij², i.e. λ = 1/(D − 1).
  */
 export function barlowTwinsLambdaFree(za: Tensor, zb: Tensor, opts: Omit<BarlowOpts, "lambda"> = {}): Tensor {

@@ -1,4 +1,4 @@
-// A variant of Barlow Twins raised in the discussion behind this project (docs/lambda-free.md): L2-normalise each feature column along the
+// A variant of Barlow Twins raised in the discussion behind this project (docs/lambda_free.md): L2-normalise each feature column along the
 // batch, take the feature similarity matrix C = ẑaᵀ ẑb (entries are cosines between feature
 // columns, no centring), and regress it onto the identity with a mean squared error:
 //   L = mean_ij (C_ij − I_ij)² = ( Σ_i (1 − C_ii)² + Σ_{i≠j} C_ij² ) / D²

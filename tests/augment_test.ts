@@ -16,7 +16,7 @@ import { adjustHue } from "../kernels/augment/color.ts";
 import { ShapeError } from "../kernels/op.ts";
 import { assertClose, cpuOp, rand } from "./util/check.ts";
 import { runOpGPU } from "./util/gpu.ts";
-import { contactSheet } from "../tools/contact-sheet.ts";
+import { contactSheet } from "../tools/contact_sheet.ts";
 import { toByte } from "../report/png.ts";
 
 const SC = { seed: 2024, step: 11 };

@@ -25,11 +25,11 @@ import type { Tensor } from "../ir/tensor.ts";
 import { initValues } from "../runtime/init.ts";
 import { trainingGraph } from "../step/build.ts";
 import { train } from "../train/trainer.ts";
-import * as barlowPredictor from "../examples/barlow-predictor.ts";
-import * as byolBarlow from "../examples/byol-barlow.ts";
-import * as featureMse from "../examples/feature-mse.ts";
-import * as infonceBarlow from "../examples/infonce-barlow.ts";
-import * as lambdaFree from "../examples/lambda-free.ts";
+import * as barlowPredictor from "../examples/barlow_predictor.ts";
+import * as byolBarlow from "../examples/byol_barlow.ts";
+import * as featureMse from "../examples/feature_mse.ts";
+import * as infonceBarlow from "../examples/infonce_barlow.ts";
+import * as lambdaFree from "../examples/lambda_free.ts";
 
 const EXAMPLES = { byolBarlow, barlowPredictor, infonceBarlow, featureMse };
 

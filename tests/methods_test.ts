@@ -421,7 +421,7 @@ Deno.test("simsiam: the gradient is that of the loss with the stopGrad'd targets
 
 // ------------------------------------------------- every dispatch comes from the shared op table
 
-const PIPELINES = ["barlow", "barlow-mean", "simclr", "moco", "byol", "simsiam", "vicreg"];
+const PIPELINES = ["barlow", "barlow_mean", "simclr", "moco", "byol", "simsiam", "vicreg"];
 
 Deno.test("every pipeline's compiled step dispatches only shared-table kernels; fused kernels hold only elementwise ops", async () => {
   const variants: [string, PipelineSpec][] = [];

@@ -31,7 +31,7 @@ const quiet = () => {};
  */
 const SETTINGS: Record<string, { flags: string[] }> = {
   barlow: { flags: ["--lr", "2"] },
-  "barlow-mean": { flags: ["--lr", "2"] },
+  barlow_mean: { flags: ["--lr", "2"] },
   simclr: { flags: ["--lr", "3"] },
   moco: { flags: ["--lr", "3", "--queue", String(BATCH)] },
   byol: { flags: ["--lr", "4"] },

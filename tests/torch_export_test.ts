@@ -22,7 +22,7 @@ import { shuffleOrder } from "../kernels/wgsl/shuffle.ts";
 import type { Init } from "../ir/graph.ts";
 import { initValues } from "../runtime/init.ts";
 import { trainingGraph } from "../step/build.ts";
-import { exportArgs } from "../tools/to-torch.ts";
+import { exportArgs } from "../tools/to_torch.ts";
 import { exportSpec, maxAbsDiff, PYTHON, python, readTensors, requireTorch, runCases, tempDir } from "./util/torch.ts";
 import { extraSpecs, smallPipelineSpec, smallSpecs } from "./util/torch_specs.ts";
 
@@ -80,14 +80,14 @@ Deno.test("torch export: epoch order and synthetic data are the project's bit fo
   assert.equal(maxAbsDiff(syn.data, ref.images), 0, "synthetic images");
 });
 
-Deno.test("torch export: tools/to-torch.ts reads a pipeline or example with its flags, or a spec file", async () => {
+Deno.test("torch export: tools/to_torch.ts reads a pipeline or example with its flags, or a spec file", async () => {
   const root = tempDir("cli");
   const bt = await exportArgs(["pipelines/barlow.ts", "--batch", "64", "--proj", "64,32", "--out", join(root, "bt")]);
   assert(bt !== "help");
   assert.equal(bt.spec.batch, 64);
   assert.equal(bt.out, join(root, "bt"));
   // an example whose loss bakes in the width: the loss follows --proj
-  const fm = await exportArgs(["examples/feature-mse.ts", "--proj", "64,32"]);
+  const fm = await exportArgs(["examples/feature_mse.ts", "--proj", "64,32"]);
   assert(fm !== "help");
   assert.equal(JSON.stringify(fm.spec.loss).match(/"op":"eye","n":(\d+)/)?.[1], "32");
   assert.equal(fm.out, "torch/feature-mse");

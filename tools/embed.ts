@@ -4,7 +4,7 @@
 //   deno run -A tools/embed.ts --checkpoint RUN --out feats.npy [--data NAME] [--split test|train] [--limit N]
 //
 // RUN is a run folder or checkpoint file of either engine (pipelines/*.ts or a program written
-// by tools/to-torch.ts). Writes feats.npy (float32 [n, D]) and feats.labels.npy (int32 [n]).
+// by tools/to_torch.ts). Writes feats.npy (float32 [n, D]) and feats.labels.npy (int32 [n]).
 import process from "node:process";
 import { writeFileSync } from "node:fs";
 import { DataError } from "../data/dataset.ts";

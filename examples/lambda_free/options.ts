@@ -1,5 +1,5 @@
 // The λ-free study's options: defaults, the study's own flags, and which pipeline flags pass
-// through to every run's Barlow Twins preset. See examples/lambda-free.ts for the study.
+// through to every run's Barlow Twins preset. See examples/lambda_free.ts for the study.
 import { FLAG_NAMES, FlagError } from "../../dsl/cli.ts";
 
 /**
@@ -229,7 +229,7 @@ export function studyHelp(): string {
     return `${left.padEnd(26)} ${f.help}${def ? ` (default: ${def})` : ""}`;
   });
   return [
-    "usage: examples/lambda-free.ts [study flags] [pipeline flags]",
+    "usage: examples/lambda_free.ts [study flags] [pipeline flags]",
     "Barlow Twins with λ = 0.0051 and λ = 1/(D−1) for each projector width D, LARS and SGD, same step budget.",
     "",
     ...rows,

@@ -62,7 +62,7 @@ export function programPy(spec: PipelineSpec, plan: TorchPlan = torchPlan(spec))
     `# EMA copies of ${e.of}'s weights\ns = shadows[${pyStr(e.of)}]\n${forwardCode(spec, e.forward, "s", (d) => `out.update(${d})`)}`
   ).join("\n");
   return `"""The spec '${spec.name}' (method ${spec.method}) as a PyTorch program: written by
-tools/to-torch.ts from the spec below; regenerate it rather than edit it. Run train.py next to it."""
+tools/to_torch.ts from the spec below; regenerate it rather than edit it. Run train.py next to it."""
 import torch
 
 from sslport import losses as L

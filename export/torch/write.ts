@@ -33,7 +33,7 @@ if __name__ == "__main__":
 function readme(spec: PipelineSpec): string {
   return `# ${spec.name} (${spec.method}) in PyTorch
 
-Written by \`tools/to-torch.ts\` from the spec in \`spec.json\` (hash ${specHash(spec)}). Needs Python 3
+Written by \`tools/to_torch.ts\` from the spec in \`spec.json\` (hash ${specHash(spec)}). Needs Python 3
 with torch (1.13 or later) and numpy; nothing else.
 
     python3 train.py [--steps N] [--batch GLOBAL_BATCH] [--out RUN] [--resume RUN] [--overwrite]

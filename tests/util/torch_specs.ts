@@ -27,7 +27,7 @@ interface SpecModule {
 }
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const HELPERS = new Set(["run.ts", "run_example.ts", "lambda-free.ts"]);
+const HELPERS = new Set(["run.ts", "run_example.ts", "lambda_free.ts"]);
 
 /** Common test-size flags; `batch` rows of `side`×`side` images. */
 export function smallFlags(spec: PipelineSpec, batch: number): string[] {

@@ -1,7 +1,7 @@
 // BYOL at the default budget (pipelines/byol.ts: 2 epochs of Fashion-MNIST, batch 256) collapses
 // dimensionally in both engines. This writes the default spec and variants of its recipe as spec
 // files, to train with either engine (`pipelines/byol.ts --spec FILE`, or the PyTorch program of
-// `tools/to-torch.ts --spec FILE`) and compare effective rank and accuracy:
+// `tools/to_torch.ts --spec FILE`) and compare effective rank and accuracy:
 //   deno run -A export/torch/study/byol_variants.ts OUT_DIR
 import process from "node:process";
 import { lars, sgd } from "../../../dsl/builders.ts";

@@ -1,7 +1,7 @@
 // The λ-free study's SGD arm over a learning-rate sweep, trained by the exported PyTorch program
 // and scored by the project's evaluator (evaluate_checkpoint.ts). Specs come from the study
 // itself (examples/lambda_free/plan.ts), one per (lr, D, λ), so the WebGPU arm
-// (`examples/lambda-free.ts --optimizers sgd --sgd-lr X …`) trains the very same specs.
+// (`examples/lambda_free.ts --optimizers sgd --sgd-lr X …`) trains the very same specs.
 //   deno run -A export/torch/study/lambda_sgd.ts --lrs 1e-5,1e-3,1e-2,0.1,0.2 [study flags] --out DIR
 // Appends one JSON line per run to DIR/results.jsonl; a run with a line there is not redone.
 import process from "node:process";
@@ -32,7 +32,7 @@ const done = new Set(existsSync(resultsPath) ? readFileSync(resultsPath, "utf8")
 
 for (const lr of lrs) {
   const o = parseStudyArgs([...args, "--optimizers", "sgd", "--sgd-lr", String(lr), "--out", join(out, `lr${lr}`)]);
-  if (o === "help") throw new Error("see examples/lambda-free.ts --help for the study flags");
+  if (o === "help") throw new Error("see examples/lambda_free.ts --help for the study flags");
   for (const r of planRuns(o)) {
     const key = `lr${lr}-${r.key}`;
     if (done.has(key)) continue;

@@ -29,7 +29,7 @@ const done = new Set(existsSync(resultsPath) ? readFileSync(resultsPath, "utf8")
 
 for (const lr of lrs) {
   const o = parseStudyArgs([...args, "--optimizers", "sgd", "--sgd-lr", String(lr), "--out", join(out, `lr${lr}`)]);
-  if (o === "help") throw new Error("see examples/lambda-free.ts --help for the study flags");
+  if (o === "help") throw new Error("see examples/lambda_free.ts --help for the study flags");
   for (const r of planRuns(o)) {
     const key = `lr${lr}-${r.key}`;
     if (done.has(key)) continue;

@@ -36,7 +36,7 @@ def load(run_or_file: str, spec_hash: str = None, shapes: dict = None) -> dict:
             raise fail(f"{key} {meta.get(key)!r} is not a non-negative integer")
     if spec_hash is not None and meta.get("spec_hash") != spec_hash:
         raise fail(f"written for spec hash {meta.get('spec_hash')}, but this program's spec hashes to {spec_hash} "
-                   "(regenerate the program from the checkpoint's spec: tools/to-torch.ts --spec)")
+                   "(regenerate the program from the checkpoint's spec: tools/to_torch.ts --spec)")
     ck = {"tensors": tensors, "spec": json.loads(meta["spec"]), "spec_hash": meta.get("spec_hash", ""),
           "step": int(meta["step"]), "epoch": int(meta["epoch"])}
     check_shapes(ck, shapes or {}, path)

@@ -7,7 +7,7 @@
 // two agree). The loss is small (a mean over D² entries) but LARS's trust ratio makes the
 // update independent of the loss scale, so the Barlow Twins preset's optimizer is kept.
 // eye(D) bakes D into the spec, so the loss is rebuilt after --proj.
-// Run: deno run -A examples/feature-mse.ts --help
+// Run: deno run -A examples/feature_mse.ts --help
 import { eye, featureSimMSE, matmul, mean, normalize, square, sub } from "../dsl/builders.ts";
 import { type PresetOptions, presets } from "../dsl/presets.ts";
 import type { Expr, PipelineSpec } from "../dsl/schema.ts";
@@ -34,4 +34,4 @@ export const make = (o: PresetOptions = {}): PipelineSpec => finish(makeLibrary(
 
 export const spec = make();
 
-if (import.meta.main) await runFinished(makeLibrary(), finish, "examples/feature-mse.ts");
+if (import.meta.main) await runFinished(makeLibrary(), finish, "examples/feature_mse.ts");

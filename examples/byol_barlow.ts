@@ -5,7 +5,7 @@
 //   L = ½·BT(z1, t2) + ½·BT(z2, t1)
 // Everything else (augmentations, projector, LARS) is the Barlow Twins preset, so a run differs
 // from pipelines/barlow.ts only by the momentum target. Flags: --tau, --lambda, --proj, …
-// Run: deno run -A examples/byol-barlow.ts --help
+// Run: deno run -A examples/byol_barlow.ts --help
 import { add, barlowTwins, branch, ema, mul } from "../dsl/builders.ts";
 import { type BarlowOptions, presets } from "../dsl/presets.ts";
 import type { PipelineSpec } from "../dsl/schema.ts";
@@ -37,4 +37,4 @@ export function make(o: ByolBarlowOptions = {}): PipelineSpec {
 
 export const spec = make();
 
-if (import.meta.main) await runPipeline(spec, "examples/byol-barlow.ts");
+if (import.meta.main) await runPipeline(spec, "examples/byol_barlow.ts");

@@ -1,6 +1,6 @@
 // The seed's open question, measured: does the λ-free Barlow Twins loss (λ = 1/(D−1), the
 // off-diagonal MEAN of each row) match the searched λ = 0.0051 across projector widths D?
-// The two agree only near D ≈ 197; at D = 2048, 1/(D−1) is 10× weaker (docs/lambda-free.md).
+// The two agree only near D ≈ 197; at D = 2048, 1/(D−1) is 10× weaker (docs/lambda_free.md).
 //
 // For every (D, λ, optimizer) this trains Barlow Twins under the same budget of optimizer steps
 // and evaluates it exactly as a pipeline run does: each configuration is one run of
@@ -30,7 +30,7 @@
 // of 10000 images) is 8–13 minutes of training per D = 2048 run at that load, less on a quiet
 // machine or with a narrower projector. That compares the losses early in training; it does
 // not settle the question: give it --budget-steps 1000 (or more) and --train-limit 60000 when time allows.
-// Run: deno run -A examples/lambda-free.ts --help
+// Run: deno run -A examples/lambda_free.ts --help
 import process from "node:process";
 import { FlagError } from "../dsl/cli.ts";
 import { parseStudyArgs, studyHelp } from "./lambda_free/options.ts";

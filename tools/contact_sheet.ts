@@ -5,7 +5,7 @@
 // (or its float64 reference with --cpu), keyed by --seed and --step: the sheet shows exactly
 // what a training step with that spec, seed and step sees.
 //
-//   deno run -A tools/contact-sheet.ts [--data fashion-mnist|synthetic|cifar10:<dir>|<folder>]
+//   deno run -A tools/contact_sheet.ts [--data fashion-mnist|synthetic|cifar10:<dir>|<folder>]
 //     [--method barlowTwins|simclr|mocoV2|byol|simsiam|vicreg|barlowMean | --spec file.json]
 //     [--n 12] [--offset 0] [--seed 0] [--step 0] [--size 28] [--scale 4] [--cols 4] [--cpu]
 //     [--out runs/contact-sheet.png]
@@ -84,7 +84,7 @@ export async function contactSheet(
 }
 
 const METHODS = Object.keys(presets) as PresetName[];
-const HELP = `usage: deno run -A tools/contact-sheet.ts [options]
+const HELP = `usage: deno run -A tools/contact_sheet.ts [options]
   --data <name>     fashion-mnist (default when installed), synthetic, mnist:<dir>, cifar10:<dir>,
                     cifar100:<dir>, or a folder
   --method <name>   the views of a preset: ${METHODS.join(" | ")} (default barlowTwins)

@@ -12,7 +12,7 @@
 // (measured at the random initialization in tests/examples_test.ts: both terms are O(1)).
 // The weights are constants of the spec, so they are recomputed after --batch and --proj.
 // Augmentations, projector and LARS are the Barlow Twins preset's. Flags: --temp, --lambda, …
-// Run: deno run -A examples/infonce-barlow.ts --help
+// Run: deno run -A examples/infonce_barlow.ts --help
 import { add, barlowTwins, mul, ntXent } from "../dsl/builders.ts";
 import { type BarlowOptions, presets } from "../dsl/presets.ts";
 import type { PipelineSpec } from "../dsl/schema.ts";
@@ -55,4 +55,4 @@ export function make(o: InfoNceBarlowOptions = {}): PipelineSpec {
 
 export const spec = make();
 
-if (import.meta.main) await runFinished(spec, finish, "examples/infonce-barlow.ts");
+if (import.meta.main) await runFinished(spec, finish, "examples/infonce_barlow.ts");

@@ -5,7 +5,7 @@
 //   L = ½·BT(p1, stopGrad(z2)) + ½·BT(p2, stopGrad(z1))
 // The predictor is a bottleneck MLP D → D/4 (BN, ReLU) → D (SimSiam's shape); the rest is the
 // Barlow Twins preset (augmentations, projector, LARS). Flags: --pred, --proj, --lambda, …
-// Run: deno run -A examples/barlow-predictor.ts --help
+// Run: deno run -A examples/barlow_predictor.ts --help
 import { add, barlowTwins, branch, mlp, mul } from "../dsl/builders.ts";
 import { type BarlowOptions, presets } from "../dsl/presets.ts";
 import type { PipelineSpec } from "../dsl/schema.ts";
@@ -39,4 +39,4 @@ export function make(o: BarlowPredictorOptions = {}): PipelineSpec {
 
 export const spec = make();
 
-if (import.meta.main) await runPipeline(spec, "examples/barlow-predictor.ts");
+if (import.meta.main) await runPipeline(spec, "examples/barlow_predictor.ts");

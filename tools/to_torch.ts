@@ -1,8 +1,8 @@
 // Writes a spec's PyTorch program (export/torch/): the same modules, views, loss, optimizer,
 // schedules, EMA, queues and checkpoint files as the project, and DDP under torchrun.
 //
-//   deno run -A tools/to-torch.ts pipelines/barlow.ts [pipeline flags] --out DIR
-//   deno run -A tools/to-torch.ts --spec file.json [pipeline flags] --out DIR
+//   deno run -A tools/to_torch.ts pipelines/barlow.ts [pipeline flags] --out DIR
+//   deno run -A tools/to_torch.ts --spec file.json [pipeline flags] --out DIR
 //   python3 DIR/train.py --help
 //
 // The first form takes the spec a pipeline or example file exports (`spec`, and its `finish`
@@ -18,8 +18,8 @@ import type { PipelineSpec } from "../dsl/schema.ts";
 import { presets } from "../dsl/presets.ts";
 import { ExportError, writeTorchProgram } from "../export/torch/mod.ts";
 
-const USAGE = "usage: tools/to-torch.ts <pipelines/NAME.ts | examples/NAME.ts> [pipeline flags] [--out DIR]\n" +
-  "       tools/to-torch.ts --spec FILE.json [pipeline flags] [--out DIR]";
+const USAGE = "usage: tools/to_torch.ts <pipelines/NAME.ts | examples/NAME.ts> [pipeline flags] [--out DIR]\n" +
+  "       tools/to_torch.ts --spec FILE.json [pipeline flags] [--out DIR]";
 
 interface SpecModule {
   spec: PipelineSpec;
@@ -58,7 +58,7 @@ if (import.meta.main) {
     const r = await exportArgs(process.argv.slice(2));
     if (r === "help") {
       // the pipelines' flags; their defaults are those of the file named, so none is shown here
-      const flags = helpText(presets.barlowTwins(), "tools/to-torch.ts").split("\n").slice(3)
+      const flags = helpText(presets.barlowTwins(), "tools/to_torch.ts").split("\n").slice(3)
         .filter((l) => !/^\s+--(resume|overwrite|out)\b/.test(l))
         .map((l) => l.replace(/ \(default: .*\)$/, ""));
       flags.push(`  --out DIR${" ".repeat(16)}folder to write the PyTorch program to (default torch/<spec name>)`);
