@@ -17,7 +17,7 @@ Deno.test("kNN k larger than the real training set is a clear error naming eval.
   checkKnnK(spec, 200);
   assert.throws(
     () => checkKnnK(spec, 150),
-    /^Error: eval\.knnK: the kNN evaluation asks for 200 neighbours but the training set of 'synthetic' has only 150 images; lower eval\.knnK \(at most 150\)$/,
+    /^EvalSettingsError: eval\.knnK: the kNN evaluation asks for 200 neighbours but the training set of 'synthetic' has only 150 images; lower eval\.knnK \(at most 150\)$/,
   );
   const few = (n: number): FeatureSet => ({
     data: new Float32Array(n * 4),

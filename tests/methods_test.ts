@@ -40,7 +40,8 @@ const TINY: Record<string, () => PipelineSpec> = {
   barlowMean: () => presets.barlowMean(common),
   simclr: () => presets.simclr(common),
   mocoV2: () => presets.mocoV2({ ...common, queue: 3 * B }),
-  byol: () => presets.byol({ ...common, pred: [13, 11], tau: 0.9 }),
+  // the preset's LARS (η 1e-3) moves weights by ~lr·1e-3 of their norm: a large lr makes the EMA check see them move
+  byol: () => presets.byol({ ...common, pred: [13, 11], tau: 0.9, lr: 10 }),
   simsiam: () => presets.simsiam({ ...common, pred: [7, 11] }),
   vicreg: () => presets.vicreg(common),
 };
