@@ -9,6 +9,7 @@ import type { Gpu } from "../runtime/device.ts";
 import { Executable } from "../runtime/executable.ts";
 import { deviceCompileOptions } from "../runtime/compile_for.ts";
 import { compileStep, trainingGraph } from "../step/build.ts";
+import type { PipelineSpec } from "../dsl/schema.ts";
 
 export interface StepBench {
   run(): Promise<void>;
@@ -19,25 +20,21 @@ export interface StepBench {
   destroy(): void;
 }
 
-export async function btStep(gpu: Gpu, o: { batch?: number; encoder?: number[]; proj?: number[] } = {}): Promise<StepBench> {
-  const batch = o.batch ?? 256, encoder = o.encoder ?? [1024, 1024], proj = o.proj ?? [2048, 2048];
-  const spec = presets.barlowTwins({ batch, proj, encoder: mlp(encoder, { bias: true, lastBn: true, lastRelu: true }) });
-  const t = trainingGraph(spec, { c: 1, h: 28, w: 28 });
-  // the kernels this adapter would train with (cached autotuner picks or its defaults)
+/**
+ * A training step of `spec` on `image`-shaped synthetic pixels, built as the trainer builds it
+ * (the adapter's cached autotuner picks or its defaults), with the images written once; `run`
+ * advances the scalar plan and waits for the loss.
+ */
+export async function benchStep(gpu: Gpu, spec: PipelineSpec, image: { c: number; h: number; w: number }, gflop: number): Promise<StepBench> {
+  const t = trainingGraph(spec, image);
   const step = compileStep(t, await deviceCompileOptions(gpu, t.graph));
   const ex = await Executable.create(gpu, step.program);
   ex.initPersistent(0);
-  const img = new Float32Array(batch * 784);
+  const img = new Float32Array(spec.batch * image.c * image.h * image.w);
   for (let i = 0; i < img.length; i++) img[i] = (i * 2654435761 % 1000) / 1000;
   ex.write("images", img);
   const geometry = { stepsPerEpoch: 200, totalSteps: 1000 };
   let k = 0;
-  // matmul FLOPs of forward + backward for the two views (2·M·N·K each, backward twice)
-  const dims = [784, ...encoder, ...proj];
-  let layer = 0;
-  for (let i = 0; i + 1 < dims.length; i++) layer += dims[i] * dims[i + 1];
-  const d = proj[proj.length - 1];
-  const gflop = (2 * 3 * 2 * batch * layer + 3 * 2 * batch * d * d) / 1e9;
   return {
     description: describe(step.program),
     gflop,
@@ -49,4 +46,16 @@ export async function btStep(gpu: Gpu, o: { batch?: number; encoder?: number[]; 
     },
     destroy: () => ex.destroy(),
   };
+}
+
+export function btStep(gpu: Gpu, o: { batch?: number; encoder?: number[]; proj?: number[] } = {}): Promise<StepBench> {
+  const batch = o.batch ?? 256, encoder = o.encoder ?? [1024, 1024], proj = o.proj ?? [2048, 2048];
+  const spec = presets.barlowTwins({ batch, proj, encoder: mlp(encoder, { bias: true, lastBn: true, lastRelu: true }) });
+  // matmul FLOPs of forward + backward for the two views (2·M·N·K each, backward twice)
+  const dims = [784, ...encoder, ...proj];
+  let layer = 0;
+  for (let i = 0; i + 1 < dims.length; i++) layer += dims[i] * dims[i + 1];
+  const d = proj[proj.length - 1];
+  const gflop = (2 * 3 * 2 * batch * layer + 3 * 2 * batch * d * d) / 1e9;
+  return benchStep(gpu, spec, { c: 1, h: 28, w: 28 }, gflop);
 }

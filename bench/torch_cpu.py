@@ -19,6 +19,8 @@ import torch
 import torch.nn as nn
 import torchvision
 
+from torch_peer import Lars, barlow_loss  # bench/torch_peer.py: the script's folder is on sys.path
+
 
 def projector(d_in, widths):
     layers = []
@@ -47,39 +49,8 @@ def cifar_resnet18():
     return net
 
 
-def barlow_loss(za, zb, lam=0.0051):
-    n = za.shape[0]
-    za = (za - za.mean(0)) / za.std(0, unbiased=False).add(1e-5)
-    zb = (zb - zb.mean(0)) / zb.std(0, unbiased=False).add(1e-5)
-    c = za.T @ zb / n
-    on = (torch.diagonal(c) - 1).pow(2).sum()
-    off = c.pow(2).sum() - torch.diagonal(c).pow(2).sum()
-    return on + lam * off
-
-
-class Lars:
-    """SGD with momentum and LARS trust ratios; 1-D parameters skip decay and adaptation."""
-
-    def __init__(self, params, lr=0.2, momentum=0.9, weight_decay=1e-6, eta=1e-3):
-        self.params = [p for p in params if p.requires_grad]
-        self.lr, self.mu, self.wd, self.eta = lr, momentum, weight_decay, eta
-        self.buf = [torch.zeros_like(p) for p in self.params]
-
-    @torch.no_grad()
-    def step(self):
-        for p, b in zip(self.params, self.buf):
-            g = p.grad
-            if p.ndim > 1:
-                g = g.add(p, alpha=self.wd)
-                wn, gn = p.norm(), g.norm()
-                ratio = torch.where((wn > 0) & (gn > 0), self.eta * wn / gn, torch.ones_like(wn))
-                g = g.mul(ratio)
-            b.mul_(self.mu).add_(g)
-            p.add_(b, alpha=-self.lr)
-
-
 def timed_step(model, views, repeats):
-    opt = Lars(model.parameters())
+    opt = Lars(model.parameters(), weight_decay=1e-6)
 
     def step():
         for p in model.parameters():

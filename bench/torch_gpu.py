@@ -29,6 +29,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from torch_peer import Lars, barlow_loss  # bench/torch_peer.py: the script's folder is on sys.path
+
 
 # ---- models -------------------------------------------------------------------------------------
 
@@ -87,35 +89,6 @@ class ResNet18(nn.Module):
 
     def forward(self, x):
         return self.blocks(self.stem(x)).mean(dim=(2, 3))
-
-
-def barlow_loss(za, zb, lam=0.0051):
-    n = za.shape[0]
-    za = (za - za.mean(0)) / za.std(0, unbiased=False).add(1e-5)
-    zb = (zb - zb.mean(0)) / zb.std(0, unbiased=False).add(1e-5)
-    c = za.T @ zb / n
-    d = torch.diagonal(c)
-    return (d - 1).pow(2).sum() + lam * (c.pow(2).sum() - d.pow(2).sum())
-
-
-class Lars:
-    """SGD with momentum and LARS trust ratios; 1-D parameters (biases, BN) skip decay and adaptation."""
-
-    def __init__(self, params, lr=0.2, momentum=0.9, weight_decay=1e-4, eta=1e-3):
-        self.params = [p for p in params if p.requires_grad]
-        self.lr, self.mu, self.wd, self.eta = lr, momentum, weight_decay, eta
-        self.buf = [torch.zeros_like(p) for p in self.params]
-
-    @torch.no_grad()
-    def step(self):
-        for p, b in zip(self.params, self.buf):
-            g = p.grad
-            if p.ndim > 1:
-                g = g.add(p, alpha=self.wd)
-                wn, gn = p.norm(), g.norm()
-                g = g.mul(torch.where((wn > 0) & (gn > 0), self.eta * wn / gn, torch.ones_like(wn)))
-            b.mul_(self.mu).add_(g)
-            p.add_(b, alpha=-self.lr)
 
 
 # ---- augmentations, batched on the device -----------------------------------------------------
@@ -193,7 +166,7 @@ def bench_matmul(w, device, run):
 
 
 def step_fn(model, data, batch, size, gen, precision, device):
-    opt = Lars(model.parameters())
+    opt = Lars(model.parameters(), weight_decay=1e-4)
     n = data.shape[0]
     k = [0]
 

@@ -18,6 +18,7 @@ import {
   convGemmGradWeight,
   sgmatConvKernel,
   simtConvKernel,
+  stridePhase,
 } from "./conv/gemm.ts";
 import { parseGemmName } from "./matmul/gemm.ts";
 import { parseSgmatName } from "./matmul/sgmat.ts";
@@ -550,13 +551,9 @@ export function lowerConv2dGradInput(geo: ConvGeom, c: KernelCtx): Lowering {
   const { N, C, H, W, O, KH, KW, sh, sw, ph, pw, Ho, Wo } = geo;
   const v = convVariant("conv2dGradInput", c, C), Cp = roundUp(C, 4 * v.OV * v.L);
   const passes: Pass[] = [padTranspose("conv2dGradInput.weights", IN1, TMP0, O, C, KH * KW, Cp)];
-  const phase = (phi: number, n: number, k: number, s: number, p: number) => {
-    const k0 = (phi + p) % s;
-    return { rows: Math.ceil((n - phi) / s), taps: k0 < k ? Math.ceil((k - k0) / s) : 0, k0, q: (phi + p - k0) / s };
-  };
   for (let fh = 0; fh < Math.min(sh, H); fh++) {
     for (let fw = 0; fw < Math.min(sw, W); fw++) {
-      const a = phase(fh, H, KH, sh, ph), b = phase(fw, W, KW, sw, pw);
+      const a = stridePhase(fh, H, KH, sh, ph), b = stridePhase(fw, W, KW, sw, pw);
       passes.push(tapGemmPass(
         {
           label: `conv2dGradInput[${fh},${fw}]`,

@@ -4,15 +4,9 @@ import process from "node:process";
 import { mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { awaitGpu } from "./wait.ts";
+import type { SubgroupMatrixConfig } from "../kernels/matmul/common.ts";
 
-/** One tensor-core fragment shape the adapter multiplies (WebGPU's GPUSubgroupMatrixConfig). */
-export interface SubgroupMatrixConfig {
-  componentType: string;
-  resultComponentType: string;
-  M: number;
-  N: number;
-  K: number;
-}
+export type { SubgroupMatrixConfig };
 
 export interface Gpu {
   device: GPUDevice;

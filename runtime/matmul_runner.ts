@@ -5,7 +5,7 @@
 import { batchCount, type MatmulProblem } from "../kernels/matmul/common.ts";
 import { matmulVariant } from "../kernels/matmul/variants.ts";
 import { size } from "../kernels/op.ts";
-import { PassTimer } from "./timestamps.ts";
+import { timePass } from "./timestamps.ts";
 import { awaitGpu } from "./wait.ts";
 
 /** A variant compiled for one problem with its buffers bound, ready to dispatch. */
@@ -108,6 +108,14 @@ export async function prepareMatmul(
 }
 
 /** Encode `reps` dispatches of a prepared matmul in one compute pass. */
+/** `reps` back-to-back dispatches of the matmul in `pass` */
+export function recordMatmul(pass: GPUComputePassEncoder, m: PreparedMatmul, reps = 1) {
+  pass.setPipeline(m.pipeline);
+  pass.setBindGroup(0, m.bindGroup);
+  for (let i = 0; i < reps; i++) pass.dispatchWorkgroups(...m.workgroups);
+}
+
+/** One compute pass of `reps` dispatches, optionally bracketed by timestamps. */
 export function encodeMatmul(
   enc: GPUCommandEncoder,
   m: PreparedMatmul,
@@ -115,9 +123,7 @@ export function encodeMatmul(
   timestampWrites?: GPUComputePassTimestampWrites,
 ) {
   const pass = enc.beginComputePass(timestampWrites ? { timestampWrites } : {});
-  pass.setPipeline(m.pipeline);
-  pass.setBindGroup(0, m.bindGroup);
-  for (let i = 0; i < reps; i++) pass.dispatchWorkgroups(...m.workgroups);
+  recordMatmul(pass, m, reps);
   pass.end();
 }
 
@@ -153,40 +159,11 @@ export async function runMatmul(
   }
 }
 
-const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/**
- * Seconds per dispatch: `rounds` submits of `reps` back-to-back dispatches each, median over
- * rounds. GPU timestamps bracket the pass when the device has 'timestamp-query'; otherwise
- * wall clock from submit to onSubmittedWorkDone. Awaiting a dawn.node promise busy-polls a
- * core, which on a CPU adapter steals from the kernel, so when the duration is roughly known
- * (`expectS`) we sleep through most of it before awaiting.
- */
-export async function timeMatmul(
+/** Seconds per dispatch of the matmul (runtime/timestamps.ts's timePass). */
+export function timeMatmul(
   device: GPUDevice,
   m: PreparedMatmul,
-  { reps = 1, rounds = 3, expectS = 0 }: { reps?: number; rounds?: number; expectS?: number } = {},
+  opts: { reps?: number; rounds?: number; expectS?: number } = {},
 ): Promise<{ seconds: number; source: "gpu" | "wall" }> {
-  const timer = PassTimer.create(device, 1);
-  const times: number[] = [];
-  let gpuTimed = timer !== undefined;
-  try {
-    for (let r = 0; r < rounds; r++) {
-      const enc = device.createCommandEncoder();
-      encodeMatmul(enc, m, reps, timer?.writes(0));
-      timer?.resolve(enc, 1);
-      const t0 = performance.now();
-      device.queue.submit([enc.finish()]);
-      if (expectS > 0) await sleep(expectS * reps * 900);
-      await awaitGpu(device.queue.onSubmittedWorkDone());
-      const wall = (performance.now() - t0) / 1000;
-      const gpu = timer ? (await timer.read(1))[0] : NaN;
-      if (!(gpu > 0)) gpuTimed = false;
-      times.push(gpu > 0 ? gpu : wall);
-    }
-  } finally {
-    timer?.destroy();
-  }
-  return { seconds: median(times) / reps, source: gpuTimed ? "gpu" : "wall" };
+  return timePass(device, (pass, reps) => recordMatmul(pass, m, reps), opts);
 }

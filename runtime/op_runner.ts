@@ -4,7 +4,7 @@
 // no compiler.
 import { OPS } from "../kernels/registry.ts";
 import { type Attrs, MAX_SCALARS, type Shape, size, UNIFORM_BINDING } from "../kernels/op.ts";
-import { PassTimer } from "./timestamps.ts";
+import { timePass } from "./timestamps.ts";
 import { awaitGpu } from "./wait.ts";
 
 export interface PreparedOp {
@@ -117,38 +117,13 @@ export async function prepareOp(
   };
 }
 
-const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Seconds per run of the op: median of `rounds` submits of `reps` runs (GPU timestamps when available). */
-export async function timeOp(
+/** Seconds per run of the op (runtime/timestamps.ts's timePass). */
+export function timeOp(
   device: GPUDevice,
   m: PreparedOp,
-  { reps = 1, rounds = 3, expectS = 0 }: { reps?: number; rounds?: number; expectS?: number } = {},
+  opts: { reps?: number; rounds?: number; expectS?: number } = {},
 ): Promise<{ seconds: number; source: "gpu" | "wall" }> {
-  const timer = PassTimer.create(device, 1);
-  const times: number[] = [];
-  let gpuTimed = timer !== undefined;
-  try {
-    for (let r = 0; r < rounds; r++) {
-      const enc = device.createCommandEncoder();
-      const pass = enc.beginComputePass(timer ? { timestampWrites: timer.writes(0) } : {});
-      m.record(pass, reps);
-      pass.end();
-      timer?.resolve(enc, 1);
-      const t0 = performance.now();
-      device.queue.submit([enc.finish()]);
-      if (expectS > 0) await sleep(expectS * reps * 900);
-      await awaitGpu(device.queue.onSubmittedWorkDone());
-      const wall = (performance.now() - t0) / 1000;
-      const gpu = timer ? (await timer.read(1))[0] : NaN;
-      if (!(gpu > 0)) gpuTimed = false;
-      times.push(gpu > 0 ? gpu : wall);
-    }
-  } finally {
-    timer?.destroy();
-  }
-  return { seconds: median(times) / reps, source: gpuTimed ? "gpu" : "wall" };
+  return timePass(device, (pass, reps) => m.record(pass, reps), opts);
 }
 
 /** Run the op once and read its output. */

@@ -98,3 +98,43 @@ export async function timeDispatches(device: GPUDevice, records: Recorder[]): Pr
   }
   return out;
 }
+
+const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Seconds per repetition of what `record` puts in one compute pass: `rounds` submits of one pass
+ * recording `reps` repetitions, median over rounds. GPU timestamps bracket the pass when the
+ * device has 'timestamp-query'; otherwise wall clock from submit to onSubmittedWorkDone. Awaiting
+ * a dawn.node promise busy-polls a core, which on a CPU adapter steals from the kernel, so when
+ * the duration is roughly known (`expectS` per repetition) we sleep through most of it first.
+ */
+export async function timePass(
+  device: GPUDevice,
+  record: (pass: GPUComputePassEncoder, reps: number) => void,
+  { reps = 1, rounds = 3, expectS = 0 }: { reps?: number; rounds?: number; expectS?: number } = {},
+): Promise<{ seconds: number; source: "gpu" | "wall" }> {
+  const timer = PassTimer.create(device, 1);
+  const times: number[] = [];
+  let gpuTimed = timer !== undefined;
+  try {
+    for (let r = 0; r < rounds; r++) {
+      const enc = device.createCommandEncoder();
+      const pass = enc.beginComputePass(timer ? { timestampWrites: timer.writes(0) } : {});
+      record(pass, reps);
+      pass.end();
+      timer?.resolve(enc, 1);
+      const t0 = performance.now();
+      device.queue.submit([enc.finish()]);
+      if (expectS > 0) await sleep(expectS * reps * 900);
+      await awaitGpu(device.queue.onSubmittedWorkDone());
+      const wall = (performance.now() - t0) / 1000;
+      const gpu = timer ? (await timer.read(1))[0] : NaN;
+      if (!(gpu > 0)) gpuTimed = false;
+      times.push(gpu > 0 ? gpu : wall);
+    }
+  } finally {
+    timer?.destroy();
+  }
+  return { seconds: median(times) / reps, source: gpuTimed ? "gpu" : "wall" };
+}

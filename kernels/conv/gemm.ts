@@ -152,17 +152,23 @@ export function convGemmForward(g: ConvGeom, t: ConvKernel, label: string): Lowe
   };
 }
 
+/**
+ * The input-gradient's stride phase `phi` along one axis (input length n, kernel k, stride s,
+ * padding p): the input rows it holds, how many kernel taps reach it, the first tap, and the
+ * output offset of its first row.
+ */
+export const stridePhase = (phi: number, n: number, k: number, s: number, p: number) => {
+  const k0 = (phi + p) % s;
+  return { rows: Math.ceil((n - phi) / s), taps: k0 < k ? Math.ceil((k - k0) / s) : 0, k0, q: (phi + p - k0) / s };
+};
+
 /** conv2dGradInput: one GEMM per stride phase; a phase no tap reaches is zero-filled. */
 export function convGemmGradInput(g: ConvGeom, t: ConvKernel, label: string): Lowering {
   const { N, C, H, W, O, KH, KW, sh, sw, ph, pw, Ho, Wo } = g;
   const passes: Pass[] = [];
-  const phase = (phi: number, n: number, k: number, s: number, p: number) => {
-    const k0 = (phi + p) % s;
-    return { rows: Math.ceil((n - phi) / s), taps: k0 < k ? Math.ceil((k - k0) / s) : 0, k0, q: (phi + p - k0) / s };
-  };
   for (let fh = 0; fh < Math.min(sh, H); fh++) {
     for (let fw = 0; fw < Math.min(sw, W); fw++) {
-      const a = phase(fh, H, KH, sh, ph), b = phase(fw, W, KW, sw, pw);
+      const a = stridePhase(fh, H, KH, sh, ph), b = stridePhase(fw, W, KW, sw, pw);
       const RHW = a.rows * b.rows, cols = N * RHW, taps = a.taps * b.taps, K = O * taps;
       const dst = (c: string, col: string) =>
         `((${col} / ${u(RHW)} * ${u(C)} + ${c}) * ${u(H)} + ${fh}u + ${u(sh)} * (${col} % ${u(RHW)} / ${

@@ -28,7 +28,7 @@ import {
 } from "./common.ts";
 import { declareOperands, matmulOperands } from "./operands.ts";
 import type { KSplit } from "./simt.ts";
-import { type Elem, stageTile, type TileOperand, type TileSink } from "./staging.ts";
+import { doubleBufferedKLoop, type Elem, stageTile, type TileOperand, type TileSink } from "./staging.ts";
 
 export interface SgmatOptions {
   /** fragment shape (the adapter's config M, N, K) */
@@ -336,21 +336,7 @@ ${setup}
   let wm = sg / ${u(WN)};
   let wn = sg % ${u(WN)};
 ${ops.init ?? ""}${frags.map(([i, j]) => `  var ${acc(i, j)} = ${ops.zero};`).join("\n")}
-${sa.decls}${sb.decls}  {
-    let k0 = ${kBase}0u;
-${sa.load}${sb.load}${sa.store("0u")}${sb.store("0u")}  }
-  workgroupBarrier();
-  for (var kt = 0u; kt < ${u(KT)}; kt++) {
-    let cur = kt & 1u;
-    let k0 = ${kBase}(kt + 1u) * ${u(BK)};
-    if (kt + 1u < ${u(KT)}) {
-${sa.load}${sb.load}    }
-${compute}
-    if (kt + 1u < ${u(KT)}) {
-${sa.store("(1u - cur)")}${sb.store("(1u - cur)")}    }
-    workgroupBarrier();
-  }
-${epilogue}
+${doubleBufferedKLoop(sa, sb, kBase, KT, BK, compute)}${epilogue}
 }
 `;
 }

@@ -8,7 +8,7 @@
 // An invocation's rows are TM/4 groups of 4 consecutive rows spaced BM/(TM/4) apart (likewise
 // columns), so the vec4 reads of a slice by neighbouring invocations are neighbouring addresses
 // (no workgroup-memory bank conflicts on the compute side), and stores of C are vec4 along n.
-import { type Elem, stageTile, type TileOperand, type TileSink } from "./staging.ts";
+import { doubleBufferedKLoop, type Elem, stageTile, type TileOperand, type TileSink } from "./staging.ts";
 
 export interface SimtTile {
   BM: number;
@@ -141,21 +141,7 @@ ${setup}
   let tx = t % ${u(TX)};
   let ty = t / ${u(TX)};
 ${accs.map((a) => `  var ${a} = vec4<f32>(0.0);`).join("\n")}
-${sa.decls}${sb.decls}  {
-    let k0 = ${kBase}0u;
-${sa.load}${sb.load}${sa.store("0u")}${sb.store("0u")}  }
-  workgroupBarrier();
-  for (var kt = 0u; kt < ${u(KT)}; kt++) {
-    let cur = kt & 1u;
-    let k0 = ${kBase}(kt + 1u) * ${u(BK)};
-    if (kt + 1u < ${u(KT)}) {
-${sa.load}${sb.load}    }
-${compute}
-    if (kt + 1u < ${u(KT)}) {
-${sa.store("(1u - cur)")}${sb.store("(1u - cur)")}    }
-    workgroupBarrier();
-  }
-${stores.join("\n")}
+${doubleBufferedKLoop(sa, sb, kBase, KT, BK, compute)}${stores.join("\n")}
 }
 `;
 }

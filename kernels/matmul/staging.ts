@@ -123,3 +123,27 @@ export function stageTile(
   }
   return { decls, load, store: (buf) => stores.replaceAll("BUF", buf) };
 }
+
+/**
+ * The k loop over double-buffered workgroup tiles: stage tile 0, then for each k tile load the
+ * next one into registers, run `compute` on buffer `cur`, and store the registers into the
+ * other buffer before the barrier, so global loads overlap the arithmetic. `kBase` prefixes the
+ * k offset (a split-K start); the tiles live in buffers indexed "0u"/"1u".
+ */
+export function doubleBufferedKLoop(sa: StageCode, sb: StageCode, kBase: string, KT: number, BK: number, compute: string): string {
+  return `${sa.decls}${sb.decls}  {
+    let k0 = ${kBase}0u;
+${sa.load}${sb.load}${sa.store("0u")}${sb.store("0u")}  }
+  workgroupBarrier();
+  for (var kt = 0u; kt < ${u(KT)}; kt++) {
+    let cur = kt & 1u;
+    let k0 = ${kBase}(kt + 1u) * ${u(BK)};
+    if (kt + 1u < ${u(KT)}) {
+${sa.load}${sb.load}    }
+${compute}
+    if (kt + 1u < ${u(KT)}) {
+${sa.store("(1u - cur)")}${sb.store("(1u - cur)")}    }
+    workgroupBarrier();
+  }
+`;
+}
