@@ -1,9 +1,9 @@
 // Bandwidth of stand-alone fused elementwise kernels, and the fixed cost of a dispatch.
 // `deno run -A bench/elementwise.ts` prints GB/s for a few layouts on its own (contiguous
 // chain, BatchNorm-like row/column broadcasts, a size that is not a multiple of 4).
-import { compile } from "../compiler/compile.ts";
 import { Graph } from "../ir/graph.ts";
 import type { Tensor } from "../ir/tensor.ts";
+import { compileFor } from "../runtime/compile_for.ts";
 import { getGpu, type Gpu } from "../runtime/device.ts";
 import { Executable } from "../runtime/executable.ts";
 import { awaitGpu } from "../runtime/wait.ts";
@@ -17,7 +17,7 @@ export interface EwBench {
 }
 
 async function instantiate(gpu: Gpu, g: Graph, fill: Record<string, number>, bytes: number): Promise<EwBench> {
-  const p = compile(g, { features: { subgroups: gpu.features.subgroups, f16: gpu.features.f16 } });
+  const p = await compileFor(gpu, g);
   const ex = await Executable.create(gpu, p);
   for (const [name, id] of p.inputs) {
     ex.write(name, new Float32Array(bytesOf(p.storages[id].shape!)).fill(fill[name] ?? 0.5));
@@ -75,7 +75,7 @@ export async function dispatchChain(gpu: Gpu, count = 200) {
     x = x.add(1);
     g.output(`x${i}`, x);
   }
-  const p = compile(g, { features: { subgroups: gpu.features.subgroups, f16: gpu.features.f16 } });
+  const p = await compileFor(gpu, g);
   const ex = await Executable.create(gpu, p);
   ex.write("x", new Float32Array(64));
   return {

@@ -5,7 +5,7 @@
 //       checks every discrete-GPU kernel variant against float64 on this adapter, then times
 //       each workload (bench/gpu_workloads.ts); workloads that would start after the budget
 //       are marked skipped
-//   deno run -A bench/gpu.ts merge --project F --torch F [--machine F] --out F
+//   deno run -A bench/gpu.ts merge --project F --torch F [--machine F] --out F [--small]
 //       one JSON file: adapter, subgroup-matrix configs, checks, and per workload the project's
 //       time, PyTorch's time and their ratio (project / PyTorch: 1 = parity, 2 = twice as slow)
 import { parseArgs } from "node:util";
@@ -198,10 +198,14 @@ if (import.meta.main) {
   };
   if (mode === "workloads") console.log(JSON.stringify(workloads(values.small)));
   else if (mode === "project") {
+    const budgetS = Number(values["budget-s"]);
+    if (!(budgetS > 0)) {
+      throw new Error(`bench/gpu.ts project: --budget-s expects seconds > 0, got '${values["budget-s"]}'`);
+    }
     await project({
       out: need(values.out, "out"),
       small: values.small,
-      budgetS: Number(values["budget-s"]),
+      budgetS,
       data: values.data,
       tune: !values["no-tune"],
     });

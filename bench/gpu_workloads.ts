@@ -10,6 +10,7 @@ import { adapterKey, pickVariants, tuneMatmul } from "../runtime/autotune.ts";
 import type { Gpu } from "../runtime/device.ts";
 import { Executable } from "../runtime/executable.ts";
 import { prepareMatmul, timeMatmul } from "../runtime/matmul_runner.ts";
+import { noise } from "../runtime/spot_check.ts";
 import { compileStep, trainingGraph } from "../step/build.ts";
 
 export interface Workload {
@@ -184,15 +185,7 @@ export async function projectMatmul(gpu: Gpu, w: Workload, candidates: string[])
 }
 
 /** data in [-0.5, 0.5) (never zeros: they can run faster than real data) */
-function rnd(n: number, seed: number): Float32Array {
-  const r = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    r[i] = s / 4294967296 - 0.5;
-  }
-  return r;
-}
+const rnd = (n: number, seed: number): Float32Array => noise(n, seed).map((v) => v / 2);
 
 /**
  * The spec of a BT step workload: the preset with the default encoder at the workload's widths
@@ -229,7 +222,12 @@ export async function projectStep(
     cachePath: o.cachePath,
     budgetMs: 60,
   });
-  const step = compileStep(t, { features, variant });
+  // the device's binding limit, as the trainer's step (runtime/compile_for.ts): it decides what fuses
+  const step = compileStep(t, {
+    features,
+    variant,
+    maxStorageBuffers: gpu.device.limits.maxStorageBuffersPerShaderStage,
+  });
   const ex = await Executable.create(gpu, step.program);
   try {
     ex.initPersistent(0);
@@ -313,21 +311,25 @@ export async function projectPipeline(
     stderr: "piped",
     signal: AbortSignal.timeout(o.timeoutS * 1000),
   }).spawn();
-  const r = await child.output();
-  const text = new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr);
-  const wall = (performance.now() - t0) / 1000;
-  if (!r.success) {
+  try {
+    const r = await child.output();
+    const text = new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr);
+    const wall = (performance.now() - t0) / 1000;
+    if (!r.success) {
+      return {
+        error: `exit ${r.code}${r.signal ? ` (${r.signal})` : ""} after ${wall.toFixed(0)} s: ${text.slice(-600)}`,
+      };
+    }
+    const report = JSON.parse(Deno.readTextFileSync(`${out}/report.json`));
+    o.log(text.split("\n").filter((l) => /images\/s|kNN|linear|adapter/.test(l)).slice(-6).join("\n"));
     return {
-      error: `exit ${r.code}${r.signal ? ` (${r.signal})` : ""} after ${wall.toFixed(0)} s: ${text.slice(-600)}`,
+      images_per_sec: report.images_per_sec,
+      seconds: 1 / report.images_per_sec,
+      note: `${report.steps} steps; whole run ${wall.toFixed(0)} s (tuning, training, evaluation); kNN ${
+        (report.knn_top1 * 100).toFixed(2)
+      }%, linear ${(report.linear_top1 * 100).toFixed(2)}%${o.data ? `; data ${o.data}` : ""}`,
     };
+  } finally {
+    Deno.removeSync(out, { recursive: true });
   }
-  const report = JSON.parse(Deno.readTextFileSync(`${out}/report.json`));
-  o.log(text.split("\n").filter((l) => /images\/s|kNN|linear|adapter/.test(l)).slice(-6).join("\n"));
-  return {
-    images_per_sec: report.images_per_sec,
-    seconds: 1 / report.images_per_sec,
-    note: `${report.steps} steps; whole run ${wall.toFixed(0)} s (tuning, training, evaluation); kNN ${
-      (report.knn_top1 * 100).toFixed(2)
-    }%, linear ${(report.linear_top1 * 100).toFixed(2)}%${o.data ? `; data ${o.data}` : ""}`,
-  };
 }

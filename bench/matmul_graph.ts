@@ -1,10 +1,8 @@
 // Matmul throughput through the real compiler and runtime (the kernel variant the trainer would
-// pick for the adapter: runtime/autotune.ts), `reps` independent products per submit to
+// pick for the adapter: runtime/compile_for.ts), `reps` independent products per submit to
 // amortise submission.
-import { compile } from "../compiler/compile.ts";
 import { Graph } from "../ir/graph.ts";
-import process from "node:process";
-import { adapterKey, pickVariants } from "../runtime/autotune.ts";
+import { compileFor } from "../runtime/compile_for.ts";
 import type { Gpu } from "../runtime/device.ts";
 import { Executable } from "../runtime/executable.ts";
 
@@ -29,14 +27,8 @@ export async function matmulBench(gpu: Gpu, c: MatmulCase, reps = 4) {
   const a = g.input("a", c.transA ? [c.K, c.M] : [c.M, c.K]);
   const b = g.input("b", c.transB ? [c.N, c.K] : [c.K, c.N]);
   for (let r = 0; r < reps; r++) g.output(`c${r}`, a.matmul(b, c.transA ?? false, c.transB ?? false));
-  const features = { subgroups: gpu.features.subgroups, f16: gpu.features.f16 };
   // the kernel the trainer would use here: the autotuner's cached pick, else the adapter default
-  const variant = await pickVariants(gpu.device, g, {
-    adapter: adapterKey(gpu.adapter.info),
-    features,
-    tune: process.env.SSL_TUNE === "1",
-  });
-  const p = compile(g, { features, variant });
+  const p = await compileFor(gpu, g);
   const ex = await Executable.create(gpu, p);
   ex.write("a", new Float32Array(c.M * c.K).fill(0.5));
   ex.write("b", new Float32Array(c.K * c.N).fill(0.25));

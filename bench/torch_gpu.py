@@ -122,7 +122,7 @@ def augment(x, size, solarize_p, gen):
 # ---- timing -------------------------------------------------------------------------------------
 
 def timer(device):
-    """seconds of fn() run `iters` times after `warmup` runs, all queued before one sync"""
+    """seconds per call of fn(), over `iters` calls after `warmup` calls, all queued before one sync"""
     def run(fn, warmup, iters):
         for _ in range(warmup):
             fn()

@@ -35,9 +35,13 @@ export function grad(g: Graph, loss: Tensor, wrt: Tensor[]): (Tensor | null)[] {
     n.inputs.forEach((inp, k) => {
       const gk = gs[k];
       if (!gk) return;
-      const gi = g.t(gk.id);
+      const gi = g.t(gk.id); // the op table's Tensor interface, as this graph's Tensor
       if (fmtShape(gi.shape) !== fmtShape(g.nodes[inp].shape)) {
-        throw new Error(`grad: VJP of '${n.op}' returned ${fmtShape(gi.shape)} for input ${k} of shape ${fmtShape(g.nodes[inp].shape)}`);
+        throw new Error(
+          `grad: VJP of '${n.op}'${n.label ? ` at ${n.label}` : ""} returned ${
+            fmtShape(gi.shape)
+          } for input ${k} of shape ${fmtShape(g.nodes[inp].shape)}`,
+        );
       }
       const had = cot.get(inp);
       cot.set(inp, had ? had.add(gi) : gi);

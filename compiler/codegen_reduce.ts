@@ -1,12 +1,19 @@
 // Reductions with a fused elementwise prologue: sum(square(d)) for LARS norms, the Barlow
 // Twins sums over C, BN's variance… The prologue group is emitted as a WGSL function of the
 // input offset, `pro(off, …)` — of a vec4 unit when every input can be read by vec4 and the
-// reduction's layout allows it, else of a flat index — and the one reduction strategy of
-// kernels/reduce.ts loads through it, so the intermediate is never written to memory. Values
-// that do not depend on the element are computed once per invocation and passed in.
+// reduction's layout and variant allow it, else of a flat index — and the one reduction
+// strategy of kernels/reduce.ts loads through it, so the intermediate is never written to
+// memory. Values that do not depend on the element are computed once per invocation and passed in.
 import type { Graph } from "../ir/graph.ts";
 import { type Lowering, size, UNIFORM_DECL } from "../kernels/op.ts";
-import { reduceAxes, type ReduceKind, reducePlan, reduceSplit, reductionLowering } from "../kernels/reduce.ts";
+import {
+  parseReduceVariant,
+  reduceAxes,
+  type ReduceKind,
+  reducePlan,
+  reduceSplit,
+  reductionLowering,
+} from "../kernels/reduce.ts";
 import { emitGroup, type ScalarIndex, vectorizable } from "./codegen_ew.ts";
 import type { GroupView } from "./group.ts";
 
@@ -21,7 +28,8 @@ export function fusedReduction(
   const n = g.nodes[id];
   const src = g.nodes[n.inputs[0]];
   const axes = reduceAxes(n.op, src.shape, n.attrs);
-  const rp = reducePlan(src.shape, axes, vectorizable(g, src.id, plan, src.shape));
+  const parsed = parseReduceVariant(variant);
+  const rp = reducePlan(src.shape, axes, parsed.allowVec && vectorizable(g, src.id, plan, src.shape));
   const vec = rp.vec !== "none";
   const e = emitGroup(g, src.id, plan, storageOf, scalarIndex, undefined, src.shape, { kind: vec ? "vec" : "scalar" });
   const params = e.invariantNames.map((h) => `, ${h}: f32`).join("");
@@ -36,11 +44,10 @@ export function fusedReduction(
     `}`,
     "",
   ].join("\n");
-  const variantOf = variant?.replace(/^scalar-?/, "") || undefined;
   const lowering = reductionLowering(
     n.op as ReduceKind,
     rp,
-    reduceSplit(rp.o, rp.r, variantOf),
+    reduceSplit(rp.o, rp.r, parsed.split),
     size(src.shape) / size(n.shape),
     {
       decls,

@@ -50,7 +50,7 @@ export function planFusion(
 
 /**
  * Finds a kernel reading more than `maxReads` buffers and records a member to materialise in
- * `cuts`; false when every kernel fits.
+ * `cuts`; false when every kernel fits or none that does not can be cut.
  */
 function cutWideKernels(g: Graph, plan: FusionPlan, maxReads: number, cuts: Map<number, string>): boolean {
   for (const r of plan.materialized) {
@@ -65,7 +65,9 @@ function cutWideKernels(g: Graph, plan: FusionPlan, maxReads: number, cuts: Map<
       const k = walkGroup(g, m, plan).loads.length;
       if (k <= maxReads && k > bestReads) [best, bestReads] = [m, k];
     }
-    if (best === undefined) return false; // a single op cannot read that many: nothing to cut
+    // a single op reading that many has nothing to cut (its pipeline will fail to build); the
+    // other kernels may still be cut
+    if (best === undefined) continue;
     cuts.set(best, `kernel ${n.op} #${r} would read ${reads.length} buffers, more than the ${maxReads} a kernel may bind besides its output`);
     return true;
   }

@@ -297,7 +297,7 @@ const FLAGS: Flag[] = [
     help: "step arithmetic: f16-mixed rounds matmul/conv operands to f16 (f32 accumulation, dynamic loss scaling; needs shader-f16)",
     show: (s) => s.precision ?? "f32",
     apply: (s, x, f) => {
-      if (x !== "f32" && x !== "f16-mixed") throw new FlagError(f, `expected f32 or f16-mixed, got '${x}'`);
+      if (x !== "f32" && x !== "f16-mixed") throw bad(f, "f32 or f16-mixed", x);
       s.precision = x;
     },
   },

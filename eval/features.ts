@@ -57,8 +57,9 @@ export interface ExtractOptions {
 
 /**
  * Features of every image of `images`. The last batch may run past the end: the gather gives
- * zero rows there, which is exact because an inference model treats rows independently (BN uses
- * running statistics), and those rows are dropped.
+ * zero rows there (in a streamed window, rows left from the previous chunk), which is exact
+ * because an inference model treats rows independently (BN uses running statistics), and those
+ * rows are dropped.
  */
 export async function extractFeatures(gpu: Gpu, model: FeatureModel, images: DeviceImages, opts: ExtractOptions = {}): Promise<FeatureSet> {
   const ds = images.set;
@@ -87,9 +88,9 @@ export async function extractFeatures(gpu: Gpu, model: FeatureModel, images: Dev
   const data = new Float32Array(ds.n * dim);
   const out = program.outputs.get("features")!.storage;
   const stagings = [0, 1].map(() => gpu.device.createBuffer({ size: group * rowBytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }));
+  const inFlight: { first: number; count: number; staging: GPUBuffer; mapped: Promise<void> }[] = [];
   try {
     await model.load(ex);
-    const inFlight: { first: number; count: number; staging: GPUBuffer; mapped: Promise<void> }[] = [];
     const collect = async () => {
       const r = inFlight.shift()!;
       await awaitGpu(r.mapped);
@@ -120,6 +121,8 @@ export async function extractFeatures(gpu: Gpu, model: FeatureModel, images: Dev
     }
     while (inFlight.length) await collect();
   } finally {
+    // after a failure, let the maps still pending settle before their buffers are destroyed
+    await awaitGpu(Promise.allSettled(inFlight.map((r) => r.mapped)));
     ex.destroy();
     for (const s of stagings) s.destroy();
   }

@@ -11,7 +11,7 @@
 import { compileFor } from "../runtime/compile_for.ts";
 import { Graph } from "../ir/graph.ts";
 import { getGpu, type Gpu } from "../runtime/device.ts";
-import { awaitGpu } from "../runtime/autotune.ts";
+import { awaitGpu } from "../runtime/wait.ts";
 import { Executable } from "../runtime/executable.ts";
 import { checkFeatures, type FeatureSet } from "./features.ts";
 import { Pacer } from "./pace.ts";

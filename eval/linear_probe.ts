@@ -8,7 +8,7 @@ import { compileFor } from "../runtime/compile_for.ts";
 import { grad } from "../compiler/autodiff.ts";
 import { Graph } from "../ir/graph.ts";
 import { getGpu, type Gpu } from "../runtime/device.ts";
-import { awaitGpu } from "../runtime/autotune.ts";
+import { awaitGpu } from "../runtime/wait.ts";
 import { Executable } from "../runtime/executable.ts";
 import { adamScalars, applyOptimizer, type OptimizerConfig } from "../step/optim.ts";
 import { lrAt } from "../step/schedule.ts";

@@ -1,7 +1,7 @@
 // Waiting for GPU work without stealing its CPU. On lavapipe the "GPU" is the same 2 cores,
 // and awaiting a dawn.node promise busy-polls one of them (docs/architecture.md, "The platform": a 0.4 s job took
-// 0.8–1.0 s under Deno). For a loop of similar jobs (evaluation chunks, feature batches) we
-// learn how long one job takes and sleep through ~90% of it before asking for the readback.
+// 0.8–1.0 s under Deno). For a loop of similar jobs (the kNN's chunks of test rows) we learn how
+// long one job takes and sleep through ~90% of it before asking for the readback.
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

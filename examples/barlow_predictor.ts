@@ -10,7 +10,7 @@ import { add, barlowTwins, branch, mlp, mul } from "../dsl/builders.ts";
 import { type BarlowOptions, presets } from "../dsl/presets.ts";
 import type { PipelineSpec } from "../dsl/schema.ts";
 import { validateSpec } from "../dsl/validate.ts";
-import { runPipeline } from "../pipelines/run.ts";
+import { isMain, runPipeline } from "../pipelines/run.ts";
 import { outWidth } from "./run_example.ts";
 
 export interface BarlowPredictorOptions extends BarlowOptions {
@@ -39,4 +39,4 @@ export function make(o: BarlowPredictorOptions = {}): PipelineSpec {
 
 export const spec = make();
 
-if (import.meta.main) await runPipeline(spec, "examples/barlow_predictor.ts");
+if (isMain(import.meta)) await runPipeline(spec, "examples/barlow_predictor.ts");

@@ -10,7 +10,7 @@ import { add, barlowTwins, branch, ema, mul } from "../dsl/builders.ts";
 import { type BarlowOptions, presets } from "../dsl/presets.ts";
 import type { PipelineSpec } from "../dsl/schema.ts";
 import { validateSpec } from "../dsl/validate.ts";
-import { runPipeline } from "../pipelines/run.ts";
+import { isMain, runPipeline } from "../pipelines/run.ts";
 
 export interface ByolBarlowOptions extends BarlowOptions {
   /** τ of the target at step 0 (cosine to 1) */
@@ -37,4 +37,4 @@ export function make(o: ByolBarlowOptions = {}): PipelineSpec {
 
 export const spec = make();
 
-if (import.meta.main) await runPipeline(spec, "examples/byol_barlow.ts");
+if (isMain(import.meta)) await runPipeline(spec, "examples/byol_barlow.ts");

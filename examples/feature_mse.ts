@@ -12,6 +12,7 @@ import { eye, featureSimMSE, matmul, mean, normalize, square, sub } from "../dsl
 import { type PresetOptions, presets } from "../dsl/presets.ts";
 import type { Expr, PipelineSpec } from "../dsl/schema.ts";
 import { validateSpec } from "../dsl/validate.ts";
+import { isMain } from "../pipelines/run.ts";
 import { outWidth, runFinished } from "./run_example.ts";
 
 /** mean((ẑaᵀ ẑb − I)²) from primitives, for embeddings of width d. */
@@ -34,4 +35,4 @@ export const make = (o: PresetOptions = {}): PipelineSpec => finish(makeLibrary(
 
 export const spec = make();
 
-if (import.meta.main) await runFinished(makeLibrary(), finish, "examples/feature_mse.ts");
+if (isMain(import.meta)) await runFinished(makeLibrary(), finish, "examples/feature_mse.ts");

@@ -18,6 +18,7 @@ import { type BarlowOptions, presets } from "../dsl/presets.ts";
 import type { PipelineSpec } from "../dsl/schema.ts";
 import { lossNodes } from "../dsl/resolve.ts";
 import { validateSpec } from "../dsl/validate.ts";
+import { isMain } from "../pipelines/run.ts";
 import { outWidth, runFinished } from "./run_example.ts";
 
 export interface InfoNceBarlowOptions extends BarlowOptions {
@@ -55,4 +56,4 @@ export function make(o: InfoNceBarlowOptions = {}): PipelineSpec {
 
 export const spec = make();
 
-if (import.meta.main) await runFinished(spec, finish, "examples/infonce_barlow.ts");
+if (isMain(import.meta)) await runFinished(spec, finish, "examples/infonce_barlow.ts");

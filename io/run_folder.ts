@@ -74,10 +74,12 @@ export function checkRunFolder(out: string, opts: RunFolderOptions = {}): { exis
         `To replace it: --overwrite.`,
     );
   }
-  // write access, tried with a file of our own (a folder can be listable but not writable)
-  const probe = join(out, `.write-test.${process.pid}.tmp`);
+  // write access, tried with a file of our own (a folder can be listable but not writable);
+  // created exclusively under an unguessable name, so a file or link planted there is never
+  // followed or truncated
+  const probe = join(out, `.write-test.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`);
   try {
-    writeFileSync(probe, "", { mode: 0o600 });
+    writeFileSync(probe, "", { mode: 0o600, flag: "wx" });
     unlinkSync(probe);
   } catch (e) {
     throw new RunFolderError(`cannot write in the run folder ${out}: ${reason(e)}; choose another folder with --out`);

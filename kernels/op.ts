@@ -132,7 +132,7 @@ export interface OpDef {
   kernel?(c: KernelCtx): Lowering;
   /** under mixed precision its operands are rounded to f16 (matmul, convolutions): the tensor-core ops */
   f16Operands?: boolean;
-  /** validate attrs/shapes beyond what `shape` checks; throw ShapeError with a clear message */
+  /** one line for readers of the op table: the signature, layouts and meaning */
   doc?: string;
 }
 

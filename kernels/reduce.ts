@@ -214,6 +214,14 @@ const HORIZONTAL = {
   max: (a: string) => `max(max(${a}.x, ${a}.y), max(${a}.z, ${a}.w))`,
 };
 
+/**
+ * A reduction variant name: "single" or "split<P>" (undefined: chosen by shape), optionally
+ * prefixed "scalar-", or just "scalar": f32 loads even where vec4 loads would do.
+ */
+export function parseReduceVariant(variant: string | undefined): { allowVec: boolean; split: string | undefined } {
+  return { allowVec: variant?.startsWith("scalar") !== true, split: variant?.replace(/^scalar-?/, "") || undefined };
+}
+
 /** Number of partials P for a reduction of R units into O output units (1 = single pass). */
 export function reduceSplit(o: number, r: number, variant?: string): number {
   if (variant === "single" || (variant === undefined && r <= SINGLE_PASS_MAX_R)) return 1;
@@ -310,10 +318,10 @@ export function reductionLowering(kind: ReduceKind, plan: ReducePlan, p: number,
 
 function reduceKernel(kind: ReduceKind, c: KernelCtx): Lowering {
   const s = c.inShapes[0], axes = reduceAxes(kind, s, c.attrs);
-  const plan = reducePlan(s, axes, c.variant?.startsWith("scalar") !== true);
-  const variant = c.variant?.replace(/^scalar-?/, "") || undefined;
+  const v = parseReduceVariant(c.variant);
+  const plan = reducePlan(s, axes, v.allowVec);
   const tIn = plan.vec === "none" ? "f32" : "vec4<f32>";
-  return reductionLowering(kind, plan, reduceSplit(plan.o, plan.r, variant), size(s) / size(c.outShape), {
+  return reductionLowering(kind, plan, reduceSplit(plan.o, plan.r, v.split), size(s) / size(c.outShape), {
     decls: `@group(0) @binding(0) var<storage, read> x: array<${tIn}>;\n`,
     load: (off) => `x[${off}]`,
     bindings: [{ buf: { kind: "in", i: 0 }, write: false }],

@@ -11,7 +11,7 @@ import { smallCnn } from "./small_cnn.ts";
 /** Applies one named module (by kind); parameter names are prefixed by the module name. */
 export function applyModule(x: Tensor, name: string, modules: Record<string, Module>, training = true): Tensor {
   const m = modules[name];
-  if (!m) throw new Error(`unknown module '${name}'`);
+  if (!m) throw new Error(`applyModule: unknown module '${name}' (modules: ${Object.keys(modules).join(", ")})`);
   switch (m.kind) {
     case "mlp": {
       const flat = x.rank > 2 ? flatten(x) : x;

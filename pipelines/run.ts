@@ -51,6 +51,8 @@ export async function runPipeline(preset: PipelineSpec, program: string, args: s
     const report = writeReport({ spec, out, run, trained, random, pixelsKnn: pixels });
     console.log(summary(report, out));
     run.exec.destroy();
+    run.images.train.destroy();
+    run.images.test.destroy();
     return report;
   } catch (e) {
     return fail(e);
@@ -62,7 +64,7 @@ export async function runPipeline(preset: PipelineSpec, program: string, args: s
  * program with its storages, dispatches and fused groups. Built as the trainer builds it for the
  * data set's size, for an adapter with subgroups; nothing runs on a device.
  */
-export function printStep(spec: PipelineSpec): string {
+function printStep(spec: PipelineSpec): string {
   const { train: tr } = loadDatasetSync(spec.data.name, { trainLimit: spec.data.trainLimit, testLimit: spec.data.testLimit });
   const bytes = imageBytes(tr.images);
   const t = trainingGraph(spec, { c: tr.c, h: tr.h, w: tr.w }, {

@@ -5,7 +5,7 @@
 import { presets } from "../dsl/presets.ts";
 import { isMain, runPipeline } from "./run.ts";
 
-// projector 1024-1024 instead of the CIFAR 2048³ so the default run fits the CPU budget (--proj to change)
+// projector 1024-1024 instead of the preset's 2048-2048 so the default run fits the CPU budget (--proj to change)
 export const spec = presets.vicreg({ proj: [1024, 1024] });
 
 if (isMain(import.meta)) await runPipeline(spec, "pipelines/vicreg.ts");

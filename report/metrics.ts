@@ -35,7 +35,11 @@ export function readMetrics(path: string): MetricsRecord[] {
   } catch (e) {
     throw new Error(`cannot read the metrics log ${path}: ${(e as Error).message}`);
   }
-  const text = new TextDecoder().decode(bytes);
+  return parseMetrics(new TextDecoder().decode(bytes), path);
+}
+
+/** The records of metrics.jsonl text; a torn last line (an interrupted append) is dropped. */
+function parseMetrics(text: string, path: string): MetricsRecord[] {
   const lines = text.split("\n");
   const out: MetricsRecord[] = [];
   lines.forEach((line, i) => {
@@ -74,7 +78,7 @@ export function truncateMetrics(path: string, step: number): number {
     if ((e as { code?: string }).code === "ENOENT") return 0;
     throw new Error(`cannot read the metrics log ${path}: ${(e as Error).message}`);
   }
-  const records = readMetrics(path);
+  const records = parseMetrics(text, path); // the text read above: one read, one version of the file
   const kept = records.filter((r) => typeof r.step !== "number" || r.step < step);
   const tornTail = text.length > 0 && !text.endsWith("\n");
   if (kept.length === records.length && !tornTail) return 0;

@@ -3,18 +3,17 @@
 // else wall clock over whole submits), keep the fastest and remember it in .cache/autotune.json
 // keyed by adapter + op + shape, so only the first compile on a machine pays. Covered: matmul
 // (kernels/matmul/), the three convolutions (kernels/conv.ts) and large sum/mean/max reductions
-// (their split, kernels/reduce.ts). The trainer calls pickVariants before compiling; with
-// tune: false (the default, and what tests use) it costs a cache lookup per shape, and shapes
-// not in the cache get the adapter's default: the llvmpipe variants on CPU adapters, the
-// shared-memory tiles elsewhere.
+// (their split, kernels/reduce.ts). runtime/compile_for.ts calls pickVariants before every
+// compile; with tune: false (the default unless SSL_TUNE=1, and what tests use) it costs a cache
+// lookup per shape, and shapes not in the cache get the adapter's default: the llvmpipe variants
+// on CPU adapters, the shared-memory tiles elsewhere.
 //
 // Precision of a matmul/conv choice: "f32" (default) takes only variants that multiply the f32
 // values; "f16" only variants that round their inputs to half precision (f32 sums: the
 // tensor-core path); "f16-exact", which pickVariants uses for nodes whose operands are all
 // roundF16 outputs (f16-mixed steps), takes either kind, since rounding an f16 value to f16
-// changes nothing: the fastest wins with the step's numbers unchanged.
-// `precision: "f16"` asks for variants that round matmul/conv inputs to half precision (f32
-// sums): the tensor-core path. Off by default: it changes the numbers a step computes.
+// changes nothing: the fastest wins with the step's numbers unchanged. "f16" is never the
+// default: it changes the numbers a step computes.
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { convCandidates, defaultConvVariant } from "../kernels/conv/variants.ts";
@@ -36,6 +35,7 @@ import { type Attrs, fmtShape, type Shape, size } from "../kernels/op.ts";
 import { operandSizes, type PreparedMatmul, prepareMatmul, readBuffer, timeMatmul } from "./matmul_runner.ts";
 import { noise, spotCheckMatmul, spotCheckOp } from "./spot_check.ts";
 import { type PreparedOp, prepareOp, runOp, timeOp } from "./op_runner.ts";
+import { plainConfig } from "./device.ts";
 import { awaitGpu } from "./wait.ts";
 
 export const DEFAULT_CACHE = ".cache/autotune.json";
@@ -95,15 +95,6 @@ export function deviceFeatures(device: GPUDevice): MatmulFeatures {
     subgroupMaxSize: info?.subgroupMaxSize,
   };
 }
-
-/** a GPUSubgroupMatrixConfig copied into a plain object (dawn.node's are wrappers) */
-export const plainConfig = (c: SubgroupMatrixConfig): SubgroupMatrixConfig => ({
-  componentType: c.componentType,
-  resultComponentType: c.resultComponentType,
-  M: c.M,
-  N: c.N,
-  K: c.K,
-});
 
 // ---- tuning --------------------------------------------------------------------------------------
 
@@ -217,7 +208,7 @@ export function tuneMatmul(
 }
 
 /** A non-matmul kernel op this module tunes: the convolutions and large reductions. */
-export const TUNED_OPS = new Set(["conv2d", "conv2dGradInput", "conv2dGradWeight", "sum", "mean", "max"]);
+const TUNED_OPS = new Set(["conv2d", "conv2dGradInput", "conv2dGradWeight", "sum", "mean", "max"]);
 /** reductions smaller than this keep the op's own split (tuning would cost more than it saves) */
 export const LARGE_REDUCTION = 1 << 20;
 /** splits tried for a large reduction (undefined: the op's heuristic) */
@@ -434,5 +425,5 @@ export async function pickVariants(
     op === "matmul" || isTunedOp(op, inShapes) ? chosen.get(keyOf(op, inShapes, attrs))?.variant : undefined;
 }
 
-/** The name the trainer has always called: pickVariants covers matmuls and now convolutions and reductions. */
+/** pickVariants under its earlier name (it once picked matmuls only), still imported by tests/matmul_test.ts. */
 export const pickMatmulVariants = pickVariants;

@@ -1,7 +1,8 @@
 // A graph compiled for the device it will run on: the kernel variants are the autotuner's cached
 // picks for this adapter, or its untuned defaults (shared-memory tiles on a discrete GPU, the
 // subgroup kernels on llvmpipe); SSL_TUNE=1 times the candidates of shapes it has not seen.
-// Every program the project runs goes through here or through the trainer's own picking.
+// Every program the project runs is compiled with these options: compileFor, or (for the training
+// step, which step/build.ts compiles) deviceCompileOptions.
 import process from "node:process";
 import { compile, type CompileOptions, type Program } from "../compiler/compile.ts";
 import type { Graph } from "../ir/graph.ts";
@@ -18,6 +19,7 @@ export async function deviceCompileOptions(
   return { features, variant, maxStorageBuffers: gpu.device.limits.maxStorageBuffersPerShaderStage };
 }
 
-export async function compileFor(gpu: Gpu, g: Graph, opts: Omit<CompileOptions, "features" | "variant"> = {}): Promise<Program> {
+/** `opts` may not set what the device decides (features, variants, the storage buffer limit). */
+export async function compileFor(gpu: Gpu, g: Graph, opts: Omit<CompileOptions, "features" | "variant" | "maxStorageBuffers"> = {}): Promise<Program> {
   return compile(g, { ...opts, ...(await deviceCompileOptions(gpu, g)) });
 }

@@ -6,8 +6,6 @@ import { tmpdir } from "node:os";
 import { awaitGpu } from "./wait.ts";
 import type { SubgroupMatrixConfig } from "../kernels/matmul/common.ts";
 
-export type { SubgroupMatrixConfig };
-
 export interface Gpu {
   device: GPUDevice;
   adapter: GPUAdapter;
@@ -25,7 +23,7 @@ export interface Gpu {
 
 let cached: Promise<Gpu> | undefined;
 
-export const NO_ADAPTER_HELP = [
+const NO_ADAPTER_HELP = [
   "No WebGPU adapter was found.",
   "This project runs WebGPU through Dawn (npm 'webgpu'), which needs a Vulkan driver.",
   "On Linux without a GPU install Mesa >= 24 lavapipe; on Debian 12:",
@@ -102,16 +100,7 @@ async function open(): Promise<Gpu> {
       timestamps: requiredFeatures.includes("timestamp-query"),
       tensorCores: subgroupMatrix,
     },
-    // dawn.node's config objects are wrappers: copy the fields
-    subgroupMatrixConfigs: subgroupMatrix
-      ? [...(ext.subgroupMatrixConfigs ?? [])].map((c) => ({
-        componentType: c.componentType,
-        resultComponentType: c.resultComponentType,
-        M: c.M,
-        N: c.N,
-        K: c.K,
-      }))
-      : [],
+    subgroupMatrixConfigs: subgroupMatrix ? [...(ext.subgroupMatrixConfigs ?? [])].map(plainConfig) : [],
     subgroupSize: ext.subgroupMinSize && ext.subgroupMaxSize
       ? { min: ext.subgroupMinSize, max: ext.subgroupMaxSize }
       : undefined,
@@ -120,7 +109,7 @@ async function open(): Promise<Gpu> {
 }
 
 /** WebGPU's experimental tensor-core feature (Dawn); WGSL `enable chromium_experimental_subgroup_matrix;` */
-export const SUBGROUP_MATRIX = "chromium-experimental-subgroup-matrix";
+const SUBGROUP_MATRIX = "chromium-experimental-subgroup-matrix";
 
 /**
  * Dawn instance toggles. allow_unsafe_apis makes the adapter list experimental features (the
@@ -128,7 +117,16 @@ export const SUBGROUP_MATRIX = "chromium-experimental-subgroup-matrix";
  * timestamp_quantization, timestamp queries keep their nanoseconds instead of being rounded to
  * 65.536 µs, which per-dispatch profiles need. SSL_DAWN_SAFE=1 leaves Dawn's defaults.
  */
-export function dawnToggles(): string[] {
+function dawnToggles(): string[] {
   if (process.env.SSL_DAWN_SAFE === "1") return [];
   return ["enable-dawn-features=allow_unsafe_apis", "disable-dawn-features=timestamp_quantization"];
 }
+
+/** A GPUSubgroupMatrixConfig copied into a plain object (dawn.node's config objects are wrappers). */
+export const plainConfig = (c: SubgroupMatrixConfig): SubgroupMatrixConfig => ({
+  componentType: c.componentType,
+  resultComponentType: c.resultComponentType,
+  M: c.M,
+  N: c.N,
+  K: c.K,
+});

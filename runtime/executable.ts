@@ -64,7 +64,13 @@ export class Executable {
 
   static async create(gpu: Gpu, program: Program, opts: ExecutableOptions = {}): Promise<Executable> {
     const ex = new Executable(gpu, program, opts);
-    await ex.build();
+    try {
+      await ex.build();
+    } catch (e) {
+      // the caller never gets the executable, so its buffers are released here
+      ex.destroy();
+      throw e;
+    }
     return ex;
   }
 
@@ -253,13 +259,13 @@ export class Executable {
       return st;
     });
     device.queue.submit([enc.finish()]);
-    await awaitGpu(Promise.all(stages.map((s) => s.mapAsync(GPUMapMode.READ))));
-    return stages.map((s, k) => {
-      const r = new Float32Array(s.getMappedRange().slice(0, items[k][1] * 4));
-      s.unmap();
-      s.destroy();
-      return r;
-    });
+    try {
+      await awaitGpu(Promise.all(stages.map((s) => s.mapAsync(GPUMapMode.READ))));
+      return stages.map((s, k) => new Float32Array(s.getMappedRange().slice(0, items[k][1] * 4)));
+    } finally {
+      // destroying a mapped buffer unmaps it; on a failed map the staging buffers go too
+      for (const s of stages) s.destroy();
+    }
   }
 
   destroy(): void {
@@ -269,7 +275,7 @@ export class Executable {
 }
 
 /** Writes host values into a storage's buffer: f32 values, or bytes for u8 storage (padded to a word). */
-export function writeStorage(device: GPUDevice, buf: GPUBuffer, s: Storage, name: string, data: Float32Array | Uint8Array): void {
+function writeStorage(device: GPUDevice, buf: GPUBuffer, s: Storage, name: string, data: Float32Array | Uint8Array): void {
   const n = s.shape ? size(s.shape) : s.bytes / 4;
   const u8 = s.dtype === "u8";
   if (u8 !== data instanceof Uint8Array) throw new Error(`'${name}' holds ${u8 ? "u8 bytes" : "f32 values"}, got a ${data.constructor.name}`);

@@ -33,7 +33,7 @@ const paddedBytes = (n: number, bytes = 4) => Math.ceil(Math.max(n, 1) / 4) * 4 
  * `x` as IEEE half-precision bits (round to nearest even, as the GPU's conversion does), padded
  * to whole vec4s: writeBuffer takes multiples of 4 bytes.
  */
-export function toF16Bits(x: Float32Array): Uint16Array {
+function toF16Bits(x: Float32Array): Uint16Array {
   const h = new Float16Array(Math.ceil(x.length / 4) * 4);
   h.set(x);
   return new Uint16Array(h.buffer);
@@ -93,7 +93,10 @@ export async function prepareMatmul(
     entries: [a, b, c].map((buffer, binding) => ({ binding, resource: { buffer } })),
   });
   const err = await awaitGpu(device.popErrorScope());
-  if (err) throw new Error(`${pass.label}: ${err.message}`);
+  if (err) {
+    [a, b, c].forEach((x) => x.destroy());
+    throw new Error(`${pass.label}: ${err.message}`);
+  }
   return {
     problem: p,
     variant,
@@ -107,9 +110,8 @@ export async function prepareMatmul(
   };
 }
 
-/** Encode `reps` dispatches of a prepared matmul in one compute pass. */
 /** `reps` back-to-back dispatches of the matmul in `pass` */
-export function recordMatmul(pass: GPUComputePassEncoder, m: PreparedMatmul, reps = 1) {
+function recordMatmul(pass: GPUComputePassEncoder, m: PreparedMatmul, reps = 1) {
   pass.setPipeline(m.pipeline);
   pass.setBindGroup(0, m.bindGroup);
   for (let i = 0; i < reps; i++) pass.dispatchWorkgroups(...m.workgroups);

@@ -4,6 +4,7 @@
 // no compiler.
 import { OPS } from "../kernels/registry.ts";
 import { type Attrs, MAX_SCALARS, type Shape, size, UNIFORM_BINDING } from "../kernels/op.ts";
+import { readBuffer } from "./matmul_runner.ts";
 import { timePass } from "./timestamps.ts";
 import { awaitGpu } from "./wait.ts";
 
@@ -127,20 +128,11 @@ export function timeOp(
 }
 
 /** Run the op once and read its output. */
-export async function runOp(device: GPUDevice, m: PreparedOp): Promise<Float32Array> {
+export function runOp(device: GPUDevice, m: PreparedOp): Promise<Float32Array> {
   const enc = device.createCommandEncoder();
   const pass = enc.beginComputePass();
   m.record(pass);
   pass.end();
-  const rb = device.createBuffer({
-    size: bytesOf(m.outSize),
-    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-  });
-  enc.copyBufferToBuffer(m.output, 0, rb, 0, rb.size);
   device.queue.submit([enc.finish()]);
-  await awaitGpu(rb.mapAsync(GPUMapMode.READ));
-  const out = new Float32Array(rb.getMappedRange().slice(0, m.outSize * 4));
-  rb.unmap();
-  rb.destroy();
-  return out;
+  return readBuffer(device, m.output, m.outSize);
 }

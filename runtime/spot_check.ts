@@ -20,7 +20,7 @@ export function noise(n: number, seed: number): Float32Array {
 }
 
 /** the values a kernel of this precision multiplies */
-export const asInputs = (x: Float32Array, precision: "f32" | "f16") => (precision === "f16" ? x.map(Math.f16round) : x);
+const asInputs = (x: Float32Array, precision: "f32" | "f16") => (precision === "f16" ? x.map(Math.f16round) : x);
 
 /**
  * Compare `samples` outputs of C (every one when that covers C) against float64 dot products of

@@ -2,7 +2,8 @@
 // that small ones survive the f16 rounding of matmul operands, then divided by S. When any gradient
 // is not finite the step is skipped (every state update keeps its old value) and S halves; after
 // `growthInterval` good steps in a row S doubles. S and the count of good steps are persistent
-// state, so the host never looks at them (the loop reads them back with the loss).
+// state updated inside the step, so the host never has to read them between steps (the loop
+// reads the 'loss_scale' output back with the loss, for the metrics).
 import type { Graph } from "../ir/graph.ts";
 import type { Tensor } from "../ir/tensor.ts";
 

@@ -56,7 +56,7 @@ export interface LoweredSpec {
 }
 
 /** Prefix of EMA shadow tensors of branch `of`. */
-export const emaPrefix = (of: string) => `ema_${of}/`;
+const emaPrefix = (of: string) => `ema_${of}/`;
 
 /** Builds the forward graph of a training step for `batch` images of shape `img`. */
 export function lowerSpec(spec: PipelineSpec, img: ImageShape, opts: LowerOptions = {}): LoweredSpec {

@@ -33,7 +33,7 @@ function ownerOf(spec: PipelineSpec | undefined, s: Storage): string {
   return `modules.${module}${flag ? ` (${flag})` : ""}`;
 }
 
-export const formatBytes = (b: number): string => {
+const formatBytes = (b: number): string => {
   const units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
   let i = 0;
   while (b >= 1024 && i < units.length - 1) (b /= 1024), i++;

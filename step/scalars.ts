@@ -32,10 +32,6 @@ export class ScalarPlan<C = undefined> {
     return name;
   }
 
-  has(name: string): boolean {
-    return this.defs.has(name);
-  }
-
   names(): string[] {
     return [...this.defs.keys()];
   }
@@ -66,13 +62,10 @@ export class ScalarPlan<C = undefined> {
    * per step, f32 values as f32 bits and u32 values as integers (taken mod 2^32).
    */
   pack(layout: ScalarLayout, from: number, count: number, ctx: C): ArrayBuffer {
+    this.check(layout, "the program");
     const buf = new ArrayBuffer(count * SLOT_BYTES);
     const f = new Float32Array(buf), u = new Uint32Array(buf);
-    const used = [...layout.scalarIndex].map(([name, i]) => {
-      const d = this.defs.get(name);
-      if (!d) throw new Error(`scalar plan: the program reads '${name}', which is not declared`);
-      return { i, d };
-    });
+    const used = [...layout.scalarIndex].map(([name, i]) => ({ i, d: this.defs.get(name)! }));
     for (let k = 0; k < count; k++) {
       const base = k * MAX_SCALARS;
       for (const { i, d } of used) {

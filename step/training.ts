@@ -6,7 +6,7 @@ import type { Tensor } from "../ir/tensor.ts";
 import { type LossScaling, scaleLoss } from "./loss_scale.ts";
 import { applyEma, applyOptimizer, type OptimizerConfig, type ParamSlot } from "./optim.ts";
 
-export interface StepOptions {
+export interface TrainingStepOptions {
   optimizer: OptimizerConfig;
   /** per-step scalar name holding the lr of a parameter (by name and rank); "lr" by default */
   lrScalar?: (name: string, rank: number) => string;
@@ -16,7 +16,7 @@ export interface StepOptions {
   lossScaling?: LossScaling;
 }
 
-export function addTrainingStep(g: Graph, loss: Tensor, opts: StepOptions): { params: string[] } {
+export function addTrainingStep(g: Graph, loss: Tensor, opts: TrainingStepOptions): { params: string[] } {
   const params = g.params();
   if (params.length === 0) throw new Error("the loss reaches no parameter: nothing to train");
   const scaling = opts.lossScaling ? scaleLoss(g, loss, opts.lossScaling) : undefined;

@@ -63,3 +63,17 @@ Deno.test("a run that diverges before its first checkpoint says that no checkpoi
     Deno.removeSync(out, { recursive: true });
   }
 });
+
+Deno.test("--print-step prints the compiled step and exits without training or writing the run folder", async () => {
+  const dir = tmp();
+  try {
+    const out = join(dir, "run");
+    const r = await pipeline([...SMALL, "--out", out, "--print-step"]);
+    if (r.code !== 0 || !/^program: \d+ dispatches from \d+ nodes/m.test(r.out) || !/\bloss\b/.test(r.out)) {
+      throw new Error(`exit ${r.code}:\n${r.out.slice(-2000)}\n${r.err}`);
+    }
+    if (Deno.readDirSync(dir).next().done !== true) throw new Error(`--print-step created ${out}`);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});

@@ -665,6 +665,8 @@ Deno.test("flag errors name the flag", () => {
     );
   }
   flagError(["--encoder", "vit"], "--encoder", "expected mlp[:widths], cnn[:channels] or resnet18[:width], got 'vit'");
+  flagError(["--precision", "f16"], "--precision", "expected f32 or f16-mixed, got 'f16'");
+  assert.equal(parseFlags(["--precision", "f16-mixed"], bt()).spec.precision, "f16-mixed");
   // a flag value that the spec then rejects: a SpecError at the spec path, naming the flags
   assert.throws(
     () => parseFlags(["--batch", "100"], moco()),

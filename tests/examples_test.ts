@@ -490,3 +490,28 @@ Deno.test("lambda-free: a dry run writes one loadable spec file per run and trai
     rmSync(out, { recursive: true, force: true });
   }
 });
+
+Deno.test("lambda-free: a run's data location travels as --data, never in its spec file; reruns replace the folder", () => {
+  const dir = mkdtempSync(join(tmpdir(), "lambda-free-test-"));
+  try {
+    const small = ["--dims", "16", "--train-limit", "64", "--batch", "16", "--encoder", "mlp:16", "--out", dir];
+    for (const data of ["cifar10:/data/c10", "fashion-mnist", "synthetic"]) {
+      const o = lambdaFree.parseStudyArgs(["--data", data, ...small]);
+      assert.ok(o !== "help");
+      const c = lambdaFree.planRuns(o)[0];
+      const { fileSpec, flags } = lambdaFree.childRun(c.spec);
+      const file = join(dir, "spec.json");
+      Deno.writeTextFileSync(file, canonicalJSON(fileSpec));
+      // what the child does with them: load the file (untrusted), apply the flags
+      const child = parseFlags(["--spec", file, ...flags], c.spec);
+      assert.equal(specHash(child.spec), specHash(c.spec), data);
+      assert.equal(child.overwrite, true, "a rerun replaces the study's own run folder");
+      assert.equal(flags.includes("--data"), data.includes(":"), data);
+    }
+    const folder = lambdaFree.parseStudyArgs(["--data", dir, ...small]);
+    assert.ok(folder !== "help");
+    assert.throws(() => lambdaFree.childRun(lambdaFree.planRuns(folder)[0].spec), /--data: '.*' is not a data-set kind: .* cannot use an image folder/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -224,3 +224,14 @@ Deno.test("a kernel never binds more buffers than the device allows: a sum of 40
     assertClose(got, want, { rtol: 1e-5, atol: 1e-5 }, `sum of 40 inputs, limit ${limit}`);
   }
 });
+
+Deno.test("a kernel that cannot be cut (one op reading too many buffers) does not stop later wide kernels from being cut", () => {
+  const g = new Graph();
+  const [c, a, b, x, y, z] = ["c", "a", "b", "x", "y", "z"].map((n) => g.input(n, [4, 8]));
+  // built in this order, the planner meets the uncuttable kernel first
+  g.output("s", x.add(y).add(z)); // two adds reading 3 buffers: one of them can go to its own kernel
+  g.output("w", c.where(a, b)); // one op reading 3 buffers: nothing to cut
+  const p = compile(g, { features: { subgroups: false, f16: false }, maxStorageBuffers: 3 });
+  const reads = p.steps.flatMap((s) => (s.kind === "dispatch" && s.label.includes("add") ? [s.storages.length] : []));
+  if (reads.length === 0 || Math.max(...reads) > 3) throw new Error(`the add kernels bind ${reads.join(", ")} buffers (at most 3 allowed)`);
+});

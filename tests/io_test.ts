@@ -25,6 +25,8 @@ import {
 import { cleanStaleTemps, writeFileAtomic } from "../io/atomic.ts";
 import { checkRunFolder, RUN_FILES, RunFolderError } from "../io/run_folder.ts";
 import { CHECKPOINT_FILE, CheckpointError, loadCheckpoint, saveCheckpoint } from "../io/checkpoint.ts";
+import { presets } from "../dsl/presets.ts";
+import { checkpointEncoder } from "../tools/checkpoint_encoder.ts";
 import { rand } from "./util/check.ts";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "io-test-"));
@@ -372,4 +374,30 @@ Deno.test("checkRunFolder: a folder that cannot be created or written is named w
   }
   mkdirSync(join(d, "ok"));
   checkRunFolder(join(d, "ok"));
+});
+
+Deno.test("checkRunFolder: the write test follows no link planted in the folder", () => {
+  const d = tmp();
+  const victim = join(d, "victim.txt");
+  writeFileSync(victim, "keep me");
+  const out = join(d, "run");
+  mkdirSync(out);
+  // the probe name of earlier versions (pid only): a link there must not be written through
+  symlinkSync(victim, join(out, `.write-test.${Deno.pid}.tmp`));
+  checkRunFolder(out);
+  assert.equal(readFileSync(victim, "utf8"), "keep me");
+  assert.deepEqual(readdirSync(out), [`.write-test.${Deno.pid}.tmp`], "the probe leaves nothing of its own");
+});
+
+Deno.test("a checkpoint's data location is not followed by the tools that read its encoder: --data says where", () => {
+  const d = join(tmp(), "located");
+  const located = presets.barlowTwins({ data: "cifar10:/somewhere/else" });
+  saveCheckpoint(d, { tensors: state(), spec: located, specHash: "h", step: 1, epoch: 0 });
+  const ck = checkpointEncoder(d);
+  assert.throws(() => ck.dataName(), (e: Error) => e instanceof CheckpointError && /cifar10:\/somewhere\/else/.test(e.message) && /--data/.test(e.message));
+  assert.equal(ck.dataName("cifar10:/mine"), "cifar10:/mine");
+  // a kind alone is followed
+  const byKind = join(tmp(), "kind");
+  saveCheckpoint(byKind, { tensors: state(), spec: presets.barlowTwins({ data: "synthetic" }), specHash: "h", step: 1, epoch: 0 });
+  assert.equal(checkpointEncoder(byKind).dataName(), "synthetic");
 });

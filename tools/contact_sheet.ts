@@ -12,7 +12,6 @@
 import { existsSync } from "node:fs";
 import process from "node:process";
 import { parseArgs } from "node:util";
-import { compile } from "../compiler/compile.ts";
 import { evaluate } from "../cpu/reference.ts";
 import { FASHION_MNIST_DIR, loadDatasetSync } from "../data/load.ts";
 import { viewAugmentAttrs } from "../dsl/aug_recipes.ts";
@@ -21,6 +20,7 @@ import { type PresetName, presets } from "../dsl/presets.ts";
 import type { Aug } from "../dsl/schema.ts";
 import { Graph } from "../ir/graph.ts";
 import { imageGrid, type Raster, writePng } from "../report/png.ts";
+import { compileFor } from "../runtime/compile_for.ts";
 import { getGpu } from "../runtime/device.ts";
 import { Executable } from "../runtime/executable.ts";
 
@@ -58,10 +58,7 @@ export async function contactSheet(
     outs = [0, 1, 2].map((k) => Float32Array.from(vals[g.outputs.get(`v${k}`)!]));
   } else {
     const gpu = await getGpu();
-    const ex = await Executable.create(
-      gpu,
-      compile(g, { features: { subgroups: gpu.features.subgroups, f16: gpu.features.f16 } }),
-    );
+    const ex = await Executable.create(gpu, await compileFor(gpu, g));
     try {
       ex.write("x", images);
       ex.setScalars(scalars);
@@ -159,7 +156,7 @@ async function main(argv: string[]): Promise<number> {
 
 if (import.meta.main) {
   main(process.argv.slice(2)).then((code) => process.exit(code), (e) => {
-    console.error(`contact-sheet: ${(e as Error).message}`);
+    console.error(`tools/contact_sheet.ts: ${(e as Error).message}`);
     process.exit(1);
   });
 }

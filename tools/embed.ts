@@ -9,13 +9,13 @@ import process from "node:process";
 import { writeFileSync } from "node:fs";
 import { DataError } from "../data/dataset.ts";
 import { loadDatasetSync } from "../data/load.ts";
-import { validateSpec } from "../dsl/validate.ts";
 import { SpecError } from "../dsl/error.ts";
 import { encoderModel } from "../eval/evaluate.ts";
 import { extractFeatures } from "../eval/features.ts";
-import { CheckpointError, loadCheckpoint } from "../io/checkpoint.ts";
+import { CheckpointError } from "../io/checkpoint.ts";
 import { getGpu } from "../runtime/device.ts";
 import { DeviceImages } from "../runtime/device_images.ts";
+import { checkpointEncoder } from "./checkpoint_encoder.ts";
 
 const USAGE = "usage: tools/embed.ts --checkpoint RUN --out FILE.npy [--data NAME] [--split test|train] [--limit N]";
 
@@ -70,17 +70,10 @@ export function npyBytes(data: Float32Array | Int32Array, shape: number[]): Uint
 
 /** Features of the chosen split under the checkpoint's encoder. */
 export async function embed(a: EmbedArgs): Promise<{ n: number; dim: number; features: Float32Array; labels: Int32Array }> {
-  const ck = loadCheckpoint(a.checkpoint);
-  const spec = validateSpec(ck.spec, `${a.checkpoint} (its spec)`);
+  const { spec, encoder, weights, dataName } = checkpointEncoder(a.checkpoint);
   const limits = a.split === "train" ? { trainLimit: a.limit, testLimit: 1 } : { trainLimit: 1, testLimit: a.limit };
-  const split = loadDatasetSync(a.data ?? spec.data.name, limits)[a.split];
-  const encoder = (spec.branches.find((b) => !b.ema) ?? spec.branches[0]).path[0];
+  const split = loadDatasetSync(dataName(a.data), limits)[a.split];
   const gpu = await getGpu();
-  const weights = (name: string) => {
-    const t = ck.tensors[name];
-    if (!t) throw new CheckpointError(`${a.checkpoint}: no tensor "${name}" for the encoder`);
-    return Promise.resolve(t.data);
-  };
   const f = await extractFeatures(gpu, encoderModel(spec, encoder, weights), DeviceImages.create(gpu, split));
   return { n: f.n, dim: f.dim, features: f.data, labels: f.labels };
 }

@@ -59,7 +59,7 @@ if (import.meta.main) {
     if (r === "help") {
       // the pipelines' flags; their defaults are those of the file named, so none is shown here
       const flags = helpText(presets.barlowTwins(), "tools/to_torch.ts").split("\n").slice(3)
-        .filter((l) => !/^\s+--(resume|overwrite|out)\b/.test(l))
+        .filter((l) => !/^\s+--(resume|overwrite|out|print-step)\b/.test(l))
         .map((l) => l.replace(/ \(default: .*\)$/, ""));
       flags.push(`  --out DIR${" ".repeat(16)}folder to write the PyTorch program to (default torch/<spec name>)`);
       console.log(`${USAGE}\n\nflags (as the pipelines take them):\n${flags.join("\n")}`);

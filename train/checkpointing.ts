@@ -7,6 +7,7 @@ import { type FieldChange, resumeChanges } from "../dsl/resume.ts";
 import type { PipelineSpec } from "../dsl/schema.ts";
 import { type Checkpoint, CheckpointError, checkpointPath, loadCheckpoint, saveCheckpoint } from "../io/checkpoint.ts";
 import { SafetensorsError } from "../io/safetensors.ts";
+import { size } from "../kernels/op.ts";
 import type { Executable } from "../runtime/executable.ts";
 import { NonFiniteLossError } from "./loop.ts";
 import { existsSync } from "node:fs";
@@ -17,8 +18,6 @@ export interface SaveTarget {
   hash: string;
   stepsPerEpoch: number;
 }
-
-const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
 /** Reads every persistent tensor as of the steps submitted so far and saves them as the checkpoint at `step`. */
 export async function snapshot(ex: Executable, program: Program, t: SaveTarget, step: number): Promise<void> {

@@ -5,7 +5,7 @@
 // the diagnostics at diagnostics steps) is copied inside the group's own command buffer into a
 // staging buffer that is mapped when the group is done, so a readback never stalls the queue.
 // Every step's loss is read, so a non-finite loss stops the run naming the step where it happened.
-import { SLOT_BYTES } from "../kernels/op.ts";
+import { size, SLOT_BYTES } from "../kernels/op.ts";
 import type { Executable } from "../runtime/executable.ts";
 import { collectGarbage } from "../runtime/gc.ts";
 import { awaitGpu } from "../runtime/wait.ts";
@@ -118,11 +118,11 @@ export async function runSteps(o: LoopOptions, hooks: LoopHooks): Promise<LoopSt
   const maxDiag = o.diagnostics ? Math.min(G, Math.ceil(G / every) + 1) : 0;
   const extras = (o.perStep ?? []).map((name) => {
     const out = ex.program.outputs.get(name);
-    if (!out || out.shape.reduce((a, b) => a * b, 1) !== 1) throw new Error(`the step has no scalar output '${name}'`);
+    if (!out || size(out.shape) !== 1) throw new Error(`the step has no scalar output '${name}'`);
     return { name, storage: out.storage };
   });
   // staging layout: G losses, then G values of each extra output, then the diagnostics records
-  const diagBase = align4(G * 4 * (1 + extras.length));
+  const diagBase = align16(G * 4 * (1 + extras.length));
   const pool = new StagingPool(device, diagBase + maxDiag * diagBytes);
   const stats: LoopStats = { steps: 0, waits: 0, scalarBytes: 0, stoppedAt: o.start, maxStepsInFlight: 0 };
   let inFlight = 0;
@@ -220,7 +220,7 @@ export async function runSteps(o: LoopOptions, hooks: LoopHooks): Promise<LoopSt
   return stats;
 }
 
-const align4 = (b: number) => Math.ceil(b / 16) * 16;
+const align16 = (b: number) => Math.ceil(b / 16) * 16;
 
 /** steps between full garbage collections (a collection takes ~10–60 ms here) */
 const COLLECT_EVERY = 500;

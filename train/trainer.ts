@@ -7,7 +7,7 @@ import process from "node:process";
 import { totalmem } from "node:os";
 import { join } from "node:path";
 import { describe } from "../compiler/compile.ts";
-import type { Dataset, Split } from "../data/dataset.ts";
+import type { Split } from "../data/dataset.ts";
 import { loadDatasetSync } from "../data/load.ts";
 import { specHash } from "../dsl/io.ts";
 import type { PipelineSpec } from "../dsl/schema.ts";
@@ -80,7 +80,11 @@ export interface TrainResult {
   diag: Record<string, number>;
   C?: { data: Float32Array; d: number };
   interrupted: boolean;
-  /** how the loop used the host: waits, bytes uploaded per step after the one-time data upload */
+  /**
+   * how the loop used the host: its waits; uploadBytes, what it wrote to the device over all its
+   * steps besides the one-time data upload (scalars, streamed chunks); dataBytes, every upload of
+   * training images (the first one included)
+   */
   loop: LoopStats & { uploadBytes: number; dataBytes: number };
 }
 
@@ -104,8 +108,8 @@ async function prepare(opts: TrainOptions): Promise<Prepared> {
   const tr = data.train;
   if (opts.willEvaluate) checkKnnK(spec, tr.n);
   const geometry = runGeometry(spec, tr.n);
-  if (spec.precision === "f16-mixed") checkF16(await getGpu());
   const gpu = await getGpu();
+  if (spec.precision === "f16-mixed") checkF16(gpu);
   log(`adapter: ${gpu.description}`);
   log(`data: ${tr.name} ${tr.n} train / ${data.test.n} test images of ${tr.c}×${tr.h}×${tr.w}`);
   const epochs = Math.ceil(geometry.totalSteps / geometry.stepsPerEpoch);
@@ -143,7 +147,9 @@ async function build(p: Prepared): Promise<Built> {
   const test = new DeviceImages(gpu, data.test);
   const chunkSteps = train.resident ? undefined : Math.floor(train.rows / spec.batch);
   if (chunkSteps !== undefined && chunkSteps < 1) {
-    throw new Error(`one batch of ${spec.batch} images of ${tr.name} does not fit this adapter's buffer limit; lower --batch`);
+    throw new Error(
+      `batch ${spec.batch}: the device buffer for the images of ${tr.name} holds only ${train.rows} of them, fewer than one batch; lower --batch`,
+    );
   }
   const t = trainingGraph(spec, { c: tr.c, h: tr.h, w: tr.w }, {
     data: { rows: train.rows, dtype: train.dtype, order: train.resident ? "shuffle" : "stored", chunkSteps },
@@ -155,8 +161,14 @@ async function build(p: Prepared): Promise<Built> {
   train.allocate();
   test.allocate();
   p.log(`data on the device: ${describeImages(train)}`);
-  const exec = await Executable.create(gpu, step.program, { slots: 256, bind: { dataset: train.buffer } });
-  return { step, exec, images: { train, test }, chunkSteps };
+  try {
+    const exec = await Executable.create(gpu, step.program, { slots: 256, bind: { dataset: train.buffer } });
+    return { step, exec, images: { train, test }, chunkSteps };
+  } catch (e) {
+    train.destroy();
+    test.destroy();
+    throw e;
+  }
 }
 
 /** Pass 3: the state at the first step: initialised, or read from the checkpoint to resume from. */
@@ -224,45 +236,46 @@ async function loop(p: Prepared, b: Built, start: number) {
   const upload0 = b.exec.uploadedBytes;
   let stats: LoopStats;
   try {
-    stats = await runSteps({
-      ex: b.exec,
-      plan: b.step.plan,
-      geometry,
-      start,
-      end,
-      groupSteps: opts.groupSteps,
-      window: opts.window,
-      diagEvery,
-      diagnostics,
-      splitEvery: b.chunkSteps,
-      perStep: ["loss_scale", "step_skipped"].filter((n) => b.step.program.outputs.has(n)),
-    }, {
-      onGroup,
-      beforeGroup,
-      stopRequested: () => interrupted,
-      // epoch-end checkpoints: the snapshot is queued now, written when the loop next waits
-      atEpochEnd: (s) => s < end ? snapshot(b.exec, b.step.program, target, s) : undefined,
-    });
-  } catch (e) {
-    if (e instanceof NonFiniteLossError) throw stopped(e, opts.out);
-    throw e;
-  } finally {
-    process.off("SIGINT", onSig);
-    progress.finishLine();
-  }
-  try {
+    try {
+      stats = await runSteps({
+        ex: b.exec,
+        plan: b.step.plan,
+        geometry,
+        start,
+        end,
+        groupSteps: opts.groupSteps,
+        window: opts.window,
+        diagEvery,
+        diagnostics,
+        splitEvery: b.chunkSteps,
+        perStep: ["loss_scale", "step_skipped"].filter((n) => b.step.program.outputs.has(n)),
+      }, {
+        onGroup,
+        beforeGroup,
+        stopRequested: () => interrupted,
+        // epoch-end checkpoints: the snapshot is queued now, written when the loop next waits
+        atEpochEnd: (s) => s < end ? snapshot(b.exec, b.step.program, target, s) : undefined,
+      });
+    } finally {
+      process.off("SIGINT", onSig);
+      progress.finishLine();
+    }
     await snapshot(b.exec, b.step.program, target, stats.stoppedAt);
   } catch (e) {
+    diagnostics?.destroy();
     if (e instanceof NonFiniteLossError) throw stopped(e, opts.out);
     throw e;
   }
   const seconds = (performance.now() - t0) / 1000;
   let C: TrainResult["C"];
   if (diagnostics) {
-    const m = await diagnostics.final();
-    lastDiag = m.values;
-    C = { data: m.C, d: diagnostics.d };
-    diagnostics.destroy();
+    try {
+      const m = await diagnostics.final();
+      lastDiag = m.values;
+      C = { data: m.C, d: diagnostics.d };
+    } finally {
+      diagnostics.destroy();
+    }
   }
   if (interrupted) p.log(`interrupted at step ${stats.stoppedAt}: checkpoint saved in ${opts.out}`);
   const uploadBytes = b.exec.uploadedBytes - upload0 + b.images.train.uploadedBytes - dataBytes0;
@@ -307,8 +320,17 @@ function keptCheckpoint(out: string): string {
 export async function train(opts: TrainOptions): Promise<TrainResult> {
   const p = await prepare(opts);
   const b = await build(p);
-  const start = initialState(p, b);
-  const r = await loop(p, b, start);
+  let start: number, r: Awaited<ReturnType<typeof loop>>;
+  try {
+    start = initialState(p, b);
+    r = await loop(p, b, start);
+  } catch (e) {
+    // on success the caller owns the step and the data on the device; on failure nobody else can free them
+    b.exec.destroy();
+    b.images.train.destroy();
+    b.images.test.destroy();
+    throw e;
+  }
   const steps = r.stats.stoppedAt - start;
   const spe = p.geometry.stepsPerEpoch;
   return {
@@ -335,5 +357,3 @@ function describeImages(d: DeviceImages): string {
   return `${d.set.n} images as ${d.dtype} (${(bytes / 2 ** 20).toFixed(1)} MiB), ` +
     (d.resident ? "resident" : `streamed in chunks of ${d.rows} images`);
 }
-
-export type { Dataset };

@@ -124,7 +124,13 @@ const STUDY_FLAGS: StudyFlag[] = [
       return p;
     })),
   },
-  { name: "data", arg: "NAME|PATH", help: "dataset", show: (d) => d.data, apply: (o, v) => (o.data = v) },
+  {
+    name: "data",
+    arg: "NAME",
+    help: "dataset: a kind or kind:<dir>, e.g. cifar10:<dir> (not an image folder: each run's spec file names a kind)",
+    show: (d) => d.data,
+    apply: (o, v) => (o.data = v),
+  },
   {
     name: "train-limit",
     arg: "N",

@@ -6,17 +6,40 @@ import { existsSync, readFileSync } from "node:fs";
 import { freemem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { DATA_KINDS, parseDataName } from "../../data/names.ts";
+import { FlagError } from "../../dsl/cli.ts";
 import { saveSpec, specHash } from "../../dsl/io.ts";
+import type { PipelineSpec } from "../../dsl/schema.ts";
 import type { StudyOptions } from "./options.ts";
 import { baseSpec, lambdaLabel, planRuns, stepBytes } from "./plan.ts";
 import { OPT_NAME, resultOf, resultsTable, type RunResult, writeOutputs } from "./results.ts";
 
 const PIPELINE = fileURLToPath(new URL("../../pipelines/barlow.ts", import.meta.url));
 
+/**
+ * What a run's spec file holds and the flags that go with it. A spec file names its data set by
+ * kind only (docs/architecture.md, decision 10), so a location (`cifar10:<dir>`) travels as
+ * --data; an image folder has no kind, so it cannot reach the child. The study owns each run
+ * folder and reruns a configuration from scratch (a changed spec, --fresh): --overwrite.
+ */
+export function childRun(spec: PipelineSpec): { fileSpec: PipelineSpec; flags: string[] } {
+  const { kind, arg } = parseDataName(spec.data.name);
+  if (!DATA_KINDS.includes(kind)) {
+    throw new FlagError(
+      "--data",
+      `'${spec.data.name}' is not a data-set kind: each run reads its spec from a file, which names its data set by kind only (${
+        DATA_KINDS.join(", ")
+      }), so the study cannot use an image folder; give a kind, or kind:<dir>`,
+    );
+  }
+  const fileSpec = arg ? { ...spec, data: { ...spec.data, name: kind } } : spec;
+  return { fileSpec, flags: [...(arg ? ["--data", spec.data.name] : []), "--overwrite"] };
+}
+
 /** Runs pipelines/barlow.ts on the spec file in a child process; its stderr is kept for the reason. */
-function runChild(specFile: string, dir: string): Promise<{ code: number; stderr: string }> {
+function runChild(specFile: string, dir: string, flags: string[]): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["run", "-A", PIPELINE, "--spec", specFile, "--out", dir], {
+    const child = spawn(process.execPath, ["run", "-A", PIPELINE, "--spec", specFile, "--out", dir, ...flags], {
       stdio: ["ignore", "inherit", "pipe"],
     });
     let stderr = "";
@@ -54,7 +77,8 @@ export async function runStudy(o: StudyOptions): Promise<RunResult[]> {
       if (stop) break;
       const hash = specHash(c.spec);
       const specFile = join(c.dir, "spec.json");
-      saveSpec(specFile, c.spec);
+      const child = childRun(c.spec);
+      saveSpec(specFile, child.fileSpec);
       console.log(
         `\n[${i + 1}/${plan.length}] ${c.key}: D ${c.d}, λ ${lambdaLabel(c.lambda)}, ${
           OPT_NAME[c.optimizer]
@@ -81,7 +105,7 @@ export async function runStudy(o: StudyOptions): Promise<RunResult[]> {
         console.log(`  dry run: ${specFile} (step buffers ${(need / 2 ** 20).toFixed(0)} MiB)`);
         continue;
       } else {
-        const { code, stderr } = await runChild(specFile, c.dir);
+        const { code, stderr } = await runChild(specFile, c.dir, child.flags);
         if (code === 130) stop = true;
         const report = code === 0 ? readReport(c.dir) : undefined;
         results.push(

@@ -3,6 +3,7 @@
 // operators with numpy broadcasting, numbers become float32 constants, names read a branch
 // output (global batch) or a queue's contents from before the step.
 import type { Expr, LossNode } from "../../dsl/schema.ts";
+import { ExportError } from "./plan.ts";
 import { pyFloat, pyStr } from "./python.ts";
 
 export interface LossCode {
@@ -25,7 +26,7 @@ export function lossCode(expr: Expr, branches: Set<string>, queues: Set<string>)
     if (typeof e === "string") {
       if (branches.has(e)) return `b[${pyStr(e)}]`;
       if (queues.has(e)) return `q[${pyStr(e)}]`;
-      throw new Error(`${path}: '${e}' is neither a branch nor a queue`);
+      throw new ExportError(`${path}: '${e}' is neither a branch nor a queue`);
     }
     const n = e as LossNode;
     const args = "args" in n ? (n.args as Expr[]).map((x, i) => visit(x, `${path}.args[${i}]`)) : [];

@@ -61,7 +61,8 @@ export function programPy(spec: PipelineSpec, plan: TorchPlan = torchPlan(spec))
   const emaForward = plan.ema.map((e) =>
     `# EMA copies of ${e.of}'s weights\ns = shadows[${pyStr(e.of)}]\n${forwardCode(spec, e.forward, "s", (d) => `out.update(${d})`)}`
   ).join("\n");
-  return `"""The spec '${spec.name}' (method ${spec.method}) as a PyTorch program: written by
+  // the method is free text: written as a str literal, it cannot end the docstring early
+  return `"""The spec '${spec.name}' (method ${pyStr(spec.method)}) as a PyTorch program: written by
 tools/to_torch.ts from the spec below; regenerate it rather than edit it. Run train.py next to it."""
 import torch
 

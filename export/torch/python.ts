@@ -14,7 +14,6 @@ export function pyFloat(x: number): string {
   return /[.e]/.test(s) ? s : `${s}.0`;
 }
 
-export const pyInt = (x: number): string => String(x);
 export const pyBool = (b: boolean): string => (b ? "True" : "False");
 
 /** A Python literal of JSON-like data (dicts, lists, str, numbers as written, booleans, None). */

@@ -13,7 +13,7 @@ import { torchPlan } from "./plan.ts";
 import { programPy } from "./program_py.ts";
 
 /** The folder of the runtime package this generator copies. */
-export const RUNTIME_DIR = fileURLToPath(new URL("./py/sslport/", import.meta.url));
+const RUNTIME_DIR = fileURLToPath(new URL("./py/sslport/", import.meta.url));
 
 const TRAIN_PY = `#!/usr/bin/env python3
 """Train this folder's spec with PyTorch: \`python3 train.py --help\`, or under
@@ -37,7 +37,7 @@ Written by \`tools/to_torch.ts\` from the spec in \`spec.json\` (hash ${specHash
 with torch (1.13 or later) and numpy; nothing else.
 
     python3 train.py [--steps N] [--batch GLOBAL_BATCH] [--out RUN] [--resume RUN] [--overwrite]
-                     [--device cpu|cuda] [--log-every K] [--data NAME] [--encoder-only FILE.pt]
+                     [--device cpu|cuda] [--log-every K] [--data NAME] [--encoder-only FILE.pt] [--threads T]
     torchrun --standalone --nproc_per_node=N train.py …     # DDP, gloo on CPU, nccl with --device cuda
 
 (Debian 12's torch 1.13 under Python 3.11: add \`--redirects 1 --tee 1\` to torchrun, whose default

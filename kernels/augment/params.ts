@@ -4,7 +4,7 @@
 // integers (Bernoulli thresholds, randint by high-word multiply, the permutation), and the crop
 // arithmetic is rounded to f32 step by step in TS so both sides round box sizes alike.
 import { f32Literal } from "../elementwise.ts";
-import { bernoulliThreshold, DOMAIN_AUGMENT, philoxDraw, u32Below, u32ToUnit } from "../wgsl/philox.ts";
+import { bernoulliThreshold, DOMAIN_AUGMENT, philoxDraw, u32Below, u32Bernoulli, u32ToUnit } from "../wgsl/philox.ts";
 import { type AugmentSpec, BLOCK, CROP_ATTEMPTS, P, roundHalfEven } from "./spec.ts";
 
 const f = Math.fround;
@@ -37,11 +37,11 @@ export function drawParams(s: AugmentSpec, seed: number, step: number): Float64A
     const draw = (block: number) => philoxDraw(seed, s.stream, n, step, s.view, DOMAIN_AUGMENT, block);
     [p[P.I], p[P.J], p[P.H], p[P.W]] = cropBox(s, draw);
     const sw = draw(BLOCK.SWITCH), fa = draw(BLOCK.FACTORS), bl = draw(BLOCK.BLUR);
-    p[P.FLIP] = (sw[0] >>> 8) < bernoulliThreshold(s.flip) ? 1 : 0;
-    p[P.GRAY] = (sw[3] >>> 8) < bernoulliThreshold(s.grayscale) ? 1 : 0;
-    p[P.SOLAR] = (bl[2] >>> 8) < bernoulliThreshold(s.solarize) ? 1 : 0;
+    p[P.FLIP] = u32Bernoulli(sw[0], s.flip) ? 1 : 0;
+    p[P.GRAY] = u32Bernoulli(sw[3], s.grayscale) ? 1 : 0;
+    p[P.SOLAR] = u32Bernoulli(bl[2], s.solarize) ? 1 : 0;
     const j = s.jitter;
-    p[P.JITTER] = j && (sw[1] >>> 8) < bernoulliThreshold(j.p) ? 1 : 0;
+    p[P.JITTER] = j && u32Bernoulli(sw[1], j.p) ? 1 : 0;
     if (j) {
       p[P.BRIGHT] = lerp(Math.max(0, 1 - j.brightness), 1 + j.brightness, fa[0]);
       p[P.CONTRAST] = lerp(Math.max(0, 1 - j.contrast), 1 + j.contrast, fa[1]);
@@ -50,7 +50,7 @@ export function drawParams(s: AugmentSpec, seed: number, step: number): Float64A
       jitterOrder(u32Below(sw[2], 24)).forEach((op, k) => (p[P.ORDER + k] = op));
     }
     const b = s.blur;
-    p[P.SIGMA] = b && (bl[0] >>> 8) < bernoulliThreshold(b.p) ? lerp(b.sigma[0], b.sigma[1], bl[1]) : 0;
+    p[P.SIGMA] = b && u32Bernoulli(bl[0], b.p) ? lerp(b.sigma[0], b.sigma[1], bl[1]) : 0;
     p[P.HO] = s.Ho;
     p[P.WO] = s.Wo;
   }

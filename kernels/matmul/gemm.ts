@@ -9,6 +9,7 @@
 // On llvmpipe the barriers make these slower than the barrier-free variants; the autotuner
 // decides per adapter and shape (runtime/autotune.ts).
 import {
+  batchCount,
   batchOffsets,
   bindings,
   describe,
@@ -97,8 +98,8 @@ export const GEMM_TILES: GemmOptions[] = [
  * The untuned pick on a discrete GPU: the largest tile that still gives at least `target`
  * workgroups (a few per multiprocessor on a large card), else the smallest.
  */
-export function defaultGemm(p: MatmulProblem, batch: number, target = 256): string {
-  const fits = (bm: number, bn: number) => Math.ceil(p.M / bm) * Math.ceil(p.N / bn) * batch >= target;
+export function defaultGemm(p: MatmulProblem, target = 256): string {
+  const fits = (bm: number, bn: number) => Math.ceil(p.M / bm) * Math.ceil(p.N / bn) * batchCount(p) >= target;
   if (fits(128, 128)) return "gemm128x128x8t8x8";
   if (fits(64, 64)) return "gemm64x64x16t4x4";
   return "gemm32x64x16t4x4";

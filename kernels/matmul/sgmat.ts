@@ -121,7 +121,7 @@ export function sgmatCandidates(c: SubgroupMatrixConfig, S: number): SgmatOption
     { ...base, WM: 4, WN: 2, FM: 2, FN: 4, BK }, // 8 subgroups, 2×4 fragments each
     { ...base, WM: 2, WN: 2, FM: 4, FN: 4, BK }, // 4 subgroups, 4×4 fragments each
     { ...base, WM: 2, WN: 2, FM: 2, FN: 2, BK }, // small tiles for small problems
-  ].filter((o) => !validateSgmat(o) && sgmatTile(o).threads <= 1024);
+  ].filter((o) => !validateSgmat(o));
 }
 
 const range = (n: number) => [...Array(n).keys()];

@@ -31,12 +31,6 @@ export interface TileOutput {
 
 export const simtThreads = (c: SimtTile) => (c.BM / c.TM) * (c.BN / c.TN);
 
-/** Workgroup memory of the two double-buffered tiles, in bytes. */
-export function simtWorkgroupBytes(c: SimtTile, aFast: "mn" | "k", bFast: "mn" | "k"): number {
-  const e = c.elem === "f16" ? 2 : 4;
-  return 2 * c.BK * (c.BM + pad(aFast) + c.BN + pad(bFast)) * e;
-}
-
 /**
  * Tiles staged across their fast axis (A stored [M, K], B stored [N, K]) are written as scalars
  * down a column of the workgroup tile; padding each row by one vec4 spreads those writes over

@@ -22,15 +22,21 @@ export const MATMUL_VARIANTS: Record<string, MatmulVariant> = {
   ...Object.fromEntries(GEMM_TILES.map((o) => [gemmVariant(o).name, gemmVariant(o)])),
 };
 
+/**
+ * Family members built from their names, kept apart from MATMUL_VARIANTS so that the candidates
+ * (enumerated from the registry) do not depend on which names were looked up before.
+ */
+const BUILT_FROM_NAME = new Map<string, MatmulVariant>();
+
 /** The variant of this name: a registered one, or a parametric family member built from its name. */
 export function matmulVariant(name: string): MatmulVariant | undefined {
-  const known = MATMUL_VARIANTS[name];
+  const known = MATMUL_VARIANTS[name] ?? BUILT_FROM_NAME.get(name);
   if (known) return known;
   const g = parseGemmName(name);
-  if (g) return (MATMUL_VARIANTS[name] = gemmVariant(g));
-  const s = parseSgmatName(name);
-  if (s) return (MATMUL_VARIANTS[name] = sgmatVariant(s));
-  return undefined;
+  const s = g ? undefined : parseSgmatName(name);
+  const v = g ? gemmVariant(g) : s ? sgmatVariant(s) : undefined;
+  if (v) BUILT_FROM_NAME.set(name, v);
+  return v;
 }
 
 export interface CandidateOptions {
@@ -49,7 +55,7 @@ export function candidateVariants(f: MatmulFeatures, o: CandidateOptions = {}): 
   const precision = o.precision ?? "f32", storage = o.storage ?? "f32";
   const fits = (v: MatmulVariant) =>
     (v.inputType ?? "f32") === precision && (v.storageType ?? "f32") === storage && v.supports(f);
-  const names = Object.values(MATMUL_VARIANTS).filter((v) => fits(v) && !v.name.includes("-emu")).map((v) => v.name);
+  const names = Object.values(MATMUL_VARIANTS).filter(fits).map((v) => v.name);
   if (precision === "f16") {
     for (const n of tensorCoreNames(f, storage).reverse()) if (fits(matmulVariant(n)!)) names.unshift(n);
   }
@@ -82,5 +88,5 @@ export function defaultVariant(f: MatmulFeatures, adapter?: string, p?: MatmulPr
   const cpuLike = adapter === undefined ? true : isCpuAdapter(adapter);
   if (cpuLike) return f.subgroups ? "subgroup" : "blocked";
   if (!p) return "blocked";
-  return defaultGemm(p, p.batch.reduce((a, b) => a * b, 1));
+  return defaultGemm(p);
 }

@@ -19,8 +19,9 @@ await sgdSweep("runs/lambda-sgd-torch", { "--threads": "1", "--python": "/usr/bi
     encoding: "utf8",
     env: { ...process.env, OMP_NUM_THREADS: threads },
   });
+  if (p.error) return Promise.resolve({ run: join(dir, "run"), failed: `${flags["--python"]}: ${p.error.message}` });
   writeFileSync(join(dir, "train.log"), p.stdout + p.stderr);
-  const failed = p.status !== 0 ? (p.stderr.trim().split("\n").pop() ?? `exit ${p.status}`) : undefined;
+  const failed = p.status !== 0 ? (p.stderr.trim().split("\n").pop() || `exit ${p.status ?? p.signal}`) : undefined;
   return Promise.resolve({ run: join(dir, "run"), failed });
 });
 process.exit(0);

@@ -22,10 +22,15 @@ export async function sgdSweep(defaultOut: string, extraFlags: Record<string, st
     const i = args.indexOf(flag);
     if (i < 0) return fallback;
     const v = args[i + 1];
+    if (v === undefined || v.startsWith("--")) throw new Error(`${flag}: expected a value`);
     args.splice(i, 2);
     return v;
   };
-  const lrs = take("--lrs", "1e-5,1e-3,1e-2,0.1,0.2").split(",").map(Number);
+  const lrList = take("--lrs", "1e-5,1e-3,1e-2,0.1,0.2");
+  const lrs = lrList.split(",").map(Number);
+  if (lrs.some((lr) => !(lr > 0) || !Number.isFinite(lr))) {
+    throw new Error(`--lrs: expected positive numbers separated by commas, got '${lrList}'`);
+  }
   const out = take("--out", defaultOut);
   const flags = Object.fromEntries(Object.entries(extraFlags).map(([f, d]) => [f, take(f, d)]));
   const trainOne = arm(flags);
@@ -46,7 +51,7 @@ export async function sgdSweep(defaultOut: string, extraFlags: Record<string, st
       const erank = [...metrics].reverse().find((m) => typeof m.effective_rank === "number");
       Object.assign(rec, { first_loss: metrics[0]?.loss, last_loss: metrics[metrics.length - 1]?.loss, effective_rank: erank?.effective_rank });
       if (failed) rec.failed = failed;
-      else Object.assign(rec, await evaluateCheckpoint(run));
+      else Object.assign(rec, await evaluateCheckpoint(run, r.spec.data.name)); // the data as the user gave the study
       appendFileSync(resultsPath, JSON.stringify(rec) + "\n");
       console.log(JSON.stringify(rec));
     }

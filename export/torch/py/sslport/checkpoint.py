@@ -37,7 +37,11 @@ def load(run_or_file: str, spec_hash: str = None, shapes: dict = None) -> dict:
     if spec_hash is not None and meta.get("spec_hash") != spec_hash:
         raise fail(f"written for spec hash {meta.get('spec_hash')}, but this program's spec hashes to {spec_hash} "
                    "(regenerate the program from the checkpoint's spec: tools/to_torch.ts --spec)")
-    ck = {"tensors": tensors, "spec": json.loads(meta["spec"]), "spec_hash": meta.get("spec_hash", ""),
+    try:
+        spec = json.loads(meta["spec"])
+    except (KeyError, ValueError):
+        raise fail("the metadata holds no spec JSON") from None
+    ck = {"tensors": tensors, "spec": spec, "spec_hash": meta.get("spec_hash", ""),
           "step": int(meta["step"]), "epoch": int(meta["epoch"])}
     check_shapes(ck, shapes or {}, path)
     return ck

@@ -2,6 +2,7 @@
 (--batch, --data: the spec hash is then recomputed as the project computes it)."""
 import argparse
 import json
+import os
 import sys
 
 from .spec_hash import spec_hash
@@ -34,7 +35,6 @@ RUN_FILES = ("checkpoint.safetensors", "metrics.jsonl", "report.json", "loss.svg
 def check_run_folder(out: str, resume: bool, overwrite: bool, delete: bool = True) -> None:
     """As the project's trainer: a folder holding a run is refused unless --resume (continue it)
     or --overwrite (its run files are deleted first, by the process given `delete`)."""
-    import os
     if resume and overwrite:
         fail(f"{out}: --resume and --overwrite exclude each other (continue the run, or replace it)")
     existing = [f for f in RUN_FILES if os.path.exists(os.path.join(out, f))]
@@ -47,7 +47,7 @@ def check_run_folder(out: str, resume: bool, overwrite: bool, delete: bool = Tru
 
 
 def run_spec(program, args):
-    """(spec, hash) after --batch and --data."""
+    """(spec, hash) after --batch and --data; a flag out of range fails here, naming it."""
     spec = json.loads(program.SPEC_JSON)
     changed = False
     if args.batch is not None:
@@ -63,4 +63,7 @@ def run_spec(program, args):
         spec["data"]["name"] = args.data
     if args.steps is not None and args.steps < 0:
         fail(f"--steps: expected an integer ≥ 0, got {args.steps}")
+    for flag, value in (("--log-every", args.log_every), ("--threads", args.threads)):
+        if value is not None and value < 1:
+            fail(f"{flag}: expected an integer ≥ 1, got {value}")
     return spec, (spec_hash(spec) if changed else program.SPEC_HASH)

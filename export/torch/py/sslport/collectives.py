@@ -83,3 +83,14 @@ def gather_rows(x: torch.Tensor) -> torch.Tensor:
 def barrier() -> None:
     if world() > 1:
         dist.barrier()
+
+
+def any_rank(flag: bool, device) -> bool:
+    """Whether `flag` is set on any rank: a decision every rank must take alike (stopping on
+    Ctrl-C, which reaches the ranks between different steps), lest one wait on the others'
+    collectives forever."""
+    if world() == 1:
+        return flag
+    t = torch.tensor([1 if flag else 0], dtype=torch.int32, device=device)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return bool(t.item())

@@ -40,7 +40,8 @@ def _decode(items):
     pics = []
     for path, _ in items:
         try:
-            pics.append(np.asarray(Image.open(path).convert("RGB")))
+            with Image.open(path) as im:
+                pics.append(np.asarray(im.convert("RGB")))
         except OSError as e:
             raise DataError(f"{path}: cannot decode ({e})") from None
     return pics

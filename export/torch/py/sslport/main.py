@@ -1,9 +1,10 @@
 """The training program: `train.py [--steps N] [--batch GLOBAL_BATCH] [--out RUN] [--resume RUN]
-[--overwrite] [--device cpu|cuda] [--log-every K] [--data NAME] [--encoder-only FILE.pt]`, one process or one
-rank of `torchrun --nproc_per_node=P train.py …` (DDP; each rank takes a contiguous shard of
-every global batch; the loss is evaluated on the gathered global batch). Mirrors the project's
-trainer: the epoch order, the views, the per-step scalars, metrics.jsonl, and a checkpoint in
-the project's format at every epoch end, at the end and on Ctrl-C."""
+[--overwrite] [--device cpu|cuda] [--log-every K] [--data NAME] [--encoder-only FILE.pt]
+[--threads T]`, one process or one rank of `torchrun --nproc_per_node=P train.py …` (DDP; each
+rank takes a contiguous shard of every global batch; the loss is evaluated on the gathered
+global batch). Mirrors the project's trainer: the epoch order, the views, the per-step scalars,
+metrics.jsonl, and a checkpoint in the project's format at every epoch end, at the end and on
+Ctrl-C (all ranks stop at the same step)."""
 import math
 import os
 import signal
@@ -31,6 +32,14 @@ def load_data(spec):
         fail(str(e))
 
 
+def view_recipes(spec, data) -> dict:
+    """Every view's recipe for this data set's images; one the images cannot take fails by name."""
+    try:
+        return {v["name"]: view_recipe(v["aug"], i, data.shape) for i, v in enumerate(spec["views"])}
+    except ValueError as e:
+        fail(f"{data.name}: {e}")
+
+
 def build_model(program, spec, args, device):
     """(model, first step, data or None). The data set is read only when training needs it or
     the view shapes cannot be read off the checkpoint (--encoder-only)."""
@@ -46,8 +55,7 @@ def build_model(program, spec, args, device):
         shapes = view_shapes_from_checkpoint(program, spec, ck["tensors"])
     if shapes is None:
         data = load_data(spec)
-        shapes = {v["name"]: (data.shape[0], *view_recipe(v["aug"], i, data.shape).out_size)
-                  for i, v in enumerate(spec["views"])}
+        shapes = {name: (data.shape[0], *r.out_size) for name, r in view_recipes(spec, data).items()}
     model = Model(program, spec, shapes, device)
     if ck is None:
         model.init(spec["seed"])
@@ -65,9 +73,9 @@ def build_model(program, spec, args, device):
 
 def main(program, argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    spec, args.hash = run_spec(program, args)  # also checks the flags
     if args.threads:
         torch.set_num_threads(args.threads)
-    spec, args.hash = run_spec(program, args)
     device, owns_group = collectives.init_from_env(args.device)
     world, rank = collectives.world(), collectives.rank()
     if spec["batch"] % world:
@@ -90,9 +98,12 @@ def train(program, spec, args, model, start, data, device) -> bool:
     """Steps [start, end) with metrics and checkpoints; returns whether Ctrl-C stopped it."""
     world, rank = collectives.world(), collectives.rank()
     batch, seed = spec["batch"], spec["seed"]
-    recipes = {v["name"]: view_recipe(v["aug"], i, data.shape) for i, v in enumerate(spec["views"])}
+    recipes = view_recipes(spec, data)
     out = args.out or os.path.join("runs", spec["name"])
-    spe, total = steps_per_epoch(batch, data.n), total_steps(spec, data.n)
+    try:
+        spe, total = steps_per_epoch(batch, data.n), total_steps(spec, data.n)
+    except ValueError as e:  # a global batch larger than the data set
+        fail(f"{data.name}: {e}")
     end = min(total, args.steps) if args.steps is not None else total
     log_every = args.log_every or max(1, min(50, spe // 20 or 1))
     diag_every = log_every * max(1, js_round((spe // 4) / log_every))
@@ -130,7 +141,7 @@ def train(program, spec, args, model, start, data, device) -> bool:
     signal.signal(signal.SIGINT, lambda *_: stop.update(now=True))
     t0 = time.time()
     step = start
-    while step < end and not stop["now"]:
+    while step < end and not collectives.any_rank(stop["now"], device):
         rows = batch_rows(step, batch, data.n, seed)[rank * per:(rank + 1) * per]
         loss, branches = train_step(model, online, recipes, data.batch(rows).to(device), samples, step, spe, total)
         last = step == end - 1 or (step + 1) % spe == 0
@@ -149,9 +160,10 @@ def train(program, spec, args, model, start, data, device) -> bool:
             save(step + 1)
         step += 1
     save(step)
+    interrupted = step < end
     if rank == 0:
         dt = time.time() - t0
-        what = "interrupted" if stop["now"] else "done"
+        what = "interrupted" if interrupted else "done"
         print(f"{what}: {step - start} steps in {dt:.1f} s ({(step - start) * batch / max(dt, 1e-9):.0f} images/s); "
               f"checkpoint at step {step} in {out}", flush=True)
-    return stop["now"]
+    return interrupted

@@ -22,6 +22,8 @@ def read(path: str):
             b = f.read()
     except FileNotFoundError:
         raise SafetensorsError(f"{path}: file not found") from None
+    except OSError as e:
+        raise SafetensorsError(f"{path}: cannot read ({e.strerror or e})") from None
     fail = lambda why: SafetensorsError(f"{path}: {why}")
     if len(b) < 8:
         raise fail(f"truncated: {len(b)} bytes, less than the 8-byte header length")
@@ -40,11 +42,13 @@ def read(path: str):
     meta = header.pop("__metadata__", {}) or {}
     tensors = {}
     for name, e in header.items():
+        if not isinstance(e, dict) or "shape" not in e or "data_offsets" not in e:
+            raise fail(f'tensor "{name}": header entry is not {{dtype, shape, data_offsets}}')
         if e.get("dtype") != "F32":
             raise fail(f'tensor "{name}": dtype {e.get("dtype")!r} is not supported (only F32)')
         shape, (lo, hi) = e["shape"], e["data_offsets"]
         count = int(np.prod(shape)) if shape else 1
-        if hi > len(data) or hi - lo != 4 * count:
+        if lo < 0 or hi > len(data) or hi - lo != 4 * count:
             raise fail(f'tensor "{name}": data_offsets [{lo}, {hi}] do not fit shape {shape} in {len(data)} data bytes')
         tensors[name] = np.frombuffer(data[lo:hi], dtype="<f4").reshape(shape).copy()
     return tensors, {str(k): str(v) for k, v in meta.items()}

@@ -3,6 +3,7 @@ Feistel network over Philox restricted to [0, n) by cycle walking (kernels/wgsl/
 import torch
 
 from .philox import DOMAIN_SHUFFLE, philox4x32
+from .schedule import steps_per_epoch
 
 ROUNDS = 6
 
@@ -42,8 +43,6 @@ def shuffle_index(positions: torch.Tensor, n: int, seed: int, epoch: int) -> tor
 
 def batch_rows(step: int, batch: int, n: int, seed: int) -> torch.Tensor:
     """Images of global step `step`: epoch floor(step / spe), positions (step mod spe)·batch + r."""
-    spe = n // batch
-    if spe < 1:
-        raise ValueError(f"batch {batch} is larger than the {n} training images")
+    spe = steps_per_epoch(batch, n)
     epoch, first = step // spe, (step % spe) * batch
     return shuffle_index(torch.arange(first, first + batch, dtype=torch.int64), n, seed, epoch)

@@ -1,7 +1,6 @@
 """One training step, as the project's compiled step does it: views of the batch → branches
 (each view through each module once) → the loss over the global batch → gradients → the
 optimizer update → EMA copies follow the updated weights → queues take the step's keys."""
-import numpy as np
 import torch
 
 from . import optim, schedule
