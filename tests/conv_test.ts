@@ -7,6 +7,9 @@ import { ShapeError } from "../kernels/op.ts";
 import { assertClose, checkVjp, cpuOp, rand, randArg } from "./util/check.ts";
 import { getGpu, runGraphGPU, runOpGPU } from "./util/gpu.ts";
 
+// the adapter's features, known before the tests register: a test whose feature is missing is a named skip
+const FEATURES = (await getGpu()).features;
+
 type Case = { name: string; x: number[]; w: number[]; stride: number | number[]; pad: number | number[] };
 const CASES: Case[] = [
   { name: "3x3 stride 2 pad 1", x: [2, 3, 7, 9], w: [5, 3, 3, 3], stride: 2, pad: 1 },
@@ -166,9 +169,8 @@ Deno.test("conv2d family on the GPU matches float64: every case, discrete-GPU im
   for (const c of CASES) await gpuCase(c, GEMM);
 });
 
-Deno.test("conv2d f16 GPU tiles match float64 on f16-rounded inputs (SIMT, and tensor-core with stand-in fragments)", async () => {
+Deno.test({ name: "conv2d f16 GPU tiles match float64 on f16-rounded inputs (SIMT, and tensor-core with stand-in fragments)", ignore: !FEATURES.f16, fn: async () => {
   const gpu = await getGpu();
-  if (!gpu.features.f16) return console.warn(`no shader-f16 on ${gpu.description}; not tested here`);
   const r16 = (a: { shape: number[]; data: Float64Array }) => ({ shape: a.shape, data: a.data.map(Math.f16round) });
   // the tensor-core kernel needs one fixed subgroup size; its fragment builtins are emulated here
   const S = gpu.subgroupSize?.min === gpu.subgroupSize?.max ? gpu.subgroupSize?.min : undefined;
@@ -195,7 +197,7 @@ Deno.test("conv2d f16 GPU tiles match float64 on f16-rounded inputs (SIMT, and t
       if (!differs) throw new Error(`${op} ${c.name}: the f16 result is indistinguishable from f32 (no rounding?)`);
     }
   }
-});
+} });
 
 Deno.test("conv2d rejects unknown kernel variants", async () => {
   const x = f32Arg([1, 1, 3, 3], 1), w = f32Arg([1, 1, 1, 1], 2);

@@ -25,6 +25,9 @@ import { awaitGpu, runMatmul } from "../runtime/autotune.ts";
 import { type Arg, assertClose, cpuOp, randArg } from "./util/check.ts";
 import { getGpu, runOpGPU } from "./util/gpu.ts";
 
+// the adapter's features, known before the tests register: a test whose feature is missing is a named skip
+const FEATURES = (await getGpu()).features;
+
 type Case = { M: number; N: number; K: number; tA: boolean; tB: boolean; aBatch?: number[]; bBatch?: number[] };
 const name = (c: Case) =>
   `${c.aBatch ? `[${c.aBatch}]·[${c.bBatch}] ` : ""}${c.M}x${c.N}x${c.K} ${c.tA ? "T" : "N"}${c.tB ? "T" : "N"}`;
@@ -61,9 +64,7 @@ const ODD: Case[] = [
 
 // ---- f16 SIMT tiles -----------------------------------------------------------------------------
 
-Deno.test("gemm f16 variants (f32 storage, f16 tiles) match float64 on f16-rounded inputs", async () => {
-  const gpu = await getGpu();
-  if (!gpu.features.f16) return console.warn(`no shader-f16 on ${gpu.description}; not tested here`);
+Deno.test({ name: "gemm f16 variants (f32 storage, f16 tiles) match float64 on f16-rounded inputs", ignore: !FEATURES.f16, fn: async () => {
   const cases: [string, Case][] = [
     ...ODD.map((c) => ["gemm64x64x16t4x4-f16", c] as [string, Case]),
     ["gemm128x128x16t8x8-f16", ODD[0]],
@@ -76,11 +77,10 @@ Deno.test("gemm f16 variants (f32 storage, f16 tiles) match float64 on f16-round
     );
     checkF16(got, a, b, attrs, c.K, `${v} ${name(c)}`);
   }
-});
+} });
 
-Deno.test("gemm f16-storage variant reads f16 buffers (standalone runner) and refuses the compiler's f32 storages", async () => {
+Deno.test({ name: "gemm f16-storage variant reads f16 buffers (standalone runner) and refuses the compiler's f32 storages", ignore: !FEATURES.f16, fn: async () => {
   const gpu = await getGpu();
-  if (!gpu.features.f16) return console.warn(`no shader-f16 on ${gpu.description}; not tested here`);
   for (const [i, c] of [ODD[0], ODD[3], { M: 12, N: 16, K: 8, tA: false, tB: false }].entries()) {
     const [a, b] = argsOf(c, 100 + i), attrs = { transA: c.tA, transB: c.tB };
     const p = matmulProblem([a.shape, b.shape], attrs);
@@ -92,7 +92,7 @@ Deno.test("gemm f16-storage variant reads f16 buffers (standalone runner) and re
     runOpGPU("matmul", [a, b], {}, {}, { variant: () => "gemm128x128x16t8x8-f16s" }),
     /reads f16 buffers; the compiled step stores its tensors in f32/,
   );
-});
+} });
 
 Deno.test("gemm names: parse round trip, and bad tiles say what is wrong", () => {
   const o = parseGemmName("gemm64x128x8t4x8-f16")!;
@@ -219,11 +219,11 @@ Deno.test("tensor cores: the generated kernel's fragments, strides and workgroup
   assert.match(arg, /subgroupMatrixStore\(&C, .*, acc0_0, false, 64u\);/);
 });
 
-Deno.test("tensor cores: Dawn's WGSL parser accepts the generated kernels (both builtin forms)", async () => {
+// an adapter with subgroup matrices compiles and runs the real kernels in bench/gpu.sh instead
+const HAS_SUBGROUP_MATRIX = (await getGpu()).device.features.has("chromium-experimental-subgroup-matrix" as GPUFeatureName);
+
+Deno.test({ name: "tensor cores: Dawn's WGSL parser accepts the generated kernels (both builtin forms)", ignore: HAS_SUBGROUP_MATRIX, fn: async () => {
   const gpu = await getGpu();
-  if (gpu.device.features.has("chromium-experimental-subgroup-matrix" as GPUFeatureName)) {
-    return console.warn("this adapter has subgroup matrices: the GPU script compiles and runs the real kernels");
-  }
   const o: SgmatOptions = { fm: 16, fn: 16, fk: 16, S: 32, WM: 2, WN: 2, FM: 2, FN: 2, BK: 32, storage: "f32" };
   for (
     const [what, code] of [
@@ -245,7 +245,7 @@ Deno.test("tensor cores: Dawn's WGSL parser accepts the generated kernels (both 
   const broken = sgmatShader(matmulProblem([[64, 64], [64, 64]], {}), o).replace(", 40u)", " 40u)");
   const info = await compilationInfo(gpu.device, broken);
   assert.ok(info.messages.some((m) => m.type === "error" && /expected/.test(m.message)), "a syntax error is reported");
-});
+} });
 
 /** the compiler's messages for `code`, with the validation error it raises kept out of the device's log */
 async function compilationInfo(device: GPUDevice, code: string): Promise<GPUCompilationInfo> {
@@ -257,13 +257,16 @@ async function compilationInfo(device: GPUDevice, code: string): Promise<GPUComp
 
 // ---- tensor cores: the whole kernel with stand-in fragments, on this adapter -------------------
 
-Deno.test("tensor-core kernel with stand-in fragments matches float64 on f16-rounded inputs: ragged, full, odd N, batch", async () => {
+// the tensor-core kernel needs subgroups of one fixed size and shader-f16
+const SUBGROUP_INFO = (await getGpu()).adapter.info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };
+const FIXED_SUBGROUP = SUBGROUP_INFO.subgroupMinSize === SUBGROUP_INFO.subgroupMaxSize ? SUBGROUP_INFO.subgroupMinSize : undefined;
+
+Deno.test({
+  name: "tensor-core kernel with stand-in fragments matches float64 on f16-rounded inputs: ragged, full, odd N, batch",
+  ignore: !FEATURES.subgroups || !FEATURES.f16 || !FIXED_SUBGROUP,
+  fn: async () => {
   const gpu = await getGpu();
-  const info = gpu.adapter.info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };
-  const S = info.subgroupMinSize;
-  if (!gpu.features.subgroups || !gpu.features.f16 || !S || S !== info.subgroupMaxSize) {
-    return console.warn(`needs subgroups of one fixed size and shader-f16 (${gpu.description}); not tested here`);
-  }
+  const S = FIXED_SUBGROUP!;
   // 8×8×8 fragments keep the stand-ins small; 2×1 subgroups of 1×2 fragments: 16×32 tiles, 2 slices of 8
   const base: SgmatOptions = {
     fm: 8,
@@ -313,4 +316,4 @@ Deno.test("tensor-core kernel with stand-in fragments matches float64 on f16-rou
     ),
   );
   checkF16(got, a, b, attrs, c.K, `f16 storage ${name(c)}`);
-});
+} });
