@@ -76,3 +76,44 @@ Deno.test("every repository file a page names (README.md, docs/, bench/GPU.md) e
   assert.ok(named > 50, `only ${named} repository paths found: the pattern no longer matches the pages`);
   assert.deepEqual(problems, []);
 });
+
+// docs/index.md is the way in: a page it does not list is a page no reader finds, so every
+// page of docs/ (and the library example) must be linked from it by its file name.
+Deno.test("docs/index.md links every page of docs/", () => {
+  const index = readFileSync(join(ROOT, "docs/index.md"), "utf8");
+  const linked = new Set([...index.matchAll(/\]\(([\w.-]+)\)/g)].map((m) => m[1]));
+  const pages = readdirSync(join(ROOT, "docs")).filter((n) => /\.(md|ts)$/.test(n) && n !== "index.md");
+  assert.ok(pages.length >= 4, `docs/ holds ${pages.length} pages`);
+  assert.deepEqual(pages.filter((n) => !linked.has(n)), [], "pages of docs/ missing from docs/index.md");
+});
+
+// The README and docs/ stand alone: a web address would send the reader out of the repository,
+// where the page may change or vanish.
+Deno.test("README.md and docs/ name no web address", () => {
+  const pages = ["README.md", ...readdirSync(join(ROOT, "docs")).map((n) => `docs/${n}`)];
+  const problems: string[] = [];
+  for (const page of pages) {
+    readFileSync(join(ROOT, page), "utf8").split("\n").forEach((line, i) => {
+      for (const m of line.matchAll(/\b(?:https?|ftp):\/\/\S+|\bwww\.\w\S*/g)) problems.push(`${page}:${i + 1}: ${m[0]}`);
+    });
+  }
+  assert.deepEqual(problems, []);
+});
+
+// A code excerpt in the README is copied from a file the text just named; if the file changes,
+// the excerpt must follow (the library example has its own check in tests/library_test.ts).
+Deno.test("every TypeScript excerpt in the README is the text of the file named just before it", () => {
+  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+  const problems: string[] = [];
+  let excerpts = 0;
+  for (const m of readme.matchAll(/```ts\n([\s\S]*?)```/g)) {
+    if (m[1].startsWith("// Using ssl-webgpu from another project")) continue;
+    excerpts++;
+    const before = readme.slice(Math.max(0, m.index! - 400), m.index!);
+    const named = [...before.matchAll(REPO_PATH)].map((p) => p[1]).filter((p) => p.endsWith(".ts")).at(-1);
+    if (!named) problems.push(`excerpt ${excerpts}: no .ts file named before it`);
+    else if (!readFileSync(join(ROOT, named), "utf8").includes(m[1])) problems.push(`excerpt ${excerpts}: not in ${named}`);
+  }
+  assert.ok(excerpts > 0, "the README shows a code excerpt");
+  assert.deepEqual(problems, []);
+});
