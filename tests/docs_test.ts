@@ -94,7 +94,8 @@ Deno.test("README.md and docs/ name no web address", () => {
   const problems: string[] = [];
   for (const page of pages) {
     readFileSync(join(ROOT, page), "utf8").split("\n").forEach((line, i) => {
-      for (const m of line.matchAll(/\b(?:https?|ftp):\/\/\S+|\bwww\.\w\S*/g)) problems.push(`${page}:${i + 1}: ${m[0]}`);
+      const web = /\b(?:https?|ftp):\/\/\S+|\bwww\.\w\S*/g;
+      for (const m of line.matchAll(web)) problems.push(`${page}:${i + 1}: ${m[0]}`);
     });
   }
   assert.deepEqual(problems, []);
@@ -112,7 +113,9 @@ Deno.test("every TypeScript excerpt in the README is the text of the file named 
     const before = readme.slice(Math.max(0, m.index! - 400), m.index!);
     const named = [...before.matchAll(REPO_PATH)].map((p) => p[1]).filter((p) => p.endsWith(".ts")).at(-1);
     if (!named) problems.push(`excerpt ${excerpts}: no .ts file named before it`);
-    else if (!readFileSync(join(ROOT, named), "utf8").includes(m[1])) problems.push(`excerpt ${excerpts}: not in ${named}`);
+    else if (!readFileSync(join(ROOT, named), "utf8").includes(m[1])) {
+      problems.push(`excerpt ${excerpts}: not in ${named}`);
+    }
   }
   assert.ok(excerpts > 0, "the README shows a code excerpt");
   assert.deepEqual(problems, []);
