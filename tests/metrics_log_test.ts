@@ -17,7 +17,8 @@ const record = (step: number, extra: Record<string, number> = {}, diag?: Record<
 
 Deno.test("metrics log: rows at logging steps, epoch ends, the last step and diagnostics steps", () => {
   const path = join(mkdtempSync(join(tmpdir(), "metrics-log-")), "metrics.jsonl");
-  const log = new MetricsLog({ path, logEvery: 4, stepsPerEpoch: 10, end: 13, lr: (s) => s / 100, t0: performance.now() });
+  const t0 = performance.now();
+  const log = new MetricsLog({ path, logEvery: 4, stepsPerEpoch: 10, end: 13, lr: (s) => s / 100, t0 });
   log.add([0, 1, 2, 3, 4, 5].map((s) => record(s)));
   log.add([record(6, {}, { rank: 3 }), ...[7, 8, 9, 10, 11, 12].map((s) => record(s))]);
   // every 4th step (3, 7, 11), the epoch's end (9), the run's last step (12), the diagnostics step (6)

@@ -71,19 +71,27 @@ export class StepReadback {
    * The records of `count` steps from `first`, read from a mapped staging range; `diag` maps a
    * diagnostics step to its record's offset. A non-finite loss throws, naming the step and epoch.
    */
-  decode(range: ArrayBuffer, first: number, count: number, diag: Map<number, number>, stepsPerEpoch: number): StepRecord[] {
+  decode(
+    range: ArrayBuffer,
+    first: number,
+    count: number,
+    diag: Map<number, number>,
+    stepsPerEpoch: number,
+  ): StepRecord[] {
     const losses = new Float32Array(range, 0, count);
     const extraValues = this.extras.map((_, j) => new Float32Array(range, 4 * this.G * (1 + j), count));
     const records: StepRecord[] = [];
     for (let k = 0; k < count; k++) {
       const step = first + k, loss = losses[k];
       if (!Number.isFinite(loss)) {
-        throw new NonFiniteLossError(`loss became ${loss} at step ${step} (epoch ${Math.floor(step / stepsPerEpoch) + 1})`, step);
+        const epoch = Math.floor(step / stepsPerEpoch) + 1;
+        throw new NonFiniteLossError(`loss became ${loss} at step ${step} (epoch ${epoch})`, step);
       }
       const at = diag.get(step);
       const extra: Record<string, number> = {};
       this.extras.forEach((x, j) => (extra[x.name] = extraValues[j][k]));
-      records.push({ step, loss, extra, diag: at === undefined ? undefined : this.diagnostics!.decode(range.slice(at, at + this.diagBytes)) });
+      const diagValues = at === undefined ? undefined : this.diagnostics!.decode(range.slice(at, at + this.diagBytes));
+      records.push({ step, loss, extra, diag: diagValues });
     }
     return records;
   }
@@ -97,7 +105,8 @@ export class StagingPool {
   take(): GPUBuffer {
     const b = this.free.pop();
     if (b) return b;
-    const made = this.device.createBuffer({ size: this.bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: "step readback" });
+    const usage = GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST;
+    const made = this.device.createBuffer({ size: this.bytes, usage, label: "step readback" });
     this.all.push(made);
     return made;
   }
