@@ -42,7 +42,8 @@ function poolGeom(op: string, x: Shape | undefined, attrs: Attrs): Window2d {
 }
 const outShape = (p: Window2d) => [p.N, p.C, p.Ho, p.Wo];
 
-const checkG = (op: string, p: Window2d, g: Shape | undefined) => checkCotangent(op, g, outShape(p), "the pooled output");
+const checkG = (op: string, p: Window2d, g: Shape | undefined) =>
+  checkCotangent(op, g, outShape(p), "the pooled output");
 
 /** Calls f(outIndex, [inIndex…]) for every output window with the flat indices of its real pixels, row-major. */
 function forEachWindow(p: Window2d, f: (o: number, ins: number[]) => void): void {

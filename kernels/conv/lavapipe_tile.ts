@@ -139,7 +139,15 @@ export function storeRows(v: ConvVariant, row: string, colBase: string, cols: nu
  * [P, Cc, Q] → [P, Q, Cp] with columns Cc..Cp-1 zero: puts the GEMM's column axis innermost
  * and pads it to whole vec4 tiles, so the main loop's vec4 loads need no bounds checks.
  */
-export function padTranspose(label: string, src: BufRef, dst: BufRef, P: number, Cc: number, Q: number, Cp: number): Pass {
+export function padTranspose(
+  label: string,
+  src: BufRef,
+  dst: BufRef,
+  P: number,
+  Cc: number,
+  Q: number,
+  Cp: number,
+): Pass {
   const n = P * Q * Cp, g = grid(n);
   const body = `  let c = i % ${u(Cp)}; let pq = i / ${u(Cp)}; let p = pq / ${u(Q)}; let q = pq % ${u(Q)};\n` +
     `  if (c < ${u(Cc)}) { y[i] = x0[(p * ${u(Cc)} + c) * ${u(Q)} + q]; } else { y[i] = 0.0; }\n`;
