@@ -47,7 +47,7 @@ export class MetricsLog {
         lr: this.o.lr(r.step),
       };
       if ("loss_scale" in r.extra) Object.assign(rec, { loss_scale: r.extra.loss_scale, skipped_steps: this.skipped });
-      if (r.diag) Object.assign(rec, (this.lastDiag = r.diag));
+      if (r.diag) Object.assign(rec, this.lastDiag = r.diag);
       rec.seconds = (performance.now() - this.o.t0) / 1000;
       appendMetrics(this.o.path, rec);
     }

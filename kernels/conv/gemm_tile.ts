@@ -38,7 +38,10 @@ const sgmatConvKernel = (o: SgmatOptions): ConvKernel => ({
  * rounds the inputs to half precision) or a tensor-core tile ("sgmat…", f16 inputs); undefined
  * for the lavapipe variants (lavapipe_tile.ts).
  */
-export function gemmTile(op: string, c: { variant?: string; features: { subgroups: boolean; f16: boolean } }): ConvKernel | undefined {
+export function gemmTile(
+  op: string,
+  c: { variant?: string; features: { subgroups: boolean; f16: boolean } },
+): ConvKernel | undefined {
   const v = c.variant;
   if (!v?.startsWith("gemm") && !v?.startsWith("sgmat")) return undefined;
   let t, s;
@@ -48,8 +51,12 @@ export function gemmTile(op: string, c: { variant?: string; features: { subgroup
   } catch (e) {
     throw new ShapeError(op, (e as Error).message);
   }
-  if (!t && !s) throw new ShapeError(op, `unknown kernel variant '${v}' (gemm<BM>x<BN>x<BK>t<TM>x<TN>[-f16] or sgmat…)`);
-  if (t?.storage === "f16" || s?.storage === "f16") throw new ShapeError(op, `kernel variant '${v}' reads f16 buffers; convolutions read f32`);
+  if (!t && !s) {
+    throw new ShapeError(op, `unknown kernel variant '${v}' (gemm<BM>x<BN>x<BK>t<TM>x<TN>[-f16] or sgmat…)`);
+  }
+  if (t?.storage === "f16" || s?.storage === "f16") {
+    throw new ShapeError(op, `kernel variant '${v}' reads f16 buffers; convolutions read f32`);
+  }
   if ((s || t?.elem === "f16") && !c.features.f16) throw new ShapeError(op, `kernel variant '${v}' needs shader-f16`);
   if (s && !c.features.subgroups) throw new ShapeError(op, `kernel variant '${v}' needs subgroups`);
   return t ? simtConvKernel(t) : sgmatConvKernel(s!);

@@ -54,8 +54,11 @@ export function forEachTap(geo: ConvGeom, f: (xi: number, wi: number, yi: number
         for (let ow = 0; ow < Wo; ow++) {
           const yi = ((n * O + o) * Ho + oh) * Wo + ow;
           for (let c = 0; c < C; c++) {
-            forEachTapAt(geo, oh, ow, (ih, iw, kh, kw) =>
-              f(((n * C + c) * H + ih) * W + iw, ((o * C + c) * KH + kh) * KW + kw, yi)
+            forEachTapAt(
+              geo,
+              oh,
+              ow,
+              (ih, iw, kh, kw) => f(((n * C + c) * H + ih) * W + iw, ((o * C + c) * KH + kh) * KW + kw, yi),
             );
           }
         }

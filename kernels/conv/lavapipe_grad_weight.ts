@@ -17,9 +17,9 @@ import {
   padTranspose,
   roundUp,
   storeRows,
+  tileGrid,
   TMP0,
   TMP1,
-  tileGrid,
   u,
 } from "./lavapipe_tile.ts";
 

@@ -9,8 +9,8 @@ import { type ConvGeom, stridePhase } from "./geometry.ts";
 import {
   accDecls,
   bLoads,
-  convVariant,
   type ConvVariant,
+  convVariant,
   fmaBlock,
   gemmDecls,
   i,
@@ -21,8 +21,8 @@ import {
   padTranspose,
   roundUp,
   storeRows,
-  TMP0,
   tileGrid,
+  TMP0,
   u,
 } from "./lavapipe_tile.ts";
 
