@@ -49,6 +49,7 @@ export function convVariant(
   return { L: 8, R: 16, OV: 1 };
 }
 
+/** WGSL literals: u32, and i32 in parentheses (offsets are often negative) */
 export const u = (n: number) => `${n}u`;
 export const i = (n: number) => `(${n}i)`;
 export const roundUp = (n: number, m: number) => Math.ceil(n / m) * m;
