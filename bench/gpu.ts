@@ -8,8 +8,9 @@
 //   deno run -A bench/gpu.ts merge --project F --torch F [--machine F] --out F [--small]
 //       one JSON file: adapter, subgroup-matrix configs, checks, and per workload the project's
 //       time, PyTorch's time and their ratio (project / PyTorch: 1 = parity, 2 = twice as slow)
-import { parseArgs } from "node:util";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import process from "node:process";
+import { FlagError, realValue, splitArgs } from "../dsl/flags.ts";
 import { candidateVariants } from "../kernels/matmul/variants.ts";
 import { adapterKey, deviceFeatures } from "../runtime/autotune.ts";
 import { getGpu } from "../runtime/device.ts";
@@ -176,50 +177,60 @@ function merge(a: { project: string; torch: string; machine?: string; out: strin
   log(`wrote ${a.out}`);
 }
 
-if (import.meta.main) {
-  const { positionals, values } = parseArgs({
-    args: Deno.args,
-    allowPositionals: true,
-    options: {
-      small: { type: "boolean", default: false },
-      out: { type: "string" },
-      "budget-s": { type: "string", default: "270" },
-      data: { type: "string" },
-      "no-tune": { type: "boolean", default: false },
-      project: { type: "string" },
-      torch: { type: "string" },
-      machine: { type: "string" },
-    },
-  });
+const USAGE = "usage: bench/gpu.ts workloads|project|merge … (see the header of bench/gpu.ts)";
+const FLAGS = [
+  { name: "small" },
+  { name: "out", arg: "F" },
+  { name: "budget-s", arg: "S" },
+  { name: "data", arg: "D" },
+  { name: "no-tune" },
+  { name: "project", arg: "F" },
+  { name: "torch", arg: "F" },
+  { name: "machine", arg: "F" },
+  { name: "help" },
+];
+
+export type GpuBenchArgs =
+  | { mode: "help" }
+  | { mode: "workloads"; small: boolean }
+  | { mode: "project"; out: string; small: boolean; budgetS: number; data?: string; tune: boolean }
+  | { mode: "merge"; project: string; torch: string; machine?: string; out: string; small: boolean };
+
+/** The mode and its flags (the project's flag parser, dsl/flags.ts); a usage error is a FlagError. */
+export function parseGpuBenchArgs(args: string[]): GpuBenchArgs {
+  const { values: v, positionals } = splitArgs(args, FLAGS, { positionals: true });
+  if (v.has("help")) return { mode: "help" };
   const mode = positionals[0];
-  const need = (v: string | undefined, flag: string) => {
-    if (!v) throw new Error(`bench/gpu.ts ${mode}: --${flag} is required`);
-    return v;
+  if (positionals.length > 1) throw new FlagError(positionals[1], `unexpected argument (${USAGE})`);
+  const need = (flag: string) => {
+    const x = v.get(flag);
+    if (!x) throw new FlagError(`--${flag}`, `required by bench/gpu.ts ${mode}`);
+    return x;
   };
-  if (mode === "workloads") console.log(JSON.stringify(workloads(values.small)));
-  else if (mode === "project") {
-    const budgetS = Number(values["budget-s"]);
-    if (!(budgetS > 0)) {
-      throw new Error(`bench/gpu.ts project: --budget-s expects seconds > 0, got '${values["budget-s"]}'`);
-    }
-    await project({
-      out: need(values.out, "out"),
-      small: values.small,
-      budgetS,
-      data: values.data,
-      tune: !values["no-tune"],
-    });
-  } else if (mode === "merge") {
-    merge({
-      project: need(values.project, "project"),
-      torch: need(values.torch, "torch"),
-      machine: values.machine,
-      out: need(values.out, "out"),
-      small: values.small,
-    });
-  } else {
-    console.error("usage: bench/gpu.ts workloads|project|merge … (see the header of bench/gpu.ts)");
-    Deno.exit(2);
+  const small = v.has("small");
+  if (mode === "workloads") return { mode, small };
+  if (mode === "project") {
+    const budgetS = v.has("budget-s") ? realValue("--budget-s", v.get("budget-s")!, true) : 270;
+    return { mode, out: need("out"), small, budgetS, data: v.get("data"), tune: !v.has("no-tune") };
   }
+  if (mode === "merge") {
+    return { mode, project: need("project"), torch: need("torch"), machine: v.get("machine"), out: need("out"), small };
+  }
+  throw new FlagError(mode ?? "<mode>", `expected workloads, project or merge (${USAGE})`);
+}
+
+if (import.meta.main) {
+  let a: GpuBenchArgs;
+  try {
+    a = parseGpuBenchArgs(Deno.args);
+  } catch (e) {
+    if (!(e instanceof FlagError)) throw e;
+    console.error(`bench/gpu.ts: ${e.message}`);
+    process.exit(2);
+  }
+  if (a.mode === "help") console.log(USAGE);
+  else if (a.mode === "workloads") console.log(JSON.stringify(workloads(a.small)));
+  else if (a.mode === "project") await project(a);
+  else merge(a);
   Deno.exit(0);
 }

@@ -78,24 +78,50 @@ export function kernelLayout(g: Graph, top: number, plan: GroupView, shape: Shap
   return period ? { kind: "rows", period } : { kind: "vec" };
 }
 
-/**
- * Emits the group computing node `top` over elements of `shape` (the kernel's element shape).
- * @param storageOf storage of a materialised node, so an input sharing `outStorage` (an in-place
- *   update) is read through the output binding `out` instead of being bound twice.
- * @param layout how the caller walks the elements (vec layouts need `vectorizable`)
- */
-export function emitGroup(
-  g: Graph,
-  top: number,
-  plan: GroupView,
-  storageOf: (id: number) => number,
-  scalarIndex: ScalarIndex,
-  outStorage: number | undefined,
-  shape: Shape,
-  layout: EwLayout,
-): EmittedGroup {
-  const { members, uniforms, loads } = walkGroup(g, top, plan);
-  const vec = layout.kind !== "scalar";
+/** What emitGroup emits: a group of a graph, where its buffers live, and how the kernel walks its elements. */
+export interface GroupEmitOptions {
+  g: Graph;
+  /** the node the group computes */
+  top: number;
+  plan: GroupView;
+  /** storage of a materialised node */
+  storageOf: (id: number) => number;
+  scalarIndex: ScalarIndex;
+  /** the kernel's output storage: an input sharing it (an in-place update) is read through `out`, not bound twice */
+  outStorage?: number;
+  /** the kernel's element shape */
+  shape: Shape;
+  /** how the caller walks the elements (vec layouts need `vectorizable`) */
+  layout: EwLayout;
+}
+
+/** Emits the group computing node `top` over elements of `shape`: bindings, then values level by level. */
+export function emitGroup(o: GroupEmitOptions): EmittedGroup {
+  const { members, uniforms, loads } = walkGroup(o.g, o.top, o.plan);
+  checkLoadsAreF32(o.g, o.top, loads);
+  const { bound, bufOf } = bindInputs(loads, o.storageOf, o.outStorage);
+  const ops = opEmitter(o.g, o.scalarIndex);
+  const e = newEmission(o, loads);
+  hoistUniforms(e, uniforms, ops);
+  emitLoads(e, loads, bufOf);
+  emitMembers(e, members, ops);
+  const value = e.vec ? `vec4<f32>(${e.lanes.map((l) => argOf(e, o.top, l)).join(", ")})` : argOf(e, o.top, 0);
+  const elem = e.vec ? "vec4<f32>" : "f32";
+  return {
+    decls: bound.map((_, k) => `@group(0) @binding(${k}) var<storage, read> in${k}: array<${elem}>;`),
+    hoisted: e.hoisted,
+    invariantNames: e.invariantNames,
+    lines: e.lines,
+    value,
+    inputs: bound,
+    scalars: ops.scalars,
+    libs: ops.libs,
+    ops: members.map((m) => o.g.nodes[m].op),
+  };
+}
+
+/** Elementwise ops read f32: a load from a buffer of another type (image bytes) is a compile error. */
+function checkLoadsAreF32(g: Graph, top: number, loads: number[]): void {
   for (const id of loads) {
     let base = g.nodes[id];
     while (OPS[base.op].kind === "view") base = g.nodes[base.inputs[0]];
@@ -107,8 +133,10 @@ export function emitGroup(
       );
     }
   }
+}
 
-  // bindings, one per storage
+/** One binding per storage read (`in0`, `in1`, … in order; `out` for the output's own storage). */
+function bindInputs(loads: number[], storageOf: (id: number) => number, outStorage: number | undefined) {
   const bindingOfStorage = new Map<number, string>();
   const bound: number[] = [];
   for (const id of loads) {
@@ -119,8 +147,11 @@ export function emitGroup(
       bound.push(id);
     }
   }
-  const bufOf = (id: number) => bindingOfStorage.get(storageOf(id))!;
+  return { bound, bufOf: (id: number) => bindingOfStorage.get(storageOf(id))! };
+}
 
+/** Each op's WGSL expression from the op table, recording the step scalars and libraries it uses. */
+function opEmitter(g: Graph, scalarIndex: ScalarIndex) {
   const scalars = new Set<string>();
   const libs = new Set<string>();
   const scalar = (name: string) => (scalars.add(name), `stepF32(${scalarIndex(name, "f32")}u)`);
@@ -132,62 +163,102 @@ export function emitGroup(
     const ctx: EwCtx = { idx, outShape: node.shape, attrs: node.attrs, scalar, scalarU32 };
     return def.ew!(args, ctx);
   };
+  return { scalars, libs, wgslOf };
+}
+type OpEmitter = ReturnType<typeof opEmitter>;
 
-  // Each value is evaluated at one of three levels: once per invocation (invariant), once per
-  // column of the rows layout (per lane), or per element. `argOf(id, lane)` names it.
-  type Level = "invariant" | "column" | "element";
-  const level = new Map<number, Level>();
-  const hoisted: string[] = [], lines: string[] = [];
-  const invariantNames: string[] = [];
-  const loadModes = new Map<number, LoadMode>(loads.map((id) => [id, loadMode(shape, g.nodes[id].shape)]));
-  const lanes = vec ? [0, 1, 2, 3] : [0];
-  const sfx = (lane: number) => (vec ? `_${lane}` : "");
-  const argOf = (id: number, lane: number): string => {
-    const l = level.get(id)!;
-    const mode = loadModes.get(id);
-    if (l === "invariant") return mode ? `a${id}` : plan.uniformValue.has(id) ? `u${id}` : `h${id}`;
-    if (mode) return vec && mode !== "splat" ? `a${id}.${LANES[lane]}` : `a${id}`;
-    return `${l === "column" ? "c" : "v"}${id}${sfx(lane)}`;
+/**
+ * Each value is evaluated at one of three levels: once per invocation (invariant), once per
+ * column of the rows layout (per lane), or per element. The emission so far: each value's level
+ * and the lines at the invocation level (`hoisted`) and the element level (`lines`).
+ */
+type Level = "invariant" | "column" | "element";
+interface Emission {
+  o: GroupEmitOptions;
+  vec: boolean;
+  /** the lanes of one unit of the layout: four on the vec paths */
+  lanes: number[];
+  loadModes: Map<number, LoadMode>;
+  level: Map<number, Level>;
+  hoisted: string[];
+  lines: string[];
+  invariantNames: string[];
+}
+
+function newEmission(o: GroupEmitOptions, loads: number[]): Emission {
+  const vec = o.layout.kind !== "scalar";
+  return {
+    o,
+    vec,
+    lanes: vec ? [0, 1, 2, 3] : [0],
+    loadModes: new Map<number, LoadMode>(loads.map((id) => [id, loadMode(o.shape, o.g.nodes[id].shape)])),
+    level: new Map<number, Level>(),
+    hoisted: [],
+    lines: [],
+    invariantNames: [],
   };
+}
 
+/** The WGSL name of value `id` in lane `lane`. */
+function argOf(e: Emission, id: number, lane: number): string {
+  const l = e.level.get(id)!;
+  const mode = e.loadModes.get(id);
+  if (l === "invariant") return mode ? `a${id}` : e.o.plan.uniformValue.has(id) ? `u${id}` : `h${id}`;
+  if (mode) return e.vec && mode !== "splat" ? `a${id}.${LANES[lane]}` : `a${id}`;
+  return `${l === "column" ? "c" : "v"}${id}${e.vec ? `_${lane}` : ""}`;
+}
+
+/** Values that depend on nothing but consts and step scalars: once per invocation. */
+function hoistUniforms(e: Emission, uniforms: number[], ops: OpEmitter): void {
+  const { g } = e.o;
   for (const id of uniforms) {
-    level.set(id, "invariant");
-    hoisted.push(`  let u${id} = ${wgslOf(id, g.nodes[id].inputs.map((i) => argOf(i, 0)), "0u")};`);
-    invariantNames.push(`u${id}`);
+    e.level.set(id, "invariant");
+    e.hoisted.push(`  let u${id} = ${ops.wgslOf(id, g.nodes[id].inputs.map((i) => argOf(e, i, 0)), "0u")};`);
+    e.invariantNames.push(`u${id}`);
   }
+}
+
+/** The loads of the materialised inputs, broadcast to the kernel's elements as their load mode says. */
+function emitLoads(e: Emission, loads: number[], bufOf: (id: number) => string): void {
+  const { g, shape, layout } = e.o;
   for (const id of loads) {
     const inShape = g.nodes[id].shape, buf = bufOf(id);
-    const mode = loadModes.get(id)!;
+    const mode = e.loadModes.get(id)!;
     if (mode === "one") {
-      level.set(id, "invariant");
-      hoisted.push(`  let a${id} = ${buf}[0u]${vec ? ".x" : ""};`);
-      invariantNames.push(`a${id}`);
-    } else if (!vec) {
-      level.set(id, "element");
-      lines.push(`  let a${id} = ${buf}[${wgslBroadcastIndex("i", shape, inShape)}];`);
+      e.level.set(id, "invariant");
+      e.hoisted.push(`  let a${id} = ${buf}[0u]${e.vec ? ".x" : ""};`);
+      e.invariantNames.push(`a${id}`);
+    } else if (!e.vec) {
+      e.level.set(id, "element");
+      e.lines.push(`  let a${id} = ${buf}[${wgslBroadcastIndex("i", shape, inShape)}];`);
     } else if (mode === "same") {
-      level.set(id, "element");
-      lines.push(`  let a${id} = ${buf}[v];`);
+      e.level.set(id, "element");
+      e.lines.push(`  let a${id} = ${buf}[v];`);
     } else if (mode === "vec" && layout.kind === "rows" && isRepeatedSuffix(shape, inShape)) {
-      level.set(id, "column");
+      e.level.set(id, "column");
       const period = size(inShape) / 4;
-      hoisted.push(`  let a${id} = ${buf}[${period === layout.period / 4 ? "c" : `c % ${period}u`}];`);
+      e.hoisted.push(`  let a${id} = ${buf}[${period === layout.period / 4 ? "c" : `c % ${period}u`}];`);
     } else if (mode === "vec") {
-      level.set(id, "element");
-      lines.push(`  let a${id} = ${buf}[${wgslBroadcastIndex("e", shape, inShape)} / 4u];`);
+      e.level.set(id, "element");
+      e.lines.push(`  let a${id} = ${buf}[${wgslBroadcastIndex("e", shape, inShape)} / 4u];`);
     } else {
       // splat: one element for all four lanes
-      level.set(id, "element");
-      lines.push(`  let j${id} = ${wgslBroadcastIndex("e", shape, inShape)};`);
-      lines.push(`  let a${id} = ${buf}[j${id} / 4u][j${id} % 4u];`);
+      e.level.set(id, "element");
+      e.lines.push(`  let j${id} = ${wgslBroadcastIndex("e", shape, inShape)};`);
+      e.lines.push(`  let a${id} = ${buf}[j${id} / 4u][j${id} % 4u];`);
     }
   }
+}
+
+/** The group's ops, each at the lowest level its inputs allow (an op reading the element index: per element). */
+function emitMembers(e: Emission, members: number[], ops: OpEmitter): void {
+  const { g, shape } = e.o;
   for (const id of members) {
     const ins = g.nodes[id].inputs;
     const byIndex = usesElementIndex(g, id);
-    const lv: Level = ins.length === 0 || byIndex || ins.some((i) => level.get(i) === "element")
+    const lv: Level = ins.length === 0 || byIndex || ins.some((i) => e.level.get(i) === "element")
       ? "element"
-      : ins.some((i) => level.get(i) === "column")
+      : ins.some((i) => e.level.get(i) === "column")
       ? "column"
       : "invariant";
     if (lv === "element" && size(g.nodes[id].shape) !== size(shape)) {
@@ -195,29 +266,15 @@ export function emitGroup(
         `compile bug: ${g.nodes[id].op} #${id} [${g.nodes[id].shape}] is evaluated per element of a [${shape}] kernel`,
       );
     }
-    level.set(id, lv);
-    for (const lane of lv === "invariant" ? [0] : lanes) {
-      const idx = !vec ? "i" : lane ? `(e + ${lane}u)` : "e";
-      const name = lv === "invariant" ? `h${id}` : argOf(id, lane);
-      const line = `  let ${name} = ${wgslOf(id, ins.map((i) => argOf(i, lane)), idx)};`;
-      (lv === "element" ? lines : hoisted).push(line);
+    e.level.set(id, lv);
+    for (const lane of lv === "invariant" ? [0] : e.lanes) {
+      const idx = !e.vec ? "i" : lane ? `(e + ${lane}u)` : "e";
+      const name = lv === "invariant" ? `h${id}` : argOf(e, id, lane);
+      const line = `  let ${name} = ${ops.wgslOf(id, ins.map((i) => argOf(e, i, lane)), idx)};`;
+      (lv === "element" ? e.lines : e.hoisted).push(line);
     }
-    if (lv === "invariant") invariantNames.push(`h${id}`);
+    if (lv === "invariant") e.invariantNames.push(`h${id}`);
   }
-  const value = vec ? `vec4<f32>(${lanes.map((l) => argOf(top, l)).join(", ")})` : argOf(top, 0);
-
-  const elem = vec ? "vec4<f32>" : "f32";
-  return {
-    decls: bound.map((_, k) => `@group(0) @binding(${k}) var<storage, read> in${k}: array<${elem}>;`),
-    hoisted,
-    invariantNames,
-    lines,
-    value,
-    inputs: bound,
-    scalars,
-    libs,
-    ops: members.map((m) => g.nodes[m].op),
-  };
 }
 
 export interface EwKernel {
@@ -239,7 +296,8 @@ export function fusedKernel(
   const root = g.nodes[rootId];
   const n = size(root.shape);
   const layout = kernelLayout(g, rootId, plan, root.shape);
-  const e = emitGroup(g, rootId, plan, storageOf, scalarIndex, storageOf(rootId), root.shape, layout);
+  const outStorage = storageOf(rootId);
+  const e = emitGroup({ g, top: rootId, plan, storageOf, scalarIndex, outStorage, shape: root.shape, layout });
   const { walk, threads } = LAYOUT_CODE[layout.kind](n, layout.kind === "rows" ? layout.period : 0);
   const vec = layout.kind !== "scalar";
   // a partial last vec4 keeps whatever is past element n (buffers are padded to 16 bytes)

@@ -31,7 +31,8 @@ export function fusedReduction(
   const parsed = parseReduceVariant(variant);
   const rp = reducePlan(src.shape, axes, parsed.allowVec && vectorizable(g, src.id, plan, src.shape));
   const vec = rp.vec !== "none";
-  const e = emitGroup(g, src.id, plan, storageOf, scalarIndex, undefined, src.shape, { kind: vec ? "vec" : "scalar" });
+  const layout = { kind: vec ? "vec" : "scalar" } as const;
+  const e = emitGroup({ g, top: src.id, plan, storageOf, scalarIndex, shape: src.shape, layout });
   const params = e.invariantNames.map((h) => `, ${h}: f32`).join("");
   const args = e.invariantNames.map((h) => `, ${h}`).join("");
   const decls = [

@@ -5,23 +5,28 @@
 //
 // --spec file.json replaces the preset; the other flags then override fields of whichever spec
 // is in use. The flag table below is the single source of truth: parsing, application and
-// --help (with each default read from the spec) all come from it. An unknown flag or a bad
-// value is a FlagError naming the flag; the edited spec is then validated (SpecError).
+// --help (with each default read from the spec) all come from it. The parsing itself is the
+// project's one flag parser (dsl/flags.ts): an unknown flag or a bad value is a FlagError naming
+// the flag; the edited spec is then validated (SpecError).
 import { DATA_NAME_FORMS } from "../data/names.ts";
 import { SpecError } from "./error.ts";
 import { loadSpec } from "./io.ts";
+import {
+  badValue as bad,
+  FlagError,
+  helpRows,
+  intsValue as ints,
+  intValue as int,
+  realValue as real,
+  splitArgs,
+} from "./flags.ts";
 import { defaultEncoder } from "./presets.ts";
 import { lossNodes } from "./resolve.ts";
 import { cnn, resnet18 } from "./builders.ts";
 import type { Module, PipelineSpec } from "./schema.ts";
 import { validateSpec } from "./validate.ts";
 
-export class FlagError extends Error {
-  override name = "FlagError";
-  constructor(readonly flag: string, detail: string) {
-    super(`${flag}: ${detail}`);
-  }
-}
+export { FlagError };
 
 export interface CliResult {
   spec: PipelineSpec;
@@ -38,30 +43,6 @@ export interface CliResult {
 }
 
 // --------------------------------------------------------------------------- value parsers
-
-const bad = (flag: string, what: string, got: string) => new FlagError(flag, `expected ${what}, got '${got}'`);
-
-function int(flag: string, s: string, min: number): number {
-  const what = min === 1 ? "a positive integer" : `an integer ≥ ${min}`;
-  if (!/^\d+$/.test(s.trim()) || Number(s) < min || !Number.isSafeInteger(Number(s))) throw bad(flag, what, s);
-  return Number(s);
-}
-
-function real(flag: string, s: string, positive: boolean): number {
-  const n = Number(s);
-  if (s.trim() === "" || !Number.isFinite(n) || n < 0 || (positive && n === 0)) {
-    throw bad(flag, positive ? "a number > 0" : "a number ≥ 0", s);
-  }
-  return n;
-}
-
-function ints(flag: string, s: string): number[] {
-  const parts = s.split(",");
-  if (!parts.every((p) => /^\s*\d+\s*$/.test(p) && Number(p) > 0)) {
-    throw bad(flag, "comma-separated positive integers like 2048,2048", s);
-  }
-  return parts.map(Number);
-}
 
 /** mlp[:w,w,…] | cnn[:c,c,…] | resnet18[:width] */
 function encoderFromFlag(flag: string, s: string): Module {
@@ -332,61 +313,9 @@ const FLAGS: Flag[] = [
   },
   { name: "help", help: "print this list and exit", show: () => "" },
 ];
-const BY_NAME = new Map(FLAGS.map((f) => [f.name, f]));
-
-/** Closest known flag name within two edits, for "did you mean". */
-function suggest(name: string): string | undefined {
-  const dist = (a: string, b: string) => {
-    const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)]);
-    for (let j = 1; j <= b.length; j++) d[0][j] = j;
-    for (let i = 1; i <= a.length; i++) {
-      for (let j = 1; j <= b.length; j++) {
-        d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-      }
-    }
-    return d[a.length][b.length];
-  };
-  let best: string | undefined;
-  let bestD = 3;
-  for (const f of FLAGS) {
-    const k = dist(name, f.name);
-    if (k < bestD) [best, bestD] = [f.name, k];
-  }
-  return best;
-}
-
-/** Splits args into flag → value (switches get ""); rejects unknown, repeated and value-less flags. */
-function tokenize(args: string[]): Map<string, string> {
-  const out = new Map<string, string>();
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (a === "-h") {
-      out.set("help", "");
-      continue;
-    }
-    if (!a.startsWith("--")) throw new FlagError(a, "unexpected argument (flags start with --; see --help)");
-    const eq = a.indexOf("=");
-    const name = eq < 0 ? a.slice(2) : a.slice(2, eq);
-    const flag = BY_NAME.get(name);
-    if (!flag) {
-      const s = suggest(name);
-      throw new FlagError(`--${name}`, `unknown flag${s ? `; did you mean --${s}?` : ""} (see --help)`);
-    }
-    if (out.has(name)) throw new FlagError(`--${name}`, "given more than once");
-    let value = "";
-    if (flag.arg) {
-      if (eq >= 0) value = a.slice(eq + 1);
-      else if (i + 1 < args.length && !args[i + 1].startsWith("--")) value = args[++i];
-      else throw new FlagError(`--${name}`, `expected a value (${flag.arg})`);
-    } else if (eq >= 0) throw new FlagError(`--${name}`, "takes no value");
-    out.set(name, value);
-  }
-  return out;
-}
-
 /** Parses pipeline flags against a preset; see the file header. */
 export function parseFlags(args: string[], preset: PipelineSpec): CliResult {
-  const given = tokenize(args);
+  const given = splitArgs(args, FLAGS).values;
   if (given.has("help")) {
     return { spec: preset, out: `runs/${preset.name}`, overwrite: false, printStep: false, help: true };
   }
@@ -421,11 +350,7 @@ export function parseFlags(args: string[], preset: PipelineSpec): CliResult {
 
 /** The flag list with each default read from `preset`. */
 export function helpText(preset: PipelineSpec, program = "pipeline"): string {
-  const rows = FLAGS.map((f) => {
-    const left = `  --${f.name}${f.arg ? ` ${f.arg}` : ""}`;
-    const def = f.show(preset);
-    return `${left.padEnd(26)} ${f.help}${def ? ` (default: ${def})` : ""}`;
-  });
+  const rows = helpRows(FLAGS, (f) => f.show(preset));
   return [`usage: ${program} [flags]`, `method ${preset.method}, spec '${preset.name}'`, "", ...rows, ""].join("\n");
 }
 

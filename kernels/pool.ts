@@ -1,5 +1,6 @@
-// Pooling primitives, NCHW like conv.ts. attrs: kernel (number or [kh, kw]), stride (default:
-// the kernel), pad (default 0, at most half the kernel so every window holds a real pixel).
+// Pooling primitives, NCHW like conv.ts, over the window geometry of kernels/window.ts. attrs:
+// kernel (number or [kh, kw]), stride (default: the kernel), pad (default 0, at most half the
+// kernel so every window holds a real pixel).
 //
 //   maxPool2d(x)          → [N, C, Ho, Wo]   max over each window (padding never wins)
 //   maxPool2dGrad(x, g)   → [N, C, H, W]     g routed to each window's argmax (first in row-major
@@ -12,74 +13,46 @@
 // maxPool2dGrad has no VJP of its own (it would need a gather-at-argmax primitive; nothing in
 // the project differentiates twice through a max pool).
 import type { Tensor } from "./op.ts";
-import { outLen, pair } from "./conv.ts";
 import { grid, storageDecls } from "./layout.ts";
-import { type Attrs, fmtShape, type Lowering, type OpDef, type Pass, type Shape, ShapeError, size } from "./op.ts";
+import { type Attrs, type Lowering, type OpDef, type Pass, type Shape, ShapeError, size } from "./op.ts";
+import {
+  checkCotangent,
+  checkNchw,
+  forEachTapAt,
+  pair,
+  shapeAttr,
+  stridePad,
+  type Window2d,
+  window2d,
+} from "./window.ts";
 
-interface PoolGeom {
-  N: number;
-  C: number;
-  H: number;
-  W: number;
-  kh: number;
-  kw: number;
-  sh: number;
-  sw: number;
-  ph: number;
-  pw: number;
-  Ho: number;
-  Wo: number;
-}
-
-function poolGeom(op: string, x: Shape | undefined, attrs: Attrs): PoolGeom {
-  if (!x || x.length !== 4) throw new ShapeError(op, `input must be 4-D (NCHW), got ${x ? fmtShape(x) : "nothing"}`);
-  const [N, C, H, W] = x;
+/** A pool's window: kernels/window.ts, with the pad at most half the kernel. */
+function poolGeom(op: string, x: Shape | undefined, attrs: Attrs): Window2d {
+  checkNchw(op, "input", x);
   if (attrs.kernel === undefined) throw new ShapeError(op, "attrs.kernel is required (a number or [kh, kw])");
-  const [kh, kw] = pair(op, "kernel", attrs.kernel, 1, 1);
-  const [sh, sw] = pair(op, "stride", attrs.stride ?? [kh, kw], 1, 1);
-  const [ph, pw] = pair(op, "pad", attrs.pad, 0, 0);
-  if (2 * ph > kh || 2 * pw > kw) {
+  const [KH, KW] = pair(op, "kernel", attrs.kernel, 1, 1);
+  const sp = stridePad(op, attrs, [KH, KW]);
+  if (2 * sp.ph > KH || 2 * sp.pw > KW) {
     throw new ShapeError(
       op,
-      `pad [${ph}, ${pw}] must be at most half the kernel [${kh}, ${kw}] (a window would hold only padding)`,
+      `pad [${sp.ph}, ${sp.pw}] must be at most half the kernel [${KH}, ${KW}] (a window would hold only padding)`,
     );
   }
-  const Ho = outLen(op, "height", H, kh, sh, ph), Wo = outLen(op, "width", W, kw, sw, pw);
-  return { N, C, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo };
+  return window2d(op, x, KH, KW, sp);
 }
-const outShape = (p: PoolGeom) => [p.N, p.C, p.Ho, p.Wo];
+const outShape = (p: Window2d) => [p.N, p.C, p.Ho, p.Wo];
 
-function checkG(op: string, p: PoolGeom, g: Shape | undefined) {
-  const want = outShape(p);
-  if (!g || want.some((d, i) => d !== g[i]) || g.length !== 4) {
-    throw new ShapeError(
-      op,
-      `cotangent g is ${g ? fmtShape(g) : "missing"} but the pooled output is ${fmtShape(want)}`,
-    );
-  }
-}
-const inShapeAttr = (op: string, v: unknown): Shape => {
-  if (!Array.isArray(v) || v.length !== 4 || v.some((d) => !Number.isInteger(d) || d < 1)) {
-    throw new ShapeError(op, `attrs.inShape must be 4 positive integers, got ${JSON.stringify(v)}`);
-  }
-  return v;
-};
+const checkG = (op: string, p: Window2d, g: Shape | undefined) =>
+  checkCotangent(op, g, outShape(p), "the pooled output");
 
 /** Calls f(outIndex, [inIndex…]) for every output window with the flat indices of its real pixels, row-major. */
-function forEachWindow(p: PoolGeom, f: (o: number, ins: number[]) => void): void {
-  const { N, C, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo } = p;
+function forEachWindow(p: Window2d, f: (o: number, ins: number[]) => void): void {
+  const { N, C, H, W, Ho, Wo } = p;
   for (let nc = 0; nc < N * C; nc++) {
     for (let oh = 0; oh < Ho; oh++) {
       for (let ow = 0; ow < Wo; ow++) {
         const ins: number[] = [];
-        for (let a = 0; a < kh; a++) {
-          const h = oh * sh - ph + a;
-          if (h < 0 || h >= H) continue;
-          for (let b = 0; b < kw; b++) {
-            const w = ow * sw - pw + b;
-            if (w >= 0 && w < W) ins.push((nc * H + h) * W + w);
-          }
-        }
+        forEachTapAt(p, oh, ow, (h, w) => ins.push((nc * H + h) * W + w));
         f((nc * Ho + oh) * Wo + ow, ins);
       }
     }
@@ -106,22 +79,22 @@ function pass(label: string, decls: string, n: number, body: string, bindings: P
 }
 
 /** WGSL preamble for thread i = one output (nc, oh, ow): window origin (h0, w0) as i32 */
-const outCoords = (p: PoolGeom) =>
+const outCoords = (p: Window2d) =>
   `  let nc = i / ${u(p.Ho * p.Wo)}; let q = i % ${u(p.Ho * p.Wo)};\n` +
   `  let h0 = i32(q / ${u(p.Wo)}) * ${p.sh}i - ${p.ph}i; let w0 = i32(q % ${u(p.Wo)}) * ${p.sw}i - ${p.pw}i;\n` +
   `  let base = nc * ${u(p.H * p.W)};\n` +
   // the window's first real pixel (pad ≤ kernel/2 guarantees one): the start of max and argmax
   `  let first = base + u32(max(h0, 0i) * ${p.W}i + max(w0, 0i));\n`;
 /** WGSL loop over the window's real pixels; `body` sees flat index `j` (into x) */
-const windowLoop = (p: PoolGeom, body: string) =>
-  `  for (var a = max(h0, 0i); a < min(h0 + ${p.kh}i, ${p.H}i); a++) {\n` +
-  `    for (var b = max(w0, 0i); b < min(w0 + ${p.kw}i, ${p.W}i); b++) {\n` +
+const windowLoop = (p: Window2d, body: string) =>
+  `  for (var a = max(h0, 0i); a < min(h0 + ${p.KH}i, ${p.H}i); a++) {\n` +
+  `    for (var b = max(w0, 0i); b < min(w0 + ${p.KW}i, ${p.W}i); b++) {\n` +
   `      let j = base + u32(a * ${p.W}i + b);\n${body}    }\n  }\n`;
 /**
  * WGSL preamble for thread i = one input pixel (nc, h, w): the output windows covering it are
  * oh ∈ [oh0, oh1), ow ∈ [ow0, ow1); `body` sees the flat output index `k`.
  */
-const coverLoop = (p: PoolGeom, body: string) => {
+const coverLoop = (p: Window2d, body: string) => {
   const range = (x: string, n: number, k: number, s: number, pd: number, o: string) =>
     // oh·s − pd ≤ x ≤ oh·s − pd + k − 1  ⇔  ⌈(x + pd − k + 1)/s⌉ ≤ oh ≤ ⌊(x + pd)/s⌋
     // (the ceiling is a floor of a numerator shifted by s·k to keep it positive)
@@ -129,7 +102,7 @@ const coverLoop = (p: PoolGeom, body: string) => {
     `  let ${o}1 = min(u32(${x} + ${pd}i) / ${s}u + 1u, ${n}u);\n`;
   return `  let nc = i / ${u(p.H * p.W)}; let hw = i % ${u(p.H * p.W)};\n` +
     `  let h = i32(hw / ${u(p.W)}); let w = i32(hw % ${u(p.W)});\n` +
-    range("h", p.Ho, p.kh, p.sh, p.ph, "oh") + range("w", p.Wo, p.kw, p.sw, p.pw, "ow") +
+    range("h", p.Ho, p.KH, p.sh, p.ph, "oh") + range("w", p.Wo, p.KW, p.sw, p.pw, "ow") +
     `  var acc = 0.0;\n` +
     `  for (var oh = oh0; oh < oh1; oh++) {\n    for (var ow = ow0; ow < ow1; ow++) {\n` +
     `      let k = (nc * ${u(p.Ho)} + oh) * ${u(p.Wo)} + ow;\n${body}    }\n  }\n`;
@@ -138,7 +111,7 @@ const coverLoop = (p: PoolGeom, body: string) => {
 const IN0 = { kind: "in", i: 0 } as const, IN1 = { kind: "in", i: 1 } as const, OUT = { kind: "out" } as const;
 const TMP0 = { kind: "tmp", i: 0 } as const;
 
-function maxPoolKernel(p: PoolGeom): Lowering {
+function maxPoolKernel(p: Window2d): Lowering {
   const body = outCoords(p) + `  var m = x0[first];\n` +
     windowLoop(p, `      m = max(m, x0[j]);\n`) + `  y[i] = m;\n`;
   return {
@@ -152,7 +125,7 @@ function maxPoolKernel(p: PoolGeom): Lowering {
 }
 
 /** pass 1: each window's argmax (flat x index) into a u32 temp; pass 2: each pixel sums the g of windows whose argmax it is */
-function maxPoolGradKernel(p: PoolGeom): Lowering {
+function maxPoolGradKernel(p: Window2d): Lowering {
   const nOut = size(outShape(p));
   const argDecls = `@group(0) @binding(0) var<storage, read> x0: array<f32>;\n` +
     `@group(0) @binding(1) var<storage, read_write> am: array<u32>;\n`;
@@ -175,9 +148,9 @@ function maxPoolGradKernel(p: PoolGeom): Lowering {
   };
 }
 
-function avgPoolKernel(p: PoolGeom): Lowering {
+function avgPoolKernel(p: Window2d): Lowering {
   const body = outCoords(p) + `  var s = 0.0;\n` + windowLoop(p, `      s += x0[j];\n`) +
-    `  y[i] = s / ${p.kh * p.kw}.0;\n`;
+    `  y[i] = s / ${p.KH * p.KW}.0;\n`;
   return {
     passes: [
       pass("avgPool2d", storageDecls(["x0"], "y"), size(outShape(p)), body, [{ buf: IN0, write: false }, {
@@ -187,8 +160,8 @@ function avgPoolKernel(p: PoolGeom): Lowering {
     ],
   };
 }
-function avgPoolGradKernel(p: PoolGeom): Lowering {
-  const body = coverLoop(p, `      acc += x0[k];\n`) + `  y[i] = acc / ${p.kh * p.kw}.0;\n`;
+function avgPoolGradKernel(p: Window2d): Lowering {
+  const body = coverLoop(p, `      acc += x0[k];\n`) + `  y[i] = acc / ${p.KH * p.KW}.0;\n`;
   return {
     passes: [
       pass("avgPool2dGrad", storageDecls(["x0"], "y"), p.N * p.C * p.H * p.W, body, [{ buf: IN0, write: false }, {
@@ -247,7 +220,7 @@ export const POOL: Record<string, OpDef> = {
     cpu: ({ ins: [x], inShapes, out, attrs }) => {
       const y = new Float64Array(size(out));
       const p = poolGeom("avgPool2d", inShapes[0], attrs);
-      forEachWindow(p, (o, ins) => (y[o] = ins.reduce((s, i) => s + x[i], 0) / (p.kh * p.kw)));
+      forEachWindow(p, (o, ins) => (y[o] = ins.reduce((s, i) => s + x[i], 0) / (p.KH * p.KW)));
       return y;
     },
     vjp: (
@@ -259,14 +232,14 @@ export const POOL: Record<string, OpDef> = {
   avgPool2dGrad: {
     kind: "kernel",
     shape: ([g], attrs) => {
-      const s = inShapeAttr("avgPool2dGrad", attrs.inShape);
+      const s = shapeAttr("avgPool2dGrad", "inShape", attrs.inShape);
       checkG("avgPool2dGrad", poolGeom("avgPool2dGrad", s, attrs), g);
       return s;
     },
     cpu: ({ ins: [g], out, attrs }) => {
       const dx = new Float64Array(size(out));
       const p = poolGeom("avgPool2dGrad", out, attrs);
-      forEachWindow(p, (o, ins) => ins.forEach((i) => (dx[i] += g[o] / (p.kh * p.kw))));
+      forEachWindow(p, (o, ins) => ins.forEach((i) => (dx[i] += g[o] / (p.KH * p.KW))));
       return dx;
     },
     vjp: ({ g, attrs }): Tensor[] => [g.op("avgPool2d", [], poolAttrs(attrs))],
@@ -276,9 +249,7 @@ export const POOL: Record<string, OpDef> = {
   globalAvgPool: {
     kind: "kernel",
     shape: ([x]) => {
-      if (!x || x.length !== 4) {
-        throw new ShapeError("globalAvgPool", `input must be 4-D (NCHW), got ${x ? fmtShape(x) : "nothing"}`);
-      }
+      checkNchw("globalAvgPool", "input", x);
       return [x[0], x[1]];
     },
     cpu: ({ ins: [x], inShapes: [[N, C, H, W]] }) => {

@@ -11,10 +11,10 @@
 //     [--out runs/contact-sheet.png]
 import { existsSync } from "node:fs";
 import process from "node:process";
-import { parseArgs } from "node:util";
 import { evaluate } from "../cpu/reference.ts";
 import { FASHION_MNIST_DIR, loadDatasetSync } from "../data/load.ts";
 import { viewAugmentAttrs } from "../dsl/aug_recipes.ts";
+import { choiceValue, FlagError, intValue, splitArgs } from "../dsl/flags.ts";
 import { loadSpec } from "../dsl/io.ts";
 import { type PresetName, presets } from "../dsl/presets.ts";
 import type { Aug } from "../dsl/schema.ts";
@@ -93,39 +93,68 @@ const HELP = `usage: deno run -A tools/contact_sheet.ts [options]
   --cpu             use the float64 reference instead of the GPU
   --out <file.png>  (default runs/contact-sheet.png)`;
 
-async function main(argv: string[]): Promise<number> {
-  const { values: v } = parseArgs({
-    args: argv,
-    options: {
-      data: { type: "string" },
-      method: { type: "string" },
-      spec: { type: "string" },
-      n: { type: "string", default: "12" },
-      offset: { type: "string", default: "0" },
-      seed: { type: "string", default: "0" },
-      step: { type: "string", default: "0" },
-      size: { type: "string" },
-      scale: { type: "string", default: "4" },
-      cols: { type: "string", default: "4" },
-      cpu: { type: "boolean" },
-      out: { type: "string", default: "runs/contact-sheet.png" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
-  if (v.help) return (console.log(HELP), 0);
-  const int = (name: string, s: string, min: number) => {
-    const k = Number(s);
-    if (!Number.isInteger(k) || k < min) throw new Error(`--${name} must be an integer ≥ ${min}, got '${s}'`);
-    return k;
+const FLAGS = [
+  { name: "data", arg: "<name>" },
+  { name: "method", arg: "<name>" },
+  { name: "spec", arg: "<file>" },
+  { name: "n", arg: "<k>" },
+  { name: "offset", arg: "<i>" },
+  { name: "seed", arg: "<s>" },
+  { name: "step", arg: "<t>" },
+  { name: "size", arg: "<px>" },
+  { name: "scale", arg: "<k>" },
+  { name: "cols", arg: "<k>" },
+  { name: "cpu" },
+  { name: "out", arg: "<file.png>" },
+  { name: "help" },
+];
+
+export interface SheetArgs {
+  data?: string;
+  method?: PresetName;
+  spec?: string;
+  n: number;
+  offset: number;
+  seed: number;
+  step: number;
+  size?: number;
+  scale: number;
+  cols: number;
+  cpu: boolean;
+  out: string;
+}
+
+/** The flags (the project's flag parser, dsl/flags.ts); an unknown flag or a bad value is a FlagError. */
+export function parseSheetArgs(argv: string[]): SheetArgs | "help" {
+  const v = splitArgs(argv, FLAGS).values;
+  if (v.has("help")) return "help";
+  const int = (name: string, dflt: number, min: number) => {
+    const s = v.get(name);
+    return s === undefined ? dflt : intValue(`--${name}`, s, min);
   };
-  if (v.method !== undefined && !METHODS.includes(v.method as PresetName)) {
-    throw new Error(`--method must be one of ${METHODS.join(", ")}, got '${v.method}'`);
-  }
-  if (v.method !== undefined && v.spec !== undefined) throw new Error("give --method or --spec, not both");
-  if (v.spec !== undefined && v.size !== undefined) {
-    throw new Error("--size applies to --method; a spec's crops set its size");
-  }
-  const n = int("n", v.n!, 1), offset = int("offset", v.offset!, 0);
+  const method = v.has("method") ? choiceValue("--method", v.get("method")!, METHODS) : undefined;
+  if (method !== undefined && v.has("spec")) throw new FlagError("--spec", "give --method or --spec, not both");
+  if (v.has("spec") && v.has("size")) throw new FlagError("--size", "applies to --method; a spec's crops set its size");
+  return {
+    data: v.get("data"),
+    method,
+    spec: v.get("spec"),
+    n: int("n", 12, 1),
+    offset: int("offset", 0, 0),
+    seed: int("seed", 0, 0),
+    step: int("step", 0, 0),
+    size: v.has("size") ? int("size", 0, 1) : undefined,
+    scale: int("scale", 4, 1),
+    cols: int("cols", 4, 1),
+    cpu: v.has("cpu"),
+    out: v.get("out") ?? "runs/contact-sheet.png",
+  };
+}
+
+async function main(argv: string[]): Promise<number> {
+  const v = parseSheetArgs(argv);
+  if (v === "help") return (console.log(HELP), 0);
+  const { n, offset } = v;
   const data = v.data ?? (existsSync(FASHION_MNIST_DIR) ? "fashion-mnist" : "synthetic");
   const ds =
     loadDatasetSync(data, { trainLimit: offset + n, testLimit: 0, synthetic: { size: 28, channels: 3 } }).train;
@@ -133,19 +162,19 @@ async function main(argv: string[]): Promise<number> {
     throw new Error(`--data ${data} has ${ds.n} training images, fewer than --offset + --n = ${offset + n}`);
   }
   const per = ds.c * ds.h * ds.w;
-  const side = v.size === undefined ? ds.h : int("size", v.size, 1);
-  const method = (v.method ?? "barlowTwins") as PresetName;
+  const side = v.size ?? ds.h;
+  const method = v.method ?? "barlowTwins";
   const spec = v.spec !== undefined ? loadSpec(v.spec) : presets[method]({ imageSize: side });
   if (spec.views.length < 2) throw new Error(`${v.spec ?? method}: the spec has ${spec.views.length} view; need two`);
   const sheet = await contactSheet(ds.images.slice(offset * per, (offset + n) * per), [n, ds.c, ds.h, ds.w], {
     views: [spec.views[0].aug, spec.views[1].aug],
-    seed: int("seed", v.seed!, 0),
-    step: int("step", v.step!, 0),
-    scale: int("scale", v.scale!, 1),
-    cols: int("cols", v.cols!, 1),
+    seed: v.seed,
+    step: v.step,
+    scale: v.scale,
+    cols: v.cols,
     cpu: v.cpu,
   });
-  writePng(v.out!, sheet);
+  writePng(v.out, sheet);
   console.log(
     `${v.out}: ${n} images of ${ds.name} (${ds.c}×${ds.h}×${ds.w}), views of ${
       v.spec ?? method
@@ -157,6 +186,6 @@ async function main(argv: string[]): Promise<number> {
 if (import.meta.main) {
   main(process.argv.slice(2)).then((code) => process.exit(code), (e) => {
     console.error(`tools/contact_sheet.ts: ${(e as Error).message}`);
-    process.exit(1);
+    process.exit(e instanceof FlagError ? 2 : 1);
   });
 }

@@ -10,6 +10,7 @@ import { writeFileSync } from "node:fs";
 import { DataError } from "../data/dataset.ts";
 import { loadDatasetSync } from "../data/load.ts";
 import { SpecError } from "../dsl/error.ts";
+import { choiceValue, FlagError, intValue, splitArgs } from "../dsl/flags.ts";
 import { encoderModel } from "../eval/evaluate.ts";
 import { extractFeatures } from "../eval/features.ts";
 import { CheckpointError } from "../io/checkpoint.ts";
@@ -19,10 +20,6 @@ import { checkpointEncoder } from "./checkpoint_encoder.ts";
 
 const USAGE = "usage: tools/embed.ts --checkpoint RUN --out FILE.npy [--data NAME] [--split test|train] [--limit N]";
 
-export class EmbedError extends Error {
-  override name = "EmbedError";
-}
-
 interface EmbedArgs {
   checkpoint: string;
   out: string;
@@ -31,28 +28,27 @@ interface EmbedArgs {
   limit?: number;
 }
 
+const FLAGS = [
+  { name: "checkpoint", arg: "RUN" },
+  { name: "out", arg: "FILE.npy" },
+  { name: "data", arg: "NAME" },
+  { name: "split", arg: "test|train" },
+  { name: "limit", arg: "N" },
+  { name: "help" },
+];
+
+/** The flags (the project's flag parser, dsl/flags.ts); an unknown flag or a bad value is a FlagError. */
 export function parseEmbedArgs(args: string[]): EmbedArgs | "help" {
-  const o: Partial<EmbedArgs> = { split: "test" };
-  for (let i = 0; i < args.length; i++) {
-    const flag = args[i];
-    if (flag === "--help" || flag === "-h") return "help";
-    const value = args[i + 1];
-    if (value === undefined || value.startsWith("--")) throw new EmbedError(`${flag}: expected a value (${USAGE})`);
-    i++;
-    if (flag === "--checkpoint") o.checkpoint = value;
-    else if (flag === "--out") o.out = value;
-    else if (flag === "--data") o.data = value;
-    else if (flag === "--split") {
-      if (value !== "train" && value !== "test") throw new EmbedError(`--split: expected train or test, got '${value}'`);
-      o.split = value;
-    } else if (flag === "--limit") {
-      if (!/^\d+$/.test(value) || Number(value) < 1) throw new EmbedError(`--limit: expected a positive integer, got '${value}'`);
-      o.limit = Number(value);
-    } else throw new EmbedError(`${flag}: unknown flag (${USAGE})`);
-  }
-  if (!o.checkpoint) throw new EmbedError(`--checkpoint: required (${USAGE})`);
-  if (!o.out) throw new EmbedError(`--out: required (${USAGE})`);
-  return o as EmbedArgs;
+  const v = splitArgs(args, FLAGS).values;
+  if (v.has("help")) return "help";
+  const required = (name: string) => {
+    const x = v.get(name);
+    if (!x) throw new FlagError(`--${name}`, `required (${USAGE})`);
+    return x;
+  };
+  const split = v.has("split") ? choiceValue("--split", v.get("split")!, ["train", "test"] as const) : "test";
+  const limit = v.has("limit") ? intValue("--limit", v.get("limit")!, 1) : undefined;
+  return { checkpoint: required("checkpoint"), out: required("out"), data: v.get("data"), split, limit };
 }
 
 /** numpy's .npy format, version 1.0: magic, header dict padded to 64 bytes, raw little-endian data. */
@@ -90,7 +86,7 @@ if (import.meta.main) {
       console.log(`wrote ${a.out} (${r.n}×${r.dim} float32) and ${labels}`);
     }
   } catch (e) {
-    const known = e instanceof EmbedError || e instanceof CheckpointError || e instanceof DataError || e instanceof SpecError;
+    const known = e instanceof FlagError || e instanceof CheckpointError || e instanceof DataError || e instanceof SpecError;
     console.error(`error: ${(e as Error).message}`);
     process.exit(known ? 2 : 1);
   }

@@ -5,22 +5,18 @@
 // the diagnostics at diagnostics steps) is copied inside the group's own command buffer into a
 // staging buffer that is mapped when the group is done, so a readback never stalls the queue.
 // Every step's loss is read, so a non-finite loss stops the run naming the step where it happened.
-import { size, SLOT_BYTES } from "../kernels/op.ts";
+// What is read back and how it is decoded is readback.ts; what the caller does with the records
+// (the metrics log, the progress line) is its hooks'.
+import { SLOT_BYTES } from "../kernels/op.ts";
 import type { Executable } from "../runtime/executable.ts";
 import { collectGarbage } from "../runtime/gc.ts";
 import { awaitGpu } from "../runtime/wait.ts";
 import type { RunGeometry } from "../step/plan.ts";
 import type { ScalarPlan } from "../step/scalars.ts";
 import type { Diagnostics } from "./diagnostics.ts";
+import { StagingPool, StepReadback, type StepRecord } from "./readback.ts";
 
-export interface StepRecord {
-  step: number;
-  loss: number;
-  /** the other per-step scalar outputs asked for (LoopOptions.perStep) */
-  extra: Record<string, number>;
-  /** diagnostics, at diagnostics steps */
-  diag?: Record<string, number>;
-}
+export { NonFiniteLossError, type StepRecord } from "./readback.ts";
 
 export interface LoopHooks {
   /** before the group starting at `step` is recorded (e.g. stream the next chunk of data to the device) */
@@ -65,13 +61,6 @@ export interface LoopStats {
   maxStepsInFlight: number;
 }
 
-export class NonFiniteLossError extends Error {
-  constructor(message: string, readonly step: number) {
-    super(message);
-    this.name = "NonFiniteLossError";
-  }
-}
-
 interface Group {
   first: number;
   count: number;
@@ -83,47 +72,18 @@ interface Group {
 
 type Pending = { kind: "group"; group: Group } | { kind: "work"; done: Promise<void> };
 
-/** Staging buffers for group readbacks, reused (a flat footprint over a long run). */
-class StagingPool {
-  private free: GPUBuffer[] = [];
-  private all: GPUBuffer[] = [];
-  constructor(private device: GPUDevice, readonly bytes: number) {}
-  take(): GPUBuffer {
-    const b = this.free.pop();
-    if (b) return b;
-    const made = this.device.createBuffer({ size: this.bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: "step readback" });
-    this.all.push(made);
-    return made;
-  }
-  give(b: GPUBuffer): void {
-    this.free.push(b);
-  }
-  destroy(): void {
-    for (const b of this.all) b.destroy();
-  }
-}
-
 export async function runSteps(o: LoopOptions, hooks: LoopHooks): Promise<LoopStats> {
   const { ex, plan, geometry } = o;
   const device = ex.gpu.device;
   const G = Math.max(1, Math.min(o.groupSteps ?? 25, ex.slots));
   const window = Math.max(1, o.window ?? 2);
-  const lossStorage = ex.program.outputs.get("loss")?.storage;
-  if (lossStorage === undefined) throw new Error("the step has no 'loss' output");
   const every = Math.max(1, o.diagEvery ?? Infinity);
   const isDiag = (s: number) =>
     !!o.diagnostics && ((s + 1) % every === 0 || s === o.end - 1 || (s + 1) % geometry.stepsPerEpoch === 0);
-  const diagBytes = o.diagnostics?.recordBytes ?? 0;
   // a group ends at an epoch end at the latest, so it holds at most ⌈G/every⌉ + 1 diagnostics steps
   const maxDiag = o.diagnostics ? Math.min(G, Math.ceil(G / every) + 1) : 0;
-  const extras = (o.perStep ?? []).map((name) => {
-    const out = ex.program.outputs.get(name);
-    if (!out || size(out.shape) !== 1) throw new Error(`the step has no scalar output '${name}'`);
-    return { name, storage: out.storage };
-  });
-  // staging layout: G losses, then G values of each extra output, then the diagnostics records
-  const diagBase = align16(G * 4 * (1 + extras.length));
-  const pool = new StagingPool(device, diagBase + maxDiag * diagBytes);
+  const readback = new StepReadback(ex, G, o.perStep ?? [], o.diagnostics, maxDiag);
+  const pool = new StagingPool(device, readback.bytes);
   const stats: LoopStats = { steps: 0, waits: 0, scalarBytes: 0, stoppedAt: o.start, maxStepsInFlight: 0 };
   let inFlight = 0;
   const pending: Pending[] = [];
@@ -142,24 +102,13 @@ export async function runSteps(o: LoopOptions, hooks: LoopHooks): Promise<LoopSt
     const g = p.group;
     await awaitGpu(g.mapped);
     inFlight -= g.count;
-    const range = g.staging.getMappedRange();
-    const losses = new Float32Array(range, 0, g.count);
-    const extraValues = extras.map((_, j) => new Float32Array(range, 4 * G * (1 + j), g.count));
-    const records: StepRecord[] = [];
-    for (let k = 0; k < g.count; k++) {
-      const step = g.first + k, loss = losses[k];
-      if (!Number.isFinite(loss)) {
-        g.staging.unmap();
-        pool.give(g.staging);
-        throw new NonFiniteLossError(`loss became ${loss} at step ${step} (epoch ${Math.floor(step / geometry.stepsPerEpoch) + 1})`, step);
-      }
-      const at = g.diag.get(step);
-      const extra: Record<string, number> = {};
-      extras.forEach((x, j) => (extra[x.name] = extraValues[j][k]));
-      records.push({ step, loss, extra, diag: at === undefined ? undefined : o.diagnostics!.decode(range.slice(at, at + diagBytes)) });
+    let records: StepRecord[];
+    try {
+      records = readback.decode(g.staging.getMappedRange(), g.first, g.count, g.diag, geometry.stepsPerEpoch);
+    } finally {
+      g.staging.unmap();
+      pool.give(g.staging);
     }
-    g.staging.unmap();
-    pool.give(g.staging);
     hooks.onGroup(records);
   };
 
@@ -185,13 +134,8 @@ export async function runSteps(o: LoopOptions, hooks: LoopHooks): Promise<LoopSt
       for (let k = 0; k < count; k++) {
         const s = step + k;
         ex.encode(enc, s - slotBase);
-        ex.encodeCopy(enc, lossStorage, staging, 4 * k, 4);
-        extras.forEach((x, j) => ex.encodeCopy(enc, x.storage, staging, 4 * (G * (1 + j) + k), 4));
-        if (isDiag(s)) {
-          const at = diagBase + diag.size * diagBytes;
-          o.diagnostics!.encode(enc, staging, at);
-          diag.set(s, at);
-        }
+        const at = readback.encodeStep(enc, staging, k, isDiag(s) ? diag.size : undefined);
+        if (at !== undefined) diag.set(s, at);
       }
       device.queue.submit([enc.finish()]);
       const group: Group = { first: step, count, staging, diag, mapped: staging.mapAsync(GPUMapMode.READ) };
@@ -219,8 +163,6 @@ export async function runSteps(o: LoopOptions, hooks: LoopHooks): Promise<LoopSt
   }
   return stats;
 }
-
-const align16 = (b: number) => Math.ceil(b / 16) * 16;
 
 /** steps between full garbage collections (a collection takes ~10–60 ms here) */
 const COLLECT_EVERY = 500;

@@ -16,7 +16,7 @@ import { formatChanges } from "../dsl/resume.ts";
 import { checkKnnK } from "../eval/evaluate.ts";
 import { cleanStaleTemps } from "../io/atomic.ts";
 import { checkRunFolder } from "../io/run_folder.ts";
-import { appendMetrics, truncateMetrics } from "../report/metrics.ts";
+import { truncateMetrics } from "../report/metrics.ts";
 import { Progress } from "../report/progress.ts";
 import { deviceCompileOptions } from "../runtime/compile_for.ts";
 import { getGpu, type Gpu } from "../runtime/device.ts";
@@ -29,6 +29,7 @@ import { type RunGeometry, runGeometry } from "../step/plan.ts";
 import { checkpointReader, resumeState, type SaveTarget, snapshot } from "./checkpointing.ts";
 import { Diagnostics } from "./diagnostics.ts";
 import { type LoopStats, NonFiniteLossError, runSteps, type StepRecord } from "./loop.ts";
+import { MetricsLog } from "./metrics_log.ts";
 
 export { NonFiniteLossError };
 
@@ -199,31 +200,15 @@ async function loop(p: Prepared, b: Built, start: number) {
   const diagnostics = await Diagnostics.create(p.gpu, b.exec);
   const progress = new Progress({ epochs: Math.ceil(total / spe), total: spe, batchSize: spec.batch });
   const target: SaveTarget = { out: opts.out, spec, hash: specHash(spec), stepsPerEpoch: spe };
-  const losses: { step: number; loss: number }[] = [];
-  let lastDiag: Record<string, number> = {};
   let interrupted = false;
   const onSig = () => (interrupted = true);
   process.on("SIGINT", onSig);
   const t0 = performance.now();
   const lrName = b.step.lowered.scalars.mainLr();
-  const logged = (s: StepRecord) => (s.step + 1) % logEvery === 0 || s.step === end - 1 || (s.step + 1) % spe === 0;
-  let skipped = 0; // mixed precision: steps skipped for overflowing gradients so far
+  const lr = (step: number) => b.step.plan.value(lrName, step, geometry);
+  const metrics = new MetricsLog({ path: metricsPath, logEvery, stepsPerEpoch: spe, end, lr, t0 });
   const onGroup = (records: StepRecord[]) => {
-    for (const r of records) {
-      skipped += r.extra.step_skipped ?? 0;
-      if (!logged(r) && !r.diag) continue;
-      losses.push({ step: r.step, loss: r.loss });
-      const rec: Record<string, unknown> = {
-        step: r.step,
-        epoch: Math.floor(r.step / spe) + 1,
-        loss: r.loss,
-        lr: b.step.plan.value(lrName, r.step, geometry),
-      };
-      if ("loss_scale" in r.extra) Object.assign(rec, { loss_scale: r.extra.loss_scale, skipped_steps: skipped });
-      if (r.diag) Object.assign(rec, (lastDiag = r.diag));
-      rec.seconds = (performance.now() - t0) / 1000;
-      appendMetrics(metricsPath, rec);
-    }
+    metrics.add(records);
     const last = records[records.length - 1];
     progress.update(Math.floor(last.step / spe) + 1, (last.step % spe) + 1, last.loss);
   };
@@ -271,7 +256,7 @@ async function loop(p: Prepared, b: Built, start: number) {
   if (diagnostics) {
     try {
       const m = await diagnostics.final();
-      lastDiag = m.values;
+      metrics.lastDiag = m.values;
       C = { data: m.C, d: diagnostics.d };
     } finally {
       diagnostics.destroy();
@@ -279,7 +264,7 @@ async function loop(p: Prepared, b: Built, start: number) {
   }
   if (interrupted) p.log(`interrupted at step ${stats.stoppedAt}: checkpoint saved in ${opts.out}`);
   const uploadBytes = b.exec.uploadedBytes - upload0 + b.images.train.uploadedBytes - dataBytes0;
-  return { stats, uploadBytes, seconds, losses, lastDiag, C, interrupted };
+  return { stats, uploadBytes, seconds, losses: metrics.losses, lastDiag: metrics.lastDiag, C, interrupted };
 }
 
 /** The device's limits for the memory plan; a CPU adapter's buffers live in this machine's memory. */

@@ -1,6 +1,16 @@
 // The λ-free study's options: defaults, the study's own flags, and which pipeline flags pass
-// through to every run's Barlow Twins preset. See examples/lambda_free.ts for the study.
-import { FLAG_NAMES, FlagError } from "../../dsl/cli.ts";
+// through to every run's Barlow Twins preset. See examples/lambda_free.ts for the study. The
+// flags are parsed by the project's one flag parser (dsl/flags.ts).
+import { FLAG_NAMES } from "../../dsl/cli.ts";
+import {
+  badValue as bad,
+  FlagError,
+  helpRows,
+  intValue,
+  listValue as list,
+  realValue,
+  splitArgs,
+} from "../../dsl/flags.ts";
 
 /**
  * SGD base lr (at batch 256). Measured at initialization on Fashion-MNIST (default encoder,
@@ -68,21 +78,8 @@ interface StudyFlag {
   apply?: (o: StudyOptions, v: string, flag: string) => void;
 }
 
-const bad = (flag: string, what: string, got: string) => new FlagError(flag, `expected ${what}, got '${got}'`);
-const posInt = (f: string, s: string) => {
-  if (!/^\d+$/.test(s) || Number(s) < 1) throw bad(f, "a positive integer", s);
-  return Number(s);
-};
-const posNum = (f: string, s: string) => {
-  const n = Number(s);
-  if (s.trim() === "" || !(n > 0) || !Number.isFinite(n)) throw bad(f, "a number > 0", s);
-  return n;
-};
-const list = <T>(f: string, s: string, item: (p: string) => T): T[] => {
-  const parts = s.split(",").map((p) => p.trim());
-  if (parts.some((p) => p === "")) throw bad(f, "a comma-separated list", s);
-  return parts.map(item);
-};
+const posInt = (f: string, s: string) => intValue(f, s, 1);
+const posNum = (f: string, s: string) => realValue(f, s, true);
 
 const STUDY_FLAGS: StudyFlag[] = [
   {
@@ -197,43 +194,25 @@ const OWNED: Record<string, string> = {
 
 /** Study flags, and every other flag kept (in order) for the preset; 'help' when asked. */
 export function parseStudyArgs(args: string[]): StudyOptions | "help" {
-  const o: StudyOptions = { ...structuredClone(STUDY_DEFAULTS), passThrough: [] };
-  const byName = new Map(STUDY_FLAGS.map((f) => [f.name, f]));
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (a === "-h" || a === "--help") return "help";
-    if (!a.startsWith("--")) throw new FlagError(a, "unexpected argument (flags start with --; see --help)");
-    const eq = a.indexOf("=");
-    const name = eq < 0 ? a.slice(2) : a.slice(2, eq);
-    const flag = byName.get(name);
-    if (!flag) {
+  const { values, passed } = splitArgs(args, STUDY_FLAGS, {
+    passThrough: (name) => {
       if (OWNED[name]) throw new FlagError(`--${name}`, `set by the study for each run (${OWNED[name]})`);
-      if (!FLAG_NAMES.includes(name)) throw new FlagError(`--${name}`, "unknown flag (see --help)");
-      o.passThrough.push(a);
-      if (eq < 0 && i + 1 < args.length && !args[i + 1].startsWith("--")) o.passThrough.push(args[++i]);
-      continue;
-    }
-    if (!flag.arg) {
-      if (eq >= 0) throw new FlagError(`--${name}`, "takes no value");
-      if (name === "fresh") o.fresh = true;
-      if (name === "dry-run") o.dryRun = true;
-      continue;
-    }
-    let v: string;
-    if (eq >= 0) v = a.slice(eq + 1);
-    else if (i + 1 < args.length && !args[i + 1].startsWith("--")) v = args[++i];
-    else throw new FlagError(`--${name}`, `expected a value (${flag.arg})`);
-    flag.apply!(o, v, `--${name}`);
+      return FLAG_NAMES.includes(name);
+    },
+  });
+  if (values.has("help")) return "help";
+  const o: StudyOptions = { ...structuredClone(STUDY_DEFAULTS), passThrough: passed };
+  o.fresh = values.has("fresh");
+  o.dryRun = values.has("dry-run");
+  for (const f of STUDY_FLAGS) {
+    const v = values.get(f.name);
+    if (v !== undefined && f.apply) f.apply(o, v, `--${f.name}`);
   }
   return o;
 }
 
 export function studyHelp(): string {
-  const rows = STUDY_FLAGS.map((f) => {
-    const left = `  --${f.name}${f.arg ? ` ${f.arg}` : ""}`;
-    const def = f.show(STUDY_DEFAULTS);
-    return `${left.padEnd(26)} ${f.help}${def ? ` (default: ${def})` : ""}`;
-  });
+  const rows = helpRows(STUDY_FLAGS, (f) => f.show(STUDY_DEFAULTS));
   return [
     "usage: examples/lambda_free.ts [study flags] [pipeline flags]",
     "Barlow Twins with λ = 0.0051 and λ = 1/(D−1) for each projector width D, LARS and SGD, same step budget.",

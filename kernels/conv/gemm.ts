@@ -12,39 +12,12 @@
 //                     split over the (long) reduction into partial sums that a last pass adds
 //
 // Rows are channels and columns pixels, so C's columns follow NCHW memory: stores coalesce.
-import type { ConvGeom } from "../conv.ts";
 import { grid as grid1d } from "../layout.ts";
 import type { Lowering, Pass } from "../op.ts";
 import { ShapeError } from "../op.ts";
 import type { TileOperand } from "../matmul/staging.ts";
-import { type KSplit, simtShader, type SimtTile, type TileOutput } from "../matmul/simt.ts";
-import { sgmatKernel, type SgmatOptions, sgmatTile } from "../matmul/sgmat.ts";
-
-/** A convolution's output: vec4 stores for the SIMT kernel, scalar ones for the tensor-core epilogue. */
-type ConvOutput = TileOutput & { store1(m: string, n: string, v: string): string };
-
-/** One GEMM kernel family at one tile size: the SIMT tiles or the tensor-core (subgroup-matrix) ones. */
-export interface ConvKernel {
-  BM: number;
-  BN: number;
-  BK: number;
-  shader(A: TileOperand, B: TileOperand, out: ConvOutput, decls: string, setup: string, split?: KSplit): string;
-}
-
-export const simtConvKernel = (t: SimtTile): ConvKernel => ({
-  BM: t.BM,
-  BN: t.BN,
-  BK: t.BK,
-  shader: (A, B, out, decls, setup, split) => simtShader(t, A, B, out, decls, setup, split),
-});
-
-export const sgmatConvKernel = (o: SgmatOptions): ConvKernel => ({
-  BM: sgmatTile(o).BM,
-  BN: sgmatTile(o).BN,
-  BK: o.BK,
-  shader: (A, B, out, decls, setup, split) =>
-    sgmatKernel(o, A, B, { M: out.M, N: out.N, store1: out.store1 }, decls, setup, split),
-});
+import { type ConvGeom, stridePhase } from "./geometry.ts";
+import type { ConvKernel, ConvOutput } from "./gemm_tile.ts";
 
 const u = (n: number) => `${n}u`;
 const i32 = (n: number) => `${n}i`;
@@ -151,16 +124,6 @@ export function convGemmForward(g: ConvGeom, t: ConvKernel, label: string): Lowe
     }],
   };
 }
-
-/**
- * The input-gradient's stride phase `phi` along one axis (input length n, kernel k, stride s,
- * padding p): the input rows it holds, how many kernel taps reach it, the first tap, and the
- * output offset of its first row.
- */
-export const stridePhase = (phi: number, n: number, k: number, s: number, p: number) => {
-  const k0 = (phi + p) % s;
-  return { rows: Math.ceil((n - phi) / s), taps: k0 < k ? Math.ceil((k - k0) / s) : 0, k0, q: (phi + p - k0) / s };
-};
 
 /** conv2dGradInput: one GEMM per stride phase; a phase no tap reaches is zero-filled. */
 export function convGemmGradInput(g: ConvGeom, t: ConvKernel, label: string): Lowering {
