@@ -4,6 +4,7 @@
 // something). All problems are collected and thrown as one SpecError naming their paths.
 import * as v from "valibot";
 import { joinPath, show, SpecError, type SpecIssue } from "./error.ts";
+import { limitIssues } from "./limits.ts";
 import { checkExpr, type RefInfo } from "./loss_check.ts";
 import { DATA_KINDS, parseDataName } from "../data/names.ts";
 import { IMAGENET_STEM_MIN_SIZE } from "../nn/resnet.ts";
@@ -35,6 +36,9 @@ export function validateSpec(input: unknown, file?: string, opts: ValidateOption
       message: `unsupported spec version ${show(input.version)}; this build reads version ${SPEC_VERSION}`,
     }, file);
   }
+  // Before the schema: its walk over the loss recurses, and graph building would hang on an absurd size.
+  const limits = limitIssues(input as Record<string, unknown>);
+  if (limits.length) throw new SpecError(limits, file);
   const r = v.safeParse(PipelineSpecSchema, input);
   if (!r.success) throw new SpecError(r.issues.map(schemaIssue), file);
   const issues = semanticIssues(r.output);
