@@ -4,6 +4,8 @@
 // on a GPU only the per-buffer limits and the device's own allocation errors apply). A refusal
 // names the largest tensors, the spec path and flag of the module that owns them, and the totals.
 import type { Program, Storage } from "../compiler/compile.ts";
+import { joinPath } from "../dsl/error.ts";
+import { branchDim, expandPath } from "../dsl/resolve.ts";
 import type { PipelineSpec } from "../dsl/schema.ts";
 
 export interface MemoryLimits {
@@ -25,12 +27,78 @@ export class MemoryPlanError extends Error {
 
 const FLAG_OF: Record<string, string> = { encoder: "--encoder", projector: "--proj", predictor: "--pred" };
 
-/** "modules.projector (--proj)" for a tensor named after a spec module, else the tensor's own name. */
-function ownerOf(spec: PipelineSpec | undefined, s: Storage): string {
-  const module = s.name?.replace(/^ema_[^/]*\//, "").split(".")[0];
-  if (!spec || !module || !(module in spec.modules)) return s.name ? `'${s.name}'` : "an intermediate";
-  const flag = FLAG_OF[module];
-  return `modules.${module}${flag ? ` (${flag})` : ""}`;
+/** The spec field that sets the width of layer `layer` of a module: widths[i] (mlp), channels[i] (cnn). */
+function layerField(spec: PipelineSpec, module: string, layer: number | undefined): string {
+  const m = spec.modules[module], at = joinPath("modules", module);
+  const field = m.kind === "mlp" ? "widths" : m.kind === "cnn" ? "channels" : undefined;
+  if (!field) return at;
+  const n = m.kind === "mlp" ? m.widths.length : m.kind === "cnn" ? m.channels.length : 0;
+  return layer !== undefined && layer < n ? `${at}.${field}[${layer}]` : `${at}.${field}`;
+}
+
+/** "projector.1.linear.weight" (or its EMA copy, optimizer moment) → module and layer index. */
+function fromName(spec: PipelineSpec, name: string): { module: string; layer?: number } | undefined {
+  const [module, part] = name.replace(/^ema_[^/]*\//, "").split(".");
+  if (!Object.hasOwn(spec.modules, module)) return undefined;
+  const digits = /^(?:conv|bn)?(\d+)$/.exec(part ?? "");
+  return { module, layer: digits ? Number(digits[1]) : undefined };
+}
+
+/**
+ * "branches[0].path[1] (projector)" (a node label) → the module; the layer is the one whose
+ * width is the widest of the tensor's dimensions that are layer widths, when only one layer has it.
+ */
+function fromLabel(spec: PipelineSpec, label: string, shape: readonly number[]): { module: string; layer?: number } | undefined {
+  const module = /^branches\[\d+\]\.path\[\d+\] \(([^)]+)\)/.exec(label)?.[1];
+  if (!module || !Object.hasOwn(spec.modules, module)) return undefined;
+  const m = spec.modules[module];
+  const widths: number[] = m.kind === "mlp" ? m.widths : m.kind === "cnn" ? m.channels : [];
+  const widest = Math.max(...shape.filter((d) => widths.includes(d)));
+  const layers = widths.flatMap((w, i) => (w === widest ? [i] : []));
+  return { module, layer: layers.length === 1 ? layers[0] : undefined };
+}
+
+/** The spec field and flag that shrink module `owner`'s layer: "modules.projector.widths[1] (--proj)". */
+function fixOf(spec: PipelineSpec, owner: { module: string; layer?: number }): string {
+  const flag = FLAG_OF[owner.module];
+  return `${layerField(spec, owner.module, owner.layer)}${flag ? ` (${flag})` : ""}`;
+}
+
+/** A loss tensor's size comes from the branch widths: the last layer of the branch whose width it has. */
+function lossOwner(spec: PipelineSpec, shape: readonly number[]): { module: string; layer?: number } | undefined {
+  for (const b of spec.branches) {
+    const leaves = expandPath(spec.modules, b.path), d = branchDim(spec, b);
+    if (!leaves?.length || d === undefined || !shape.includes(d)) continue;
+    const module = leaves[leaves.length - 1], m = spec.modules[module];
+    return { module, layer: m.kind === "mlp" ? m.widths.length - 1 : m.kind === "cnn" ? m.channels.length - 1 : undefined };
+  }
+  return undefined;
+}
+
+/**
+ * Where in the spec a storage comes from (`what`), and the spec field and flag that shrink it
+ * (`fix`, when a module's width sets its size).
+ */
+function specOrigin(spec: PipelineSpec | undefined, s: Storage): { what?: string; fix?: string } {
+  if (!spec) return {};
+  const label = s.origin?.label, shape = s.shape ?? s.origin?.shape ?? [];
+  const owner = s.name ? fromName(spec, s.name) : label ? fromLabel(spec, label, shape) : undefined;
+  if (owner) return { fix: fixOf(spec, owner) };
+  if (label?.startsWith("loss")) {
+    const o = lossOwner(spec, shape);
+    return o ? { what: "the loss, over the output width of", fix: fixOf(spec, o) } : { what: "the loss" };
+  }
+  if (label?.startsWith("views[") || label === "data") return { what: "the batch of images", fix: "--batch" };
+  return { what: label };
+}
+
+/** "'projector.1.linear.weight' [1000000, 1000000] 3.6 TiB: modules.projector.widths[1] (--proj)" */
+function describe(spec: PipelineSpec | undefined, s: Storage): string {
+  const shape = s.shape ?? s.origin?.shape;
+  const what = s.name ? `'${s.name}'` : s.origin?.label ? `a tensor at ${s.origin.label}` : "a kernel's scratch buffer";
+  const { what: from, fix } = specOrigin(spec, s);
+  const origin = [from, fix].filter((x) => x).join(" ");
+  return `${what}${shape ? ` [${shape.join(", ")}]` : ""} ${formatBytes(s.bytes)}${origin ? `: ${origin}` : ""}`;
 }
 
 const formatBytes = (b: number): string => {
@@ -40,10 +108,11 @@ const formatBytes = (b: number): string => {
   return `${b.toFixed(b < 10 && i > 0 ? 1 : 0)} ${units[i]}`;
 };
 
+const largest = (p: Program) => [...p.storages].sort((a, b) => b.bytes - a.bytes).slice(0, 4);
+
 export function checkMemoryPlan(program: Program, limits: MemoryLimits, spec?: PipelineSpec): void {
   const perBuffer = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
   const total = program.storages.reduce((a, s) => a + s.bytes, 0);
-  const describe = (s: Storage) => `${s.name ? `'${s.name}'` : `intermediate #${s.id}`} ${formatBytes(s.bytes)} (${ownerOf(spec, s)})`;
   const over = program.storages.filter((s) => s.bytes > perBuffer).sort((a, b) => b.bytes - a.bytes);
   const budgetOver = limits.totalBudget !== undefined && total > limits.totalBudget;
   if (!over.length && !budgetOver) return;
@@ -52,12 +121,16 @@ export function checkMemoryPlan(program: Program, limits: MemoryLimits, spec?: P
     lines.push(
       `  ${over.length} buffer${over.length > 1 ? "s exceed" : " exceeds"} the per-buffer limit of ${formatBytes(perBuffer)}` +
         ` (maxStorageBufferBindingSize ${formatBytes(limits.maxStorageBufferBindingSize)}, maxBufferSize ${formatBytes(limits.maxBufferSize)}):`,
-      ...over.slice(0, 4).map((s) => `    ${describe(s)}`),
+      ...over.slice(0, 4).map((s) => `    ${describe(spec, s)}`),
     );
     if (over.length > 4) lines.push(`    … and ${over.length - 4} more`);
   }
-  if (budgetOver) lines.push(`  the total exceeds ${formatBytes(limits.totalBudget!)} (${limits.budgetSource ?? "the memory budget"})`);
-  const owners = [...new Set(over.map((s) => ownerOf(spec, s)))].filter((o) => o.startsWith("modules."));
+  if (budgetOver) {
+    lines.push(`  the total exceeds ${formatBytes(limits.totalBudget!)} (${limits.budgetSource ?? "the memory budget"})`);
+    if (!over.length) lines.push("  the largest buffers:", ...largest(program).map((s) => `    ${describe(spec, s)}`));
+  }
+  const biggest = over.length ? over.slice(0, 4) : largest(program);
+  const owners = [...new Set(biggest.map((s) => specOrigin(spec, s).fix))].filter((o) => o?.startsWith("modules."));
   lines.push(`  make ${owners.length ? owners.join(", ") : "the model or --batch"} smaller`);
   throw new MemoryPlanError(lines.join("\n"));
 }
