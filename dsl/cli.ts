@@ -15,6 +15,7 @@ import { lossNodes } from "./resolve.ts";
 import { cnn, resnet18 } from "./builders.ts";
 import type { Module, PipelineSpec } from "./schema.ts";
 import { validateSpec } from "./validate.ts";
+import { printable } from "../report/printable.ts";
 
 export class FlagError extends Error {
   override name = "FlagError";
@@ -426,7 +427,7 @@ export function helpText(preset: PipelineSpec, program = "pipeline"): string {
     const def = f.show(preset);
     return `${left.padEnd(26)} ${f.help}${def ? ` (default: ${def})` : ""}`;
   });
-  return [`usage: ${program} [flags]`, `method ${preset.method}, spec '${preset.name}'`, "", ...rows, ""].join("\n");
+  return [`usage: ${program} [flags]`, `method ${printable(preset.method)}, spec '${preset.name}'`, "", ...rows, ""].join("\n");
 }
 
 /** Names of every flag (without --), in the order they are applied. */

@@ -29,6 +29,7 @@ import { type RunGeometry, runGeometry } from "../step/plan.ts";
 import { checkpointReader, resumeState, type SaveTarget, snapshot } from "./checkpointing.ts";
 import { Diagnostics } from "./diagnostics.ts";
 import { type LoopStats, NonFiniteLossError, runSteps, type StepRecord } from "./loop.ts";
+import { printable } from "../report/printable.ts";
 
 export { NonFiniteLossError };
 
@@ -113,7 +114,7 @@ async function prepare(opts: TrainOptions): Promise<Prepared> {
   log(`adapter: ${gpu.description}`);
   log(`data: ${tr.name} ${tr.n} train / ${data.test.n} test images of ${tr.c}×${tr.h}×${tr.w}`);
   const epochs = Math.ceil(geometry.totalSteps / geometry.stepsPerEpoch);
-  log(`${spec.method} '${spec.name}': ${geometry.totalSteps} steps (${epochs} epoch${epochs > 1 ? "s" : ""} of ${geometry.stepsPerEpoch}), ` +
+  log(`${printable(spec.method)} '${spec.name}': ${geometry.totalSteps} steps (${epochs} epoch${epochs > 1 ? "s" : ""} of ${geometry.stepsPerEpoch}), ` +
     `batch ${spec.batch}, seed ${spec.seed}${spec.precision === "f16-mixed" ? ", f16-mixed precision" : ""} → ${opts.out}`);
   return { opts, spec, gpu, data, geometry, log };
 }
