@@ -393,7 +393,8 @@ function checkTraining(spec: PipelineSpec, issues: SpecIssue[]) {
   if (n !== undefined && spec.eval.knnK > n) {
     issues.push({
       path: "eval.knnK",
-      message: `${spec.eval.knnK} neighbours but only ${n} training images (data.trainLimit)`,
+      message: `${spec.eval.knnK} neighbours but only ${n} training images (data.trainLimit); raise --train-limit ` +
+        `to at least ${spec.eval.knnK}, or set eval.knnK in a spec file given with --spec (no flag sets it)`,
     });
   }
   if (n !== undefined && n < spec.batch) {

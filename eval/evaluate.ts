@@ -5,7 +5,7 @@ import { applyModule } from "../nn/apply.ts";
 import type { Split } from "../data/dataset.ts";
 import type { PipelineSpec } from "../dsl/schema.ts";
 import { extractFeatures, type FeatureModel, type FeatureSet } from "./features.ts";
-import { knnEval } from "./knn.ts";
+import { knnEval, knnKFix } from "./knn.ts";
 import { linearProbe, probeOptions } from "./linear_probe.ts";
 import { pixelKnn } from "./pixels.ts";
 import type { Tensor } from "../ir/tensor.ts";
@@ -65,7 +65,9 @@ export function checkKnnK(spec: PipelineSpec, trainImages: number): void {
   const k = spec.eval.knnK;
   if (k > trainImages) {
     throw new EvalSettingsError(
-      `eval.knnK: the kNN evaluation asks for ${k} neighbours but the training set of '${spec.data.name}' has only ${trainImages} images; lower eval.knnK (at most ${trainImages})`,
+      `eval.knnK: the kNN evaluation asks for ${k} neighbours but the training set of '${spec.data.name}' has only ${trainImages} images; ${
+        knnKFix(trainImages)
+      }`,
     );
   }
 }
