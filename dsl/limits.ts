@@ -143,11 +143,12 @@ function expandedSizes(modules: Record<string, unknown>): Map<string, number> {
   return size;
 }
 
-/** The loss's node count and nesting depth, walked with an explicit stack. */
+/** The loss's node count and nesting depth, walked with an explicit stack (a count over the limit is a lower bound). */
 function lossIssues(loss: unknown): SpecIssue[] {
   let nodes = 0, deepest = 0;
   const stack: [unknown, number][] = [[loss, 1]];
-  while (stack.length) {
+  // a built (not parsed) loss may share sub-expressions: stop counting once over the limit
+  while (stack.length && nodes <= SPEC_LIMITS.lossNodes) {
     const [x, depth] = stack.pop()!;
     if (!x || typeof x !== "object") continue;
     if (Array.isArray(x)) {
@@ -163,7 +164,7 @@ function lossIssues(loss: unknown): SpecIssue[] {
     issues.push(over("loss", `nested ${deepest} nodes deep`, "lossDepth"));
   }
   if (nodes > SPEC_LIMITS.lossNodes) {
-    issues.push(over("loss", `${nodes} nodes`, "lossNodes"));
+    issues.push(over("loss", `${stack.length ? "over " : ""}${nodes} nodes`, "lossNodes"));
   }
   return issues;
 }

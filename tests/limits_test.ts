@@ -46,7 +46,10 @@ Deno.test("a loss nested 1 000 deep is refused at 'loss' by the depth limit, not
 
 Deno.test("10 000 branches used by the loss are refused at 'branches'", () => {
   const s = bt();
-  s.branches = Array.from({ length: 10_000 }, (_, i) => ({ name: `b${i}`, view: "v1", path: ["encoder", "projector"] }));
+  s.branches = Array.from(
+    { length: 10_000 },
+    (_, i) => ({ name: `b${i}`, view: "v1", path: ["encoder", "projector"] }),
+  );
   s.loss = { op: "add", args: s.branches.map((b: any) => ({ op: "mean", args: [b.name] })) };
   let err: SpecError | undefined;
   try {
@@ -57,7 +60,15 @@ Deno.test("10 000 branches used by the loss are refused at 'branches'", () => {
   assert.ok(err instanceof SpecError, String(err));
   assert.deepEqual(err.issues.map((i) => i.path), ["branches", "loss"]);
   assert.match(err.issues[0].message, /^10000 branches, more than the limit of 64/);
-  assert.match(err.issues[1].message, /^10001 nodes, more than the limit of 4096/);
+  assert.match(err.issues[1].message, /^over 4097 nodes, more than the limit of 4096/);
+});
+
+Deno.test("a built loss sharing its sub-expressions (2^40 nodes as a tree) is refused without walking them all", () => {
+  const s = bt();
+  let loss: unknown = { op: "mean", args: ["z1"] };
+  for (let i = 0; i < 40; i++) loss = { op: "add", args: [loss, loss] };
+  s.loss = loss;
+  refused(s, "loss", "lossNodes");
 });
 
 Deno.test("an encoder of 13 million layers is refused at once, naming the module's field", () => {
@@ -96,7 +107,9 @@ Deno.test("a spec file over 1 MiB is refused by its size, before it is read or p
     () => loadSpec(file),
     (e: unknown) =>
       e instanceof SpecError && e.file === file &&
-      /^.*huge\.json: the spec is 1200\d{4} bytes \(a real one is a few kB\), more than the limit of 1048576/.test(e.message),
+      /^.*huge\.json: the spec is 1200\d{4} bytes \(a real one is a few kB\), more than the limit of 1048576/.test(
+        e.message,
+      ),
   );
   assert.ok(performance.now() - t0 < 1000);
   assert.throws(() => parseSpecJSON("x".repeat(SPEC_LIMITS.specFileBytes + 1), "blob"), /blob: the spec is 1048577 /);
@@ -117,6 +130,9 @@ Deno.test("from the command line: a spec over a limit exits 2 with the path and 
   const err = new TextDecoder().decode(r.stderr);
   Deno.removeSync(dir, { recursive: true });
   assert.equal(r.code, 2, err);
-  assert.match(err, /deep\.json: loss: nested 1001 nodes deep, more than the limit of 64 \(dsl\/limits\.ts lossDepth\)/);
+  assert.match(
+    err,
+    /deep\.json: loss: nested 1001 nodes deep, more than the limit of 64 \(dsl\/limits\.ts lossDepth\)/,
+  );
   assert.doesNotMatch(err, /\n\s+at |Maximum call stack/);
 });
