@@ -9,7 +9,7 @@ import { checkMemoryPlan, MemoryPlanError } from "../step/memory_check.ts";
 
 const limits = { maxStorageBufferBindingSize: 128 * 2 ** 20, maxBufferSize: 2 ** 32 };
 
-function program(proj: number[], method: "barlowTwins" | "simclr" = "barlowTwins") {
+function program(proj: number[], method: "barlowTwins" | "simclr" | "byol" = "barlowTwins") {
   const spec = presets[method]({ data: "synthetic", imageSize: 8, proj, batch: 8 });
   return { spec, program: compile(trainingGraph(spec, { c: 1, h: 8, w: 8 }).graph) };
 }
@@ -32,6 +32,8 @@ Deno.test("every tensor of a refusal is named by its spec origin, never as an an
   for (const [method, want] of [
     ["barlowTwins", "a tensor at loss [1000000, 1000000] 3.6 TiB: the loss, over the output width of modules.projector.widths[1] (--proj)"],
     ["simclr", "a tensor at branches[0].path[1] (projector) (backward) [1000000, 32] 122 MiB: modules.projector.widths[1] (--proj)"],
+    // the predictor's first weight is as wide as the projector's output: --proj, not --pred
+    ["byol", "'predictor.0.linear.weight' [2048, 1000000] 7.6 GiB: modules.projector.widths[1] (--proj)"],
   ] as const) {
   const { spec, program: p } = program([32, 1_000_000], method);
   let msg = "";
@@ -42,8 +44,8 @@ Deno.test("every tensor of a refusal is named by its spec origin, never as an an
     msg = e.message;
   }
   if (/intermediate #|an intermediate/.test(msg)) throw new Error(`an unnamed tensor:\n${msg}`);
-  for (const line of [want, "make modules.projector.widths[1] (--proj) smaller"]) {
-    if (!msg.includes(line)) throw new Error(`message lacks "${line}":\n${msg}`);
+  if (!msg.includes(want) || !/\n  make [^\n]*modules\.projector\.widths\[1\] \(--proj\)[^\n]* smaller$/.test(msg)) {
+    throw new Error(`message lacks "${want}" or the fix:\n${msg}`);
   }
   }
 });
