@@ -45,9 +45,16 @@ export function compile(g: Graph, opts: CompileOptions = {}): Program {
   );
   const slots = planSlots(intervals, opts.reuse ?? true);
 
+  // each slot is named by its largest graph value (kernel temporaries have no node)
+  const largest = new Map<number, { bytes: number; node: number }>();
+  for (const iv of intervals) {
+    const node = values.valueNodes[iv.value], slot = slots.slotOf.get(iv.value)!;
+    if (node !== undefined && iv.bytes > (largest.get(slot)?.bytes ?? -1)) largest.set(slot, { bytes: iv.bytes, node });
+  }
   const storages = [...leaves.storages];
-  const slotStorage = slots.slotBytes.map((bytes) => {
-    const s: Storage = { id: storages.length, kind: "slot", bytes };
+  const slotStorage = slots.slotBytes.map((bytes, slot) => {
+    const n = g.nodes[largest.get(slot)?.node ?? -1];
+    const s: Storage = { id: storages.length, kind: "slot", bytes, ...(n && { origin: { label: n.label, shape: n.shape } }) };
     storages.push(s);
     return s.id;
   });

@@ -28,6 +28,8 @@ export interface Storage {
   name?: string;
   shape?: Shape;
   init?: Init;
+  /** a reused slot's largest tensor: its graph node's spec label and shape (for memory errors) */
+  origin?: { label?: string; shape: Shape };
 }
 
 export type Step =

@@ -25,6 +25,19 @@ export interface Split {
   test: Dataset;
 }
 
+/**
+ * What makes a split's evaluation meaningless, to be shown at load and in the report: with one
+ * class every label is the same, so kNN and linear accuracies are 100% whatever the features.
+ */
+export function labelWarning(split: Split): string | undefined {
+  const { train } = split;
+  if (train.classes !== 1) return undefined;
+  const name = train.classNames?.[0];
+  return `${train.name} has one class${name === undefined ? "" : ` ('${name}')`}: every image has the same label, ` +
+    "so the kNN and linear accuracies are 100% by construction and say nothing about the features; " +
+    "add a sub-folder per class";
+}
+
 /** A dataset could not be read: the message names the file and what was wrong with it. */
 export class DataError extends Error {
   constructor(message: string) {

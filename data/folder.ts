@@ -87,7 +87,8 @@ function decodeAll(items: [string, number][], name: string, classNames: string[]
     if (t.resize) px = resizePlanes(d.rgb, 3, d.h, d.w, t.h, t.w);
     else if (d.h !== t.h || d.w !== t.w) {
       throw new DataError(
-        `${file}: image is ${d.w}×${d.h} but ${t.ref} is ${t.w}×${t.h}; all images must have one size (or pass size to resize them)`,
+        `${file}: image is ${d.w}×${d.h} but ${t.ref} is ${t.w}×${t.h}; all images must have one size: resize them ` +
+          `first (e.g. ImageMagick: mogrify -resize ${t.w}x${t.h}! <folder>/*/*.png), as the command line does not`,
       );
     }
     images.set(px, i * 3 * t.h * t.w);

@@ -25,6 +25,7 @@ import { lossNodes } from "./resolve.ts";
 import { cnn, resnet18 } from "./builders.ts";
 import type { Module, PipelineSpec } from "./schema.ts";
 import { validateSpec } from "./validate.ts";
+import { printable } from "../report/printable.ts";
 
 export { FlagError };
 
@@ -351,7 +352,7 @@ export function parseFlags(args: string[], preset: PipelineSpec): CliResult {
 /** The flag list with each default read from `preset`. */
 export function helpText(preset: PipelineSpec, program = "pipeline"): string {
   const rows = helpRows(FLAGS, (f) => f.show(preset));
-  return [`usage: ${program} [flags]`, `method ${preset.method}, spec '${preset.name}'`, "", ...rows, ""].join("\n");
+  return [`usage: ${program} [flags]`, `method ${printable(preset.method)}, spec '${preset.name}'`, "", ...rows, ""].join("\n");
 }
 
 /** Names of every flag (without --), in the order they are applied. */

@@ -2,9 +2,10 @@
 // give equal bytes), a SHA-256 hash of that JSON, and save/load with errors that name the file.
 // Uses node:fs and node:crypto, which Deno, Bun and Node all provide.
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { SpecError } from "./error.ts";
+import { specFileIssue } from "./limits.ts";
 import type { PipelineSpec } from "./schema.ts";
 import { validateSpec } from "./validate.ts";
 
@@ -45,6 +46,8 @@ export function specHash(spec: unknown): string {
  * untrusted input: it may not name a data location (validate.ts ValidateOptions.untrusted).
  */
 export function parseSpecJSON(text: string, source = "<spec>"): PipelineSpec {
+  const tooBig = specFileIssue(text.length);
+  if (tooBig) throw new SpecError(tooBig, source);
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -58,8 +61,12 @@ export function parseSpecJSON(text: string, source = "<spec>"): PipelineSpec {
 export function loadSpec(file: string): PipelineSpec {
   let text: string;
   try {
+    // the size first: a 50 MB file is refused without being read
+    const tooBig = specFileIssue(statSync(file).size);
+    if (tooBig) throw new SpecError(tooBig, file);
     text = readFileSync(file, "utf8");
   } catch (e) {
+    if (e instanceof SpecError) throw e;
     throw new SpecError({ path: "", message: `cannot read the spec file: ${(e as Error).message}` }, file);
   }
   return parseSpecJSON(text, file);

@@ -457,7 +457,7 @@ const evaluation = obj({
   knnT: v.optional(PosNum, 0.1),
   every: v.optional(NonNegInt, 0),
   linearEpochs: v.optional(NonNegInt, 10),
-  linearLr: v.optional(PosNum, 0.1),
+  linearLr: v.optional(PosNum, 1e-3),
   linearBatch: v.optional(PosInt, 256),
 });
 

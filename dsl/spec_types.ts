@@ -329,7 +329,7 @@ export interface Eval {
   every: number;
   /** linear probe epochs (0 = no probe); default 10 */
   linearEpochs: number;
-  /** linear probe base lr; default 0.1 */
+  /** linear probe peak lr (AdamW, cosine to 0 over the probe's steps); default 1e-3 */
   linearLr: number;
   /** linear probe batch; default 256 */
   linearBatch: number;

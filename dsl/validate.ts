@@ -4,11 +4,12 @@
 // something). All problems are collected and thrown as one SpecError naming their paths.
 import * as v from "valibot";
 import { joinPath, show, SpecError, type SpecIssue } from "./error.ts";
+import { limitIssues } from "./limits.ts";
 import { checkExpr, type RefInfo } from "./loss_check.ts";
 import { DATA_KINDS, parseDataName } from "../data/names.ts";
 import { IMAGENET_STEM_MIN_SIZE } from "../nn/resnet.ts";
 import { branchDim, branchTrainable, expandPath, moduleOutDim, viewImageShape } from "./resolve.ts";
-import { type PipelineSpec, PipelineSpecSchema, SPEC_VERSION } from "./schema.ts";
+import { type Branch, type PipelineSpec, PipelineSpecSchema, SPEC_VERSION } from "./schema.ts";
 
 export interface ValidateOptions {
   /**
@@ -35,6 +36,9 @@ export function validateSpec(input: unknown, file?: string, opts: ValidateOption
       message: `unsupported spec version ${show(input.version)}; this build reads version ${SPEC_VERSION}`,
     }, file);
   }
+  // Before the schema: its walk over the loss recurses, and graph building would hang on an absurd size.
+  const limits = limitIssues(input as Record<string, unknown>);
+  if (limits.length) throw new SpecError(limits, file);
   const r = v.safeParse(PipelineSpecSchema, input);
   if (!r.success) throw new SpecError(r.issues.map(schemaIssue), file);
   const issues = semanticIssues(r.output);
@@ -142,141 +146,179 @@ function findCycle(spec: PipelineSpec, name: string, stack: string[]): string[] 
   return undefined;
 }
 
+/** Each branch: its view, its module path (known, each module once, widths that chain), its EMA. */
 function checkBranches(spec: PipelineSpec, issues: SpecIssue[]) {
-  const viewNames = spec.views.map((x) => x.name);
-  const branchIndex = new Map(spec.branches.map((b, i) => [b.name, i]));
-  /** for an mlp that flattens images: the first branch feeding it and the view side it saw */
-  const flatten = new Map<string, { at: string; side: number }>();
-  const emaTau = new Map<string, { at: string; tau: string }>();
-
+  const flattens = new Map<string, { at: string; side: number }>();
+  const emaTaus = new Map<string, { at: string; tau: string }>();
   spec.branches.forEach((b, i) => {
     const at = `branches[${i}]`;
-    if (!viewNames.includes(b.view)) {
-      issues.push({ path: `${at}.view`, message: `unknown view '${b.view}' (views: ${list(viewNames)})` });
-    }
-    let broken = false;
-    b.path.forEach((n, j) => {
-      if (!spec.modules[n]) {
-        issues.push({
-          path: `${at}.path[${j}]`,
-          message: `unknown module '${n}' (modules: ${list(Object.keys(spec.modules))})`,
-        });
-        broken = true;
-      }
-    });
-    const leaves = broken ? undefined : expandPath(spec.modules, b.path);
-    if (!leaves) return; // unknown names or seq cycles, reported above
-
-    // Each module once: a path is a chain of distinct parameterized layers.
-    const twice = leaves.find((n, k) => leaves.indexOf(n) !== k);
-    if (twice) {
-      issues.push({
-        path: `${at}.path`,
-        message: `module '${twice}' appears twice in the expanded path (${
-          leaves.join(" → ")
-        }); a path visits each module once`,
-      });
-      return;
-    }
-    // Widths along the path.
+    checkBranchView(spec, b, at, issues);
+    const leaves = branchLeaves(spec, b, at, issues);
+    if (!leaves || !checkVisitsOnce(leaves, at, issues)) return;
     leaves.forEach((n, k) => {
-      const m = spec.modules[n];
-      if ((m.kind === "cnn" || m.kind === "resnet18") && k > 0) {
-        issues.push({
-          path: `${at}.path`,
-          message: `'${n}' (${m.kind}) takes images, so it must come first in the path, not after '${leaves[k - 1]}'`,
-        });
-      }
-      if (m.kind === "resnet18" && m.stem === "imagenet" && k === 0) {
-        const [, h, w] = viewImageShape(spec, b.view);
-        const side = Math.min(h ?? Infinity, w ?? Infinity);
-        if (side < IMAGENET_STEM_MIN_SIZE) {
-          issues.push({
-            path: `${joinPath("modules", n)}.stem`,
-            message:
-              `the 'imagenet' stem divides the side by 4 and needs views of at least ${IMAGENET_STEM_MIN_SIZE} px, but view '${b.view}' is ${h}×${w} (in ${at} '${b.name}'); use stem 'cifar'`,
-          });
-        }
-      }
-      if (m.kind !== "mlp") return;
-      if (k > 0) {
-        const prevOut = moduleOutDim(spec.modules[leaves[k - 1]]);
-        if (m.in !== undefined && prevOut !== undefined && m.in !== prevOut) {
-          issues.push({
-            path: `${joinPath("modules", n)}.in`,
-            message: `'${n}' expects input width ${m.in} but '${
-              leaves[k - 1]
-            }' outputs ${prevOut} (in ${at} '${b.name}')`,
-          });
-        }
-        return;
-      }
-      // An mlp first in the path flattens the C×S×S image of the view.
-      const [c, h, w] = viewImageShape(spec, b.view);
-      if (m.in !== undefined && c !== undefined && h !== undefined && w !== undefined && m.in !== c * h * w) {
-        issues.push({
-          path: `${joinPath("modules", n)}.in`,
-          message: `'${n}' expects input width ${m.in} but view '${b.view}' gives ${c}×${h}×${w} = ${
-            c * h * w
-          } values (in ${at} '${b.name}')`,
-        });
-      }
-      if (h !== undefined) {
-        const prev = flatten.get(n);
-        if (!prev) flatten.set(n, { at, side: h });
-        else if (prev.side !== h) {
-          issues.push({
-            path: `${at}.view`,
-            message:
-              `'${n}' (mlp) flattens its input, but view '${b.view}' is ${h}×${w} while ${prev.at} feeds it ${prev.side}×${prev.side}`,
-          });
-        }
-      }
+      checkTakesImages(spec, leaves, k, at, issues);
+      checkImagenetStem(spec, b, n, k, at, issues);
+      checkMlpInput(spec, b, leaves, k, at, issues);
+      checkFlattenSide(spec, b, n, k, at, flattens, issues);
     });
-
-    if (!b.ema) return;
-    const of = b.ema.of;
-    const j = branchIndex.get(of);
-    if (j === undefined) {
-      issues.push({ path: `${at}.ema.of`, message: `unknown branch '${of}' (branches: ${list(branchIndex.keys())})` });
-      return;
-    }
-    if (of === b.name) {
-      issues.push({
-        path: `${at}.ema.of`,
-        message: `a branch cannot be an EMA of itself; name the online branch it follows`,
-      });
-      return;
-    }
-    const online = spec.branches[j];
-    if (online.ema) {
-      issues.push({
-        path: `${at}.ema.of`,
-        message:
-          `branch '${of}' is itself an ema branch; name the online branch it follows (ema of '${online.ema.of}')`,
-      });
-      return;
-    }
-    const onlineLeaves = expandPath(spec.modules, online.path) ?? [];
-    const missing = leaves.find((n) => !onlineLeaves.includes(n));
-    if (missing) {
-      issues.push({
-        path: `${at}.path`,
-        message: `'${missing}' is not in the path of branch '${of}' (${
-          onlineLeaves.join(" → ")
-        }), so it has no EMA copy`,
-      });
-    }
-    const tau = JSON.stringify(b.ema.tau);
-    const prev = emaTau.get(of);
-    if (!prev) emaTau.set(of, { at: `${at}.ema.tau`, tau });
-    else if (prev.tau !== tau) {
-      issues.push({
-        path: `${at}.ema.tau`,
-        message: `differs from ${prev.at}; all ema branches of '${of}' share one EMA copy and one τ schedule`,
-      });
-    }
+    if (b.ema) checkEma(spec, b, leaves, at, emaTaus, issues);
   });
+}
+
+function checkBranchView(spec: PipelineSpec, b: Branch, at: string, issues: SpecIssue[]) {
+  const viewNames = spec.views.map((x) => x.name);
+  if (!viewNames.includes(b.view)) {
+    issues.push({ path: `${at}.view`, message: `unknown view '${b.view}' (views: ${list(viewNames)})` });
+  }
+}
+
+/** The branch's leaf modules; undefined (reported here, or at the seq module) when the path is broken. */
+function branchLeaves(spec: PipelineSpec, b: Branch, at: string, issues: SpecIssue[]): string[] | undefined {
+  let broken = false;
+  b.path.forEach((n, j) => {
+    if (spec.modules[n]) return;
+    const known = list(Object.keys(spec.modules));
+    issues.push({ path: `${at}.path[${j}]`, message: `unknown module '${n}' (modules: ${known})` });
+    broken = true;
+  });
+  return broken ? undefined : expandPath(spec.modules, b.path); // undefined for seq cycles, reported at the seq
+}
+
+/** A path is a chain of distinct parameterized layers: each module once. */
+function checkVisitsOnce(leaves: string[], at: string, issues: SpecIssue[]): boolean {
+  const twice = leaves.find((n, k) => leaves.indexOf(n) !== k);
+  if (!twice) return true;
+  issues.push({
+    path: `${at}.path`,
+    message: `module '${twice}' appears twice in the expanded path (${
+      leaves.join(" → ")
+    }); a path visits each module once`,
+  });
+  return false;
+}
+
+/** cnn and resnet18 take images, so only the first module of a path may be one. */
+function checkTakesImages(spec: PipelineSpec, leaves: string[], k: number, at: string, issues: SpecIssue[]) {
+  const n = leaves[k], m = spec.modules[n];
+  if ((m.kind === "cnn" || m.kind === "resnet18") && k > 0) {
+    issues.push({
+      path: `${at}.path`,
+      message: `'${n}' (${m.kind}) takes images, so it must come first in the path, not after '${leaves[k - 1]}'`,
+    });
+  }
+}
+
+/** The imagenet stem divides the side by 4: the view must be large enough. */
+function checkImagenetStem(spec: PipelineSpec, b: Branch, n: string, k: number, at: string, issues: SpecIssue[]) {
+  const m = spec.modules[n];
+  if (m.kind !== "resnet18" || m.stem !== "imagenet" || k !== 0) return;
+  const [, h, w] = viewImageShape(spec, b.view);
+  const side = Math.min(h ?? Infinity, w ?? Infinity);
+  if (side < IMAGENET_STEM_MIN_SIZE) {
+    issues.push({
+      path: `${joinPath("modules", n)}.stem`,
+      message:
+        `the 'imagenet' stem divides the side by 4 and needs views of at least ${IMAGENET_STEM_MIN_SIZE} px, but view '${b.view}' is ${h}×${w} (in ${at} '${b.name}'); use stem 'cifar'`,
+    });
+  }
+}
+
+/** An mlp's declared input width matches what feeds it: the module before, or the flattened view. */
+function checkMlpInput(spec: PipelineSpec, b: Branch, leaves: string[], k: number, at: string, issues: SpecIssue[]) {
+  const n = leaves[k], m = spec.modules[n];
+  if (m.kind !== "mlp" || m.in === undefined) return;
+  if (k > 0) {
+    const prevOut = moduleOutDim(spec.modules[leaves[k - 1]]);
+    if (prevOut !== undefined && m.in !== prevOut) {
+      issues.push({
+        path: `${joinPath("modules", n)}.in`,
+        message: `'${n}' expects input width ${m.in} but '${leaves[k - 1]}' outputs ${prevOut} (in ${at} '${b.name}')`,
+      });
+    }
+    return;
+  }
+  const [c, h, w] = viewImageShape(spec, b.view);
+  if (c !== undefined && h !== undefined && w !== undefined && m.in !== c * h * w) {
+    issues.push({
+      path: `${joinPath("modules", n)}.in`,
+      message: `'${n}' expects input width ${m.in} but view '${b.view}' gives ${c}×${h}×${w} = ${
+        c * h * w
+      } values (in ${at} '${b.name}')`,
+    });
+  }
+}
+
+/** An mlp that flattens images has one input width, so every view feeding it has one side. */
+function checkFlattenSide(
+  spec: PipelineSpec,
+  b: Branch,
+  n: string,
+  k: number,
+  at: string,
+  flattens: Map<string, { at: string; side: number }>,
+  issues: SpecIssue[],
+) {
+  if (k !== 0 || spec.modules[n].kind !== "mlp") return;
+  const [, h, w] = viewImageShape(spec, b.view);
+  if (h === undefined) return;
+  const prev = flattens.get(n);
+  if (!prev) flattens.set(n, { at, side: h });
+  else if (prev.side !== h) {
+    issues.push({
+      path: `${at}.view`,
+      message:
+        `'${n}' (mlp) flattens its input, but view '${b.view}' is ${h}×${w} while ${prev.at} feeds it ${prev.side}×${prev.side}`,
+    });
+  }
+}
+
+/** An ema branch follows an online (non-ema) branch, uses only its modules, and shares its τ. */
+function checkEma(
+  spec: PipelineSpec,
+  b: Branch,
+  leaves: string[],
+  at: string,
+  emaTaus: Map<string, { at: string; tau: string }>,
+  issues: SpecIssue[],
+) {
+  const of = b.ema!.of;
+  const online = spec.branches.find((x) => x.name === of);
+  if (!online) {
+    const names = spec.branches.map((x) => x.name);
+    issues.push({ path: `${at}.ema.of`, message: `unknown branch '${of}' (branches: ${list(names)})` });
+    return;
+  }
+  if (of === b.name) {
+    const message = "a branch cannot be an EMA of itself; name the online branch it follows";
+    issues.push({ path: `${at}.ema.of`, message });
+    return;
+  }
+  if (online.ema) {
+    issues.push({
+      path: `${at}.ema.of`,
+      message: `branch '${of}' is itself an ema branch; name the online branch it follows (ema of '${online.ema.of}')`,
+    });
+    return;
+  }
+  const onlineLeaves = expandPath(spec.modules, online.path) ?? [];
+  const missing = leaves.find((n) => !onlineLeaves.includes(n));
+  if (missing) {
+    issues.push({
+      path: `${at}.path`,
+      message: `'${missing}' is not in the path of branch '${of}' (${
+        onlineLeaves.join(" → ")
+      }), so it has no EMA copy`,
+    });
+  }
+  const tau = JSON.stringify(b.ema!.tau);
+  const prev = emaTaus.get(of);
+  if (!prev) emaTaus.set(of, { at: `${at}.ema.tau`, tau });
+  else if (prev.tau !== tau) {
+    issues.push({
+      path: `${at}.ema.tau`,
+      message: `differs from ${prev.at}; all ema branches of '${of}' share one EMA copy and one τ schedule`,
+    });
+  }
 }
 
 function checkQueues(spec: PipelineSpec, issues: SpecIssue[]) {
@@ -351,7 +393,8 @@ function checkTraining(spec: PipelineSpec, issues: SpecIssue[]) {
   if (n !== undefined && spec.eval.knnK > n) {
     issues.push({
       path: "eval.knnK",
-      message: `${spec.eval.knnK} neighbours but only ${n} training images (data.trainLimit)`,
+      message: `${spec.eval.knnK} neighbours but only ${n} training images (data.trainLimit); raise --train-limit ` +
+        `to at least ${spec.eval.knnK}, or set eval.knnK in a spec file given with --spec (no flag sets it)`,
     });
   }
   if (n !== undefined && n < spec.batch) {

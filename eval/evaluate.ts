@@ -5,8 +5,8 @@ import { applyModule } from "../nn/apply.ts";
 import type { Split } from "../data/dataset.ts";
 import type { PipelineSpec } from "../dsl/schema.ts";
 import { extractFeatures, type FeatureModel, type FeatureSet } from "./features.ts";
-import { knnEval } from "./knn.ts";
-import { linearProbe } from "./linear_probe.ts";
+import { knnEval, knnKFix } from "./knn.ts";
+import { linearProbe, probeOptions } from "./linear_probe.ts";
 import { pixelKnn } from "./pixels.ts";
 import type { Tensor } from "../ir/tensor.ts";
 import type { DeviceImages } from "../runtime/device_images.ts";
@@ -65,7 +65,9 @@ export function checkKnnK(spec: PipelineSpec, trainImages: number): void {
   const k = spec.eval.knnK;
   if (k > trainImages) {
     throw new EvalSettingsError(
-      `eval.knnK: the kNN evaluation asks for ${k} neighbours but the training set of '${spec.data.name}' has only ${trainImages} images; lower eval.knnK (at most ${trainImages})`,
+      `eval.knnK: the kNN evaluation asks for ${k} neighbours but the training set of '${spec.data.name}' has only ${trainImages} images; ${
+        knnKFix(trainImages)
+      }`,
     );
   }
 }
@@ -82,7 +84,7 @@ export async function evaluateFeatures(gpu: Gpu, spec: PipelineSpec, f: { train:
   checkKnnK(spec, f.train.n);
   const knn = await knnEval(f.train, f.test, { k: e.knnK, T: e.knnT, gpu });
   const lin = e.linearEpochs > 0
-    ? await linearProbe(f.train, f.test, { epochs: e.linearEpochs, batch: Math.min(e.linearBatch, f.train.n), gpu })
+    ? await linearProbe(f.train, f.test, { ...probeOptions(e, f.train.n), gpu })
     : { top1: NaN };
   return { knn_top1: knn.top1, linear_top1: lin.top1, seconds: (performance.now() - t0) / 1000 };
 }

@@ -37,6 +37,14 @@ export interface KnnResult {
   predictions: Int32Array;
 }
 
+/**
+ * What the user can do when the kNN asks for more neighbours than there are training images:
+ * no flag sets eval.knnK, so the spec field is named with the way to give a spec file.
+ */
+export function knnKFix(available: number): string {
+  return `set eval.knnK to at most ${available} in a spec file given with --spec (no flag sets it), or add training images`;
+}
+
 /** Rows scaled to unit L2 norm (norms accumulated in float64; zero rows stay zero). */
 export function l2NormalizeRows(x: Float32Array, n: number, dim: number): Float32Array {
   const out = new Float32Array(n * dim);

@@ -12,6 +12,7 @@ import { awaitGpu } from "../runtime/wait.ts";
 import { Executable } from "../runtime/executable.ts";
 import { adamScalars, applyOptimizer, type OptimizerConfig } from "../step/optim.ts";
 import { lrAt } from "../step/schedule.ts";
+import type { Eval } from "../dsl/schema.ts";
 import { checkFeatures, type FeatureSet } from "./features.ts";
 
 export interface ProbeOptions {
@@ -25,6 +26,12 @@ export interface ProbeOptions {
   momentum?: number;
   /** seed of the weight init and the minibatch order */
   seed?: number;
+  /**
+   * At least this many optimizer steps: epochs are added when the train split is small. An
+   * AdamW step moves a weight by about lr, so 10 epochs of one or two batches at lr 1e-3 leave
+   * the probe near its random init and its figure near chance, whatever the features.
+   */
+  minSteps?: number;
   gpu?: Gpu;
 }
 
@@ -44,7 +51,21 @@ export const PROBE_DEFAULTS = {
   optimizer: "adamw",
   momentum: 0.9,
   seed: 0,
+  minSteps: 0,
 } as const;
+
+/** The fewest optimizer steps the evaluation's probe takes (the default run takes 2 340). */
+export const EVAL_PROBE_MIN_STEPS = 500;
+
+/** The probe a spec's eval settings ask for, on a train split of `trainImages` images. */
+export function probeOptions(e: Eval, trainImages: number): ProbeOptions {
+  return {
+    epochs: e.linearEpochs,
+    batch: Math.min(e.linearBatch, trainImages),
+    lr: e.linearLr,
+    minSteps: EVAL_PROBE_MIN_STEPS,
+  };
+}
 
 /** Per-dimension mean and 1/std of the rows of `f` (float64; constant dimensions get 1/std = 1). */
 export function standardizer(f: FeatureSet): { mean: Float64Array; invStd: Float64Array } {
@@ -205,7 +226,8 @@ export async function linearProbe(train: FeatureSet, test: FeatureSet, opts: Pro
   }
   const gpu = opts.gpu ?? await getGpu();
   const dim = train.dim, classes = Math.max(train.classes, test.classes);
-  const batch = Math.min(o.batch, train.n), perEpoch = Math.floor(train.n / batch), total = perEpoch * o.epochs;
+  const batch = Math.min(o.batch, train.n), perEpoch = Math.floor(train.n / batch);
+  const epochs = Math.max(o.epochs, Math.ceil(o.minSteps / perEpoch)), total = perEpoch * epochs;
   const cfg: OptimizerConfig = o.optimizer === "adamw"
     ? { kind: "adamw", weightDecay: o.weightDecay }
     : { kind: "sgd", momentum: o.momentum, weightDecay: o.weightDecay };
@@ -219,7 +241,7 @@ export async function linearProbe(train: FeatureSet, test: FeatureSet, opts: Pro
     const losses: number[] = [];
     let step = 0;
     let inFlight: Promise<undefined> | undefined;
-    for (let e = 0; e < o.epochs; e++) {
+    for (let e = 0; e < epochs; e++) {
       const order = shuffled(train.n, o.seed * 1000003 + e);
       for (let s = 0; s < perEpoch; s++) {
         yb.fill(0);
@@ -242,7 +264,7 @@ export async function linearProbe(train: FeatureSet, test: FeatureSet, opts: Pro
     const pred = await probe.predict(xt, test.n);
     let correct = 0;
     for (let i = 0; i < test.n; i++) if (pred[i] === test.labels[i]) correct++;
-    return { top1: correct / test.n, epochs: o.epochs, seconds: (performance.now() - t0) / 1000, losses };
+    return { top1: correct / test.n, epochs, seconds: (performance.now() - t0) / 1000, losses };
   } finally {
     probe.destroy();
   }

@@ -5,6 +5,7 @@
 // scales never share an axis. Non-finite values break a line instead of bending it; long
 // series are decimated to min/max per x-bucket so spikes survive.
 import { writeFileAtomic } from "../io/atomic.ts";
+import { printable } from "./printable.ts";
 
 export interface Series {
   name: string;
@@ -47,8 +48,9 @@ const PALETTE = [
   "#17becf",
 ];
 
+// a title may hold a spec's method: control characters are escaped first (XML forbids them)
 const escapeXml = (s: string) =>
-  s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" })[c]!);
+  printable(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" })[c]!);
 
 /** Ticks at multiples of 1, 2 or 5 × 10^k covering [lo, hi], about `n` of them. */
 export function niceTicks(lo: number, hi: number, n = 5): number[] {

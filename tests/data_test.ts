@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { gzipSync } from "fflate";
 import { encode as encodePng } from "fast-png";
 import { encode as encodeJpeg } from "jpeg-js";
-import { DataError, take } from "../data/dataset.ts";
+import { DataError, labelWarning, take } from "../data/dataset.ts";
 import { FASHION_MNIST_DIR, loadDataset, loadDatasetSync } from "../data/load.ts";
 import { DATA_NAME_FORMS, datasetImageShape, parseDataName } from "../data/names.ts";
 import { parseIdx } from "../data/idx.ts";
@@ -310,7 +310,7 @@ Deno.test("image folder: classes from sub-folders, gray/RGB/16-bit/palette PNG, 
     () => loadImageFolder(d),
     join(d, "emu", "d.png"),
     "image is 8×5 but",
-    "is 7×5; all images must have one size (or pass size",
+    "is 7×5; all images must have one size: resize them first (e.g. ImageMagick: mogrify -resize 7x5! ",
   );
   assert.equal(loadImageFolder(d, { size: 6 }).train.h, 6);
   writeFileSync(join(d, "emu", "d.png"), png(7, 5, 1, () => 0).subarray(0, 40));
@@ -324,6 +324,18 @@ Deno.test("image folder: classes from sub-folders, gray/RGB/16-bit/palette PNG, 
   throwsMsg(() => loadImageFolder(d), join(d, "fox"), "class folder has no .png/.jpg/.jpeg images");
   throwsMsg(() => loadDatasetSync(join(d, "cat")), join(d, "cat"), "no class sub-folders");
   throwsMsg(() => loadImageFolder(join(d, "zzz")), "image folder not found");
+});
+
+Deno.test("an image folder of one class loads with a warning that its accuracies mean nothing", () => {
+  const d = tmp();
+  mkdirSync(join(d, "cat"));
+  for (let i = 0; i < 5; i++) writeFileSync(join(d, "cat", `${i}.png`), png(4, 4, 1, (x) => 10 * i + x));
+  const one = loadDatasetSync(d);
+  assert.equal(one.train.classes, 1);
+  assert.match(labelWarning(one) ?? "", /\/train has one class \('cat'\): every image has the same label, so the kNN and linear accuracies are 100% by construction/);
+  mkdirSync(join(d, "dog"));
+  writeFileSync(join(d, "dog", "0.png"), png(4, 4, 1, () => 0));
+  assert.equal(labelWarning(loadDatasetSync(d)), undefined);
 });
 
 Deno.test("image folder with train/ and test/ sub-folders keeps that split", () => {

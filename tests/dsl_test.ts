@@ -470,7 +470,7 @@ Deno.test("semantic errors: queue, schedule, data limits; several problems are a
   expectIssue(
     mutate(bt(), (s) => (s.data.trainLimit = 100)),
     "eval.knnK",
-    "200 neighbours but only 100 training images",
+    "200 neighbours but only 100 training images (data.trainLimit); raise --train-limit to at least 200, or set eval.knnK",
   );
   try {
     validateSpec(

@@ -10,7 +10,8 @@ import { Graph } from "../ir/graph.ts";
 import type { Tensor } from "../ir/tensor.ts";
 import { DeviceImages } from "../runtime/device_images.ts";
 import { Executable } from "../runtime/executable.ts";
-import { LinearProbe, linearProbe } from "../eval/linear_probe.ts";
+import { LinearProbe, linearProbe, probeOptions } from "../eval/linear_probe.ts";
+import { presets } from "../dsl/presets.ts";
 import { TOPK, topkPlan } from "../kernels/topk.ts";
 import { awaitGpu } from "../runtime/autotune.ts";
 import { getGpu } from "../runtime/device.ts";
@@ -285,6 +286,23 @@ Deno.test("linear probe: ≥ 95% on linearly separable data (AdamW and SGD)", as
   assertEquals(a.epochs, 15);
   const s = await linearProbe(train, test, { epochs: 15, batch: 64, lr: 0.5, optimizer: "sgd", weightDecay: 0 });
   if (!(s.top1 >= 0.95)) throw new Error(`SGD probe top-1 ${s.top1} (losses ${s.losses.map((l) => l.toFixed(3))})`);
+});
+
+Deno.test("evaluation's probe: eval.linearLr reaches the optimizer, and a small split still gets 500 steps", async () => {
+  const e = presets.barlowTwins({ data: "synthetic" }).eval;
+  assertEquals(e.linearLr, 1e-3); // the lr the probe always used: the default run's figures stay
+  assertEquals(probeOptions({ ...e, linearLr: 0.05 }, 60_000), { epochs: 10, batch: 256, lr: 0.05, minSteps: 500 });
+  // 120 images = one batch per epoch: 10 epochs were 10 steps, which left the probe at its random init
+  const train = separable(120, 19, 4, 1000), test = separable(211, 19, 4, 50000);
+  const slow = await linearProbe(train, test, probeOptions(e, train.n));
+  assertEquals(slow.epochs, 500);
+  // 10 steps gave 23% here, below chance (25%); 500 give 76%
+  if (!(slow.top1 >= 0.6)) throw new Error(`probe top-1 ${slow.top1} after ${slow.epochs} epochs`);
+  const fast = await linearProbe(train, test, probeOptions({ ...e, linearLr: 0.1 }, train.n));
+  // one step per epoch: losses[2] is the loss after two steps
+  if (!(fast.losses[2] < slow.losses[2] - 0.05)) {
+    throw new Error(`lr 0.1 vs 1e-3 losses after 2 steps ${fast.losses[2]} / ${slow.losses[2]}: the lr did not reach the probe`);
+  }
 });
 
 // ---- feature extraction and the pixel baseline ------------------------------------------------

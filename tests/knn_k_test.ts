@@ -17,7 +17,7 @@ Deno.test("kNN k larger than the real training set is a clear error naming eval.
   checkKnnK(spec, 200);
   assert.throws(
     () => checkKnnK(spec, 150),
-    /^EvalSettingsError: eval\.knnK: the kNN evaluation asks for 200 neighbours but the training set of 'synthetic' has only 150 images; lower eval\.knnK \(at most 150\)$/,
+    /^EvalSettingsError: eval\.knnK: the kNN evaluation asks for 200 neighbours but the training set of 'synthetic' has only 150 images; set eval\.knnK to at most 150 in a spec file given with --spec \(no flag sets it\), or add training images$/,
   );
   const few = (n: number): FeatureSet => ({
     data: new Float32Array(n * 4),

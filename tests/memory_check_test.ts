@@ -9,8 +9,8 @@ import { checkMemoryPlan, MemoryPlanError } from "../step/memory_check.ts";
 
 const limits = { maxStorageBufferBindingSize: 128 * 2 ** 20, maxBufferSize: 2 ** 32 };
 
-function program(proj: number[]) {
-  const spec = presets.barlowTwins({ data: "synthetic", imageSize: 8, proj, batch: 8 });
+function program(proj: number[], method: "barlowTwins" | "simclr" | "byol" = "barlowTwins") {
+  const spec = presets[method]({ data: "synthetic", imageSize: 8, proj, batch: 8 });
   return { spec, program: compile(trainingGraph(spec, { c: 1, h: 8, w: 8 }).graph) };
 }
 
@@ -23,8 +23,30 @@ Deno.test("checkMemoryPlan refuses a projector of width 10⁶, naming the tensor
     if (!(e instanceof MemoryPlanError)) throw e;
     msg = e.message;
   }
-  for (const want of ["TiB of device memory", "'projector.1.linear.weight' 3.6 TiB", "modules.projector (--proj)", "per-buffer limit of 128 MiB", "exceeds 24 GiB (this machine's memory)"]) {
+  for (const want of ["TiB of device memory", "'projector.1.linear.weight' [1000000, 1000000] 3.6 TiB: modules.projector.widths[1] (--proj)", "per-buffer limit of 128 MiB", "exceeds 24 GiB (this machine's memory)"]) {
     if (!msg.includes(want)) throw new Error(`message lacks "${want}":\n${msg}`);
+  }
+});
+
+Deno.test("every tensor of a refusal is named by its spec origin, never as an anonymous intermediate", () => {
+  for (const [method, want] of [
+    ["barlowTwins", "a tensor at loss [1000000, 1000000] 3.6 TiB: the loss, over the output width of modules.projector.widths[1] (--proj)"],
+    ["simclr", "a tensor at branches[0].path[1] (projector) (backward) [1000000, 32] 122 MiB: modules.projector.widths[1] (--proj)"],
+    // the predictor's first weight is as wide as the projector's output: --proj, not --pred
+    ["byol", "'predictor.0.linear.weight' [2048, 1000000] 7.6 GiB: modules.projector.widths[1] (--proj)"],
+  ] as const) {
+  const { spec, program: p } = program([32, 1_000_000], method);
+  let msg = "";
+  try {
+    checkMemoryPlan(p, { ...limits, maxStorageBufferBindingSize: 16 * 2 ** 20 }, spec);
+  } catch (e) {
+    if (!(e instanceof MemoryPlanError)) throw e;
+    msg = e.message;
+  }
+  if (/intermediate #|an intermediate/.test(msg)) throw new Error(`an unnamed tensor:\n${msg}`);
+  if (!msg.includes(want) || !/\n  make [^\n]*modules\.projector\.widths\[1\] \(--proj\)[^\n]* smaller$/.test(msg)) {
+    throw new Error(`message lacks "${want}" or the fix:\n${msg}`);
+  }
   }
 });
 

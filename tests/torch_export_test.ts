@@ -106,13 +106,21 @@ Deno.test("torch export: the program refuses bad input with a message naming the
   requireTorch();
   const root = tempDir("errors");
   const [bt, moco] = await Promise.all(["barlow", "moco"].map((m) => smallPipelineSpec(m, 16, 16)));
+  bt.method = "bt\x1b[2J\r\nfake"; // printed escaped, as the project prints it (report/printable.ts)
   const btDir = exportSpec(bt, root, "bt"), mocoDir = exportSpec(moco, root, "moco");
   const fails = (dir: string, args: string[], pattern: RegExp) => {
     const r = spawnSync(PYTHON, [join(dir, "train.py"), ...args], { encoding: "utf8", env: { ...process.env, OMP_NUM_THREADS: "1" } });
     assert.equal(r.status, 2, `${args.join(" ")}: exit status ${r.status}\n${r.stderr}`);
     assert.match(r.stderr, pattern);
   };
-  python([join(btDir, "train.py"), "--steps", "1", "--out", join(root, "bt-run")]);
+  // --out is checked before the data are loaded (the missing data folder would fail next)
+  writeFileSync(join(root, "a-file"), "kept");
+  const early = ["--steps", "1", "--data", join(root, "missing-folder")];
+  fails(btDir, [...early, "--out", join(root, "a-file")], /^error: --out .*a-file: is a file, not a folder/);
+  fails(btDir, [...early, "--out", join(root, "a-file", "run")], /^error: --out .*a-file\/run: .*a-file is a file/);
+  assert.equal(readFileSync(join(root, "a-file"), "utf8"), "kept");
+  const first = python([join(btDir, "train.py"), "--steps", "1", "--out", join(root, "bt-run")]);
+  assert.match(first, /^bt\\x1b\[2J\\r\\nfake 'barlow/m);
   fails(mocoDir, ["--resume", join(root, "bt-run")], /written for spec hash [0-9a-f]+, but this program's spec hashes to [0-9a-f]+/);
   fails(mocoDir, ["--batch", "24"], /--batch 24: queue 'keys' of 32 rows is not a multiple of the batch/);
   fails(btDir, ["--data", join(root, "missing-folder")], /missing-folder.*not a known name or an existing folder/);

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { describe } from "../compiler/compile.ts";
 import type { Split } from "../data/dataset.ts";
 import { loadDatasetSync } from "../data/load.ts";
+import { labelWarning } from "../data/dataset.ts";
 import { specHash } from "../dsl/io.ts";
 import type { PipelineSpec } from "../dsl/schema.ts";
 import { shuffleIndex } from "../kernels/wgsl/shuffle.ts";
@@ -30,6 +31,7 @@ import { checkpointReader, resumeState, type SaveTarget, snapshot } from "./chec
 import { Diagnostics } from "./diagnostics.ts";
 import { type LoopStats, NonFiniteLossError, runSteps, type StepRecord } from "./loop.ts";
 import { MetricsLog } from "./metrics_log.ts";
+import { printable } from "../report/printable.ts";
 
 export { NonFiniteLossError };
 
@@ -113,8 +115,10 @@ async function prepare(opts: TrainOptions): Promise<Prepared> {
   if (spec.precision === "f16-mixed") checkF16(gpu);
   log(`adapter: ${gpu.description}`);
   log(`data: ${tr.name} ${tr.n} train / ${data.test.n} test images of ${tr.c}×${tr.h}×${tr.w}`);
+  const labels = labelWarning(data);
+  if (labels) log(`WARNING: ${labels}`);
   const epochs = Math.ceil(geometry.totalSteps / geometry.stepsPerEpoch);
-  log(`${spec.method} '${spec.name}': ${geometry.totalSteps} steps (${epochs} epoch${epochs > 1 ? "s" : ""} of ${geometry.stepsPerEpoch}), ` +
+  log(`${printable(spec.method)} '${spec.name}': ${geometry.totalSteps} steps (${epochs} epoch${epochs > 1 ? "s" : ""} of ${geometry.stepsPerEpoch}), ` +
     `batch ${spec.batch}, seed ${spec.seed}${spec.precision === "f16-mixed" ? ", f16-mixed precision" : ""} → ${opts.out}`);
   return { opts, spec, gpu, data, geometry, log };
 }

@@ -29,6 +29,34 @@ def fail(msg: str, code: int = 2):
     sys.exit(code)
 
 
+def printable(text: str) -> str:
+    """A spec's text (its method) with control characters escaped, as the project's report/printable.ts."""
+    out = []
+    for c in str(text):
+        n = ord(c)
+        if c in "\n\r\t":
+            out.append({"\n": "\\n", "\r": "\\r", "\t": "\\t"}[c])
+        elif n < 0x20 or 0x7f <= n <= 0x9f:
+            out.append(f"\\x{n:02x}")
+        elif n in (0x2028, 0x2029) or 0x202a <= n <= 0x202e or 0x2066 <= n <= 0x2069:
+            out.append(f"\\u{n:04x}")
+        else:
+            out.append(c)
+    return "".join(out)
+
+
+def check_out(out: str) -> str:
+    """--out must be a folder or a place one can be made: checked before anything is loaded."""
+    if os.path.exists(out) and not os.path.isdir(out):
+        fail(f"--out {out}: is a file, not a folder; name a folder for the run (it is created if missing)")
+    parent = os.path.dirname(os.path.abspath(out))
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+        fail(f"--out {out}: {parent} is a file, so the run folder cannot be made inside it")
+    return out
+
+
 RUN_FILES = ("checkpoint.safetensors", "metrics.jsonl", "report.json", "loss.svg", "correlation.png")
 
 

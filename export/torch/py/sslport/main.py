@@ -15,7 +15,7 @@ import torch
 
 from . import checkpoint, collectives, metrics
 from .augment_spec import view_recipe
-from .cli import check_run_folder, fail, parse_args, run_spec
+from .cli import check_out, check_run_folder, fail, parse_args, printable, run_spec
 from .data import DataError, load_train
 from .model import Model
 from .philox import js_round
@@ -74,6 +74,9 @@ def build_model(program, spec, args, device):
 def main(program, argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     spec, args.hash = run_spec(program, args)  # also checks the flags
+    if not args.encoder_only:  # the run folder is refused before the data are loaded
+        args.out = check_out(args.out or os.path.join("runs", spec["name"]))
+        check_run_folder(args.out, bool(args.resume), args.overwrite, delete=False)
     if args.threads:
         torch.set_num_threads(args.threads)
     device, owns_group = collectives.init_from_env(args.device)
@@ -118,7 +121,7 @@ def train(program, spec, args, model, start, data, device) -> bool:
         os.makedirs(out, exist_ok=True)
         if not args.resume:
             open(metrics_path, "w").close()
-        print(f"{spec['method']} '{spec['name']}': global batch {batch} on {world} process(es), steps {start} → {end} "
+        print(f"{printable(spec['method'])} '{spec['name']}': global batch {batch} on {world} process(es), steps {start} → {end} "
               f"of {total}, {data.name} {data.n} images of {'×'.join(map(str, data.shape))}, device {device} → {out}",
               flush=True)
     online = model.step
