@@ -186,21 +186,39 @@ export class Executable {
     device.queue.submit([enc.finish()]);
   }
 
-  /** read an output or persistent tensor back (waits for the queue) */
+  /**
+   * Reads an output, persistent tensor or input back (waits for the queue). A u8 storage (image
+   * bytes) is read byte by byte, each byte widened to its value 0–255.
+   */
   async read(name: string): Promise<Float32Array> {
-    const out = this.program.outputs.get(name);
-    const id = out?.storage ?? this.program.persistent.get(name) ?? this.program.inputs.get(name);
-    if (id === undefined) throw new Error(`no output or persistent tensor named '${name}'`);
-    const shape = out?.shape ?? this.program.storages[id].shape!;
+    const id = this.readable().get(name);
+    if (id === undefined) {
+      const bound = this.program.inputs.has(name) ? ` (input '${name}' is bound to a buffer that cannot be copied from)` : "";
+      throw new Error(`cannot read '${name}'${bound}; readable: ${[...this.readable().keys()].join(", ") || "nothing"}`);
+    }
+    const shape = this.program.outputs.get(name)?.shape ?? this.program.storages[id].shape!;
     return (await this.readMany([[id, size(shape)]]))[0];
   }
 
-  /** read several storages in one round trip */
+  /** The names `read` accepts, with their storages: outputs, persistent tensors, and inputs whose buffer can be copied. */
+  readable(): Map<string, number> {
+    const names = new Map<string, number>();
+    for (const [name, out] of this.program.outputs) names.set(name, out.storage);
+    for (const [name, id] of this.program.persistent) if (!names.has(name)) names.set(name, id);
+    for (const [name, id] of this.program.inputs) {
+      if (!names.has(name) && this.buffers[id].usage & GPUBufferUsage.COPY_SRC) names.set(name, id);
+    }
+    return names;
+  }
+
+  /** Reads several storages in one round trip: f32 values, or bytes widened to f32 for u8 storages. */
   async readMany(items: [storage: number, elements: number][]): Promise<Float32Array[]> {
     const { device } = this.gpu;
     const enc = device.createCommandEncoder();
-    const stages = items.map(([id, n]) => {
-      const bytes = Math.ceil(n / 4) * 16;
+    const bytesPer = items.map(([id]) => (this.program.storages[id].dtype === "u8" ? 1 : 4));
+    const stages = items.map(([id, n], k) => {
+      // whole 16-byte words, as the storages are allocated (compiler/memory.ts bytesFor)
+      const bytes = Math.ceil((Math.max(1, n) * bytesPer[k]) / 16) * 16;
       const st = device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
       enc.copyBufferToBuffer(this.buffers[id], 0, st, 0, bytes);
       return st;
@@ -208,7 +226,10 @@ export class Executable {
     device.queue.submit([enc.finish()]);
     try {
       await awaitGpu(Promise.all(stages.map((s) => s.mapAsync(GPUMapMode.READ))));
-      return stages.map((s, k) => new Float32Array(s.getMappedRange().slice(0, items[k][1] * 4)));
+      return stages.map((s, k) => {
+        const n = items[k][1], data = s.getMappedRange();
+        return bytesPer[k] === 1 ? Float32Array.from(new Uint8Array(data, 0, n)) : new Float32Array(data.slice(0, n * 4));
+      });
     } finally {
       // destroying a mapped buffer unmaps it; on a failed map the staging buffers go too
       for (const s of stages) s.destroy();
