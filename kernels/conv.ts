@@ -20,6 +20,7 @@ import {
   simtConvKernel,
   stridePhase,
 } from "./conv/gemm.ts";
+import { CONV_CHOICE } from "./conv/variants.ts";
 import { parseGemmName } from "./matmul/gemm.ts";
 import { parseSgmatName } from "./matmul/sgmat.ts";
 import { grid, storageDecls } from "./layout.ts";
@@ -156,6 +157,7 @@ const sp = (a: Attrs) => ({ stride: a.stride, pad: a.pad });
 export const CONV: Record<string, OpDef> = {
   conv2d: {
     f16Operands: true,
+    variants: CONV_CHOICE,
     kind: "kernel",
     shape: ([x, w], attrs) => {
       const { N, O, Ho, Wo } = convGeom("conv2d", x, w, attrs);
@@ -179,6 +181,7 @@ export const CONV: Record<string, OpDef> = {
 
   conv2dGradInput: {
     f16Operands: true,
+    variants: CONV_CHOICE,
     kind: "kernel",
     shape: (s, attrs) => {
       const { N, C, H, W } = gradInputGeom("conv2dGradInput", s, attrs);
@@ -203,6 +206,7 @@ export const CONV: Record<string, OpDef> = {
 
   conv2dGradWeight: {
     f16Operands: true,
+    variants: CONV_CHOICE,
     kind: "kernel",
     shape: (s, attrs) => {
       const { O, C, KH, KW } = gradWeightGeom("conv2dGradWeight", s, attrs);

@@ -6,6 +6,8 @@ import { batchCount, type MatmulProblem } from "../kernels/matmul/common.ts";
 import { matmulVariant } from "../kernels/matmul/variants.ts";
 import { size } from "../kernels/op.ts";
 import { type Dispatch, dispatchFor, recordDispatch } from "./pipelines.ts";
+import { spotCheckMatmul } from "./spot_check.ts";
+import type { Trial } from "./trials.ts";
 import { timePass } from "./timestamps.ts";
 import { awaitGpu } from "./wait.ts";
 
@@ -126,4 +128,24 @@ export function timeMatmul(
   opts: { reps?: number; rounds?: number; expectS?: number } = {},
 ): Promise<{ seconds: number; source: "gpu" | "wall" }> {
   return timePass(device, (pass, reps) => recordMatmul(pass, m, reps), opts);
+}
+
+/**
+ * Variant `variant` as a candidate for runtime/trials.ts's timeCandidates, on A and B as given:
+ * for timing f16-storage variants, which no compiled step (and so no op lowering) uses.
+ */
+export async function matmulTrial(
+  device: GPUDevice,
+  p: MatmulProblem,
+  variant: string,
+  data: { a: Float32Array; b: Float32Array },
+): Promise<Trial> {
+  const m = await prepareMatmul(device, p, variant, data);
+  const precision = matmulVariant(variant)?.inputType ?? "f32";
+  return {
+    run: async () => (await timeMatmul(device, m, { rounds: 1 })).seconds,
+    time: (reps, rounds, expectS) => timeMatmul(device, m, { reps, rounds, expectS }),
+    check: async () => spotCheckMatmul(p, data.a, data.b, await readBuffer(device, m.c, operandSizes(p)[2]), precision),
+    destroy: () => m.destroy(),
+  };
 }

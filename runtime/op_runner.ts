@@ -6,6 +6,8 @@ import { OPS } from "../kernels/registry.ts";
 import { type Attrs, type BufRef, type Shape, size, SLOT_BYTES } from "../kernels/op.ts";
 import { readBuffer } from "./matmul_runner.ts";
 import { dispatchFor, recordDispatch } from "./pipelines.ts";
+import { spotCheckOp } from "./spot_check.ts";
+import type { Trial } from "./trials.ts";
 import { timePass } from "./timestamps.ts";
 import { awaitGpu } from "./wait.ts";
 
@@ -98,4 +100,26 @@ export function runOp(device: GPUDevice, m: PreparedOp): Promise<Float32Array> {
   pass.end();
   device.queue.submit([enc.finish()]);
   return readBuffer(device, m.output, m.outSize);
+}
+
+/**
+ * `op` lowered with `variant` as a candidate for the tuner, on `data`, checked against float64
+ * under its own contract: a variant that rounds its inputs to f16 (`roundsToF16`) is checked on
+ * rounded inputs.
+ */
+export async function opTrial(
+  device: GPUDevice,
+  op: string,
+  inShapes: Shape[],
+  attrs: Attrs,
+  variant: string | undefined,
+  o: { features: { subgroups: boolean; f16: boolean }; data: Float32Array[]; roundsToF16: boolean },
+): Promise<Trial> {
+  const m = await prepareOp(device, op, inShapes, attrs, variant, o.features, o.data);
+  return {
+    run: async () => (await timeOp(device, m, { rounds: 1 })).seconds,
+    time: (reps, rounds, expectS) => timeOp(device, m, { reps, rounds, expectS }),
+    check: async () => spotCheckOp(op, inShapes, attrs, o.data, await runOp(device, m), o.roundsToF16 ? "f16" : "f32"),
+    destroy: () => m.destroy(),
+  };
 }
