@@ -1,7 +1,7 @@
 // A matmul kernel variant run on its own, outside any compiled program: compiled for one
 // problem with its three buffers bound (f16 A and B for variants that read f16 storage), ready
-// to dispatch, time and read back. The autotuner, the matmul tests and the matmul benchmarks
-// use it.
+// to dispatch, time and read back. The matmul tests, the matmul benchmarks and the GPU bench's
+// f16-storage timings use it (the autotuner runs matmuls through their op lowering, op_runner.ts).
 import { batchCount, type MatmulProblem } from "../kernels/matmul/common.ts";
 import { matmulVariant } from "../kernels/matmul/variants.ts";
 import { size } from "../kernels/op.ts";

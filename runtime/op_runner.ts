@@ -1,7 +1,7 @@
 // One kernel op run on its own, straight from its lowering (kernels/<op>.ts), outside any
 // compiled program: its passes compiled with one kernel variant, its inputs, temporaries and
-// output allocated. The autotuner times conv and reduction variants with it, so tuning needs
-// no compiler.
+// output allocated. The autotuner times every tuned op's variants with it (opTrial), so tuning
+// needs no compiler.
 import { OPS } from "../kernels/registry.ts";
 import { type Attrs, type BufRef, type Shape, size, SLOT_BYTES } from "../kernels/op.ts";
 import { readBuffer } from "./matmul_runner.ts";
