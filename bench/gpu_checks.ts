@@ -7,7 +7,7 @@ import { convCandidates } from "../kernels/conv/variants.ts";
 import { type MatmulFeatures, matmulProblem } from "../kernels/matmul/common.ts";
 import { chooseSubgroupMatrixConfig, parseSgmatName, sgmatName } from "../kernels/matmul/sgmat.ts";
 import { candidateVariants, matmulVariant, tensorCoreNames } from "../kernels/matmul/variants.ts";
-import { operandSizes, prepareMatmul, readBuffer } from "../runtime/matmul_runner.ts";
+import { encodeMatmul, operandSizes, prepareMatmul, readBuffer } from "../runtime/matmul_runner.ts";
 import { prepareOp, runOp } from "../runtime/op_runner.ts";
 import { noise, spotCheckMatmul, spotCheckOp } from "../runtime/spot_check.ts";
 import { awaitGpu } from "../runtime/wait.ts";
@@ -54,11 +54,7 @@ async function checkMatmul(device: GPUDevice, variant: string, quick = false): P
       const m = await prepareMatmul(device, p, variant, { a, b });
       try {
         const enc = device.createCommandEncoder();
-        const pass = enc.beginComputePass();
-        pass.setPipeline(m.pipeline);
-        pass.setBindGroup(0, m.bindGroup);
-        pass.dispatchWorkgroups(...m.workgroups);
-        pass.end();
+        encodeMatmul(enc, m, 1);
         device.queue.submit([enc.finish()]);
         const err = spotCheckMatmul(p, a, b, await readBuffer(device, m.c, nc), precision, Infinity);
         out.push({ op: "matmul", variant, case: what, ok: err <= 1, err });

@@ -4,13 +4,14 @@
 import { resnet18 } from "../dsl/builders.ts";
 import { defaultEncoder, presets } from "../dsl/presets.ts";
 import type { PipelineSpec } from "../dsl/schema.ts";
-import { matmulProblem } from "../kernels/matmul/common.ts";
+import { describe, matmulProblem } from "../kernels/matmul/common.ts";
 import { defaultVariant } from "../kernels/matmul/variants.ts";
-import { adapterKey, pickVariants, tuneMatmul } from "../runtime/autotune.ts";
+import { adapterKey, pickVariants } from "../runtime/autotune.ts";
 import type { Gpu } from "../runtime/device.ts";
 import { Executable } from "../runtime/executable.ts";
-import { prepareMatmul, timeMatmul } from "../runtime/matmul_runner.ts";
+import { matmulTrial, prepareMatmul, timeMatmul } from "../runtime/matmul_runner.ts";
 import { noise } from "../runtime/spot_check.ts";
+import { timeCandidates } from "../runtime/trials.ts";
 import { compileStep, trainingGraph } from "../step/build.ts";
 
 export interface Workload {
@@ -161,12 +162,11 @@ export async function projectMatmul(gpu: Gpu, w: Workload, candidates: string[])
   const p = matmulProblem([[n, n], [n, n]], {});
   if (!candidates.length) return { skipped: `no ${w.dtype} matmul variant passed its checks on this adapter` };
   const features = { subgroups: gpu.features.subgroups, f16: gpu.features.f16 };
-  const r = await tuneMatmul(gpu.device, p, features, {
-    candidates,
-    budgetMs: 300,
-    precision: w.dtype,
-    first: w.dtype === "f32" ? defaultVariant(features, adapterKey(gpu.adapter.info), p) : undefined,
-  });
+  // f16-storage candidates among them: timed as standalone matmuls, not through the op's lowering
+  const first = w.dtype === "f32" ? defaultVariant(features, adapterKey(gpu.adapter.info), p) : undefined;
+  const order = first && candidates.includes(first) ? [first, ...candidates.filter((n) => n !== first)] : candidates;
+  const data = { a: noise(n * n, 1), b: noise(n * n, 2) };
+  const r = await timeCandidates(`matmul ${describe(p)}`, order, (name) => matmulTrial(gpu.device, p, name, data), 300);
   const m = await prepareMatmul(gpu.device, p, r.variant, { a: rnd(n * n, 1), b: rnd(n * n, 2) });
   try {
     const est = r.ms[r.variant] / 1000;

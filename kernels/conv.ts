@@ -18,6 +18,7 @@ import { gemmTile } from "./conv/gemm_tile.ts";
 import { convGeom, forEachTap, gradInputGeom, gradWeightGeom } from "./conv/geometry.ts";
 import { lowerConv2dGradWeight } from "./conv/lavapipe_grad_weight.ts";
 import { lowerConv2d, lowerConv2dGradInput } from "./conv/lavapipe_tap_gemm.ts";
+import { CONV_CHOICE } from "./conv/variants.ts";
 import { type Attrs, type OpDef, size } from "./op.ts";
 
 const sp = (a: Attrs) => ({ stride: a.stride, pad: a.pad });
@@ -25,6 +26,7 @@ const sp = (a: Attrs) => ({ stride: a.stride, pad: a.pad });
 export const CONV: Record<string, OpDef> = {
   conv2d: {
     f16Operands: true,
+    variants: CONV_CHOICE,
     kind: "kernel",
     shape: ([x, w], attrs) => {
       const { N, O, Ho, Wo } = convGeom("conv2d", x, w, attrs);
@@ -48,6 +50,7 @@ export const CONV: Record<string, OpDef> = {
 
   conv2dGradInput: {
     f16Operands: true,
+    variants: CONV_CHOICE,
     kind: "kernel",
     shape: (s, attrs) => {
       const { N, C, H, W } = gradInputGeom("conv2dGradInput", s, attrs);
@@ -72,6 +75,7 @@ export const CONV: Record<string, OpDef> = {
 
   conv2dGradWeight: {
     f16Operands: true,
+    variants: CONV_CHOICE,
     kind: "kernel",
     shape: (s, attrs) => {
       const { O, C, KH, KW } = gradWeightGeom("conv2dGradWeight", s, attrs);

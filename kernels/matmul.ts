@@ -7,7 +7,7 @@
 // kernels/matmul/, picked by the autotuner (KernelCtx.variant) or by adapter features.
 import type { Tensor } from "./op.ts";
 import { batchCount, type MatmulProblem, matmulProblem } from "./matmul/common.ts";
-import { defaultVariant, MATMUL_VARIANTS, matmulVariant } from "./matmul/variants.ts";
+import { defaultVariant, MATMUL_CHOICE, MATMUL_VARIANTS, matmulVariant } from "./matmul/variants.ts";
 import { broadcastIndex, type KernelCtx, type Lowering, type OpDef, ShapeError, unbroadcast } from "./op.ts";
 
 /** Float64 reference: straightforward triple loop per batch entry. */
@@ -81,6 +81,7 @@ export const MATMUL: Record<string, OpDef> = {
     cpu: ({ ins: [a, b], inShapes, attrs }) => cpuMatmul(a, b, matmulProblem(inShapes, attrs)),
     vjp: ({ ins: [a, b], g, attrs }) => vjp(a, b, g, attrs.transA === true, attrs.transB === true),
     kernel: lower,
+    variants: MATMUL_CHOICE,
     doc: "matmul(a, b, {transA, transB}): [..., M, K]·[..., K, N] -> [..., M, N]; numpy-broadcast batch dims",
   },
 };

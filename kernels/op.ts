@@ -1,5 +1,6 @@
 // The contract every primitive op fulfils. One op = one table entry (see kernels/registry.ts):
 // shape rule, float64 CPU reference, VJP in other primitives, and a WGSL lowering.
+import type { MatmulFeatures } from "./matmul/common.ts";
 
 export type Shape = readonly number[];
 /** Element types a buffer can hold: f32 everywhere, u8 for image data kept in its stored type. */
@@ -119,6 +120,35 @@ export interface Lowering {
   passes: Pass[];
 }
 
+/** The variant name that stands for an op's own lowering (KernelCtx.variant undefined). */
+export const DEFAULT_VARIANT = "default";
+
+/** The adapter a variant is chosen for: its description (runtime/autotune.ts adapterKey) and features. */
+export interface VariantTarget {
+  adapter: string;
+  features: MatmulFeatures;
+}
+
+/**
+ * The kernel variants of an op that the autotuner (runtime/autotune.ts) times, and what it picks
+ * untimed. Every tuned op is handled the same way from this entry; names are what
+ * KernelCtx.variant receives, DEFAULT_VARIANT standing for the op's own lowering.
+ */
+export interface VariantChoice {
+  /** the candidates in the order tried; "f16": only variants that round their inputs to f16 */
+  candidates(t: VariantTarget, precision: "f32" | "f16"): string[];
+  /** the untimed pick of an f32 variant */
+  fallback(t: VariantTarget, inShapes: Shape[], attrs: Attrs): string;
+  /** whether nodes of these shapes are worth timing (default: every node) */
+  worthTuning?(inShapes: Shape[]): boolean;
+  /** the problem part of the cache key (default: op, input shapes, attrs that are set) */
+  key?(inShapes: Shape[], attrs: Attrs): string;
+  /** whether a name found in the cache may be used (default: it is one of the candidates) */
+  usable?(name: string, t: VariantTarget): boolean;
+  /** whether a variant multiplies its inputs rounded to f16 (its spot check rounds them too) */
+  roundsToF16?(name: string): boolean;
+}
+
 export interface OpDef {
   /** 'leaf' ops have no computation (inputs, params, state); 'view' ops alias their input's buffer */
   kind: "leaf" | "elementwise" | "kernel" | "view";
@@ -132,6 +162,8 @@ export interface OpDef {
   kernel?(c: KernelCtx): Lowering;
   /** under mixed precision its operands are rounded to f16 (matmul, convolutions): the tensor-core ops */
   f16Operands?: boolean;
+  /** kernel variants the autotuner chooses among (absent: the op's one lowering is used) */
+  variants?: VariantChoice;
   /** one line for readers of the op table: the signature, layouts and meaning */
   doc?: string;
 }

@@ -8,6 +8,7 @@ import {
   type Attrs,
   type BufRef,
   type CpuArgs,
+  DEFAULT_VARIANT,
   fmtShape,
   type KernelCtx,
   type Lowering,
@@ -17,6 +18,7 @@ import {
   ShapeError,
   size,
   strides,
+  type VariantChoice,
 } from "./op.ts";
 
 /** Validated, sorted, non-negative reduction axes of `attrs.axes` for an input of shape `s`. */
@@ -66,6 +68,17 @@ function spread(g: Tensor, inShape: Shape, axes: number[]): Tensor {
   return kept.op("broadcast", [], { shape: [...inShape] });
 }
 
+/** reductions smaller than this keep the op's own split (timing would cost more than it saves) */
+export const LARGE_REDUCTION = 1 << 20;
+
+/** A large reduction's entry for the autotuner: its split, timed (DEFAULT_VARIANT: chosen by shape). */
+const REDUCE_CHOICE: VariantChoice = {
+  candidates: (_t, precision) =>
+    precision === "f16" ? [] : [DEFAULT_VARIANT, "single", "split8", "split32", "split128", "split512"],
+  fallback: () => DEFAULT_VARIANT,
+  worthTuning: ([x]) => size(x) >= LARGE_REDUCTION,
+};
+
 function reduction(name: string, kind: "sum" | "mean" | "max"): OpDef {
   return {
     kind: "kernel",
@@ -91,6 +104,7 @@ function reduction(name: string, kind: "sum" | "mean" | "max"): OpDef {
       return [hit.mul(spread(g, x.shape, axes)).div(ties)];
     },
     kernel: (c) => reduceKernel(kind, c),
+    variants: REDUCE_CHOICE,
     doc: `${name}(x, {axes, keepdims}): ${kind} over the given axes`,
   };
 }

@@ -1,77 +1,46 @@
 // Per-adapter kernel autotuning: run each variant of a kernel on the real device for one problem
 // shape, check it against float64, time it (GPU timestamps when 'timestamp-query' is enabled,
 // else wall clock over whole submits), keep the fastest and remember it in .cache/autotune.json
-// keyed by adapter + op + shape, so only the first compile on a machine pays. Covered: matmul
-// (kernels/matmul/), the three convolutions (kernels/conv.ts) and large sum/mean/max reductions
-// (their split, kernels/reduce.ts). runtime/compile_for.ts calls pickVariants before every
-// compile; with tune: false (the default unless SSL_TUNE=1, and what tests use) it costs a cache
-// lookup per shape, and shapes not in the cache get the adapter's default: the llvmpipe variants
-// on CPU adapters, the shared-memory tiles elsewhere.
+// keyed by adapter + op + shape, so only the first compile on a machine pays. Which ops are tuned,
+// and among which variants, is their op table entry's `variants` (kernels/op.ts VariantChoice):
+// matmul (kernels/matmul/variants.ts), the three convolutions (kernels/conv/variants.ts) and
+// large sum/mean/max reductions (their split, kernels/reduce.ts); every one goes through the same
+// path below. runtime/compile_for.ts calls pickVariants before every compile; with tune: false
+// (the default unless SSL_TUNE=1, and what tests use) it costs a cache lookup per shape, and
+// shapes not in the cache get the adapter's default: the llvmpipe variants on CPU adapters, the
+// shared-memory tiles elsewhere.
 //
-// Precision of a matmul/conv choice: "f32" (default) takes only variants that multiply the f32
-// values; "f16" only variants that round their inputs to half precision (f32 sums: the
-// tensor-core path); "f16-exact", which pickVariants uses for nodes whose operands are all
-// roundF16 outputs (f16-mixed steps), takes either kind, since rounding an f16 value to f16
-// changes nothing: the fastest wins with the step's numbers unchanged. "f16" is never the
-// default: it changes the numbers a step computes.
+// Precision of a choice for an op with f16 operands (matmul, convolutions): "f32" (default)
+// takes only variants that multiply the f32 values; "f16" only variants that round their inputs
+// to half precision (f32 sums: the tensor-core path); "f16-exact", which pickVariants uses for
+// nodes whose operands are all roundF16 outputs (f16-mixed steps), takes either kind, since
+// rounding an f16 value to f16 changes nothing: the fastest wins with the step's numbers
+// unchanged. "f16" is never the default: it changes the numbers a step computes. Other ops are
+// always chosen at "f32".
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { convCandidates, defaultConvVariant } from "../kernels/conv/variants.ts";
+import type { MatmulFeatures, SubgroupMatrixConfig } from "../kernels/matmul/common.ts";
 import {
-  describe,
-  type MatmulFeatures,
-  type MatmulProblem,
-  matmulProblem,
-  type SubgroupMatrixConfig,
-} from "../kernels/matmul/common.ts";
-import {
-  candidateVariants,
-  defaultVariant,
-  isCpuAdapter,
-  matmulVariant,
-  tensorCoreNames,
-} from "../kernels/matmul/variants.ts";
-import { type Attrs, fmtShape, type Shape, size } from "../kernels/op.ts";
-import { operandSizes, type PreparedMatmul, prepareMatmul, readBuffer, timeMatmul } from "./matmul_runner.ts";
-import { noise, spotCheckMatmul, spotCheckOp } from "./spot_check.ts";
-import { type PreparedOp, prepareOp, runOp, timeOp } from "./op_runner.ts";
+  type Attrs,
+  DEFAULT_VARIANT,
+  fmtShape,
+  type Shape,
+  size,
+  type VariantChoice,
+  type VariantTarget,
+} from "../kernels/op.ts";
+import { OPS } from "../kernels/registry.ts";
 import { plainConfig } from "./device.ts";
-import { awaitGpu } from "./wait.ts";
+import { opTrial } from "./op_runner.ts";
+import { noise } from "./spot_check.ts";
+import { timeCandidates, type TuneResult } from "./trials.ts";
 
 export const DEFAULT_CACHE = ".cache/autotune.json";
-
-// the standalone runners, re-exported for the tests and benchmarks that import them from here
-export { awaitGpu };
-export {
-  encodeMatmul,
-  operandSizes,
-  type PreparedMatmul,
-  prepareMatmul,
-  runMatmul,
-  timeMatmul,
-} from "./matmul_runner.ts";
+export type { TuneResult };
 
 /** A stable description of an adapter for cache keys. */
 export function adapterKey(info: GPUAdapterInfo): string {
   return [info.vendor, info.architecture, info.device, info.description].filter((s) => s).join(" / ");
-}
-
-/** Cache key: adapter + shape + transposes + batch layout (+ precision when not f32). */
-export function matmulKey(adapter: string, p: MatmulProblem, precision: Precision = "f32"): string {
-  const bat = p.batch.length ? ` b${p.aBatch.join("x")}:${p.bBatch.join("x")}` : "";
-  return `${adapter} | ${p.M}x${p.N}x${p.K} ${p.transA ? "T" : "N"}${p.transB ? "T" : "N"}${bat}${
-    precision === "f32" ? "" : ` ${precision}`
-  }`;
-}
-
-/**
- * Cache key of a non-matmul kernel op: adapter + op + input shapes + its attrs (false and
- * undefined ones left out: they are the defaults, so {keepdims: false} keys like {}).
- */
-export function opKey(adapter: string, op: string, inShapes: Shape[], attrs: Attrs, precision = "f32"): string {
-  const a = Object.keys(attrs).filter((k) => attrs[k] !== false && attrs[k] !== undefined).sort()
-    .map((k) => `${k}=${JSON.stringify(attrs[k])}`).join(" ");
-  return `${adapter} | ${op} ${inShapes.map(fmtShape).join(" ")} ${a}${precision === "f32" ? "" : ` ${precision}`}`;
 }
 
 /**
@@ -96,187 +65,83 @@ export function deviceFeatures(device: GPUDevice): MatmulFeatures {
   };
 }
 
-// ---- tuning --------------------------------------------------------------------------------------
-
-/** Allowance for a cold shader compile inside a first run (llvmpipe: 0.5–2 s, more under load). */
-const COMPILE_MS = 3000;
-
-export interface TuneResult {
-  variant: string;
-  /** median ms per run of every candidate tried (Infinity: failed or wrong) */
-  ms: Record<string, number>;
-  source: "gpu" | "wall";
-}
-
-/** how one candidate is prepared, checked, timed and released */
-interface Trial {
-  run(): Promise<number>;
-  time(reps: number, rounds: number, expectS: number): Promise<{ seconds: number; source: "gpu" | "wall" }>;
-  check(): Promise<number>;
-  destroy(): void;
-}
-
-/**
- * Time each candidate. Each first runs once (compiling its shader) and is checked against
- * float64; a wrong or failing candidate is dropped. One more run estimates its time; candidates
- * more than 4× slower than the best so far are not timed further, the others get 3 rounds of
- * enough repetitions to fill the budget. `first` candidates are tried first (likely winners prune
- * the rest sooner); the last ones are the expected slow ones.
- */
-async function tuneCandidates(
-  what: string,
-  candidates: string[],
-  make: (name: string) => Promise<Trial>,
-  budgetMs: number,
-): Promise<TuneResult> {
-  const ms: Record<string, number> = {};
-  let best = "", bestMs = Infinity, source: "gpu" | "wall" = "wall";
-  for (const name of candidates) {
-    let t: Trial | undefined;
-    try {
-      t = await make(name);
-      const t0 = performance.now();
-      await t.run();
-      const firstMs = performance.now() - t0;
-      const err = await t.check();
-      if (!(err <= 1)) throw new Error(`wrong result (error ${err.toFixed(1)}× tolerance)`);
-      let est = firstMs;
-      if (firstMs < 4 * bestMs + COMPILE_MS) est = (await t.time(1, 1, 0)).seconds * 1000;
-      if (est < 4 * bestMs) {
-        const reps = Math.max(1, Math.min(64, Math.round(budgetMs / 3 / est)));
-        const timed = await t.time(reps, 3, est / 1000);
-        est = timed.seconds * 1000;
-        source = timed.source;
-      }
-      ms[name] = est;
-      if (est < bestMs) [best, bestMs] = [name, est];
-    } catch (e) {
-      ms[name] = Infinity;
-      console.warn(`autotune: ${what} variant '${name}' skipped: ${(e as Error).message.split("\n")[0]}`);
-    } finally {
-      t?.destroy();
-    }
-  }
-  if (!best) throw new Error(`autotune: no variant ran correctly for ${what}`);
-  return { variant: best, ms, source };
-}
-
 /** Which kinds of variants a choice may take (see the header). */
 export type Precision = "f32" | "f16" | "f16-exact";
 
-export interface TuneMatmulOptions {
-  budgetMs?: number;
-  candidates?: string[];
-  precision?: Precision;
-  /** tried first (the adapter's default): a good time early prunes slow candidates after one run */
-  first?: string;
+/** The op's tuning entry; throws for an op the autotuner does not choose variants for. */
+function choiceOf(op: string): VariantChoice {
+  const c = OPS[op]?.variants;
+  if (!c) throw new Error(`autotune: '${op}' has no kernel variants to choose among`);
+  return c;
 }
 
-/** Matmul candidates of a precision ("f16-exact": the f16 ones, tensor cores first, then the f32 ones). */
-const matmulCandidates = (f: MatmulFeatures, precision: Precision) =>
-  precision === "f16-exact"
-    ? [...candidateVariants(f, { precision: "f16" }), ...candidateVariants(f, { precision: "f32" })]
-    : candidateVariants(f, { precision });
-
-/** Time every candidate matmul variant on this device for problem `p`. */
-export function tuneMatmul(
-  device: GPUDevice,
-  p: MatmulProblem,
-  features: MatmulFeatures,
-  { budgetMs = 150, precision = "f32", candidates, first }: TuneMatmulOptions = {},
-): Promise<TuneResult> {
-  const list = candidates ?? matmulCandidates(features, precision);
-  // naive last: the slowest almost everywhere, so by then it can be pruned on its first run
-  const rest = list.filter((n) => n !== first);
-  const order = [
-    ...(first && list.includes(first) ? [first] : []),
-    ...rest.filter((n) => n !== "naive"),
-    ...rest.filter((n) => n === "naive"),
-  ];
-  const [na, nb, nc] = operandSizes(p);
-  const a = noise(na, 1), b = noise(nb, 2);
-  return tuneCandidates(`matmul ${describe(p)}`, order, async (name) => {
-    const m: PreparedMatmul = await prepareMatmul(device, p, name, { a, b });
-    const prec = matmulVariant(name)?.inputType ?? "f32";
-    return {
-      run: async () => (await timeMatmul(device, m, { rounds: 1 })).seconds,
-      time: (reps, rounds, expectS) => timeMatmul(device, m, { reps, rounds, expectS }),
-      check: async () => spotCheckMatmul(p, a, b, await readBuffer(device, m.c, nc), prec),
-      destroy: () => m.destroy(),
-    };
-  }, budgetMs);
-}
-
-/** A non-matmul kernel op this module tunes: the convolutions and large reductions. */
-const TUNED_OPS = new Set(["conv2d", "conv2dGradInput", "conv2dGradWeight", "sum", "mean", "max"]);
-/** reductions smaller than this keep the op's own split (tuning would cost more than it saves) */
-export const LARGE_REDUCTION = 1 << 20;
-/** splits tried for a large reduction (undefined: the op's heuristic) */
-const REDUCE_CANDIDATES = [undefined, "single", "split8", "split32", "split128", "split512"];
+/** The precision a choice for `op` is made at: the requested one for ops with f16 operands, else f32. */
+const precisionFor = (op: string, requested: Precision = "f32"): Precision =>
+  OPS[op]?.f16Operands ? requested : "f32";
 
 /** Whether `op` on these input shapes is one the autotuner times. */
 export function isTunedOp(op: string, inShapes: Shape[]): boolean {
-  if (!TUNED_OPS.has(op)) return false;
-  return op.startsWith("conv2d") || size(inShapes[0]) >= LARGE_REDUCTION;
+  const c = OPS[op]?.variants;
+  return c !== undefined && (c.worthTuning?.(inShapes) ?? true);
 }
 
-const DEFAULT_NAME = "default";
-const toVariant = (name: string) => (name === DEFAULT_NAME ? undefined : name);
-
-/** The candidate variant names of a tuned op on this adapter (DEFAULT_NAME: the op's default). */
-export function opCandidates(
-  op: string,
-  adapter: string,
-  f: MatmulFeatures,
-  precision: Precision = "f32",
-): string[] {
-  const conv = (prec: "f32" | "f16") =>
-    convCandidates({
-      cpuAdapter: isCpuAdapter(adapter),
-      subgroups: f.subgroups,
-      f16: f.f16 === true,
-      precision: prec,
-      tensorCores: tensorCoreNames(f),
-    });
-  const list = !op.startsWith("conv2d")
-    ? precision === "f16" ? [] : REDUCE_CANDIDATES
-    : precision === "f16-exact"
-    ? [...conv("f16"), ...conv("f32")]
-    : conv(precision);
-  return list.map((v) => v ?? DEFAULT_NAME);
+/**
+ * Cache key: adapter + the op's problem (for matmul "MxNxK" with transposes and batch layout;
+ * for other ops the op, its input shapes and its attrs, false and undefined ones left out: they
+ * are the defaults, so {keepdims: false} keys like {}) + the precision when not f32.
+ */
+export function variantKey(adapter: string, op: string, inShapes: Shape[], attrs: Attrs, precision = "f32"): string {
+  const problem = choiceOf(op).key?.(inShapes, attrs) ?? opProblem(op, inShapes, attrs);
+  return `${adapter} | ${problem}${precision === "f32" ? "" : ` ${precision}`}`;
 }
 
-/** Whether a conv variant rounds its inputs to f16 (its spot check then rounds the reference's). */
-const convRoundsToF16 = (name: string) => name.endsWith("-f16") || name.startsWith("sgmat");
+function opProblem(op: string, inShapes: Shape[], attrs: Attrs): string {
+  const a = Object.keys(attrs).filter((k) => attrs[k] !== false && attrs[k] !== undefined).sort()
+    .map((k) => `${k}=${JSON.stringify(attrs[k])}`).join(" ");
+  return `${op} ${inShapes.map(fmtShape).join(" ")} ${a}`;
+}
 
-/** Time every candidate variant of a conv or reduction op for these shapes. */
-export function tuneOp(
-  device: GPUDevice,
-  op: string,
-  inShapes: Shape[],
-  attrs: Attrs,
-  o: { adapter: string; features: MatmulFeatures; budgetMs?: number; precision?: Precision; candidates?: string[] },
-): Promise<TuneResult> {
-  const precision = o.precision ?? "f32";
+/** The candidate variant names of a tuned op on this adapter ("f16-exact": the f16 ones first, then the f32 ones). */
+export function variantCandidates(op: string, adapter: string, features: MatmulFeatures, precision: Precision = "f32"): string[] {
+  const c = choiceOf(op), t = { adapter, features };
+  return precision === "f16-exact" ? [...c.candidates(t, "f16"), ...c.candidates(t, "f32")] : c.candidates(t, precision);
+}
+
+/** The untimed pick: the first f16 candidate for "f16", else the op's fallback for the adapter. */
+function untimed(op: string, t: VariantTarget, inShapes: Shape[], attrs: Attrs, precision: Precision): string {
+  if (precision !== "f16") return choiceOf(op).fallback(t, inShapes, attrs);
+  const first = variantCandidates(op, t.adapter, t.features, "f16")[0];
+  if (!first) throw new Error(`autotune: this adapter has no f16 ${op} variant (needs shader-f16)`);
+  return first;
+}
+
+export interface TuneOptions {
+  adapter: string;
+  features: MatmulFeatures;
+  budgetMs?: number;
+  precision?: Precision;
+  /** the names to time (default: the op's candidates at this precision) */
+  candidates?: string[];
+  /** tried first (default: the untimed pick): a good time early prunes slow candidates after one run */
+  first?: string;
+}
+
+/** Time every candidate variant of `op` for these shapes on this device; the fastest correct one wins. */
+export function tuneOp(device: GPUDevice, op: string, inShapes: Shape[], attrs: Attrs, o: TuneOptions): Promise<TuneResult> {
+  const precision = precisionFor(op, o.precision);
+  const choice = choiceOf(op), t = { adapter: o.adapter, features: o.features };
+  const all = o.candidates ?? variantCandidates(op, o.adapter, o.features, precision);
+  const first = o.first ?? (precision !== "f16" ? choice.fallback(t, inShapes, attrs) : undefined);
+  const order = first !== undefined && all.includes(first) ? [first, ...all.filter((n) => n !== first)] : all;
   const data = inShapes.map((s, i) => noise(size(s), i + 1));
   const features = { subgroups: o.features.subgroups, f16: o.features.f16 === true };
-  // the adapter's untuned pick first: a good time early prunes slow candidates after one run
-  const all = o.candidates ?? opCandidates(op, o.adapter, o.features, precision);
-  const dflt = op.startsWith("conv2d") && precision !== "f16"
-    ? defaultConvVariant(isCpuAdapter(o.adapter)) ?? DEFAULT_NAME
-    : DEFAULT_NAME;
-  const list = all.includes(dflt) ? [dflt, ...all.filter((n) => n !== dflt)] : all;
-  return tuneCandidates(`${op} ${inShapes.map(fmtShape).join(" ")}`, list, async (name) => {
-    const m: PreparedOp = await prepareOp(device, op, inShapes, attrs, toVariant(name), features, data);
-    return {
-      run: async () => (await timeOp(device, m, { rounds: 1 })).seconds,
-      time: (reps, rounds, expectS) => timeOp(device, m, { reps, rounds, expectS }),
+  return timeCandidates(`${op} ${inShapes.map(fmtShape).join(" ")}`, order, (name) =>
+    opTrial(device, op, inShapes, attrs, name === DEFAULT_VARIANT ? undefined : name, {
+      features,
+      data,
       // each candidate against its own contract: f16-input variants on rounded inputs
-      check: async () =>
-        spotCheckOp(op, inShapes, attrs, data, await runOp(device, m), convRoundsToF16(name) ? "f16" : "f32"),
-      destroy: () => m.destroy(),
-    };
-  }, o.budgetMs ?? 150);
+      roundsToF16: choice.roundsToF16?.(name) ?? false,
+    }), o.budgetMs ?? 150);
 }
 
 // ---- cache --------------------------------------------------------------------------------------
@@ -332,56 +197,31 @@ const withDevice = (device: GPUDevice, f: MatmulFeatures): MatmulFeatures => {
 };
 
 /**
- * The variant to lower a matmul with: the cached choice for this adapter and shape if any;
- * else, with `tune`, the fastest after timing (and cache it); else the adapter default (which,
- * for precision f16, is the first f16 candidate).
+ * The variant to lower a tuned op with (undefined: the op's own lowering): the cached choice for
+ * this adapter and shape if the adapter can use it; else, with `tune`, the fastest after timing
+ * (and cache it); else the untimed pick (for precision f16, the first f16 candidate).
  */
-export async function chooseMatmulVariant(
-  device: GPUDevice,
-  inShapes: Shape[],
-  attrs: Attrs,
-  o: ChooseOptions,
-): Promise<string> {
-  const precision = o.precision ?? "f32";
-  const features = withDevice(device, o.features);
-  const p = matmulProblem(inShapes, attrs);
-  const key = matmulKey(o.adapter, p, precision);
-  const hit = readCache(o.cachePath).entries[key];
-  if (hit && matmulVariant(hit.variant)?.supports(features)) return hit.variant;
-  // untuned, "f16-exact" keeps the f32 default: a variant nobody checked on this device is no gain
-  if (!o.tune) {
-    if (precision !== "f16") return defaultVariant(features, o.adapter, p);
-    const first = candidateVariants(features, { precision })[0];
-    if (!first) throw new Error(`autotune: this adapter has no f16 matmul variant (needs shader-f16)`);
-    return first;
-  }
-  const first = precision !== "f16" ? defaultVariant(features, o.adapter, p) : undefined;
-  const r = await tuneMatmul(device, p, features, { budgetMs: o.budgetMs, precision, first });
-  writeCacheEntry(key, { variant: r.variant, ms: r.ms, at: new Date().toISOString() }, o.cachePath);
-  return r.variant;
-}
-
-/** The same for a conv or large reduction (undefined: the op's own default lowering). */
-export async function chooseOpVariant(
+export async function chooseVariant(
   device: GPUDevice,
   op: string,
   inShapes: Shape[],
   attrs: Attrs,
   o: ChooseOptions,
 ): Promise<string | undefined> {
-  const precision = op.startsWith("conv2d") ? o.precision ?? "f32" : "f32";
+  const precision = precisionFor(op, o.precision);
   const features = withDevice(device, o.features);
-  const key = opKey(o.adapter, op, inShapes, attrs, precision);
+  const choice = choiceOf(op), t = { adapter: o.adapter, features };
+  const key = variantKey(o.adapter, op, inShapes, attrs, precision);
   const hit = readCache(o.cachePath).entries[key];
-  if (hit && opCandidates(op, o.adapter, features, precision).includes(hit.variant)) return toVariant(hit.variant);
-  if (!o.tune) {
-    if (!op.startsWith("conv2d")) return undefined;
-    if (precision === "f16") return toVariant(opCandidates(op, o.adapter, features, "f16")[0] ?? DEFAULT_NAME);
-    return defaultConvVariant(isCpuAdapter(o.adapter));
-  }
+  const usable = (name: string) =>
+    choice.usable ? choice.usable(name, t) : variantCandidates(op, o.adapter, features, precision).includes(name);
+  const named = (name: string) => (name === DEFAULT_VARIANT ? undefined : name);
+  if (hit && usable(hit.variant)) return named(hit.variant);
+  // untuned, "f16-exact" keeps the f32 default: a variant nobody checked on this device is no gain
+  if (!o.tune) return named(untimed(op, t, inShapes, attrs, precision));
   const r = await tuneOp(device, op, inShapes, attrs, { ...o, features, precision });
   writeCacheEntry(key, { variant: r.variant, ms: r.ms, at: new Date().toISOString() }, o.cachePath);
-  return toVariant(r.variant);
+  return named(r.variant);
 }
 
 /** the graph view the picker needs: node ops, shapes, attrs, inputs */
@@ -390,9 +230,10 @@ interface GraphLike {
 }
 
 /**
- * Choose (and with `tune`, time) a variant for every matmul, convolution and large reduction in
- * graph `g` up front — f16-input variants too where a node's operands are all roundF16 outputs
- * (f16-exact) — and return the synchronous picker that compile()'s `variant` option expects:
+ * Choose (and with `tune`, time) a variant for every tuned node of graph `g` (matmuls,
+ * convolutions, large reductions) up front — f16-input variants too where a node's operands are
+ * all roundF16 outputs (f16-exact) — and return the synchronous picker that compile()'s
+ * `variant` option expects:
  *   compile(g, { variant: await pickVariants(device, g, { adapter, features, tune }) })
  */
 export async function pickVariants(
@@ -403,27 +244,16 @@ export async function pickVariants(
   // the compiler asks by op, shapes and attrs only: when an f16-exact node and an f32 node share
   // them, the f32 choice (valid for both) is kept
   const chosen = new Map<string, { variant: string | undefined; precision: Precision }>();
-  const keyOf = (op: string, inShapes: Shape[], attrs: Attrs) =>
-    op === "matmul" ? matmulKey(o.adapter, matmulProblem(inShapes, attrs)) : opKey(o.adapter, op, inShapes, attrs);
+  const keyOf = (op: string, inShapes: Shape[], attrs: Attrs) => variantKey(o.adapter, op, inShapes, attrs);
   for (const n of g.nodes) {
     const inShapes = n.inputs.map((i) => g.nodes[i].shape);
-    if (n.op !== "matmul" && !isTunedOp(n.op, inShapes)) continue;
-    const f16Operands = (n.op === "matmul" || n.op.startsWith("conv2d")) && n.inputs.every((i) => g.nodes[i].op === "roundF16");
-    const precision: Precision = o.precision ?? (f16Operands ? "f16-exact" : "f32");
+    if (!isTunedOp(n.op, inShapes)) continue;
+    const f16Operands = n.inputs.every((i) => g.nodes[i].op === "roundF16");
+    const precision = precisionFor(n.op, o.precision ?? (f16Operands ? "f16-exact" : "f32"));
     const key = keyOf(n.op, inShapes, n.attrs);
     const prev = chosen.get(key);
     if (prev && (prev.precision === precision || prev.precision === "f32")) continue;
-    const oo = { ...o, precision };
-    chosen.set(key, {
-      precision,
-      variant: n.op === "matmul"
-        ? await chooseMatmulVariant(device, inShapes, n.attrs, oo)
-        : await chooseOpVariant(device, n.op, inShapes, n.attrs, oo),
-    });
+    chosen.set(key, { precision, variant: await chooseVariant(device, n.op, inShapes, n.attrs, { ...o, precision }) });
   }
-  return (op, inShapes, attrs) =>
-    op === "matmul" || isTunedOp(op, inShapes) ? chosen.get(keyOf(op, inShapes, attrs))?.variant : undefined;
+  return (op, inShapes, attrs) => (isTunedOp(op, inShapes) ? chosen.get(keyOf(op, inShapes, attrs))?.variant : undefined);
 }
-
-/** pickVariants under its earlier name (it once picked matmuls only), still imported by tests/matmul_test.ts. */
-export const pickMatmulVariants = pickVariants;

@@ -59,7 +59,8 @@ export class DeviceImages {
     const bytes = this.rows * this.per * (this.dtype === "u8" ? 1 : 4);
     this.buf = this.gpu.device.createBuffer({
       size: Math.ceil(bytes / 16) * 16,
-      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
+      // COPY_SRC: a program that binds the set can read it back (Executable.read)
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
       label: `images of ${this.set.name}`,
     });
     if (this.resident) this.upload(this.host, 0);

@@ -1,21 +1,19 @@
-// Instantiates a compiled Program on a device: buffers, pipelines (cached by WGSL text) and
-// bind groups are created once. Per-step scalars live in a ring of uniform slots addressed by a
+// Instantiates a compiled Program on a device: buffers, pipelines (cached by WGSL text,
+// runtime/pipelines.ts) and bind groups are created once. Per-step scalars live in a ring of uniform slots addressed by a
 // dynamic offset, so the values of many steps are written in one upload and each step's
 // dispatches pick their slot; a step is then recorded into a command encoder the caller owns
 // (several steps, readback copies and other programs' steps can share one command buffer).
 // Inputs may be bound to buffers owned elsewhere (a data set on the device shared by the
 // training and evaluation programs). Nothing is read back unless asked.
 import type { Program, Storage } from "../compiler/compile.ts";
-import { SLOT_BYTES as SLOT, size, UNIFORM_BINDING } from "../kernels/op.ts";
+import { SLOT_BYTES as SLOT, size } from "../kernels/op.ts";
 import type { Gpu } from "./device.ts";
 import { initValues } from "./init.ts";
+import { type Dispatch, dispatchFor, recordDispatch } from "./pipelines.ts";
 import { awaitGpu } from "./wait.ts";
 
-const pipelineCache = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
-const layoutCache = new WeakMap<GPUDevice, Map<string, GPUBindGroupLayout>>();
-
 type Encoded =
-  | { kind: "dispatch"; pipeline: GPUComputePipeline; bindGroup: GPUBindGroup; uniform: boolean; workgroups: [number, number, number]; label: string }
+  | ({ kind: "dispatch" } & Dispatch)
   | { kind: "copy"; from: GPUBuffer; to: GPUBuffer; bytes: number };
 
 export interface ExecutableOptions {
@@ -76,10 +74,6 @@ export class Executable {
 
   private async build(): Promise<void> {
     const { device } = this.gpu;
-    const pipes = pipelineCache.get(device) ?? new Map();
-    pipelineCache.set(device, pipes);
-    const layouts = layoutCache.get(device) ?? new Map();
-    layoutCache.set(device, layouts);
     const checks: Promise<void>[] = [];
     for (const st of this.program.steps) {
       if (st.kind === "copy") {
@@ -87,40 +81,6 @@ export class Executable {
         continue;
       }
       const p = st.pass;
-      const key = p.bindings.map((b) => (b.write ? "w" : "r")).join("") + (p.uniform ? "u" : "");
-      let bgl = layouts.get(key);
-      if (!bgl) {
-        const entries: GPUBindGroupLayoutEntry[] = p.bindings.map((b, i) => ({
-          binding: i,
-          visibility: GPUShaderStage.COMPUTE,
-          buffer: { type: b.write ? "storage" : "read-only-storage" },
-        }));
-        if (p.uniform) {
-          entries.push({ binding: UNIFORM_BINDING, visibility: GPUShaderStage.COMPUTE, buffer: { type: "uniform", hasDynamicOffset: true } });
-        }
-        bgl = device.createBindGroupLayout({ entries });
-        layouts.set(key, bgl);
-      }
-      const pkey = key + "\n" + p.wgsl;
-      let pipeline = pipes.get(pkey);
-      if (!pipeline) {
-        device.pushErrorScope("validation");
-        const module = device.createShaderModule({ code: p.wgsl, label: st.label });
-        pipeline = device.createComputePipeline({
-          layout: device.createPipelineLayout({ bindGroupLayouts: [bgl] }),
-          compute: { module, entryPoint: "main" },
-          label: st.label,
-        });
-        pipes.set(pkey, pipeline);
-        const lbl = st.label, code = p.wgsl;
-        checks.push(awaitGpu(device.popErrorScope()).then(async (err) => {
-          if (!err) return;
-          pipes.delete(pkey);
-          const info = await awaitGpu(module.getCompilationInfo());
-          const msgs = info.messages.map((m) => `  line ${m.lineNum}:${m.linePos} ${m.type}: ${m.message}`).join("\n");
-          throw new Error(`kernel '${lbl}' failed to compile: ${err.message}\n${msgs}\n--- WGSL ---\n${numbered(code)}`);
-        }));
-      }
       // repeated bindings of one buffer are legal only when all are read-only; the compiler
       // routes in-place reads through the output binding, so here we just check
       const seenW = new Set<number>();
@@ -130,15 +90,9 @@ export class Executable {
       st.storages.forEach((s, i) => {
         if (!p.bindings[i].write && seenW.has(s)) throw new Error(`compile bug: ${st.label} reads and writes ${label(this.program.storages[s])} through two bindings`);
       });
-      const entries: GPUBindGroupEntry[] = st.storages.map((s, i) => ({ binding: i, resource: { buffer: this.buffers[s] } }));
-      if (p.uniform) entries.push({ binding: UNIFORM_BINDING, resource: { buffer: this.uniform, size: SLOT } });
-      device.pushErrorScope("validation");
-      const bindGroup = device.createBindGroup({ layout: bgl, entries, label: st.label });
-      const lbl = st.label;
-      checks.push(awaitGpu(device.popErrorScope()).then((err) => {
-        if (err) throw new Error(`bind group of kernel '${lbl}': ${err.message}`);
-      }));
-      this.encoded.push({ kind: "dispatch", pipeline, bindGroup, uniform: !!p.uniform, workgroups: p.workgroups, label: st.label });
+      const { dispatch, ready } = dispatchFor(device, { ...p, label: st.label }, st.storages.map((s) => this.buffers[s]), this.uniform);
+      checks.push(ready);
+      this.encoded.push({ kind: "dispatch", ...dispatch });
     }
     await awaitGpu(Promise.all(checks));
   }
@@ -196,16 +150,9 @@ export class Executable {
   dispatches(): { label: string; record(pass: GPUComputePassEncoder, slot?: number): void }[] {
     return this.encoded.flatMap((e) =>
       e.kind === "dispatch"
-        ? [{ label: e.label, record: (pass: GPUComputePassEncoder, slot = 0) => this.dispatch(pass, e, slot) }]
+        ? [{ label: e.label, record: (pass: GPUComputePassEncoder, slot = 0) => recordDispatch(pass, e, slot) }]
         : []
     );
-  }
-
-  private dispatch(pass: GPUComputePassEncoder, e: Encoded & { kind: "dispatch" }, slot: number): void {
-    pass.setPipeline(e.pipeline);
-    if (e.uniform) pass.setBindGroup(0, e.bindGroup, [slot * SLOT]);
-    else pass.setBindGroup(0, e.bindGroup);
-    pass.dispatchWorkgroups(...e.workgroups);
   }
 
   /** Records the whole step, reading its scalars from uniform slot `slot`, into `enc`. */
@@ -220,7 +167,7 @@ export class Executable {
         continue;
       }
       pass ??= enc.beginComputePass();
-      this.dispatch(pass, e, slot);
+      recordDispatch(pass, e, slot);
     }
     pass?.end();
   }
@@ -239,21 +186,39 @@ export class Executable {
     device.queue.submit([enc.finish()]);
   }
 
-  /** read an output or persistent tensor back (waits for the queue) */
+  /**
+   * Reads an output, persistent tensor or input back (waits for the queue). A u8 storage (image
+   * bytes) is read byte by byte, each byte widened to its value 0–255.
+   */
   async read(name: string): Promise<Float32Array> {
-    const out = this.program.outputs.get(name);
-    const id = out?.storage ?? this.program.persistent.get(name) ?? this.program.inputs.get(name);
-    if (id === undefined) throw new Error(`no output or persistent tensor named '${name}'`);
-    const shape = out?.shape ?? this.program.storages[id].shape!;
+    const id = this.readable().get(name);
+    if (id === undefined) {
+      const bound = this.program.inputs.has(name) ? ` (input '${name}' is bound to a buffer that cannot be copied from)` : "";
+      throw new Error(`cannot read '${name}'${bound}; readable: ${[...this.readable().keys()].join(", ") || "nothing"}`);
+    }
+    const shape = this.program.outputs.get(name)?.shape ?? this.program.storages[id].shape!;
     return (await this.readMany([[id, size(shape)]]))[0];
   }
 
-  /** read several storages in one round trip */
+  /** The names `read` accepts, with their storages: outputs, persistent tensors, and inputs whose buffer can be copied. */
+  readable(): Map<string, number> {
+    const names = new Map<string, number>();
+    for (const [name, out] of this.program.outputs) names.set(name, out.storage);
+    for (const [name, id] of this.program.persistent) if (!names.has(name)) names.set(name, id);
+    for (const [name, id] of this.program.inputs) {
+      if (!names.has(name) && this.buffers[id].usage & GPUBufferUsage.COPY_SRC) names.set(name, id);
+    }
+    return names;
+  }
+
+  /** Reads several storages in one round trip: f32 values, or bytes widened to f32 for u8 storages. */
   async readMany(items: [storage: number, elements: number][]): Promise<Float32Array[]> {
     const { device } = this.gpu;
     const enc = device.createCommandEncoder();
-    const stages = items.map(([id, n]) => {
-      const bytes = Math.ceil(n / 4) * 16;
+    const bytesPer = items.map(([id]) => (this.program.storages[id].dtype === "u8" ? 1 : 4));
+    const stages = items.map(([id, n], k) => {
+      // whole 16-byte words, as the storages are allocated (compiler/memory.ts bytesFor)
+      const bytes = Math.ceil((Math.max(1, n) * bytesPer[k]) / 16) * 16;
       const st = device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
       enc.copyBufferToBuffer(this.buffers[id], 0, st, 0, bytes);
       return st;
@@ -261,7 +226,10 @@ export class Executable {
     device.queue.submit([enc.finish()]);
     try {
       await awaitGpu(Promise.all(stages.map((s) => s.mapAsync(GPUMapMode.READ))));
-      return stages.map((s, k) => new Float32Array(s.getMappedRange().slice(0, items[k][1] * 4)));
+      return stages.map((s, k) => {
+        const n = items[k][1], data = s.getMappedRange();
+        return bytesPer[k] === 1 ? Float32Array.from(new Uint8Array(data, 0, n)) : new Float32Array(data.slice(0, n * 4));
+      });
     } finally {
       // destroying a mapped buffer unmaps it; on a failed map the staging buffers go too
       for (const s of stages) s.destroy();
@@ -290,7 +258,4 @@ function writeStorage(device: GPUDevice, buf: GPUBuffer, s: Storage, name: strin
 
 function label(s: Storage): string {
   return s.name ? `${s.kind} '${s.name}'` : `intermediate slot #${s.id}`;
-}
-function numbered(code: string): string {
-  return code.split("\n").map((l, i) => `${String(i + 1).padStart(4)}| ${l}`).join("\n");
 }

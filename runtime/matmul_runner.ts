@@ -1,10 +1,13 @@
 // A matmul kernel variant run on its own, outside any compiled program: compiled for one
 // problem with its three buffers bound (f16 A and B for variants that read f16 storage), ready
-// to dispatch, time and read back. The autotuner, the matmul tests and the matmul benchmarks
-// use it.
+// to dispatch, time and read back. The matmul tests, the matmul benchmarks and the GPU bench's
+// f16-storage timings use it (the autotuner runs matmuls through their op lowering, op_runner.ts).
 import { batchCount, type MatmulProblem } from "../kernels/matmul/common.ts";
 import { matmulVariant } from "../kernels/matmul/variants.ts";
 import { size } from "../kernels/op.ts";
+import { type Dispatch, dispatchFor, recordDispatch } from "./pipelines.ts";
+import { spotCheckMatmul } from "./spot_check.ts";
+import type { Trial } from "./trials.ts";
 import { timePass } from "./timestamps.ts";
 import { awaitGpu } from "./wait.ts";
 
@@ -12,9 +15,7 @@ import { awaitGpu } from "./wait.ts";
 export interface PreparedMatmul {
   problem: MatmulProblem;
   variant: string;
-  pipeline: GPUComputePipeline;
-  bindGroup: GPUBindGroup;
-  workgroups: [number, number, number];
+  dispatch: Dispatch;
   a: GPUBuffer;
   b: GPUBuffer;
   c: GPUBuffer;
@@ -50,34 +51,6 @@ export async function prepareMatmul(
   if (!v) throw new Error(`matmul: unknown variant '${variant}'`);
   const pass = v.lower(p);
   const half = v.storageType === "f16";
-  device.pushErrorScope("validation");
-  const module = device.createShaderModule({ code: pass.wgsl, label: pass.label });
-  const info = await awaitGpu(module.getCompilationInfo());
-  const errors = info.messages.filter((m) => m.type === "error");
-  if (errors.length) {
-    await awaitGpu(device.popErrorScope());
-    throw new Error(
-      `${pass.label}: WGSL errors:\n${errors.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join("\n")}`,
-    );
-  }
-  const layout = device.createBindGroupLayout({
-    entries: pass.bindings.map((b, i) => ({
-      binding: i,
-      visibility: GPUShaderStage.COMPUTE,
-      buffer: { type: b.write ? "storage" : "read-only-storage" } as GPUBufferBindingLayout,
-    })),
-  });
-  let pipeline: GPUComputePipeline;
-  try {
-    pipeline = await awaitGpu(device.createComputePipelineAsync({
-      layout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
-      compute: { module, entryPoint: "main" },
-      label: pass.label,
-    }));
-  } catch (e) {
-    await awaitGpu(device.popErrorScope());
-    throw new Error(`${pass.label}: pipeline creation failed: ${(e as Error).message}`);
-  }
   const [na, nb, nc] = operandSizes(p);
   const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
   const mk = (n: number, bytes: number, init?: ArrayBufferView) => {
@@ -88,33 +61,20 @@ export async function prepareMatmul(
   const inBytes = half ? 2 : 4;
   const conv = (x?: Float32Array) => (x && half ? toF16Bits(x) : x);
   const a = mk(na, inBytes, conv(data?.a)), b = mk(nb, inBytes, conv(data?.b)), c = mk(nc, 4);
-  const bindGroup = device.createBindGroup({
-    layout,
-    entries: [a, b, c].map((buffer, binding) => ({ binding, resource: { buffer } })),
-  });
-  const err = await awaitGpu(device.popErrorScope());
-  if (err) {
-    [a, b, c].forEach((x) => x.destroy());
-    throw new Error(`${pass.label}: ${err.message}`);
+  const destroy = () => [a, b, c].forEach((x) => x.destroy());
+  try {
+    const { dispatch, ready } = dispatchFor(device, pass, [a, b, c]);
+    await awaitGpu(ready);
+    return { problem: p, variant, dispatch, a, b, c, destroy };
+  } catch (e) {
+    destroy();
+    throw e;
   }
-  return {
-    problem: p,
-    variant,
-    pipeline,
-    bindGroup,
-    workgroups: pass.workgroups,
-    a,
-    b,
-    c,
-    destroy: () => [a, b, c].forEach((x) => x.destroy()),
-  };
 }
 
 /** `reps` back-to-back dispatches of the matmul in `pass` */
 function recordMatmul(pass: GPUComputePassEncoder, m: PreparedMatmul, reps = 1) {
-  pass.setPipeline(m.pipeline);
-  pass.setBindGroup(0, m.bindGroup);
-  for (let i = 0; i < reps; i++) pass.dispatchWorkgroups(...m.workgroups);
+  recordDispatch(pass, m.dispatch, 0, reps);
 }
 
 /** One compute pass of `reps` dispatches, optionally bracketed by timestamps. */
@@ -168,4 +128,24 @@ export function timeMatmul(
   opts: { reps?: number; rounds?: number; expectS?: number } = {},
 ): Promise<{ seconds: number; source: "gpu" | "wall" }> {
   return timePass(device, (pass, reps) => recordMatmul(pass, m, reps), opts);
+}
+
+/**
+ * Variant `variant` as a candidate for runtime/trials.ts's timeCandidates, on A and B as given:
+ * for timing f16-storage variants, which no compiled step (and so no op lowering) uses.
+ */
+export async function matmulTrial(
+  device: GPUDevice,
+  p: MatmulProblem,
+  variant: string,
+  data: { a: Float32Array; b: Float32Array },
+): Promise<Trial> {
+  const m = await prepareMatmul(device, p, variant, data);
+  const precision = matmulVariant(variant)?.inputType ?? "f32";
+  return {
+    run: async () => (await timeMatmul(device, m, { rounds: 1 })).seconds,
+    time: (reps, rounds, expectS) => timeMatmul(device, m, { reps, rounds, expectS }),
+    check: async () => spotCheckMatmul(p, data.a, data.b, await readBuffer(device, m.c, operandSizes(p)[2]), precision),
+    destroy: () => m.destroy(),
+  };
 }

@@ -1,10 +1,13 @@
 // One kernel op run on its own, straight from its lowering (kernels/<op>.ts), outside any
 // compiled program: its passes compiled with one kernel variant, its inputs, temporaries and
-// output allocated. The autotuner times conv and reduction variants with it, so tuning needs
-// no compiler.
+// output allocated. The autotuner times every tuned op's variants with it (opTrial), so tuning
+// needs no compiler.
 import { OPS } from "../kernels/registry.ts";
-import { type Attrs, MAX_SCALARS, type Shape, size, UNIFORM_BINDING } from "../kernels/op.ts";
+import { type Attrs, type BufRef, type Shape, size, SLOT_BYTES } from "../kernels/op.ts";
 import { readBuffer } from "./matmul_runner.ts";
+import { dispatchFor, recordDispatch } from "./pipelines.ts";
+import { spotCheckOp } from "./spot_check.ts";
+import type { Trial } from "./trials.ts";
 import { timePass } from "./timestamps.ts";
 import { awaitGpu } from "./wait.ts";
 
@@ -53,69 +56,31 @@ export async function prepareOp(
   const output = device.createBuffer({ size: bytesOf(size(outShape)), usage });
   const temps = (lowering.temps ?? []).map((n) => device.createBuffer({ size: bytesOf(n), usage }));
   const uniform = device.createBuffer({
-    size: MAX_SCALARS * 4,
+    size: SLOT_BYTES,
     usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
   });
   const all = [...inputs, output, ...temps, uniform];
-  device.pushErrorScope("validation");
-  const steps: { pipeline: GPUComputePipeline; bindGroup: GPUBindGroup; workgroups: [number, number, number] }[] = [];
-  for (const p of lowering.passes) {
-    const entries: GPUBindGroupLayoutEntry[] = p.bindings.map((b, i) => ({
-      binding: i,
-      visibility: GPUShaderStage.COMPUTE,
-      buffer: { type: b.write ? "storage" : "read-only-storage" },
-    }));
-    if (p.uniform) {
-      entries.push({ binding: UNIFORM_BINDING, visibility: GPUShaderStage.COMPUTE, buffer: { type: "uniform" } });
-    }
-    const layout = device.createBindGroupLayout({ entries });
-    const module = device.createShaderModule({ code: p.wgsl, label: p.label });
-    const info = await awaitGpu(module.getCompilationInfo());
-    const errors = info.messages.filter((m) => m.type === "error");
-    if (errors.length) {
-      await awaitGpu(device.popErrorScope());
-      all.forEach((b) => b.destroy());
-      throw new Error(
-        `${p.label}: WGSL errors:\n${errors.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join("\n")}`,
-      );
-    }
-    const pipeline = device.createComputePipeline({
-      layout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
-      compute: { module, entryPoint: "main" },
-      label: p.label,
-    });
-    const buf = (r: (typeof p.bindings)[number]["buf"]) =>
-      r.kind === "in" ? inputs[r.i] : r.kind === "out" ? output : temps[r.i];
-    const bgEntries: GPUBindGroupEntry[] = p.bindings.map((b, i) => ({ binding: i, resource: { buffer: buf(b.buf) } }));
-    if (p.uniform) bgEntries.push({ binding: UNIFORM_BINDING, resource: { buffer: uniform } });
-    steps.push({
-      pipeline,
-      bindGroup: device.createBindGroup({ layout, entries: bgEntries }),
-      workgroups: p.workgroups,
-    });
+  const destroy = () => all.forEach((b) => b.destroy());
+  const buf = (r: BufRef) => (r.kind === "in" ? inputs[r.i] : r.kind === "out" ? output : temps[r.i]);
+  try {
+    const bound = lowering.passes.map((p) => dispatchFor(device, p, p.bindings.map((b) => buf(b.buf)), uniform));
+    await awaitGpu(Promise.all(bound.map((b) => b.ready)));
+    const steps = bound.map((b) => b.dispatch);
+    return {
+      op,
+      variant,
+      outSize: size(outShape),
+      record(pass, reps = 1) {
+        for (let r = 0; r < reps; r++) for (const s of steps) recordDispatch(pass, s);
+      },
+      inputs,
+      output,
+      destroy,
+    };
+  } catch (e) {
+    destroy();
+    throw new Error(`${op} variant '${variant ?? "default"}': ${(e as Error).message}`);
   }
-  const err = await awaitGpu(device.popErrorScope());
-  if (err) {
-    all.forEach((b) => b.destroy());
-    throw new Error(`${op} variant '${variant ?? "default"}': ${err.message}`);
-  }
-  return {
-    op,
-    variant,
-    outSize: size(outShape),
-    record(pass, reps = 1) {
-      for (let r = 0; r < reps; r++) {
-        for (const s of steps) {
-          pass.setPipeline(s.pipeline);
-          pass.setBindGroup(0, s.bindGroup);
-          pass.dispatchWorkgroups(...s.workgroups);
-        }
-      }
-    },
-    inputs,
-    output,
-    destroy: () => all.forEach((b) => b.destroy()),
-  };
 }
 
 /** Seconds per run of the op (runtime/timestamps.ts's timePass). */
@@ -135,4 +100,26 @@ export function runOp(device: GPUDevice, m: PreparedOp): Promise<Float32Array> {
   pass.end();
   device.queue.submit([enc.finish()]);
   return readBuffer(device, m.output, m.outSize);
+}
+
+/**
+ * `op` lowered with `variant` as a candidate for the tuner, on `data`, checked against float64
+ * under its own contract: a variant that rounds its inputs to f16 (`roundsToF16`) is checked on
+ * rounded inputs.
+ */
+export async function opTrial(
+  device: GPUDevice,
+  op: string,
+  inShapes: Shape[],
+  attrs: Attrs,
+  variant: string | undefined,
+  o: { features: { subgroups: boolean; f16: boolean }; data: Float32Array[]; roundsToF16: boolean },
+): Promise<Trial> {
+  const m = await prepareOp(device, op, inShapes, attrs, variant, o.features, o.data);
+  return {
+    run: async () => (await timeOp(device, m, { rounds: 1 })).seconds,
+    time: (reps, rounds, expectS) => timeOp(device, m, { reps, rounds, expectS }),
+    check: async () => spotCheckOp(op, inShapes, attrs, o.data, await runOp(device, m), o.roundsToF16 ? "f16" : "f32"),
+    destroy: () => m.destroy(),
+  };
 }

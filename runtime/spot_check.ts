@@ -4,7 +4,7 @@
 // their whole float64 reference. Inputs are taken as the variant sees them (rounded to f16 for
 // variants that multiply in half precision), so one tolerance, that of f32 summation, fits all:
 // |got − want| ≤ 1e-5 + 3e-5 · Σ|terms|. Each returns the worst error over that tolerance (≤ 1 passes).
-import { batchCount, type MatmulProblem } from "../kernels/matmul/common.ts";
+import { batchCount, type MatmulProblem, matmulProblem } from "../kernels/matmul/common.ts";
 import { type Attrs, broadcastIndex, type Shape, size } from "../kernels/op.ts";
 import { OPS } from "../kernels/registry.ts";
 
@@ -57,8 +57,9 @@ export function spotCheckMatmul(
 }
 
 /**
- * The same for a non-matmul op: every output when the float64 reference is cheap (reductions),
- * else `samples` outputs (all when that covers them) computed from their own terms (convolutions).
+ * The same for any kernel op: a matmul as above, convolutions on `samples` outputs (all when that
+ * covers them) computed from their own terms, other ops (reductions) on every output of their
+ * float64 reference.
  */
 export function spotCheckOp(
   op: string,
@@ -67,8 +68,9 @@ export function spotCheckOp(
   ins0: Float32Array[],
   out: Float32Array,
   precision: "f32" | "f16",
-  samples = 48,
+  samples?: number,
 ) {
+  if (op === "matmul") return spotCheckMatmul(matmulProblem(inShapes, attrs), ins0[0], ins0[1], out, precision, samples);
   const ins = ins0.map((x) => asInputs(x, precision));
   const def = OPS[op];
   const outShape = def.shape(inShapes, attrs);
@@ -87,9 +89,9 @@ export function spotCheckOp(
     return worst;
   }
   const terms = convTerms(op, inShapes, attrs, ins);
-  const n = size(outShape);
-  const all = samples >= n;
-  for (let s = 0; s < (all ? n : samples); s++) {
+  const n = size(outShape), count = samples ?? 48;
+  const all = count >= n;
+  for (let s = 0; s < (all ? n : count); s++) {
     const i = all ? s : Math.floor(((s * 2654435761) % 4294967296) / 4294967296 * n);
     const [want, mag] = terms(i);
     worst = Math.max(worst, check(i, want, mag));

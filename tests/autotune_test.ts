@@ -4,17 +4,15 @@
 import assert from "node:assert/strict";
 import { Graph } from "../ir/graph.ts";
 import { convCandidates, defaultConvVariant } from "../kernels/conv/variants.ts";
-import { matmulProblem } from "../kernels/matmul/common.ts";
+import { LARGE_REDUCTION } from "../kernels/reduce.ts";
 import {
-  chooseOpVariant,
+  chooseVariant,
   isTunedOp,
-  LARGE_REDUCTION,
-  matmulKey,
-  opCandidates,
-  opKey,
   pickVariants,
   readCache,
   tuneOp,
+  variantCandidates,
+  variantKey,
   writeCacheEntry,
 } from "../runtime/autotune.ts";
 import { prepareOp, runOp } from "../runtime/op_runner.ts";
@@ -113,7 +111,27 @@ Deno.test("per-adapter defaults: lavapipe keeps its conv kernels, GPUs get the s
       v === undefined || v.startsWith("t")
     ),
   );
-  assert.deepEqual(opCandidates("sum", "llvmpipe", { subgroups: true }, "f16"), []);
+  assert.deepEqual(variantCandidates("sum", "llvmpipe", { subgroups: true }, "f16"), []);
+});
+
+Deno.test("one tuning path from the op table: tuned ops and cache keys (earlier .cache/autotune.json files still hit)", () => {
+  // the keys as the separate matmul and op paths wrote them
+  assert.equal(variantKey("gpu", "matmul", [[33, 17], [65, 17]], { transB: true }), "gpu | 33x65x17 NT");
+  assert.equal(variantKey("gpu", "matmul", [[2, 3, 5, 7], [7, 9]], {}, "f16-exact"), "gpu | 5x9x7 NN b2x3:1x1 f16-exact");
+  assert.equal(variantKey("gpu", "conv2d", [CONV_X, CONV_W], CONV_ATTRS), "gpu | conv2d [2, 8, 9, 9] [12, 8, 3, 3] pad=1");
+  assert.equal(variantKey("gpu", "sum", [[1031, 1030]], { axes: [1], keepdims: false }), "gpu | sum [1031, 1030] axes=[1]");
+  // matmul, convolutions and large reductions are tuned; nothing else
+  assert.ok(isTunedOp("matmul", [[2, 3], [3, 4]]) && isTunedOp("conv2dGradWeight", [CONV_X, CONV_X]));
+  assert.ok(!isTunedOp("add", [[2], [2]]) && !isTunedOp("softmax", [[4, 4]]));
+  assert.throws(() => variantKey("gpu", "add", [[2], [2]], {}), /'add' has no kernel variants/);
+  // the matmul's candidates: naive last, f16-exact = the f16 ones then the f32 ones
+  const f = { subgroups: true, f16: true };
+  const f32 = variantCandidates("matmul", "llvmpipe", f), f16 = variantCandidates("matmul", "llvmpipe", f, "f16");
+  assert.equal(f32.at(-1), "naive");
+  assert.deepEqual(variantCandidates("matmul", "llvmpipe", f, "f16-exact"), [...f16, ...f32]);
+  assert.ok(f16.length > 0 && f16.every((n) => !f32.includes(n)), JSON.stringify(f16));
+  // conv candidates name the op's own lowering "default"
+  assert.deepEqual(variantCandidates("conv2d", "llvmpipe", f), ["default", "sg16x1", "sg8x2", "t16x1", "t4x4"]);
 });
 
 Deno.test("autotune cache and picker: conv and large reductions by adapter + shape; llvmpipe defaults untuned", async () => {
@@ -122,22 +140,22 @@ Deno.test("autotune cache and picker: conv and large reductions by adapter + sha
   try {
     const o = { adapter: gpu.description, features: gpu.features, cachePath, budgetMs: 5 };
     // untuned on this CPU adapter: the op's own lowering
-    assert.equal(await chooseOpVariant(gpu.device, "conv2d", [CONV_X, CONV_W], CONV_ATTRS, o), undefined);
+    assert.equal(await chooseVariant(gpu.device, "conv2d", [CONV_X, CONV_W], CONV_ATTRS, o), undefined);
     // a cached pick is returned without timing; a name this adapter cannot use is ignored
-    const key = opKey(gpu.description, "conv2d", [CONV_X, CONV_W], CONV_ATTRS);
+    const key = variantKey(gpu.description, "conv2d", [CONV_X, CONV_W], CONV_ATTRS);
     writeCacheEntry(key, { variant: "t4x4", ms: {}, at: "test" }, cachePath);
-    assert.equal(await chooseOpVariant(gpu.device, "conv2d", [CONV_X, CONV_W], CONV_ATTRS, o), "t4x4");
+    assert.equal(await chooseVariant(gpu.device, "conv2d", [CONV_X, CONV_W], CONV_ATTRS, o), "t4x4");
     writeCacheEntry(key, { variant: "gemm999", ms: {}, at: "test" }, cachePath);
-    assert.equal(await chooseOpVariant(gpu.device, "conv2d", [CONV_X, CONV_W], CONV_ATTRS, o), undefined);
+    assert.equal(await chooseVariant(gpu.device, "conv2d", [CONV_X, CONV_W], CONV_ATTRS, o), undefined);
     // tuning writes the winner
     const big = [1031, 1030];
-    const tuned = await awaitGpu(chooseOpVariant(gpu.device, "sum", [big], { axes: [1] }, { ...o, tune: true }));
-    const entry = readCache(cachePath).entries[opKey(gpu.description, "sum", [big], { axes: [1] })];
+    const tuned = await awaitGpu(chooseVariant(gpu.device, "sum", [big], { axes: [1] }, { ...o, tune: true }));
+    const entry = readCache(cachePath).entries[variantKey(gpu.description, "sum", [big], { axes: [1] })];
     assert.ok(entry && (entry.variant === "default" ? undefined : entry.variant) === tuned, JSON.stringify(entry));
 
     // default-valued attrs do not split keys: a graph's {axes, keepdims: false} finds the entry
-    assert.equal(opKey("a", "sum", [big], { axes: [1], keepdims: false }), opKey("a", "sum", [big], { axes: [1] }));
-    assert.notEqual(opKey("a", "sum", [big], { axes: [1], keepdims: true }), opKey("a", "sum", [big], { axes: [1] }));
+    assert.equal(variantKey("a", "sum", [big], { axes: [1], keepdims: false }), variantKey("a", "sum", [big], { axes: [1] }));
+    assert.notEqual(variantKey("a", "sum", [big], { axes: [1], keepdims: true }), variantKey("a", "sum", [big], { axes: [1] }));
     // the compile-time picker answers for every tuned node of a graph, and nothing else
     writeCacheEntry(key, { variant: "t4x4", ms: {}, at: "test" }, cachePath);
     const g = new Graph();
@@ -205,10 +223,9 @@ Deno.test("picker: f16-exact operands (roundF16 outputs) may take f16-input vari
   try {
     const o = { adapter: gpu.description, features: gpu.features, cachePath };
     const A = [24, 20], B = [20, 28];
-    const p = matmulProblem([A, B], {});
     // cached winners per precision: an f16 tile for f16-exact operands, the llvmpipe kernel for f32
-    writeCacheEntry(matmulKey(gpu.description, p, "f16-exact"), { variant: "gemm64x64x16t4x4-f16", ms: {}, at: "test" }, cachePath);
-    writeCacheEntry(matmulKey(gpu.description, p), { variant: "blocked", ms: {}, at: "test" }, cachePath);
+    writeCacheEntry(variantKey(gpu.description, "matmul", [A, B], {}, "f16-exact"), { variant: "gemm64x64x16t4x4-f16", ms: {}, at: "test" }, cachePath);
+    writeCacheEntry(variantKey(gpu.description, "matmul", [A, B], {}), { variant: "blocked", ms: {}, at: "test" }, cachePath);
     const mixed = new Graph();
     const a = mixed.input("a", A).op("roundF16"), b = mixed.input("b", B).op("roundF16");
     mixed.output("y", a.matmul(b));

@@ -13,7 +13,7 @@ import { Executable } from "../runtime/executable.ts";
 import { LinearProbe, linearProbe, probeOptions } from "../eval/linear_probe.ts";
 import { presets } from "../dsl/presets.ts";
 import { TOPK, topkPlan } from "../kernels/topk.ts";
-import { awaitGpu } from "../runtime/autotune.ts";
+import { awaitGpu } from "../runtime/wait.ts";
 import { getGpu } from "../runtime/device.ts";
 import { assertClose, cpuOp, rand } from "./util/check.ts";
 import { runOpGPU } from "./util/gpu.ts";

@@ -6,7 +6,7 @@ import { compile } from "../compiler/compile.ts";
 import { Graph } from "../ir/graph.ts";
 import { shuffleHalfBits, shuffleIndex, shuffleOrder } from "../kernels/wgsl/shuffle.ts";
 import { getGpu } from "../runtime/device.ts";
-import { imageBytes } from "../runtime/device_images.ts";
+import { DeviceImages, imageBytes } from "../runtime/device_images.ts";
 import { Executable } from "../runtime/executable.ts";
 import { assertClose, cpuOp, rand } from "./util/check.ts";
 
@@ -95,6 +95,30 @@ Deno.test("gatherBatch: every byte value unpacks to exactly the f32 nearest to b
     for (let v = 0; v < 256; v++) if (got[v] !== Math.fround(v / 255)) throw new Error(`byte ${v}: ${got[v]} vs ${Math.fround(v / 255)}`);
   } finally {
     ex.destroy();
+  }
+});
+
+Deno.test("Executable.read: a u8 input (the data set on the device) reads back as its bytes; a wrong name lists the readable ones", async () => {
+  const gpu = await getGpu();
+  const n = 7, per = 5; // 35 bytes: not a whole number of words
+  const { g } = gatherGraph(n, [per], 2, "u8", "stored");
+  const program = compile(g, { features: { subgroups: gpu.features.subgroups, f16: gpu.features.f16 } });
+  const bytes = Uint8Array.from({ length: n * per }, (_, i) => (i * 37 + 11) % 256);
+  const ds = { name: "bytes", images: Float32Array.from(bytes, (v) => v / 255), labels: new Int32Array(n), n, c: 1, h: 1, w: per, classes: 1 };
+  const images = DeviceImages.create(gpu, ds);
+  const owned = await Executable.create(gpu, program), bound = await Executable.create(gpu, program, { bind: { dataset: images.buffer } });
+  try {
+    owned.write("dataset", bytes);
+    for (const ex of [owned, bound]) {
+      const got = await ex.read("dataset");
+      assertClose(got, Float64Array.from(bytes), { rtol: 0, atol: 0 }, "dataset bytes");
+    }
+    const err = await owned.read("datset").catch((e: Error) => e.message);
+    if (!/cannot read 'datset'; readable: out, dataset$/.test(String(err))) throw new Error(`error names the readable names: ${err}`);
+  } finally {
+    owned.destroy();
+    bound.destroy();
+    images.destroy();
   }
 });
 

@@ -9,16 +9,9 @@ import { Graph } from "../ir/graph.ts";
 import { matmulProblem } from "../kernels/matmul/common.ts";
 import { defaultVariant, MATMUL_VARIANTS } from "../kernels/matmul/variants.ts";
 import { type Shape, ShapeError, size } from "../kernels/op.ts";
-import {
-  awaitGpu,
-  chooseMatmulVariant,
-  matmulKey,
-  pickMatmulVariants,
-  readCache,
-  runMatmul,
-  tuneMatmul,
-  writeCacheEntry,
-} from "../runtime/autotune.ts";
+import { chooseVariant, pickVariants, readCache, tuneOp, variantKey, writeCacheEntry } from "../runtime/autotune.ts";
+import { runMatmul } from "../runtime/matmul_runner.ts";
+import { awaitGpu } from "../runtime/wait.ts";
 import { assertClose, checkVjp, cpuOp, rand, randArg } from "./util/check.ts";
 import { getGpu, runGraphGPU, runOpGPU } from "./util/gpu.ts";
 
@@ -188,7 +181,11 @@ Deno.test("autotune: times the candidates, picks a correct one, caches the choic
   const gpu = await getGpu();
   // shapes reused from the variant tests, so their shaders are already compiled (Mesa cache)
   const p = matmulProblem([[33, 17], [17, 65]], {});
-  const r = await tuneMatmul(gpu.device, p, gpu.features, { budgetMs: 20 });
+  const r = await tuneOp(gpu.device, "matmul", [[33, 17], [17, 65]], {}, {
+    adapter: gpu.description,
+    features: gpu.features,
+    budgetMs: 20,
+  });
   const tried = Object.values(MATMUL_VARIANTS).filter((v) => v.supports(gpu.features) && (v.inputType ?? "f32") === "f32")
     .map((v) => v.name);
   assert.deepEqual(Object.keys(r.ms).sort(), [...tried].sort());
@@ -211,20 +208,20 @@ Deno.test("autotune: times the candidates, picks a correct one, caches the choic
     const opts = { adapter: gpu.description, features: gpu.features, cachePath };
     // no entry, no tuning: the adapter default
     assert.deepEqual(
-      await chooseMatmulVariant(gpu.device, [[5, 7], [7, 9]], {}, opts),
+      await chooseVariant(gpu.device, "matmul", [[5, 7], [7, 9]], {}, opts),
       defaultVariant(gpu.features, gpu.description),
     );
     const S: Shape[] = [[65, 17], [33, 17]];
     // tuning writes an entry that a later call returns without timing anything
-    const tuned = await chooseMatmulVariant(gpu.device, S, { transB: true }, { ...opts, tune: true, budgetMs: 10 });
-    const key = matmulKey(gpu.description, matmulProblem(S, { transB: true }));
+    const tuned = await chooseVariant(gpu.device, "matmul", S, { transB: true }, { ...opts, tune: true, budgetMs: 10 });
+    const key = variantKey(gpu.description, "matmul", S, { transB: true });
     assert.deepEqual(readCache(cachePath).entries[key].variant, tuned);
     writeCacheEntry(key, { variant: "naive", ms: {}, at: "test" }, cachePath);
-    assert.deepEqual(await chooseMatmulVariant(gpu.device, S, { transB: true }, { ...opts, tune: true }), "naive");
+    assert.deepEqual(await chooseVariant(gpu.device, "matmul", S, { transB: true }, { ...opts, tune: true }), "naive");
     // the compiler-facing picker answers synchronously for every matmul of a graph
     const g = new Graph();
     g.output("y", g.input("x", S[0]).matmul(g.input("w", S[1]), false, true));
-    const pick = await pickMatmulVariants(gpu.device, g, opts);
+    const pick = await pickVariants(gpu.device, g, opts);
     assert.deepEqual(pick("matmul", S, { transB: true }), "naive");
     assert.deepEqual(pick("add", [[1], [1]], {}), undefined);
   } finally {

@@ -1,8 +1,11 @@
 // The convolution kernel variants the autotuner chooses among, per kind of adapter, and the
-// untuned pick. Two families (kernels/conv.ts): the lavapipe implicit GEMMs ("sg<R>x<OV>",
+// untuned pick. Two families: the lavapipe implicit GEMMs (kernels/conv/lavapipe_*.ts; "sg<R>x<OV>",
 // "t<R>x<OV>"; undefined = the op's measured default) and the discrete-GPU tiles named like the
 // matmul's ("gemm…", kernels/conv/gemm.ts; "-f16" rounds the inputs to half precision) and the
-// tensor-core tiles ("sgmat…", f16 inputs) where the adapter has them.
+// tensor-core tiles ("sgmat…", f16 inputs) where the adapter has them. CONV_CHOICE is the
+// three convolution ops' entry for the autotuner (runtime/autotune.ts).
+import { isCpuAdapter, tensorCoreNames } from "../matmul/variants.ts";
+import { DEFAULT_VARIANT, type VariantChoice } from "../op.ts";
 
 /** discrete-GPU tiles tried for convolutions, f32 */
 const GPU_TILES = ["gemm64x64x16t4x4", "gemm128x128x8t8x8", "gemm128x64x8t8x4", "gemm64x128x8t4x8", "gemm32x64x16t4x4"];
@@ -32,3 +35,17 @@ export function convCandidates(o: ConvCandidateOptions): (string | undefined)[] 
 /** The untuned pick: the op's lavapipe default on CPU adapters, a 64×64 GPU tile elsewhere. */
 export const defaultConvVariant = (cpuAdapter: boolean): string | undefined =>
   cpuAdapter ? undefined : "gemm64x64x16t4x4";
+
+/** The convolutions' entry for the autotuner: the candidates above, DEFAULT_VARIANT for undefined. */
+export const CONV_CHOICE: VariantChoice = {
+  candidates: ({ adapter, features: f }, precision) =>
+    convCandidates({
+      cpuAdapter: isCpuAdapter(adapter),
+      subgroups: f.subgroups,
+      f16: f.f16 === true,
+      precision,
+      tensorCores: tensorCoreNames(f),
+    }).map((v) => v ?? DEFAULT_VARIANT),
+  fallback: ({ adapter }) => defaultConvVariant(isCpuAdapter(adapter)) ?? DEFAULT_VARIANT,
+  roundsToF16: (name) => name.endsWith("-f16") || name.startsWith("sgmat"),
+};

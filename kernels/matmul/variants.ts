@@ -6,7 +6,8 @@
 // Two kinds of names: the fixed llvmpipe-era variants below, and parametric families whose
 // name spells their tile ("gemm…", kernels/matmul/gemm.ts; "sgmat…", kernels/matmul/sgmat.ts),
 // so a name found in the autotune cache can always be rebuilt.
-import type { MatmulElem, MatmulFeatures, MatmulProblem, MatmulVariant } from "./common.ts";
+import type { VariantChoice } from "../op.ts";
+import { type MatmulElem, type MatmulFeatures, type MatmulProblem, matmulProblem, type MatmulVariant } from "./common.ts";
 import { BLOCKED } from "./blocked.ts";
 import { defaultGemm, GEMM_TILES, gemmVariant, parseGemmName } from "./gemm.ts";
 import { NAIVE } from "./naive.ts";
@@ -82,7 +83,7 @@ export const isCpuAdapter = (adapter: string): boolean =>
  * and on any other adapter the shared-memory gemm tile that suits the shape (or register
  * blocking when the shape is unknown). Without an adapter (a KernelCtx carries only features)
  * subgroups are taken as the CPU-adapter hint; a compiler on a real GPU gets its variant from
- * runtime/autotune.ts's chooseMatmulVariant.
+ * runtime/autotune.ts's chooseVariant.
  */
 export function defaultVariant(f: MatmulFeatures, adapter?: string, p?: MatmulProblem): string {
   const cpuLike = adapter === undefined ? true : isCpuAdapter(adapter);
@@ -90,3 +91,24 @@ export function defaultVariant(f: MatmulFeatures, adapter?: string, p?: MatmulPr
   if (!p) return "blocked";
   return defaultGemm(p);
 }
+
+/**
+ * The matmul's entry for the autotuner: the candidates of a precision (naive last: the slowest
+ * almost everywhere, so by then it is pruned after one run), the adapter default untimed, any
+ * buildable name the adapter supports taken from the cache, and a key by problem
+ * ("MxNxK NT" plus the batch layout), as the cache has always been keyed.
+ */
+export const MATMUL_CHOICE: VariantChoice = {
+  candidates: ({ features }, precision) => {
+    const names = candidateVariants(features, { precision });
+    return [...names.filter((n) => n !== "naive"), ...names.filter((n) => n === "naive")];
+  },
+  fallback: ({ adapter, features }, inShapes, attrs) => defaultVariant(features, adapter, matmulProblem(inShapes, attrs)),
+  key: (inShapes, attrs) => {
+    const p = matmulProblem(inShapes, attrs);
+    const bat = p.batch.length ? ` b${p.aBatch.join("x")}:${p.bBatch.join("x")}` : "";
+    return `${p.M}x${p.N}x${p.K} ${p.transA ? "T" : "N"}${p.transB ? "T" : "N"}${bat}`;
+  },
+  usable: (name, { features }) => matmulVariant(name)?.supports(features) === true,
+  roundsToF16: (name) => matmulVariant(name)?.inputType === "f16",
+};
