@@ -1,6 +1,7 @@
 // Public API. The dataflow is one direction:
 //   spec (dsl/) → graph (ir/, step/lower.ts) → compiled step (compiler/) → GPU (runtime/)
-// with the op table (kernels/) shared by every stage and method.
+// with the op table (kernels/) shared by every stage and method. A run is train (train/), then
+// evaluate (eval/), then report, put together in run/. Nothing here exits the process.
 export * from "./dsl/mod.ts";
 export { Graph, type Init, type Node } from "./ir/graph.ts";
 export { concat, Tensor } from "./ir/tensor.ts";
@@ -17,5 +18,6 @@ export * as nn from "./nn/mod.ts";
 export * as losses from "./losses/mod.ts";
 export { loadDataset, loadDatasetSync } from "./data/mod.ts";
 export { addTrainingStep } from "./step/training.ts";
-export { train } from "./train/trainer.ts";
-export { runPipeline } from "./pipelines/run.ts";
+export { RunCompleteError, train, type TrainOptions, type TrainResult } from "./train/trainer.ts";
+export { type MethodRun, type MethodRunOptions, runMethod } from "./run/method_run.ts";
+export { type CommandResult, runCommand } from "./run/command.ts";
