@@ -57,6 +57,7 @@ export async function evaluateRun(
   const weights = (name: string) => run.exec.read(name);
   const features = (w: typeof weights | undefined) => encoderFeatures(run.gpu, spec, run.lowered.encoder, run.images, w);
   const pct = (v: number) => `${(v * 100).toFixed(2)}%`;
+  let interrupted = false;
   const stages: Stage[] = [
     { what: "features of the trained encoder", prep: true, run: async () => void (log("evaluating: features of the trained encoder …"), trained = await features(weights)) },
     { what: "kNN of the trained encoder", run: async () => void (figures.knn_top1 = await timed(() => knnTop1(run.gpu, spec, trained!))) },
@@ -64,7 +65,7 @@ export async function evaluateRun(
       what: "linear probe of the trained encoder",
       run: async () => {
         figures.linear_top1 = await timed(() => linearTop1(run.gpu, spec, trained!));
-        log(`  kNN ${pct(figures.knn_top1!)}, linear ${pct(figures.linear_top1)}; random-init baseline …`);
+        log(`  kNN ${pct(figures.knn_top1!)}, linear ${pct(figures.linear_top1)}${interrupted ? "" : "; random-init baseline …"}`);
       },
     },
     { what: "features of the random-init encoder", prep: true, run: async () => void (trained = undefined, random = await features(undefined)) },
@@ -72,7 +73,6 @@ export async function evaluateRun(
     { what: "linear probe of the random-init encoder", run: async () => void (figures.random_init_linear_top1 = await timed(() => linearTop1(run.gpu, spec, random!))) },
     { what: "kNN on raw pixels", run: async () => void (random = undefined, figures.pixels_knn_top1 = await pixelsKnn(run.gpu, spec, run.data)) },
   ];
-  let interrupted = false;
   const onSig = () => {
     interrupted = true;
     // a second Ctrl-C ends the process as usual

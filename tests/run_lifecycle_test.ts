@@ -164,3 +164,42 @@ Deno.test("no Vulkan driver: the install hint alone, exit 2, no run folder", asy
     rmSync(d, { recursive: true, force: true });
   }
 });
+
+Deno.test("Ctrl-C during evaluation: the stage under way finishes, a partial report is written, the user is told (exit 130)", async () => {
+  const d = tmp();
+  try {
+    const specFile = join(d, "spec.json");
+    // a long linear probe, so the interrupt lands before the last stage
+    const spec = await smallSpec(["--steps", "2"]);
+    saveSpec(specFile, { ...spec, eval: { ...spec.eval, linearEpochs: 200 } });
+    const out = join(d, "run");
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--no-check", "pipelines/simclr.ts", "--spec", specFile, "--out", out],
+      cwd: new URL("..", import.meta.url).pathname,
+      env: { NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    let text = "";
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    while (!text.includes("evaluating: features of the trained encoder")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += value;
+    }
+    child.kill("SIGINT");
+    for (let r = await reader.read(); !r.done; r = await reader.read()) text += r.value;
+    const { code } = await child.status;
+    const err = new TextDecoder().decode(await new Response(child.stderr).arrayBuffer());
+    assert.equal(code, 130, `${text}\n${err}`);
+    assert.match(text, /interrupted: finishing the evaluation step under way, then writing a partial report/);
+    assert.match(text, /not evaluated: .*kNN on raw pixels/);
+    const report = JSON.parse(readFileSync(join(out, "report.json"), "utf8"));
+    assert.equal(report.partial, true);
+    assert.ok(report.not_evaluated.includes("kNN on raw pixels"), report.not_evaluated);
+    assert.equal(report.pixels_knn_top1, null);
+    assert.equal(report.steps, 2, "the training part of the report is whole");
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
+});
