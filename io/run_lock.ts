@@ -126,7 +126,9 @@ function takeOver(path: string, stale: LockHolder | "unreadable"): boolean {
     throw e;
   }
   const moved = readHolder(aside);
-  const same = stale === "unreadable" ? moved === "unreadable" : typeof moved === "object" && moved.pid === stale.pid && moved.started === stale.started;
+  const same = stale === "unreadable"
+    ? moved === "unreadable"
+    : typeof moved === "object" && moved.pid === stale.pid && moved.started === stale.started;
   if (!same) {
     try {
       linkSync(aside, path);

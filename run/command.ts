@@ -25,7 +25,11 @@ export interface CommandResult {
   report?: Record<string, unknown>;
 }
 
-export async function runCommand(preset: PipelineSpec, program: string, args: string[] = process.argv.slice(2)): Promise<CommandResult> {
+export async function runCommand(
+  preset: PipelineSpec,
+  program: string,
+  args: string[] = process.argv.slice(2),
+): Promise<CommandResult> {
   try {
     const cli = parseFlags(args, preset);
     if (cli.help) {
@@ -54,7 +58,10 @@ export async function runCommand(preset: PipelineSpec, program: string, args: st
  * data set's size, for an adapter with subgroups; nothing runs on a device.
  */
 function printStep(spec: PipelineSpec): string {
-  const { train: tr } = loadDatasetSync(spec.data.name, { trainLimit: spec.data.trainLimit, testLimit: spec.data.testLimit });
+  const { train: tr } = loadDatasetSync(spec.data.name, {
+    trainLimit: spec.data.trainLimit,
+    testLimit: spec.data.testLimit,
+  });
   const bytes = imageBytes(tr.images);
   const t = trainingGraph(spec, { c: tr.c, h: tr.h, w: tr.w }, {
     data: { rows: tr.n, dtype: bytes ? "u8" : "f32", order: "shuffle" },
@@ -67,10 +74,13 @@ function printStep(spec: PipelineSpec): string {
 /** Prints the error as the user should see it; returns the exit status. */
 function failure(e: unknown): number {
   // user errors (flags, specs, data, checkpoints, folders, plans the device cannot hold) exit 2
-  const known = e instanceof FlagError || e instanceof SpecError || e instanceof DataError || e instanceof CheckpointError ||
+  const known = e instanceof FlagError || e instanceof SpecError || e instanceof DataError ||
+    e instanceof CheckpointError ||
     e instanceof NonFiniteLossError || e instanceof MemoryPlanError || (e as { exitCode?: number }).exitCode === 2;
   console.error(`error: ${(e as Error).message}`);
   // for an unexpected error, where it came from: the stack's frames only (its first lines repeat the message)
-  if (!known) console.error(((e as Error).stack ?? "").split("\n").filter((l) => /^\s+at /.test(l)).slice(0, 5).join("\n"));
+  if (!known) {
+    console.error(((e as Error).stack ?? "").split("\n").filter((l) => /^\s+at /.test(l)).slice(0, 5).join("\n"));
+  }
   return known ? 2 : 1;
 }

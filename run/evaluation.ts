@@ -54,30 +54,66 @@ export async function evaluateRun(
     return v;
   };
   let trained: Features | undefined, random: Features | undefined;
-  const weights = (name: string) => run.exec.read(name);
-  const features = (w: typeof weights | undefined) => encoderFeatures(run.gpu, spec, run.lowered.encoder, run.images, w);
+  const { gpu } = run;
+  const features = (weights: ((name: string) => Promise<Float32Array>) | undefined) =>
+    encoderFeatures(gpu, spec, run.lowered.encoder, run.images, weights);
   const pct = (v: number) => `${(v * 100).toFixed(2)}%`;
   let interrupted = false;
   const stages: Stage[] = [
-    { what: "features of the trained encoder", prep: true, run: async () => void (log("evaluating: features of the trained encoder …"), trained = await features(weights)) },
-    { what: "kNN of the trained encoder", run: async () => void (figures.knn_top1 = await timed(() => knnTop1(run.gpu, spec, trained!))) },
+    {
+      what: "features of the trained encoder",
+      prep: true,
+      run: async () => {
+        log("evaluating: features of the trained encoder …");
+        trained = await features((name) => run.exec.read(name));
+      },
+    },
+    {
+      what: "kNN of the trained encoder",
+      run: async () => void (figures.knn_top1 = await timed(() => knnTop1(gpu, spec, trained!))),
+    },
     {
       what: "linear probe of the trained encoder",
       run: async () => {
-        figures.linear_top1 = await timed(() => linearTop1(run.gpu, spec, trained!));
-        log(`  kNN ${pct(figures.knn_top1!)}, linear ${pct(figures.linear_top1)}${interrupted ? "" : "; random-init baseline …"}`);
+        figures.linear_top1 = await timed(() => linearTop1(gpu, spec, trained!));
+        log(
+          `  kNN ${pct(figures.knn_top1!)}, linear ${pct(figures.linear_top1)}${
+            interrupted ? "" : "; random-init baseline …"
+          }`,
+        );
       },
     },
-    { what: "features of the random-init encoder", prep: true, run: async () => void (trained = undefined, random = await features(undefined)) },
-    { what: "kNN of the random-init encoder", run: async () => void (figures.random_init_knn_top1 = await timed(() => knnTop1(run.gpu, spec, random!))) },
-    { what: "linear probe of the random-init encoder", run: async () => void (figures.random_init_linear_top1 = await timed(() => linearTop1(run.gpu, spec, random!))) },
-    { what: "kNN on raw pixels", run: async () => void (random = undefined, figures.pixels_knn_top1 = await pixelsKnn(run.gpu, spec, run.data)) },
+    {
+      what: "features of the random-init encoder",
+      prep: true,
+      run: async () => {
+        trained = undefined;
+        random = await features(undefined);
+      },
+    },
+    {
+      what: "kNN of the random-init encoder",
+      run: async () => void (figures.random_init_knn_top1 = await timed(() => knnTop1(gpu, spec, random!))),
+    },
+    {
+      what: "linear probe of the random-init encoder",
+      run: async () => void (figures.random_init_linear_top1 = await timed(() => linearTop1(gpu, spec, random!))),
+    },
+    {
+      what: "kNN on raw pixels",
+      run: async () => {
+        random = undefined;
+        figures.pixels_knn_top1 = await pixelsKnn(gpu, spec, run.data);
+      },
+    },
   ];
   const onSig = () => {
     interrupted = true;
     // a second Ctrl-C ends the process as usual
     process.off("SIGINT", onSig);
-    log("\ninterrupted: finishing the evaluation step under way, then writing a partial report (Ctrl-C again to quit now)");
+    log(
+      "\ninterrupted: finishing the evaluation step under way, then writing a partial report (Ctrl-C again to quit now)",
+    );
   };
   process.on("SIGINT", onSig);
   const notEvaluated: string[] = [];

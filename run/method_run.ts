@@ -39,7 +39,8 @@ export async function runMethod(o: MethodRunOptions): Promise<MethodRun> {
   let run: TrainResult | undefined;
   try {
     const { spec } = o;
-    const data = o.data ?? loadDatasetSync(spec.data.name, { trainLimit: spec.data.trainLimit, testLimit: spec.data.testLimit });
+    const data = o.data ??
+      loadDatasetSync(spec.data.name, { trainLimit: spec.data.trainLimit, testLimit: spec.data.testLimit });
     // an evaluation the data cannot satisfy is refused now, not after the training
     checkKnnK(spec, data.train.n);
     try {
@@ -53,8 +54,10 @@ export async function runMethod(o: MethodRunOptions): Promise<MethodRun> {
     const evaluation = await evaluateRun(spec, run, { log, stopRequested: o.stopEvaluation });
     const report = writeReport({ spec, out: o.out, run, evaluation });
     if (evaluation.interrupted) {
-      log(`evaluation interrupted: ${join(o.out, "report.json")} holds what was evaluated, marked partial; ` +
-        `not evaluated: ${evaluation.notEvaluated.join(", ")}`);
+      log(
+        `evaluation interrupted: ${join(o.out, "report.json")} holds what was evaluated, marked partial; ` +
+          `not evaluated: ${evaluation.notEvaluated.join(", ")}`,
+      );
     }
     const status = evaluation.interrupted ? "partial" : "done";
     return { status, interrupted: evaluation.interrupted, train: run, report, dispose: run.dispose };

@@ -50,7 +50,12 @@ Deno.test("two runs started at the same moment into one --out: the second is ref
       Promise.all([runCommand(spec, "t", ["--out", out]), runCommand(spec, "t", ["--out", out])])
     );
     assert.deepEqual([a.code, b.code], [0, 2], err);
-    assert.match(err, new RegExp(`error: ${out} is in use by another run: pid ${Deno.pid} on ${hostname()}, started \\d{4}-\\d\\d-\\d\\dT`));
+    assert.match(
+      err,
+      new RegExp(
+        `error: ${out} is in use by another run: pid ${Deno.pid} on ${hostname()}, started \\d{4}-\\d\\d-\\d\\dT`,
+      ),
+    );
     // one run's metrics, each step once
     assert.deepEqual(readMetrics(join(out, "metrics.jsonl")).map((r) => r.step), [0, 1, 2, 3]);
     assert.ok(!existsSync(join(out, "run.lock")), "the lock is released at the end");
@@ -69,7 +74,9 @@ Deno.test("--steps beyond the schedule, --resume of a finished run, a resumed ru
     first.dispose();
     assert.equal(first.status, "done");
     assert.ok(
-      said.includes("steps (--steps) 100 is more than 1 epoch of 10 steps: training stops at step 10; for more steps raise --epochs"),
+      said.includes(
+        "steps (--steps) 100 is more than 1 epoch of 10 steps: training stops at step 10; for more steps raise --epochs",
+      ),
       said.join("\n"),
     );
     assert.equal(first.report!.steps, 10);
@@ -80,7 +87,12 @@ Deno.test("--steps beyond the schedule, --resume of a finished run, a resumed ru
     const same = await smallSpec();
     const again = await captured(() => runCommand(same, "t", ["--out", out, "--resume", out]));
     assert.equal(again.value.code, 0, again.err);
-    assert.match(again.out, new RegExp(`${out} is complete: its checkpoint stands at step 10 \\(epoch 1\\), at the end of the 10 steps asked for`));
+    assert.match(
+      again.out,
+      new RegExp(
+        `${out} is complete: its checkpoint stands at step 10 \\(epoch 1\\), at the end of the 10 steps asked for`,
+      ),
+    );
     assert.match(again.out, /To train it further, resume with more epochs \(--epochs 2 or more\)\.$/);
     assert.doesNotMatch(again.out, /WARNING|\b0 steps in/);
     files.forEach((f, i) => assert.ok(readFileSync(join(out, f)).equals(before[i]), `${f} was rewritten`));
@@ -89,14 +101,23 @@ Deno.test("--steps beyond the schedule, --resume of a finished run, a resumed ru
     // a second epoch, evaluation stopped after the trained encoder's kNN (as Ctrl-C stops it)
     let asked = 0;
     const log: string[] = [];
-    const second = await runMethod({ spec: await smallSpec([], 2), out, resume: out, log: (s) => log.push(s), stopEvaluation: () => ++asked > 2 });
+    const second = await runMethod({
+      spec: await smallSpec([], 2),
+      out,
+      resume: out,
+      log: (s) => log.push(s),
+      stopEvaluation: () => ++asked > 2,
+    });
     second.dispose();
     assert.equal(second.status, "partial");
     const report = JSON.parse(readFileSync(join(out, "report.json"), "utf8"));
     // the whole run: 20 steps in two segments, the first loss from step 0, the time of both
     assert.equal(report.steps, 20);
     assert.equal(report.epochs, 2);
-    assert.deepEqual(report.segments.map((g: { from_step: number; to_step: number }) => [g.from_step, g.to_step]), [[0, 10], [10, 20]]);
+    assert.deepEqual(report.segments.map((g: { from_step: number; to_step: number }) => [g.from_step, g.to_step]), [[
+      0,
+      10,
+    ], [10, 20]]);
     const [s1, s2] = report.segments.map((g: { seconds: number }) => g.seconds);
     assert.ok(s1 > 0 && s2 > 0 && Math.abs(report.seconds - (s1 + s2)) <= 0.11, `${report.seconds} s vs ${s1} + ${s2}`);
     const metrics = readMetrics(join(out, "metrics.jsonl"));
@@ -145,7 +166,12 @@ Deno.test("no Vulkan driver: the install hint alone, exit 2, no run folder", asy
     const specFile = join(d, "spec.json");
     saveSpec(specFile, await smallSpec(["--steps", "2"]));
     const out = join(d, "run");
-    const env = { VK_ICD_FILENAMES: join(d, "none.json"), VK_DRIVER_FILES: join(d, "none.json"), XDG_RUNTIME_DIR: d, NO_COLOR: "1" };
+    const env = {
+      VK_ICD_FILENAMES: join(d, "none.json"),
+      VK_DRIVER_FILES: join(d, "none.json"),
+      XDG_RUNTIME_DIR: d,
+      NO_COLOR: "1",
+    };
     const r = await new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", "--no-check", "pipelines/simclr.ts", "--spec", specFile, "--out", out],
       cwd: new URL("..", import.meta.url).pathname,
