@@ -13,6 +13,7 @@ import { CheckpointError } from "../io/checkpoint.ts";
 import { readMetrics } from "../report/metrics.ts";
 import { runCommand } from "../run/command.ts";
 import { runMethod } from "../run/method_run.ts";
+import { MemoryPlanError } from "../step/memory_check.ts";
 import { train } from "../train/trainer.ts";
 import { smallPipeline } from "./util/small_pipeline.ts";
 
@@ -145,7 +146,7 @@ Deno.test("--steps beyond the schedule, --resume of a finished run, a resumed ru
   }
 });
 
-Deno.test("a run refused before training (evaluation settings, a missing checkpoint) leaves no run folder", async () => {
+Deno.test("a run refused before training (evaluation settings, a missing checkpoint, memory) leaves no run folder", async () => {
   const d = tmp();
   try {
     const out = join(d, "runs", "refused");
@@ -154,6 +155,10 @@ Deno.test("a run refused before training (evaluation settings, a missing checkpo
     await assert.rejects(() => runMethod({ spec: tooMany, out, log: () => {} }), EvalSettingsError);
     assert.ok(!existsSync(join(d, "runs")), "the folders made for the refused run are gone");
     await assert.rejects(() => train({ spec, out, resume: join(d, "nothing"), log: () => {} }), CheckpointError);
+    assert.ok(!existsSync(join(d, "runs")));
+    // a step the device cannot hold (a 40000² projector weight): refused after the step is built
+    const huge = await smallSpec(["--proj", "40000,40000"]);
+    await assert.rejects(() => runMethod({ spec: huge, out, log: () => {} }), MemoryPlanError);
     assert.ok(!existsSync(join(d, "runs")));
   } finally {
     rmSync(d, { recursive: true, force: true });
