@@ -9,7 +9,7 @@ import { mkdirSync, readdirSync, rmdirSync, rmSync, unlinkSync, writeFileSync } 
 import { dirname, join, resolve } from "node:path";
 import process from "node:process";
 import { CHECKPOINT_FILE } from "./checkpoint.ts";
-import { acquireRunLock, type RunLock } from "./run_lock.ts";
+import { acquireRunLock, type RunLock, RunLockedError } from "./run_lock.ts";
 
 /** Files a run writes into its folder; their presence means the folder holds a run. */
 export const RUN_FILES: readonly string[] = [
@@ -140,7 +140,7 @@ export function openRunFolder(out: string, opts: RunFolderOptions & { log?: (s: 
     lock = acquireRunLock(out, opts.log);
   } catch (e) {
     removeCreated();
-    if (e instanceof Error && e.name === "RunLockedError") throw e;
+    if (e instanceof RunLockedError) throw e;
     throw new RunFolderError(`cannot lock the run folder ${out}: ${reason(e)}; choose another folder with --out`);
   }
   let existing: string[];

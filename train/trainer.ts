@@ -2,7 +2,8 @@
 // autotuner's kernel picks) → put the data on the device → initialise or resume the state →
 // the asynchronous loop (train/loop.ts) → final checkpoint and diagnostics. Per step the host
 // records prebuilt dispatches; scalars are uploaded for many steps at once and the batch is
-// gathered on the device, so nothing is written per step.
+// gathered on the device, so nothing is written per step. The run folder is locked while
+// train() writes there (io/run_folder.ts), by train() itself or by the caller that opened it.
 import process from "node:process";
 import { totalmem } from "node:os";
 import { join } from "node:path";
@@ -12,9 +13,10 @@ import { loadDatasetSync } from "../data/load.ts";
 import { specHash } from "../dsl/io.ts";
 import type { PipelineSpec } from "../dsl/schema.ts";
 import { shuffleIndex } from "../kernels/wgsl/shuffle.ts";
-import { formatChanges, resumeChanges } from "../dsl/resume.ts";
+import { formatChanges } from "../dsl/resume.ts";
 import { cleanStaleTemps } from "../io/atomic.ts";
 import { type Checkpoint, checkpointPath } from "../io/checkpoint.ts";
+import { resumeChanges } from "../dsl/resume.ts";
 import { openRunFolder, type RunFolder } from "../io/run_folder.ts";
 import { appendMetrics, truncateMetrics } from "../report/metrics.ts";
 import { Progress } from "../report/progress.ts";
@@ -120,7 +122,10 @@ interface Prepared {
   log: (s: string) => void;
 }
 
-/** Pass 1: the run folder, the data, the device, and how long the run is; user errors before any GPU work. */
+/**
+ * Pass 1 (in the run folder train() opened and locked): the data, how long the run is, the
+ * checkpoint to resume from, the device; user errors before any GPU work.
+ */
 async function prepare(opts: TrainOptions, log: (s: string) => void): Promise<Prepared> {
   const { spec } = opts;
   const stale = cleanStaleTemps(opts.out);
@@ -221,12 +226,12 @@ async function build(p: Prepared): Promise<Built> {
 
 /** Pass 3: the state at the first step: initialised, or read from the checkpoint to resume from. */
 function initialState(p: Prepared, b: Built): number {
-  if (!p.opts.resume || !p.resume) {
+  const ck = p.resume;
+  if (!ck) {
     b.exec.initPersistent(p.spec.seed);
     return 0;
   }
-  const ck = p.resume;
-  const changes = resumeState(ck, p.opts.resume, b.step.program, p.spec);
+  const changes = resumeState(ck, p.opts.resume!, b.step.program, p.spec);
   for (const name of b.step.program.persistent.keys()) b.exec.write(name, ck.tensors[name].data);
   p.log(`resumed from ${p.opts.resume} at step ${ck.step} (epoch ${ck.epoch})`);
   if (changes.length) p.log(`changed on resume:\n  ${formatChanges(changes).split("\n").join("\n  ")}`);
