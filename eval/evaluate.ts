@@ -78,23 +78,13 @@ export class EvalSettingsError extends Error {
 
 export async function evaluateFeatures(gpu: Gpu, spec: PipelineSpec, f: { train: FeatureSet; test: FeatureSet }): Promise<EvalFigures> {
   const t0 = performance.now();
-  const knn = await knnTop1(gpu, spec, f);
-  const linear = await linearTop1(gpu, spec, f);
-  return { knn_top1: knn, linear_top1: linear, seconds: (performance.now() - t0) / 1000 };
-}
-
-/** Weighted kNN top-1 on frozen features (eval.knnK, eval.knnT). */
-export async function knnTop1(gpu: Gpu, spec: PipelineSpec, f: { train: FeatureSet; test: FeatureSet }): Promise<number> {
   const e = spec.eval;
   checkKnnK(spec, f.train.n);
-  return (await knnEval(f.train, f.test, { k: e.knnK, T: e.knnT, gpu })).top1;
-}
-
-/** Linear-probe top-1 on frozen features; NaN when eval.linearEpochs is 0 (no probe). */
-export async function linearTop1(gpu: Gpu, spec: PipelineSpec, f: { train: FeatureSet; test: FeatureSet }): Promise<number> {
-  const e = spec.eval;
-  if (e.linearEpochs <= 0) return NaN;
-  return (await linearProbe(f.train, f.test, { epochs: e.linearEpochs, batch: Math.min(e.linearBatch, f.train.n), gpu })).top1;
+  const knn = await knnEval(f.train, f.test, { k: e.knnK, T: e.knnT, gpu });
+  const lin = e.linearEpochs > 0
+    ? await linearProbe(f.train, f.test, { epochs: e.linearEpochs, batch: Math.min(e.linearBatch, f.train.n), gpu })
+    : { top1: NaN };
+  return { knn_top1: knn.top1, linear_top1: lin.top1, seconds: (performance.now() - t0) / 1000 };
 }
 
 export async function pixelsKnn(gpu: Gpu, spec: PipelineSpec, data: Split): Promise<number> {

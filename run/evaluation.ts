@@ -1,11 +1,10 @@
-// The evaluation of a trained run, as named stages in a fixed order: features of the trained
-// encoder, its kNN and linear probe, the same for the encoder at its random initialisation,
-// then the kNN on raw pixels. An interrupt (Ctrl-C) lets the stage under way finish and skips
-// the rest: what was measured is kept, and the caller is told what was not.
+// The evaluation of a trained run, as stages in a fixed order: the trained encoder (features,
+// kNN, linear probe), the same encoder at its random initialisation, then the kNN on raw
+// pixels. An interrupt (Ctrl-C) lets the stage under way finish and skips the rest: what was
+// measured is kept, and the caller is told what was not.
 import process from "node:process";
 import type { PipelineSpec } from "../dsl/schema.ts";
-import { encoderFeatures, knnTop1, linearTop1, pixelsKnn } from "../eval/evaluate.ts";
-import type { FeatureSet } from "../eval/features.ts";
+import { encoderFeatures, evaluateFeatures, pixelsKnn } from "../eval/evaluate.ts";
 import type { TrainResult } from "../train/trainer.ts";
 
 /** The figures report.json holds, by its keys; a figure not measured is absent. */
@@ -26,13 +25,10 @@ export interface Evaluation {
   interrupted: boolean;
 }
 
-type Features = { train: FeatureSet; test: FeatureSet };
-
 interface Stage {
+  /** what the stage measures, as the user is told when it is skipped */
   what: string;
   run: () => Promise<void>;
-  /** a step towards a figure, not a figure (features): not listed as not evaluated */
-  prep?: boolean;
 }
 
 /**
@@ -46,65 +42,34 @@ export async function evaluateRun(
 ): Promise<Evaluation> {
   const log = opts.log ?? ((s: string) => console.log(s));
   const figures: EvalFigures = {};
-  let seconds = 0;
-  const timed = async (f: () => Promise<number>) => {
-    const t0 = performance.now();
-    const v = await f();
-    seconds += (performance.now() - t0) / 1000;
-    return v;
-  };
-  let trained: Features | undefined, random: Features | undefined;
   const { gpu } = run;
-  const features = (weights: ((name: string) => Promise<Float32Array>) | undefined) =>
-    encoderFeatures(gpu, spec, run.lowered.encoder, run.images, weights);
+  /** kNN and linear probe of the encoder under `weights` (undefined: its random initialisation) */
+  const encoder = async (weights: ((name: string) => Promise<Float32Array>) | undefined) =>
+    await evaluateFeatures(gpu, spec, await encoderFeatures(gpu, spec, run.lowered.encoder, run.images, weights));
   const pct = (v: number) => `${(v * 100).toFixed(2)}%`;
-  let interrupted = false;
+  let seconds = 0, interrupted = false;
   const stages: Stage[] = [
     {
-      what: "features of the trained encoder",
-      prep: true,
+      what: "kNN and linear probe of the trained encoder",
       run: async () => {
         log("evaluating: features of the trained encoder …");
-        trained = await features((name) => run.exec.read(name));
+        const t = await encoder((name) => run.exec.read(name));
+        Object.assign(figures, { knn_top1: t.knn_top1, linear_top1: t.linear_top1 });
+        seconds += t.seconds;
+        log(`  kNN ${pct(t.knn_top1)}, linear ${pct(t.linear_top1)}${interrupted ? "" : "; random-init baseline …"}`);
       },
     },
     {
-      what: "kNN of the trained encoder",
-      run: async () => void (figures.knn_top1 = await timed(() => knnTop1(gpu, spec, trained!))),
-    },
-    {
-      what: "linear probe of the trained encoder",
+      what: "kNN and linear probe of the random-init encoder",
       run: async () => {
-        figures.linear_top1 = await timed(() => linearTop1(gpu, spec, trained!));
-        log(
-          `  kNN ${pct(figures.knn_top1!)}, linear ${pct(figures.linear_top1)}${
-            interrupted ? "" : "; random-init baseline …"
-          }`,
-        );
+        const r = await encoder(undefined);
+        Object.assign(figures, { random_init_knn_top1: r.knn_top1, random_init_linear_top1: r.linear_top1 });
+        seconds += r.seconds;
       },
-    },
-    {
-      what: "features of the random-init encoder",
-      prep: true,
-      run: async () => {
-        trained = undefined;
-        random = await features(undefined);
-      },
-    },
-    {
-      what: "kNN of the random-init encoder",
-      run: async () => void (figures.random_init_knn_top1 = await timed(() => knnTop1(gpu, spec, random!))),
-    },
-    {
-      what: "linear probe of the random-init encoder",
-      run: async () => void (figures.random_init_linear_top1 = await timed(() => linearTop1(gpu, spec, random!))),
     },
     {
       what: "kNN on raw pixels",
-      run: async () => {
-        random = undefined;
-        figures.pixels_knn_top1 = await pixelsKnn(gpu, spec, run.data);
-      },
+      run: async () => void (figures.pixels_knn_top1 = await pixelsKnn(gpu, spec, run.data)),
     },
   ];
   const onSig = () => {
@@ -121,7 +86,7 @@ export async function evaluateRun(
     for (const s of stages) {
       if (interrupted || opts.stopRequested?.()) {
         interrupted = true;
-        if (!s.prep) notEvaluated.push(s.what);
+        notEvaluated.push(s.what);
         continue;
       }
       await s.run();

@@ -99,7 +99,7 @@ Deno.test("--steps beyond the schedule, --resume of a finished run, a resumed ru
     files.forEach((f, i) => assert.ok(readFileSync(join(out, f)).equals(before[i]), `${f} was rewritten`));
     assert.deepEqual(again.value.report, first.report, "the earlier report is what the command returns");
 
-    // a second epoch, evaluation stopped after the trained encoder's kNN (as Ctrl-C stops it)
+    // a second epoch, evaluation stopped after the trained encoder's figures (as Ctrl-C stops it)
     let asked = 0;
     const log: string[] = [];
     const second = await runMethod({
@@ -107,7 +107,7 @@ Deno.test("--steps beyond the schedule, --resume of a finished run, a resumed ru
       out,
       resume: out,
       log: (s) => log.push(s),
-      stopEvaluation: () => ++asked > 2,
+      stopEvaluation: () => ++asked > 1,
     });
     second.dispose();
     assert.equal(second.status, "partial");
@@ -128,17 +128,13 @@ Deno.test("--steps beyond the schedule, --resume of a finished run, a resumed ru
     assert.equal(report.loss_first, first.report!.loss_first);
     // what was evaluated is kept; what was not is named, in the report and to the user
     assert.equal(report.partial, true);
-    assert.equal(typeof report.knn_top1, "number");
-    assert.deepEqual(
-      [report.linear_top1, report.random_init_knn_top1, report.random_init_linear_top1, report.pixels_knn_top1],
-      [null, null, null, null],
-    );
-    const missing = [
-      "linear probe of the trained encoder",
-      "kNN of the random-init encoder",
-      "linear probe of the random-init encoder",
-      "kNN on raw pixels",
-    ];
+    assert.ok(report.knn_top1 > 0 && report.linear_top1 > 0, `${report.knn_top1}, ${report.linear_top1}`);
+    assert.deepEqual([report.random_init_knn_top1, report.random_init_linear_top1, report.pixels_knn_top1], [
+      null,
+      null,
+      null,
+    ]);
+    const missing = ["kNN and linear probe of the random-init encoder", "kNN on raw pixels"];
     assert.deepEqual(report.not_evaluated, missing);
     assert.ok(log.some((s) => s.includes(`not evaluated: ${missing.join(", ")}`)), log.join("\n"));
   } finally {
