@@ -1,7 +1,6 @@
 // Public API. The dataflow is one direction:
 //   spec (dsl/) → graph (ir/, step/lower.ts) → compiled step (compiler/) → GPU (runtime/)
-// with the op table (kernels/) shared by every stage and method. A run is train (train/), then
-// evaluate (eval/), then report, put together in run/. Nothing here exits the process.
+// with the op table (kernels/) shared by every stage and method.
 export * from "./dsl/mod.ts";
 export { Graph, type Init, type Node } from "./ir/graph.ts";
 export { concat, Tensor } from "./ir/tensor.ts";
@@ -21,3 +20,4 @@ export { addTrainingStep } from "./step/training.ts";
 export { RunCompleteError, train, type TrainOptions, type TrainResult } from "./train/trainer.ts";
 export { type MethodRun, type MethodRunOptions, runMethod } from "./run/method_run.ts";
 export { type CommandResult, runCommand } from "./run/command.ts";
+// (a run is train, then evaluate, then report, put together in run/; nothing here exits the process)
