@@ -160,7 +160,7 @@ function complete(opts: TrainOptions, ck: Checkpoint, g: RunGeometry): RunComple
   const { steps } = opts.spec;
   const byStepsCap = steps !== undefined && steps < opts.spec.epochs * g.stepsPerEpoch;
   return new RunCompleteError(
-    `${opts.resume} is complete: its checkpoint stands at step ${ck.step} (epoch ${ck.epoch}), ` +
+    `${opts.resume} is complete: its checkpoint stands at step ${ck.step}, ` +
       `${ck.step > g.totalSteps ? "past" : "at"} the end of the ${g.totalSteps} steps asked for (${epochs} epoch${epochs > 1 ? "s" : ""} of ` +
       `${g.stepsPerEpoch}${steps !== undefined ? `, --steps ${steps}` : ""}); nothing to train, and ${opts.out} is left as it was. ` +
       (byStepsCap
