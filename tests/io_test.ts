@@ -414,7 +414,7 @@ Deno.test("checkpoint: a tensor holding NaN or Infinity is refused on load, nami
   }
 });
 
-Deno.test("run lock: a second run is refused naming the holder; released, the folder is free again", () => {
+Deno.test("run lock: a second run is refused naming the holder; released, the folder is free again", async () => {
   const d = tmp();
   const lock = acquireRunLock(d);
   const text = readFileSync(join(d, LOCK_FILE), "utf8");
@@ -430,6 +430,15 @@ Deno.test("run lock: a second run is refused naming the holder; released, the fo
   lock.release();
   assert.deepEqual(readdirSync(d), [], "release removes the lock and leaves no temp file");
   acquireRunLock(d).release();
+  // another live process on this host holds it
+  const other = new Deno.Command("sleep", { args: ["30"] }).spawn();
+  try {
+    writeFileSync(join(d, LOCK_FILE), JSON.stringify({ pid: other.pid, host: hostname(), started: "2026-01-01T00:00:00.000Z" }));
+    assert.throws(() => acquireRunLock(d), (e: unknown) => e instanceof RunLockedError && e.holder.pid === other.pid);
+  } finally {
+    other.kill();
+    await other.status;
+  }
   // a lock of another host cannot be checked: refused, saying which file to delete
   writeFileSync(join(d, LOCK_FILE), JSON.stringify({ pid: 1, host: "elsewhere", started: "2026-01-01T00:00:00.000Z" }));
   assert.throws(() => acquireRunLock(d), (e: unknown) => e instanceof RunLockedError && e.message.includes(`delete ${join(d, LOCK_FILE)}`));

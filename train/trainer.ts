@@ -383,6 +383,7 @@ function keptCheckpoint(out: string): string {
  */
 export async function train(opts: TrainOptions): Promise<TrainResult> {
   const log = opts.log ?? ((s: string) => console.log(s));
+  if (opts.folder && opts.folder.out !== opts.out) throw new Error(`train: the folder opened (${opts.folder.out}) is not out (${opts.out})`);
   const folder = opts.folder ?? openRunFolder(opts.out, { resume: !!opts.resume, overwrite: opts.overwrite, log });
   try {
     return await trainIn(opts, log);
