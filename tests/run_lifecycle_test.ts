@@ -230,3 +230,30 @@ Deno.test("Ctrl-C during evaluation: the stage under way finishes, a partial rep
     rmSync(d, { recursive: true, force: true });
   }
 });
+
+Deno.test("two pipeline processes started together into one --out: one trains, the other exits 2 naming it", async () => {
+  const d = tmp();
+  try {
+    const specFile = join(d, "spec.json");
+    saveSpec(specFile, await smallSpec(["--steps", "4"]));
+    const out = join(d, "run");
+    const start = () =>
+      new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", "--no-check", "pipelines/simclr.ts", "--spec", specFile, "--out", out],
+        cwd: new URL("..", import.meta.url).pathname,
+        env: { NO_COLOR: "1" },
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+    const children = [start(), start()];
+    const results = await Promise.all(children.map((c) => c.output()));
+    const codes = results.map((r) => r.code);
+    const loser = codes.indexOf(2), winner = 1 - loser;
+    const err = (i: number) => new TextDecoder().decode(results[i].stderr);
+    assert.deepEqual([...codes].sort(), [0, 2], `${err(0)}\n${err(1)}`);
+    assert.match(err(loser), new RegExp(`is in use by another run: pid ${children[winner].pid} on ${hostname()}`));
+    assert.deepEqual(readMetrics(join(out, "metrics.jsonl")).map((r) => r.step), [0, 1, 2, 3]);
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
+});
