@@ -17,5 +17,7 @@ export * as nn from "./nn/mod.ts";
 export * as losses from "./losses/mod.ts";
 export { loadDataset, loadDatasetSync } from "./data/mod.ts";
 export { addTrainingStep } from "./step/training.ts";
-export { train } from "./train/trainer.ts";
-export { runPipeline } from "./pipelines/run.ts";
+export { RunCompleteError, train, type TrainOptions, type TrainResult } from "./train/trainer.ts";
+export { type MethodRun, type MethodRunOptions, runMethod } from "./run/method_run.ts";
+export { type CommandResult, runCommand } from "./run/command.ts";
+// (a run is train, then evaluate, then report, put together in run/; nothing here exits the process)

@@ -27,7 +27,7 @@ export async function trainMyMethod(out: string, steps = 20): Promise<number[]> 
   // throws a SpecError naming the path inside the spec.
   const again = validateSpec(JSON.parse(JSON.stringify(spec)));
   const run = await train({ spec: again, out });
-  run.exec.destroy();
+  run.dispose(); // frees what the run holds on the device (the compiled step, the data sets)
   return run.losses.map((l) => l.loss);
 }
 

@@ -340,8 +340,10 @@ export function parseFlags(args: string[], preset: PipelineSpec): CliResult {
       })),
     );
   }
-  const out = given.get("out") || `runs/${valid.name}`;
-  const resume = given.get("resume") || undefined;
+  // an empty folder name (an unset shell variable) must not quietly mean the default folder
+  for (const f of ["out", "resume"]) if (given.get(f) === "") throw new FlagError(`--${f}`, "expected a folder, got an empty string");
+  const out = given.get("out") ?? `runs/${valid.name}`;
+  const resume = given.get("resume");
   if (resume !== undefined && given.has("overwrite")) {
     throw new FlagError("--overwrite", "cannot be combined with --resume (one continues a run, the other replaces it)");
   }

@@ -69,7 +69,7 @@ function syncDir(dir: string) {
 const TEMP_RE = /^\.(.+)\.(\d+)\.([a-z0-9]+)\.tmp$/;
 
 /** Whether process `pid` exists (EPERM: it exists but belongs to someone else). */
-function processAlive(pid: number): boolean {
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

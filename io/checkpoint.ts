@@ -5,7 +5,7 @@
 // string in the header: the pipeline spec (JSON), its hash, step, epoch, and any extra
 // metadata (RNG seed/counters as decimal strings, the adapter, …). Loading validates the
 // file, the format tag, and optionally the spec hash and the tensor names and shapes the
-// caller's compiled graph expects.
+// caller's compiled graph expects, and that every value is finite.
 import { join } from "node:path";
 import { statSync } from "node:fs";
 import { AtomicWriteError } from "./atomic.ts";
@@ -132,6 +132,16 @@ export function loadCheckpoint(dirOrFile: string, expect: Expect = {}): Checkpoi
       if (extra.length) {
         throw fail(`unexpected tensor${extra.length > 1 ? "s" : ""} ${extra.map((m) => `"${m}"`).join(", ")}`);
       }
+    }
+  }
+  // a NaN or an infinity would surface steps later as a diverged loss, blamed on the lr
+  for (const [name, t] of Object.entries(tensors)) {
+    const i = t.data.findIndex((x) => !Number.isFinite(x));
+    if (i >= 0) {
+      throw fail(
+        `tensor "${name}" holds ${t.data[i]} at index ${i} (of ${t.data.length}); a checkpoint with non-finite values cannot be ` +
+          `loaded (a run's own checkpoints never hold them: its last good one is kept when it diverges)`,
+      );
     }
   }
   const meta: Metadata = {};

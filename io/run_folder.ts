@@ -3,10 +3,13 @@
 // two runs' metrics and replace the checkpoint); --resume continues that run, --overwrite
 // replaces it, another --out (or spec name) starts beside it. The folder must also be one the
 // process can create and write: that is tried now, with the error naming the path.
-import { mkdirSync, readdirSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+// openRunFolder adds the run's lock (io/run_lock.ts) and, when the run is refused before it
+// wrote anything, removes the folder it created, so a refused run leaves nothing behind.
+import { mkdirSync, readdirSync, rmdirSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import process from "node:process";
 import { CHECKPOINT_FILE } from "./checkpoint.ts";
+import { acquireRunLock, type RunLock, RunLockedError } from "./run_lock.ts";
 
 /** Files a run writes into its folder; their presence means the folder holds a run. */
 export const RUN_FILES: readonly string[] = [
@@ -95,4 +98,66 @@ export function checkRunFolder(out: string, opts: RunFolderOptions = {}): { exis
     }
   }
   return { existing };
+}
+
+/** A run folder checked and locked for one run; close() when the run is over (or refused). */
+export interface RunFolder {
+  readonly out: string;
+  /** the run files found there when it was opened */
+  readonly existing: string[];
+  readonly lock: RunLock;
+  /**
+   * Releases the lock; a folder this run created is removed again if nothing was written in it
+   * (with the parents created for it), so a run refused before training leaves no trace.
+   */
+  close(): void;
+}
+
+/** Opens `out` for a run: created if needed, locked, then checked as checkRunFolder does. */
+export function openRunFolder(out: string, opts: RunFolderOptions & { log?: (s: string) => void } = {}): RunFolder {
+  if (opts.resume && opts.overwrite) {
+    throw new RunFolderError(`${out}: --resume and --overwrite exclude each other (continue the run, or replace it)`);
+  }
+  let created: string | undefined;
+  try {
+    created = mkdirSync(out, { recursive: true }) ?? undefined;
+  } catch (e) {
+    throw new RunFolderError(`cannot create the run folder ${out}: ${reason(e)}; choose another folder with --out`);
+  }
+  const removeCreated = () => {
+    if (created === undefined) return;
+    // from `out` up to the first folder made for it; a folder something was written to stays
+    for (let dir = resolve(out); dir.length >= resolve(created).length; dir = dirname(dir)) {
+      try {
+        rmdirSync(dir);
+      } catch {
+        return;
+      }
+    }
+  };
+  let lock: RunLock;
+  try {
+    lock = acquireRunLock(out, opts.log);
+  } catch (e) {
+    removeCreated();
+    if (e instanceof RunLockedError) throw e;
+    throw new RunFolderError(`cannot lock the run folder ${out}: ${reason(e)}; choose another folder with --out`);
+  }
+  let existing: string[];
+  try {
+    existing = checkRunFolder(out, opts).existing;
+  } catch (e) {
+    lock.release();
+    removeCreated();
+    throw e;
+  }
+  return {
+    out,
+    existing,
+    lock,
+    close() {
+      lock.release();
+      removeCreated();
+    },
+  };
 }

@@ -32,8 +32,20 @@ const NO_ADAPTER_HELP = [
   "(Debian 12's own Mesa 22 lavapipe is rejected by Dawn.) `bash .ci/setup.sh` does all of this.",
 ].join("\n");
 
+/**
+ * No WebGPU adapter (no usable Vulkan driver): the environment, not the program, is at fault, and
+ * the message says how to fix it. Exit status 2, as for a missing data set: something the user
+ * installs or names, never a stack trace.
+ */
+export class NoAdapterError extends Error {
+  override name = "NoAdapterError";
+  readonly exitCode = 2;
+}
+
 export function getGpu(): Promise<Gpu> {
   cached ??= open();
+  // a failed open is not cached: the caller may install a driver and ask again
+  cached.catch(() => (cached = undefined));
   return cached;
 }
 
@@ -55,7 +67,7 @@ async function open(): Promise<Gpu> {
   const gpu = mod.create(dawnToggles());
   (globalThis as Record<string, unknown>).__sslDawnInstance = gpu;
   const adapter = await awaitGpu(gpu.requestAdapter({ powerPreference: "high-performance" }));
-  if (!adapter) throw new Error(NO_ADAPTER_HELP);
+  if (!adapter) throw new NoAdapterError(NO_ADAPTER_HELP);
   // the subgroup-matrix feature is listed only with allow_unsafe_apis (see dawnToggles)
   const want = ["subgroups", "shader-f16", "timestamp-query", SUBGROUP_MATRIX] as GPUFeatureName[];
   const requiredFeatures = want.filter((f) => adapter.features.has(f));

@@ -23,7 +23,9 @@ import {
   writeSafetensors,
 } from "../io/safetensors.ts";
 import { cleanStaleTemps, writeFileAtomic } from "../io/atomic.ts";
-import { checkRunFolder, RUN_FILES, RunFolderError } from "../io/run_folder.ts";
+import { checkRunFolder, openRunFolder, RUN_FILES, RunFolderError } from "../io/run_folder.ts";
+import { acquireRunLock, LOCK_FILE, RunLockedError } from "../io/run_lock.ts";
+import { hostname } from "node:os";
 import { CHECKPOINT_FILE, CheckpointError, loadCheckpoint, saveCheckpoint } from "../io/checkpoint.ts";
 import { presets } from "../dsl/presets.ts";
 import { checkpointEncoder } from "../tools/checkpoint_encoder.ts";
@@ -400,4 +402,79 @@ Deno.test("a checkpoint's data location is not followed by the tools that read i
   const byKind = join(tmp(), "kind");
   saveCheckpoint(byKind, { tensors: state(), spec: presets.barlowTwins({ data: "synthetic" }), specHash: "h", step: 1, epoch: 0 });
   assert.equal(checkpointEncoder(byKind).dataName(), "synthetic");
+});
+
+Deno.test("checkpoint: a tensor holding NaN or Infinity is refused on load, naming the tensor and the file", () => {
+  for (const bad of [NaN, Infinity, -Infinity]) {
+    const d = tmp();
+    const tensors = state();
+    tensors["opt/m/enc.w0"].data[17] = bad;
+    const path = saveCheckpoint(d, { tensors, spec, specHash: "abc", step: 5, epoch: 0 });
+    throwsMsg(() => loadCheckpoint(d), CheckpointError, path, `tensor "opt/m/enc.w0" holds ${bad} at index 17`);
+  }
+});
+
+Deno.test("run lock: a second run is refused naming the holder; released, the folder is free again", async () => {
+  const d = tmp();
+  const lock = acquireRunLock(d);
+  const text = readFileSync(join(d, LOCK_FILE), "utf8");
+  assert.deepEqual(JSON.parse(text), { pid: Deno.pid, host: hostname(), started: lock.holder.started });
+  assert.throws(() => acquireRunLock(d), (e: unknown) => {
+    assert.ok(e instanceof RunLockedError, String(e));
+    assert.equal(e.exitCode, 2);
+    for (const part of [d, `pid ${Deno.pid} on ${hostname()}`, `started ${lock.holder.started}`, "--out"]) {
+      assert.ok(e.message.includes(part), `"${part}" not in: ${e.message}`);
+    }
+    return true;
+  });
+  lock.release();
+  assert.deepEqual(readdirSync(d), [], "release removes the lock and leaves no temp file");
+  acquireRunLock(d).release();
+  // another live process on this host holds it
+  const other = new Deno.Command("sleep", { args: ["30"] }).spawn();
+  try {
+    writeFileSync(join(d, LOCK_FILE), JSON.stringify({ pid: other.pid, host: hostname(), started: "2026-01-01T00:00:00.000Z" }));
+    assert.throws(() => acquireRunLock(d), (e: unknown) => e instanceof RunLockedError && e.holder.pid === other.pid);
+  } finally {
+    other.kill();
+    await other.status;
+  }
+  // a lock of another host cannot be checked: refused, saying which file to delete
+  writeFileSync(join(d, LOCK_FILE), JSON.stringify({ pid: 1, host: "elsewhere", started: "2026-01-01T00:00:00.000Z" }));
+  assert.throws(() => acquireRunLock(d), (e: unknown) => e instanceof RunLockedError && e.message.includes(`delete ${join(d, LOCK_FILE)}`));
+});
+
+Deno.test("run lock: the lock of a process that is gone is taken over, and the run says so", async () => {
+  const d = tmp();
+  const child = new Deno.Command("true").spawn();
+  await child.status;
+  const stale = { pid: child.pid, host: hostname(), started: "2026-01-01T00:00:00.000Z" };
+  writeFileSync(join(d, LOCK_FILE), JSON.stringify(stale));
+  const said: string[] = [];
+  const lock = acquireRunLock(d, (s) => said.push(s));
+  assert.equal(lock.holder.pid, Deno.pid);
+  assert.equal(JSON.parse(readFileSync(join(d, LOCK_FILE), "utf8")).pid, Deno.pid);
+  assert.equal(said.length, 1);
+  assert.match(said[0], new RegExp(`took over the lock of pid ${child.pid} \\(started 2026-01-01T00:00:00.000Z\\), which is no longer running`));
+  lock.release();
+  assert.deepEqual(readdirSync(d), []);
+});
+
+Deno.test("openRunFolder: a run refused before it writes leaves no folder behind; one that wrote keeps it", () => {
+  const d = tmp();
+  const out = join(d, "runs", "mine");
+  const f = openRunFolder(out);
+  assert.deepEqual(readdirSync(out), [LOCK_FILE]);
+  // a second run into the same folder is refused, and does not remove the folder it did not create
+  assert.throws(() => openRunFolder(out), RunLockedError);
+  assert.ok(existsSync(out));
+  f.close();
+  assert.ok(!existsSync(join(d, "runs")), "the folders made for the run are gone");
+  const g = openRunFolder(out);
+  writeFileSync(join(out, "metrics.jsonl"), '{"step":0}\n');
+  g.close();
+  assert.deepEqual(readdirSync(out), ["metrics.jsonl"], "the lock is gone, the run's file stays");
+  // a folder that held a run before is never removed, even when the new run is refused
+  assert.throws(() => openRunFolder(out), RunFolderError);
+  assert.deepEqual(readdirSync(out), ["metrics.jsonl"]);
 });

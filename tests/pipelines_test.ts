@@ -242,6 +242,10 @@ Deno.test("invalid flags give FlagError messages naming the flag", async () => {
     [simclr, ["--tau", "0.99"], "--tau", /the spec has no ema branch/],
     [simclr, ["--pred", "64,128"], "--pred", /no module named 'predictor'/],
     [moco, ["fast"], "fast", /unexpected argument/],
+    // an empty folder (an unset shell variable) used to mean runs/<name> without a word
+    [moco, ["--out", ""], "--out", /expected a folder, got an empty string/],
+    [moco, ["--out="], "--out", /expected a folder, got an empty string/],
+    [moco, ["--resume", ""], "--resume", /expected a folder, got an empty string/],
   ];
   for (const [spec, args, flag, re] of cases) {
     let err: unknown;

@@ -15,7 +15,7 @@ import { formatSummary, formatTable } from "../report/summary.ts";
 import { formatProgress, Progress } from "../report/progress.ts";
 import { appendMetrics, metricSeries, readMetrics, truncateMetrics } from "../report/metrics.ts";
 import process from "node:process";
-import { collapseWarning } from "../train/report.ts";
+import { collapseWarning } from "../run/run_report.ts";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "report-test-"));
 

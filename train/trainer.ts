@@ -2,7 +2,8 @@
 // autotuner's kernel picks) → put the data on the device → initialise or resume the state →
 // the asynchronous loop (train/loop.ts) → final checkpoint and diagnostics. Per step the host
 // records prebuilt dispatches; scalars are uploaded for many steps at once and the batch is
-// gathered on the device, so nothing is written per step.
+// gathered on the device, so nothing is written per step. The run folder is locked while
+// train() writes there (io/run_folder.ts), by train() itself or by the caller that opened it.
 import process from "node:process";
 import { totalmem } from "node:os";
 import { join } from "node:path";
@@ -14,9 +15,10 @@ import { specHash } from "../dsl/io.ts";
 import type { PipelineSpec } from "../dsl/schema.ts";
 import { shuffleIndex } from "../kernels/wgsl/shuffle.ts";
 import { formatChanges } from "../dsl/resume.ts";
-import { checkKnnK } from "../eval/evaluate.ts";
 import { cleanStaleTemps } from "../io/atomic.ts";
-import { checkRunFolder } from "../io/run_folder.ts";
+import { type Checkpoint, checkpointPath } from "../io/checkpoint.ts";
+import { resumeChanges } from "../dsl/resume.ts";
+import { openRunFolder, type RunFolder } from "../io/run_folder.ts";
 import { truncateMetrics } from "../report/metrics.ts";
 import { Progress } from "../report/progress.ts";
 import { deviceCompileOptions } from "../runtime/compile_for.ts";
@@ -27,13 +29,13 @@ import { type CompiledStep, compileStep, trainingGraph } from "../step/build.ts"
 import type { LoweredSpec } from "../step/lower.ts";
 import { checkMemoryPlan, type MemoryLimits } from "../step/memory_check.ts";
 import { type RunGeometry, runGeometry } from "../step/plan.ts";
-import { checkpointReader, resumeState, type SaveTarget, snapshot } from "./checkpointing.ts";
+import { checkpointReader, readResumeCheckpoint, resumeState, type RunSegment, type SaveTarget, segmentsOf, snapshot } from "./checkpointing.ts";
 import { Diagnostics } from "./diagnostics.ts";
 import { type LoopStats, NonFiniteLossError, runSteps, type StepRecord } from "./loop.ts";
 import { MetricsLog } from "./metrics_log.ts";
 import { printable } from "../report/printable.ts";
 
-export { NonFiniteLossError };
+export { NonFiniteLossError, type RunSegment };
 
 export interface TrainOptions {
   spec: PipelineSpec;
@@ -43,8 +45,11 @@ export interface TrainOptions {
   resume?: string;
   /** replace the run files of an existing run in `out` instead of refusing the folder */
   overwrite?: boolean;
-  /** the caller evaluates the run afterwards: check the evaluation settings against the data now */
-  willEvaluate?: boolean;
+  /**
+   * the run folder `out`, opened (checked and locked) by a caller whose run goes on after
+   * training (evaluation, report) and who closes it; by default train() opens and closes it
+   */
+  folder?: RunFolder;
   /**
    * stop once this many steps (counted from step 0) are done and save a checkpoint, as an
    * interrupt would; unlike spec.steps it does not shorten the lr/τ schedules, so a run
@@ -76,8 +81,11 @@ export interface TrainResult {
   steps: number;
   endStep: number;
   epochs: number;
+  /** time and speed of this call's steps (see segments for the whole run) */
   seconds: number;
   imagesPerSec: number;
+  /** the run's history: each call of train() that trained it, this one last */
+  segments: RunSegment[];
   /** the loss of every logged step */
   losses: { step: number; loss: number }[];
   diag: Record<string, number>;
@@ -89,6 +97,21 @@ export interface TrainResult {
    * training images (the first one included)
    */
   loop: LoopStats & { uploadBytes: number; dataBytes: number };
+  /** Frees what the run holds on the device: the compiled step and the data sets (idempotent). */
+  dispose(): void;
+}
+
+/**
+ * --resume of a run whose checkpoint already stands at (or past) the end of its schedule:
+ * nothing to train, and nothing in its folder is touched. Not a failure: resuming a finished
+ * run is a no-op (a script may resume until done).
+ */
+export class RunCompleteError extends Error {
+  override name = "RunCompleteError";
+  readonly exitCode = 0;
+  constructor(message: string, readonly step: number, readonly totalSteps: number) {
+    super(message);
+  }
 }
 
 interface Prepared {
@@ -97,20 +120,33 @@ interface Prepared {
   gpu: Gpu;
   data: Split;
   geometry: RunGeometry;
+  /** the checkpoint to resume from, read before any GPU work */
+  resume?: Checkpoint;
   log: (s: string) => void;
 }
 
-/** Pass 1: the run folder, the data, the device, and how long the run is; user errors before any GPU work. */
-async function prepare(opts: TrainOptions): Promise<Prepared> {
+/**
+ * Pass 1 (in the run folder train() opened and locked): the data, how long the run is, the
+ * checkpoint to resume from, the device; user errors before any GPU work.
+ */
+async function prepare(opts: TrainOptions, log: (s: string) => void): Promise<Prepared> {
   const { spec } = opts;
-  const log = opts.log ?? ((s: string) => console.log(s));
-  checkRunFolder(opts.out, { resume: !!opts.resume, overwrite: opts.overwrite });
   const stale = cleanStaleTemps(opts.out);
   if (stale.length) log(`removed ${stale.length} unfinished temporary file(s) of an earlier run: ${stale.join(", ")}`);
   const data = opts.data ?? loadDatasetSync(spec.data.name, { trainLimit: spec.data.trainLimit, testLimit: spec.data.testLimit });
   const tr = data.train;
-  if (opts.willEvaluate) checkKnnK(spec, tr.n);
   const geometry = runGeometry(spec, tr.n);
+  if (spec.steps !== undefined && spec.steps > geometry.totalSteps) {
+    const epochs = spec.epochs;
+    log(`steps (--steps) ${spec.steps} is more than ${epochs} epoch${epochs > 1 ? "s" : ""} of ${geometry.stepsPerEpoch} steps: ` +
+      `training stops at step ${geometry.totalSteps}; for more steps raise --epochs`);
+  }
+  const resume = opts.resume === undefined ? undefined : readResumeCheckpoint(opts.resume);
+  if (resume) {
+    // a change resuming may not make is refused first, finished run or not
+    resumeChanges(resume.spec, spec, checkpointPath(opts.resume!));
+    if (resume.step >= geometry.totalSteps) throw complete(opts, resume, geometry);
+  }
   const gpu = await getGpu();
   if (spec.precision === "f16-mixed") checkF16(gpu);
   log(`adapter: ${gpu.description}`);
@@ -120,7 +156,24 @@ async function prepare(opts: TrainOptions): Promise<Prepared> {
   const epochs = Math.ceil(geometry.totalSteps / geometry.stepsPerEpoch);
   log(`${printable(spec.method)} '${spec.name}': ${geometry.totalSteps} steps (${epochs} epoch${epochs > 1 ? "s" : ""} of ${geometry.stepsPerEpoch}), ` +
     `batch ${spec.batch}, seed ${spec.seed}${spec.precision === "f16-mixed" ? ", f16-mixed precision" : ""} → ${opts.out}`);
-  return { opts, spec, gpu, data, geometry, log };
+  return { opts, spec, gpu, data, geometry, resume, log };
+}
+
+/** The message for a resumed run that has nothing left to train, with the flag that extends it. */
+function complete(opts: TrainOptions, ck: Checkpoint, g: RunGeometry): RunCompleteError {
+  const epochs = Math.ceil(g.totalSteps / g.stepsPerEpoch);
+  const { steps } = opts.spec;
+  const byStepsCap = steps !== undefined && steps < opts.spec.epochs * g.stepsPerEpoch;
+  return new RunCompleteError(
+    `${opts.resume} is complete: its checkpoint stands at step ${ck.step}, ` +
+      `${ck.step > g.totalSteps ? "past" : "at"} the end of the ${g.totalSteps} steps asked for (${epochs} epoch${epochs > 1 ? "s" : ""} of ` +
+      `${g.stepsPerEpoch}${steps !== undefined ? `, --steps ${steps}` : ""}); nothing to train, and ${opts.out} is left as it was. ` +
+      (byStepsCap
+        ? `To train it further, resume with a larger --steps (more than ${ck.step}).`
+        : `To train it further, resume with more epochs (--epochs ${Math.floor(ck.step / g.stepsPerEpoch) + 1} or more).`),
+    ck.step,
+    g.totalSteps,
+  );
 }
 
 /** f16-mixed needs the adapter's shader-f16 feature: refused before the step is built. */
@@ -178,11 +231,12 @@ async function build(p: Prepared): Promise<Built> {
 
 /** Pass 3: the state at the first step: initialised, or read from the checkpoint to resume from. */
 function initialState(p: Prepared, b: Built): number {
-  if (!p.opts.resume) {
+  const ck = p.resume;
+  if (!ck) {
     b.exec.initPersistent(p.spec.seed);
     return 0;
   }
-  const { ck, changes } = resumeState(p.opts.resume, b.step.program, p.spec);
+  const changes = resumeState(ck, p.opts.resume!, b.step.program, p.spec);
   for (const name of b.step.program.persistent.keys()) b.exec.write(name, ck.tensors[name].data);
   p.log(`resumed from ${p.opts.resume} at step ${ck.step} (epoch ${ck.epoch})`);
   if (changes.length) p.log(`changed on resume:\n  ${formatChanges(changes).split("\n").join("\n  ")}`);
@@ -203,7 +257,10 @@ async function loop(p: Prepared, b: Built, start: number) {
   const diagEvery = logEvery * Math.max(1, Math.round((opts.diagEvery ?? Math.floor(spe / 4)) / logEvery));
   const diagnostics = await Diagnostics.create(p.gpu, b.exec);
   const progress = new Progress({ epochs: Math.ceil(total / spe), total: spe, batchSize: spec.batch });
-  const target: SaveTarget = { out: opts.out, spec, hash: specHash(spec), stepsPerEpoch: spe };
+  const earlier = p.resume ? segmentsOf(p.resume, join(opts.out, "metrics.jsonl")) : [];
+  // the run's history as a checkpoint at `step` records it: the earlier segments, then this one so far
+  const history = (step: number): RunSegment[] => [...earlier, { from: start, to: step, seconds: (performance.now() - t0) / 1000 }];
+  const target: SaveTarget = { out: opts.out, spec, hash: specHash(spec), stepsPerEpoch: spe, segments: history };
   let interrupted = false;
   const onSig = () => (interrupted = true);
   process.on("SIGINT", onSig);
@@ -268,7 +325,8 @@ async function loop(p: Prepared, b: Built, start: number) {
   }
   if (interrupted) p.log(`interrupted at step ${stats.stoppedAt}: checkpoint saved in ${opts.out}`);
   const uploadBytes = b.exec.uploadedBytes - upload0 + b.images.train.uploadedBytes - dataBytes0;
-  return { stats, uploadBytes, seconds, losses: metrics.losses, lastDiag: metrics.lastDiag, C, interrupted };
+  const segments = [...earlier, { from: start, to: stats.stoppedAt, seconds }];
+  return { stats, uploadBytes, seconds, losses: metrics.losses, lastDiag: metrics.lastDiag, C, interrupted, segments };
 }
 
 /** The device's limits for the memory plan; a CPU adapter's buffers live in this machine's memory. */
@@ -306,18 +364,38 @@ function keptCheckpoint(out: string): string {
   return ck ? `The last good checkpoint (step ${ck.step}, epoch ${ck.epoch}) is kept in ${ck.path}.` : `No checkpoint was written yet (none is kept in ${out}).`;
 }
 
+/**
+ * Trains `opts.spec` into the run folder `opts.out` (see the file header). Throws on a user
+ * error (typed, with exitCode 2), RunCompleteError when a resumed run has nothing left to train;
+ * an interrupt (SIGINT) ends the loop early with a checkpoint and `interrupted: true`. The result
+ * holds the step and the data on the device until its dispose().
+ */
 export async function train(opts: TrainOptions): Promise<TrainResult> {
-  const p = await prepare(opts);
+  const log = opts.log ?? ((s: string) => console.log(s));
+  if (opts.folder && opts.folder.out !== opts.out) throw new Error(`train: the folder opened (${opts.folder.out}) is not out (${opts.out})`);
+  const folder = opts.folder ?? openRunFolder(opts.out, { resume: !!opts.resume, overwrite: opts.overwrite, log });
+  try {
+    return await trainIn(opts, log);
+  } finally {
+    if (!opts.folder) folder.close();
+  }
+}
+
+async function trainIn(opts: TrainOptions, log: (s: string) => void): Promise<TrainResult> {
+  const p = await prepare(opts, log);
   const b = await build(p);
+  const dispose = () => {
+    b.exec.destroy();
+    b.images.train.destroy();
+    b.images.test.destroy();
+  };
   let start: number, r: Awaited<ReturnType<typeof loop>>;
   try {
     start = initialState(p, b);
     r = await loop(p, b, start);
   } catch (e) {
     // on success the caller owns the step and the data on the device; on failure nobody else can free them
-    b.exec.destroy();
-    b.images.train.destroy();
-    b.images.test.destroy();
+    dispose();
     throw e;
   }
   const steps = r.stats.stoppedAt - start;
@@ -337,7 +415,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     diag: r.lastDiag,
     C: r.C,
     interrupted: r.interrupted,
+    segments: r.segments,
     loop: { ...r.stats, uploadBytes: r.uploadBytes, dataBytes: b.images.train.uploadedBytes },
+    dispose,
   };
 }
 

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import type { PipelineSpec } from "../../dsl/schema.ts";
 import { writeFileAtomic } from "../../io/atomic.ts";
 import { linePlots } from "../../report/plot.ts";
-import { describeModule } from "../../train/report.ts";
+import { describeModule } from "../../run/run_report.ts";
 import type { Lambda, OptKind, StudyOptions } from "./options.ts";
 import { lambdaKey, lambdaLabel, type RunConfig } from "./plan.ts";
 

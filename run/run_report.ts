@@ -1,5 +1,9 @@
-// The run report: report.json with the figures a user compares runs by, a loss/diagnostics
-// plot (SVG), the final cross-correlation matrix (PNG), and a terminal summary.
+// The run report, written once a run is trained and evaluated: report.json with the figures a
+// user compares runs by, a loss/diagnostics plot (SVG), the final cross-correlation matrix (PNG),
+// and a terminal summary. It describes the whole run, however many segments (resumes) it took:
+// steps, time and losses come from every segment (the checkpoint's record of them and
+// metrics.jsonl), not only the last one. An evaluation cut short (Ctrl-C) gives a report marked
+// partial, with the figures not measured as null.
 import { join } from "node:path";
 import { specHash } from "../dsl/io.ts";
 import type { PipelineSpec } from "../dsl/schema.ts";
@@ -8,16 +12,14 @@ import { writeHeatmap } from "../report/heatmap.ts";
 import { readMetrics, metricSeries } from "../report/metrics.ts";
 import { linePlots, writeSvg } from "../report/plot.ts";
 import { formatSummary } from "../report/summary.ts";
-import type { EvalFigures } from "../eval/evaluate.ts";
-import type { TrainResult } from "./trainer.ts";
+import type { RunSegment, TrainResult } from "../train/trainer.ts";
+import type { Evaluation } from "./evaluation.ts";
 
 export interface ReportInput {
   spec: PipelineSpec;
   out: string;
   run: TrainResult;
-  trained: EvalFigures;
-  random: EvalFigures;
-  pixelsKnn: number;
+  evaluation: Evaluation;
 }
 
 export function describeModule(spec: PipelineSpec, name: string | undefined): string {
@@ -37,7 +39,10 @@ export function describeModule(spec: PipelineSpec, name: string | undefined): st
 }
 
 export function writeReport(r: ReportInput): Record<string, unknown> {
-  const { spec, out, run } = r;
+  const { spec, out, run, evaluation: ev } = r;
+  const recs = readMetrics(join(out, "metrics.jsonl"));
+  const losses = recs.filter((m) => typeof m.loss === "number");
+  const whole = wholeRun(run.segments, spec.batch);
   const firstBranch = spec.branches[0];
   const projector = firstBranch.path.find((p) => p !== run.lowered.encoder);
   const report: Record<string, unknown> = {
@@ -50,16 +55,16 @@ export function writeReport(r: ReportInput): Record<string, unknown> {
     projector: describeModule(spec, projector),
     batch: spec.batch,
     epochs: run.epochs,
-    steps: run.steps,
-    seconds: round(run.seconds, 1),
-    images_per_sec: round(run.imagesPerSec, 1),
-    knn_top1: round(r.trained.knn_top1, 4),
-    linear_top1: round(r.trained.linear_top1, 4),
-    random_init_knn_top1: round(r.random.knn_top1, 4),
-    random_init_linear_top1: round(r.random.linear_top1, 4),
-    pixels_knn_top1: round(r.pixelsKnn, 4),
-    loss_first: run.losses[0]?.loss ?? null,
-    loss_last: run.losses.at(-1)?.loss ?? null,
+    steps: run.endStep,
+    seconds: round(whole.seconds, 1),
+    images_per_sec: round(whole.imagesPerSec, 1),
+    knn_top1: figure(ev.figures.knn_top1),
+    linear_top1: figure(ev.figures.linear_top1),
+    random_init_knn_top1: figure(ev.figures.random_init_knn_top1),
+    random_init_linear_top1: figure(ev.figures.random_init_linear_top1),
+    pixels_knn_top1: figure(ev.figures.pixels_knn_top1),
+    loss_first: (losses[0]?.loss as number | undefined) ?? null,
+    loss_last: (losses.at(-1)?.loss as number | undefined) ?? null,
     c_diag_mean: run.diag.corr_diag_mean ?? null,
     c_offdiag_abs_mean: run.diag.corr_offdiag_abs_mean ?? null,
     z_std_mean: run.diag.std_mean ?? null,
@@ -68,11 +73,16 @@ export function writeReport(r: ReportInput): Record<string, unknown> {
     collapse_warning: collapseWarning(run.diag, run.C ? { batch: spec.batch, dim: run.C.d } : undefined),
     spec_hash: specHash(spec),
     adapter: run.gpu.description,
-    eval_seconds: round(r.trained.seconds + r.random.seconds, 1),
+    eval_seconds: round(ev.seconds, 1),
+    segments: run.segments.map((g) => ({
+      from_step: g.from,
+      to_step: g.to,
+      seconds: g.seconds === null ? null : round(g.seconds, 1),
+    })),
   };
+  if (ev.notEvaluated.length) Object.assign(report, { partial: true, not_evaluated: ev.notEvaluated });
   writeFileAtomic(join(out, "report.json"), JSON.stringify(report, null, 2) + "\n");
 
-  const recs = readMetrics(join(out, "metrics.jsonl"));
   const panels = [{ title: `${spec.method} loss`, xLabel: "step", yLabel: "loss", series: [{ name: "loss", ...metricSeries(recs, "loss") }] }];
   const cd = metricSeries(recs, "corr_diag_mean"), co = metricSeries(recs, "corr_offdiag_abs_mean");
   if (cd.x.length) {
@@ -107,6 +117,20 @@ export function collapseWarning(d: Record<string, number>, size?: { batch: numbe
   return null;
 }
 
+/**
+ * Time and speed of the whole run: the segments' sum (a segment whose time is not known, from
+ * an old checkpoint, counts for neither its time nor its images).
+ */
+function wholeRun(segments: RunSegment[], batch: number): { seconds: number; imagesPerSec: number } {
+  const timed = segments.filter((g) => g.seconds !== null);
+  const seconds = timed.reduce((a, g) => a + g.seconds!, 0);
+  const images = timed.reduce((a, g) => a + (g.to - g.from) * batch, 0);
+  return { seconds, imagesPerSec: images / seconds };
+}
+
+/** An accuracy in report.json: rounded, or null when it was not measured. */
+const figure = (v: number | undefined) => (v === undefined ? null : round(v, 4));
+
 export function summary(report: Record<string, unknown>, out: string): string {
   const pct = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? `${(v * 100).toFixed(2)}%` : "n/a");
   const lines = formatSummary(`${report.method} on ${report.dataset}: ${report.steps} steps in ${report.seconds} s (${report.images_per_sec} images/s)`, [
@@ -117,7 +141,10 @@ export function summary(report: Record<string, unknown>, out: string): string {
     ["linear top-1: trained / random init", `${pct(report.linear_top1)} / ${pct(report.random_init_linear_top1)}`],
     ["report", join(out, "report.json")],
   ]);
-  return report.collapse_warning ? `${lines}\nWARNING: ${report.collapse_warning}` : lines;
+  const partial = Array.isArray(report.not_evaluated)
+    ? `\nPARTIAL: the evaluation was interrupted; not evaluated: ${report.not_evaluated.join(", ")}`
+    : "";
+  return (report.collapse_warning ? `${lines}\nWARNING: ${report.collapse_warning}` : lines) + partial;
 }
 
 const fmt = (v: unknown) => (typeof v === "number" ? (Math.abs(v) >= 100 ? v.toFixed(1) : v.toPrecision(4)) : "n/a");

@@ -1,0 +1,86 @@
+// The command line of every pipeline file, as a function that returns its exit status instead
+// of exiting (pipelines/run.ts exits with it): flags over the method's preset, then --help,
+// --print-step, or the run (run/method_run.ts) and its terminal summary. Errors are printed as
+// one line; a user error (flags, spec, data, checkpoint, folder, a plan the device cannot hold,
+// no adapter) gives 2, an unexpected one 1 with where it came from, an interrupt 130.
+import process from "node:process";
+import { FlagError, helpText, parseFlags } from "../dsl/cli.ts";
+import { SpecError } from "../dsl/error.ts";
+import type { PipelineSpec } from "../dsl/schema.ts";
+import { DataError } from "../data/dataset.ts";
+import { CheckpointError } from "../io/checkpoint.ts";
+import { MemoryPlanError } from "../step/memory_check.ts";
+import { compileStep, trainingGraph } from "../step/build.ts";
+import { printGraph, printProgram } from "../compiler/print.ts";
+import { loadDatasetSync } from "../data/load.ts";
+import { imageBytes } from "../runtime/device_images.ts";
+import { NonFiniteLossError } from "../train/trainer.ts";
+import { runMethod } from "./method_run.ts";
+import { summary } from "./run_report.ts";
+
+export interface CommandResult {
+  /** the exit status the command line gives: 0, 1 (unexpected error), 2 (user error), 130 (interrupted) */
+  code: number;
+  /** report.json as written (or, for a finished run resumed, as it stands) */
+  report?: Record<string, unknown>;
+}
+
+export async function runCommand(
+  preset: PipelineSpec,
+  program: string,
+  args: string[] = process.argv.slice(2),
+): Promise<CommandResult> {
+  try {
+    const cli = parseFlags(args, preset);
+    if (cli.help) {
+      console.log(helpText(preset, program));
+      return { code: 0 };
+    }
+    const { spec, out } = cli;
+    if (cli.printStep) {
+      console.log(printStep(spec));
+      return { code: 0 };
+    }
+    const run = await runMethod({ spec, out, resume: cli.resume, overwrite: cli.overwrite });
+    run.dispose();
+    if (run.status === "interrupted") return { code: 130 };
+    if (run.status === "complete") return { code: 0, report: run.report };
+    console.log(summary(run.report!, out));
+    return { code: run.status === "partial" ? 130 : 0, report: run.report };
+  } catch (e) {
+    return { code: failure(e) };
+  }
+}
+
+/**
+ * The compiled training step of `spec`, op by op (--print-step): the training graph, then the
+ * program with its storages, dispatches and fused groups. Built as the trainer builds it for the
+ * data set's size, for an adapter with subgroups; nothing runs on a device.
+ */
+function printStep(spec: PipelineSpec): string {
+  const { train: tr } = loadDatasetSync(spec.data.name, {
+    trainLimit: spec.data.trainLimit,
+    testLimit: spec.data.testLimit,
+  });
+  const bytes = imageBytes(tr.images);
+  const t = trainingGraph(spec, { c: tr.c, h: tr.h, w: tr.w }, {
+    data: { rows: tr.n, dtype: bytes ? "u8" : "f32", order: "shuffle" },
+    precision: spec.precision,
+  });
+  const step = compileStep(t, { features: { subgroups: true, f16: spec.precision === "f16-mixed" } });
+  return `${printGraph(t.graph)}\n\n${printProgram(step.program, t.graph)}`;
+}
+
+/** Prints the error as the user should see it; returns the exit status. */
+function failure(e: unknown): number {
+  // user errors (flags, specs, data, checkpoints, folders, plans the device cannot hold) exit 2
+  const known = e instanceof FlagError || e instanceof SpecError || e instanceof DataError ||
+    e instanceof CheckpointError ||
+    e instanceof NonFiniteLossError || e instanceof MemoryPlanError || (e as { exitCode?: number }).exitCode === 2;
+  console.error(`error: ${(e as Error).message}`);
+  // for an unexpected error, where it came from: the stack's frames only (its first lines repeat the message)
+  if (!known) {
+    console.error(((e as Error).stack ?? "").split("\n").filter((l) => /^\s+at /.test(l)).slice(0, 5).join("\n"));
+  }
+  return known ? 2 : 1;
+}

@@ -1,0 +1,98 @@
+// The evaluation of a trained run, as stages in a fixed order: the trained encoder (features,
+// kNN, linear probe), the same encoder at its random initialisation, then the kNN on raw
+// pixels. An interrupt (Ctrl-C) lets the stage under way finish and skips the rest: what was
+// measured is kept, and the caller is told what was not.
+import process from "node:process";
+import type { PipelineSpec } from "../dsl/schema.ts";
+import { encoderFeatures, evaluateFeatures, pixelsKnn } from "../eval/evaluate.ts";
+import type { TrainResult } from "../train/trainer.ts";
+
+/** The figures report.json holds, by its keys; a figure not measured is absent. */
+export interface EvalFigures {
+  knn_top1?: number;
+  linear_top1?: number;
+  random_init_knn_top1?: number;
+  random_init_linear_top1?: number;
+  pixels_knn_top1?: number;
+}
+
+export interface Evaluation {
+  figures: EvalFigures;
+  /** seconds of the kNN and linear probes of both encoders (feature extraction and pixels aside) */
+  seconds: number;
+  /** the stages skipped after an interrupt, in words; empty when all ran */
+  notEvaluated: string[];
+  interrupted: boolean;
+}
+
+interface Stage {
+  /** what the stage measures, as the user is told when it is skipped */
+  what: string;
+  run: () => Promise<void>;
+}
+
+/**
+ * Runs every stage unless interrupted (SIGINT, or `stopRequested`); `log` hears each stage's
+ * result as the command line shows it.
+ */
+export async function evaluateRun(
+  spec: PipelineSpec,
+  run: TrainResult,
+  opts: { log?: (s: string) => void; stopRequested?: () => boolean } = {},
+): Promise<Evaluation> {
+  const log = opts.log ?? ((s: string) => console.log(s));
+  const figures: EvalFigures = {};
+  const { gpu } = run;
+  /** kNN and linear probe of the encoder under `weights` (undefined: its random initialisation) */
+  const encoder = async (weights: ((name: string) => Promise<Float32Array>) | undefined) =>
+    await evaluateFeatures(gpu, spec, await encoderFeatures(gpu, spec, run.lowered.encoder, run.images, weights));
+  const pct = (v: number) => `${(v * 100).toFixed(2)}%`;
+  let seconds = 0, interrupted = false;
+  const stages: Stage[] = [
+    {
+      what: "kNN and linear probe of the trained encoder",
+      run: async () => {
+        log("evaluating: features of the trained encoder …");
+        const t = await encoder((name) => run.exec.read(name));
+        Object.assign(figures, { knn_top1: t.knn_top1, linear_top1: t.linear_top1 });
+        seconds += t.seconds;
+        log(`  kNN ${pct(t.knn_top1)}, linear ${pct(t.linear_top1)}${interrupted ? "" : "; random-init baseline …"}`);
+      },
+    },
+    {
+      what: "kNN and linear probe of the random-init encoder",
+      run: async () => {
+        const r = await encoder(undefined);
+        Object.assign(figures, { random_init_knn_top1: r.knn_top1, random_init_linear_top1: r.linear_top1 });
+        seconds += r.seconds;
+      },
+    },
+    {
+      what: "kNN on raw pixels",
+      run: async () => void (figures.pixels_knn_top1 = await pixelsKnn(gpu, spec, run.data)),
+    },
+  ];
+  const onSig = () => {
+    interrupted = true;
+    // a second Ctrl-C ends the process as usual
+    process.off("SIGINT", onSig);
+    log(
+      "\ninterrupted: finishing the evaluation step under way, then writing a partial report (Ctrl-C again to quit now)",
+    );
+  };
+  process.on("SIGINT", onSig);
+  const notEvaluated: string[] = [];
+  try {
+    for (const s of stages) {
+      if (interrupted || opts.stopRequested?.()) {
+        interrupted = true;
+        notEvaluated.push(s.what);
+        continue;
+      }
+      await s.run();
+    }
+  } finally {
+    process.off("SIGINT", onSig);
+  }
+  return { figures, seconds, notEvaluated, interrupted };
+}
