@@ -246,6 +246,15 @@ Deno.test("kmeans: recovers well-separated blobs; a fixed point of Lloyd's step"
   assertEq(tiny.inertia, 1, "tiny inertia");
 });
 
+Deno.test("kmeans: fewer distinct points than k stops at once instead of cycling", () => {
+  // two centres share the place 0; the nearest-centre tie leaves one empty, and moving a point into
+  // it gains nothing, so Lloyd stops when the inertia stops falling rather than at the cap
+  for (let seed = 0; seed < 6; seed++) {
+    const r = kmeans(new Float64Array([0, 0, 0, 10]), 4, 1, 3, { restarts: 1, seed });
+    assertEq([r.inertia, r.iterations <= 2], [0, true], `seed ${seed} (${r.iterations} iterations)`);
+  }
+});
+
 Deno.test("kmeans: the best restart wins, and restart r is reproducible on its own", () => {
   const rng = hostRng(99), n = 300, d = 2;
   const x = Float64Array.from({ length: n * d }, () => rng()); // uniform: many local minima

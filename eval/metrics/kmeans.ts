@@ -1,7 +1,7 @@
 // k-means on the host in float64: the reference the GPU k-means is checked against. Points are n rows
 // of d features, row-major (Float32Array or Float64Array). k-means++ seeding (Arthur & Vassilvitskii
-// 2007), then Lloyd's iterations until no assignment changes; several seeded restarts, the one with
-// the least inertia (sum of squared distances to the assigned centre) wins.
+// 2007), then Lloyd's iterations until no assignment changes or the inertia stops falling; of several
+// seeded restarts, the one with the least inertia (sum of squared distances to the assigned centre) wins.
 import { finite, intIn } from "./check.ts";
 import { hostRng } from "./rng.ts";
 
@@ -152,12 +152,15 @@ export function kmeans(x: Matrix, n: number, d: number, k: number, opts: KmeansO
     while (it < iters) {
       update(x, n, d, k, centres, labels);
       it++;
+      const before = inertia;
       inertia = assign(x, n, d, k, centres, next);
-      if (next.every((v, i) => v === labels[i])) break;
+      const settled = next.every((v, i) => v === labels[i]);
+      // the reported assignment is always the nearest-centre one of the reported centres
       labels.set(next);
+      // Lloyd never raises the inertia; a step that does not lower it only trades tied points (an
+      // empty cluster refilled and emptied again when there are fewer distinct points than k)
+      if (settled || inertia >= before) break;
     }
-    // the reported assignment is always the nearest-centre one of the reported centres
-    labels.set(next);
     restartInertias.push(inertia);
     if (!best || inertia < best.inertia) {
       best = { centroids: centres, assignment: labels, inertia, iterations: it, restartInertias };
