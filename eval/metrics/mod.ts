@@ -1,0 +1,25 @@
+// Scoring metrics on the host, in float64, with no GPU: AUROC (and the one-class anomaly protocol),
+// retrieval (precision@k, MAP@R), clustering (Hungarian matching, ACC, NMI, ARI), a k-means reference,
+// and mean ± std over seeds.
+export { auroc, type BinaryLabels, type OneClassAuroc, oneClassAuroc } from "./auroc.ts";
+export { mapAtR, type MapAtROptions, precisionAtK } from "./retrieval.ts";
+export { type Assignment, hungarian } from "./hungarian.ts";
+export { ari, clusteringAccuracy, type Contingency, contingency, nmi } from "./clustering.ts";
+export {
+  kmeans,
+  KMEANS_DEFAULTS,
+  type KmeansOptions,
+  kmeansPlusPlusInit,
+  type KmeansResult,
+  type Matrix,
+} from "./kmeans.ts";
+export { hostRng } from "./rng.ts";
+export {
+  markdownTable,
+  type MeanStd,
+  meanStd,
+  type MetricSummary,
+  type SeedsSummary,
+  seedsSummary,
+  type TableOptions,
+} from "./summary.ts";

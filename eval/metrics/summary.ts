@@ -1,0 +1,105 @@
+// Error bars over seeds: each metric's mean and sample standard deviation over the runs of one
+// configuration, and a Markdown table of "mean ± std" for comparing configurations.
+import { finite, intIn, nonEmpty } from "./check.ts";
+
+export interface MeanStd {
+  mean: number;
+  /** sample standard deviation (n − 1 in the denominator); NaN for a single value */
+  std: number;
+}
+
+/** Mean and sample standard deviation, in two passes over float64 (no cancellation of E[x²] − E[x]²). */
+export function meanStd(values: ArrayLike<number>): MeanStd {
+  nonEmpty("meanStd", "values", values);
+  finite("meanStd", "values", values);
+  const n = values.length;
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += values[i];
+  const mean = sum / n;
+  if (n === 1) return { mean, std: NaN };
+  let ss = 0;
+  for (let i = 0; i < n; i++) ss += (values[i] - mean) ** 2;
+  return { mean, std: Math.sqrt(ss / (n - 1)) };
+}
+
+export interface MetricSummary extends MeanStd {
+  /** the per-seed values, in the order of the records */
+  values: number[];
+}
+
+/** metric name → its summary over seeds */
+export type SeedsSummary = Record<string, MetricSummary>;
+
+/**
+ * Summarises one record per seed (metric name → value). Every record must hold the same metrics;
+ * the summary lists them in the order of the first record.
+ */
+export function seedsSummary(records: Record<string, number>[]): SeedsSummary {
+  const fn = "seedsSummary";
+  nonEmpty(fn, "records", records);
+  const names = Object.keys(records[0]);
+  if (!names.length) throw new Error(`${fn}: records[0] holds no metric`);
+  records.forEach((rec, s) => {
+    const extra = Object.keys(rec).filter((m) => !names.includes(m));
+    const missing = names.filter((m) => !(m in rec));
+    if (extra.length || missing.length) {
+      throw new Error(
+        `${fn}: records[${s}] must hold the metrics of records[0] (${names.join(", ")})` +
+          (missing.length ? `; missing ${missing.join(", ")}` : "") +
+          (extra.length ? `; extra ${extra.join(", ")}` : ""),
+      );
+    }
+  });
+  const out: SeedsSummary = {};
+  for (const m of names) {
+    const values = records.map((rec, s) => {
+      const v = rec[m];
+      if (typeof v !== "number" || !Number.isFinite(v)) {
+        throw new Error(`${fn}: records[${s}].${m} is ${v}, not a finite number`);
+      }
+      return v;
+    });
+    out[m] = { ...meanStd(values), values };
+  }
+  return out;
+}
+
+export interface TableOptions {
+  /** digits after the decimal point (default 2) */
+  digits?: number;
+  /** factor applied before printing, e.g. 100 for percentages (default 1) */
+  scale?: number;
+  /** heading of the first column (default "run") */
+  rowHeading?: string;
+}
+
+/**
+ * A Markdown table, one row per configuration and one column per metric (in order of first
+ * appearance), each cell "mean ± std" (just the mean for a single seed, "—" where a row lacks the
+ * metric), and a last column with the number of seeds.
+ */
+export function markdownTable(rows: Record<string, SeedsSummary>, opts: TableOptions = {}): string {
+  const fn = "markdownTable";
+  const { digits = 2, scale = 1, rowHeading = "run" } = opts;
+  intIn(fn, "opts.digits", digits, 0, 20);
+  if (!Number.isFinite(scale) || scale === 0) {
+    throw new Error(`${fn}: opts.scale must be a non-zero finite number, got ${scale}`);
+  }
+  const names = Object.keys(rows);
+  if (!names.length) throw new Error(`${fn}: rows is empty`);
+  const metrics = [...new Set(names.flatMap((r) => Object.keys(rows[r])))];
+  const fmt = (v: number) => (v * scale).toFixed(digits);
+  const cell = (s: MetricSummary | undefined) =>
+    !s ? "—" : s.values.length < 2 ? fmt(s.mean) : `${fmt(s.mean)} ± ${(s.std * Math.abs(scale)).toFixed(digits)}`;
+  const seeds = (r: string) => {
+    const ns = [...new Set(Object.values(rows[r]).map((s) => s.values.length))];
+    return ns.join("/");
+  };
+  const esc = (s: string) => s.replaceAll("|", "\\|");
+  const lines = [
+    `| ${[rowHeading, ...metrics, "seeds"].map(esc).join(" | ")} |`,
+    `|${["---", ...metrics.map(() => "---:"), "---:"].join("|")}|`,
+    ...names.map((r) => `| ${[esc(r), ...metrics.map((m) => cell(rows[r][m])), seeds(r)].join(" | ")} |`),
+  ];
+  return lines.join("\n") + "\n";
+}
