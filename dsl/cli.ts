@@ -14,7 +14,7 @@ import { defaultEncoder } from "./presets.ts";
 import { lossNodes } from "./resolve.ts";
 import { cnn, resnet18 } from "./builders.ts";
 import type { Module, PipelineSpec } from "./schema.ts";
-import { validateSpec } from "./validate.ts";
+import { validateSpecStructure } from "./validate.ts";
 
 export class FlagError extends Error {
   override name = "FlagError";
@@ -399,7 +399,7 @@ export function parseFlags(args: string[], preset: PipelineSpec): CliResult {
   }
   let valid: PipelineSpec;
   try {
-    valid = validateSpec(spec);
+    valid = validateSpecStructure(spec);
   } catch (e) {
     if (!(e instanceof SpecError) || given.size === 0) throw e;
     // say that the problem appeared after the flags were applied

@@ -6,7 +6,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { SpecError } from "./error.ts";
 import type { PipelineSpec } from "./schema.ts";
-import { validateSpec } from "./validate.ts";
+import { validateSpecStructure } from "./validate.ts";
 
 /**
  * JSON with object keys sorted recursively. Undefined fields are dropped (as JSON.stringify
@@ -37,7 +37,7 @@ export function canonicalJSON(value: unknown, indent = 0): string {
  * defaults, so a JSON file that leaves out defaulted fields hashes like the full spec.
  */
 export function specHash(spec: unknown): string {
-  return createHash("sha256").update(canonicalJSON(validateSpec(spec))).digest("hex");
+  return createHash("sha256").update(canonicalJSON(validateSpecStructure(spec))).digest("hex");
 }
 
 /**
@@ -51,7 +51,7 @@ export function parseSpecJSON(text: string, source = "<spec>"): PipelineSpec {
   } catch (e) {
     throw new SpecError({ path: "", message: `not valid JSON: ${(e as Error).message}` }, source);
   }
-  return validateSpec(raw, source, { untrusted: true });
+  return validateSpecStructure(raw, source, { untrusted: true });
 }
 
 /** Reads and validates a spec file. */
@@ -67,7 +67,7 @@ export function loadSpec(file: string): PipelineSpec {
 
 /** Validates and writes a spec as pretty canonical JSON, creating the folder if needed. */
 export function saveSpec(file: string, spec: unknown): void {
-  const valid = validateSpec(spec);
+  const valid = validateSpecStructure(spec);
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, canonicalJSON(valid, 2) + "\n");
 }

@@ -26,7 +26,7 @@ import { cleanStaleTemps, writeFileAtomic } from "../io/atomic.ts";
 import { checkRunFolder, RUN_FILES, RunFolderError } from "../io/run_folder.ts";
 import { CHECKPOINT_FILE, CheckpointError, loadCheckpoint, saveCheckpoint } from "../io/checkpoint.ts";
 import { presets } from "../dsl/presets.ts";
-import { checkpointEncoder } from "../tools/checkpoint_encoder.ts";
+import { checkpointEncoder } from "../eval/checkpoint_encoder.ts";
 import { rand } from "./util/check.ts";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "io-test-"));

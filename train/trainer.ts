@@ -9,23 +9,24 @@ import { join } from "node:path";
 import { describe } from "../compiler/compile.ts";
 import type { Split } from "../data/dataset.ts";
 import { loadDatasetSync } from "../data/load.ts";
+import { epochRows } from "../data/shuffle.ts";
 import { specHash } from "../dsl/io.ts";
 import type { PipelineSpec } from "../dsl/schema.ts";
-import { shuffleIndex } from "../kernels/wgsl/shuffle.ts";
 import { formatChanges } from "../dsl/resume.ts";
 import { checkKnnK } from "../eval/evaluate.ts";
 import { cleanStaleTemps } from "../io/atomic.ts";
 import { checkRunFolder } from "../io/run_folder.ts";
 import { appendMetrics, truncateMetrics } from "../report/metrics.ts";
 import { Progress } from "../report/progress.ts";
-import { deviceCompileOptions } from "../runtime/compile_for.ts";
 import { getGpu, type Gpu } from "../runtime/device.ts";
 import { DeviceImages } from "../runtime/device_images.ts";
+import { deviceStep } from "../runtime/device_step.ts";
 import { Executable } from "../runtime/executable.ts";
-import { type CompiledStep, compileStep, trainingGraph } from "../step/build.ts";
-import type { LoweredSpec } from "../step/lower.ts";
+import type { CompiledStep } from "../step/build.ts";
+import type { ForwardGraph } from "../step/forward_graph.ts";
 import { checkMemoryPlan, type MemoryLimits } from "../step/memory_check.ts";
-import { type RunGeometry, runGeometry } from "../step/plan.ts";
+import { validateSpec } from "../step/validate.ts";
+import { type RunGeometry, runGeometry } from "../step/scalars.ts";
 import { checkpointReader, resumeState, type SaveTarget, snapshot } from "./checkpointing.ts";
 import { Diagnostics } from "./diagnostics.ts";
 import { type LoopStats, NonFiniteLossError, runSteps, type StepRecord } from "./loop.ts";
@@ -63,7 +64,7 @@ export interface TrainOptions {
 }
 
 export interface TrainResult {
-  lowered: LoweredSpec;
+  lowered: ForwardGraph;
   exec: Executable;
   gpu: Gpu;
   data: Split;
@@ -101,6 +102,7 @@ interface Prepared {
 async function prepare(opts: TrainOptions): Promise<Prepared> {
   const { spec } = opts;
   const log = opts.log ?? ((s: string) => console.log(s));
+  validateSpec(spec); // the spec layer's and the graph stage's checks, before data or device
   checkRunFolder(opts.out, { resume: !!opts.resume, overwrite: opts.overwrite });
   const stale = cleanStaleTemps(opts.out);
   if (stale.length) log(`removed ${stale.length} unfinished temporary file(s) of an earlier run: ${stale.join(", ")}`);
@@ -143,19 +145,8 @@ interface Built {
 async function build(p: Prepared): Promise<Built> {
   const { gpu, spec, data } = p;
   const tr = data.train;
-  const train = new DeviceImages(gpu, tr, { maxBytes: p.opts.maxDataBytes });
+  const { step, images: train, chunkSteps } = await deviceStep(gpu, spec, tr, { maxDataBytes: p.opts.maxDataBytes });
   const test = new DeviceImages(gpu, data.test);
-  const chunkSteps = train.resident ? undefined : Math.floor(train.rows / spec.batch);
-  if (chunkSteps !== undefined && chunkSteps < 1) {
-    throw new Error(
-      `batch ${spec.batch}: the device buffer for the images of ${tr.name} holds only ${train.rows} of them, fewer than one batch; lower --batch`,
-    );
-  }
-  const t = trainingGraph(spec, { c: tr.c, h: tr.h, w: tr.w }, {
-    data: { rows: train.rows, dtype: train.dtype, order: train.resident ? "shuffle" : "stored", chunkSteps },
-    precision: spec.precision,
-  });
-  const step = compileStep(t, await deviceCompileOptions(gpu, t.graph));
   p.log(`compiled step: ${describe(step.program)}`);
   checkMemoryPlan(step.program, memoryLimits(gpu), spec);
   train.allocate();
@@ -205,7 +196,7 @@ async function loop(p: Prepared, b: Built, start: number) {
   const onSig = () => (interrupted = true);
   process.on("SIGINT", onSig);
   const t0 = performance.now();
-  const lrName = b.step.lowered.scalars.mainLr();
+  const lrName = b.step.forward.scalars.mainLr();
   const logged = (s: StepRecord) => (s.step + 1) % logEvery === 0 || s.step === end - 1 || (s.step + 1) % spe === 0;
   let skipped = 0; // mixed precision: steps skipped for overflowing gradients so far
   const onGroup = (records: StepRecord[]) => {
@@ -301,9 +292,7 @@ function streamChunk(b: Built, spec: PipelineSpec, r: RunGeometry, s: number, fi
   const from = inEpoch - (inEpoch % chunk);
   const epoch = Math.floor(s / r.stepsPerEpoch), n = b.images.train.set.n;
   const steps = Math.min(chunk, r.stepsPerEpoch - from);
-  const rows = new Uint32Array(steps * spec.batch);
-  for (let k = 0; k < rows.length; k++) rows[k] = shuffleIndex(from * spec.batch + k, n, spec.seed, epoch);
-  b.images.train.load(rows);
+  b.images.train.load(epochRows(n, spec.seed, epoch, from * spec.batch, steps * spec.batch));
 }
 
 /** The divergence as the user sees it: where it happened, what is on disk, what to try. */
@@ -334,7 +323,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const steps = r.stats.stoppedAt - start;
   const spe = p.geometry.stepsPerEpoch;
   return {
-    lowered: b.step.lowered,
+    lowered: b.step.forward,
     exec: b.exec,
     gpu: p.gpu,
     data: p.data,

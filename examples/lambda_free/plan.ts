@@ -7,7 +7,7 @@ import { FlagError, parseFlags } from "../../dsl/cli.ts";
 import { presets } from "../../dsl/presets.ts";
 import { datasetImageShape } from "../../data/names.ts";
 import type { PipelineSpec } from "../../dsl/schema.ts";
-import { validateSpec } from "../../dsl/validate.ts";
+import { validateSpec } from "../../step/validate.ts";
 import { trainingGraph } from "../../step/build.ts";
 import type { Lambda, OptKind, StudyOptions } from "./options.ts";
 

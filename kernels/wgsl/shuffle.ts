@@ -1,7 +1,7 @@
 // The epoch shuffle as a keyed bijection instead of a stored permutation: position i of epoch e
-// holds image shuffleIndex(i, n, seed, e). Any thread (or the host, for data streamed in
-// chunks) computes any position on its own, so nothing is uploaded per epoch and the batch
-// gather runs inside the compiled step.
+// holds image shuffleIndex(i, n, seed, e). Any thread (or the host: data/shuffle.ts) computes
+// any position on its own, so nothing is uploaded per epoch and the batch gather runs inside
+// the compiled step.
 //
 // Construction: a balanced Feistel network over the smallest even bit width covering n, whose
 // round function is one Philox draw (domain DOMAIN_SHUFFLE) keyed by the seed, with the epoch
@@ -39,13 +39,6 @@ export function shuffleIndex(i: number, n: number, seed: number, epoch: number):
   let x = i;
   do x = feistel(x, half, seed >>> 0, epoch >>> 0); while (x >= n);
   return x;
-}
-
-/** The whole epoch's order (host side: streaming, tests). */
-export function shuffleOrder(n: number, seed: number, epoch: number): Uint32Array {
-  const out = new Uint32Array(n);
-  for (let i = 0; i < n; i++) out[i] = shuffleIndex(i, n, seed, epoch);
-  return out;
 }
 
 /** WGSL twin of shuffleIndex; needs PHILOX_WGSL. `half` as from shuffleHalfBits(n). */
