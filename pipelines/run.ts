@@ -11,10 +11,11 @@ import { NonFiniteLossError, train } from "../train/trainer.ts";
 import { DataError } from "../data/dataset.ts";
 import { CheckpointError } from "../io/checkpoint.ts";
 import { MemoryPlanError } from "../step/memory_check.ts";
-import { compileStep, trainingGraph } from "../step/build.ts";
 import { printGraph, printProgram } from "../compiler/print.ts";
 import { loadDatasetSync } from "../data/load.ts";
-import { imageBytes } from "../runtime/device_images.ts";
+import { getGpu } from "../runtime/device.ts";
+import { deviceStep } from "../runtime/device_step.ts";
+import { graphIssues } from "../step/validate.ts";
 
 /** Is this module the program being run? (Deno and Bun set import.meta.main; Node 20 does not.) */
 export function isMain(meta: ImportMeta): boolean {
@@ -26,7 +27,7 @@ export function isMain(meta: ImportMeta): boolean {
 export async function runPipeline(preset: PipelineSpec, program: string, args: string[] = process.argv.slice(2)): Promise<Record<string, unknown> | undefined> {
   let cli;
   try {
-    cli = parseFlags(args, preset);
+    cli = parseFlags(args, preset, { graphIssues });
   } catch (e) {
     return fail(e);
   }
@@ -37,7 +38,7 @@ export async function runPipeline(preset: PipelineSpec, program: string, args: s
   try {
     const { spec, out } = cli;
     if (cli.printStep) {
-      console.log(printStep(spec));
+      console.log(await printStep(spec));
       return undefined;
     }
     const run = await train({ spec, out, resume: cli.resume, overwrite: cli.overwrite, willEvaluate: true });
@@ -61,18 +62,13 @@ export async function runPipeline(preset: PipelineSpec, program: string, args: s
 
 /**
  * The compiled training step of `spec`, op by op (--print-step): the training graph, then the
- * program with its storages, dispatches and fused groups. Built as the trainer builds it for the
- * data set's size, for an adapter with subgroups; nothing runs on a device.
+ * program with its storages, dispatches and fused groups, exactly as the trainer builds it on this
+ * adapter (runtime/device_step.ts: its variants and limits, the data's layout); nothing runs.
  */
-function printStep(spec: PipelineSpec): string {
+async function printStep(spec: PipelineSpec): Promise<string> {
   const { train: tr } = loadDatasetSync(spec.data.name, { trainLimit: spec.data.trainLimit, testLimit: spec.data.testLimit });
-  const bytes = imageBytes(tr.images);
-  const t = trainingGraph(spec, { c: tr.c, h: tr.h, w: tr.w }, {
-    data: { rows: tr.n, dtype: bytes ? "u8" : "f32", order: "shuffle" },
-    precision: spec.precision,
-  });
-  const step = compileStep(t, { features: { subgroups: true, f16: spec.precision === "f16-mixed" } });
-  return `${printGraph(t.graph)}\n\n${printProgram(step.program, t.graph)}`;
+  const { step } = await deviceStep(await getGpu(), spec, tr);
+  return `${printGraph(step.graph)}\n\n${printProgram(step.program, step.graph)}`;
 }
 
 function fail(e: unknown): never {
