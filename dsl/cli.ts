@@ -14,7 +14,7 @@ import { defaultEncoder } from "./presets.ts";
 import { lossNodes } from "./resolve.ts";
 import { cnn, resnet18 } from "./builders.ts";
 import type { Module, PipelineSpec } from "./schema.ts";
-import { validateSpecStructure } from "./validate.ts";
+import { type ValidateOptions, validateSpecStructure } from "./validate.ts";
 
 export class FlagError extends Error {
   override name = "FlagError";
@@ -384,8 +384,11 @@ function tokenize(args: string[]): Map<string, string> {
   return out;
 }
 
-/** Parses pipeline flags against a preset; see the file header. */
-export function parseFlags(args: string[], preset: PipelineSpec): CliResult {
+/**
+ * Parses pipeline flags against a preset; see the file header. `graphIssues`: the graph stage's
+ * checks (step/validate.ts), run with the spec's own so that a problem the flags caused names them.
+ */
+export function parseFlags(args: string[], preset: PipelineSpec, opts: Pick<ValidateOptions, "graphIssues"> = {}): CliResult {
   const given = tokenize(args);
   if (given.has("help")) {
     return { spec: preset, out: `runs/${preset.name}`, overwrite: false, printStep: false, help: true };
@@ -399,7 +402,7 @@ export function parseFlags(args: string[], preset: PipelineSpec): CliResult {
   }
   let valid: PipelineSpec;
   try {
-    valid = validateSpecStructure(spec);
+    valid = validateSpecStructure(spec, undefined, { graphIssues: opts.graphIssues });
   } catch (e) {
     if (!(e instanceof SpecError) || given.size === 0) throw e;
     // say that the problem appeared after the flags were applied

@@ -19,7 +19,7 @@ import { canonicalJSON, loadSpec, parseSpecJSON, specHash } from "../dsl/io.ts";
 import { defaultEncoder, type PresetOptions } from "../dsl/presets.ts";
 import { lossNodes } from "../dsl/resolve.ts";
 import type { PipelineSpec } from "../dsl/schema.ts";
-import { validateSpec } from "../step/validate.ts";
+import { graphIssues, validateSpec } from "../step/validate.ts";
 import type { Graph, Init } from "../ir/graph.ts";
 import type { Tensor } from "../ir/tensor.ts";
 import { initValues } from "../runtime/init.ts";
@@ -73,7 +73,7 @@ Deno.test("examples: constants that depend on D and N follow --proj and --batch"
   // the flags applied again by runPipeline leave the finished spec as it is
   assert.deepEqual(specHash(parseFlags(args, ib).spec), specHash(ib));
   // feature-mse: eye(D) is baked in, so the finished preset rejects a new D, the library base does not
-  assert.throws(() => parseFlags(["--proj", "64,48"], featureMse.spec), /48/);
+  assert.throws(() => parseFlags(["--proj", "64,48"], featureMse.spec, { graphIssues }), /48/);
   const fm = featureMse.finish(parseFlags(["--proj", "64,48"], featureMse.makeLibrary()).spec);
   assert.ok(lossNodes(fm.loss).some((n) => n.op === "eye" && n.n === 48));
   // barlow-predictor: the predictor follows --proj through the CLI's own rule
