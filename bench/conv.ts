@@ -11,7 +11,8 @@ import { Graph } from "../ir/graph.ts";
 import { size } from "../kernels/op.ts";
 import { defaultConvVariant } from "../kernels/conv/variants.ts";
 import { isCpuAdapter } from "../kernels/matmul/variants.ts";
-import { adapterKey, awaitGpu } from "../runtime/autotune.ts";
+import { adapterKey } from "../runtime/autotune.ts";
+import { awaitGpu } from "../runtime/wait.ts";
 import type { Gpu } from "../runtime/device.ts";
 import { Executable } from "../runtime/executable.ts";
 

@@ -36,20 +36,8 @@ import { operandSizes, type PreparedMatmul, prepareMatmul, readBuffer, timeMatmu
 import { noise, spotCheckMatmul, spotCheckOp } from "./spot_check.ts";
 import { type PreparedOp, prepareOp, runOp, timeOp } from "./op_runner.ts";
 import { plainConfig } from "./device.ts";
-import { awaitGpu } from "./wait.ts";
 
 export const DEFAULT_CACHE = ".cache/autotune.json";
-
-// the standalone runners, re-exported for the tests and benchmarks that import them from here
-export { awaitGpu };
-export {
-  encodeMatmul,
-  operandSizes,
-  type PreparedMatmul,
-  prepareMatmul,
-  runMatmul,
-  timeMatmul,
-} from "./matmul_runner.ts";
 
 /** A stable description of an adapter for cache keys. */
 export function adapterKey(info: GPUAdapterInfo): string {
@@ -425,5 +413,3 @@ export async function pickVariants(
     op === "matmul" || isTunedOp(op, inShapes) ? chosen.get(keyOf(op, inShapes, attrs))?.variant : undefined;
 }
 
-/** pickVariants under its earlier name (it once picked matmuls only), still imported by tests/matmul_test.ts. */
-export const pickMatmulVariants = pickVariants;

@@ -1,12 +1,7 @@
 import assert from "node:assert/strict";
-import {
-  AUGMENT_PARAM_SLOTS as P,
-  type AugmentAttrs,
-  augmentCpu,
-  drawParams,
-  jitterOrder,
-  normalizeAugment,
-} from "../kernels/augment.ts";
+import { drawParams, jitterOrder } from "../kernels/augment/params.ts";
+import { augmentCpu } from "../kernels/augment/reference.ts";
+import { type AugmentAttrs, normalizeAugment, P } from "../kernels/augment/spec.ts";
 import { AUG_RECIPE_NAMES, type AugRecipeName, recipeViews, viewAugmentAttrs } from "../dsl/aug_recipes.ts";
 import { canonicalJSON } from "../dsl/io.ts";
 import { presets } from "../dsl/presets.ts";

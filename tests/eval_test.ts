@@ -12,7 +12,7 @@ import { DeviceImages } from "../runtime/device_images.ts";
 import { Executable } from "../runtime/executable.ts";
 import { LinearProbe, linearProbe } from "../eval/linear_probe.ts";
 import { TOPK, topkPlan } from "../kernels/topk.ts";
-import { awaitGpu } from "../runtime/autotune.ts";
+import { awaitGpu } from "../runtime/wait.ts";
 import { getGpu } from "../runtime/device.ts";
 import { assertClose, cpuOp, rand } from "./util/check.ts";
 import { runOpGPU } from "./util/gpu.ts";

@@ -21,7 +21,8 @@ import {
   sgmatWorkgroupBytes,
 } from "../kernels/matmul/sgmat.ts";
 import { candidateVariants, matmulVariant } from "../kernels/matmul/variants.ts";
-import { awaitGpu, runMatmul } from "../runtime/autotune.ts";
+import { runMatmul } from "../runtime/matmul_runner.ts";
+import { awaitGpu } from "../runtime/wait.ts";
 import { type Arg, assertClose, cpuOp, randArg } from "./util/check.ts";
 import { getGpu, runOpGPU } from "./util/gpu.ts";
 

@@ -9,16 +9,9 @@ import { Graph } from "../ir/graph.ts";
 import { matmulProblem } from "../kernels/matmul/common.ts";
 import { defaultVariant, MATMUL_VARIANTS } from "../kernels/matmul/variants.ts";
 import { type Shape, ShapeError, size } from "../kernels/op.ts";
-import {
-  awaitGpu,
-  chooseMatmulVariant,
-  matmulKey,
-  pickMatmulVariants,
-  readCache,
-  runMatmul,
-  tuneMatmul,
-  writeCacheEntry,
-} from "../runtime/autotune.ts";
+import { chooseMatmulVariant, matmulKey, pickVariants, readCache, tuneMatmul, writeCacheEntry } from "../runtime/autotune.ts";
+import { runMatmul } from "../runtime/matmul_runner.ts";
+import { awaitGpu } from "../runtime/wait.ts";
 import { assertClose, checkVjp, cpuOp, rand, randArg } from "./util/check.ts";
 import { getGpu, runGraphGPU, runOpGPU } from "./util/gpu.ts";
 
@@ -224,7 +217,7 @@ Deno.test("autotune: times the candidates, picks a correct one, caches the choic
     // the compiler-facing picker answers synchronously for every matmul of a graph
     const g = new Graph();
     g.output("y", g.input("x", S[0]).matmul(g.input("w", S[1]), false, true));
-    const pick = await pickMatmulVariants(gpu.device, g, opts);
+    const pick = await pickVariants(gpu.device, g, opts);
     assert.deepEqual(pick("matmul", S, { transB: true }), "naive");
     assert.deepEqual(pick("add", [[1], [1]], {}), undefined);
   } finally {

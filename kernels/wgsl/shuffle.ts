@@ -11,8 +11,8 @@
 // < 4n, so the walk takes fewer than 4 rounds of the network on average.
 import { philox4x32 } from "./philox.ts";
 
-export const DOMAIN_SHUFFLE = 3;
-export const SHUFFLE_ROUNDS = 6;
+const DOMAIN_SHUFFLE = 3;
+const SHUFFLE_ROUNDS = 6;
 
 /** Half of the smallest even bit width w ≥ 2 with 2^w ≥ n. */
 export function shuffleHalfBits(n: number): number {
