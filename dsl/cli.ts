@@ -394,7 +394,7 @@ export function parseFlags(args: string[], preset: PipelineSpec, opts: Pick<Vali
     return { spec: preset, out: `runs/${preset.name}`, overwrite: false, printStep: false, help: true };
   }
   const specFile = given.get("spec");
-  const spec: PipelineSpec = structuredClone(specFile !== undefined ? loadSpec(specFile) : preset);
+  const spec: PipelineSpec = structuredClone(specFile !== undefined ? loadSpec(specFile, opts) : preset);
   const names = new Set(given.keys());
   for (const f of FLAGS) {
     const value = given.get(f.name);

@@ -6,7 +6,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { SpecError } from "./error.ts";
 import type { PipelineSpec } from "./schema.ts";
-import { validateSpecStructure } from "./validate.ts";
+import { type ValidateOptions, validateSpecStructure } from "./validate.ts";
 
 /**
  * JSON with object keys sorted recursively. Undefined fields are dropped (as JSON.stringify
@@ -44,25 +44,25 @@ export function specHash(spec: unknown): string {
  * Parses and validates spec JSON text; `source` names it in errors (a file name). The text is
  * untrusted input: it may not name a data location (validate.ts ValidateOptions.untrusted).
  */
-export function parseSpecJSON(text: string, source = "<spec>"): PipelineSpec {
+export function parseSpecJSON(text: string, source = "<spec>", opts: Pick<ValidateOptions, "graphIssues"> = {}): PipelineSpec {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (e) {
     throw new SpecError({ path: "", message: `not valid JSON: ${(e as Error).message}` }, source);
   }
-  return validateSpecStructure(raw, source, { untrusted: true });
+  return validateSpecStructure(raw, source, { untrusted: true, graphIssues: opts.graphIssues });
 }
 
-/** Reads and validates a spec file. */
-export function loadSpec(file: string): PipelineSpec {
+/** Reads and validates a spec file (`graphIssues`: the graph stage's checks, step/validate.ts). */
+export function loadSpec(file: string, opts: Pick<ValidateOptions, "graphIssues"> = {}): PipelineSpec {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
   } catch (e) {
     throw new SpecError({ path: "", message: `cannot read the spec file: ${(e as Error).message}` }, file);
   }
-  return parseSpecJSON(text, file);
+  return parseSpecJSON(text, file, opts);
 }
 
 /** Validates and writes a spec as pretty canonical JSON, creating the folder if needed. */
