@@ -1,15 +1,18 @@
 // Public API. The dataflow is one direction:
-//   spec (dsl/) → graph (ir/, step/lower.ts) → compiled step (compiler/) → GPU (runtime/)
+//   spec (dsl/) → graph (ir/, step/forward_graph.ts) → compiled step (compiler/) → GPU (runtime/)
 // with the op table (kernels/) shared by every stage and method.
 export * from "./dsl/mod.ts";
 export { Graph, type Init, type Node } from "./ir/graph.ts";
 export { concat, Tensor } from "./ir/tensor.ts";
 export { OPS } from "./kernels/registry.ts";
 export type { OpDef, Shape } from "./kernels/op.ts";
-export { grad } from "./compiler/autodiff.ts";
+export { grad } from "./ir/autodiff.ts";
 export { compile, describe, type Program } from "./compiler/compile.ts";
-export { lowerSpec } from "./step/lower.ts";
-export { applyModule } from "./nn/apply.ts";
+export { forwardGraph } from "./step/forward_graph.ts";
+export { applyModule } from "./step/apply_module.ts";
+export { validateSpec } from "./step/validate.ts";
+export { checkExpr, type ExprInfo, lossRefs, type RefInfo } from "./step/loss_check.ts";
+export { LossExprError, lossPair, lossGraph, type Ref } from "./step/loss_expr.ts";
 export { evaluate as evaluateCpu, step as stepCpu } from "./cpu/reference.ts";
 export { getGpu } from "./runtime/device.ts";
 export { Executable } from "./runtime/executable.ts";

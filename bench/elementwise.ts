@@ -54,7 +54,7 @@ export function fusedChain(gpu: Gpu, n = 1 << 22, reps = 4): Promise<EwBench> {
  * per-column m, r [1, cols], then x̂·w + b with per-row w, b [rows, 1]. Per element each kernel
  * reads one full-size value and writes one (the broadcast vectors stay in cache).
  */
-export function broadcastChain(gpu: Gpu, rows = 256, cols = 2048 * 8, reps = 4): Promise<EwBench> {
+function broadcastChain(gpu: Gpu, rows = 256, cols = 2048 * 8, reps = 4): Promise<EwBench> {
   const g = new Graph();
   const x = g.input("x", [rows, cols]);
   const m = g.input("m", [1, cols]), r = g.input("r", [1, cols]);

@@ -31,7 +31,7 @@ const MATMUL_CASES = [
 const CONV_X = [3, 5, 11, 13], CONV_W = [7, 5, 3, 3], CONV_ATTRS = { stride: 2, pad: 1 };
 
 /** Every f32 and f16 matmul variant of the adapter (tensor cores included), by name. */
-export function matmulVariantsToCheck(f: MatmulFeatures): string[] {
+function matmulVariantsToCheck(f: MatmulFeatures): string[] {
   const names = new Set<string>();
   for (const precision of ["f32", "f16"] as const) {
     for (const storage of ["f32", "f16"] as const) {

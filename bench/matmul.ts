@@ -14,7 +14,7 @@ import { noise } from "../runtime/spot_check.ts";
 import { PassTimer } from "../runtime/timestamps.ts";
 import type { MatmulCase } from "./matmul_graph.ts";
 
-export const MATMUL_BENCH_SHAPES: MatmulCase[] = [
+const MATMUL_BENCH_SHAPES: MatmulCase[] = [
   { name: "1024x1024x1024", M: 1024, K: 1024, N: 1024 },
   { name: "256x784x1024 (encoder layer 1)", M: 256, K: 784, N: 1024 },
   { name: "256x2048x2048 (projector)", M: 256, K: 2048, N: 2048 },
@@ -70,7 +70,7 @@ function sampler(device: GPUDevice, m: PreparedMatmul, reps: number, expectMs: n
  * shader and sizes `reps` so one sample lasts about `sampleMs`; tinybench then takes
  * `iterations` samples and the median per-dispatch time gives the figure.
  */
-export async function benchMatmul(
+async function benchMatmul(
   device: GPUDevice,
   shapes: MatmulCase[] = MATMUL_BENCH_SHAPES,
   o: MatmulBenchOptions = {},

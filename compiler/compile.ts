@@ -2,12 +2,12 @@
 // fixed list of dispatches over planned storage, once. Nothing here touches the GPU: the
 // result is a plain Program that runtime/executable.ts instantiates. compile() is a chain of
 // passes, each in its own file, each reading only what the earlier ones produced:
-//   liveness → fusion plan → values → in-place updates → leaf buffers → lowering → slots → steps
+//   liveness → fusion plan → values → in-place updates → leaf buffers → code generation → slots → steps
 import type { Graph } from "../ir/graph.ts";
 import { DEFAULT_MAX_STORAGE_BUFFERS, type FusionPlan, planFusion } from "./fuse.ts";
 import { leafStorages } from "./leaves.ts";
 import { liveNodes, pinnedNodes } from "./liveness.ts";
-import { lowerKernels } from "./lower.ts";
+import { generateKernels } from "./codegen.ts";
 import { planInPlace } from "./inplace.ts";
 import { planSlots, valueIntervals } from "./memory.ts";
 import type { CompileOptions, Program, Storage } from "./program.ts";
@@ -35,7 +35,7 @@ export function compile(g: Graph, opts: CompileOptions = {}): Program {
     const v = values.valueOf.get(id)!;
     return leaves.storageOfValue.get(v) ?? -1 - v;
   };
-  const lowered = lowerKernels(g, plan, values.computeNodes, storageKey, opts);
+  const lowered = generateKernels(g, plan, values.computeNodes, storageKey, opts);
   const { intervals, tempValues } = valueIntervals(
     g,
     plan,

@@ -19,11 +19,11 @@ import { sameShape } from "../kernels/op.ts";
 import { REDUCTIONS } from "../kernels/reduce.ts";
 import { OPS } from "../kernels/registry.ts";
 import { liveConsumers } from "./liveness.ts";
-import { type FusionPlan, kernelReads } from "./plan.ts";
+import { type FusionPlan, kernelReads } from "./fusion_plan.ts";
 import { walkGroup } from "./group.ts";
 import { recomputeCheapValues } from "./recompute.ts";
 
-export type { FusionPlan } from "./plan.ts";
+export type { FusionPlan } from "./fusion_plan.ts";
 
 /** Storage buffers per shader stage that every WebGPU device allows. */
 export const DEFAULT_MAX_STORAGE_BUFFERS = 8;

@@ -4,7 +4,7 @@
 // generator routes such reads through the output binding).
 import type { Graph } from "../ir/graph.ts";
 import { OPS } from "../kernels/registry.ts";
-import { type FusionPlan, kernelReads } from "./plan.ts";
+import { type FusionPlan, kernelReads } from "./fusion_plan.ts";
 import type { Values } from "./values.ts";
 
 /** update value node → target node, for the updates written in place */

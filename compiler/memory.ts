@@ -4,7 +4,7 @@
 // lifetimes do not overlap share a slot. The total is known before anything is allocated.
 import type { Graph } from "../ir/graph.ts";
 import { type Dtype, size } from "../kernels/op.ts";
-import { type FusionPlan, kernelReads } from "./plan.ts";
+import { type FusionPlan, kernelReads } from "./fusion_plan.ts";
 import type { Values } from "./values.ts";
 
 export interface Interval {

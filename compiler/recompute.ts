@@ -13,7 +13,7 @@ import type { Graph } from "../ir/graph.ts";
 import { fmtShape, size } from "../kernels/op.ts";
 import { REDUCTIONS } from "../kernels/reduce.ts";
 import { OPS } from "../kernels/registry.ts";
-import { type FusionPlan, kernelReads } from "./plan.ts";
+import { type FusionPlan, kernelReads } from "./fusion_plan.ts";
 import { usesElementIndex, walkGroup } from "./group.ts";
 
 const bytes = (g: Graph, id: number) => 4 * size(g.nodes[id].shape);

@@ -1,9 +1,9 @@
-// Pass 8 of compile(): the steps. Each lowered pass becomes a dispatch over concrete storages
+// Pass 8 of compile(): the steps. Each generated pass becomes a dispatch over concrete storages
 // (its reasons for standing alone attached); updates not written in place become buffer copies
 // at the end; graph outputs are located.
 import type { Graph } from "../ir/graph.ts";
 import { type BufRef, type Shape, size } from "../kernels/op.ts";
-import type { LoweredKernel } from "./lower.ts";
+import type { GeneratedKernel } from "./codegen.ts";
 import { bytesFor } from "./memory.ts";
 import type { Step } from "./program.ts";
 import type { Values } from "./values.ts";
@@ -11,7 +11,7 @@ import type { Values } from "./values.ts";
 export function buildSteps(
   g: Graph,
   values: Values,
-  kernels: LoweredKernel[],
+  kernels: GeneratedKernel[],
   tempValues: number[][],
   storageOfValue: (value: number) => number,
 ): { steps: Step[]; outputs: Map<string, { storage: number; shape: Shape }> } {

@@ -31,7 +31,7 @@ import type {
   Schedule,
   View,
 } from "./schema.ts";
-import { validateSpec } from "./validate.ts";
+import { validateSpecStructure } from "./validate.ts";
 
 /** Deep copy without undefined-valued fields: what JSON would keep, so round trips compare equal. */
 export function stripUndefined<T>(value: T): T {
@@ -241,7 +241,7 @@ export interface PipelineParts {
 
 /** Assembles and validates a whole spec (throws SpecError with paths on any problem). */
 export function pipeline(p: PipelineParts): PipelineSpec {
-  return validateSpec(stripUndefined({
+  return validateSpecStructure(stripUndefined({
     version: S.SPEC_VERSION,
     name: p.name,
     method: p.method ?? p.name,

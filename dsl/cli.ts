@@ -24,7 +24,7 @@ import { defaultEncoder } from "./presets.ts";
 import { lossNodes } from "./resolve.ts";
 import { cnn, resnet18 } from "./builders.ts";
 import type { Module, PipelineSpec } from "./schema.ts";
-import { validateSpec } from "./validate.ts";
+import { type ValidateOptions, validateSpecStructure } from "./validate.ts";
 import { printable } from "../report/printable.ts";
 
 export { FlagError };
@@ -314,14 +314,17 @@ const FLAGS: Flag[] = [
   },
   { name: "help", help: "print this list and exit", show: () => "" },
 ];
-/** Parses pipeline flags against a preset; see the file header. */
-export function parseFlags(args: string[], preset: PipelineSpec): CliResult {
+/**
+ * Parses pipeline flags against a preset; see the file header. `graphIssues`: the graph stage's
+ * checks (step/validate.ts), run with the spec's own so that a problem the flags caused names them.
+ */
+export function parseFlags(args: string[], preset: PipelineSpec, opts: Pick<ValidateOptions, "graphIssues"> = {}): CliResult {
   const given = splitArgs(args, FLAGS).values;
   if (given.has("help")) {
     return { spec: preset, out: `runs/${preset.name}`, overwrite: false, printStep: false, help: true };
   }
   const specFile = given.get("spec");
-  const spec: PipelineSpec = structuredClone(specFile !== undefined ? loadSpec(specFile) : preset);
+  const spec: PipelineSpec = structuredClone(specFile !== undefined ? loadSpec(specFile, opts) : preset);
   const names = new Set(given.keys());
   for (const f of FLAGS) {
     const value = given.get(f.name);
@@ -329,7 +332,7 @@ export function parseFlags(args: string[], preset: PipelineSpec): CliResult {
   }
   let valid: PipelineSpec;
   try {
-    valid = validateSpec(spec);
+    valid = validateSpecStructure(spec, undefined, { graphIssues: opts.graphIssues });
   } catch (e) {
     if (!(e instanceof SpecError) || given.size === 0) throw e;
     // say that the problem appeared after the flags were applied

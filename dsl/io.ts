@@ -7,7 +7,7 @@ import { dirname } from "node:path";
 import { SpecError } from "./error.ts";
 import { specFileIssue } from "./limits.ts";
 import type { PipelineSpec } from "./schema.ts";
-import { validateSpec } from "./validate.ts";
+import { type ValidateOptions, validateSpecStructure } from "./validate.ts";
 
 /**
  * JSON with object keys sorted recursively. Undefined fields are dropped (as JSON.stringify
@@ -38,14 +38,14 @@ export function canonicalJSON(value: unknown, indent = 0): string {
  * defaults, so a JSON file that leaves out defaulted fields hashes like the full spec.
  */
 export function specHash(spec: unknown): string {
-  return createHash("sha256").update(canonicalJSON(validateSpec(spec))).digest("hex");
+  return createHash("sha256").update(canonicalJSON(validateSpecStructure(spec))).digest("hex");
 }
 
 /**
  * Parses and validates spec JSON text; `source` names it in errors (a file name). The text is
  * untrusted input: it may not name a data location (validate.ts ValidateOptions.untrusted).
  */
-export function parseSpecJSON(text: string, source = "<spec>"): PipelineSpec {
+export function parseSpecJSON(text: string, source = "<spec>", opts: Pick<ValidateOptions, "graphIssues"> = {}): PipelineSpec {
   const tooBig = specFileIssue(text.length);
   if (tooBig) throw new SpecError(tooBig, source);
   let raw: unknown;
@@ -54,11 +54,11 @@ export function parseSpecJSON(text: string, source = "<spec>"): PipelineSpec {
   } catch (e) {
     throw new SpecError({ path: "", message: `not valid JSON: ${(e as Error).message}` }, source);
   }
-  return validateSpec(raw, source, { untrusted: true });
+  return validateSpecStructure(raw, source, { untrusted: true, graphIssues: opts.graphIssues });
 }
 
-/** Reads and validates a spec file. */
-export function loadSpec(file: string): PipelineSpec {
+/** Reads and validates a spec file (`graphIssues`: the graph stage's checks, step/validate.ts). */
+export function loadSpec(file: string, opts: Pick<ValidateOptions, "graphIssues"> = {}): PipelineSpec {
   let text: string;
   try {
     // the size first: a 50 MB file is refused without being read
@@ -69,12 +69,12 @@ export function loadSpec(file: string): PipelineSpec {
     if (e instanceof SpecError) throw e;
     throw new SpecError({ path: "", message: `cannot read the spec file: ${(e as Error).message}` }, file);
   }
-  return parseSpecJSON(text, file);
+  return parseSpecJSON(text, file, opts);
 }
 
 /** Validates and writes a spec as pretty canonical JSON, creating the folder if needed. */
 export function saveSpec(file: string, spec: unknown): void {
-  const valid = validateSpec(spec);
+  const valid = validateSpecStructure(spec);
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, canonicalJSON(valid, 2) + "\n");
 }

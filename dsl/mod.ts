@@ -3,7 +3,7 @@ export * from "./builders.ts";
 export { augs, CPU_DEFAULTS, defaultEncoder, type PresetName, type PresetOptions, presets } from "./presets.ts";
 export * from "./schema.ts";
 export { SpecError, type SpecIssue } from "./error.ts";
-export { lossRefs, semanticIssues, untrustedIssues, type ValidateOptions, validateSpec } from "./validate.ts";
+export { semanticIssues, untrustedIssues, type ValidateOptions, validateSpecStructure } from "./validate.ts";
 export { canonicalJSON, loadSpec, parseSpecJSON, saveSpec, specHash } from "./io.ts";
 export { type CliResult, FLAG_NAMES, FlagError, helpText, parseFlags } from "./cli.ts";
 export { type FieldChange, formatChanges, RESUMABLE_FIELDS, resumeChanges, ResumeError } from "./resume.ts";
@@ -16,4 +16,3 @@ export {
   viewAugmentAttrs,
 } from "./aug_recipes.ts";
 export * from "./resolve.ts";
-export { checkExpr, type ExprInfo, type RefInfo } from "./loss_check.ts";

@@ -1,6 +1,6 @@
 // Static facts derived from a spec: expanded module paths, widths, image shapes, EMA
-// parameter sets. Used by the semantic checks (validate.ts) and meant for the lowering, so the
-// two agree on what a spec means. Functions here assume the schema has accepted the spec;
+// parameter sets. Used by the semantic checks (validate.ts) and by the forward graph (step/), so
+// the two agree on what a spec means. Functions here assume the schema has accepted the spec;
 // the ones that can meet a broken reference return undefined rather than throw.
 import { datasetImageShape } from "../data/names.ts";
 import type { Branch, Expr, LossNode, Module, PipelineSpec, Tau } from "./schema.ts";

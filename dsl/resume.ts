@@ -6,7 +6,7 @@
 // by field, with the old and the new value.
 import { joinPath, show, SpecError } from "./error.ts";
 import type { PipelineSpec } from "./schema.ts";
-import { validateSpec } from "./validate.ts";
+import { validateSpecStructure } from "./validate.ts";
 
 /**
  * Spec paths that may differ on resume. Logging cadence is not part of the spec (it is a
@@ -67,13 +67,13 @@ function diff(a: unknown, b: unknown, path: string, out: FieldChange[]): void {
 export function resumeChanges(saved: unknown, now: PipelineSpec, where = "the checkpoint"): FieldChange[] {
   let old: PipelineSpec;
   try {
-    old = validateSpec(saved);
+    old = validateSpecStructure(saved);
   } catch (e) {
     if (!(e instanceof SpecError)) throw e;
     throw new ResumeError([], `${where}: its spec is not valid in this version: ${e.message}`);
   }
   const changes: FieldChange[] = [];
-  diff(old, validateSpec(now), "", changes);
+  diff(old, validateSpecStructure(now), "", changes);
   const refused = changes.filter((c) => !resumable(c.path));
   if (refused.length) {
     const lines = refused.map((c) => `  ${c.path}: ${c.from} → ${c.to}`).join("\n");

@@ -2,8 +2,8 @@
 // JSON-serializable, versioned object: builders (dsl/builders.ts) produce it, this valibot
 // schema checks its form, dsl/validate.ts checks its meaning, dsl/io.ts hashes and stores it.
 //
-// How each field lowers to the graph (ir/graph.ts) — the lowering lives elsewhere; this is
-// its contract:
+// What each field becomes in the graph (step/forward_graph.ts builds it); this is its
+// contract:
 //
 //   data      The dataset to stream (name from a known table or a path) and optional caps on
 //             the number of train/test images. Images enter as [batch, C, H, W] in [0, 1].
@@ -50,11 +50,11 @@
 //   eval      Weighted kNN (cosine, k, temperature) on encoder features every `every`
 //             epochs (0: only at the end) and a linear probe trained at the end.
 //
-// Helpers the lowering can share with the checks, so both read a spec the same way:
+// Helpers the forward graph shares with the checks, so both read a spec the same way:
 // resolve.ts (expandPath: seq modules → leaf modules; moduleOutDim / branchDim: widths;
 // viewImageShape; emaSets: the EMA parameter copies; trainedModules; lossNodes),
-// validate.ts lossRefs (shape of every name the loss may use) and loss_check.ts checkExpr
-// (the loss lowered shapes-only through the op table).
+// and, in the graph stage, step/loss_check.ts (lossRefs: the shape of every name the loss may
+// use; checkExpr: the loss lowered shapes-only through the op table).
 //
 // Field names are short; every field is documented on its type in dsl/spec_types.ts (what an
 // editor shows). Fields with a default may be left out of a JSON file; the validated spec always

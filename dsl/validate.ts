@@ -1,14 +1,14 @@
-// validateSpec: the gate every spec passes (builders' pipeline(), loadSpec, the CLI). First the
-// valibot schema (form: types, ranges, unknown fields), then the semantic checks that a schema
-// cannot express (references, cycles, widths, EMA/queue consistency, a loss that trains
-// something). All problems are collected and thrown as one SpecError naming their paths.
+// validateSpecStructure: the spec layer's own gate (builders' pipeline(), loadSpec, the CLI). First
+// the valibot schema (form: types, ranges, unknown fields), then the semantic checks that a schema
+// cannot express (references, cycles, widths, EMA/queue consistency). What needs the graph stage
+// (the loss lowered shapes-only through the op table, a stem's minimum view size) is checked by
+// step/validate.ts validateSpec, which runs these checks and its own as one gate; both report
+// all problems as one SpecError naming their paths.
 import * as v from "valibot";
 import { joinPath, show, SpecError, type SpecIssue } from "./error.ts";
 import { limitIssues } from "./limits.ts";
-import { checkExpr, type RefInfo } from "./loss_check.ts";
 import { DATA_KINDS, parseDataName } from "../data/names.ts";
-import { IMAGENET_STEM_MIN_SIZE } from "../nn/resnet.ts";
-import { branchDim, branchTrainable, expandPath, moduleOutDim, viewImageShape } from "./resolve.ts";
+import { expandPath, moduleOutDim, viewImageShape } from "./resolve.ts";
 import { type Branch, type PipelineSpec, PipelineSpecSchema, SPEC_VERSION } from "./schema.ts";
 
 export interface ValidateOptions {
@@ -19,10 +19,12 @@ export interface ValidateOptions {
    * always one path segment (schema.ts RUN_NAME_RE), so no spec picks where the run writes.
    */
   untrusted?: boolean;
+  /** further checks of a spec that passed these, reported with them (step/validate.ts: the graph checks) */
+  graphIssues?: (spec: PipelineSpec) => SpecIssue[];
 }
 
 /** Checks `input` and returns the spec with defaults filled in; throws SpecError otherwise. */
-export function validateSpec(input: unknown, file?: string, opts: ValidateOptions = {}): PipelineSpec {
+export function validateSpecStructure(input: unknown, file?: string, opts: ValidateOptions = {}): PipelineSpec {
   if (!input || typeof input !== "object" || Array.isArray(input)) {
     throw new SpecError(
       { path: "", message: `expected a pipeline spec object {version, name, …}, got ${show(input)}` },
@@ -41,7 +43,7 @@ export function validateSpec(input: unknown, file?: string, opts: ValidateOption
   if (limits.length) throw new SpecError(limits, file);
   const r = v.safeParse(PipelineSpecSchema, input);
   if (!r.success) throw new SpecError(r.issues.map(schemaIssue), file);
-  const issues = semanticIssues(r.output);
+  const issues = semanticIssues(r.output, opts.graphIssues);
   if (opts.untrusted) issues.push(...untrustedIssues(r.output));
   if (issues.length) throw new SpecError(issues, file);
   return r.output;
@@ -75,13 +77,13 @@ function schemaIssue(issue: v.BaseIssue<unknown>): SpecIssue {
 const list = (names: Iterable<string>) => [...names].join(", ") || "none";
 
 /** Every semantic problem of a schema-valid spec, in spec order, without duplicates. */
-export function semanticIssues(spec: PipelineSpec): SpecIssue[] {
+export function semanticIssues(spec: PipelineSpec, graphIssues?: (spec: PipelineSpec) => SpecIssue[]): SpecIssue[] {
   const issues: SpecIssue[] = [];
   checkNames(spec, issues);
   checkModules(spec, issues);
   checkBranches(spec, issues);
   checkQueues(spec, issues);
-  checkLoss(spec, issues);
+  if (graphIssues) issues.push(...graphIssues(spec));
   checkTraining(spec, issues);
   const seen = new Set<string>();
   return issues.filter((i) => {
@@ -157,7 +159,6 @@ function checkBranches(spec: PipelineSpec, issues: SpecIssue[]) {
     if (!leaves || !checkVisitsOnce(leaves, at, issues)) return;
     leaves.forEach((n, k) => {
       checkTakesImages(spec, leaves, k, at, issues);
-      checkImagenetStem(spec, b, n, k, at, issues);
       checkMlpInput(spec, b, leaves, k, at, issues);
       checkFlattenSide(spec, b, n, k, at, flattens, issues);
     });
@@ -204,21 +205,6 @@ function checkTakesImages(spec: PipelineSpec, leaves: string[], k: number, at: s
     issues.push({
       path: `${at}.path`,
       message: `'${n}' (${m.kind}) takes images, so it must come first in the path, not after '${leaves[k - 1]}'`,
-    });
-  }
-}
-
-/** The imagenet stem divides the side by 4: the view must be large enough. */
-function checkImagenetStem(spec: PipelineSpec, b: Branch, n: string, k: number, at: string, issues: SpecIssue[]) {
-  const m = spec.modules[n];
-  if (m.kind !== "resnet18" || m.stem !== "imagenet" || k !== 0) return;
-  const [, h, w] = viewImageShape(spec, b.view);
-  const side = Math.min(h ?? Infinity, w ?? Infinity);
-  if (side < IMAGENET_STEM_MIN_SIZE) {
-    issues.push({
-      path: `${joinPath("modules", n)}.stem`,
-      message:
-        `the 'imagenet' stem divides the side by 4 and needs views of at least ${IMAGENET_STEM_MIN_SIZE} px, but view '${b.view}' is ${h}×${w} (in ${at} '${b.name}'); use stem 'cifar'`,
     });
   }
 }
@@ -336,41 +322,6 @@ function checkQueues(spec: PipelineSpec, issues: SpecIssue[]) {
       });
     }
   });
-}
-
-/** The names the loss may use: branch outputs [batch, D] and queue contents [size, D]. */
-export function lossRefs(spec: PipelineSpec): Map<string, RefInfo> {
-  const refs = new Map<string, RefInfo>();
-  for (const b of spec.branches) {
-    const d = branchDim(spec, b);
-    const shape = d === undefined ? undefined : [spec.batch, d];
-    if (!refs.has(b.name)) refs.set(b.name, { kind: "branch", shape, trainable: branchTrainable(b) });
-  }
-  for (const q of spec.queues) {
-    const of = spec.branches.find((b) => b.name === q.of);
-    const d = of && branchDim(spec, of);
-    const shape = d === undefined ? undefined : [q.size, d];
-    if (!refs.has(q.name)) refs.set(q.name, { kind: "queue", shape, trainable: false });
-  }
-  return refs;
-}
-
-function checkLoss(spec: PipelineSpec, issues: SpecIssue[]) {
-  const info = checkExpr(spec.loss, lossRefs(spec), "loss", issues);
-  if (!info) return;
-  if (info.shape.length !== 0) {
-    issues.push({
-      path: "loss",
-      message: `the loss must be a scalar, got shape [${info.shape.join(", ")}]; reduce it with mean or sum`,
-    });
-  }
-  if (!info.trainable) {
-    issues.push({
-      path: "loss",
-      message:
-        "the loss reaches no trainable parameter: every branch it uses is stopGrad, ema, a queue or under a stopGrad node",
-    });
-  }
 }
 
 function checkTraining(spec: PipelineSpec, issues: SpecIssue[]) {

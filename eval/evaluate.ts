@@ -1,7 +1,7 @@
 // Evaluation of a run with the same kernel set: frozen encoder features (BN in inference
 // mode) → weighted kNN and a linear probe, for the trained encoder, the same encoder at its
 // random initialisation, and raw pixels as baselines.
-import { applyModule } from "../nn/apply.ts";
+import { applyModule } from "../step/apply_module.ts";
 import type { Split } from "../data/dataset.ts";
 import type { PipelineSpec } from "../dsl/schema.ts";
 import { extractFeatures, type FeatureModel, type FeatureSet } from "./features.ts";

@@ -12,7 +12,7 @@ import type { Gpu } from "../runtime/device.ts";
 import type { DeviceImages } from "../runtime/device_images.ts";
 import { Executable } from "../runtime/executable.ts";
 import { awaitGpu } from "../runtime/wait.ts";
-import { ScalarPlan } from "../step/scalars.ts";
+import { ScalarPlan } from "../step/scalar_plan.ts";
 
 /** n rows of `dim` features (row-major) with their labels in [0, classes). */
 export interface FeatureSet {

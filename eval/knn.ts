@@ -61,7 +61,7 @@ export function l2NormalizeRows(x: Float32Array, n: number, dim: number): Float3
  * The weighted vote of one query: `sims`/`idx` are its neighbours (any order, any number ≥ k);
  * the k most similar (ties: lower train index) vote. Returns the winning class (ties: lower class).
  */
-export function weightedVote(
+function weightedVote(
   sims: ArrayLike<number>,
   idx: ArrayLike<number>,
   labels: Int32Array,

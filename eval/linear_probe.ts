@@ -5,7 +5,7 @@
 // optimizer rule from step/optim.ts (AdamW or SGD+momentum, cosine lr per step). Minibatches
 // are uploaded per step; the loss is summed on the GPU and read once per epoch.
 import { compileFor } from "../runtime/compile_for.ts";
-import { grad } from "../compiler/autodiff.ts";
+import { grad } from "../ir/autodiff.ts";
 import { Graph } from "../ir/graph.ts";
 import { getGpu, type Gpu } from "../runtime/device.ts";
 import { awaitGpu } from "../runtime/wait.ts";

@@ -1,6 +1,6 @@
 // Barlow Twins made asymmetric like SimSiam: the online branch gets a predictor
 // (encoder → projector → predictor) and the target branch is the same encoder → projector
-// behind stop-gradient. The seed's discussion reports that this asymmetry HURTS Barlow Twins
+// behind stop-gradient. The essay's discussion reports that this asymmetry HURTS Barlow Twins
 // (it needs no asymmetry to avoid collapse); this example lets one measure by how much.
 //   L = ½·BT(p1, stopGrad(z2)) + ½·BT(p2, stopGrad(z1))
 // The predictor is a bottleneck MLP D → D/4 (BN, ReLU) → D (SimSiam's shape); the rest is the
@@ -9,7 +9,7 @@
 import { add, barlowTwins, branch, mlp, mul } from "../dsl/builders.ts";
 import { type BarlowOptions, presets } from "../dsl/presets.ts";
 import type { PipelineSpec } from "../dsl/schema.ts";
-import { validateSpec } from "../dsl/validate.ts";
+import { validateSpec } from "../step/validate.ts";
 import { isMain, runPipeline } from "../pipelines/run.ts";
 import { outWidth } from "./run_example.ts";
 

@@ -9,7 +9,7 @@
 import { add, barlowTwins, branch, ema, mul } from "../dsl/builders.ts";
 import { type BarlowOptions, presets } from "../dsl/presets.ts";
 import type { PipelineSpec } from "../dsl/schema.ts";
-import { validateSpec } from "../dsl/validate.ts";
+import { validateSpec } from "../step/validate.ts";
 import { isMain, runPipeline } from "../pipelines/run.ts";
 
 export interface ByolBarlowOptions extends BarlowOptions {

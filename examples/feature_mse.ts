@@ -11,7 +11,7 @@
 import { eye, featureSimMSE, matmul, mean, normalize, square, sub } from "../dsl/builders.ts";
 import { type PresetOptions, presets } from "../dsl/presets.ts";
 import type { Expr, PipelineSpec } from "../dsl/schema.ts";
-import { validateSpec } from "../dsl/validate.ts";
+import { validateSpec } from "../step/validate.ts";
 import { isMain } from "../pipelines/run.ts";
 import { outWidth, runFinished } from "./run_example.ts";
 

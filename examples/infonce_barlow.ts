@@ -1,4 +1,4 @@
-// InfoNCE (NT-Xent) + Barlow Twins in one loss: the two sides of the seed's duality at once.
+// InfoNCE (NT-Xent) + Barlow Twins in one loss: the two sides of the essay's duality at once.
 // NT-Xent pushes the N×N SAMPLE similarity matrix of the two views towards the identity (it
 // needs many negatives, i.e. a big batch N); Barlow Twins pushes the D×D FEATURE correlation
 // matrix towards the identity (it needs many features, i.e. a wide D).
@@ -17,7 +17,7 @@ import { add, barlowTwins, mul, ntXent } from "../dsl/builders.ts";
 import { type BarlowOptions, presets } from "../dsl/presets.ts";
 import type { PipelineSpec } from "../dsl/schema.ts";
 import { lossNodes } from "../dsl/resolve.ts";
-import { validateSpec } from "../dsl/validate.ts";
+import { validateSpec } from "../step/validate.ts";
 import { isMain } from "../pipelines/run.ts";
 import { outWidth, runFinished } from "./run_example.ts";
 

@@ -1,4 +1,4 @@
-// The seed's open question, measured: does the λ-free Barlow Twins loss (λ = 1/(D−1), the
+// The essay's open question, measured: does the λ-free Barlow Twins loss (λ = 1/(D−1), the
 // off-diagonal MEAN of each row) match the searched λ = 0.0051 across projector widths D?
 // The two agree only near D ≈ 197; at D = 2048, 1/(D−1) is 10× weaker (docs/lambda_free.md).
 //

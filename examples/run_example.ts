@@ -8,6 +8,7 @@ import process from "node:process";
 import { parseFlags } from "../dsl/cli.ts";
 import type { PipelineSpec } from "../dsl/schema.ts";
 import { runPipeline } from "../pipelines/run.ts";
+import { graphIssues } from "../step/validate.ts";
 
 /**
  * `base` must validate under any flags (its loss must not bake D or N in); `finish` derives
@@ -23,7 +24,7 @@ export async function runFinished(
   let preset = finish(base);
   if (!args.includes("--help") && !args.includes("-h")) {
     try {
-      preset = finish(parseFlags(args, base).spec);
+      preset = finish(parseFlags(args, base, { graphIssues }).spec);
     } catch {
       // runPipeline parses the same flags and prints the error with the usual exit code
     }

@@ -20,6 +20,25 @@ export interface Update {
   value: number;
 }
 
+/** A persistent tensor as a builder asks for it: its kind, name and initial value. */
+export interface Persistent {
+  op: "param" | "state";
+  name: string;
+  init: Init;
+}
+
+/**
+ * What a graph's builder decides as nodes are added. The IR knows nothing of training: the
+ * spec → graph stage (step/graph_rules.ts) uses these hooks to round matmul operands to f16 and
+ * to build an EMA copy of a module with the same layer code; the graph only applies them.
+ */
+export interface BuildRules {
+  /** the inputs op `op` gets, given those it was asked for (e.g. the operands rounded to f16) */
+  inputs?(g: Graph, op: string, ids: number[]): number[];
+  /** the persistent tensor created when `asked` is (e.g. an EMA shadow for a parameter) */
+  persistent?(asked: Persistent): Persistent;
+}
+
 export class Graph {
   nodes: Node[] = [];
   updates: Update[] = [];
@@ -27,20 +46,14 @@ export class Graph {
   outputs: Map<string, number> = new Map();
   /** label applied to nodes created while it is set */
   scope: string | undefined;
-  /**
-   * While set, the operands of ops marked f16Operands (matmul, convolutions) are rounded to f16
-   * as they are added, except in scopes `keepF32` names (the loss and its statistics stay f32):
-   * forward and backward alike, since the backward's matmuls are created the same way.
-   */
-  mixedPrecision: { keepF32(scope: string | undefined): boolean } | undefined;
+  /** the builder's rules applied as nodes are added (see BuildRules); none by default */
+  rules: BuildRules | undefined;
 
   add(op: string, inputs: (Tensor | number)[], attrs: Attrs = {}): Tensor {
     const def = OPS[op];
     if (!def) throw new ShapeError(op, `unknown op '${op}' (known: ${Object.keys(OPS).join(", ")})`);
     let ids = inputs.map((t) => (typeof t === "number" ? t : t.id));
-    if (def.f16Operands && this.mixedPrecision && !this.mixedPrecision.keepF32(this.scope)) {
-      ids = ids.map((i) => (this.nodes[i].op === "roundF16" ? i : this.add("roundF16", [i]).id));
-    }
+    if (this.rules?.inputs) ids = this.rules.inputs(this, op, ids);
     const inShapes = ids.map((i) => this.nodes[i].shape);
     let shape: Shape;
     try {
@@ -65,26 +78,14 @@ export class Graph {
   }
   /** trainable parameter; `init` is a host-side initializer spec (see runtime/init.ts) */
   param(name: string, shape: Shape, init: Init, group = "default"): Tensor {
-    if (this.shadowPrefix !== undefined) {
-      // an EMA copy: non-trainable state that starts equal to the online parameter
-      const shadow = this.shadowPrefix + name;
-      this.shadows.set(shadow, name);
-      return this.persistent("state", shadow, shape, { init: { kind: "copy", of: name }, group });
-    }
-    return this.persistent("param", name, shape, { init, group });
+    const p = this.rules?.persistent?.({ op: "param", name, init }) ?? { op: "param", name, init };
+    return this.persistent(p.op, p.name, shape, { init: p.init, group });
   }
   /** persistent non-trainable buffer (running stats, EMA weights, queues, optimizer moments) */
   state(name: string, shape: Shape, init: Init): Tensor {
-    return this.persistent("state", (this.shadowPrefix ?? "") + name, shape, { init });
+    const p = this.rules?.persistent?.({ op: "state", name, init }) ?? { op: "state", name, init };
+    return this.persistent(p.op, p.name, shape, { init: p.init });
   }
-
-  /**
-   * While set, param(name) gives an EMA shadow `${shadowPrefix}${name}` instead (state, copy-
-   * initialised) and state(name) is prefixed too: the same layer code builds a target network.
-   */
-  shadowPrefix: string | undefined;
-  /** shadow state name → online parameter name */
-  shadows: Map<string, string> = new Map();
 
   /** params and state are unique by name: asking again returns the same node (weight sharing) */
   private persistent(op: "param" | "state", name: string, shape: Shape, attrs: Attrs): Tensor {

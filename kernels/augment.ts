@@ -11,11 +11,6 @@ import { normalizeAugment } from "./augment/spec.ts";
 import type { OpDef } from "./op.ts";
 import { seedStep } from "./random.ts";
 
-export type { AugmentAttrs, AugmentSpec } from "./augment/spec.ts";
-export { normalizeAugment, P as AUGMENT_PARAM_SLOTS } from "./augment/spec.ts";
-export { drawParams, jitterOrder } from "./augment/params.ts";
-export { augmentCpu } from "./augment/reference.ts";
-
 export const AUGMENT: Record<string, OpDef> = {
   augment: {
     kind: "kernel",

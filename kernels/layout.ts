@@ -20,7 +20,7 @@ import {
 
 // ---- shared WGSL helpers (also used by reduce.ts and softmax.ts) ----------------------------
 
-export const WG = 64;
+const WG = 64;
 /**
  * A 1-D launch of `n` threads of workgroup size WG, folded into 2-D when it exceeds the
  * 65535-workgroups-per-dimension limit. `main` declares the builtins; `index` is the thread's

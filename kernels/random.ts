@@ -14,7 +14,7 @@ const TAG = (DOMAIN_RAND << 16) >>> 0;
  * which sqrt(−2 ln u) turns into a ~1% error of small normals; there the series of −ln(1 − t),
  * t = 1 − u (exact in f32), is used instead: relative error < (1/16)^6/7 ≈ 1e-8.
  */
-export function negLog(u: number): number {
+function negLog(u: number): number {
   const t = 1 - u;
   if (t >= 0.0625) return -Math.log(u);
   return t * (1 + t * (1 / 2 + t * (1 / 3 + t * (1 / 4 + t * (1 / 5 + t / 6)))));
@@ -26,7 +26,7 @@ export function boxMuller(w: ArrayLike<number>): number {
 }
 
 /** One WGSL library for both ops (the compiler includes a `lib` once per fused kernel). */
-export const RANDOM_WGSL = PHILOX_WGSL + /* wgsl */ `
+const RANDOM_WGSL = PHILOX_WGSL + /* wgsl */ `
 fn negLog(u: f32) -> f32 {
   let t = 1.0 - u;
   if (t >= 0.0625) { return -log(u); }
@@ -38,7 +38,7 @@ fn philoxBoxMuller(w: vec4<u32>) -> f32 {
 `;
 
 /** Validated u32 stream id from attrs. */
-export function streamOf(op: string, attrs: Record<string, unknown>): number {
+function streamOf(op: string, attrs: Record<string, unknown>): number {
   const s = attrs.stream ?? 0;
   if (typeof s !== "number" || !Number.isInteger(s) || s < 0 || s > 0xffffffff) {
     throw new ShapeError(op, `attrs.stream must be an integer in [0, 2^32), got ${JSON.stringify(attrs.stream)}`);

@@ -36,7 +36,7 @@ export function reduceAxes(op: string, s: Shape, attrs: Attrs): number[] {
 }
 
 /** Output shape of a reduction: reduced axes become 1 (keepdims) or disappear. */
-export function reduceShape(op: string, s: Shape, attrs: Attrs): number[] {
+function reduceShape(op: string, s: Shape, attrs: Attrs): number[] {
   const axes = reduceAxes(op, s, attrs);
   return attrs.keepdims ? s.map((d, i) => (axes.includes(i) ? 1 : d)) : s.filter((_, i) => !axes.includes(i));
 }
@@ -201,7 +201,7 @@ export function reducePlan(s: Shape, axes: number[], allowVec = true): ReducePla
 }
 
 /** WGSL u32 offset Σ coord_g · stride_g of the flat index `v` over groups (row-major). */
-export function offsetExpr(v: string, groups: Group[]): string {
+function offsetExpr(v: string, groups: Group[]): string {
   if (!groups.length) return "0u";
   let after = 1;
   const terms: string[] = [];

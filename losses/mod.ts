@@ -9,4 +9,3 @@ export { vicreg, type VicregOpts, type VicregTerms, vicregTerms } from "./vicreg
 export { featureSimilarityMse } from "./feature_mse.ts";
 export { collapseDiagnostics } from "./diagnostics.ts";
 export { eye, eyeComposed } from "./eye.ts";
-export { LossExprError, lossPair, lowerExpr, type Ref } from "./expr.ts";

@@ -6,4 +6,3 @@ export { mlp, type MlpOpts } from "./mlp.ts";
 export { conv, type ConvOpts, flatten, globalAvgPool } from "./conv.ts";
 export { smallCnn, type SmallCnnOpts } from "./small_cnn.ts";
 export { basicBlock, IMAGENET_STEM_MIN_SIZE, resnet18, type ResNetOpts, type ResNetStem } from "./resnet.ts";
-export { applyModule } from "./apply.ts";

@@ -2,7 +2,7 @@
 //   for each width w_i: conv k×k (stride 1, same padding, no bias) → [BN] → ReLU, then a 2×2
 //   max-pool while the map is still at least 2×2; finally global average pool → [N, w_last].
 // Param names: `${name}.conv${i}.weight`, `${name}.bn${i}.*` (no conv bias: a BN follows).
-// This is the only CNN: nn/apply.ts lowers `cnn` modules through it.
+// This is the only CNN: step/apply_module.ts builds `cnn` modules with it.
 import type { Tensor } from "../ir/tensor.ts";
 import { fmtShape, ShapeError } from "../kernels/op.ts";
 import { batchNorm, type BatchNormOpts } from "./batchnorm.ts";

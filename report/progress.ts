@@ -33,7 +33,7 @@ export function formatProgress(s: ProgressState, barWidth = 20): string {
 }
 
 /** Whether stdout is a terminal, under Deno or Bun/Node. */
-export function stdoutIsTerminal(): boolean {
+function stdoutIsTerminal(): boolean {
   const deno = (globalThis as { Deno?: { stdout: { isTerminal(): boolean } } }).Deno;
   return deno ? deno.stdout.isTerminal() : Boolean(process.stdout.isTTY);
 }

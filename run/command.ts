@@ -10,10 +10,11 @@ import type { PipelineSpec } from "../dsl/schema.ts";
 import { DataError } from "../data/dataset.ts";
 import { CheckpointError } from "../io/checkpoint.ts";
 import { MemoryPlanError } from "../step/memory_check.ts";
-import { compileStep, trainingGraph } from "../step/build.ts";
 import { printGraph, printProgram } from "../compiler/print.ts";
 import { loadDatasetSync } from "../data/load.ts";
-import { imageBytes } from "../runtime/device_images.ts";
+import { getGpu } from "../runtime/device.ts";
+import { deviceStep } from "../runtime/device_step.ts";
+import { graphIssues } from "../step/validate.ts";
 import { NonFiniteLossError } from "../train/trainer.ts";
 import { runMethod } from "./method_run.ts";
 import { summary } from "./run_report.ts";
@@ -31,14 +32,14 @@ export async function runCommand(
   args: string[] = process.argv.slice(2),
 ): Promise<CommandResult> {
   try {
-    const cli = parseFlags(args, preset);
+    const cli = parseFlags(args, preset, { graphIssues });
     if (cli.help) {
       console.log(helpText(preset, program));
       return { code: 0 };
     }
     const { spec, out } = cli;
     if (cli.printStep) {
-      console.log(printStep(spec));
+      console.log(await printStep(spec));
       return { code: 0 };
     }
     const run = await runMethod({ spec, out, resume: cli.resume, overwrite: cli.overwrite });
@@ -54,21 +55,15 @@ export async function runCommand(
 
 /**
  * The compiled training step of `spec`, op by op (--print-step): the training graph, then the
- * program with its storages, dispatches and fused groups. Built as the trainer builds it for the
- * data set's size, for an adapter with subgroups; nothing runs on a device.
+ * program with its storages, dispatches and fused groups, exactly as the trainer builds it on this
+ * adapter (runtime/device_step.ts: its variants and limits, the data's layout); nothing runs.
  */
-function printStep(spec: PipelineSpec): string {
-  const { train: tr } = loadDatasetSync(spec.data.name, {
-    trainLimit: spec.data.trainLimit,
-    testLimit: spec.data.testLimit,
-  });
-  const bytes = imageBytes(tr.images);
-  const t = trainingGraph(spec, { c: tr.c, h: tr.h, w: tr.w }, {
-    data: { rows: tr.n, dtype: bytes ? "u8" : "f32", order: "shuffle" },
-    precision: spec.precision,
-  });
-  const step = compileStep(t, { features: { subgroups: true, f16: spec.precision === "f16-mixed" } });
-  return `${printGraph(t.graph)}\n\n${printProgram(step.program, t.graph)}`;
+async function printStep(spec: PipelineSpec): Promise<string> {
+  const { train: tr } = loadDatasetSync(spec.data.name, { trainLimit: spec.data.trainLimit, testLimit: spec.data.testLimit });
+  const { step } = await deviceStep(await getGpu(), spec, tr);
+  return `${printGraph(step.graph)}
+
+${printProgram(step.program, step.graph)}`;
 }
 
 /** Prints the error as the user should see it; returns the exit status. */

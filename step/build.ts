@@ -1,19 +1,22 @@
-// The one way a training step is made: spec → lowered forward graph (step/lower.ts) → training
+// The one way a training step is made: spec → forward graph (step/forward_graph.ts) → training
 // graph (gradients, optimizer, EMA and queue updates; step/training.ts) → compiled program, with
 // the scalar plan that feeds it. The trainer, the bench, the examples and the tests all build
 // their step here.
 import { compile, type CompileOptions, type Program } from "../compiler/compile.ts";
+import { SpecError } from "../dsl/error.ts";
 import type { PipelineSpec } from "../dsl/schema.ts";
 import type { Graph } from "../ir/graph.ts";
-import { type ImageShape, type LoweredSpec, lowerSpec, type StepData } from "./lower.ts";
+import { type ImageShape, type ForwardGraph, forwardGraph, type StepData } from "./forward_graph.ts";
 import { DEFAULT_LOSS_SCALING } from "./loss_scale.ts";
-import { optimizerConfig, type RunGeometry, TrainingScalars } from "./plan.ts";
-import type { ScalarPlan } from "./scalars.ts";
+import { optimizerConfig, type RunGeometry, TrainingScalars } from "./scalars.ts";
+import type { ScalarPlan } from "./scalar_plan.ts";
 import { addTrainingStep } from "./training.ts";
+import { graphIssues } from "./validate.ts";
 
 export interface TrainingGraph {
   spec: PipelineSpec;
-  lowered: LoweredSpec;
+  /** the forward graph (loss, EMA pairs, queues, the encoder) the training step was built on */
+  forward: ForwardGraph;
   graph: Graph;
   /** names of the trained parameters */
   params: string[];
@@ -41,25 +44,28 @@ export interface CompileStepOptions {
 
 /** The whole training step as a graph, before compilation (the autotuner looks at its shapes). */
 export function trainingGraph(spec: PipelineSpec, image: ImageShape, opts: StepOptions = {}): TrainingGraph {
+  // a spec typed by the builders passed the spec layer's checks, not the graph stage's
+  const issues = graphIssues(spec);
+  if (issues.length) throw new SpecError(issues);
   const scalars = new TrainingScalars(spec);
   const mixed = (opts.precision ?? "f32") === "f16-mixed";
-  const lowered = lowerSpec(spec, image, { scalars, data: opts.data, mixedPrecision: mixed });
+  const forward = forwardGraph(spec, image, { scalars, data: opts.data, mixedPrecision: mixed });
   const optimizer = optimizerConfig(spec);
   if (optimizer.kind === "adamw") optimizer.adamCorrections = scalars.adamCorrections();
-  const { params } = addTrainingStep(lowered.graph, lowered.loss, {
+  const { params } = addTrainingStep(forward.graph, forward.loss, {
     optimizer,
     lrScalar: (name, rank) => scalars.lr(name, rank),
-    ema: lowered.ema,
+    ema: forward.ema,
     lossScaling: mixed ? DEFAULT_LOSS_SCALING : undefined,
   });
   scalars.mainLr(); // logged every step even when no parameter reads it
-  return { spec, lowered, graph: lowered.graph, params };
+  return { spec, forward, graph: forward.graph, params };
 }
 
 /** Compiles a training graph; every scalar the program reads must come from the plan. */
 export function compileStep(t: TrainingGraph, opts: CompileStepOptions): CompiledStep {
   const program = compile(t.graph, { features: opts.features, variant: opts.variant, maxStorageBuffers: opts.maxStorageBuffers });
-  const plan = t.lowered.scalars.plan;
+  const plan = t.forward.scalars.plan;
   plan.check(program, `the step of '${t.spec.name}'`);
   return { ...t, program, plan };
 }

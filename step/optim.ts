@@ -45,7 +45,7 @@ export function applyOptimizer(g: Graph, slots: ParamSlot[], cfg: OptimizerConfi
 type Rule = (g: Graph, s: ParamSlot, cfg: OptimizerConfig) => Tensor;
 
 /** is this parameter excluded from decay and adaptation (1-D: biases and BN affine) */
-export const isExcluded = (p: Tensor, cfg: OptimizerConfig) => (cfg.excludeBiasAndNorm ?? true) && p.rank <= 1;
+const isExcluded = (p: Tensor, cfg: OptimizerConfig) => (cfg.excludeBiasAndNorm ?? true) && p.rank <= 1;
 
 function momentumStep(g: Graph, s: ParamSlot, d: Tensor, cfg: OptimizerConfig): Tensor {
   const mu = cfg.momentum ?? 0.9;
@@ -58,7 +58,7 @@ function momentumStep(g: Graph, s: ParamSlot, d: Tensor, cfg: OptimizerConfig): 
   return s.param.sub(lr.mul(dir));
 }
 
-export const RULES: Record<OptimizerConfig["kind"], Rule> = {
+const RULES: Record<OptimizerConfig["kind"], Rule> = {
   /** PyTorch SGD: d = g + wd·w; buf = μ·buf + d; w -= lr·(nesterov ? d + μ·buf : buf) */
   sgd: (g, s, cfg) => {
     const wd = cfg.weightDecay ?? 0;

@@ -1,79 +1,113 @@
-// The scalar plan: every value a step reads from its uniform (learning rates, τ, queue pointers,
-// Adam corrections, RNG seed and step, the data position) declared once, with the function of the
-// step index that produces it. Graph builders ask the plan for a scalar and get its name back, so
-// no name is typed twice; the runtime packs the plan's values for many steps at once into uniform
-// slots, so the loop never writes scalars step by step.
-import { MAX_SCALARS, SLOT_BYTES } from "../kernels/op.ts";
+// The training step's scalars (TrainingScalars), from the spec: what each per-step scalar is and
+// how it follows the step index, declared in a ScalarPlan (scalar_plan.ts). The forward graph asks
+// for the scalars it needs (τ of an EMA, a queue's write position, a parameter's learning rate)
+// and gets their names; the runtime packs their values. Also the run's length (RunGeometry).
+import type { PipelineSpec, Tau } from "../dsl/schema.ts";
+import { RNG_SEED, RNG_STEP } from "../kernels/op.ts";
+import { adamScalars, type OptimizerConfig } from "./optim.ts";
+import { ScalarPlan } from "./scalar_plan.ts";
+import { lrAt, tauAt } from "./schedule.ts";
 
-export type ScalarType = "f32" | "u32";
-
-/** `C` is what the values depend on besides the step index (e.g. the run's length). */
-export interface ScalarDef<C> {
-  name: string;
-  type: ScalarType;
-  /** the value at (0-based) step `step` */
-  at(step: number, ctx: C): number;
+/** How long the run is: what the schedules need besides the step index. */
+export interface RunGeometry {
+  stepsPerEpoch: number;
+  totalSteps: number;
 }
 
-/** How a compiled program lays scalars out in its uniform (compiler/compile.ts Program). */
-export interface ScalarLayout {
-  scalarIndex: Map<string, number>;
-  scalarTypes: Map<string, ScalarType>;
+export function stepsPerEpoch(spec: PipelineSpec, nTrain: number): number {
+  const spe = Math.floor(nTrain / spec.batch);
+  if (spe < 1) throw new Error(`batch ${spec.batch} is larger than the ${nTrain} training images`);
+  return spe;
 }
 
-export class ScalarPlan<C = undefined> {
-  private defs = new Map<string, ScalarDef<C>>();
+export function runGeometry(spec: PipelineSpec, nTrain: number): RunGeometry {
+  const spe = stepsPerEpoch(spec, nTrain);
+  const all = spec.epochs * spe;
+  return { stepsPerEpoch: spe, totalSteps: spec.steps ? Math.min(spec.steps, all) : all };
+}
 
-  /** Declares a scalar (again with the same type is fine: the first function wins) and returns its name. */
-  declare(name: string, type: ScalarType, at: (step: number, ctx: C) => number): string {
-    const had = this.defs.get(name);
-    if (had && had.type !== type) throw new Error(`scalar plan: '${name}' declared both as ${had.type} and as ${type}`);
-    if (!had) this.defs.set(name, { name, type, at });
-    return name;
+/** The optimizer rule's settings as the spec states them. */
+export function optimizerConfig(spec: PipelineSpec): OptimizerConfig {
+  const o = spec.optimizer;
+  switch (o.kind) {
+    case "lars":
+      return { kind: "lars", momentum: o.momentum, eta: o.eta, weightDecay: o.weightDecay, excludeBiasAndNorm: o.excludeBiasAndNorm, clip: o.clip };
+    case "sgd":
+      return { kind: "sgd", momentum: o.momentum, nesterov: o.nesterov, weightDecay: o.weightDecay, excludeBiasAndNorm: o.excludeBiasAndNorm };
+    case "adamw":
+      return { kind: "adamw", betas: [o.beta1, o.beta2], eps: o.eps, weightDecay: o.weightDecay, excludeBiasAndNorm: o.excludeBiasAndNorm };
   }
+}
 
-  names(): string[] {
-    return [...this.defs.keys()];
-  }
+export class TrainingScalars {
+  readonly plan: ScalarPlan<RunGeometry> = new ScalarPlan();
+  /** the RNG key of augmentations and the step counter they are drawn at (u32) */
+  readonly seed: string;
+  readonly step: string;
+  /** the epoch whose shuffle the batch comes from (u32) */
+  readonly dataEpoch: string;
 
-  value(name: string, step: number, ctx: C): number {
-    const d = this.defs.get(name);
-    if (!d) throw new Error(`scalar plan: no scalar named '${name}' (declared: ${this.names().join(", ")})`);
-    return d.at(step, ctx);
-  }
-
-  values(step: number, ctx: C): Record<string, number> {
-    const out: Record<string, number> = {};
-    for (const [name, d] of this.defs) out[name] = d.at(step, ctx);
-    return out;
-  }
-
-  /** Checks that a program reads only declared scalars, each with its declared type. */
-  check(layout: ScalarLayout, what: string): void {
-    for (const [name, type] of layout.scalarTypes) {
-      const d = this.defs.get(name);
-      if (!d) throw new Error(`${what} reads step scalar '${name}', which the scalar plan does not declare (declared: ${this.names().join(", ")})`);
-      if (d.type !== type) throw new Error(`${what} reads step scalar '${name}' as ${type}; the plan declares it ${d.type}`);
-    }
+  constructor(private spec: PipelineSpec) {
+    const p = this.plan;
+    this.seed = p.declare(RNG_SEED, "u32", () => spec.seed);
+    this.step = p.declare(RNG_STEP, "u32", (s) => s);
+    this.dataEpoch = p.declare("data_epoch", "u32", (s, r) => Math.floor(s / r.stepsPerEpoch));
   }
 
   /**
-   * The uniform slots of steps [from, from + count) for a program's layout: one SLOT_BYTES slot
-   * per step, f32 values as f32 bits and u32 values as integers (taken mod 2^32).
+   * The position of the batch's first row (u32): in the epoch's shuffle, or, for data streamed
+   * to the device in chunks of `chunkSteps` steps' rows, in the current chunk.
    */
-  pack(layout: ScalarLayout, from: number, count: number, ctx: C): ArrayBuffer {
-    this.check(layout, "the program");
-    const buf = new ArrayBuffer(count * SLOT_BYTES);
-    const f = new Float32Array(buf), u = new Uint32Array(buf);
-    const used = [...layout.scalarIndex].map(([name, i]) => ({ i, d: this.defs.get(name)! }));
-    for (let k = 0; k < count; k++) {
-      const base = k * MAX_SCALARS;
-      for (const { i, d } of used) {
-        const v = d.at(from + k, ctx);
-        if (d.type === "u32") u[base + i] = v >>> 0;
-        else f[base + i] = v;
-      }
+  dataFirst(chunkSteps?: number): string {
+    const batch = this.spec.batch;
+    return this.plan.declare("data_first", "u32", (s, r) => ((s % r.stepsPerEpoch) % (chunkSteps ?? Infinity)) * batch);
+  }
+
+  private lrSchedule(base: number, r: RunGeometry) {
+    const s = this.spec.schedule;
+    return {
+      base: base * (this.spec.batch / 256),
+      warmupSteps: Math.round(s.warmupEpochs * r.stepsPerEpoch),
+      totalSteps: r.totalSteps,
+      finalFactor: s.kind === "cosine" ? s.finalFactor : 1,
+    };
+  }
+
+  /** The lr scalar a parameter reads: modules with a fixed lr, 1-D params with their own lr, the rest. */
+  lr(param: string, rank: number): string {
+    const o = this.spec.optimizer;
+    if ((o.fixedLr ?? []).some((m) => param.startsWith(`${m}.`))) {
+      return this.plan.declare("lr_fixed", "f32", () => o.lr * (this.spec.batch / 256));
     }
-    return buf;
+    if (o.kind === "lars" && o.biasLr !== undefined && rank <= 1) {
+      const base = o.biasLr;
+      return this.plan.declare("lr_bias", "f32", (s, r) => lrAt(this.lrSchedule(base, r), s));
+    }
+    return this.mainLr();
+  }
+
+  /** The scheduled lr of most parameters (also what metrics log as `lr`). */
+  mainLr(): string {
+    return this.plan.declare("lr", "f32", (s, r) => lrAt(this.lrSchedule(this.spec.optimizer.lr, r), s));
+  }
+
+  /** AdamW's bias corrections 1 − β^t at t = step + 1. */
+  adamCorrections(): [string, string] {
+    const cfg = optimizerConfig(this.spec);
+    return [
+      this.plan.declare("adam_bc1", "f32", (s) => adamScalars(s + 1, cfg).adam_bc1),
+      this.plan.declare("adam_bc2", "f32", (s) => adamScalars(s + 1, cfg).adam_bc2),
+    ];
+  }
+
+  /** τ of the EMA of branch `of`: from base to final along the cosine over the run (or constant). */
+  tau(of: string, t: Tau): string {
+    return this.plan.declare(`tau_${of}`, "f32", (s, r) =>
+      t.schedule === "const" ? t.base : t.final - (t.final - t.base) * (1 - tauAt(0, s, r.totalSteps, "cosine")));
+  }
+
+  /** The FIFO write position of a queue of `rows` rows fed `batch` rows per step (u32). */
+  queuePointer(queue: string, rows: number): string {
+    return this.plan.declare(`queue_${queue}_ptr`, "u32", (s) => (s * this.spec.batch) % rows);
   }
 }

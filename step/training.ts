@@ -1,6 +1,6 @@
 // Assembles a training step graph: loss → gradients (reverse mode) → optimizer updates →
 // EMA updates, all in one graph so the compiler lowers the whole step once.
-import { grad } from "../compiler/autodiff.ts";
+import { grad } from "../ir/autodiff.ts";
 import type { Graph } from "../ir/graph.ts";
 import type { Tensor } from "../ir/tensor.ts";
 import { type LossScaling, scaleLoss } from "./loss_scale.ts";

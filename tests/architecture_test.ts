@@ -1,24 +1,34 @@
-// The dataflow runs one way (spec → graph → compiled step → GPU): the import graph of the
-// product's modules has no cycle across files of different folders, and no folder imports a
-// layer above it (the edges listed below are the ones that would reach back up).
+// The dataflow runs one way (spec → graph → compiled step → GPU): the product's folders stand in
+// one bottom-to-top order (docs/architecture.md, "Layers and dataflow"), and a module imports only
+// from its own folder or a folder below it. Every folder must have its place in the order, so a new
+// folder cannot slip in unchecked, and the folder-level import graph has no cycle.
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 
 const ROOT = resolve(new URL("..", import.meta.url).pathname);
-const PRODUCT = ["bench", "compiler", "cpu", "data", "dsl", "eval", "examples", "export", "io", "ir", "kernels", "losses", "nn", "pipelines", "report", "runtime", "step", "tools", "train"];
 
-/** folder → folders it must not import from */
-const FORBIDDEN: Record<string, string[]> = {
-  kernels: ["ir", "compiler", "step", "train", "eval", "runtime", "dsl", "nn", "losses", "pipelines"],
-  ir: ["compiler", "step", "train", "eval", "runtime", "dsl", "nn", "losses", "pipelines"],
-  compiler: ["step", "train", "eval", "runtime", "dsl", "nn", "losses", "pipelines"],
-  nn: ["compiler", "step", "train", "eval", "runtime", "pipelines"],
-  losses: ["compiler", "step", "train", "eval", "runtime", "pipelines"],
-  step: ["train", "eval", "runtime", "pipelines"],
-  runtime: ["step", "train", "eval", "pipelines"],
-  eval: ["train", "pipelines"],
-  train: ["pipelines"],
-};
+/** The floors, bottom first: each imports only the ones before it. */
+export const LAYERS = [
+  "kernels", // the op table: shape rules, float64 references, VJPs, WGSL
+  "ir", // Graph and Tensor, and autodiff (a graph → graph transformation)
+  "cpu", // the float64 reference interpreter of a graph
+  "io", // safetensors, checkpoints, run folders, atomic writes
+  "report", // PNG/SVG/terminal output
+  "data", // data sets and the epoch order on the host
+  "dsl", // the spec: schema, builders, presets, flags, the spec's own checks
+  "nn", // layers and encoders as graph-building functions
+  "losses", // losses as graph-building functions
+  "compiler", // graph → program
+  "step", // spec → graph (and the checks that need it), the training step, the one entry point
+  "runtime", // program → GPU
+  "train", // the training run (it does not evaluate: the run's top does)
+  "eval", // kNN and linear probe of an encoder
+  "pipelines", // one runnable file per method
+  "examples", // hybrids and the λ-free study
+  "export", // the PyTorch program writer and the studies comparing with it
+  "tools", // command lines around a run
+  "bench", // benchmarks
+];
 
 function files(dir: string, out: string[] = []): string[] {
   for (const name of readdirSync(dir)) {
@@ -29,44 +39,92 @@ function files(dir: string, out: string[] = []): string[] {
   return out;
 }
 
+/** Source folders of the product: every top-level folder holding TypeScript, except the suite and docs. */
+function productFolders(): string[] {
+  return readdirSync(ROOT).filter((d) =>
+    !d.startsWith(".") && !["node_modules", "tests", "docs", "runs", "results"].includes(d) &&
+    statSync(join(ROOT, d)).isDirectory() && files(join(ROOT, d)).length > 0
+  );
+}
+
 function importGraph(): Map<string, string[]> {
-  const all = PRODUCT.flatMap((d) => files(join(ROOT, d))).concat(join(ROOT, "mod.ts"));
+  const all = LAYERS.flatMap((d) => files(join(ROOT, d)));
   const graph = new Map<string, string[]>();
   for (const f of all) {
     const src = readFileSync(f, "utf8");
-    const deps = [...src.matchAll(/^(?:import|export)\b[^;]*?\bfrom\s+["'](\.[^"']+)["']/gms)].map((m) => resolve(dirname(f), m[1]));
-    graph.set(f, deps.filter((d) => d.endsWith(".ts")));
+    const specs = [...src.matchAll(/^(?:import|export)\b[^;]*?\bfrom\s+["'](\.[^"']+)["']/gms)].map((m) => m[1]);
+    const dynamic = [...src.matchAll(/\bimport\(\s*["'](\.[^"']+)["']\s*\)/g)].map((m) => m[1]);
+    graph.set(f, specs.concat(dynamic).map((s) => resolve(dirname(f), s)).filter((d) => d.endsWith(".ts")));
   }
   return graph;
 }
 
 const folder = (f: string) => relative(ROOT, f).split("/")[0];
 
-Deno.test("no folder imports a layer above it", () => {
+Deno.test("every product folder has its place in the layer order", () => {
+  const missing = productFolders().filter((d) => !LAYERS.includes(d));
+  if (missing.length) throw new Error(`folders without a floor in LAYERS (and docs/architecture.md): ${missing.join(", ")}`);
+  const gone = LAYERS.filter((d) => !productFolders().includes(d));
+  if (gone.length) throw new Error(`LAYERS names folders that do not exist: ${gone.join(", ")}`);
+});
+
+/** Imports from a folder above the importer's, as "from → to" lines. */
+function upwardImports(graph: Map<string, string[]>): string[] {
   const bad: string[] = [];
-  for (const [f, deps] of importGraph()) {
-    for (const d of deps) if (FORBIDDEN[folder(f)]?.includes(folder(d))) bad.push(`${relative(ROOT, f)} → ${relative(ROOT, d)}`);
+  for (const [f, deps] of graph) {
+    const from = LAYERS.indexOf(folder(f));
+    for (const d of deps) {
+      if (LAYERS.indexOf(folder(d)) > from) bad.push(`${relative(ROOT, f)} → ${relative(ROOT, d)} (${folder(f)} is below ${folder(d)})`);
+    }
   }
+  return bad;
+}
+
+/** Cycles of the folder-level import graph, as "a → b → a" lines. */
+function folderCycles(graph: Map<string, string[]>): string[] {
+  const edges = new Map<string, Set<string>>();
+  for (const [f, deps] of graph) {
+    for (const d of deps) {
+      if (folder(d) === folder(f)) continue;
+      if (!edges.has(folder(f))) edges.set(folder(f), new Set());
+      edges.get(folder(f))!.add(folder(d));
+    }
+  }
+  const state = new Map<string, 1 | 2>();
+  const cycles: string[] = [];
+  const visit = (a: string, stack: string[]) => {
+    state.set(a, 1);
+    stack.push(a);
+    for (const b of edges.get(a) ?? []) {
+      if (state.get(b) === 1) cycles.push(stack.slice(stack.indexOf(b)).concat(b).join(" → "));
+      else if (!state.get(b)) visit(b, stack);
+    }
+    stack.pop();
+    state.set(a, 2);
+  };
+  for (const a of edges.keys()) if (!state.get(a)) visit(a, []);
+  return cycles;
+}
+
+Deno.test("no module imports from a folder above its own", () => {
+  const bad = upwardImports(importGraph());
   if (bad.length) throw new Error(`imports that reach back up:\n  ${bad.join("\n  ")}`);
 });
 
-Deno.test("no import cycle runs through files of different folders", () => {
-  const graph = importGraph();
-  const state = new Map<string, 1 | 2>();
-  const cycles: string[][] = [];
-  const visit = (f: string, stack: string[]) => {
-    state.set(f, 1);
-    stack.push(f);
-    for (const d of graph.get(f) ?? []) {
-      if (!graph.has(d)) continue;
-      if (state.get(d) === 1) cycles.push(stack.slice(stack.indexOf(d)).concat(d));
-      else if (!state.get(d)) visit(d, stack);
-    }
-    stack.pop();
-    state.set(f, 2);
-  };
-  for (const f of graph.keys()) if (!state.get(f)) visit(f, []);
-  // a cycle inside one folder (ir/graph.ts ⇄ ir/tensor.ts: one concept, two files) is allowed
-  const crossing = cycles.filter((c) => new Set(c.map(folder)).size > 1);
-  if (crossing.length) throw new Error(`cycles across folders:\n  ${crossing.map((c) => c.map((x) => relative(ROOT, x)).join(" → ")).join("\n  ")}`);
+Deno.test("the folders' import graph has no cycle", () => {
+  const cycles = folderCycles(importGraph());
+  if (cycles.length) throw new Error(`folder cycles:\n  ${cycles.join("\n  ")}`);
+});
+
+Deno.test("the checks see an upward import and a folder cycle", () => {
+  const at = (p: string) => join(ROOT, p);
+  const graph = new Map([
+    [at("ir/graph.ts"), [at("step/build.ts"), at("kernels/op.ts")]],
+    [at("step/build.ts"), [at("ir/graph.ts")]],
+    [at("train/loop.ts"), [at("eval/knn.ts")]],
+  ]);
+  if (upwardImports(graph).join("; ") !== "ir/graph.ts → step/build.ts (ir is below step); train/loop.ts → eval/knn.ts (train is below eval)") {
+    throw new Error(`upward imports: ${upwardImports(graph).join("; ")}`);
+  }
+  if (folderCycles(graph).join("; ") !== "ir → step → ir") throw new Error(`cycles: ${folderCycles(graph).join("; ")}`);
 });

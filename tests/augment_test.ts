@@ -1,16 +1,11 @@
 import assert from "node:assert/strict";
-import {
-  AUGMENT_PARAM_SLOTS as P,
-  type AugmentAttrs,
-  augmentCpu,
-  drawParams,
-  jitterOrder,
-  normalizeAugment,
-} from "../kernels/augment.ts";
+import { drawParams, jitterOrder } from "../kernels/augment/params.ts";
+import { augmentCpu } from "../kernels/augment/reference.ts";
+import { type AugmentAttrs, normalizeAugment, P } from "../kernels/augment/spec.ts";
 import { AUG_RECIPE_NAMES, type AugRecipeName, recipeViews, viewAugmentAttrs } from "../dsl/aug_recipes.ts";
 import { canonicalJSON } from "../dsl/io.ts";
 import { presets } from "../dsl/presets.ts";
-import { lowerSpec } from "../step/lower.ts";
+import { forwardGraph } from "../step/forward_graph.ts";
 import { blurPlane, gaussianWeights } from "../kernels/augment/blur.ts";
 import { adjustHue } from "../kernels/augment/color.ts";
 import { ShapeError } from "../kernels/op.ts";
@@ -271,7 +266,7 @@ Deno.test("every preset trains with the views the contact sheet shows (one recip
   for (const [name, make] of Object.entries(presets)) {
     for (const size of [28, 96]) {
       const spec = make({ imageSize: size });
-      const g = lowerSpec(spec, { c: 3, h: size, w: size }).graph;
+      const g = forwardGraph(spec, { c: 3, h: size, w: size }).graph;
       const trained = g.nodes.filter((n) => n.op === "augment").map((n) => canonicalJSON(n.attrs));
       const shown = spec.views.map((v, i) => canonicalJSON(viewAugmentAttrs(v.aug, i)));
       assert.deepStrictEqual(trained, shown, `${name} at ${size} px`);

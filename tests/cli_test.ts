@@ -2,6 +2,11 @@
 // machine without a driver, a run folder that already holds a run, a run that diverges before its
 // first checkpoint, and the opening line that states how long the run is.
 import { join } from "node:path";
+import { printProgram } from "../compiler/print.ts";
+import { loadDatasetSync } from "../data/load.ts";
+import { parseFlags } from "../dsl/cli.ts";
+import { presets } from "../dsl/presets.ts";
+import { train } from "../train/trainer.ts";
 
 const deno = Deno.execPath();
 const COMMON = ["--data", "synthetic", "--encoder", "mlp:16", "--proj", "16,8", "--batch", "16", "--epochs", "2"];
@@ -75,5 +80,29 @@ Deno.test("--print-step prints the compiled step and exits without training or w
     if (Deno.readDirSync(dir).next().done !== true) throw new Error(`--print-step created ${out}`);
   } finally {
     Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("--print-step prints the very program the trainer compiles on this adapter (its dispatches, variants, limits)", async () => {
+  const dispatches = (text: string) => text.split("\n").filter((l) => /^\s*#\d+ /.test(l));
+  const printed = await pipeline([...SMALL, "--print-step"]);
+  if (printed.code !== 0) throw new Error(`--print-step: exit ${printed.code}\n${printed.err}`);
+  const { spec } = parseFlags(SMALL, presets.simclr());
+  const data = loadDatasetSync(spec.data.name, { trainLimit: spec.data.trainLimit, testLimit: spec.data.testLimit });
+  const out = tmp();
+  try {
+    const run = await train({ spec, out, data, stopAfter: 1, log: () => {} });
+    const trained = dispatches(printProgram(run.exec.program, run.lowered.graph));
+    run.exec.destroy();
+    run.images.train.destroy();
+    run.images.test.destroy();
+    if (trained.length === 0) throw new Error("the trainer's program has no dispatch lines");
+    const shown = dispatches(printed.out);
+    const diff = trained.findIndex((l, i) => l !== shown[i]);
+    if (shown.length !== trained.length || diff >= 0) {
+      throw new Error(`printed ${shown.length} dispatches, the trainer compiled ${trained.length}; first difference:\n  printed: ${shown[diff]}\n  trainer: ${trained[diff]}`);
+    }
+  } finally {
+    Deno.removeSync(out, { recursive: true });
   }
 });

@@ -1,7 +1,7 @@
 // conv2d and its two gradient ops: shape rules, closed forms of the float64 reference,
 // finite-difference VJPs (first and second order), and every WGSL variant against float64.
 import { evaluate } from "../cpu/reference.ts";
-import { grad } from "../compiler/autodiff.ts";
+import { grad } from "../ir/autodiff.ts";
 import { Graph } from "../ir/graph.ts";
 import { ShapeError } from "../kernels/op.ts";
 import { assertClose, checkVjp, cpuOp, rand, randArg } from "./util/check.ts";

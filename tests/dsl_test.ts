@@ -38,11 +38,11 @@ import {
 import { FLAG_NAMES, FlagError, helpText, parseFlags } from "../dsl/cli.ts";
 import { SpecError } from "../dsl/error.ts";
 import { canonicalJSON, loadSpec, parseSpecJSON, saveSpec, specHash } from "../dsl/io.ts";
-import { checkExpr } from "../dsl/loss_check.ts";
+import { checkExpr, lossRefs } from "../step/loss_check.ts";
 import { presets } from "../dsl/presets.ts";
 import { emaSets, expandPath, lossNodes, trainedModules } from "../dsl/resolve.ts";
 import type { PipelineSpec } from "../dsl/schema.ts";
-import { lossRefs, validateSpec } from "../dsl/validate.ts";
+import { validateSpec } from "../step/validate.ts";
 import { DataError } from "../data/dataset.ts";
 import { loadDatasetSync } from "../data/load.ts";
 import { DATA_NAME_FORMS } from "../data/names.ts";
@@ -218,7 +218,7 @@ Deno.test("expandPath expands seq modules; user-defined losses from primitives g
   assert.deepEqual(checkExpr(concat(["z1", "z2"], 0), refs, "loss", issues), { shape: [512, 2048], trainable: true });
   assert.deepEqual(checkExpr(stopGrad("z1"), refs, "loss", issues), { shape: [256, 2048], trainable: false });
   assert.deepEqual(issues, []);
-  // the seed's variant and a hybrid validate as whole specs
+  // the essay's variant and a hybrid validate as whole specs
   validateSpec(mutate(spec, (s) => (s.loss = add(btPrim, featureSimMSE("z1", "z2")))));
   validateSpec(
     mutate(

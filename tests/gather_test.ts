@@ -4,7 +4,8 @@
 // same rows (u8 bytes unpacked into byte/255 exactly, f32 values as they are, rows past the end zero).
 import { compile } from "../compiler/compile.ts";
 import { Graph } from "../ir/graph.ts";
-import { shuffleHalfBits, shuffleIndex, shuffleOrder } from "../kernels/wgsl/shuffle.ts";
+import { shuffleOrder } from "../data/shuffle.ts";
+import { shuffleHalfBits, shuffleIndex } from "../kernels/wgsl/shuffle.ts";
 import { getGpu } from "../runtime/device.ts";
 import { DeviceImages, imageBytes } from "../runtime/device_images.ts";
 import { Executable } from "../runtime/executable.ts";

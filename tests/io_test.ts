@@ -28,7 +28,7 @@ import { acquireRunLock, LOCK_FILE, RunLockedError } from "../io/run_lock.ts";
 import { hostname } from "node:os";
 import { CHECKPOINT_FILE, CheckpointError, loadCheckpoint, saveCheckpoint } from "../io/checkpoint.ts";
 import { presets } from "../dsl/presets.ts";
-import { checkpointEncoder } from "../tools/checkpoint_encoder.ts";
+import { checkpointEncoder } from "../eval/checkpoint_encoder.ts";
 import { rand } from "./util/check.ts";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "io-test-"));

@@ -1,7 +1,7 @@
 // reshape, transpose, slice, concat, gather / scatterAddRows, writeRows: float64 references
 // against explicit index maths, shape errors, VJPs by finite differences, WGSL kernels vs
 // float64, forward and backward.
-import { grad } from "../compiler/autodiff.ts";
+import { grad } from "../ir/autodiff.ts";
 import { evaluate } from "../cpu/reference.ts";
 import { Graph } from "../ir/graph.ts";
 import { concat } from "../ir/tensor.ts";

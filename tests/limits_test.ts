@@ -9,7 +9,7 @@ import { SpecError } from "../dsl/error.ts";
 import { loadSpec, parseSpecJSON } from "../dsl/io.ts";
 import { SPEC_LIMITS } from "../dsl/limits.ts";
 import { presets } from "../dsl/presets.ts";
-import { validateSpec } from "../dsl/validate.ts";
+import { validateSpec } from "../step/validate.ts";
 
 const bt = () => structuredClone(presets.barlowTwins({ data: "synthetic", imageSize: 8, batch: 8 })) as any;
 

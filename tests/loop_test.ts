@@ -10,7 +10,7 @@ import { getGpu } from "../runtime/device.ts";
 import { Executable } from "../runtime/executable.ts";
 import { awaitGpu } from "../runtime/wait.ts";
 import { buildStep } from "../step/build.ts";
-import { runGeometry } from "../step/plan.ts";
+import { runGeometry } from "../step/scalars.ts";
 import { train, type TrainOptions, type TrainResult } from "../train/trainer.ts";
 import { smallPipeline } from "./util/small_pipeline.ts";
 

@@ -1,7 +1,7 @@
 // Every loss against a float64 closed form written out with loops here (not through the graph),
 // and its gradient against central finite differences through the CPU reference.
 import { evaluate } from "../cpu/reference.ts";
-import { grad } from "../compiler/autodiff.ts";
+import { grad } from "../ir/autodiff.ts";
 import { Graph } from "../ir/graph.ts";
 import type { Tensor } from "../ir/tensor.ts";
 import { ShapeError } from "../kernels/op.ts";

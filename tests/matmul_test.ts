@@ -4,7 +4,7 @@
 // backward, and the autotuner's choice and cache.
 import assert from "node:assert/strict";
 import { evaluate } from "../cpu/reference.ts";
-import { grad } from "../compiler/autodiff.ts";
+import { grad } from "../ir/autodiff.ts";
 import { Graph } from "../ir/graph.ts";
 import { matmulProblem } from "../kernels/matmul/common.ts";
 import { defaultVariant, MATMUL_VARIANTS } from "../kernels/matmul/variants.ts";

@@ -1,13 +1,13 @@
 // Method-level checks: every reference recipe (dsl/presets.ts) at tiny sizes is lowered
-// (step/lower.ts), given its training step (step/training.ts), compiled, and run on the
+// (step/forward_graph.ts), given its training step (step/training.ts), compiled, and run on the
 // GPU; the float64 CPU reference runs the same graph from the same initial values, images and
 // per-step scalars. Then the method-specific state: MoCo's FIFO queue and EMA key encoder,
 // BYOL's EMA with the cosine τ, that EMA targets and stopGrad'd branches get no gradient, and
 // that every dispatch of every pipeline comes from the shared op table (docs/architecture.md, decision 3).
 import { evaluate, step as cpuStep } from "../cpu/reference.ts";
-import { grad } from "../compiler/autodiff.ts";
+import { grad } from "../ir/autodiff.ts";
 import { compile, fusionPlanOf } from "../compiler/compile.ts";
-import { type LoweredSpec, lowerSpec } from "../step/lower.ts";
+import { type ForwardGraph, forwardGraph } from "../step/forward_graph.ts";
 import { makeSynthetic } from "../data/synthetic.ts";
 import { parseFlags } from "../dsl/cli.ts";
 import { defaultEncoder, presets } from "../dsl/presets.ts";
@@ -50,23 +50,23 @@ const batchAt = (s: number) => data.train.images.slice(s * B * IMG * IMG, (s + 1
 
 interface Built {
   spec: PipelineSpec;
-  lowered: LoweredSpec;
+  forward: ForwardGraph;
   g: Graph;
   views: string[];
 }
 
-/** spec → lowered graph (+ views exposed as outputs) → training step */
+/** spec → forward graph (+ views exposed as outputs) → training step */
 function build(spec: PipelineSpec): Built {
-  const { lowered, graph: g } = trainingGraph(spec, SHAPE);
+  const { forward, graph: g } = trainingGraph(spec, SHAPE);
   const views = g.nodes.filter((n) => n.op === "augment").map((n, i) => {
     g.output(`view${i}`, g.t(n.id));
     return `view${i}`;
   });
-  return { spec, lowered, g, views };
+  return { spec, forward, g, views };
 }
 
 /** the step's scalars at step s of a STEPS-step run */
-const scalarsAt = (lowered: LoweredSpec, s: number) => lowered.scalars.plan.values(s, { stepsPerEpoch: STEPS, totalSteps: STEPS });
+const scalarsAt = (forward: ForwardGraph, s: number) => forward.scalars.plan.values(s, { stepsPerEpoch: STEPS, totalSteps: STEPS });
 
 const l2 = (x: ArrayLike<number>) => diffNorm(x, new Float64Array(x.length));
 function diffNorm(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -95,7 +95,7 @@ async function pair(b: Built) {
   /** one step on both; returns the GPU outputs, the CPU reference outputs and the step's scalars */
   const stepBoth = async (s: number) => {
     const images = batchAt(s);
-    const scalars = scalarsAt(b.lowered, s);
+    const scalars = scalarsAt(b.forward, s);
     ex.write("images", images);
     ex.setScalars(scalars);
     ex.run();
@@ -176,9 +176,9 @@ function checkEma(
   tau: number,
   what: string,
 ) {
-  if (!b.lowered.ema.length) throw new Error(`${what}: no EMA pairs`);
+  if (!b.forward.ema.length) throw new Error(`${what}: no EMA pairs`);
   let moving = 0;
-  for (const e of b.lowered.ema) {
+  for (const e of b.forward.ema) {
     const old = before.get(e.target)!, online = after.get(e.online)!, got = after.get(e.target)!;
     let worst = 0, change = 0;
     for (let i = 0; i < got.length; i++) {
@@ -190,16 +190,16 @@ function checkEma(
     if (change > 1e-4) moving++;
   }
   // online and EMA weights must differ, or the relation above holds trivially (biases before a BN never move)
-  if (moving < b.lowered.ema.length / 2) {
-    throw new Error(`${what}: only ${moving} of ${b.lowered.ema.length} EMA pairs differ from their online weights`);
+  if (moving < b.forward.ema.length / 2) {
+    throw new Error(`${what}: only ${moving} of ${b.forward.ema.length} EMA pairs differ from their online weights`);
   }
 }
 
 Deno.test("mocoV2: queue is a FIFO of L2-normalized EMA keys; key encoder follows τ·old + (1−τ)·online", async () => {
   const b = build(TINY.mocoV2());
-  const [q] = b.lowered.queues;
+  const [q] = b.forward.queues;
   const K = 3 * B, D = 11;
-  if (!q || q.size !== K) throw new Error(`expected one queue of ${K} rows, got ${JSON.stringify(b.lowered.queues)}`);
+  if (!q || q.size !== K) throw new Error(`expected one queue of ${K} rows, got ${JSON.stringify(b.forward.queues)}`);
   // the keys (pair.b = k2) are computed from EMA state only: no online parameter feeds them
   const leavesOf = (id: number, seen = new Set<number>()): Set<number> => {
     if (seen.has(id)) return seen;
@@ -264,7 +264,7 @@ Deno.test("mocoV2: queue is a FIFO of L2-normalized EMA keys; key encoder follow
 Deno.test("byol: EMA target follows τ(s) = 1 − (1 − 0.9)(cos(πs/T) + 1)/2 over several steps", async () => {
   const b = build(TINY.byol());
   // the EMA copies cover the target path (encoder + projector), not the predictor
-  const online = b.lowered.ema.map((e) => e.online);
+  const online = b.forward.ema.map((e) => e.online);
   if (
     !online.some((n) => n.startsWith("encoder.")) || !online.some((n) => n.startsWith("projector.")) ||
     online.some((n) => n.startsWith("predictor."))
@@ -282,7 +282,7 @@ Deno.test("byol: EMA target follows τ(s) = 1 − (1 − 0.9)(cos(πs/T) + 1)/2 
       const after = await p.readAll();
       checkEma(b, before, after, Math.fround(tau), `step ${s}`);
       // and the CPU reference agrees on the EMA weights after several steps
-      for (const e of b.lowered.ema) {
+      for (const e of b.forward.ema) {
         const err = diffNorm(after.get(e.target)!, p.leaves.get(e.target)!);
         if (err > 1e-5 * l2(p.leaves.get(e.target)!)) {
           throw new Error(`step ${s}: '${e.target}' GPU vs reference ${err}`);
@@ -300,7 +300,7 @@ Deno.test("byol: EMA target follows τ(s) = 1 − (1 − 0.9)(cos(πs/T) + 1)/2 
 Deno.test("EMA targets and queues are state, not param, and get no gradient", () => {
   for (const method of ["mocoV2", "byol"]) {
     const spec = TINY[method]();
-    const { graph: g, loss, ema, queues } = lowerSpec(spec, SHAPE);
+    const { graph: g, loss, ema, queues } = forwardGraph(spec, SHAPE);
     const paramNames = new Set(g.params().map((n) => n.attrs.name as string));
     if ([...paramNames].some((n) => n.startsWith("ema_"))) throw new Error(`${method}: an EMA copy is a param`);
     const targets = ema.map((e) => g.find(e.target)!);
@@ -374,8 +374,8 @@ function evalFrozen(
 
 Deno.test("simsiam: the gradient is that of the loss with the stopGrad'd targets frozen (finite differences)", () => {
   const spec = TINY.simsiam();
-  const lowered = lowerSpec(spec, SHAPE);
-  const { graph: g, loss } = lowered;
+  const forward = forwardGraph(spec, SHAPE);
+  const { graph: g, loss } = forward;
   const w = g.find("encoder.0.linear.weight")!;
   const [gw] = grad(g, loss, [w]);
   if (!gw) throw new Error("no gradient for the encoder");
@@ -390,7 +390,7 @@ Deno.test("simsiam: the gradient is that of the loss with the stopGrad'd targets
     );
   }
   leaves.set("images", Float64Array.from(batchAt(0)));
-  const scalars = scalarsAt(lowered, 0);
+  const scalars = scalarsAt(forward, 0);
   const all = evaluate(g, { leaves, scalars });
   const analytic = all[gw.id];
   const targets = g.nodes.filter((n) => n.op === "stopGrad" && n.id < loss.id);

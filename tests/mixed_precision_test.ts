@@ -12,6 +12,7 @@ import { getGpu } from "../runtime/device.ts";
 import { Executable } from "../runtime/executable.ts";
 import { trainingGraph } from "../step/build.ts";
 import type { LossScaling } from "../step/loss_scale.ts";
+import { StepRules } from "../step/graph_rules.ts";
 import { addTrainingStep } from "../step/training.ts";
 import { rand } from "./util/check.ts";
 
@@ -19,7 +20,7 @@ const N = 12, IN = 9, H = 7, OUT = 3;
 
 function model(scaling: LossScaling | undefined): Graph {
   const g = new Graph();
-  g.mixedPrecision = { keepF32: (scope) => !!scope?.startsWith("loss") };
+  g.rules = new StepRules({ keepF32: (scope) => !!scope?.startsWith("loss") });
   const x = g.input("x", [N, IN]);
   const y = g.input("y", [N, OUT]);
   const h = batchNorm(linear(x, "l1", H), "bn1").relu();

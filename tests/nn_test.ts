@@ -1,11 +1,12 @@
 // Layers and encoders against float64 re-implementations written here with loops (names,
 // shapes, values, running-stat updates), and their gradients against finite differences.
 import { evaluate, step } from "../cpu/reference.ts";
-import { grad } from "../compiler/autodiff.ts";
+import { grad } from "../ir/autodiff.ts";
 import { Graph } from "../ir/graph.ts";
 import type { Tensor } from "../ir/tensor.ts";
 import { type Shape, ShapeError, size } from "../kernels/op.ts";
-import { applyModule, batchNorm, linear, mlp, resnet18, smallCnn } from "../nn/mod.ts";
+import { batchNorm, linear, mlp, resnet18, smallCnn } from "../nn/mod.ts";
+import { applyModule } from "../step/apply_module.ts";
 import { cnn } from "../dsl/builders.ts";
 import { assertClose, rand } from "./util/check.ts";
 

@@ -234,7 +234,7 @@ Deno.test("tauAt and the trainer's per-branch τ: base at step 0, final at the t
   });
   spec.branches.forEach((b) => b.ema && (b.ema.tau = { base: TAU.base, final: TAU.final, schedule: "cosine" }));
   const values = (sp: PipelineSpec) => {
-    const plan = trainingGraph(sp, { c: 1, h: 8, w: 8 }).lowered.scalars.plan;
+    const plan = trainingGraph(sp, { c: 1, h: 8, w: 8 }).forward.scalars.plan;
     return (k: number) => plan.values(k, { stepsPerEpoch: STEPS, totalSteps: STEPS });
   };
   const at = (k: number) => values(spec)(k).tau_p1;
@@ -271,15 +271,15 @@ Deno.test("the scalar plan: lr scaled by batch/256 with warmup + cosine, bias lr
     finalFactor: spec.schedule.finalFactor,
   };
   for (let k = 0; k < total; k++) {
-    const s = moco.lowered.scalars.plan.values(k, run);
+    const s = moco.forward.scalars.plan.values(k, run);
     if (Math.abs(s.lr - lrAt(sched, k)) > 1e-15) throw new Error(`lr at ${k}: ${s.lr} vs ${lrAt(sched, k)}`);
     if (s.queue_keys_ptr !== (k * 4) % 12) throw new Error(`queue pointer at ${k}: ${s.queue_keys_ptr}`);
     if (s.step !== k || s.seed !== spec.seed) throw new Error("step / seed scalars");
     if (s.tau_q1 !== 0.99) throw new Error(`MoCo's τ is constant 0.99, got ${s.tau_q1}`);
   }
   // the data position: epoch and first row in the epoch's shuffle, or in a streamed chunk of 2 steps
-  const data = trainingGraph(spec, { c: 1, h: 8, w: 8 }, { data: { rows: 23, dtype: "u8", order: "shuffle" } }).lowered.scalars.plan;
-  const chunked = trainingGraph(spec, { c: 1, h: 8, w: 8 }, { data: { rows: 8, dtype: "u8", order: "stored", chunkSteps: 2 } }).lowered.scalars.plan;
+  const data = trainingGraph(spec, { c: 1, h: 8, w: 8 }, { data: { rows: 23, dtype: "u8", order: "shuffle" } }).forward.scalars.plan;
+  const chunked = trainingGraph(spec, { c: 1, h: 8, w: 8 }, { data: { rows: 8, dtype: "u8", order: "stored", chunkSteps: 2 } }).forward.scalars.plan;
   for (let k = 0; k < total; k++) {
     const d = data.values(k, run), c = chunked.values(k, run);
     if (d.data_epoch !== Math.floor(k / spe) || d.data_first !== (k % spe) * 4) throw new Error(`data position at ${k}: ${JSON.stringify(d)}`);
@@ -287,12 +287,12 @@ Deno.test("the scalar plan: lr scaled by batch/256 with warmup + cosine, bias lr
   }
   // SimSiam's predictor keeps a fixed lr (scaled by batch/256, no schedule)
   const ss = presets.simsiam({ data: "synthetic", imageSize: 8, proj: [5, 4], pred: [3, 4], batch: 4, lr: 0.8 });
-  const fixed = trainingGraph(ss, { c: 1, h: 8, w: 8 }).lowered.scalars.plan;
+  const fixed = trainingGraph(ss, { c: 1, h: 8, w: 8 }).forward.scalars.plan;
   for (const k of [0, 3, 9]) if (fixed.values(k, run).lr_fixed !== 0.8 * 4 / 256) throw new Error(`lr_fixed ${fixed.values(k, run).lr_fixed}`);
 
   const bt = presets.barlowTwins({ data: "synthetic", imageSize: 8, proj: [5, 4], batch: 8, lr: 0.2 });
   const btRun = { stepsPerEpoch: 10, totalSteps: 100 };
-  const s0 = trainingGraph(bt, { c: 1, h: 8, w: 8 }).lowered.scalars.plan.values(3, btRun);
+  const s0 = trainingGraph(bt, { c: 1, h: 8, w: 8 }).forward.scalars.plan.values(3, btRun);
   const sch = {
     warmupSteps: Math.round(bt.schedule.warmupEpochs * 10),
     totalSteps: 100,
@@ -314,7 +314,7 @@ Deno.test("the scalar plan: lr scaled by batch/256 with warmup + cosine, bias lr
       eps: 1e-8,
     },
   };
-  const sa = trainingGraph(aw, { c: 1, h: 8, w: 8 }).lowered.scalars.plan.values(4, btRun);
+  const sa = trainingGraph(aw, { c: 1, h: 8, w: 8 }).forward.scalars.plan.values(4, btRun);
   if (Math.abs(sa.adam_bc1 - (1 - 0.8 ** 5)) > 1e-15 || Math.abs(sa.adam_bc2 - (1 - 0.95 ** 5)) > 1e-15) {
     throw new Error(`Adam corrections at step 4 (t = 5): ${sa.adam_bc1}, ${sa.adam_bc2}`);
   }

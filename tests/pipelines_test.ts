@@ -9,11 +9,11 @@ import { FlagError, parseFlags } from "../dsl/cli.ts";
 import { SpecError } from "../dsl/error.ts";
 import { specHash } from "../dsl/io.ts";
 import type { PipelineSpec } from "../dsl/schema.ts";
-import { validateSpec } from "../dsl/validate.ts";
+import { validateSpec } from "../step/validate.ts";
 import { loadCheckpoint } from "../io/checkpoint.ts";
 import { readMetrics } from "../report/metrics.ts";
 import { DIAG_KEYS } from "../train/diagnostics.ts";
-import { shuffleOrder } from "../kernels/wgsl/shuffle.ts";
+import { shuffleOrder } from "../data/shuffle.ts";
 import { smallPipeline } from "./util/small_pipeline.ts";
 import { NonFiniteLossError, train } from "../train/trainer.ts";
 

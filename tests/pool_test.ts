@@ -1,6 +1,6 @@
 // Pooling: shape rules and errors, closed forms, finite-difference VJPs, GPU against float64.
 import { evaluate } from "../cpu/reference.ts";
-import { grad } from "../compiler/autodiff.ts";
+import { grad } from "../ir/autodiff.ts";
 import { Graph } from "../ir/graph.ts";
 import { ShapeError } from "../kernels/op.ts";
 import { assertClose, checkVjp, cpuOp, rand } from "./util/check.ts";

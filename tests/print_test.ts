@@ -2,7 +2,7 @@
 // fusion they show is the compiler's (a chain feeding a reduction is computed in its loop,
 // an elementwise chain in one kernel), with the buffers each dispatch reads and writes.
 import assert from "node:assert/strict";
-import { grad } from "../compiler/autodiff.ts";
+import { grad } from "../ir/autodiff.ts";
 import { compile, fusionPlanOf } from "../compiler/compile.ts";
 import { printGraph, printProgram } from "../compiler/print.ts";
 import { Graph } from "../ir/graph.ts";

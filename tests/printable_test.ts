@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { helpText } from "../dsl/cli.ts";
 import { SpecError } from "../dsl/error.ts";
 import { presets } from "../dsl/presets.ts";
-import { validateSpec } from "../dsl/validate.ts";
+import { validateSpec } from "../step/validate.ts";
 import { linePlot } from "../report/plot.ts";
 import { printable } from "../report/printable.ts";
 import { formatSummary, formatTable } from "../report/summary.ts";

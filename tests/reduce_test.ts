@@ -1,6 +1,6 @@
 // sum / mean / max: float64 references against naive loops, shape rules, VJPs by finite
 // differences, the tie rule of max, WGSL kernels vs float64, forward and backward.
-import { grad } from "../compiler/autodiff.ts";
+import { grad } from "../ir/autodiff.ts";
 import { evaluate } from "../cpu/reference.ts";
 import { Graph } from "../ir/graph.ts";
 import { reduceGroups, reducePlan, reduceSplit } from "../kernels/reduce.ts";

@@ -1,6 +1,6 @@
 // softmax / logsumexp: float64 references against direct formulas, stability with huge
 // logits, VJPs by finite differences, WGSL kernels vs float64, forward and backward.
-import { grad } from "../compiler/autodiff.ts";
+import { grad } from "../ir/autodiff.ts";
 import { evaluate } from "../cpu/reference.ts";
 import { Graph } from "../ir/graph.ts";
 import { ShapeError } from "../kernels/op.ts";

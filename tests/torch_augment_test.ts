@@ -42,7 +42,7 @@ const grayRecipe: { name: string; aug: Aug } = {
   },
 };
 
-/** The project's views of `images` on the GPU, built as step/lower.ts builds them. */
+/** The project's views of `images` on the GPU, built as step/forward_graph.ts builds them. */
 async function projectViews(views: { name: string; aug: Aug }[], shape: number[], images: Float32Array, seed: number, step: number) {
   const g = new Graph();
   const x = g.input("images", shape);

@@ -18,7 +18,7 @@ import { writePng } from "../report/png.ts";
 import { rand } from "./util/check.ts";
 import { specHash } from "../dsl/io.ts";
 import { size } from "../kernels/op.ts";
-import { shuffleOrder } from "../kernels/wgsl/shuffle.ts";
+import { shuffleOrder } from "../data/shuffle.ts";
 import type { Init } from "../ir/graph.ts";
 import { initValues } from "../runtime/init.ts";
 import { trainingGraph } from "../step/build.ts";

@@ -11,7 +11,7 @@ import type { PipelineSpec } from "../dsl/schema.ts";
 import { Graph, type Init } from "../ir/graph.ts";
 import { saveCheckpoint } from "../io/checkpoint.ts";
 import { size } from "../kernels/op.ts";
-import { applyModule } from "../nn/apply.ts";
+import { applyModule } from "../step/apply_module.ts";
 import { Executable } from "../runtime/executable.ts";
 import { initValues } from "../runtime/init.ts";
 import { trainingGraph } from "../step/build.ts";

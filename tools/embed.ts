@@ -16,7 +16,7 @@ import { extractFeatures } from "../eval/features.ts";
 import { CheckpointError } from "../io/checkpoint.ts";
 import { getGpu } from "../runtime/device.ts";
 import { DeviceImages } from "../runtime/device_images.ts";
-import { checkpointEncoder } from "./checkpoint_encoder.ts";
+import { checkpointEncoder } from "../eval/checkpoint_encoder.ts";
 
 const USAGE = "usage: tools/embed.ts --checkpoint RUN --out FILE.npy [--data NAME] [--split test|train] [--limit N]";
 

@@ -17,6 +17,7 @@ import { SpecError } from "../dsl/error.ts";
 import type { PipelineSpec } from "../dsl/schema.ts";
 import { presets } from "../dsl/presets.ts";
 import { ExportError, writeTorchProgram } from "../export/torch/mod.ts";
+import { graphIssues } from "../step/validate.ts";
 
 const USAGE = "usage: tools/to_torch.ts <pipelines/NAME.ts | examples/NAME.ts> [pipeline flags] [--out DIR]\n" +
   "       tools/to_torch.ts --spec FILE.json [pipeline flags] [--out DIR]";
@@ -45,7 +46,7 @@ export async function exportArgs(args: string[]): Promise<{ spec: PipelineSpec; 
   } else if (!args.includes("--spec") && !args.includes("--help") && !args.includes("-h")) {
     throw new FlagError("arguments", `name a pipeline or example file, or give --spec FILE.json\n${USAGE}`);
   }
-  const cli = parseFlags(rest, base.finish && base.makeLibrary ? base.makeLibrary() : base.spec);
+  const cli = parseFlags(rest, base.finish && base.makeLibrary ? base.makeLibrary() : base.spec, { graphIssues });
   if (cli.help) return "help";
   const fromFile = rest.includes("--spec") || rest.some((a) => a.startsWith("--spec="));
   const spec = base.finish && !fromFile ? base.finish(cli.spec) : cli.spec;

@@ -4,7 +4,7 @@
 // the host is enough; no SVD primitive is needed on the GPU.
 
 /** Eigenvalues of a symmetric n×n matrix (cyclic Jacobi, float64). */
-export function symmetricEigenvalues(a: Float64Array, n: number, sweeps = 30): Float64Array {
+function symmetricEigenvalues(a: Float64Array, n: number, sweeps = 30): Float64Array {
   const m = Float64Array.from(a);
   for (let s = 0; s < sweeps; s++) {
     let off = 0;

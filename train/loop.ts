@@ -11,8 +11,8 @@ import { SLOT_BYTES } from "../kernels/op.ts";
 import type { Executable } from "../runtime/executable.ts";
 import { collectGarbage } from "../runtime/gc.ts";
 import { awaitGpu } from "../runtime/wait.ts";
-import type { RunGeometry } from "../step/plan.ts";
-import type { ScalarPlan } from "../step/scalars.ts";
+import type { RunGeometry } from "../step/scalars.ts";
+import type { ScalarPlan } from "../step/scalar_plan.ts";
 import type { Diagnostics } from "./diagnostics.ts";
 import { StagingPool, StepReadback, type StepRecord } from "./readback.ts";
 

@@ -11,9 +11,9 @@ import { describe } from "../compiler/compile.ts";
 import type { Split } from "../data/dataset.ts";
 import { loadDatasetSync } from "../data/load.ts";
 import { labelWarning } from "../data/dataset.ts";
+import { epochRows } from "../data/shuffle.ts";
 import { specHash } from "../dsl/io.ts";
 import type { PipelineSpec } from "../dsl/schema.ts";
-import { shuffleIndex } from "../kernels/wgsl/shuffle.ts";
 import { formatChanges } from "../dsl/resume.ts";
 import { cleanStaleTemps } from "../io/atomic.ts";
 import { type Checkpoint, checkpointPath } from "../io/checkpoint.ts";
@@ -21,14 +21,15 @@ import { resumeChanges } from "../dsl/resume.ts";
 import { openRunFolder, type RunFolder } from "../io/run_folder.ts";
 import { truncateMetrics } from "../report/metrics.ts";
 import { Progress } from "../report/progress.ts";
-import { deviceCompileOptions } from "../runtime/compile_for.ts";
 import { getGpu, type Gpu } from "../runtime/device.ts";
 import { DeviceImages } from "../runtime/device_images.ts";
+import { deviceStep } from "../runtime/device_step.ts";
 import { Executable } from "../runtime/executable.ts";
-import { type CompiledStep, compileStep, trainingGraph } from "../step/build.ts";
-import type { LoweredSpec } from "../step/lower.ts";
+import type { CompiledStep } from "../step/build.ts";
+import type { ForwardGraph } from "../step/forward_graph.ts";
 import { checkMemoryPlan, type MemoryLimits } from "../step/memory_check.ts";
-import { type RunGeometry, runGeometry } from "../step/plan.ts";
+import { validateSpec } from "../step/validate.ts";
+import { type RunGeometry, runGeometry } from "../step/scalars.ts";
 import { checkpointReader, readResumeCheckpoint, resumeState, type RunSegment, type SaveTarget, segmentsOf, snapshot } from "./checkpointing.ts";
 import { Diagnostics } from "./diagnostics.ts";
 import { type LoopStats, NonFiniteLossError, runSteps, type StepRecord } from "./loop.ts";
@@ -71,7 +72,7 @@ export interface TrainOptions {
 }
 
 export interface TrainResult {
-  lowered: LoweredSpec;
+  lowered: ForwardGraph;
   exec: Executable;
   gpu: Gpu;
   data: Split;
@@ -131,6 +132,7 @@ interface Prepared {
  */
 async function prepare(opts: TrainOptions, log: (s: string) => void): Promise<Prepared> {
   const { spec } = opts;
+  validateSpec(spec); // the spec layer's and the graph stage's checks, before data or device
   const stale = cleanStaleTemps(opts.out);
   if (stale.length) log(`removed ${stale.length} unfinished temporary file(s) of an earlier run: ${stale.join(", ")}`);
   const data = opts.data ?? loadDatasetSync(spec.data.name, { trainLimit: spec.data.trainLimit, testLimit: spec.data.testLimit });
@@ -201,19 +203,8 @@ interface Built {
 async function build(p: Prepared): Promise<Built> {
   const { gpu, spec, data } = p;
   const tr = data.train;
-  const train = new DeviceImages(gpu, tr, { maxBytes: p.opts.maxDataBytes });
+  const { step, images: train, chunkSteps } = await deviceStep(gpu, spec, tr, { maxDataBytes: p.opts.maxDataBytes });
   const test = new DeviceImages(gpu, data.test);
-  const chunkSteps = train.resident ? undefined : Math.floor(train.rows / spec.batch);
-  if (chunkSteps !== undefined && chunkSteps < 1) {
-    throw new Error(
-      `batch ${spec.batch}: the device buffer for the images of ${tr.name} holds only ${train.rows} of them, fewer than one batch; lower --batch`,
-    );
-  }
-  const t = trainingGraph(spec, { c: tr.c, h: tr.h, w: tr.w }, {
-    data: { rows: train.rows, dtype: train.dtype, order: train.resident ? "shuffle" : "stored", chunkSteps },
-    precision: spec.precision,
-  });
-  const step = compileStep(t, await deviceCompileOptions(gpu, t.graph));
   p.log(`compiled step: ${describe(step.program)}`);
   checkMemoryPlan(step.program, memoryLimits(gpu), spec);
   train.allocate();
@@ -265,7 +256,7 @@ async function loop(p: Prepared, b: Built, start: number) {
   const onSig = () => (interrupted = true);
   process.on("SIGINT", onSig);
   const t0 = performance.now();
-  const lrName = b.step.lowered.scalars.mainLr();
+  const lrName = b.step.forward.scalars.mainLr();
   const lr = (step: number) => b.step.plan.value(lrName, step, geometry);
   const metrics = new MetricsLog({ path: metricsPath, logEvery, stepsPerEpoch: spe, end, lr, t0 });
   const onGroup = (records: StepRecord[]) => {
@@ -348,9 +339,7 @@ function streamChunk(b: Built, spec: PipelineSpec, r: RunGeometry, s: number, fi
   const from = inEpoch - (inEpoch % chunk);
   const epoch = Math.floor(s / r.stepsPerEpoch), n = b.images.train.set.n;
   const steps = Math.min(chunk, r.stepsPerEpoch - from);
-  const rows = new Uint32Array(steps * spec.batch);
-  for (let k = 0; k < rows.length; k++) rows[k] = shuffleIndex(from * spec.batch + k, n, spec.seed, epoch);
-  b.images.train.load(rows);
+  b.images.train.load(epochRows(n, spec.seed, epoch, from * spec.batch, steps * spec.batch));
 }
 
 /** The divergence as the user sees it: where it happened, what is on disk, what to try. */
@@ -401,7 +390,7 @@ async function trainIn(opts: TrainOptions, log: (s: string) => void): Promise<Tr
   const steps = r.stats.stoppedAt - start;
   const spe = p.geometry.stepsPerEpoch;
   return {
-    lowered: b.step.lowered,
+    lowered: b.step.forward,
     exec: b.exec,
     gpu: p.gpu,
     data: p.data,

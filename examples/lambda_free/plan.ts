@@ -1,14 +1,13 @@
 // The λ-free study's plan: one validated Barlow Twins spec per (D, λ, optimizer), all under the
 // same step budget, and the device memory each run's compiled step needs.
 import { join } from "node:path";
-import { compile } from "../../compiler/compile.ts";
 import { barlowTwins, lars, sgd } from "../../dsl/builders.ts";
 import { FlagError, parseFlags } from "../../dsl/cli.ts";
 import { presets } from "../../dsl/presets.ts";
 import { datasetImageShape } from "../../data/names.ts";
 import type { PipelineSpec } from "../../dsl/schema.ts";
-import { validateSpec } from "../../dsl/validate.ts";
-import { trainingGraph } from "../../step/build.ts";
+import { graphIssues, validateSpec } from "../../step/validate.ts";
+import { buildStep } from "../../step/build.ts";
 import type { Lambda, OptKind, StudyOptions } from "./options.ts";
 
 export interface RunConfig {
@@ -25,7 +24,7 @@ export const lambdaKey = (l: Lambda) => (l === "mean" ? "mean" : String(l));
 
 /** The preset after the pass-through flags (the study's image limits are set per run). */
 export function baseSpec(o: StudyOptions): PipelineSpec {
-  return parseFlags(o.passThrough, presets.barlowTwins({ name: "lambda-free", data: o.data })).spec;
+  return parseFlags(o.passThrough, presets.barlowTwins({ name: "lambda-free", data: o.data }), { graphIssues }).spec;
 }
 
 /** One run's spec: projector D×layers, the λ, the optimizer, the budget with warmup + cosine. */
@@ -77,9 +76,10 @@ export function planRuns(o: StudyOptions, base = baseSpec(o)): RunConfig[] {
 
 /**
  * Device memory the compiled training step needs (all its buffers), from the compiler alone
- * (no GPU): the lowering and the liveness plan fix it before the first step.
+ * (no GPU): the forward graph and the liveness plan fix it before the first step. Built through
+ * the one entry point (step/build.ts) for an adapter without optional features.
  */
 export function stepBytes(spec: PipelineSpec): number {
   const [c, h, w] = datasetImageShape(spec.data.name) ?? [3, 32, 32];
-  return compile(trainingGraph(spec, { c, h, w }).graph).peakBytes;
+  return buildStep(spec, { c, h, w }, { features: { subgroups: false, f16: false } }).program.peakBytes;
 }

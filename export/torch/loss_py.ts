@@ -1,4 +1,4 @@
-// The spec's loss expression as Python statements, one per node, in the order losses/expr.ts
+// The spec's loss expression as Python statements, one per node, in the order step/loss_expr.ts
 // lowers it: library nodes call sslport.losses, weighted sums and primitives become torch
 // operators with numpy broadcasting, numbers become float32 constants, names read a branch
 // output (global batch) or a queue's contents from before the step.

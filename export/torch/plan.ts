@@ -1,8 +1,8 @@
-// What the generated program computes, read from a validated spec the way step/lower.ts lowers
+// What the generated program computes, read from a validated spec the way step/forward_graph.ts builds
 // it: which leaf modules are trained and what each one's input is, the order in which branches
 // are evaluated (each view through each module path prefix once, per parameter set), the EMA
 // copies, the queues, the encoder and the diagnostics pair. Nothing here writes Python.
-import { lossPair } from "../../losses/expr.ts";
+import { lossPair } from "../../step/loss_expr.ts";
 import { branchDim, emaSets, expandPath, moduleOutDim } from "../../dsl/resolve.ts";
 import type { Module, PipelineSpec } from "../../dsl/schema.ts";
 

@@ -3,7 +3,7 @@
 // On one channel, saturation, hue and grayscale are no-ops and contrast blends with the mean.
 // TS functions work in place on one pixel's channels; COLOR_WGSL is the same maths on vec3.
 
-export const GRAY_WEIGHTS = [0.2989, 0.587, 0.114] as const;
+const GRAY_WEIGHTS = [0.2989, 0.587, 0.114] as const;
 /** Jitter op ids as stored in the per-sample order slots. */
 export const JIT = { BRIGHTNESS: 0, CONTRAST: 1, SATURATION: 2, HUE: 3 } as const;
 
@@ -11,7 +11,7 @@ const clamp01 = (x: number) => Math.min(1, Math.max(0, x));
 export const gray = (v: number[]) => GRAY_WEIGHTS[0] * v[0] + GRAY_WEIGHTS[1] * v[1] + GRAY_WEIGHTS[2] * v[2];
 
 /** blend(img, other, f) = clamp(f·img + (1 − f)·other) per channel */
-export function blend(v: number[], other: number, f: number): void {
+function blend(v: number[], other: number, f: number): void {
   for (let c = 0; c < v.length; c++) v[c] = clamp01(f * v[c] + (1 - f) * other);
 }
 

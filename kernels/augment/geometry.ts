@@ -5,7 +5,7 @@
 // where bilinear and PIL's antialiased bilinear coincide. Flip mirrors the output column.
 
 /** Source coordinate along one axis: the two taps and the weight of the second. */
-export function bilinearTaps(o: number, outLen: number, start: number, len: number): [number, number, number] {
+function bilinearTaps(o: number, outLen: number, start: number, len: number): [number, number, number] {
   const src = Math.max(0, ((o + 0.5) * len) / outLen - 0.5);
   const i0 = Math.min(Math.floor(src), len - 1);
   const i1 = Math.min(i0 + 1, len - 1);

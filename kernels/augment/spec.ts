@@ -92,7 +92,7 @@ export function roundHalfEven(x: number): number {
  * torchvision's RandomResizedCrop fallback when 10 attempts fail: the largest centred box whose
  * aspect ratio is clamped into the ratio range. Returns [i, j, h, w].
  */
-export function fallbackCrop(H: number, W: number, ratio: [number, number]): [number, number, number, number] {
+function fallbackCrop(H: number, W: number, ratio: [number, number]): [number, number, number, number] {
   const inRatio = W / H;
   let w = W, h = H;
   if (inRatio < ratio[0]) h = roundHalfEven(w / ratio[0]);
@@ -184,7 +184,7 @@ export function normalizeAugment(op: string, inShapes: Shape[], attrs: Attrs): A
 }
 
 /** Blur kernel ≈ 10% of the image side, odd, at least 3 (BYOL: 23 for 224). */
-export function defaultBlurKernel(side: number): number {
+function defaultBlurKernel(side: number): number {
   const k = Math.max(3, Math.round(side / 10));
   return k % 2 === 1 ? k : k + 1;
 }

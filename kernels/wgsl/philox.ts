@@ -11,10 +11,10 @@
 // 4-word draws for the same index, and `domain` separates op families so that an augmentation
 // and an RNG op given the same stream never share numbers.
 
-export const PHILOX_M0 = 0xd2511f53;
-export const PHILOX_M1 = 0xcd9e8d57;
-export const PHILOX_W0 = 0x9e3779b9;
-export const PHILOX_W1 = 0xbb67ae85;
+const PHILOX_M0 = 0xd2511f53;
+const PHILOX_M1 = 0xcd9e8d57;
+const PHILOX_W0 = 0x9e3779b9;
+const PHILOX_W1 = 0xbb67ae85;
 
 /** Counter domains (top 16 bits of counter word 3). */
 export const DOMAIN_RAND = 1;

@@ -1,7 +1,7 @@
 // The epoch shuffle as a keyed bijection instead of a stored permutation: position i of epoch e
-// holds image shuffleIndex(i, n, seed, e). Any thread (or the host, for data streamed in
-// chunks) computes any position on its own, so nothing is uploaded per epoch and the batch
-// gather runs inside the compiled step.
+// holds image shuffleIndex(i, n, seed, e). Any thread (or the host: data/shuffle.ts) computes
+// any position on its own, so nothing is uploaded per epoch and the batch gather runs inside
+// the compiled step.
 //
 // Construction: a balanced Feistel network over the smallest even bit width covering n, whose
 // round function is one Philox draw (domain DOMAIN_SHUFFLE) keyed by the seed, with the epoch
@@ -11,8 +11,8 @@
 // < 4n, so the walk takes fewer than 4 rounds of the network on average.
 import { philox4x32 } from "./philox.ts";
 
-export const DOMAIN_SHUFFLE = 3;
-export const SHUFFLE_ROUNDS = 6;
+const DOMAIN_SHUFFLE = 3;
+const SHUFFLE_ROUNDS = 6;
 
 /** Half of the smallest even bit width w ≥ 2 with 2^w ≥ n. */
 export function shuffleHalfBits(n: number): number {
@@ -39,13 +39,6 @@ export function shuffleIndex(i: number, n: number, seed: number, epoch: number):
   let x = i;
   do x = feistel(x, half, seed >>> 0, epoch >>> 0); while (x >= n);
   return x;
-}
-
-/** The whole epoch's order (host side: streaming, tests). */
-export function shuffleOrder(n: number, seed: number, epoch: number): Uint32Array {
-  const out = new Uint32Array(n);
-  for (let i = 0; i < n; i++) out[i] = shuffleIndex(i, n, seed, epoch);
-  return out;
 }
 
 /** WGSL twin of shuffleIndex; needs PHILOX_WGSL. `half` as from shuffleHalfBits(n). */

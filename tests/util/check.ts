@@ -1,6 +1,6 @@
 // Shared test helpers: float64 references, finite-difference VJP checks, tolerant comparisons.
 import { evaluate } from "../../cpu/reference.ts";
-import { grad } from "../../compiler/autodiff.ts";
+import { grad } from "../../ir/autodiff.ts";
 import { Graph } from "../../ir/graph.ts";
 import type { Attrs, Shape } from "../../kernels/op.ts";
 import { size } from "../../kernels/op.ts";

@@ -5,7 +5,7 @@ import type { Graph } from "../../ir/graph.ts";
 import type { Attrs } from "../../kernels/op.ts";
 import { getGpu, type Gpu } from "../../runtime/device.ts";
 import { Executable } from "../../runtime/executable.ts";
-import { grad } from "../../compiler/autodiff.ts";
+import { grad } from "../../ir/autodiff.ts";
 import { evaluate } from "../../cpu/reference.ts";
 import { type Arg, assertClose, opGraph, rand } from "./check.ts";
 

@@ -3,7 +3,7 @@
 // the same flags of the defaults, so a test states only what it varies.
 import { parseFlags } from "../../dsl/cli.ts";
 import type { PipelineSpec } from "../../dsl/schema.ts";
-import { validateSpec } from "../../dsl/validate.ts";
+import { validateSpec } from "../../step/validate.ts";
 
 export interface SmallSize {
   img: number;

@@ -1,16 +1,16 @@
 // The project's side of the PyTorch parity tests: a spec's step on the GPU with its views, loss
 // and parameter gradients exposed as outputs, started from deterministic but non-trivial state.
 import { compile, type Program } from "../../compiler/compile.ts";
-import { grad } from "../../compiler/autodiff.ts";
+import { grad } from "../../ir/autodiff.ts";
 import type { PipelineSpec } from "../../dsl/schema.ts";
 import { specHash } from "../../dsl/io.ts";
 import type { Graph } from "../../ir/graph.ts";
 import { saveCheckpoint } from "../../io/checkpoint.ts";
 import { size } from "../../kernels/op.ts";
 import { Executable } from "../../runtime/executable.ts";
-import { type ImageShape, lowerSpec } from "../../step/lower.ts";
+import { type ImageShape, forwardGraph } from "../../step/forward_graph.ts";
 import { compileStep, trainingGraph } from "../../step/build.ts";
-import type { RunGeometry } from "../../step/plan.ts";
+import type { RunGeometry } from "../../step/scalars.ts";
 import { rand } from "./check.ts";
 import { getGpu } from "./gpu.ts";
 
@@ -71,16 +71,16 @@ export async function projectGradients(
   checkpointDir: string,
 ): Promise<ProjectGradients> {
   const gpu = await getGpu();
-  const lowered = lowerSpec(spec, img);
-  const g = lowered.graph;
+  const forward = forwardGraph(spec, img);
+  const g = forward.graph;
   exposeViews(g, spec);
   const params = g.params();
-  const grads = grad(g, lowered.loss, params.map((p) => g.t(p.id)));
+  const grads = grad(g, forward.loss, params.map((p) => g.t(p.id)));
   params.forEach((p, i) => {
     if (!grads[i]) throw new Error(`${spec.name}: parameter ${p.attrs.name} gets no gradient`);
     g.output(`grad.${p.attrs.name}`, grads[i]!);
   });
-  g.output("loss", lowered.loss);
+  g.output("loss", forward.loss);
   const program = compile(g, { features: { subgroups: gpu.features.subgroups, f16: gpu.features.f16 } });
   const ex = await Executable.create(gpu, program);
   try {
@@ -94,7 +94,7 @@ export async function projectGradients(
       epoch: Math.floor(step / geometry.stepsPerEpoch),
     });
     ex.write("images", images);
-    ex.setScalars(lowered.scalars.plan.values(step, geometry));
+    ex.setScalars(forward.scalars.plan.values(step, geometry));
     ex.run();
     const read = async (name: string) => ({ shape: [...program.outputs.get(name)!.shape], data: await ex.read(name) });
     const views = new Map<string, { shape: number[]; data: Float32Array }>();

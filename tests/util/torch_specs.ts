@@ -10,7 +10,7 @@ import {
 } from "../../dsl/builders.ts";
 import type { Expr, Module, PipelineSpec } from "../../dsl/schema.ts";
 import { expandPath } from "../../dsl/resolve.ts";
-import { validateSpec } from "../../dsl/validate.ts";
+import { validateSpec } from "../../step/validate.ts";
 import { parseStudyArgs } from "../../examples/lambda_free/options.ts";
 import { planRuns } from "../../examples/lambda_free/plan.ts";
 

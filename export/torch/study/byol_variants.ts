@@ -9,7 +9,7 @@ import process from "node:process";
 import { lars, sgd } from "../../../dsl/builders.ts";
 import { saveSpec } from "../../../dsl/io.ts";
 import type { PipelineSpec } from "../../../dsl/schema.ts";
-import { validateSpec } from "../../../dsl/validate.ts";
+import { validateSpec } from "../../../step/validate.ts";
 import { spec as byol } from "../../../pipelines/byol.ts";
 
 /** solo-learn's CIFAR LARS, which the preset used before: lr 1.0 per 256, η 0.02, clipped */

@@ -9,7 +9,7 @@ import { loadDatasetSync } from "../../../data/load.ts";
 import { encoderFeatures, evaluateFeatures } from "../../../eval/evaluate.ts";
 import { getGpu } from "../../../runtime/device.ts";
 import { DeviceImages } from "../../../runtime/device_images.ts";
-import { checkpointEncoder } from "../../../tools/checkpoint_encoder.ts";
+import { checkpointEncoder } from "../../../eval/checkpoint_encoder.ts";
 
 /** `data`: the data set's name as the user gave it (defaults to the checkpoint's, if it names a kind only). */
 export async function evaluateCheckpoint(run: string, data?: string): Promise<Record<string, unknown>> {

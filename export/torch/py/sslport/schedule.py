@@ -1,4 +1,4 @@
-"""Per-step scalars as the project computes them (step/schedule.ts, step/plan.ts): the lr of
+"""Per-step scalars as the project computes them (step/schedule.ts, step/scalars.ts): the lr of
 each parameter group with linear warmup then cosine, the EMA τ, AdamW's bias corrections and
 the queue write position."""
 import math

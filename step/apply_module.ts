@@ -3,10 +3,10 @@
 // so two branches naming the same module share its weights.
 import type { Module } from "../dsl/schema.ts";
 import type { Tensor } from "../ir/tensor.ts";
-import { flatten } from "./conv.ts";
-import { mlp } from "./mlp.ts";
-import { resnet18 } from "./resnet.ts";
-import { smallCnn } from "./small_cnn.ts";
+import { flatten } from "../nn/conv.ts";
+import { mlp } from "../nn/mlp.ts";
+import { resnet18 } from "../nn/resnet.ts";
+import { smallCnn } from "../nn/small_cnn.ts";
 
 /** Applies one named module (by kind); parameter names are prefixed by the module name. */
 export function applyModule(x: Tensor, name: string, modules: Record<string, Module>, training = true): Tensor {

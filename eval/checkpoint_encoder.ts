@@ -1,8 +1,9 @@
 // A checkpoint's trained encoder, for the tools that score or embed with it (tools/embed.ts,
 // export/torch/study/evaluate_checkpoint.ts): its spec, validated; the encoder module, chosen as
-// the step's lowering chooses it (step/lower.ts: the first module of the first non-EMA branch);
-// and its weights by name, a missing one an error that names the checkpoint.
-import { untrustedIssues, validateSpec } from "../dsl/validate.ts";
+// the step's forward graph chooses it (step/forward_graph.ts: the first module of the first
+// non-EMA branch); and its weights by name, a missing one an error that names the checkpoint.
+import { untrustedIssues } from "../dsl/validate.ts";
+import { validateSpec } from "../step/validate.ts";
 import type { PipelineSpec } from "../dsl/schema.ts";
 import { type Checkpoint, CheckpointError, loadCheckpoint } from "../io/checkpoint.ts";
 

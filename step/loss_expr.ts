@@ -3,14 +3,14 @@
 import type { Expr, LossNode } from "../dsl/schema.ts";
 import type { Graph } from "../ir/graph.ts";
 import { concat, type Tensor } from "../ir/tensor.ts";
-import { barlowTwins, barlowTwinsLambdaFree } from "./barlow.ts";
-import { byolLoss, simsiamLoss } from "./cosine_target.ts";
-import { standardize } from "./correlation.ts";
-import { featureSimilarityMse } from "./feature_mse.ts";
-import { infoNCE } from "./infonce.ts";
-import { normalize } from "./normalize.ts";
-import { ntXent } from "./ntxent.ts";
-import { vicreg, type VicregOpts } from "./vicreg.ts";
+import { barlowTwins, barlowTwinsLambdaFree } from "../losses/barlow.ts";
+import { byolLoss, simsiamLoss } from "../losses/cosine_target.ts";
+import { standardize } from "../losses/correlation.ts";
+import { featureSimilarityMse } from "../losses/feature_mse.ts";
+import { infoNCE } from "../losses/infonce.ts";
+import { normalize } from "../losses/normalize.ts";
+import { ntXent } from "../losses/ntxent.ts";
+import { vicreg, type VicregOpts } from "../losses/vicreg.ts";
 
 /** Resolves a name in the expression: a branch output or a queue's contents. */
 export type Ref = (name: string) => Tensor;
@@ -26,9 +26,9 @@ export class LossExprError extends Error {
 /**
  * The graph of expression `e`, found at spec path `path` (e.g. "loss"). A shape or reference
  * error is rethrown as a LossExprError naming the innermost node that failed
- * ("loss.args[0].b"), so spec validation and the real lowering report the same thing.
+ * ("loss.args[0].b"), so spec validation and the real forward graph report the same thing.
  */
-export function lowerExpr(e: Expr, ref: Ref, g: Graph, path: string): Tensor {
+export function lossGraph(e: Expr, ref: Ref, g: Graph, path: string): Tensor {
   try {
     return lowerNode(e, ref, g, path);
   } catch (err) {
@@ -41,9 +41,9 @@ function lowerNode(e: Expr, ref: Ref, g: Graph, path: string): Tensor {
   if (typeof e === "number") return g.const(e);
   if (typeof e === "string") return ref(e);
   const n = e as LossNode;
-  const sub = (x: Expr, i: number) => lowerExpr(x, ref, g, `${path}.args[${i}]`);
+  const sub = (x: Expr, i: number) => lossGraph(x, ref, g, `${path}.args[${i}]`);
   const ab =
-    () => [lowerExpr((n as { a: Expr }).a, ref, g, `${path}.a`), lowerExpr((n as { b: Expr }).b, ref, g, `${path}.b`)];
+    () => [lossGraph((n as { a: Expr }).a, ref, g, `${path}.a`), lossGraph((n as { b: Expr }).b, ref, g, `${path}.b`)];
   const args = "args" in n ? (n.args as Expr[]).map(sub) : [];
   switch (n.op) {
     case "barlowTwins": {
@@ -56,7 +56,7 @@ function lowerNode(e: Expr, ref: Ref, g: Graph, path: string): Tensor {
     }
     case "infoNCE": {
       const [a, b] = ab();
-      const neg = n.negatives !== undefined ? lowerExpr(n.negatives, ref, g, `${path}.negatives`) : undefined;
+      const neg = n.negatives !== undefined ? lossGraph(n.negatives, ref, g, `${path}.negatives`) : undefined;
       if (!neg) return ntXent(a, b, n.temperature);
       return infoNCE(a, b, neg, n.temperature);
     }

@@ -1,4 +1,4 @@
-// spec → graph: the first stage of the compiler. Turns a validated PipelineSpec into a graph
+// spec → forward graph: the first stage of the step. Turns a validated PipelineSpec into a graph
 // of primitives: augmentations per view, modules per branch (shared weights by module name,
 // EMA shadows for `ema` branches), queues, the loss expression, and diagnostics outputs.
 // The training step (gradients, optimizer, EMA updates) is added by step/training.ts.
@@ -7,10 +7,11 @@ import type { PipelineSpec } from "../dsl/schema.ts";
 import { Graph } from "../ir/graph.ts";
 import type { Tensor } from "../ir/tensor.ts";
 import { fmtShape } from "../kernels/op.ts";
-import { lossPair, lowerExpr } from "../losses/expr.ts";
+import { lossPair, lossGraph } from "./loss_expr.ts";
 import { normalize } from "../losses/normalize.ts";
-import { applyModule } from "../nn/apply.ts";
-import { TrainingScalars } from "./plan.ts";
+import { applyModule } from "./apply_module.ts";
+import { StepRules } from "./graph_rules.ts";
+import { TrainingScalars } from "./scalars.ts";
 
 export interface ImageShape {
   c: number;
@@ -32,15 +33,15 @@ export interface StepData {
   chunkSteps?: number;
 }
 
-export interface LowerOptions {
-  /** the scalar plan lowering declares its per-step scalars in (a fresh one by default) */
+export interface ForwardGraphOptions {
+  /** the step's scalars this graph declares its per-step scalars in (a fresh one by default) */
   scalars?: TrainingScalars;
   data?: StepData;
-  /** f16-mixed: matmul and conv operands rounded to f16 outside the loss (see Graph.mixedPrecision) */
+  /** f16-mixed: matmul and conv operands rounded to f16 outside the loss (see graph_rules.ts) */
   mixedPrecision?: boolean;
 }
 
-export interface LoweredSpec {
+export interface ForwardGraph {
   graph: Graph;
   loss: Tensor;
   /** the per-step scalars this graph reads and how each follows the step index */
@@ -59,10 +60,11 @@ export interface LoweredSpec {
 const emaPrefix = (of: string) => `ema_${of}/`;
 
 /** Builds the forward graph of a training step for `batch` images of shape `img`. */
-export function lowerSpec(spec: PipelineSpec, img: ImageShape, opts: LowerOptions = {}): LoweredSpec {
+export function forwardGraph(spec: PipelineSpec, img: ImageShape, opts: ForwardGraphOptions = {}): ForwardGraph {
   const g = new Graph();
   // the loss, its statistics (BT's C, VICReg's covariance) and their gradients stay f32
-  if (opts.mixedPrecision) g.mixedPrecision = { keepF32: (scope) => !!scope && scope.startsWith("loss") };
+  const rules = new StepRules(opts.mixedPrecision ? { keepF32: (scope) => !!scope && scope.startsWith("loss") } : {});
+  g.rules = rules;
   const scalars = opts.scalars ?? new TrainingScalars(spec);
   const images = opts.data ? gatherImages(g, spec.batch, img, opts.data, scalars) : g.input("images", [spec.batch, img.c, img.h, img.w]);
 
@@ -89,11 +91,11 @@ export function lowerSpec(spec: PipelineSpec, img: ImageShape, opts: LowerOption
         return;
       }
       g.scope = `${scope}.path[${k}] (${m})`;
-      g.shadowPrefix = shadow;
+      rules.shadowPrefix = shadow;
       try {
         h = applyModule(h, m, spec.modules);
       } finally {
-        g.shadowPrefix = undefined;
+        rules.shadowPrefix = undefined;
       }
       memo.set(key, h);
     });
@@ -109,7 +111,7 @@ export function lowerSpec(spec: PipelineSpec, img: ImageShape, opts: LowerOption
   });
 
   // queues hold detached rows of a branch from earlier steps
-  const queues: LoweredSpec["queues"] = [];
+  const queues: ForwardGraph["queues"] = [];
   const queueTensors = new Map<string, Tensor>();
   (spec.queues ?? []).forEach((q, i) => {
     g.scope = `queues[${i}]`;
@@ -128,7 +130,7 @@ export function lowerSpec(spec: PipelineSpec, img: ImageShape, opts: LowerOption
     if (!t) throw new Error(`loss: '${name}' is neither a branch nor a queue`);
     return t;
   };
-  const loss = lowerExpr(spec.loss, ref, g, "loss");
+  const loss = lossGraph(spec.loss, ref, g, "loss");
   if (loss.shape.length !== 0) {
     throw new Error(`loss: the expression must reduce to a scalar, got shape ${fmtShape(loss.shape)} (wrap it in {op: 'mean'})`);
   }
@@ -148,8 +150,8 @@ export function lowerSpec(spec: PipelineSpec, img: ImageShape, opts: LowerOption
   // every shadow tensor follows its online parameter with the τ of the branch that owns it
   const tauOf = new Map<string, string>();
   for (const b of spec.branches) if (b.ema) tauOf.set(emaPrefix(b.ema.of), scalars.tau(b.ema.of, b.ema.tau));
-  const ema: LoweredSpec["ema"] = [];
-  for (const [shadow, online] of g.shadows) {
+  const ema: ForwardGraph["ema"] = [];
+  for (const [shadow, online] of rules.shadows) {
     const prefix = [...tauOf.keys()].find((p) => shadow.startsWith(p))!;
     ema.push({ target: shadow, online, tau: tauOf.get(prefix)! });
   }

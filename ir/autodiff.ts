@@ -1,7 +1,7 @@
 // Reverse-mode autodiff over the graph IR. Each op's VJP emits more primitives into the same
 // graph, so the backward pass is compiled, fused and scheduled exactly like the forward one.
-import type { Graph } from "../ir/graph.ts";
-import type { Tensor } from "../ir/tensor.ts";
+import type { Graph } from "./graph.ts";
+import type { Tensor } from "./tensor.ts";
 import { OPS } from "../kernels/registry.ts";
 import { fmtShape } from "../kernels/op.ts";
 

@@ -1,4 +1,4 @@
-// Pass 6 of compile(): lowering. Every computed value becomes one or more passes: a generated
+// Pass 6 of compile(): code generation. Every computed value becomes one or more passes: a generated
 // kernel for an elementwise group (compiler/codegen_ew.ts), a reduction computing its input in
 // its loop (compiler/codegen_reduce.ts), else the op's own kernel from the table. Buffers are not
 // placed yet: passes refer to inputs, output and temporaries by position, and the generators
@@ -9,10 +9,10 @@ import { REDUCTIONS } from "../kernels/reduce.ts";
 import { OPS } from "../kernels/registry.ts";
 import { fusedKernel } from "./codegen_ew.ts";
 import { fusedReduction } from "./codegen_reduce.ts";
-import type { FusionPlan } from "./plan.ts";
+import type { FusionPlan } from "./fusion_plan.ts";
 import type { CompileOptions } from "./program.ts";
 
-export interface LoweredKernel {
+export interface GeneratedKernel {
   node: number;
   passes: Pass[];
   /** the nodes the passes' `in` references bind, in order */
@@ -23,8 +23,8 @@ export interface LoweredKernel {
   why: (string | undefined)[];
 }
 
-export interface Lowered {
-  kernels: LoweredKernel[];
+export interface GeneratedKernels {
+  kernels: GeneratedKernel[];
   scalarIndex: Map<string, number>;
   scalarTypes: Map<string, "f32" | "u32">;
   /** elementwise ops evaluated inside generated kernels (a recomputed op counts once per kernel) */
@@ -34,13 +34,13 @@ export interface Lowered {
 const SECOND_PASS =
   "second pass: folds the partials of pass 1 (a long reduction into few outputs is split across many threads)";
 
-export function lowerKernels(
+export function generateKernels(
   g: Graph,
   plan: FusionPlan,
   computeNodes: number[],
   storageKey: (node: number) => number,
   opts: CompileOptions,
-): Lowered {
+): GeneratedKernels {
   const features = opts.features ?? { subgroups: false, f16: false };
   const scalarIndex = new Map<string, number>();
   const scalarTypes = new Map<string, "f32" | "u32">();
@@ -55,7 +55,7 @@ export function lowerKernels(
     return scalarIndex.get(name)!;
   };
 
-  const kernels: LoweredKernel[] = [];
+  const kernels: GeneratedKernel[] = [];
   let fusedOps = 0;
   for (const id of computeNodes) {
     const n = g.nodes[id];
