@@ -22,7 +22,8 @@ export const LAYERS = [
   "step", // spec → graph (and the checks that need it), the training step, the one entry point
   "runtime", // program → GPU
   "train", // the training run (it does not evaluate: the run's top does)
-  "eval", // kNN and linear probe of an encoder
+  "eval", // kNN and linear probe of an encoder, and the host metrics (eval/metrics/)
+  "run", // a run from the top: train, then evaluate, then report; the command line as a function
   "pipelines", // one runnable file per method
   "examples", // hybrids and the λ-free study
   "export", // the PyTorch program writer and the studies comparing with it
