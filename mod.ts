@@ -12,7 +12,7 @@ export { forwardGraph } from "./step/forward_graph.ts";
 export { applyModule } from "./step/apply_module.ts";
 export { validateSpec } from "./step/validate.ts";
 export { checkExpr, type ExprInfo, lossRefs, type RefInfo } from "./step/loss_check.ts";
-export { LossExprError, lossPair, lossGraph, type Ref } from "./step/loss_expr.ts";
+export { LossExprError, lossGraph, lossPair, type Ref } from "./step/loss_expr.ts";
 export { evaluate as evaluateCpu, step as stepCpu } from "./cpu/reference.ts";
 export { getGpu } from "./runtime/device.ts";
 export { Executable } from "./runtime/executable.ts";

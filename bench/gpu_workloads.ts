@@ -249,7 +249,9 @@ export async function projectStep(
     const times = [await steps(iters), await steps(iters), await steps(iters)].sort((a, b) => a - b);
     const used = new Set<string>();
     for (const s of step.program.steps) {
-      const m = s.kind === "dispatch" ? /^(matmul|conv2d\w*) (gemm\S+|sgmat\S+|subgroup|blocked|tiled|naive)/.exec(s.label) : null;
+      const m = s.kind === "dispatch"
+        ? /^(matmul|conv2d\w*) (gemm\S+|sgmat\S+|subgroup|blocked|tiled|naive)/.exec(s.label)
+        : null;
       if (m) used.add(m[2]);
     }
     return {

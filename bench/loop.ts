@@ -14,7 +14,9 @@ import { train } from "../train/trainer.ts";
 /** Synthetic images quantised to bytes, as real image data are (so they live on the device as u8). */
 function byteImages(n: number, size: number, seed: number): Split {
   const data = makeSynthetic({ train: n, test: 64, size, classes: 4, seed });
-  for (const set of [data.train, data.test]) set.images.forEach((v, i) => (set.images[i] = Math.round(Math.min(1, Math.max(0, v)) * 255) / 255));
+  for (const set of [data.train, data.test]) {
+    set.images.forEach((v, i) => (set.images[i] = Math.round(Math.min(1, Math.max(0, v)) * 255) / 255));
+  }
   return data;
 }
 
@@ -77,7 +79,11 @@ export interface SoakFigures {
  * a least-squares line through the samples after the first 20% of the run (warm-up: shader
  * compiles, first allocations), scaled to 10 000 steps at the run's measured speed.
  */
-export async function soak(gpu: Gpu, steps = 10_000, loop: { groupSteps?: number; window?: number } = {}): Promise<SoakFigures> {
+export async function soak(
+  gpu: Gpu,
+  steps = 10_000,
+  loop: { groupSteps?: number; window?: number } = {},
+): Promise<SoakFigures> {
   const batch = 64;
   const spec: PipelineSpec = presets.simclr({
     data: "synthetic",
@@ -91,7 +97,11 @@ export async function soak(gpu: Gpu, steps = 10_000, loop: { groupSteps?: number
   const live = countBuffers(gpu.device);
   const samples: { t: number; rss: number; buffers: number }[] = [];
   const t0 = performance.now();
-  const timer = setInterval(() => samples.push({ t: (performance.now() - t0) / 1000, rss: process.memoryUsage().rss / 2 ** 20, buffers: live() }), 250);
+  const timer = setInterval(
+    () =>
+      samples.push({ t: (performance.now() - t0) / 1000, rss: process.memoryUsage().rss / 2 ** 20, buffers: live() }),
+    250,
+  );
   const out = tempDir();
   let seconds: number;
   try {

@@ -54,19 +54,29 @@ ew.destroy();
 
 const dc = await dispatchChain(gpu);
 const dcMs = await median("dispatch chain", dc.run, quick ? 3 : 10);
-console.log(`dispatch overhead: ${(dcMs * 1000 / dc.dispatches).toFixed(1)} µs per tiny dependent dispatch (${dc.dispatches} in one submit)`);
+console.log(
+  `dispatch overhead: ${
+    (dcMs * 1000 / dc.dispatches).toFixed(1)
+  } µs per tiny dependent dispatch (${dc.dispatches} in one submit)`,
+);
 results.dispatch_us = round(dcMs * 1000 / dc.dispatches);
 dc.destroy();
 
 const bt = await btStep(gpu);
 console.log(`BT step: ${bt.description}`);
 const btMs = await median("bt step", bt.run, quick ? 2 : 5);
-console.log(`Barlow Twins step (batch 256, 784→1024→1024, 1024→2048→2048, LARS): ${(btMs / 1000).toFixed(2)} s (${(bt.gflop / (btMs / 1000)).toFixed(1)} GFLOP/s of matmul)`);
+console.log(
+  `Barlow Twins step (batch 256, 784→1024→1024, 1024→2048→2048, LARS): ${(btMs / 1000).toFixed(2)} s (${
+    (bt.gflop / (btMs / 1000)).toFixed(1)
+  } GFLOP/s of matmul)`,
+);
 results.bt_step_seconds = round(btMs / 1000, 3);
 if (Deno.args.includes("--profile")) {
   const rows = await profileDispatches(bt.executable);
   const total = rows.reduce((a, r) => a + r.ms, 0);
-  const how = rows.every((r) => r.source === "gpu") ? "GPU timestamps per dispatch" : "each dispatch submitted alone, wall clock";
+  const how = rows.every((r) => r.source === "gpu")
+    ? "GPU timestamps per dispatch"
+    : "each dispatch submitted alone, wall clock";
   console.log(`BT step kernels, ${how} (sum ${total.toFixed(0)} ms); the 15 costliest, ↳ why a kernel stands alone:`);
   for (const line of formatProfile(rows, 15)) console.log(line);
 }
@@ -75,21 +85,35 @@ bt.destroy();
 const rn = await resnetBtStep(gpu);
 console.log(`ResNet-18 step: ${rn.description}`);
 const rnMs = await median("resnet18 bt step", rn.run, quick ? 2 : 3);
-console.log(`Barlow Twins step, ResNet-18 CIFAR stem (batch 32, 3×32×32, projector 2048-2048, LARS): ${(rnMs / 1000).toFixed(2)} s`);
+console.log(
+  `Barlow Twins step, ResNet-18 CIFAR stem (batch 32, 3×32×32, projector 2048-2048, LARS): ${
+    (rnMs / 1000).toFixed(2)
+  } s`,
+);
 results.resnet18_bt_step_seconds = round(rnMs / 1000, 3);
 rn.destroy();
 
 // the real training loop: how often it waits and what it uploads, and whether its footprint stays flat
 const lf = await loopFigures();
-console.log(`training loop, 100 steps of the reference model: ${lf.waitsPer100Steps.toFixed(1)} waits per 100 steps, ` +
-  `${lf.uploadBytesPerStep.toFixed(0)} bytes uploaded per step (plus the ${(lf.dataBytes / 2 ** 20).toFixed(1)} MiB data set once), ${(lf.seconds / lf.steps).toFixed(2)} s per step`);
+console.log(
+  `training loop, 100 steps of the reference model: ${lf.waitsPer100Steps.toFixed(1)} waits per 100 steps, ` +
+    `${lf.uploadBytesPerStep.toFixed(0)} bytes uploaded per step (plus the ${
+      (lf.dataBytes / 2 ** 20).toFixed(1)
+    } MiB data set once), ${(lf.seconds / lf.steps).toFixed(2)} s per step`,
+);
 results.loop_waits_per_100_steps = round(lf.waitsPer100Steps, 1);
 results.loop_upload_bytes_per_step = round(lf.uploadBytesPerStep, 0);
 results.loop_data_upload_bytes = lf.dataBytes;
 results.loop_seconds_per_step = round(lf.seconds / lf.steps, 3);
 const sk = await soak(gpu, quick ? 2000 : 10_000);
-console.log(`soak, ${sk.steps} steps of a tiny SimCLR in ${sk.seconds.toFixed(0)} s: RSS ${sk.rssAfterWarmupMb.toFixed(0)} → ${sk.rssEndMb.toFixed(0)} MB after warm-up ` +
-  `(fitted growth ${sk.rssGrowthMbPer10kSteps.toFixed(1)} MB per 10k steps), live GPU buffers ${sk.liveBuffersAfterWarmup} → ${sk.liveBuffersEnd}`);
+console.log(
+  `soak, ${sk.steps} steps of a tiny SimCLR in ${sk.seconds.toFixed(0)} s: RSS ${sk.rssAfterWarmupMb.toFixed(0)} → ${
+    sk.rssEndMb.toFixed(0)
+  } MB after warm-up ` +
+    `(fitted growth ${
+      sk.rssGrowthMbPer10kSteps.toFixed(1)
+    } MB per 10k steps), live GPU buffers ${sk.liveBuffersAfterWarmup} → ${sk.liveBuffersEnd}`,
+);
 results.soak_rss_growth_mb_per_10k_steps = round(sk.rssGrowthMbPer10kSteps, 1);
 results.soak_live_gpu_buffers = [sk.liveBuffersAfterWarmup, sk.liveBuffersEnd];
 

@@ -8,7 +8,13 @@ import { Bench } from "tinybench";
 import { describe, type MatmulProblem, matmulProblem } from "../kernels/matmul/common.ts";
 import { defaultVariant, matmulVariant } from "../kernels/matmul/variants.ts";
 import { adapterKey, deviceFeatures } from "../runtime/autotune.ts";
-import { encodeMatmul, operandSizes, type PreparedMatmul, prepareMatmul, timeMatmul } from "../runtime/matmul_runner.ts";
+import {
+  encodeMatmul,
+  operandSizes,
+  type PreparedMatmul,
+  prepareMatmul,
+  timeMatmul,
+} from "../runtime/matmul_runner.ts";
 import { awaitGpu } from "../runtime/wait.ts";
 import { noise } from "../runtime/spot_check.ts";
 import { PassTimer } from "../runtime/timestamps.ts";

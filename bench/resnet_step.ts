@@ -8,7 +8,12 @@ import { benchStep, type StepBench } from "./step.ts";
 
 export function resnetBtStep(gpu: Gpu, o: { batch?: number; width?: number } = {}): Promise<StepBench> {
   const batch = o.batch ?? 32, side = 32;
-  const spec = presets.barlowTwins({ batch, imageSize: side, proj: [2048, 2048], encoder: resnet18({ width: o.width ?? 64, stem: "cifar" }) });
+  const spec = presets.barlowTwins({
+    batch,
+    imageSize: side,
+    proj: [2048, 2048],
+    encoder: resnet18({ width: o.width ?? 64, stem: "cifar" }),
+  });
   // convolutions dominate; counted by the PyTorch peer's profile, not here
   return benchStep(gpu, spec, { c: 3, h: side, w: side }, NaN);
 }

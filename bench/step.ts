@@ -25,7 +25,12 @@ export interface StepBench {
  * (the adapter's cached autotuner picks or its defaults), with the images written once; `run`
  * advances the scalar plan and waits for the loss.
  */
-export async function benchStep(gpu: Gpu, spec: PipelineSpec, image: { c: number; h: number; w: number }, gflop: number): Promise<StepBench> {
+export async function benchStep(
+  gpu: Gpu,
+  spec: PipelineSpec,
+  image: { c: number; h: number; w: number },
+  gflop: number,
+): Promise<StepBench> {
   const t = trainingGraph(spec, image);
   const step = compileStep(t, await deviceCompileOptions(gpu, t.graph));
   const ex = await Executable.create(gpu, step.program);
@@ -50,7 +55,11 @@ export async function benchStep(gpu: Gpu, spec: PipelineSpec, image: { c: number
 
 export function btStep(gpu: Gpu, o: { batch?: number; encoder?: number[]; proj?: number[] } = {}): Promise<StepBench> {
   const batch = o.batch ?? 256, encoder = o.encoder ?? [1024, 1024], proj = o.proj ?? [2048, 2048];
-  const spec = presets.barlowTwins({ batch, proj, encoder: mlp(encoder, { bias: true, lastBn: true, lastRelu: true }) });
+  const spec = presets.barlowTwins({
+    batch,
+    proj,
+    encoder: mlp(encoder, { bias: true, lastBn: true, lastRelu: true }),
+  });
   // matmul FLOPs of forward + backward for the two views (2·M·N·K each, backward twice)
   const dims = [784, ...encoder, ...proj];
   let layer = 0;

@@ -20,7 +20,11 @@ export type { CompileOptions, Program, Step, Storage, StorageKind } from "./prog
  * The fusion plan compile() uses: the nodes the outputs and updates need (live), with outputs
  * and update values pinned to their own buffers. Exported so tests can inspect the grouping.
  */
-export function fusionPlanOf(g: Graph, fuse = true, maxStorageBuffers = DEFAULT_MAX_STORAGE_BUFFERS): { plan: FusionPlan; live: Set<number> } {
+export function fusionPlanOf(
+  g: Graph,
+  fuse = true,
+  maxStorageBuffers = DEFAULT_MAX_STORAGE_BUFFERS,
+): { plan: FusionPlan; live: Set<number> } {
   const live = liveNodes(g);
   return { plan: planFusion(g, live, pinnedNodes(g), fuse, maxStorageBuffers), live };
 }
@@ -54,7 +58,12 @@ export function compile(g: Graph, opts: CompileOptions = {}): Program {
   const storages = [...leaves.storages];
   const slotStorage = slots.slotBytes.map((bytes, slot) => {
     const n = g.nodes[largest.get(slot)?.node ?? -1];
-    const s: Storage = { id: storages.length, kind: "slot", bytes, ...(n && { origin: { label: n.label, shape: n.shape } }) };
+    const s: Storage = {
+      id: storages.length,
+      kind: "slot",
+      bytes,
+      ...(n && { origin: { label: n.label, shape: n.shape } }),
+    };
     storages.push(s);
     return s.id;
   });

@@ -68,7 +68,10 @@ function cutWideKernels(g: Graph, plan: FusionPlan, maxReads: number, cuts: Map<
     // a single op reading that many has nothing to cut (its pipeline will fail to build); the
     // other kernels may still be cut
     if (best === undefined) continue;
-    cuts.set(best, `kernel ${n.op} #${r} would read ${reads.length} buffers, more than the ${maxReads} a kernel may bind besides its output`);
+    cuts.set(
+      best,
+      `kernel ${n.op} #${r} would read ${reads.length} buffers, more than the ${maxReads} a kernel may bind besides its output`,
+    );
     return true;
   }
   return false;

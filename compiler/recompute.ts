@@ -45,7 +45,10 @@ export function recomputeCheapValues(g: Graph, plan: FusionPlan, consumers: numb
       widest = Math.max(widest, new Set([...has, ...own.loads]).size - (has.has(x) ? 1 : 0));
     }
     if (widest > maxReads) {
-      plan.why.set(x, `recomputing it in its readers would make one read ${widest} buffers, more than the ${maxReads} a kernel may bind`);
+      plan.why.set(
+        x,
+        `recomputing it in its readers would make one read ${widest} buffers, more than the ${maxReads} a kernel may bind`,
+      );
       continue;
     }
     if (extra > keep) {

@@ -276,7 +276,8 @@ const FLAGS: Flag[] = [
   {
     name: "precision",
     arg: "f32|f16-mixed",
-    help: "step arithmetic: f16-mixed rounds matmul/conv operands to f16 (f32 accumulation, dynamic loss scaling; needs shader-f16)",
+    help:
+      "step arithmetic: f16-mixed rounds matmul/conv operands to f16 (f32 accumulation, dynamic loss scaling; needs shader-f16)",
     show: (s) => s.precision ?? "f32",
     apply: (s, x, f) => {
       if (x !== "f32" && x !== "f16-mixed") throw bad(f, "f32 or f16-mixed", x);
@@ -318,7 +319,11 @@ const FLAGS: Flag[] = [
  * Parses pipeline flags against a preset; see the file header. `graphIssues`: the graph stage's
  * checks (step/validate.ts), run with the spec's own so that a problem the flags caused names them.
  */
-export function parseFlags(args: string[], preset: PipelineSpec, opts: Pick<ValidateOptions, "graphIssues"> = {}): CliResult {
+export function parseFlags(
+  args: string[],
+  preset: PipelineSpec,
+  opts: Pick<ValidateOptions, "graphIssues"> = {},
+): CliResult {
   const given = splitArgs(args, FLAGS).values;
   if (given.has("help")) {
     return { spec: preset, out: `runs/${preset.name}`, overwrite: false, printStep: false, help: true };
@@ -344,7 +349,9 @@ export function parseFlags(args: string[], preset: PipelineSpec, opts: Pick<Vali
     );
   }
   // an empty folder name (an unset shell variable) must not quietly mean the default folder
-  for (const f of ["out", "resume"]) if (given.get(f) === "") throw new FlagError(`--${f}`, "expected a folder, got an empty string");
+  for (const f of ["out", "resume"]) {
+    if (given.get(f) === "") throw new FlagError(`--${f}`, "expected a folder, got an empty string");
+  }
   const out = given.get("out") ?? `runs/${valid.name}`;
   const resume = given.get("resume");
   if (resume !== undefined && given.has("overwrite")) {
@@ -357,7 +364,8 @@ export function parseFlags(args: string[], preset: PipelineSpec, opts: Pick<Vali
 /** The flag list with each default read from `preset`. */
 export function helpText(preset: PipelineSpec, program = "pipeline"): string {
   const rows = helpRows(FLAGS, (f) => f.show(preset));
-  return [`usage: ${program} [flags]`, `method ${printable(preset.method)}, spec '${preset.name}'`, "", ...rows, ""].join("\n");
+  return [`usage: ${program} [flags]`, `method ${printable(preset.method)}, spec '${preset.name}'`, "", ...rows, ""]
+    .join("\n");
 }
 
 /** Names of every flag (without --), in the order they are applied. */

@@ -45,7 +45,11 @@ export function specHash(spec: unknown): string {
  * Parses and validates spec JSON text; `source` names it in errors (a file name). The text is
  * untrusted input: it may not name a data location (validate.ts ValidateOptions.untrusted).
  */
-export function parseSpecJSON(text: string, source = "<spec>", opts: Pick<ValidateOptions, "graphIssues"> = {}): PipelineSpec {
+export function parseSpecJSON(
+  text: string,
+  source = "<spec>",
+  opts: Pick<ValidateOptions, "graphIssues"> = {},
+): PipelineSpec {
   const tooBig = specFileIssue(text.length);
   if (tooBig) throw new SpecError(tooBig, source);
   let raw: unknown;

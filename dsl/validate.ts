@@ -291,9 +291,7 @@ function checkEma(
   if (missing) {
     issues.push({
       path: `${at}.path`,
-      message: `'${missing}' is not in the path of branch '${of}' (${
-        onlineLeaves.join(" → ")
-      }), so it has no EMA copy`,
+      message: `'${missing}' is not in the path of branch '${of}' (${onlineLeaves.join(" → ")}), so it has no EMA copy`,
     });
   }
   const tau = JSON.stringify(b.ema!.tau);

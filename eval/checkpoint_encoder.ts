@@ -34,7 +34,9 @@ export function checkpointEncoder(run: string): CheckpointEncoder {
     if (given) return given;
     if (untrustedIssues(spec).length === 0) return spec.data.name;
     throw new CheckpointError(
-      `${run}: its spec names its data set at ${JSON.stringify(spec.data.name)}; a checkpoint's data location is not followed, give it with --data`,
+      `${run}: its spec names its data set at ${
+        JSON.stringify(spec.data.name)
+      }; a checkpoint's data location is not followed, give it with --data`,
     );
   };
   return { checkpoint, spec, encoder, weights, dataName };

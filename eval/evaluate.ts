@@ -34,7 +34,9 @@ export function encoderModel(
     forward(x: Tensor) {
       const side = spec.views[0]?.aug.crop?.size;
       const [, , h, w] = x.shape;
-      const sized = side !== undefined && (side !== h || side !== w) ? x.op("augment", [], { crop: { size: [side, side] } }) : x;
+      const sized = side !== undefined && (side !== h || side !== w)
+        ? x.op("augment", [], { crop: { size: [side, side] } })
+        : x;
       return applyModule(sized, encoder, spec.modules, false);
     },
     async load(ex: Executable) {
@@ -53,7 +55,10 @@ export async function encoderFeatures(
   weights: ((name: string) => Promise<Float32Array>) | undefined,
 ): Promise<{ train: FeatureSet; test: FeatureSet }> {
   const model = encoderModel(spec, encoder, weights);
-  return { train: await extractFeatures(gpu, model, images.train), test: await extractFeatures(gpu, model, images.test) };
+  return {
+    train: await extractFeatures(gpu, model, images.train),
+    test: await extractFeatures(gpu, model, images.test),
+  };
 }
 
 /**
@@ -78,7 +83,11 @@ export class EvalSettingsError extends Error {
   readonly exitCode = 2;
 }
 
-export async function evaluateFeatures(gpu: Gpu, spec: PipelineSpec, f: { train: FeatureSet; test: FeatureSet }): Promise<EvalFigures> {
+export async function evaluateFeatures(
+  gpu: Gpu,
+  spec: PipelineSpec,
+  f: { train: FeatureSet; test: FeatureSet },
+): Promise<EvalFigures> {
   const t0 = performance.now();
   const e = spec.eval;
   checkKnnK(spec, f.train.n);

@@ -61,7 +61,12 @@ export interface ExtractOptions {
  * because an inference model treats rows independently (BN uses running statistics), and those
  * rows are dropped.
  */
-export async function extractFeatures(gpu: Gpu, model: FeatureModel, images: DeviceImages, opts: ExtractOptions = {}): Promise<FeatureSet> {
+export async function extractFeatures(
+  gpu: Gpu,
+  model: FeatureModel,
+  images: DeviceImages,
+  opts: ExtractOptions = {},
+): Promise<FeatureSet> {
   const ds = images.set;
   if (ds.n < 1) throw new Error(`extractFeatures: dataset '${ds.name}' is empty`);
   const batch = Math.min(opts.batch ?? 256, ds.n, images.rows);
@@ -77,7 +82,9 @@ export async function extractFeatures(gpu: Gpu, model: FeatureModel, images: Dev
   const set = g.input("dataset", [images.rows, ds.c, ds.h, ds.w], images.dtype);
   const x = set.op("gatherBatch", [], { batch, order: "stored", dtype: images.dtype, first });
   const f = model.forward(x);
-  if (f.shape.length !== 2 || f.shape[0] !== batch) throw new Error(`extractFeatures: the model gives features ${JSON.stringify(f.shape)}, expected [${batch}, F]`);
+  if (f.shape.length !== 2 || f.shape[0] !== batch) {
+    throw new Error(`extractFeatures: the model gives features ${JSON.stringify(f.shape)}, expected [${batch}, F]`);
+  }
   g.output("features", f);
   const program = await compileFor(gpu, g);
   plan.check(program, "the feature program");
@@ -87,7 +94,9 @@ export async function extractFeatures(gpu: Gpu, model: FeatureModel, images: Dev
   const ex = await Executable.create(gpu, program, { slots: group, bind: { dataset: images.buffer } });
   const data = new Float32Array(ds.n * dim);
   const out = program.outputs.get("features")!.storage;
-  const stagings = [0, 1].map(() => gpu.device.createBuffer({ size: group * rowBytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }));
+  const stagings = [0, 1].map(() =>
+    gpu.device.createBuffer({ size: group * rowBytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST })
+  );
   const inFlight: { first: number; count: number; staging: GPUBuffer; mapped: Promise<void> }[] = [];
   try {
     await model.load(ex);

@@ -139,7 +139,9 @@ export function loadCheckpoint(dirOrFile: string, expect: Expect = {}): Checkpoi
     const i = t.data.findIndex((x) => !Number.isFinite(x));
     if (i >= 0) {
       throw fail(
-        `tensor "${name}" holds ${t.data[i]} at index ${i} (of ${t.data.length}); a checkpoint with non-finite values cannot be ` +
+        `tensor "${name}" holds ${
+          t.data[i]
+        } at index ${i} (of ${t.data.length}); a checkpoint with non-finite values cannot be ` +
           `loaded (a run's own checkpoints never hold them: its last good one is kept when it diverges)`,
       );
     }

@@ -24,7 +24,9 @@ export function grad(g: Graph, loss: Tensor, wrt: Tensor[]): (Tensor | null)[] {
     if (def.kind === "leaf" || n.inputs.length === 0) continue;
     if (!def.vjp) {
       if (n.inputs.some((i) => needsGrad(g, i, want))) {
-        throw new Error(`grad: op '${n.op}'${n.label ? ` at ${n.label}` : ""} has no VJP but a parameter depends on it`);
+        throw new Error(
+          `grad: op '${n.op}'${n.label ? ` at ${n.label}` : ""} has no VJP but a parameter depends on it`,
+        );
       }
       continue;
     }
@@ -64,7 +66,7 @@ const memo = new WeakMap<Graph, Map<string, boolean>>();
 /** does node `id` depend on any of `want`? */
 function needsGrad(g: Graph, id: number, want: Set<number>): boolean {
   let m = memo.get(g);
-  if (!m) memo.set(g, (m = new Map()));
+  if (!m) memo.set(g, m = new Map());
   const key = `${id}:${[...want].join(",")}`;
   const hit = m.get(key);
   if (hit !== undefined) return hit;

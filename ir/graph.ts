@@ -93,7 +93,10 @@ export class Graph {
     if (had !== undefined) {
       const n = this.nodes[had];
       if (n.op !== op || fmtShape(n.shape) !== fmtShape(shape)) {
-        throw new ShapeError(op, `'${name}' already exists as ${n.op} ${fmtShape(n.shape)}, asked again as ${op} ${fmtShape(shape)}`);
+        throw new ShapeError(
+          op,
+          `'${name}' already exists as ${n.op} ${fmtShape(n.shape)}, asked again as ${op} ${fmtShape(shape)}`,
+        );
       }
       return this.t(had);
     }
@@ -126,7 +129,10 @@ export class Graph {
     const t = this.nodes[target.id];
     if (t.op !== "param" && t.op !== "state") throw new Error(`assign: target must be a param or state, got ${t.op}`);
     if (fmtShape(t.shape) !== fmtShape(value.shape)) {
-      throw new ShapeError("assign", `value ${fmtShape(value.shape)} does not match ${t.attrs.name} ${fmtShape(t.shape)}`);
+      throw new ShapeError(
+        "assign",
+        `value ${fmtShape(value.shape)} does not match ${t.attrs.name} ${fmtShape(t.shape)}`,
+      );
     }
     // a later assignment to the same target supersedes the earlier one (build it from current())
     this.updates = this.updates.filter((u) => u.target !== target.id);

@@ -22,37 +22,95 @@ export class Tensor implements SymbolicTensor {
     return typeof x === "number" ? this.g.const(x) : x;
   }
 
-  add(x: T): Tensor { return this.op("add", [this.lift(x)]); }
-  sub(x: T): Tensor { return this.op("sub", [this.lift(x)]); }
-  mul(x: T): Tensor { return this.op("mul", [this.lift(x)]); }
-  div(x: T): Tensor { return this.op("div", [this.lift(x)]); }
-  pow(x: T): Tensor { return this.op("pow", [this.lift(x)]); }
-  maximum(x: T): Tensor { return this.op("maximum", [this.lift(x)]); }
-  minimum(x: T): Tensor { return this.op("minimum", [this.lift(x)]); }
-  neg(): Tensor { return this.op("neg"); }
-  exp(): Tensor { return this.op("exp"); }
-  log(): Tensor { return this.op("log"); }
-  sqrt(): Tensor { return this.op("sqrt"); }
-  rsqrt(): Tensor { return this.op("rsqrt"); }
-  square(): Tensor { return this.op("square"); }
-  abs(): Tensor { return this.op("abs"); }
-  relu(): Tensor { return this.op("relu"); }
-  sigmoid(): Tensor { return this.op("sigmoid"); }
-  tanh(): Tensor { return this.op("tanh"); }
-  stopGrad(): Tensor { return this.op("stopGrad"); }
-  gt(x: T): Tensor { return this.op("gt", [this.lift(x)]); }
-  lt(x: T): Tensor { return this.op("lt", [this.lift(x)]); }
-  eq(x: T): Tensor { return this.op("eq", [this.lift(x)]); }
-  where(a: T, b: T): Tensor { return this.op("where", [this.lift(a), this.lift(b)]); }
+  add(x: T): Tensor {
+    return this.op("add", [this.lift(x)]);
+  }
+  sub(x: T): Tensor {
+    return this.op("sub", [this.lift(x)]);
+  }
+  mul(x: T): Tensor {
+    return this.op("mul", [this.lift(x)]);
+  }
+  div(x: T): Tensor {
+    return this.op("div", [this.lift(x)]);
+  }
+  pow(x: T): Tensor {
+    return this.op("pow", [this.lift(x)]);
+  }
+  maximum(x: T): Tensor {
+    return this.op("maximum", [this.lift(x)]);
+  }
+  minimum(x: T): Tensor {
+    return this.op("minimum", [this.lift(x)]);
+  }
+  neg(): Tensor {
+    return this.op("neg");
+  }
+  exp(): Tensor {
+    return this.op("exp");
+  }
+  log(): Tensor {
+    return this.op("log");
+  }
+  sqrt(): Tensor {
+    return this.op("sqrt");
+  }
+  rsqrt(): Tensor {
+    return this.op("rsqrt");
+  }
+  square(): Tensor {
+    return this.op("square");
+  }
+  abs(): Tensor {
+    return this.op("abs");
+  }
+  relu(): Tensor {
+    return this.op("relu");
+  }
+  sigmoid(): Tensor {
+    return this.op("sigmoid");
+  }
+  tanh(): Tensor {
+    return this.op("tanh");
+  }
+  stopGrad(): Tensor {
+    return this.op("stopGrad");
+  }
+  gt(x: T): Tensor {
+    return this.op("gt", [this.lift(x)]);
+  }
+  lt(x: T): Tensor {
+    return this.op("lt", [this.lift(x)]);
+  }
+  eq(x: T): Tensor {
+    return this.op("eq", [this.lift(x)]);
+  }
+  where(a: T, b: T): Tensor {
+    return this.op("where", [this.lift(a), this.lift(b)]);
+  }
 
-  sum(axes?: number[], keepdims = false): Tensor { return this.op("sum", [], { axes: this.axes(axes), keepdims }); }
-  mean(axes?: number[], keepdims = false): Tensor { return this.op("mean", [], { axes: this.axes(axes), keepdims }); }
-  max(axes?: number[], keepdims = false): Tensor { return this.op("max", [], { axes: this.axes(axes), keepdims }); }
-  logsumexp(axis = -1, keepdims = false): Tensor { return this.op("logsumexp", [], { axis: this.ax(axis), keepdims }); }
-  softmax(axis = -1): Tensor { return this.op("softmax", [], { axis: this.ax(axis) }); }
+  sum(axes?: number[], keepdims = false): Tensor {
+    return this.op("sum", [], { axes: this.axes(axes), keepdims });
+  }
+  mean(axes?: number[], keepdims = false): Tensor {
+    return this.op("mean", [], { axes: this.axes(axes), keepdims });
+  }
+  max(axes?: number[], keepdims = false): Tensor {
+    return this.op("max", [], { axes: this.axes(axes), keepdims });
+  }
+  logsumexp(axis = -1, keepdims = false): Tensor {
+    return this.op("logsumexp", [], { axis: this.ax(axis), keepdims });
+  }
+  softmax(axis = -1): Tensor {
+    return this.op("softmax", [], { axis: this.ax(axis) });
+  }
 
-  matmul(b: Tensor, transA = false, transB = false): Tensor { return this.op("matmul", [b], { transA, transB }); }
-  reshape(shape: Shape): Tensor { return this.op("reshape", [], { shape: [...shape] }); }
+  matmul(b: Tensor, transA = false, transB = false): Tensor {
+    return this.op("matmul", [b], { transA, transB });
+  }
+  reshape(shape: Shape): Tensor {
+    return this.op("reshape", [], { shape: [...shape] });
+  }
   transpose(perm?: number[]): Tensor {
     const p = perm ?? this.shape.map((_, i) => i).reverse();
     return this.op("transpose", [], { perm: p });
@@ -63,10 +121,16 @@ export class Tensor implements SymbolicTensor {
     [p[p.length - 2], p[p.length - 1]] = [p[p.length - 1], p[p.length - 2]];
     return this.transpose(p);
   }
-  slice(axis: number, start: number, end: number): Tensor { return this.op("slice", [], { axis: this.ax(axis), start, end }); }
+  slice(axis: number, start: number, end: number): Tensor {
+    return this.op("slice", [], { axis: this.ax(axis), start, end });
+  }
 
-  private ax(a: number): number { return a < 0 ? a + this.rank : a; }
-  private axes(a?: number[]): number[] { return (a ?? this.shape.map((_, i) => i)).map((x) => this.ax(x)); }
+  private ax(a: number): number {
+    return a < 0 ? a + this.rank : a;
+  }
+  private axes(a?: number[]): number[] {
+    return (a ?? this.shape.map((_, i) => i)).map((x) => this.ax(x));
+  }
 }
 
 export function concat(ts: Tensor[], axis: number): Tensor {

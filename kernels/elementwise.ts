@@ -14,7 +14,11 @@ import {
 } from "./op.ts";
 
 type Unary = { f: (x: number) => number; w: (x: string) => string; d?: (a: VjpArgs) => (Tensor | null)[] };
-type Binary = { f: (a: number, b: number) => number; w: (a: string, b: string) => string; d?: (a: VjpArgs) => (Tensor | null)[] };
+type Binary = {
+  f: (a: number, b: number) => number;
+  w: (a: string, b: string) => string;
+  d?: (a: VjpArgs) => (Tensor | null)[];
+};
 
 function unary(u: Unary): OpDef {
   return {
@@ -38,14 +42,16 @@ function binary(name: string, b: Binary): OpDef {
       return r;
     },
     ew: ([x, y]) => b.w(x, y),
-    vjp: b.d
-      ? (a) => b.d!(a).map((g, i) => (g ? unbroadcast(g, a.ins[i].shape) : null))
-      : undefined,
+    vjp: b.d ? (a) => b.d!(a).map((g, i) => (g ? unbroadcast(g, a.ins[i].shape) : null)) : undefined,
   };
 }
 
 const cmp = (name: string, f: (a: number, b: number) => boolean, w: string) =>
-  binary(name, { f: (a, b) => (f(a, b) ? 1 : 0), w: (a, b) => `select(0.0, 1.0, ${a} ${w} ${b})`, d: () => [null, null] });
+  binary(name, {
+    f: (a, b) => (f(a, b) ? 1 : 0),
+    w: (a, b) => `select(0.0, 1.0, ${a} ${w} ${b})`,
+    d: () => [null, null],
+  });
 
 const shapeOfAttr = (op: string) => (_: Shape[], attrs: Record<string, unknown>): Shape => {
   const s = attrs.shape as number[];
@@ -60,12 +66,20 @@ export const ELEMENTWISE: Record<string, OpDef> = {
   exp: unary({ f: Math.exp, w: (x) => `exp(${x})`, d: ({ g, out }) => [g.mul(out)] }),
   log: unary({ f: Math.log, w: (x) => `log(${x})`, d: ({ g, ins: [x] }) => [g.div(x)] }),
   sqrt: unary({ f: Math.sqrt, w: (x) => `sqrt(${x})`, d: ({ g, out }) => [g.div(out.mul(2))] }),
-  rsqrt: unary({ f: (x) => 1 / Math.sqrt(x), w: (x) => `inverseSqrt(${x})`, d: ({ g, out }) => [g.mul(out.mul(out).mul(out)).mul(-0.5)] }),
+  rsqrt: unary({
+    f: (x) => 1 / Math.sqrt(x),
+    w: (x) => `inverseSqrt(${x})`,
+    d: ({ g, out }) => [g.mul(out.mul(out).mul(out)).mul(-0.5)],
+  }),
   square: unary({ f: (x) => x * x, w: (x) => `(${x} * ${x})`, d: ({ g, ins: [x] }) => [g.mul(x).mul(2)] }),
   abs: unary({ f: Math.abs, w: (x) => `abs(${x})`, d: ({ g, ins: [x] }) => [g.mul(x.op("sign"))] }),
   sign: unary({ f: Math.sign, w: (x) => `sign(${x})`, d: () => [null] }),
   relu: unary({ f: (x) => (x > 0 ? x : 0), w: (x) => `max(${x}, 0.0)`, d: ({ g, ins: [x] }) => [x.gt(0).mul(g)] }),
-  sigmoid: unary({ f: (x) => 1 / (1 + Math.exp(-x)), w: (x) => `(1.0 / (1.0 + exp(-${x})))`, d: ({ g, out }) => [g.mul(out).mul(out.neg().add(1))] }),
+  sigmoid: unary({
+    f: (x) => 1 / (1 + Math.exp(-x)),
+    w: (x) => `(1.0 / (1.0 + exp(-${x})))`,
+    d: ({ g, out }) => [g.mul(out).mul(out.neg().add(1))],
+  }),
   tanh: unary({ f: Math.tanh, w: (x) => `tanh(${x})`, d: ({ g, out }) => [g.mul(out.mul(out).neg().add(1))] }),
   /** identity whose VJP is zero: the target side of BYOL/SimSiam/MoCo */
   stopGrad: unary({ f: (x) => x, w: (x) => x, d: () => [null] }),
@@ -74,7 +88,11 @@ export const ELEMENTWISE: Record<string, OpDef> = {
 
   add: binary("add", { f: (a, b) => a + b, w: (a, b) => `(${a} + ${b})`, d: ({ g }) => [g, g] }),
   sub: binary("sub", { f: (a, b) => a - b, w: (a, b) => `(${a} - ${b})`, d: ({ g }) => [g, g.neg()] }),
-  mul: binary("mul", { f: (a, b) => a * b, w: (a, b) => `(${a} * ${b})`, d: ({ g, ins: [x, y] }) => [g.mul(y), g.mul(x)] }),
+  mul: binary("mul", {
+    f: (a, b) => a * b,
+    w: (a, b) => `(${a} * ${b})`,
+    d: ({ g, ins: [x, y] }) => [g.mul(y), g.mul(x)],
+  }),
   div: binary("div", {
     f: (a, b) => a / b,
     w: (a, b) => `(${a} / ${b})`,
@@ -83,11 +101,26 @@ export const ELEMENTWISE: Record<string, OpDef> = {
   pow: binary("pow", {
     f: Math.pow,
     // WGSL pow is undefined for x < 0; integer exponents of negatives are handled by sign folding
-    w: (a, b) => `select(pow(abs(${a}), ${b}) * select(1.0, -1.0, (${a} < 0.0) && (fract(${b} * 0.5) != 0.0)), pow(${a}, ${b}), ${a} >= 0.0)`,
+    w: (a, b) =>
+      `select(pow(abs(${a}), ${b}) * select(1.0, -1.0, (${a} < 0.0) && (fract(${b} * 0.5) != 0.0)), pow(${a}, ${b}), ${a} >= 0.0)`,
     d: ({ g, ins: [x, y], out }) => [g.mul(y).mul(x.pow(y.sub(1))), g.mul(out).mul(x.abs().log())],
   }),
-  maximum: binary("maximum", { f: Math.max, w: (a, b) => `max(${a}, ${b})`, d: ({ g, ins: [x, y] }) => { const m = x.op("ge", [y]); return [g.mul(m), g.mul(m.neg().add(1))]; } }),
-  minimum: binary("minimum", { f: Math.min, w: (a, b) => `min(${a}, ${b})`, d: ({ g, ins: [x, y] }) => { const m = x.op("le", [y]); return [g.mul(m), g.mul(m.neg().add(1))]; } }),
+  maximum: binary("maximum", {
+    f: Math.max,
+    w: (a, b) => `max(${a}, ${b})`,
+    d: ({ g, ins: [x, y] }) => {
+      const m = x.op("ge", [y]);
+      return [g.mul(m), g.mul(m.neg().add(1))];
+    },
+  }),
+  minimum: binary("minimum", {
+    f: Math.min,
+    w: (a, b) => `min(${a}, ${b})`,
+    d: ({ g, ins: [x, y] }) => {
+      const m = x.op("le", [y]);
+      return [g.mul(m), g.mul(m.neg().add(1))];
+    },
+  }),
   gt: cmp("gt", (a, b) => a > b, ">"),
   ge: cmp("ge", (a, b) => a >= b, ">="),
   lt: cmp("lt", (a, b) => a < b, "<"),

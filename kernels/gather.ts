@@ -7,7 +7,16 @@
 // construction of the f32: a multiply by 1/255 is off by one ulp for half the byte values), so
 // the data set stays in its stored type on the device and the step sees the host's values.
 import { grid } from "./layout.ts";
-import { type Attrs, fmtShape, type KernelCtx, type Lowering, type OpDef, ShapeError, size, UNIFORM_DECL } from "./op.ts";
+import {
+  type Attrs,
+  fmtShape,
+  type KernelCtx,
+  type Lowering,
+  type OpDef,
+  ShapeError,
+  size,
+  UNIFORM_DECL,
+} from "./op.ts";
 import { PHILOX_WGSL } from "./wgsl/philox.ts";
 import { SHUFFLE_WGSL, shuffleHalfBits, shuffleIndex } from "./wgsl/shuffle.ts";
 
@@ -25,10 +34,19 @@ export interface GatherAttrs {
 
 function check(attrs: Attrs): GatherAttrs {
   const a = attrs as unknown as GatherAttrs;
-  if (!Number.isInteger(a.batch) || a.batch < 1) throw new ShapeError("gatherBatch", `batch must be a positive integer, got ${a.batch}`);
-  if (a.order !== "shuffle" && a.order !== "stored") throw new ShapeError("gatherBatch", `order must be "shuffle" or "stored", got ${a.order}`);
-  if (a.dtype !== "u8" && a.dtype !== "f32") throw new ShapeError("gatherBatch", `dtype must be "u8" or "f32", got ${a.dtype}`);
-  if (typeof a.first !== "string" || (a.order === "shuffle" && (typeof a.seed !== "string" || typeof a.epoch !== "string"))) {
+  if (!Number.isInteger(a.batch) || a.batch < 1) {
+    throw new ShapeError("gatherBatch", `batch must be a positive integer, got ${a.batch}`);
+  }
+  if (a.order !== "shuffle" && a.order !== "stored") {
+    throw new ShapeError("gatherBatch", `order must be "shuffle" or "stored", got ${a.order}`);
+  }
+  if (a.dtype !== "u8" && a.dtype !== "f32") {
+    throw new ShapeError("gatherBatch", `dtype must be "u8" or "f32", got ${a.dtype}`);
+  }
+  if (
+    typeof a.first !== "string" ||
+    (a.order === "shuffle" && (typeof a.seed !== "string" || typeof a.epoch !== "string"))
+  ) {
     throw new ShapeError("gatherBatch", "needs the names of its step scalars (first; seed and epoch when shuffled)");
   }
   return a;
@@ -36,7 +54,9 @@ function check(attrs: Attrs): GatherAttrs {
 
 function scalarOf(scalars: Record<string, number>, name: string): number {
   const v = scalars[name];
-  if (v === undefined || !Number.isInteger(v) || v < 0) throw new Error(`gatherBatch: step scalar '${name}' = ${v} is not a u32`);
+  if (v === undefined || !Number.isInteger(v) || v < 0) {
+    throw new Error(`gatherBatch: step scalar '${name}' = ${v} is not a u32`);
+  }
   return v;
 }
 
@@ -99,7 +119,9 @@ export const GATHER: Record<string, OpDef> = {
     kind: "kernel",
     shape: ([data], attrs) => {
       const a = check(attrs);
-      if (!data || data.length < 2) throw new ShapeError("gatherBatch", `needs a data set [N, ...], got ${data ? fmtShape(data) : "nothing"}`);
+      if (!data || data.length < 2) {
+        throw new ShapeError("gatherBatch", `needs a data set [N, ...], got ${data ? fmtShape(data) : "nothing"}`);
+      }
       return [a.batch, ...data.slice(1)];
     },
     cpu: ({ ins: [data], inShapes: [s], attrs, scalars }) => {
@@ -112,13 +134,16 @@ export const GATHER: Record<string, OpDef> = {
           ? shuffleIndex(first + b, n, scalarOf(scalars, a.seed!), scalarOf(scalars, a.epoch!))
           : first + b;
         if (r >= n) continue;
-        for (let j = 0; j < per; j++) out[b * per + j] = a.dtype === "u8" ? Math.fround(data[r * per + j] / 255) : data[r * per + j];
+        for (let j = 0; j < per; j++) {
+          out[b * per + j] = a.dtype === "u8" ? Math.fround(data[r * per + j] / 255) : data[r * per + j];
+        }
       }
       return out;
     },
     // the data set is not differentiable: no gradient flows into it
     vjp: () => [null],
     kernel: gatherKernel,
-    doc: "gatherBatch(data, {batch, order, dtype, first, seed?, epoch?}): one batch of rows of a device-resident data set",
+    doc:
+      "gatherBatch(data, {batch, order, dtype, first, seed?, epoch?}): one batch of rows of a device-resident data set",
   },
 };

@@ -65,7 +65,10 @@ function lower(c: KernelCtx): Lowering {
     throw new ShapeError("matmul", `kernel variant '${name}' is not supported by this adapter's features`);
   }
   if (v.storageType === "f16") {
-    throw new ShapeError("matmul", `kernel variant '${name}' reads f16 buffers; the compiled step stores its tensors in f32`);
+    throw new ShapeError(
+      "matmul",
+      `kernel variant '${name}' reads f16 buffers; the compiled step stores its tensors in f32`,
+    );
   }
   return { passes: [v.lower(p)] };
 }

@@ -28,7 +28,10 @@ export interface Tensor {
   readonly shape: Shape;
   readonly rank: number;
   /** the graph the tensor belongs to: new nodes by op name, and constants */
-  readonly g: { add(op: string, inputs: (Tensor | number)[], attrs?: Attrs): Tensor; const(value: number, shape?: Shape): Tensor };
+  readonly g: {
+    add(op: string, inputs: (Tensor | number)[], attrs?: Attrs): Tensor;
+    const(value: number, shape?: Shape): Tensor;
+  };
   op(name: string, others?: Tensor[], attrs?: Attrs): Tensor;
   add(x: T): Tensor;
   sub(x: T): Tensor;
@@ -184,8 +187,7 @@ export const MAX_SCALARS = 64;
 /** Bytes of one step's scalars (a uniform slot); also WebGPU's 256-byte dynamic-offset alignment. */
 export const SLOT_BYTES = MAX_SCALARS * 4;
 /** The step uniform: 64 32-bit slots, read as f32 or u32. Written once per step. */
-export const UNIFORM_DECL =
-  `struct StepScalars { v: array<vec4<u32>, ${MAX_SCALARS / 4}> }\n` +
+export const UNIFORM_DECL = `struct StepScalars { v: array<vec4<u32>, ${MAX_SCALARS / 4}> }\n` +
   `@group(0) @binding(${UNIFORM_BINDING}) var<uniform> STEP: StepScalars;\n` +
   `fn stepU32(i: u32) -> u32 { return STEP.v[i / 4u][i % 4u]; }\n` +
   `fn stepF32(i: u32) -> f32 { return bitcast<f32>(STEP.v[i / 4u][i % 4u]); }\n`;

@@ -274,7 +274,13 @@ export interface ReductionSource {
  * is 1, else P partials per output (pass 1) folded by a second pass. Every fold starts from its
  * first element, so max needs no -inf literal.
  */
-export function reductionLowering(kind: ReduceKind, plan: ReducePlan, p: number, count: number, src: ReductionSource): Lowering {
+export function reductionLowering(
+  kind: ReduceKind,
+  plan: ReducePlan,
+  p: number,
+  count: number,
+  src: ReductionSource,
+): Lowering {
   const { o, r, vec } = plan;
   const comb = COMB[kind];
   const tOut = vec === "kept" ? "vec4<f32>" : "f32";

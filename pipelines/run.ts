@@ -15,7 +15,11 @@ export function isMain(meta: ImportMeta): boolean {
 }
 
 /** The pipeline's command line: exits with a non-zero status on failure or interrupt; else returns the report. */
-export async function runPipeline(preset: PipelineSpec, program: string, args: string[] = process.argv.slice(2)): Promise<Record<string, unknown> | undefined> {
+export async function runPipeline(
+  preset: PipelineSpec,
+  program: string,
+  args: string[] = process.argv.slice(2),
+): Promise<Record<string, unknown> | undefined> {
   const { code, report } = await runCommand(preset, program, args);
   if (code !== 0) process.exit(code);
   return report;

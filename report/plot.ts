@@ -50,7 +50,10 @@ const PALETTE = [
 
 // a title may hold a spec's method: control characters are escaped first (XML forbids them)
 const escapeXml = (s: string) =>
-  printable(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" })[c]!);
+  printable(s).replace(
+    /[&<>"']/g,
+    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" })[c]!,
+  );
 
 /** Ticks at multiples of 1, 2 or 5 × 10^k covering [lo, hi], about `n` of them. */
 export function niceTicks(lo: number, hi: number, n = 5): number[] {

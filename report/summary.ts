@@ -29,9 +29,9 @@ export function formatTable(headers: string[], rows: Cell[][]): string {
 
 /** Key–value summary under a title: `title` then aligned `key  value` lines, control characters escaped. */
 export function formatSummary(title: string, entries: Record<string, Cell> | [string, Cell][]): string {
-  const list = (Array.isArray(entries) ? entries : Object.entries(entries)).map(([k, v]): [string, Cell] =>
-    [printable(k), typeof v === "number" ? v : printable(v)]
-  );
+  const list = (Array.isArray(entries) ? entries : Object.entries(entries)).map((
+    [k, v],
+  ): [string, Cell] => [printable(k), typeof v === "number" ? v : printable(v)]);
   const kw = Math.max(0, ...list.map(([k]) => [...k].length));
   const body = list.map(([k, v]) =>
     `  ${k}${" ".repeat(kw - [...k].length)}  ${typeof v === "number" ? formatNumber(v) : v}`

@@ -59,7 +59,10 @@ export async function runCommand(
  * adapter (runtime/device_step.ts: its variants and limits, the data's layout); nothing runs.
  */
 async function printStep(spec: PipelineSpec): Promise<string> {
-  const { train: tr } = loadDatasetSync(spec.data.name, { trainLimit: spec.data.trainLimit, testLimit: spec.data.testLimit });
+  const { train: tr } = loadDatasetSync(spec.data.name, {
+    trainLimit: spec.data.trainLimit,
+    testLimit: spec.data.testLimit,
+  });
   const { step } = await deviceStep(await getGpu(), spec, tr);
   return `${printGraph(step.graph)}
 

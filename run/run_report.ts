@@ -9,7 +9,7 @@ import { specHash } from "../dsl/io.ts";
 import type { PipelineSpec } from "../dsl/schema.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { writeHeatmap } from "../report/heatmap.ts";
-import { readMetrics, metricSeries } from "../report/metrics.ts";
+import { metricSeries, readMetrics } from "../report/metrics.ts";
 import { linePlots, writeSvg } from "../report/plot.ts";
 import { formatSummary } from "../report/summary.ts";
 import type { RunSegment, TrainResult } from "../train/trainer.ts";
@@ -83,18 +83,30 @@ export function writeReport(r: ReportInput): Record<string, unknown> {
   if (ev.notEvaluated.length) Object.assign(report, { partial: true, not_evaluated: ev.notEvaluated });
   writeFileAtomic(join(out, "report.json"), JSON.stringify(report, null, 2) + "\n");
 
-  const panels = [{ title: `${spec.method} loss`, xLabel: "step", yLabel: "loss", series: [{ name: "loss", ...metricSeries(recs, "loss") }] }];
+  const panels = [{
+    title: `${spec.method} loss`,
+    xLabel: "step",
+    yLabel: "loss",
+    series: [{ name: "loss", ...metricSeries(recs, "loss") }],
+  }];
   const cd = metricSeries(recs, "corr_diag_mean"), co = metricSeries(recs, "corr_offdiag_abs_mean");
   if (cd.x.length) {
     panels.push({
       title: "cross-correlation C of the two views",
       xLabel: "step",
       yLabel: "value",
-      series: [{ name: "mean C_ii", ...cd }, { name: "mean |C_ij|, i≠j", ...co }, { name: "mean std of z", ...metricSeries(recs, "std_mean") }],
+      series: [{ name: "mean C_ii", ...cd }, { name: "mean |C_ij|, i≠j", ...co }, {
+        name: "mean std of z",
+        ...metricSeries(recs, "std_mean"),
+      }],
     });
   }
   writeSvg(join(out, "loss.svg"), linePlots(panels));
-  if (run.C) writeHeatmap(join(out, "correlation.png"), run.C.data, run.C.d, { title: `cross-correlation C at step ${run.endStep}, D = ${run.C.d}` });
+  if (run.C) {
+    writeHeatmap(join(out, "correlation.png"), run.C.data, run.C.d, {
+      title: `cross-correlation C at step ${run.endStep}, D = ${run.C.d}`,
+    });
+  }
   return report;
 }
 
@@ -106,13 +118,17 @@ export function writeReport(r: ReportInput): Record<string, unknown> {
  * a few hundred steps; BYOL-style methods can sink to a handful while the loss still falls.)
  */
 export function collapseWarning(d: Record<string, number>, size?: { batch: number; dim: number }): string | null {
-  if (d.std_min !== undefined && d.std_min < 1e-3) return `some embedding dimensions collapsed (min std ${d.std_min.toExponential(2)})`;
+  if (d.std_min !== undefined && d.std_min < 1e-3) {
+    return `some embedding dimensions collapsed (min std ${d.std_min.toExponential(2)})`;
+  }
   const rank = d.effective_rank;
   if (rank === undefined) return null;
   if (rank < 2) return `embedding collapsed to rank ~${rank.toFixed(2)}`;
   const most = size ? Math.min(size.batch, size.dim) : 0;
   if (rank < most / 50) {
-    return `dimensional collapse: effective rank ${rank.toFixed(1)} of at most ${most} (batch ${size!.batch}, embedding width ${size!.dim})`;
+    return `dimensional collapse: effective rank ${rank.toFixed(1)} of at most ${most} (batch ${
+      size!.batch
+    }, embedding width ${size!.dim})`;
   }
   return null;
 }
@@ -133,14 +149,20 @@ const figure = (v: number | undefined) => (v === undefined ? null : round(v, 4))
 
 export function summary(report: Record<string, unknown>, out: string): string {
   const pct = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? `${(v * 100).toFixed(2)}%` : "n/a");
-  const lines = formatSummary(`${report.method} on ${report.dataset}: ${report.steps} steps in ${report.seconds} s (${report.images_per_sec} images/s)`, [
-    ["loss", `${fmt(report.loss_first)} → ${fmt(report.loss_last)}`],
-    ["C diag mean / |offdiag| mean", `${fmt(report.c_diag_mean)} / ${fmt(report.c_offdiag_abs_mean)}`],
-    ["effective rank of z", fmt(report.effective_rank)],
-    ["kNN top-1: trained / random init / pixels", `${pct(report.knn_top1)} / ${pct(report.random_init_knn_top1)} / ${pct(report.pixels_knn_top1)}`],
-    ["linear top-1: trained / random init", `${pct(report.linear_top1)} / ${pct(report.random_init_linear_top1)}`],
-    ["report", join(out, "report.json")],
-  ]);
+  const lines = formatSummary(
+    `${report.method} on ${report.dataset}: ${report.steps} steps in ${report.seconds} s (${report.images_per_sec} images/s)`,
+    [
+      ["loss", `${fmt(report.loss_first)} → ${fmt(report.loss_last)}`],
+      ["C diag mean / |offdiag| mean", `${fmt(report.c_diag_mean)} / ${fmt(report.c_offdiag_abs_mean)}`],
+      ["effective rank of z", fmt(report.effective_rank)],
+      [
+        "kNN top-1: trained / random init / pixels",
+        `${pct(report.knn_top1)} / ${pct(report.random_init_knn_top1)} / ${pct(report.pixels_knn_top1)}`,
+      ],
+      ["linear top-1: trained / random init", `${pct(report.linear_top1)} / ${pct(report.random_init_linear_top1)}`],
+      ["report", join(out, "report.json")],
+    ],
+  );
   const partial = Array.isArray(report.not_evaluated)
     ? `\nPARTIAL: the evaluation was interrupted; not evaluated: ${report.not_evaluated.join(", ")}`
     : "";

@@ -76,8 +76,7 @@ function choiceOf(op: string): VariantChoice {
 }
 
 /** The precision a choice for `op` is made at: the requested one for ops with f16 operands, else f32. */
-const precisionFor = (op: string, requested: Precision = "f32"): Precision =>
-  OPS[op]?.f16Operands ? requested : "f32";
+const precisionFor = (op: string, requested: Precision = "f32"): Precision => OPS[op]?.f16Operands ? requested : "f32";
 
 /** Whether `op` on these input shapes is one the autotuner times. */
 export function isTunedOp(op: string, inShapes: Shape[]): boolean {
@@ -102,9 +101,16 @@ function opProblem(op: string, inShapes: Shape[], attrs: Attrs): string {
 }
 
 /** The candidate variant names of a tuned op on this adapter ("f16-exact": the f16 ones first, then the f32 ones). */
-export function variantCandidates(op: string, adapter: string, features: MatmulFeatures, precision: Precision = "f32"): string[] {
+export function variantCandidates(
+  op: string,
+  adapter: string,
+  features: MatmulFeatures,
+  precision: Precision = "f32",
+): string[] {
   const c = choiceOf(op), t = { adapter, features };
-  return precision === "f16-exact" ? [...c.candidates(t, "f16"), ...c.candidates(t, "f32")] : c.candidates(t, precision);
+  return precision === "f16-exact"
+    ? [...c.candidates(t, "f16"), ...c.candidates(t, "f32")]
+    : c.candidates(t, precision);
 }
 
 /** The untimed pick: the first f16 candidate for "f16", else the op's fallback for the adapter. */
@@ -127,7 +133,13 @@ export interface TuneOptions {
 }
 
 /** Time every candidate variant of `op` for these shapes on this device; the fastest correct one wins. */
-export function tuneOp(device: GPUDevice, op: string, inShapes: Shape[], attrs: Attrs, o: TuneOptions): Promise<TuneResult> {
+export function tuneOp(
+  device: GPUDevice,
+  op: string,
+  inShapes: Shape[],
+  attrs: Attrs,
+  o: TuneOptions,
+): Promise<TuneResult> {
   const precision = precisionFor(op, o.precision);
   const choice = choiceOf(op), t = { adapter: o.adapter, features: o.features };
   const all = o.candidates ?? variantCandidates(op, o.adapter, o.features, precision);
@@ -135,13 +147,18 @@ export function tuneOp(device: GPUDevice, op: string, inShapes: Shape[], attrs: 
   const order = first !== undefined && all.includes(first) ? [first, ...all.filter((n) => n !== first)] : all;
   const data = inShapes.map((s, i) => noise(size(s), i + 1));
   const features = { subgroups: o.features.subgroups, f16: o.features.f16 === true };
-  return timeCandidates(`${op} ${inShapes.map(fmtShape).join(" ")}`, order, (name) =>
-    opTrial(device, op, inShapes, attrs, name === DEFAULT_VARIANT ? undefined : name, {
-      features,
-      data,
-      // each candidate against its own contract: f16-input variants on rounded inputs
-      roundsToF16: choice.roundsToF16?.(name) ?? false,
-    }), o.budgetMs ?? 150);
+  return timeCandidates(
+    `${op} ${inShapes.map(fmtShape).join(" ")}`,
+    order,
+    (name) =>
+      opTrial(device, op, inShapes, attrs, name === DEFAULT_VARIANT ? undefined : name, {
+        features,
+        data,
+        // each candidate against its own contract: f16-input variants on rounded inputs
+        roundsToF16: choice.roundsToF16?.(name) ?? false,
+      }),
+    o.budgetMs ?? 150,
+  );
 }
 
 // ---- cache --------------------------------------------------------------------------------------
@@ -255,5 +272,9 @@ export async function pickVariants(
     if (prev && (prev.precision === precision || prev.precision === "f32")) continue;
     chosen.set(key, { precision, variant: await chooseVariant(device, n.op, inShapes, n.attrs, { ...o, precision }) });
   }
-  return (op, inShapes, attrs) => (isTunedOp(op, inShapes) ? chosen.get(keyOf(op, inShapes, attrs))?.variant : undefined);
+  return (
+    op,
+    inShapes,
+    attrs,
+  ) => (isTunedOp(op, inShapes) ? chosen.get(keyOf(op, inShapes, attrs))?.variant : undefined);
 }

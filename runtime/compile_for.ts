@@ -13,13 +13,27 @@ import type { Gpu } from "./device.ts";
 export async function deviceCompileOptions(
   gpu: Gpu,
   g: Graph,
-): Promise<{ features: { subgroups: boolean; f16: boolean }; variant: NonNullable<CompileOptions["variant"]>; maxStorageBuffers: number }> {
+): Promise<
+  {
+    features: { subgroups: boolean; f16: boolean };
+    variant: NonNullable<CompileOptions["variant"]>;
+    maxStorageBuffers: number;
+  }
+> {
   const features = { subgroups: gpu.features.subgroups, f16: gpu.features.f16 };
-  const variant = await pickVariants(gpu.device, g, { adapter: adapterKey(gpu.adapter.info), features, tune: process.env.SSL_TUNE === "1" });
+  const variant = await pickVariants(gpu.device, g, {
+    adapter: adapterKey(gpu.adapter.info),
+    features,
+    tune: process.env.SSL_TUNE === "1",
+  });
   return { features, variant, maxStorageBuffers: gpu.device.limits.maxStorageBuffersPerShaderStage };
 }
 
 /** `opts` may not set what the device decides (features, variants, the storage buffer limit). */
-export async function compileFor(gpu: Gpu, g: Graph, opts: Omit<CompileOptions, "features" | "variant" | "maxStorageBuffers"> = {}): Promise<Program> {
+export async function compileFor(
+  gpu: Gpu,
+  g: Graph,
+  opts: Omit<CompileOptions, "features" | "variant" | "maxStorageBuffers"> = {},
+): Promise<Program> {
   return compile(g, { ...opts, ...(await deviceCompileOptions(gpu, g)) });
 }

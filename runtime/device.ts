@@ -60,7 +60,11 @@ async function open(): Promise<Gpu> {
   try {
     mod = await import("webgpu");
   } catch (e) {
-    throw new Error(`Could not load the npm package 'webgpu' (dawn.node): ${(e as Error).message}\nRun \`npm install\` (or \`bash .ci/setup.sh\`) in the project folder.`);
+    throw new Error(
+      `Could not load the npm package 'webgpu' (dawn.node): ${
+        (e as Error).message
+      }\nRun \`npm install\` (or \`bash .ci/setup.sh\`) in the project folder.`,
+    );
   }
   Object.assign(globalThis, mod.globals);
   // the Dawn instance must outlive the device: if it is collected, promises never resolve
@@ -86,7 +90,11 @@ async function open(): Promise<Gpu> {
     },
   }));
   const info = adapter.info;
-  const description = [info.description || info.device || "unknown adapter", info.architecture, (info as unknown as { backendType?: string }).backendType ?? ""]
+  const description = [
+    info.description || info.device || "unknown adapter",
+    info.architecture,
+    (info as unknown as { backendType?: string }).backendType ?? "",
+  ]
     .filter(Boolean).join(" / ");
   const lastLabel = { value: "(none)" };
   device.addEventListener("uncapturederror", (ev) => {

@@ -45,7 +45,11 @@ export class DeviceImages {
     const limit = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize, opts.maxBytes ?? Infinity);
     this.resident = set.n * rowBytes <= limit;
     this.rows = this.resident ? set.n : Math.floor(limit / rowBytes);
-    if (this.rows < 1) throw new Error(`${set.name}: one image (${rowBytes} bytes) is larger than this adapter's buffer limit (${limit} bytes)`);
+    if (this.rows < 1) {
+      throw new Error(
+        `${set.name}: one image (${rowBytes} bytes) is larger than this adapter's buffer limit (${limit} bytes)`,
+      );
+    }
   }
 
   /** Layout, buffer and (when resident) the whole upload in one call. */
@@ -84,12 +88,16 @@ export class DeviceImages {
    */
   load(setRows: ArrayLike<number>): void {
     if (this.resident) throw new Error(`${this.set.name} is resident on the device; nothing to load`);
-    if (setRows.length > this.rows) throw new Error(`load: ${setRows.length} rows do not fit the window of ${this.rows}`);
+    if (setRows.length > this.rows) {
+      throw new Error(`load: ${setRows.length} rows do not fit the window of ${this.rows}`);
+    }
     const per = this.per;
     const chunk = this.dtype === "u8" ? new Uint8Array(setRows.length * per) : new Float32Array(setRows.length * per);
     for (let k = 0; k < setRows.length; k++) {
       const r = setRows[k];
-      if (!(r >= 0 && r < this.set.n)) throw new Error(`load: row ${r} outside ${this.set.name}'s ${this.set.n} images`);
+      if (!(r >= 0 && r < this.set.n)) {
+        throw new Error(`load: row ${r} outside ${this.set.name}'s ${this.set.n} images`);
+      }
       chunk.set(this.host.subarray(r * per, (r + 1) * per), k * per);
     }
     this.upload(chunk, 0);
@@ -103,11 +111,13 @@ export class DeviceImages {
 
   private upload(data: Uint8Array | Float32Array, at: number): void {
     const pad = data.byteLength % 4;
-    const src = pad ? (() => {
-      const p = new Uint8Array(data.byteLength + 4 - pad);
-      p.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-      return p;
-    })() : data;
+    const src = pad
+      ? (() => {
+        const p = new Uint8Array(data.byteLength + 4 - pad);
+        p.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+        return p;
+      })()
+      : data;
     this.gpu.device.queue.writeBuffer(this.buffer, at, src.buffer, src.byteOffset, src.byteLength);
     this.uploadedBytes += src.byteLength;
   }

@@ -19,7 +19,12 @@ export interface DeviceStep {
 }
 
 /** `maxDataBytes`: a cap on the images' device buffer (tests: force streaming in chunks). */
-export async function deviceStep(gpu: Gpu, spec: PipelineSpec, train: Dataset, opts: { maxDataBytes?: number } = {}): Promise<DeviceStep> {
+export async function deviceStep(
+  gpu: Gpu,
+  spec: PipelineSpec,
+  train: Dataset,
+  opts: { maxDataBytes?: number } = {},
+): Promise<DeviceStep> {
   const images = new DeviceImages(gpu, train, { maxBytes: opts.maxDataBytes });
   const chunkSteps = images.resident ? undefined : Math.floor(images.rows / spec.batch);
   if (chunkSteps !== undefined && chunkSteps < 1) {

@@ -6,7 +6,7 @@
 // Inputs may be bound to buffers owned elsewhere (a data set on the device shared by the
 // training and evaluation programs). Nothing is read back unless asked.
 import type { Program, Storage } from "../compiler/compile.ts";
-import { SLOT_BYTES as SLOT, size } from "../kernels/op.ts";
+import { size, SLOT_BYTES as SLOT } from "../kernels/op.ts";
 import type { Gpu } from "./device.ts";
 import { initValues } from "./init.ts";
 import { type Dispatch, dispatchFor, recordDispatch } from "./pipelines.ts";
@@ -38,16 +38,22 @@ export class Executable {
     const limit = device.limits.maxStorageBufferBindingSize;
     for (const s of program.storages) {
       if (s.bytes > limit) {
-        throw new Error(`${label(s)} needs ${s.bytes} bytes, more than this adapter's maxStorageBufferBindingSize (${limit})`);
+        throw new Error(
+          `${label(s)} needs ${s.bytes} bytes, more than this adapter's maxStorageBufferBindingSize (${limit})`,
+        );
       }
     }
     const bind = opts.bind ?? {};
-    for (const name of Object.keys(bind)) if (!program.inputs.has(name)) throw new Error(`bind: the program has no input named '${name}'`);
+    for (const name of Object.keys(bind)) {
+      if (!program.inputs.has(name)) throw new Error(`bind: the program has no input named '${name}'`);
+    }
     this.owned = program.storages.map((s) => !(s.kind === "input" && s.name! in bind));
     this.buffers = program.storages.map((s, i) => {
       if (!this.owned[i]) {
         const b = bind[s.name!];
-        if (b.size < s.bytes) throw new Error(`bind: buffer for input '${s.name}' has ${b.size} bytes, the program needs ${s.bytes}`);
+        if (b.size < s.bytes) {
+          throw new Error(`bind: buffer for input '${s.name}' has ${b.size} bytes, the program needs ${s.bytes}`);
+        }
         return b;
       }
       return device.createBuffer({
@@ -57,7 +63,10 @@ export class Executable {
       });
     });
     this.slots = Math.max(1, opts.slots ?? 1);
-    this.uniform = device.createBuffer({ size: SLOT * this.slots, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+    this.uniform = device.createBuffer({
+      size: SLOT * this.slots,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+    });
   }
 
   static async create(gpu: Gpu, program: Program, opts: ExecutableOptions = {}): Promise<Executable> {
@@ -88,9 +97,18 @@ export class Executable {
         if (p.bindings[i].write) seenW.add(s);
       });
       st.storages.forEach((s, i) => {
-        if (!p.bindings[i].write && seenW.has(s)) throw new Error(`compile bug: ${st.label} reads and writes ${label(this.program.storages[s])} through two bindings`);
+        if (!p.bindings[i].write && seenW.has(s)) {
+          throw new Error(
+            `compile bug: ${st.label} reads and writes ${label(this.program.storages[s])} through two bindings`,
+          );
+        }
       });
-      const { dispatch, ready } = dispatchFor(device, { ...p, label: st.label }, st.storages.map((s) => this.buffers[s]), this.uniform);
+      const { dispatch, ready } = dispatchFor(
+        device,
+        { ...p, label: st.label },
+        st.storages.map((s) => this.buffers[s]),
+        this.uniform,
+      );
       checks.push(ready);
       this.encoded.push({ kind: "dispatch", ...dispatch });
     }
@@ -112,7 +130,9 @@ export class Executable {
   writeSlots(first: number, slots: ArrayBuffer): void {
     const count = slots.byteLength / SLOT;
     if (!Number.isInteger(count) || first < 0 || first + count > this.slots) {
-      throw new Error(`writeSlots: ${slots.byteLength} bytes at slot ${first} do not fit ${this.slots} slots of ${SLOT} bytes`);
+      throw new Error(
+        `writeSlots: ${slots.byteLength} bytes at slot ${first} do not fit ${this.slots} slots of ${SLOT} bytes`,
+      );
     }
     this.gpu.device.queue.writeBuffer(this.uniform, first * SLOT, slots);
     this.uploadedBytes += slots.byteLength;
@@ -141,7 +161,9 @@ export class Executable {
         pending.splice(k, 1);
       }
     }
-    if (pending.length) throw new Error(`cannot initialise ${pending.map((p) => p[0]).join(", ")}: copy of a missing tensor`);
+    if (pending.length) {
+      throw new Error(`cannot initialise ${pending.map((p) => p[0]).join(", ")}: copy of a missing tensor`);
+    }
     return values;
   }
 
@@ -173,7 +195,13 @@ export class Executable {
   }
 
   /** Records a copy of a storage (by id) into another buffer, e.g. a readback ring's staging buffer. */
-  encodeCopy(enc: GPUCommandEncoder, storage: number, to: GPUBuffer, offset: number, bytes = this.program.storages[storage].bytes): void {
+  encodeCopy(
+    enc: GPUCommandEncoder,
+    storage: number,
+    to: GPUBuffer,
+    offset: number,
+    bytes = this.program.storages[storage].bytes,
+  ): void {
     enc.copyBufferToBuffer(this.buffers[storage], 0, to, offset, bytes);
   }
 
@@ -193,8 +221,12 @@ export class Executable {
   async read(name: string): Promise<Float32Array> {
     const id = this.readable().get(name);
     if (id === undefined) {
-      const bound = this.program.inputs.has(name) ? ` (input '${name}' is bound to a buffer that cannot be copied from)` : "";
-      throw new Error(`cannot read '${name}'${bound}; readable: ${[...this.readable().keys()].join(", ") || "nothing"}`);
+      const bound = this.program.inputs.has(name)
+        ? ` (input '${name}' is bound to a buffer that cannot be copied from)`
+        : "";
+      throw new Error(
+        `cannot read '${name}'${bound}; readable: ${[...this.readable().keys()].join(", ") || "nothing"}`,
+      );
     }
     const shape = this.program.outputs.get(name)?.shape ?? this.program.storages[id].shape!;
     return (await this.readMany([[id, size(shape)]]))[0];
@@ -228,7 +260,9 @@ export class Executable {
       await awaitGpu(Promise.all(stages.map((s) => s.mapAsync(GPUMapMode.READ))));
       return stages.map((s, k) => {
         const n = items[k][1], data = s.getMappedRange();
-        return bytesPer[k] === 1 ? Float32Array.from(new Uint8Array(data, 0, n)) : new Float32Array(data.slice(0, n * 4));
+        return bytesPer[k] === 1
+          ? Float32Array.from(new Uint8Array(data, 0, n))
+          : new Float32Array(data.slice(0, n * 4));
       });
     } finally {
       // destroying a mapped buffer unmaps it; on a failed map the staging buffers go too
@@ -243,10 +277,18 @@ export class Executable {
 }
 
 /** Writes host values into a storage's buffer: f32 values, or bytes for u8 storage (padded to a word). */
-function writeStorage(device: GPUDevice, buf: GPUBuffer, s: Storage, name: string, data: Float32Array | Uint8Array): void {
+function writeStorage(
+  device: GPUDevice,
+  buf: GPUBuffer,
+  s: Storage,
+  name: string,
+  data: Float32Array | Uint8Array,
+): void {
   const n = s.shape ? size(s.shape) : s.bytes / 4;
   const u8 = s.dtype === "u8";
-  if (u8 !== data instanceof Uint8Array) throw new Error(`'${name}' holds ${u8 ? "u8 bytes" : "f32 values"}, got a ${data.constructor.name}`);
+  if (u8 !== data instanceof Uint8Array) {
+    throw new Error(`'${name}' holds ${u8 ? "u8 bytes" : "f32 values"}, got a ${data.constructor.name}`);
+  }
   if (data.length !== n) throw new Error(`'${name}' expects ${n} values, got ${data.length}`);
   if (data.byteLength % 4 === 0) device.queue.writeBuffer(buf, 0, data.buffer, data.byteOffset, data.byteLength);
   else {

@@ -29,7 +29,13 @@ function normals(out: Float32Array, std: number, r: () => number): Float32Array 
   return out;
 }
 
-export function initValues(init: Init, n: number, seed: number, name: string, lookup: (name: string) => Float32Array): Float32Array {
+export function initValues(
+  init: Init,
+  n: number,
+  seed: number,
+  name: string,
+  lookup: (name: string) => Float32Array,
+): Float32Array {
   const out = new Float32Array(n);
   switch (init.kind) {
     case "zeros":

@@ -49,7 +49,11 @@ function bindGroupLayout(device: GPUDevice, p: PassCode): GPUBindGroupLayout {
       buffer: { type: b.write ? "storage" : "read-only-storage" },
     }));
     if (p.uniform) {
-      entries.push({ binding: UNIFORM_BINDING, visibility: GPUShaderStage.COMPUTE, buffer: { type: "uniform", hasDynamicOffset: true } });
+      entries.push({
+        binding: UNIFORM_BINDING,
+        visibility: GPUShaderStage.COMPUTE,
+        buffer: { type: "uniform", hasDynamicOffset: true },
+      });
     }
     layout = device.createBindGroupLayout({ entries });
     layouts.set(key, layout);

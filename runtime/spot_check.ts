@@ -70,7 +70,9 @@ export function spotCheckOp(
   precision: "f32" | "f16",
   samples?: number,
 ) {
-  if (op === "matmul") return spotCheckMatmul(matmulProblem(inShapes, attrs), ins0[0], ins0[1], out, precision, samples);
+  if (op === "matmul") {
+    return spotCheckMatmul(matmulProblem(inShapes, attrs), ins0[0], ins0[1], out, precision, samples);
+  }
   const ins = ins0.map((x) => asInputs(x, precision));
   const def = OPS[op];
   const outShape = def.shape(inShapes, attrs);

@@ -6,7 +6,7 @@ import { compile, type CompileOptions, type Program } from "../compiler/compile.
 import { SpecError } from "../dsl/error.ts";
 import type { PipelineSpec } from "../dsl/schema.ts";
 import type { Graph } from "../ir/graph.ts";
-import { type ImageShape, type ForwardGraph, forwardGraph, type StepData } from "./forward_graph.ts";
+import { type ForwardGraph, forwardGraph, type ImageShape, type StepData } from "./forward_graph.ts";
 import { DEFAULT_LOSS_SCALING } from "./loss_scale.ts";
 import { optimizerConfig, type RunGeometry, TrainingScalars } from "./scalars.ts";
 import type { ScalarPlan } from "./scalar_plan.ts";
@@ -64,7 +64,11 @@ export function trainingGraph(spec: PipelineSpec, image: ImageShape, opts: StepO
 
 /** Compiles a training graph; every scalar the program reads must come from the plan. */
 export function compileStep(t: TrainingGraph, opts: CompileStepOptions): CompiledStep {
-  const program = compile(t.graph, { features: opts.features, variant: opts.variant, maxStorageBuffers: opts.maxStorageBuffers });
+  const program = compile(t.graph, {
+    features: opts.features,
+    variant: opts.variant,
+    maxStorageBuffers: opts.maxStorageBuffers,
+  });
   const plan = t.forward.scalars.plan;
   plan.check(program, `the step of '${t.spec.name}'`);
   return { ...t, program, plan };

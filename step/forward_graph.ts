@@ -7,7 +7,7 @@ import type { PipelineSpec } from "../dsl/schema.ts";
 import { Graph } from "../ir/graph.ts";
 import type { Tensor } from "../ir/tensor.ts";
 import { fmtShape } from "../kernels/op.ts";
-import { lossPair, lossGraph } from "./loss_expr.ts";
+import { lossGraph, lossPair } from "./loss_expr.ts";
 import { normalize } from "../losses/normalize.ts";
 import { applyModule } from "./apply_module.ts";
 import { StepRules } from "./graph_rules.ts";
@@ -66,7 +66,9 @@ export function forwardGraph(spec: PipelineSpec, img: ImageShape, opts: ForwardG
   const rules = new StepRules(opts.mixedPrecision ? { keepF32: (scope) => !!scope && scope.startsWith("loss") } : {});
   g.rules = rules;
   const scalars = opts.scalars ?? new TrainingScalars(spec);
-  const images = opts.data ? gatherImages(g, spec.batch, img, opts.data, scalars) : g.input("images", [spec.batch, img.c, img.h, img.w]);
+  const images = opts.data
+    ? gatherImages(g, spec.batch, img, opts.data, scalars)
+    : g.input("images", [spec.batch, img.c, img.h, img.w]);
 
   const views = new Map<string, Tensor>();
   spec.views.forEach((v, i) => {
@@ -132,7 +134,9 @@ export function forwardGraph(spec: PipelineSpec, img: ImageShape, opts: ForwardG
   };
   const loss = lossGraph(spec.loss, ref, g, "loss");
   if (loss.shape.length !== 0) {
-    throw new Error(`loss: the expression must reduce to a scalar, got shape ${fmtShape(loss.shape)} (wrap it in {op: 'mean'})`);
+    throw new Error(
+      `loss: the expression must reduce to a scalar, got shape ${fmtShape(loss.shape)} (wrap it in {op: 'mean'})`,
+    );
   }
   // the two embeddings of the main loss term are read back every few steps for diagnostics
   // (a loss written from primitives has no such term: fall back to the first two branches)
@@ -156,7 +160,15 @@ export function forwardGraph(spec: PipelineSpec, img: ImageShape, opts: ForwardG
     ema.push({ target: shadow, online, tau: tauOf.get(prefix)! });
   }
   const first = spec.branches.find((b) => !b.ema) ?? spec.branches[0];
-  return { graph: g, loss, scalars, ema, queues, encoder: first.path[0], pair: g.outputs.has("pair.a") ? pair : undefined };
+  return {
+    graph: g,
+    loss,
+    scalars,
+    ema,
+    queues,
+    encoder: first.path[0],
+    pair: g.outputs.has("pair.a") ? pair : undefined,
+  };
 }
 
 /** The step's batch gathered on the device from the data set input (see StepData). */
@@ -173,4 +185,3 @@ function gatherImages(g: Graph, batch: number, img: ImageShape, data: StepData, 
   g.scope = undefined;
   return images;
 }
-

@@ -165,17 +165,27 @@ export function checkMemoryPlan(program: Program, limits: MemoryLimits, spec?: P
   const over = program.storages.filter((s) => s.bytes > perBuffer).sort((a, b) => b.bytes - a.bytes);
   const budgetOver = limits.totalBudget !== undefined && total > limits.totalBudget;
   if (!over.length && !budgetOver) return;
-  const lines = [`the compiled step needs ${formatBytes(total)} of device memory in ${program.storages.length} buffers, more than this adapter can hold:`];
+  const lines = [
+    `the compiled step needs ${
+      formatBytes(total)
+    } of device memory in ${program.storages.length} buffers, more than this adapter can hold:`,
+  ];
   if (over.length) {
     lines.push(
-      `  ${over.length} buffer${over.length > 1 ? "s exceed" : " exceeds"} the per-buffer limit of ${formatBytes(perBuffer)}` +
-        ` (maxStorageBufferBindingSize ${formatBytes(limits.maxStorageBufferBindingSize)}, maxBufferSize ${formatBytes(limits.maxBufferSize)}):`,
+      `  ${over.length} buffer${over.length > 1 ? "s exceed" : " exceeds"} the per-buffer limit of ${
+        formatBytes(perBuffer)
+      }` +
+        ` (maxStorageBufferBindingSize ${formatBytes(limits.maxStorageBufferBindingSize)}, maxBufferSize ${
+          formatBytes(limits.maxBufferSize)
+        }):`,
       ...over.slice(0, 4).map((s) => `    ${describe(s)}`),
     );
     if (over.length > 4) lines.push(`    … and ${over.length - 4} more`);
   }
   if (budgetOver) {
-    lines.push(`  the total exceeds ${formatBytes(limits.totalBudget!)} (${limits.budgetSource ?? "the memory budget"})`);
+    lines.push(
+      `  the total exceeds ${formatBytes(limits.totalBudget!)} (${limits.budgetSource ?? "the memory budget"})`,
+    );
     if (!over.length) lines.push("  the largest buffers:", ...largest(program).map((s) => `    ${describe(s)}`));
   }
   const biggest = over.length ? over.slice(0, 4) : largest(program);

@@ -52,8 +52,16 @@ export class ScalarPlan<C = undefined> {
   check(layout: ScalarLayout, what: string): void {
     for (const [name, type] of layout.scalarTypes) {
       const d = this.defs.get(name);
-      if (!d) throw new Error(`${what} reads step scalar '${name}', which the scalar plan does not declare (declared: ${this.names().join(", ")})`);
-      if (d.type !== type) throw new Error(`${what} reads step scalar '${name}' as ${type}; the plan declares it ${d.type}`);
+      if (!d) {
+        throw new Error(
+          `${what} reads step scalar '${name}', which the scalar plan does not declare (declared: ${
+            this.names().join(", ")
+          })`,
+        );
+      }
+      if (d.type !== type) {
+        throw new Error(`${what} reads step scalar '${name}' as ${type}; the plan declares it ${d.type}`);
+      }
     }
   }
 

@@ -31,11 +31,30 @@ export function optimizerConfig(spec: PipelineSpec): OptimizerConfig {
   const o = spec.optimizer;
   switch (o.kind) {
     case "lars":
-      return { kind: "lars", momentum: o.momentum, eta: o.eta, weightDecay: o.weightDecay, excludeBiasAndNorm: o.excludeBiasAndNorm, clip: o.clip };
+      return {
+        kind: "lars",
+        momentum: o.momentum,
+        eta: o.eta,
+        weightDecay: o.weightDecay,
+        excludeBiasAndNorm: o.excludeBiasAndNorm,
+        clip: o.clip,
+      };
     case "sgd":
-      return { kind: "sgd", momentum: o.momentum, nesterov: o.nesterov, weightDecay: o.weightDecay, excludeBiasAndNorm: o.excludeBiasAndNorm };
+      return {
+        kind: "sgd",
+        momentum: o.momentum,
+        nesterov: o.nesterov,
+        weightDecay: o.weightDecay,
+        excludeBiasAndNorm: o.excludeBiasAndNorm,
+      };
     case "adamw":
-      return { kind: "adamw", betas: [o.beta1, o.beta2], eps: o.eps, weightDecay: o.weightDecay, excludeBiasAndNorm: o.excludeBiasAndNorm };
+      return {
+        kind: "adamw",
+        betas: [o.beta1, o.beta2],
+        eps: o.eps,
+        weightDecay: o.weightDecay,
+        excludeBiasAndNorm: o.excludeBiasAndNorm,
+      };
   }
 }
 
@@ -102,8 +121,12 @@ export class TrainingScalars {
 
   /** τ of the EMA of branch `of`: from base to final along the cosine over the run (or constant). */
   tau(of: string, t: Tau): string {
-    return this.plan.declare(`tau_${of}`, "f32", (s, r) =>
-      t.schedule === "const" ? t.base : t.final - (t.final - t.base) * (1 - tauAt(0, s, r.totalSteps, "cosine")));
+    return this.plan.declare(
+      `tau_${of}`,
+      "f32",
+      (s, r) =>
+        t.schedule === "const" ? t.base : t.final - (t.final - t.base) * (1 - tauAt(0, s, r.totalSteps, "cosine")),
+    );
   }
 
   /** The FIFO write position of a queue of `rows` rows fed `batch` rows per step (u32). */

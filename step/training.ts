@@ -23,9 +23,15 @@ export function addTrainingStep(g: Graph, loss: Tensor, opts: TrainingStepOption
   const raw = grad(g, scaling?.scaled ?? loss, params.map((p) => g.t(p.id)));
   const grads = scaling ? raw.map((x) => x && scaling.unscale(x)) : raw;
   const missing = params.filter((_, i) => !grads[i]).map((p) => p.attrs.name as string);
-  if (missing.length === params.length) throw new Error("the loss reaches no parameter (every branch is behind stopGrad or EMA)");
+  if (missing.length === params.length) {
+    throw new Error("the loss reaches no parameter (every branch is behind stopGrad or EMA)");
+  }
   if (missing.length) {
-    throw new Error(`these parameters get no gradient from the loss: ${missing.join(", ")} (remove them, or connect them to the loss)`);
+    throw new Error(
+      `these parameters get no gradient from the loss: ${
+        missing.join(", ")
+      } (remove them, or connect them to the loss)`,
+    );
   }
   const lrOf = opts.lrScalar ?? (() => "lr");
   const slots: ParamSlot[] = params.map((p, i) => ({

@@ -12,7 +12,11 @@ import { IMAGENET_STEM_MIN_SIZE } from "../nn/resnet.ts";
 import { lossIssues } from "./loss_check.ts";
 
 /** Checks `input` and returns the spec with defaults filled in; throws SpecError otherwise. */
-export function validateSpec(input: unknown, file?: string, opts: Omit<ValidateOptions, "graphIssues"> = {}): PipelineSpec {
+export function validateSpec(
+  input: unknown,
+  file?: string,
+  opts: Omit<ValidateOptions, "graphIssues"> = {},
+): PipelineSpec {
   return validateSpecStructure(input, file, { ...opts, graphIssues });
 }
 

@@ -64,7 +64,9 @@ const folder = (f: string) => relative(ROOT, f).split("/")[0];
 
 Deno.test("every product folder has its place in the layer order", () => {
   const missing = productFolders().filter((d) => !LAYERS.includes(d));
-  if (missing.length) throw new Error(`folders without a floor in LAYERS (and docs/architecture.md): ${missing.join(", ")}`);
+  if (missing.length) {
+    throw new Error(`folders without a floor in LAYERS (and docs/architecture.md): ${missing.join(", ")}`);
+  }
   const gone = LAYERS.filter((d) => !productFolders().includes(d));
   if (gone.length) throw new Error(`LAYERS names folders that do not exist: ${gone.join(", ")}`);
 });
@@ -75,7 +77,9 @@ function upwardImports(graph: Map<string, string[]>): string[] {
   for (const [f, deps] of graph) {
     const from = LAYERS.indexOf(folder(f));
     for (const d of deps) {
-      if (LAYERS.indexOf(folder(d)) > from) bad.push(`${relative(ROOT, f)} → ${relative(ROOT, d)} (${folder(f)} is below ${folder(d)})`);
+      if (LAYERS.indexOf(folder(d)) > from) {
+        bad.push(`${relative(ROOT, f)} → ${relative(ROOT, d)} (${folder(f)} is below ${folder(d)})`);
+      }
     }
   }
   return bad;
@@ -124,7 +128,10 @@ Deno.test("the checks see an upward import and a folder cycle", () => {
     [at("step/build.ts"), [at("ir/graph.ts")]],
     [at("train/loop.ts"), [at("eval/knn.ts")]],
   ]);
-  if (upwardImports(graph).join("; ") !== "ir/graph.ts → step/build.ts (ir is below step); train/loop.ts → eval/knn.ts (train is below eval)") {
+  if (
+    upwardImports(graph).join("; ") !==
+      "ir/graph.ts → step/build.ts (ir is below step); train/loop.ts → eval/knn.ts (train is below eval)"
+  ) {
     throw new Error(`upward imports: ${upwardImports(graph).join("; ")}`);
   }
   if (folderCycles(graph).join("; ") !== "ir → step → ir") throw new Error(`cycles: ${folderCycles(graph).join("; ")}`);

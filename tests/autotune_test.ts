@@ -117,9 +117,18 @@ Deno.test("per-adapter defaults: lavapipe keeps its conv kernels, GPUs get the s
 Deno.test("one tuning path from the op table: tuned ops and cache keys (earlier .cache/autotune.json files still hit)", () => {
   // the keys as the separate matmul and op paths wrote them
   assert.equal(variantKey("gpu", "matmul", [[33, 17], [65, 17]], { transB: true }), "gpu | 33x65x17 NT");
-  assert.equal(variantKey("gpu", "matmul", [[2, 3, 5, 7], [7, 9]], {}, "f16-exact"), "gpu | 5x9x7 NN b2x3:1x1 f16-exact");
-  assert.equal(variantKey("gpu", "conv2d", [CONV_X, CONV_W], CONV_ATTRS), "gpu | conv2d [2, 8, 9, 9] [12, 8, 3, 3] pad=1");
-  assert.equal(variantKey("gpu", "sum", [[1031, 1030]], { axes: [1], keepdims: false }), "gpu | sum [1031, 1030] axes=[1]");
+  assert.equal(
+    variantKey("gpu", "matmul", [[2, 3, 5, 7], [7, 9]], {}, "f16-exact"),
+    "gpu | 5x9x7 NN b2x3:1x1 f16-exact",
+  );
+  assert.equal(
+    variantKey("gpu", "conv2d", [CONV_X, CONV_W], CONV_ATTRS),
+    "gpu | conv2d [2, 8, 9, 9] [12, 8, 3, 3] pad=1",
+  );
+  assert.equal(
+    variantKey("gpu", "sum", [[1031, 1030]], { axes: [1], keepdims: false }),
+    "gpu | sum [1031, 1030] axes=[1]",
+  );
   // matmul, convolutions and large reductions are tuned; nothing else
   assert.ok(isTunedOp("matmul", [[2, 3], [3, 4]]) && isTunedOp("conv2dGradWeight", [CONV_X, CONV_X]));
   assert.ok(!isTunedOp("add", [[2], [2]]) && !isTunedOp("softmax", [[4, 4]]));
@@ -154,8 +163,14 @@ Deno.test("autotune cache and picker: conv and large reductions by adapter + sha
     assert.ok(entry && (entry.variant === "default" ? undefined : entry.variant) === tuned, JSON.stringify(entry));
 
     // default-valued attrs do not split keys: a graph's {axes, keepdims: false} finds the entry
-    assert.equal(variantKey("a", "sum", [big], { axes: [1], keepdims: false }), variantKey("a", "sum", [big], { axes: [1] }));
-    assert.notEqual(variantKey("a", "sum", [big], { axes: [1], keepdims: true }), variantKey("a", "sum", [big], { axes: [1] }));
+    assert.equal(
+      variantKey("a", "sum", [big], { axes: [1], keepdims: false }),
+      variantKey("a", "sum", [big], { axes: [1] }),
+    );
+    assert.notEqual(
+      variantKey("a", "sum", [big], { axes: [1], keepdims: true }),
+      variantKey("a", "sum", [big], { axes: [1] }),
+    );
     // the compile-time picker answers for every tuned node of a graph, and nothing else
     writeCacheEntry(key, { variant: "t4x4", ms: {}, at: "test" }, cachePath);
     const g = new Graph();
@@ -173,49 +188,56 @@ Deno.test("autotune cache and picker: conv and large reductions by adapter + sha
   }
 });
 
-Deno.test({ name: "timestamps: per-dispatch GPU times, one pass each, in submission order", ignore: !FEATURES.timestamps, fn: async () => {
-  const gpu = await getGpu();
-  const { device } = gpu;
-  // a loop of `n` dependent FMAs per invocation over 16 384 invocations
-  const pipe = (n: number) =>
-    device.createComputePipeline({
-      layout: "auto",
-      compute: {
-        entryPoint: "main",
-        module: device.createShaderModule({
-          code: `@group(0) @binding(0) var<storage, read_write> x: array<f32>;
+Deno.test({
+  name: "timestamps: per-dispatch GPU times, one pass each, in submission order",
+  ignore: !FEATURES.timestamps,
+  fn: async () => {
+    const gpu = await getGpu();
+    const { device } = gpu;
+    // a loop of `n` dependent FMAs per invocation over 16 384 invocations
+    const pipe = (n: number) =>
+      device.createComputePipeline({
+        layout: "auto",
+        compute: {
+          entryPoint: "main",
+          module: device.createShaderModule({
+            code: `@group(0) @binding(0) var<storage, read_write> x: array<f32>;
 @compute @workgroup_size(64) fn main(@builtin(global_invocation_id) g: vec3<u32>) {
   var a = x[g.x];
   for (var i = 0u; i < ${n}u + u32(arrayLength(&x) == 0u); i++) { a = fma(a, 1.0001, 0.5); }
   x[g.x] = a;
 }`,
+          }),
+        },
+      });
+    const buf = device.createBuffer({ size: 4 * 16384, usage: GPUBufferUsage.STORAGE });
+    const rec = (p: GPUComputePipeline) => (pass: GPUComputePassEncoder) => {
+      pass.setPipeline(p);
+      pass.setBindGroup(
+        0,
+        device.createBindGroup({
+          layout: p.getBindGroupLayout(0),
+          entries: [{ binding: 0, resource: { buffer: buf } }],
         }),
-      },
-    });
-  const buf = device.createBuffer({ size: 4 * 16384, usage: GPUBufferUsage.STORAGE });
-  const rec = (p: GPUComputePipeline) => (pass: GPUComputePassEncoder) => {
-    pass.setPipeline(p);
-    pass.setBindGroup(
-      0,
-      device.createBindGroup({ layout: p.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: buf } }] }),
-    );
-    pass.dispatchWorkgroups(256);
-  };
-  const small = rec(pipe(100)), large = rec(pipe(3200));
-  try {
-    await timeDispatches(device, [small, large]); // compiles
-    const t = (await timeDispatches(device, [small, large, small]))!;
-    assert.equal(t.length, 3);
-    assert.ok(t.every((s) => s > 0 && s < 10), JSON.stringify(t));
-    // 32× the arithmetic: far more than twice the time even on a busy CPU adapter
-    assert.ok(t[1] > 2 * Math.max(t[0], t[2]), `small ${t[0]} s, large ${t[1]} s, small ${t[2]} s`);
-    const timer = PassTimer.create(device, 2)!;
-    assert.throws(() => timer.writes(2), /pass 2 of 2/);
-    timer.destroy();
-  } finally {
-    buf.destroy();
-  }
-} });
+      );
+      pass.dispatchWorkgroups(256);
+    };
+    const small = rec(pipe(100)), large = rec(pipe(3200));
+    try {
+      await timeDispatches(device, [small, large]); // compiles
+      const t = (await timeDispatches(device, [small, large, small]))!;
+      assert.equal(t.length, 3);
+      assert.ok(t.every((s) => s > 0 && s < 10), JSON.stringify(t));
+      // 32× the arithmetic: far more than twice the time even on a busy CPU adapter
+      assert.ok(t[1] > 2 * Math.max(t[0], t[2]), `small ${t[0]} s, large ${t[1]} s, small ${t[2]} s`);
+      const timer = PassTimer.create(device, 2)!;
+      assert.throws(() => timer.writes(2), /pass 2 of 2/);
+      timer.destroy();
+    } finally {
+      buf.destroy();
+    }
+  },
+});
 
 Deno.test("picker: f16-exact operands (roundF16 outputs) may take f16-input variants; an f32 node of the same shapes keeps f32", async () => {
   const gpu = await getGpu();
@@ -224,8 +246,16 @@ Deno.test("picker: f16-exact operands (roundF16 outputs) may take f16-input vari
     const o = { adapter: gpu.description, features: gpu.features, cachePath };
     const A = [24, 20], B = [20, 28];
     // cached winners per precision: an f16 tile for f16-exact operands, the llvmpipe kernel for f32
-    writeCacheEntry(variantKey(gpu.description, "matmul", [A, B], {}, "f16-exact"), { variant: "gemm64x64x16t4x4-f16", ms: {}, at: "test" }, cachePath);
-    writeCacheEntry(variantKey(gpu.description, "matmul", [A, B], {}), { variant: "blocked", ms: {}, at: "test" }, cachePath);
+    writeCacheEntry(variantKey(gpu.description, "matmul", [A, B], {}, "f16-exact"), {
+      variant: "gemm64x64x16t4x4-f16",
+      ms: {},
+      at: "test",
+    }, cachePath);
+    writeCacheEntry(
+      variantKey(gpu.description, "matmul", [A, B], {}),
+      { variant: "blocked", ms: {}, at: "test" },
+      cachePath,
+    );
     const mixed = new Graph();
     const a = mixed.input("a", A).op("roundF16"), b = mixed.input("b", B).op("roundF16");
     mixed.output("y", a.matmul(b));

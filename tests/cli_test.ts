@@ -13,7 +13,12 @@ const COMMON = ["--data", "synthetic", "--encoder", "mlp:16", "--proj", "16,8", 
 const SMALL = [...COMMON, "--steps", "3"];
 
 async function pipeline(args: string[], env: Record<string, string> = {}) {
-  const r = await new Deno.Command(deno, { args: ["run", "-A", "pipelines/simclr.ts", ...args], env, stdout: "piped", stderr: "piped" }).output();
+  const r = await new Deno.Command(deno, {
+    args: ["run", "-A", "pipelines/simclr.ts", ...args],
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
   return { code: r.code, out: new TextDecoder().decode(r.stdout), err: new TextDecoder().decode(r.stderr) };
 }
 
@@ -22,7 +27,10 @@ const tmp = () => Deno.makeTempDirSync({ prefix: "cli_test_" });
 Deno.test("without a Vulkan driver the set-up hint is printed once, with no stack of the hint's own lines", async () => {
   const out = tmp();
   try {
-    const r = await pipeline([...SMALL, "--out", out], { VK_ICD_FILENAMES: "/nonexistent/icd.json", VK_DRIVER_FILES: "/nonexistent/icd.json" });
+    const r = await pipeline([...SMALL, "--out", out], {
+      VK_ICD_FILENAMES: "/nonexistent/icd.json",
+      VK_DRIVER_FILES: "/nonexistent/icd.json",
+    });
     const times = r.err.split("This project runs WebGPU through Dawn").length - 1;
     if (r.code === 0 || times !== 1) throw new Error(`exit ${r.code}, hint printed ${times} times:\n${r.err}`);
   } finally {
@@ -35,13 +43,20 @@ Deno.test("a run folder that holds a run is refused (exit 2, naming the ways out
   try {
     const first = await pipeline([...SMALL, "--out", out]);
     if (first.code !== 0) throw new Error(`first run: exit ${first.code}\n${first.err}`);
-    if (!/simclr 'simclr': 3 steps \(1 epoch of \d+\), batch 16, seed 0/.test(first.out)) throw new Error(`opening line:\n${first.out}`);
+    if (!/simclr 'simclr': 3 steps \(1 epoch of \d+\), batch 16, seed 0/.test(first.out)) {
+      throw new Error(`opening line:\n${first.out}`);
+    }
     const metrics = Deno.readTextFileSync(join(out, "metrics.jsonl"));
     const again = await pipeline([...SMALL, "--out", out]);
-    if (again.code !== 2 || !again.err.includes(`${out} already holds a run`) || !/--resume .*--out .*--overwrite/s.test(again.err)) {
+    if (
+      again.code !== 2 || !again.err.includes(`${out} already holds a run`) ||
+      !/--resume .*--out .*--overwrite/s.test(again.err)
+    ) {
       throw new Error(`second run into the same folder: exit ${again.code}\n${again.err}`);
     }
-    if (Deno.readTextFileSync(join(out, "metrics.jsonl")) !== metrics) throw new Error("the refused run touched metrics.jsonl");
+    if (Deno.readTextFileSync(join(out, "metrics.jsonl")) !== metrics) {
+      throw new Error("the refused run touched metrics.jsonl");
+    }
     const replaced = await pipeline([...SMALL, "--out", out, "--overwrite"]);
     if (replaced.code !== 0) throw new Error(`--overwrite: exit ${replaced.code}\n${replaced.err}`);
     const resumed = await pipeline([...COMMON, "--steps", "5", "--out", out, "--resume", out]);
@@ -60,7 +75,10 @@ Deno.test("a run that diverges before its first checkpoint says that no checkpoi
   const out = tmp();
   try {
     const r = await pipeline([...SMALL, "--lr", "1e30", "--warmup", "0", "--out", out]);
-    if (r.code !== 2 || !/loss became (NaN|-?Infinity) at step \d+/.test(r.err) || !r.err.includes("No checkpoint was written yet")) {
+    if (
+      r.code !== 2 || !/loss became (NaN|-?Infinity) at step \d+/.test(r.err) ||
+      !r.err.includes("No checkpoint was written yet")
+    ) {
       throw new Error(`exit ${r.code}:\n${r.err}`);
     }
     if (r.err.includes("last good checkpoint")) throw new Error(`claims a kept checkpoint:\n${r.err}`);
@@ -100,7 +118,11 @@ Deno.test("--print-step prints the very program the trainer compiles on this ada
     const shown = dispatches(printed.out);
     const diff = trained.findIndex((l, i) => l !== shown[i]);
     if (shown.length !== trained.length || diff >= 0) {
-      throw new Error(`printed ${shown.length} dispatches, the trainer compiled ${trained.length}; first difference:\n  printed: ${shown[diff]}\n  trainer: ${trained[diff]}`);
+      throw new Error(
+        `printed ${shown.length} dispatches, the trainer compiled ${trained.length}; first difference:\n  printed: ${
+          shown[diff]
+        }\n  trainer: ${trained[diff]}`,
+      );
     }
   } finally {
     Deno.removeSync(out, { recursive: true });

@@ -169,35 +169,39 @@ Deno.test("conv2d family on the GPU matches float64: every case, discrete-GPU im
   for (const c of CASES) await gpuCase(c, GEMM);
 });
 
-Deno.test({ name: "conv2d f16 GPU tiles match float64 on f16-rounded inputs (SIMT, and tensor-core with stand-in fragments)", ignore: !FEATURES.f16, fn: async () => {
-  const gpu = await getGpu();
-  const r16 = (a: { shape: number[]; data: Float64Array }) => ({ shape: a.shape, data: a.data.map(Math.f16round) });
-  // the tensor-core kernel needs one fixed subgroup size; its fragment builtins are emulated here
-  const S = gpu.subgroupSize?.min === gpu.subgroupSize?.max ? gpu.subgroupSize?.min : undefined;
-  const runs: [Case, string][] = [[CASES[0], "gemm64x64x16t4x4-f16"], [CASES[4], "gemm64x64x16t4x4-f16"]];
-  if (S && gpu.features.subgroups) runs.push([CASES[0], `sgmat8x8x8-s${S}-w2x1-f1x2-k16-emu`]);
-  for (const [c, variant] of runs) {
-    const x = f32Arg(c.x, 41), w = f32Arg(c.w, 42), g = f32Arg(geoOut(c), 43);
-    for (
-      const [op, args, a] of [
-        ["conv2d", [x, w], attrs(c)],
-        ["conv2dGradInput", [g, w], { ...attrs(c), inShape: c.x }],
-        ["conv2dGradWeight", [x, g], { ...attrs(c), wShape: c.w }],
-      ] as const
-    ) {
-      const got = await runOpGPU(op, [...args], a, {}, { variant: () => variant });
-      // products of f16 values are exact in f32: the f32 tolerance holds against the rounded inputs
-      assertClose(got, cpuOp(op, args.map(r16), a), { rtol: 1e-4, atol: 1e-5 }, `${op} ${c.name} ${variant}`);
-      let differs = false;
-      try {
-        assertClose(got, cpuOp(op, [...args], a), { rtol: 1e-4, atol: 1e-5 }, "");
-      } catch {
-        differs = true;
+Deno.test({
+  name: "conv2d f16 GPU tiles match float64 on f16-rounded inputs (SIMT, and tensor-core with stand-in fragments)",
+  ignore: !FEATURES.f16,
+  fn: async () => {
+    const gpu = await getGpu();
+    const r16 = (a: { shape: number[]; data: Float64Array }) => ({ shape: a.shape, data: a.data.map(Math.f16round) });
+    // the tensor-core kernel needs one fixed subgroup size; its fragment builtins are emulated here
+    const S = gpu.subgroupSize?.min === gpu.subgroupSize?.max ? gpu.subgroupSize?.min : undefined;
+    const runs: [Case, string][] = [[CASES[0], "gemm64x64x16t4x4-f16"], [CASES[4], "gemm64x64x16t4x4-f16"]];
+    if (S && gpu.features.subgroups) runs.push([CASES[0], `sgmat8x8x8-s${S}-w2x1-f1x2-k16-emu`]);
+    for (const [c, variant] of runs) {
+      const x = f32Arg(c.x, 41), w = f32Arg(c.w, 42), g = f32Arg(geoOut(c), 43);
+      for (
+        const [op, args, a] of [
+          ["conv2d", [x, w], attrs(c)],
+          ["conv2dGradInput", [g, w], { ...attrs(c), inShape: c.x }],
+          ["conv2dGradWeight", [x, g], { ...attrs(c), wShape: c.w }],
+        ] as const
+      ) {
+        const got = await runOpGPU(op, [...args], a, {}, { variant: () => variant });
+        // products of f16 values are exact in f32: the f32 tolerance holds against the rounded inputs
+        assertClose(got, cpuOp(op, args.map(r16), a), { rtol: 1e-4, atol: 1e-5 }, `${op} ${c.name} ${variant}`);
+        let differs = false;
+        try {
+          assertClose(got, cpuOp(op, [...args], a), { rtol: 1e-4, atol: 1e-5 }, "");
+        } catch {
+          differs = true;
+        }
+        if (!differs) throw new Error(`${op} ${c.name}: the f16 result is indistinguishable from f32 (no rounding?)`);
       }
-      if (!differs) throw new Error(`${op} ${c.name}: the f16 result is indistinguishable from f32 (no rounding?)`);
     }
-  }
-} });
+  },
+});
 
 Deno.test("conv2d rejects unknown kernel variants", async () => {
   const x = f32Arg([1, 1, 3, 3], 1), w = f32Arg([1, 1, 1, 1], 2);

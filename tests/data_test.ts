@@ -332,7 +332,10 @@ Deno.test("an image folder of one class loads with a warning that its accuracies
   for (let i = 0; i < 5; i++) writeFileSync(join(d, "cat", `${i}.png`), png(4, 4, 1, (x) => 10 * i + x));
   const one = loadDatasetSync(d);
   assert.equal(one.train.classes, 1);
-  assert.match(labelWarning(one) ?? "", /\/train has one class \('cat'\): every image has the same label, so the kNN and linear accuracies are 100% by construction/);
+  assert.match(
+    labelWarning(one) ?? "",
+    /\/train has one class \('cat'\): every image has the same label, so the kNN and linear accuracies are 100% by construction/,
+  );
   mkdirSync(join(d, "dog"));
   writeFileSync(join(d, "dog", "0.png"), png(4, 4, 1, () => 0));
   assert.equal(labelWarning(loadDatasetSync(d)), undefined);

@@ -1,4 +1,4 @@
-import { checkVjp, cpuOp, randArg, assertClose } from "./util/check.ts";
+import { assertClose, checkVjp, cpuOp, randArg } from "./util/check.ts";
 
 const unary = ["neg", "exp", "log", "sqrt", "rsqrt", "square", "abs", "relu", "sigmoid", "tanh", "copy"];
 Deno.test("elementwise unary VJPs match finite differences (float64)", () => {

@@ -31,7 +31,13 @@ Deno.test("every elementwise op on the GPU matches float64", async () => {
 });
 
 Deno.test("reductions with a fused elementwise prologue match float64 (sum, mean, max; any axes)", async () => {
-  for (const [op, axes, keepdims] of [["sum", [0, 1, 2], false], ["mean", [1], true], ["max", [0, 2], false], ["sum", [2], false]] as const) {
+  for (
+    const [op, axes, keepdims] of [["sum", [0, 1, 2], false], ["mean", [1], true], ["max", [0, 2], false], [
+      "sum",
+      [2],
+      false,
+    ]] as const
+  ) {
     const g = new Graph();
     const x = g.input("x", [7, 13, 5]), y = g.input("y", [13, 1]), s = g.scalar("lr");
     const r = x.mul(y).add(s).square().op(op, [], { axes: [...axes], keepdims });

@@ -64,10 +64,17 @@ Deno.test("MLP+BN: 20 SGD steps on the GPU follow the float64 trajectory (fused,
   const fused = await gpuTrajectory(true, true);
   const ref = cpuTrajectory(fused.init);
   if (!(ref.losses[STEPS - 1] < ref.losses[0])) throw new Error("reference loss did not fall: test is not meaningful");
-  for (const [name, run] of [["fused", fused], ["unfused", await gpuTrajectory(false, true)], ["no reuse", await gpuTrajectory(true, false)]] as const) {
+  for (
+    const [name, run] of [["fused", fused], ["unfused", await gpuTrajectory(false, true)], [
+      "no reuse",
+      await gpuTrajectory(true, false),
+    ]] as const
+  ) {
     run.losses.forEach((l, s) => {
       const e = ref.losses[s];
-      if (Math.abs(l - e) > 1e-4 * Math.max(1, Math.abs(e))) throw new Error(`${name}: step ${s} loss ${l} vs float64 ${e}`);
+      if (Math.abs(l - e) > 1e-4 * Math.max(1, Math.abs(e))) {
+        throw new Error(`${name}: step ${s} loss ${l} vs float64 ${e}`);
+      }
     });
     let worst = 0;
     for (let i = 0; i < size([H, IN]); i++) worst = Math.max(worst, Math.abs(run.w[i] - ref.w[i]));

@@ -301,7 +301,9 @@ Deno.test("evaluation's probe: eval.linearLr reaches the optimizer, and a small 
   const fast = await linearProbe(train, test, probeOptions({ ...e, linearLr: 0.1 }, train.n));
   // one step per epoch: losses[2] is the loss after two steps
   if (!(fast.losses[2] < slow.losses[2] - 0.05)) {
-    throw new Error(`lr 0.1 vs 1e-3 losses after 2 steps ${fast.losses[2]} / ${slow.losses[2]}: the lr did not reach the probe`);
+    throw new Error(
+      `lr 0.1 vs 1e-3 losses after 2 steps ${fast.losses[2]} / ${slow.losses[2]}: the lr did not reach the probe`,
+    );
   }
 });
 
@@ -335,7 +337,13 @@ Deno.test("extractFeatures: batches with a padded last batch give the host-compu
   }
   const gpu = await getGpu();
   // resident in one group, resident over several groups, and streamed through a window of 2 batches
-  for (const [what, maxBytes, groupBatches] of [["resident", undefined, undefined], ["groups of 1", undefined, 1], ["streamed", 20 * per * 4, 2]] as const) {
+  for (
+    const [what, maxBytes, groupBatches] of [["resident", undefined, undefined], ["groups of 1", undefined, 1], [
+      "streamed",
+      20 * per * 4,
+      2,
+    ]] as const
+  ) {
     const images = DeviceImages.create(gpu, ds, { maxBytes });
     try {
       if ((what === "streamed") === images.resident) throw new Error(`${what}: resident = ${images.resident}`);
@@ -349,7 +357,8 @@ Deno.test("extractFeatures: batches with a padded last batch give the host-compu
   }
   const images = DeviceImages.create(gpu, ds);
   await assertRejects(
-    () => extractFeatures(gpu, { ...model, forward: (x: Tensor) => x.reshape([x.shape[0] * per]) }, images, { batch: 10 }),
+    () =>
+      extractFeatures(gpu, { ...model, forward: (x: Tensor) => x.reshape([x.shape[0] * per]) }, images, { batch: 10 }),
     Error,
     "expected [10, F]",
   );

@@ -187,7 +187,9 @@ Deno.test("byol-barlow: the EMA target is state, gets no gradient, and is update
   const c = cpuSetup(byolBarlow.make(TINY));
   const g = c.g;
   // EMA shadows: state initialised as a copy of a parameter
-  const shadows = g.nodes.filter((n) => n.op === "state" && (n.attrs.init as Init).kind === "copy").map((n) => n.attrs.name as string);
+  const shadows = g.nodes.filter((n) => n.op === "state" && (n.attrs.init as Init).kind === "copy").map((n) =>
+    n.attrs.name as string
+  );
   assert.ok(shadows.length >= 6, `expected EMA copies of encoder and projector, got ${shadows}`);
   for (const name of shadows) {
     assert.ok(name.startsWith("ema_z1/"), name);
@@ -511,7 +513,10 @@ Deno.test("lambda-free: a run's data location travels as --data, never in its sp
     }
     const folder = lambdaFree.parseStudyArgs(["--data", dir, ...small]);
     assert.ok(folder !== "help");
-    assert.throws(() => lambdaFree.childRun(lambdaFree.planRuns(folder)[0].spec), /--data: '.*' is not a data-set kind: .* cannot use an image folder/);
+    assert.throws(
+      () => lambdaFree.childRun(lambdaFree.planRuns(folder)[0].spec),
+      /--data: '.*' is not a data-set kind: .* cannot use an image folder/,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

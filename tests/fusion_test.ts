@@ -219,7 +219,9 @@ Deno.test("a kernel never binds more buffers than the device allows: a sum of 40
     const p = compile(g, { features: { subgroups: false, f16: false }, maxStorageBuffers: limit });
     const widest = Math.max(...p.steps.map((s) => (s.kind === "dispatch" ? s.storages.length : 0)));
     if (widest > limit) throw new Error(`limit ${limit}: a dispatch binds ${widest} buffers`);
-    if (p.stats.dispatches < Math.ceil(40 / (limit - 1))) throw new Error(`limit ${limit}: only ${p.stats.dispatches} dispatches`);
+    if (p.stats.dispatches < Math.ceil(40 / (limit - 1))) {
+      throw new Error(`limit ${limit}: only ${p.stats.dispatches} dispatches`);
+    }
     const got = (await runGraphGPU(g, leaves, {}, { maxStorageBuffers: limit })).get("y")!;
     assertClose(got, want, { rtol: 1e-5, atol: 1e-5 }, `sum of 40 inputs, limit ${limit}`);
   }
@@ -233,5 +235,7 @@ Deno.test("a kernel that cannot be cut (one op reading too many buffers) does no
   g.output("w", c.where(a, b)); // one op reading 3 buffers: nothing to cut
   const p = compile(g, { features: { subgroups: false, f16: false }, maxStorageBuffers: 3 });
   const reads = p.steps.flatMap((s) => (s.kind === "dispatch" && s.label.includes("add") ? [s.storages.length] : []));
-  if (reads.length === 0 || Math.max(...reads) > 3) throw new Error(`the add kernels bind ${reads.join(", ")} buffers (at most 3 allowed)`);
+  if (reads.length === 0 || Math.max(...reads) > 3) {
+    throw new Error(`the add kernels bind ${reads.join(", ")} buffers (at most 3 allowed)`);
+  }
 });

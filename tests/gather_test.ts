@@ -29,7 +29,9 @@ Deno.test("shuffle: every epoch's order is a permutation of 0..n−1, different 
   // shuffled, not nearly sorted: the mean displacement of a random permutation is ~n/3
   const disp = a.reduce((s, v, i) => s + Math.abs(v - i), 0) / a.length;
   if (!(disp > 250 && disp < 420)) throw new Error(`mean displacement ${disp}`);
-  if (shuffleHalfBits(1) !== 1 || shuffleHalfBits(4) !== 1 || shuffleHalfBits(5) !== 2 || shuffleHalfBits(60000) !== 8) {
+  if (
+    shuffleHalfBits(1) !== 1 || shuffleHalfBits(4) !== 1 || shuffleHalfBits(5) !== 2 || shuffleHalfBits(60000) !== 8
+  ) {
     throw new Error("half bit widths");
   }
 });
@@ -53,7 +55,10 @@ Deno.test("gatherBatch: shuffled and stored-order batches of u8 and f32 data equ
   for (const dtype of ["u8", "f32"] as const) {
     for (const order of ["shuffle", "stored"] as const) {
       const { g, attrs } = gatherGraph(n, shape, batch, dtype, order);
-      const ex = await Executable.create(gpu, compile(g, { features: { subgroups: gpu.features.subgroups, f16: gpu.features.f16 } }));
+      const ex = await Executable.create(
+        gpu,
+        compile(g, { features: { subgroups: gpu.features.subgroups, f16: gpu.features.f16 } }),
+      );
       try {
         ex.write("dataset", dtype === "u8" ? bytes : f32);
         const host = dtype === "u8" ? floats : f32;
@@ -66,15 +71,20 @@ Deno.test("gatherBatch: shuffled and stored-order batches of u8 and f32 data equ
           const want = new Float64Array(batch * per);
           for (let b = 0; b < batch; b++) {
             const r = order === "shuffle" ? shuffleIndex(first + b, n, seed, epoch) : first + b;
-            if (r < n) for (let j = 0; j < per; j++) want[b * per + j] = host[r * per + j];
+            if (r < n) { for (let j = 0; j < per; j++) want[b * per + j] = host[r * per + j]; }
           }
           assertClose(got, want, { rtol: 0, atol: 0 }, `${dtype} ${order} seed ${seed} epoch ${epoch} first ${first}`);
           // the float64 reference agrees (it is what graph-level tests evaluate)
-          const ref = cpuOp("gatherBatch", [{ shape: [n, ...shape], data: dtype === "u8" ? Float64Array.from(bytes) : Float64Array.from(f32) }], attrs, {
-            seed,
-            data_epoch: epoch,
-            data_first: first,
-          });
+          const ref = cpuOp(
+            "gatherBatch",
+            [{ shape: [n, ...shape], data: dtype === "u8" ? Float64Array.from(bytes) : Float64Array.from(f32) }],
+            attrs,
+            {
+              seed,
+              data_epoch: epoch,
+              data_first: first,
+            },
+          );
           assertClose(got, ref, { rtol: 0, atol: 0 }, `reference ${dtype} ${order}`);
         }
       } finally {
@@ -87,13 +97,18 @@ Deno.test("gatherBatch: shuffled and stored-order batches of u8 and f32 data equ
 Deno.test("gatherBatch: every byte value unpacks to exactly the f32 nearest to byte/255", async () => {
   const gpu = await getGpu();
   const { g } = gatherGraph(256, [1], 256, "u8", "stored");
-  const ex = await Executable.create(gpu, compile(g, { features: { subgroups: gpu.features.subgroups, f16: gpu.features.f16 } }));
+  const ex = await Executable.create(
+    gpu,
+    compile(g, { features: { subgroups: gpu.features.subgroups, f16: gpu.features.f16 } }),
+  );
   try {
     ex.write("dataset", Uint8Array.from({ length: 256 }, (_, v) => v));
     ex.setScalars({ seed: 0, data_epoch: 0, data_first: 0 });
     ex.run();
     const got = await ex.read("out");
-    for (let v = 0; v < 256; v++) if (got[v] !== Math.fround(v / 255)) throw new Error(`byte ${v}: ${got[v]} vs ${Math.fround(v / 255)}`);
+    for (let v = 0; v < 256; v++) {
+      if (got[v] !== Math.fround(v / 255)) throw new Error(`byte ${v}: ${got[v]} vs ${Math.fround(v / 255)}`);
+    }
   } finally {
     ex.destroy();
   }
@@ -105,9 +120,19 @@ Deno.test("Executable.read: a u8 input (the data set on the device) reads back a
   const { g } = gatherGraph(n, [per], 2, "u8", "stored");
   const program = compile(g, { features: { subgroups: gpu.features.subgroups, f16: gpu.features.f16 } });
   const bytes = Uint8Array.from({ length: n * per }, (_, i) => (i * 37 + 11) % 256);
-  const ds = { name: "bytes", images: Float32Array.from(bytes, (v) => v / 255), labels: new Int32Array(n), n, c: 1, h: 1, w: per, classes: 1 };
+  const ds = {
+    name: "bytes",
+    images: Float32Array.from(bytes, (v) => v / 255),
+    labels: new Int32Array(n),
+    n,
+    c: 1,
+    h: 1,
+    w: per,
+    classes: 1,
+  };
   const images = DeviceImages.create(gpu, ds);
-  const owned = await Executable.create(gpu, program), bound = await Executable.create(gpu, program, { bind: { dataset: images.buffer } });
+  const owned = await Executable.create(gpu, program),
+    bound = await Executable.create(gpu, program, { bind: { dataset: images.buffer } });
   try {
     owned.write("dataset", bytes);
     for (const ex of [owned, bound]) {
@@ -115,7 +140,9 @@ Deno.test("Executable.read: a u8 input (the data set on the device) reads back a
       assertClose(got, Float64Array.from(bytes), { rtol: 0, atol: 0 }, "dataset bytes");
     }
     const err = await owned.read("datset").catch((e: Error) => e.message);
-    if (!/cannot read 'datset'; readable: out, dataset$/.test(String(err))) throw new Error(`error names the readable names: ${err}`);
+    if (!/cannot read 'datset'; readable: out, dataset$/.test(String(err))) {
+      throw new Error(`error names the readable names: ${err}`);
+    }
   } finally {
     owned.destroy();
     bound.destroy();

@@ -396,11 +396,21 @@ Deno.test("a checkpoint's data location is not followed by the tools that read i
   const located = presets.barlowTwins({ data: "cifar10:/somewhere/else" });
   saveCheckpoint(d, { tensors: state(), spec: located, specHash: "h", step: 1, epoch: 0 });
   const ck = checkpointEncoder(d);
-  assert.throws(() => ck.dataName(), (e: Error) => e instanceof CheckpointError && /cifar10:\/somewhere\/else/.test(e.message) && /--data/.test(e.message));
+  assert.throws(
+    () => ck.dataName(),
+    (e: Error) =>
+      e instanceof CheckpointError && /cifar10:\/somewhere\/else/.test(e.message) && /--data/.test(e.message),
+  );
   assert.equal(ck.dataName("cifar10:/mine"), "cifar10:/mine");
   // a kind alone is followed
   const byKind = join(tmp(), "kind");
-  saveCheckpoint(byKind, { tensors: state(), spec: presets.barlowTwins({ data: "synthetic" }), specHash: "h", step: 1, epoch: 0 });
+  saveCheckpoint(byKind, {
+    tensors: state(),
+    spec: presets.barlowTwins({ data: "synthetic" }),
+    specHash: "h",
+    step: 1,
+    epoch: 0,
+  });
   assert.equal(checkpointEncoder(byKind).dataName(), "synthetic");
 });
 
@@ -433,7 +443,10 @@ Deno.test("run lock: a second run is refused naming the holder; released, the fo
   // another live process on this host holds it
   const other = new Deno.Command("sleep", { args: ["30"] }).spawn();
   try {
-    writeFileSync(join(d, LOCK_FILE), JSON.stringify({ pid: other.pid, host: hostname(), started: "2026-01-01T00:00:00.000Z" }));
+    writeFileSync(
+      join(d, LOCK_FILE),
+      JSON.stringify({ pid: other.pid, host: hostname(), started: "2026-01-01T00:00:00.000Z" }),
+    );
     assert.throws(() => acquireRunLock(d), (e: unknown) => e instanceof RunLockedError && e.holder.pid === other.pid);
   } finally {
     other.kill();
@@ -441,7 +454,10 @@ Deno.test("run lock: a second run is refused naming the holder; released, the fo
   }
   // a lock of another host cannot be checked: refused, saying which file to delete
   writeFileSync(join(d, LOCK_FILE), JSON.stringify({ pid: 1, host: "elsewhere", started: "2026-01-01T00:00:00.000Z" }));
-  assert.throws(() => acquireRunLock(d), (e: unknown) => e instanceof RunLockedError && e.message.includes(`delete ${join(d, LOCK_FILE)}`));
+  assert.throws(
+    () => acquireRunLock(d),
+    (e: unknown) => e instanceof RunLockedError && e.message.includes(`delete ${join(d, LOCK_FILE)}`),
+  );
 });
 
 Deno.test("run lock: the lock of a process that is gone is taken over, and the run says so", async () => {
@@ -455,7 +471,12 @@ Deno.test("run lock: the lock of a process that is gone is taken over, and the r
   assert.equal(lock.holder.pid, Deno.pid);
   assert.equal(JSON.parse(readFileSync(join(d, LOCK_FILE), "utf8")).pid, Deno.pid);
   assert.equal(said.length, 1);
-  assert.match(said[0], new RegExp(`took over the lock of pid ${child.pid} \\(started 2026-01-01T00:00:00.000Z\\), which is no longer running`));
+  assert.match(
+    said[0],
+    new RegExp(
+      `took over the lock of pid ${child.pid} \\(started 2026-01-01T00:00:00.000Z\\), which is no longer running`,
+    ),
+  );
   lock.release();
   assert.deepEqual(readdirSync(d), []);
 });

@@ -192,6 +192,8 @@ Deno.test("launches past 65535 workgroups fold into x·y and still cover every e
   const got = await runOpGPU("transpose", [big], { perm: [1, 0] });
   const want = cpuOp("transpose", [big], { perm: [1, 0] });
   for (let i = 0; i < want.length; i++) {
-    if (got[i] !== Math.fround(want[i])) throw new Error(`transpose of 2049×2049 wrong at ${i}: ${got[i]} vs ${want[i]}`);
+    if (got[i] !== Math.fround(want[i])) {
+      throw new Error(`transpose of 2049×2049 wrong at ${i}: ${got[i]} vs ${want[i]}`);
+    }
   }
 });

@@ -34,7 +34,11 @@ Deno.test("library example: a spec built and validated in user code trains throu
 });
 
 Deno.test("the package publishes: `deno publish --dry-run` checks every export for slow types and passes", async () => {
-  const r = await new Deno.Command(Deno.execPath(), { args: ["publish", "--dry-run", "--allow-dirty"], stdout: "piped", stderr: "piped" }).output();
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: ["publish", "--dry-run", "--allow-dirty"],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
   const text = new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr);
   assert.equal(r.code, 0, text.slice(-3000));
   assert.match(text, /Success Dry run complete/);

@@ -20,7 +20,9 @@ const IMG = 12, BATCH = 16, STEPS = 23;
  * Pixels are quantised to bytes, as real image data are, so the set lives on the device as u8.
  */
 const data = makeSynthetic({ train: 7 * BATCH + 4, test: 16, size: IMG, classes: 4, seed: 5 });
-for (const set of [data.train, data.test]) set.images.forEach((v, i) => (set.images[i] = Math.round(Math.min(1, Math.max(0, v)) * 255) / 255));
+for (const set of [data.train, data.test]) {
+  set.images.forEach((v, i) => (set.images[i] = Math.round(Math.min(1, Math.max(0, v)) * 255) / 255));
+}
 const quiet = () => {};
 
 function spec(name: string): Promise<PipelineSpec> {
@@ -51,7 +53,9 @@ Deno.test("the step with the data on the device trains exactly as the same step 
   // the host-fed twin: one 'images' input written per step with the rows of the epoch's shuffle
   const gpu = await getGpu();
   const tr = data.train, per = tr.c * tr.h * tr.w;
-  const step = buildStep(s, { c: tr.c, h: tr.h, w: tr.w }, { features: { subgroups: gpu.features.subgroups, f16: gpu.features.f16 } });
+  const step = buildStep(s, { c: tr.c, h: tr.h, w: tr.w }, {
+    features: { subgroups: gpu.features.subgroups, f16: gpu.features.f16 },
+  });
   const ex = await Executable.create(gpu, step.program);
   const geometry = runGeometry(s, tr.n);
   const host: number[] = [];
@@ -105,7 +109,9 @@ Deno.test("groups of 1, 3 or 25 steps, 1 to 3 groups in flight, and data streame
   // one upload per chunk: ⌈7 / 2⌉ chunks per epoch, 4 epochs capped at 23 steps
   const chunks = Math.ceil(7 / 2) * 3 + Math.ceil(2 / 2);
   const perChunk = 2 * BATCH * IMG * IMG;
-  if (streamed.loop.dataBytes > chunks * perChunk) throw new Error(`streamed ${streamed.loop.dataBytes} bytes, at most ${chunks} chunks of ${perChunk} expected`);
+  if (streamed.loop.dataBytes > chunks * perChunk) {
+    throw new Error(`streamed ${streamed.loop.dataBytes} bytes, at most ${chunks} chunks of ${perChunk} expected`);
+  }
   streamed.exec.destroy();
 });
 
@@ -117,12 +123,20 @@ Deno.test("the loop's accounting: one wait per group (plus epoch-end checkpoints
   // groups never cross an epoch end: ⌈7/4⌉ = 2 per full epoch, 1 for the 2 steps of the last
   const groups = 2 * (epochs - 1) + Math.ceil((STEPS - (epochs - 1) * spe) / 4);
   const checkpoints = epochs - 1; // the last one is written after the loop
-  if (r.loop.waits !== groups + checkpoints) throw new Error(`waits ${r.loop.waits}, expected ${groups} groups + ${checkpoints} checkpoints`);
+  if (r.loop.waits !== groups + checkpoints) {
+    throw new Error(`waits ${r.loop.waits}, expected ${groups} groups + ${checkpoints} checkpoints`);
+  }
   if (r.loop.maxStepsInFlight > 2 * 4) throw new Error(`${r.loop.maxStepsInFlight} steps in flight, window allows 8`);
-  if (r.loop.maxStepsInFlight < 5) throw new Error(`only ${r.loop.maxStepsInFlight} steps were ever in flight: the window is not used`);
+  if (r.loop.maxStepsInFlight < 5) {
+    throw new Error(`only ${r.loop.maxStepsInFlight} steps were ever in flight: the window is not used`);
+  }
   // the data were uploaded once, before the loop; in the loop only scalar slots are written
-  if (r.loop.uploadBytes !== r.loop.scalarBytes) throw new Error(`loop uploaded ${r.loop.uploadBytes} bytes, scalars ${r.loop.scalarBytes}`);
+  if (r.loop.uploadBytes !== r.loop.scalarBytes) {
+    throw new Error(`loop uploaded ${r.loop.uploadBytes} bytes, scalars ${r.loop.scalarBytes}`);
+  }
   if (r.loop.uploadBytes / STEPS > 1024) throw new Error(`${r.loop.uploadBytes / STEPS} bytes per step`);
   if (r.images.train.dtype !== "u8") throw new Error("byte-valued images should live on the device as u8");
-  if (r.loop.dataBytes !== data.train.n * IMG * IMG) throw new Error(`data upload ${r.loop.dataBytes} bytes (u8: ${data.train.n * IMG * IMG})`);
+  if (r.loop.dataBytes !== data.train.n * IMG * IMG) {
+    throw new Error(`data upload ${r.loop.dataBytes} bytes (u8: ${data.train.n * IMG * IMG})`);
+  }
 });

@@ -65,35 +65,43 @@ const ODD: Case[] = [
 
 // ---- f16 SIMT tiles -----------------------------------------------------------------------------
 
-Deno.test({ name: "gemm f16 variants (f32 storage, f16 tiles) match float64 on f16-rounded inputs", ignore: !FEATURES.f16, fn: async () => {
-  const cases: [string, Case][] = [
-    ...ODD.map((c) => ["gemm64x64x16t4x4-f16", c] as [string, Case]),
-    ["gemm128x128x16t8x8-f16", ODD[0]],
-    ["gemm128x128x16t8x8-f16", { M: 9, N: 12, K: 8, tA: true, tB: false, aBatch: [2], bBatch: [1] }],
-  ];
-  for (const [i, [v, c]] of cases.entries()) {
-    const [a, b] = argsOf(c, 10 * i + 1), attrs = { transA: c.tA, transB: c.tB };
-    const got = await awaitGpu(
-      runOpGPU("matmul", [a, b], attrs, {}, { variant: (op) => (op === "matmul" ? v : undefined) }),
-    );
-    checkF16(got, a, b, attrs, c.K, `${v} ${name(c)}`);
-  }
-} });
+Deno.test({
+  name: "gemm f16 variants (f32 storage, f16 tiles) match float64 on f16-rounded inputs",
+  ignore: !FEATURES.f16,
+  fn: async () => {
+    const cases: [string, Case][] = [
+      ...ODD.map((c) => ["gemm64x64x16t4x4-f16", c] as [string, Case]),
+      ["gemm128x128x16t8x8-f16", ODD[0]],
+      ["gemm128x128x16t8x8-f16", { M: 9, N: 12, K: 8, tA: true, tB: false, aBatch: [2], bBatch: [1] }],
+    ];
+    for (const [i, [v, c]] of cases.entries()) {
+      const [a, b] = argsOf(c, 10 * i + 1), attrs = { transA: c.tA, transB: c.tB };
+      const got = await awaitGpu(
+        runOpGPU("matmul", [a, b], attrs, {}, { variant: (op) => (op === "matmul" ? v : undefined) }),
+      );
+      checkF16(got, a, b, attrs, c.K, `${v} ${name(c)}`);
+    }
+  },
+});
 
-Deno.test({ name: "gemm f16-storage variant reads f16 buffers (standalone runner) and refuses the compiler's f32 storages", ignore: !FEATURES.f16, fn: async () => {
-  const gpu = await getGpu();
-  for (const [i, c] of [ODD[0], ODD[3], { M: 12, N: 16, K: 8, tA: false, tB: false }].entries()) {
-    const [a, b] = argsOf(c, 100 + i), attrs = { transA: c.tA, transB: c.tB };
-    const p = matmulProblem([a.shape, b.shape], attrs);
-    const got = await awaitGpu(runMatmul(gpu.device, p, "gemm128x128x16t8x8-f16s", a.data, b.data));
-    checkF16(got, a, b, attrs, c.K, `f16 storage ${name(c)}`);
-  }
-  const [a, b] = argsOf(ODD[0], 1);
-  await assert.rejects(
-    runOpGPU("matmul", [a, b], {}, {}, { variant: () => "gemm128x128x16t8x8-f16s" }),
-    /reads f16 buffers; the compiled step stores its tensors in f32/,
-  );
-} });
+Deno.test({
+  name: "gemm f16-storage variant reads f16 buffers (standalone runner) and refuses the compiler's f32 storages",
+  ignore: !FEATURES.f16,
+  fn: async () => {
+    const gpu = await getGpu();
+    for (const [i, c] of [ODD[0], ODD[3], { M: 12, N: 16, K: 8, tA: false, tB: false }].entries()) {
+      const [a, b] = argsOf(c, 100 + i), attrs = { transA: c.tA, transB: c.tB };
+      const p = matmulProblem([a.shape, b.shape], attrs);
+      const got = await awaitGpu(runMatmul(gpu.device, p, "gemm128x128x16t8x8-f16s", a.data, b.data));
+      checkF16(got, a, b, attrs, c.K, `f16 storage ${name(c)}`);
+    }
+    const [a, b] = argsOf(ODD[0], 1);
+    await assert.rejects(
+      runOpGPU("matmul", [a, b], {}, {}, { variant: () => "gemm128x128x16t8x8-f16s" }),
+      /reads f16 buffers; the compiled step stores its tensors in f32/,
+    );
+  },
+});
 
 Deno.test("gemm names: parse round trip, and bad tiles say what is wrong", () => {
   const o = parseGemmName("gemm64x128x8t4x8-f16")!;
@@ -221,32 +229,44 @@ Deno.test("tensor cores: the generated kernel's fragments, strides and workgroup
 });
 
 // an adapter with subgroup matrices compiles and runs the real kernels in bench/gpu.sh instead
-const HAS_SUBGROUP_MATRIX = (await getGpu()).device.features.has("chromium-experimental-subgroup-matrix" as GPUFeatureName);
+const HAS_SUBGROUP_MATRIX = (await getGpu()).device.features.has(
+  "chromium-experimental-subgroup-matrix" as GPUFeatureName,
+);
 
-Deno.test({ name: "tensor cores: Dawn's WGSL parser accepts the generated kernels (both builtin forms)", ignore: HAS_SUBGROUP_MATRIX, fn: async () => {
-  const gpu = await getGpu();
-  const o: SgmatOptions = { fm: 16, fn: 16, fk: 16, S: 32, WM: 2, WN: 2, FM: 2, FN: 2, BK: 32, storage: "f32" };
-  for (
-    const [what, code] of [
-      ["template form, ragged", sgmatShader(matmulProblem([[100, 37], [68, 37]], { transB: true }), o)],
-      ["argument form, full tiles", sgmatShader(matmulProblem([[64, 64], [64, 64]], {}), { ...o, syntax: "argument" })],
-      [
-        "f16 storage, transposed A",
-        sgmatShader(matmulProblem([[40, 100], [40, 68]], { transA: true }), { ...o, storage: "f16" }),
-      ],
-    ]
-  ) {
-    const info = await compilationInfo(gpu.device, code);
-    const errors = info.messages.filter((m) => m.type === "error");
-    // the extension is the only objection: a syntax error anywhere else is reported instead
-    assert.equal(errors.length, 1, `${what}: ${errors.map((e) => `${e.lineNum}: ${e.message}`).join("; ")}`);
-    assert.match(errors[0].message, /extension 'chromium_experimental_subgroup_matrix' is not allowed/, what);
-  }
-  // the check can fail: a malformed call is reported as such
-  const broken = sgmatShader(matmulProblem([[64, 64], [64, 64]], {}), o).replace(", 40u)", " 40u)");
-  const info = await compilationInfo(gpu.device, broken);
-  assert.ok(info.messages.some((m) => m.type === "error" && /expected/.test(m.message)), "a syntax error is reported");
-} });
+Deno.test({
+  name: "tensor cores: Dawn's WGSL parser accepts the generated kernels (both builtin forms)",
+  ignore: HAS_SUBGROUP_MATRIX,
+  fn: async () => {
+    const gpu = await getGpu();
+    const o: SgmatOptions = { fm: 16, fn: 16, fk: 16, S: 32, WM: 2, WN: 2, FM: 2, FN: 2, BK: 32, storage: "f32" };
+    for (
+      const [what, code] of [
+        ["template form, ragged", sgmatShader(matmulProblem([[100, 37], [68, 37]], { transB: true }), o)],
+        [
+          "argument form, full tiles",
+          sgmatShader(matmulProblem([[64, 64], [64, 64]], {}), { ...o, syntax: "argument" }),
+        ],
+        [
+          "f16 storage, transposed A",
+          sgmatShader(matmulProblem([[40, 100], [40, 68]], { transA: true }), { ...o, storage: "f16" }),
+        ],
+      ]
+    ) {
+      const info = await compilationInfo(gpu.device, code);
+      const errors = info.messages.filter((m) => m.type === "error");
+      // the extension is the only objection: a syntax error anywhere else is reported instead
+      assert.equal(errors.length, 1, `${what}: ${errors.map((e) => `${e.lineNum}: ${e.message}`).join("; ")}`);
+      assert.match(errors[0].message, /extension 'chromium_experimental_subgroup_matrix' is not allowed/, what);
+    }
+    // the check can fail: a malformed call is reported as such
+    const broken = sgmatShader(matmulProblem([[64, 64], [64, 64]], {}), o).replace(", 40u)", " 40u)");
+    const info = await compilationInfo(gpu.device, broken);
+    assert.ok(
+      info.messages.some((m) => m.type === "error" && /expected/.test(m.message)),
+      "a syntax error is reported",
+    );
+  },
+});
 
 /** the compiler's messages for `code`, with the validation error it raises kept out of the device's log */
 async function compilationInfo(device: GPUDevice, code: string): Promise<GPUCompilationInfo> {
@@ -259,62 +279,68 @@ async function compilationInfo(device: GPUDevice, code: string): Promise<GPUComp
 // ---- tensor cores: the whole kernel with stand-in fragments, on this adapter -------------------
 
 // the tensor-core kernel needs subgroups of one fixed size and shader-f16
-const SUBGROUP_INFO = (await getGpu()).adapter.info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };
-const FIXED_SUBGROUP = SUBGROUP_INFO.subgroupMinSize === SUBGROUP_INFO.subgroupMaxSize ? SUBGROUP_INFO.subgroupMinSize : undefined;
+const SUBGROUP_INFO = (await getGpu()).adapter.info as GPUAdapterInfo & {
+  subgroupMinSize?: number;
+  subgroupMaxSize?: number;
+};
+const FIXED_SUBGROUP = SUBGROUP_INFO.subgroupMinSize === SUBGROUP_INFO.subgroupMaxSize
+  ? SUBGROUP_INFO.subgroupMinSize
+  : undefined;
 
 Deno.test({
   name: "tensor-core kernel with stand-in fragments matches float64 on f16-rounded inputs: ragged, full, odd N, batch",
   ignore: !FEATURES.subgroups || !FEATURES.f16 || !FIXED_SUBGROUP,
   fn: async () => {
-  const gpu = await getGpu();
-  const S = FIXED_SUBGROUP!;
-  // 8×8×8 fragments keep the stand-ins small; 2×1 subgroups of 1×2 fragments: 16×32 tiles, 2 slices of 8
-  const base: SgmatOptions = {
-    fm: 8,
-    fn: 8,
-    fk: 8,
-    S,
-    WM: 2,
-    WN: 1,
-    FM: 1,
-    FN: 2,
-    BK: 16,
-    storage: "f32",
-    emulate: true,
-  };
-  const cases: [SgmatOptions, Case][] = [
-    [base, ODD[0]], // ragged in M, N and K, both paths of the per-workgroup branch
-    [base, ODD[3]], // both operands transposed
-    [base, { M: 32, N: 64, K: 40, tA: false, tB: true }], // every tile full: fragments stored straight into C
-    [base, { M: 21, N: 30, K: 16, tA: true, tB: false }], // N % 4 ≠ 0: every tile through the scratch
-    [{ ...base, WM: 1, WN: 2, FM: 2, FN: 1, BK: 8 }, {
-      M: 17,
-      N: 24,
-      K: 9,
-      tA: false,
-      tB: false,
-      aBatch: [2, 1],
-      bBatch: [3],
-    }],
-  ];
-  for (const [i, [o, c]] of cases.entries()) {
-    const v = sgmatName(o);
-    const [a, b] = argsOf(c, 200 + 2 * i), attrs = { transA: c.tA, transB: c.tB };
+    const gpu = await getGpu();
+    const S = FIXED_SUBGROUP!;
+    // 8×8×8 fragments keep the stand-ins small; 2×1 subgroups of 1×2 fragments: 16×32 tiles, 2 slices of 8
+    const base: SgmatOptions = {
+      fm: 8,
+      fn: 8,
+      fk: 8,
+      S,
+      WM: 2,
+      WN: 1,
+      FM: 1,
+      FN: 2,
+      BK: 16,
+      storage: "f32",
+      emulate: true,
+    };
+    const cases: [SgmatOptions, Case][] = [
+      [base, ODD[0]], // ragged in M, N and K, both paths of the per-workgroup branch
+      [base, ODD[3]], // both operands transposed
+      [base, { M: 32, N: 64, K: 40, tA: false, tB: true }], // every tile full: fragments stored straight into C
+      [base, { M: 21, N: 30, K: 16, tA: true, tB: false }], // N % 4 ≠ 0: every tile through the scratch
+      [{ ...base, WM: 1, WN: 2, FM: 2, FN: 1, BK: 8 }, {
+        M: 17,
+        N: 24,
+        K: 9,
+        tA: false,
+        tB: false,
+        aBatch: [2, 1],
+        bBatch: [3],
+      }],
+    ];
+    for (const [i, [o, c]] of cases.entries()) {
+      const v = sgmatName(o);
+      const [a, b] = argsOf(c, 200 + 2 * i), attrs = { transA: c.tA, transB: c.tB };
+      const got = await awaitGpu(
+        runOpGPU("matmul", [a, b], attrs, {}, { variant: (op) => (op === "matmul" ? v : undefined) }),
+      );
+      checkF16(got, a, b, attrs, c.K, `${v} ${name(c)}`);
+    }
+    // f16 storage through the standalone runner
+    const c = ODD[1], [a, b] = argsOf(c, 300), attrs = { transA: c.tA, transB: c.tB };
     const got = await awaitGpu(
-      runOpGPU("matmul", [a, b], attrs, {}, { variant: (op) => (op === "matmul" ? v : undefined) }),
+      runMatmul(
+        gpu.device,
+        matmulProblem([a.shape, b.shape], attrs),
+        sgmatName({ ...base, storage: "f16" }),
+        a.data,
+        b.data,
+      ),
     );
-    checkF16(got, a, b, attrs, c.K, `${v} ${name(c)}`);
-  }
-  // f16 storage through the standalone runner
-  const c = ODD[1], [a, b] = argsOf(c, 300), attrs = { transA: c.tA, transB: c.tB };
-  const got = await awaitGpu(
-    runMatmul(
-      gpu.device,
-      matmulProblem([a.shape, b.shape], attrs),
-      sgmatName({ ...base, storage: "f16" }),
-      a.data,
-      b.data,
-    ),
-  );
-  checkF16(got, a, b, attrs, c.K, `f16 storage ${name(c)}`);
-} });
+    checkF16(got, a, b, attrs, c.K, `f16 storage ${name(c)}`);
+  },
+});

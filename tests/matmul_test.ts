@@ -186,7 +186,9 @@ Deno.test("autotune: times the candidates, picks a correct one, caches the choic
     features: gpu.features,
     budgetMs: 20,
   });
-  const tried = Object.values(MATMUL_VARIANTS).filter((v) => v.supports(gpu.features) && (v.inputType ?? "f32") === "f32")
+  const tried = Object.values(MATMUL_VARIANTS).filter((v) =>
+    v.supports(gpu.features) && (v.inputType ?? "f32") === "f32"
+  )
     .map((v) => v.name);
   assert.deepEqual(Object.keys(r.ms).sort(), [...tried].sort());
   assert.ok(tried.every((v) => Number.isFinite(r.ms[v]) && r.ms[v] > 0), JSON.stringify(r.ms));
@@ -234,15 +236,32 @@ Deno.test("default variant: the llvmpipe kernels on CPU adapters, shared-memory 
   assert.deepEqual(defaultVariant({ subgroups: true }, "llvmpipe (LLVM 15.0.6, 256 bits) / vulkan"), "subgroup");
   assert.deepEqual(defaultVariant({ subgroups: false }, "llvmpipe"), "blocked");
   // a problem known: CPU adapters keep their kernels whatever the shape
-  assert.deepEqual(defaultVariant({ subgroups: true }, "llvmpipe", matmulProblem([[4096, 4096], [4096, 4096]], {})), "subgroup");
+  assert.deepEqual(
+    defaultVariant({ subgroups: true }, "llvmpipe", matmulProblem([[4096, 4096], [4096, 4096]], {})),
+    "subgroup",
+  );
   // no problem known on a GPU: register blocking
   assert.deepEqual(defaultVariant({ subgroups: true }, nv), "blocked");
   // 4096²: 1024 tiles of 128² → the big tile; the BT forward 256×1024: 16 big tiles are too few
   // for a large GPU, 64 tiles of 64² also, so 32×64; the D×D correlation 2048²: 256 big tiles
-  assert.deepEqual(defaultVariant({ subgroups: true }, nv, matmulProblem([[4096, 4096], [4096, 4096]], {})), "gemm128x128x8t8x8");
-  assert.deepEqual(defaultVariant({ subgroups: true }, nv, matmulProblem([[256, 784], [1024, 784]], { transB: true })), "gemm32x64x16t4x4");
-  assert.deepEqual(defaultVariant({ subgroups: true }, nv, matmulProblem([[256, 2048], [256, 2048]], { transA: true })), "gemm128x128x8t8x8");
-  assert.deepEqual(defaultVariant({ subgroups: true }, nv, matmulProblem([[1024, 784], [784, 1024]], {})), "gemm64x64x16t4x4");
+  assert.deepEqual(
+    defaultVariant({ subgroups: true }, nv, matmulProblem([[4096, 4096], [4096, 4096]], {})),
+    "gemm128x128x8t8x8",
+  );
+  assert.deepEqual(
+    defaultVariant({ subgroups: true }, nv, matmulProblem([[256, 784], [1024, 784]], { transB: true })),
+    "gemm32x64x16t4x4",
+  );
+  assert.deepEqual(
+    defaultVariant({ subgroups: true }, nv, matmulProblem([[256, 2048], [256, 2048]], { transA: true })),
+    "gemm128x128x8t8x8",
+  );
+  assert.deepEqual(
+    defaultVariant({ subgroups: true }, nv, matmulProblem([[1024, 784], [784, 1024]], {})),
+    "gemm64x64x16t4x4",
+  );
   // every default names a registered variant
-  assert.ok(MATMUL_VARIANTS["gemm32x64x16t4x4"] && MATMUL_VARIANTS["gemm64x64x16t4x4"] && MATMUL_VARIANTS["gemm128x128x8t8x8"]);
+  assert.ok(
+    MATMUL_VARIANTS["gemm32x64x16t4x4"] && MATMUL_VARIANTS["gemm64x64x16t4x4"] && MATMUL_VARIANTS["gemm128x128x8t8x8"],
+  );
 });

@@ -23,30 +23,45 @@ Deno.test("checkMemoryPlan refuses a projector of width 10⁶, naming the tensor
     if (!(e instanceof MemoryPlanError)) throw e;
     msg = e.message;
   }
-  for (const want of ["TiB of device memory", "'projector.1.linear.weight' [1000000, 1000000] 3.6 TiB: modules.projector.widths[1] (--proj)", "per-buffer limit of 128 MiB", "exceeds 24 GiB (this machine's memory)"]) {
+  for (
+    const want of [
+      "TiB of device memory",
+      "'projector.1.linear.weight' [1000000, 1000000] 3.6 TiB: modules.projector.widths[1] (--proj)",
+      "per-buffer limit of 128 MiB",
+      "exceeds 24 GiB (this machine's memory)",
+    ]
+  ) {
     if (!msg.includes(want)) throw new Error(`message lacks "${want}":\n${msg}`);
   }
 });
 
 Deno.test("every tensor of a refusal is named by its spec origin, never as an anonymous intermediate", () => {
-  for (const [method, want] of [
-    ["barlowTwins", "a tensor at loss [1000000, 1000000] 3.6 TiB: the loss, over the output width of modules.projector.widths[1] (--proj)"],
-    ["simclr", "a tensor at branches[0].path[1] (projector) (backward) [1000000, 32] 122 MiB: modules.projector.widths[1] (--proj)"],
-    // the predictor's first weight is as wide as the projector's output: --proj, not --pred
-    ["byol", "'predictor.0.linear.weight' [2048, 1000000] 7.6 GiB: modules.projector.widths[1] (--proj)"],
-  ] as const) {
-  const { spec, program: p } = program([32, 1_000_000], method);
-  let msg = "";
-  try {
-    checkMemoryPlan(p, { ...limits, maxStorageBufferBindingSize: 16 * 2 ** 20 }, spec);
-  } catch (e) {
-    if (!(e instanceof MemoryPlanError)) throw e;
-    msg = e.message;
-  }
-  if (/intermediate #|an intermediate/.test(msg)) throw new Error(`an unnamed tensor:\n${msg}`);
-  if (!msg.includes(want) || !/\n  make [^\n]*modules\.projector\.widths\[1\] \(--proj\)[^\n]* smaller$/.test(msg)) {
-    throw new Error(`message lacks "${want}" or the fix:\n${msg}`);
-  }
+  for (
+    const [method, want] of [
+      [
+        "barlowTwins",
+        "a tensor at loss [1000000, 1000000] 3.6 TiB: the loss, over the output width of modules.projector.widths[1] (--proj)",
+      ],
+      [
+        "simclr",
+        "a tensor at branches[0].path[1] (projector) (backward) [1000000, 32] 122 MiB: modules.projector.widths[1] (--proj)",
+      ],
+      // the predictor's first weight is as wide as the projector's output: --proj, not --pred
+      ["byol", "'predictor.0.linear.weight' [2048, 1000000] 7.6 GiB: modules.projector.widths[1] (--proj)"],
+    ] as const
+  ) {
+    const { spec, program: p } = program([32, 1_000_000], method);
+    let msg = "";
+    try {
+      checkMemoryPlan(p, { ...limits, maxStorageBufferBindingSize: 16 * 2 ** 20 }, spec);
+    } catch (e) {
+      if (!(e instanceof MemoryPlanError)) throw e;
+      msg = e.message;
+    }
+    if (/intermediate #|an intermediate/.test(msg)) throw new Error(`an unnamed tensor:\n${msg}`);
+    if (!msg.includes(want) || !/\n  make [^\n]*modules\.projector\.widths\[1\] \(--proj\)[^\n]* smaller$/.test(msg)) {
+      throw new Error(`message lacks "${want}" or the fix:\n${msg}`);
+    }
   }
 });
 
@@ -58,7 +73,9 @@ Deno.test("checkMemoryPlan checks the total, not only each buffer", () => {
   try {
     checkMemoryPlan(p, { ...limits, totalBudget: total - 1, budgetSource: "a tiny budget" }, spec);
   } catch (e) {
-    if (!(e instanceof MemoryPlanError) || !e.message.includes("a tiny budget") || e.message.includes("per-buffer")) throw e;
+    if (!(e instanceof MemoryPlanError) || !e.message.includes("a tiny budget") || e.message.includes("per-buffer")) {
+      throw e;
+    }
     refused = true;
   }
   if (!refused) throw new Error("a total over the budget must be refused even when every buffer fits");
@@ -68,13 +85,27 @@ Deno.test("from the command line: a 10⁶-wide projector exits 2 with the plan's
   const out = Deno.makeTempDirSync({ prefix: "memory_check_" });
   try {
     const r = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "pipelines/barlow.ts", "--proj", "1000000,1000000", "--data", "synthetic", "--steps", "1", "--out", out],
+      args: [
+        "run",
+        "-A",
+        "pipelines/barlow.ts",
+        "--proj",
+        "1000000,1000000",
+        "--data",
+        "synthetic",
+        "--steps",
+        "1",
+        "--out",
+        out,
+      ],
       stdout: "piped",
       stderr: "piped",
     }).output();
     const err = new TextDecoder().decode(r.stderr);
     if (r.code !== 2) throw new Error(`exit ${r.code}, expected 2:\n${err}`);
-    if (!err.includes("error: the compiled step needs") || !err.includes("--proj") || /\n\s+at /.test(err)) throw new Error(`stderr:\n${err}`);
+    if (!err.includes("error: the compiled step needs") || !err.includes("--proj") || /\n\s+at /.test(err)) {
+      throw new Error(`stderr:\n${err}`);
+    }
   } finally {
     Deno.removeSync(out, { recursive: true });
   }

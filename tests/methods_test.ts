@@ -66,7 +66,8 @@ function build(spec: PipelineSpec): Built {
 }
 
 /** the step's scalars at step s of a STEPS-step run */
-const scalarsAt = (forward: ForwardGraph, s: number) => forward.scalars.plan.values(s, { stepsPerEpoch: STEPS, totalSteps: STEPS });
+const scalarsAt = (forward: ForwardGraph, s: number) =>
+  forward.scalars.plan.values(s, { stepsPerEpoch: STEPS, totalSteps: STEPS });
 
 const l2 = (x: ArrayLike<number>) => diffNorm(x, new Float64Array(x.length));
 function diffNorm(a: ArrayLike<number>, b: ArrayLike<number>): number {

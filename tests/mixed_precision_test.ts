@@ -39,21 +39,30 @@ Deno.test("f16-mixed: every matmul outside the loss, forward and backward, reads
   const rounded = (id: number) => g.nodes[id].op === "roundF16";
   const inLoss = matmuls.filter((n) => n.label?.startsWith("loss"));
   const outside = matmuls.filter((n) => !n.label?.startsWith("loss"));
-  if (!inLoss.length || outside.length < 6) throw new Error(`expected matmuls in and outside the loss: ${inLoss.length}, ${outside.length}`);
+  if (!inLoss.length || outside.length < 6) {
+    throw new Error(`expected matmuls in and outside the loss: ${inLoss.length}, ${outside.length}`);
+  }
   for (const n of outside) if (!n.inputs.every(rounded)) throw new Error(`matmul @ ${n.label} has an f32 operand`);
-  for (const n of inLoss) if (n.inputs.some(rounded)) throw new Error(`matmul @ ${n.label} (the loss) has f16 operands`);
+  for (const n of inLoss) {
+    if (n.inputs.some(rounded)) throw new Error(`matmul @ ${n.label} (the loss) has f16 operands`);
+  }
   if (!g.nodes.some((n) => n.label?.includes("(backward)") && n.op === "matmul" && n.inputs.every(rounded))) {
     throw new Error("no backward matmul reads f16 operands");
   }
   if (!g.find("loss_scale") || !g.outputs.has("step_skipped")) throw new Error("f16-mixed needs the loss scale state");
   const f32 = trainingGraph(spec, { c: 1, h: 8, w: 8 }).graph;
-  if (f32.nodes.some((n) => n.op === "roundF16") || f32.find("loss_scale")) throw new Error("the f32 step must not round or scale");
+  if (f32.nodes.some((n) => n.op === "roundF16") || f32.find("loss_scale")) {
+    throw new Error("the f32 step must not round or scale");
+  }
 });
 
 async function trajectory(scaling: LossScaling, steps: number) {
   const g = model(scaling);
   const gpu = await getGpu();
-  const ex = await Executable.create(gpu, compile(g, { features: { subgroups: gpu.features.subgroups, f16: gpu.features.f16 } }));
+  const ex = await Executable.create(
+    gpu,
+    compile(g, { features: { subgroups: gpu.features.subgroups, f16: gpu.features.f16 } }),
+  );
   const init = ex.initPersistent(3);
   const leaves = new Map<string, Float64Array>([...init].map(([k, v]) => [k, Float64Array.from(v)]));
   const rows: { gpu: Record<string, number>; cpu: Record<string, number> }[] = [];
@@ -69,8 +78,18 @@ async function trajectory(scaling: LossScaling, steps: number) {
       const ref = cpuStep(g, { leaves, scalars: { lr: 0.1 } });
       const read = async (k: string) => (await ex.read(k))[0];
       rows.push({
-        gpu: { loss: await read("loss"), scale: await read("loss_scale"), skipped: await read("step_skipped"), w: (await ex.read("l1.weight"))[5] },
-        cpu: { loss: ref.get("loss")![0], scale: ref.get("loss_scale")![0], skipped: ref.get("step_skipped")![0], w: leaves.get("l1.weight")![5] },
+        gpu: {
+          loss: await read("loss"),
+          scale: await read("loss_scale"),
+          skipped: await read("step_skipped"),
+          w: (await ex.read("l1.weight"))[5],
+        },
+        cpu: {
+          loss: ref.get("loss")![0],
+          scale: ref.get("loss_scale")![0],
+          skipped: ref.get("step_skipped")![0],
+          w: leaves.get("l1.weight")![5],
+        },
       });
     }
   } finally {
@@ -86,9 +105,13 @@ Deno.test("loss scaling: overflowing steps are skipped and halve the scale, good
   const firstGood = skipped.indexOf(0);
   if (firstGood < 3) throw new Error(`expected several overflowing steps first, got skipped = ${skipped}`);
   rows.forEach((r, s) => {
-    if (r.gpu.skipped !== r.cpu.skipped) throw new Error(`step ${s}: skipped ${r.gpu.skipped} on the GPU, ${r.cpu.skipped} in float64`);
+    if (r.gpu.skipped !== r.cpu.skipped) {
+      throw new Error(`step ${s}: skipped ${r.gpu.skipped} on the GPU, ${r.cpu.skipped} in float64`);
+    }
     if (r.gpu.scale !== r.cpu.scale) throw new Error(`step ${s}: scale ${r.gpu.scale} vs ${r.cpu.scale}`);
-    if (Math.abs(r.gpu.loss - r.cpu.loss) > 1e-4 * Math.max(1, Math.abs(r.cpu.loss))) throw new Error(`step ${s}: loss ${r.gpu.loss} vs ${r.cpu.loss}`);
+    if (Math.abs(r.gpu.loss - r.cpu.loss) > 1e-4 * Math.max(1, Math.abs(r.cpu.loss))) {
+      throw new Error(`step ${s}: loss ${r.gpu.loss} vs ${r.cpu.loss}`);
+    }
     if (Math.abs(r.gpu.w - r.cpu.w) > 1e-4) throw new Error(`step ${s}: weight ${r.gpu.w} vs ${r.cpu.w}`);
   });
   // a skipped step leaves the weights as they were; the scale halves on each skip
@@ -109,7 +132,10 @@ Deno.test("f16-mixed with a safe scale follows the f32 step to f16 accuracy, and
   const x0 = g.input("x", [N, IN]), y0 = g.input("y", [N, OUT]);
   g.output("loss", linear(batchNorm(linear(x0, "l1", H), "bn1").relu(), "l2", OUT).sub(y0).square().mean());
   const gpu = await getGpu();
-  const ex = await Executable.create(gpu, compile(g, { features: { subgroups: gpu.features.subgroups, f16: gpu.features.f16 } }));
+  const ex = await Executable.create(
+    gpu,
+    compile(g, { features: { subgroups: gpu.features.subgroups, f16: gpu.features.f16 } }),
+  );
   ex.initPersistent(3);
   ex.write("x", Float32Array.from(rand(N * IN, 10)));
   ex.write("y", Float32Array.from(rand(N * OUT, 20)));
@@ -118,5 +144,7 @@ Deno.test("f16-mixed with a safe scale follows the f32 step to f16 accuracy, and
   ex.destroy();
   const rel = Math.abs(mixed[0].gpu.loss - f32) / Math.abs(f32);
   // f16 keeps 11 significant bits: operands move by ≤ 2^-11 relative, the loss by a few times that
-  if (!(rel > 0 && rel < 8 * 2 ** -11)) throw new Error(`f16-mixed loss ${mixed[0].gpu.loss} vs f32 ${f32}: relative ${rel}`);
+  if (!(rel > 0 && rel < 8 * 2 ** -11)) {
+    throw new Error(`f16-mixed loss ${mixed[0].gpu.loss} vs f32 ${f32}: relative ${rel}`);
+  }
 });

@@ -278,17 +278,25 @@ Deno.test("the scalar plan: lr scaled by batch/256 with warmup + cosine, bias lr
     if (s.tau_q1 !== 0.99) throw new Error(`MoCo's τ is constant 0.99, got ${s.tau_q1}`);
   }
   // the data position: epoch and first row in the epoch's shuffle, or in a streamed chunk of 2 steps
-  const data = trainingGraph(spec, { c: 1, h: 8, w: 8 }, { data: { rows: 23, dtype: "u8", order: "shuffle" } }).forward.scalars.plan;
-  const chunked = trainingGraph(spec, { c: 1, h: 8, w: 8 }, { data: { rows: 8, dtype: "u8", order: "stored", chunkSteps: 2 } }).forward.scalars.plan;
+  const data =
+    trainingGraph(spec, { c: 1, h: 8, w: 8 }, { data: { rows: 23, dtype: "u8", order: "shuffle" } }).forward.scalars
+      .plan;
+  const chunked =
+    trainingGraph(spec, { c: 1, h: 8, w: 8 }, { data: { rows: 8, dtype: "u8", order: "stored", chunkSteps: 2 } })
+      .forward.scalars.plan;
   for (let k = 0; k < total; k++) {
     const d = data.values(k, run), c = chunked.values(k, run);
-    if (d.data_epoch !== Math.floor(k / spe) || d.data_first !== (k % spe) * 4) throw new Error(`data position at ${k}: ${JSON.stringify(d)}`);
+    if (d.data_epoch !== Math.floor(k / spe) || d.data_first !== (k % spe) * 4) {
+      throw new Error(`data position at ${k}: ${JSON.stringify(d)}`);
+    }
     if (c.data_first !== ((k % spe) % 2) * 4) throw new Error(`chunked data position at ${k}: ${c.data_first}`);
   }
   // SimSiam's predictor keeps a fixed lr (scaled by batch/256, no schedule)
   const ss = presets.simsiam({ data: "synthetic", imageSize: 8, proj: [5, 4], pred: [3, 4], batch: 4, lr: 0.8 });
   const fixed = trainingGraph(ss, { c: 1, h: 8, w: 8 }).forward.scalars.plan;
-  for (const k of [0, 3, 9]) if (fixed.values(k, run).lr_fixed !== 0.8 * 4 / 256) throw new Error(`lr_fixed ${fixed.values(k, run).lr_fixed}`);
+  for (const k of [0, 3, 9]) {
+    if (fixed.values(k, run).lr_fixed !== 0.8 * 4 / 256) throw new Error(`lr_fixed ${fixed.values(k, run).lr_fixed}`);
+  }
 
   const bt = presets.barlowTwins({ data: "synthetic", imageSize: 8, proj: [5, 4], batch: 8, lr: 0.2 });
   const btRun = { stepsPerEpoch: 10, totalSteps: 100 };

@@ -62,14 +62,29 @@ for (const name of Object.keys(SETTINGS)) {
         // the same run with the weights (nearly) frozen sees the same batches and augmentations,
         // so the paired difference over the last steps is the effect of training alone
         const frozenOut = tmp();
-        const frozen = await train({ spec: await pipelineSpec(name, ["--lr", "1e-9"]), out: frozenOut, data, logEvery: 1, diagEvery: 1000, log: quiet });
+        const frozen = await train({
+          spec: await pipelineSpec(name, ["--lr", "1e-9"]),
+          out: frozenOut,
+          data,
+          logEvery: 1,
+          diagEvery: 1000,
+          log: quiet,
+        });
         frozen.exec.destroy();
         Deno.removeSync(frozenOut, { recursive: true });
         const lastK = (xs: number[]) => mean(xs.slice(-5));
         const trained = lastK(losses), still = lastK(frozen.losses.map((l) => l.loss));
-        console.log(`${name.padEnd(12)} last 5 steps: loss ${trained.toFixed(4)} trained vs ${still.toFixed(4)} frozen  (${run.imagesPerSec.toFixed(0)} img/s)`);
+        console.log(
+          `${name.padEnd(12)} last 5 steps: loss ${trained.toFixed(4)} trained vs ${still.toFixed(4)} frozen  (${
+            run.imagesPerSec.toFixed(0)
+          } img/s)`,
+        );
         if (!(trained < still)) {
-          throw new Error(`training did not lower the loss on the same batches: ${trained} vs ${still} frozen (${losses.map((l) => l.toFixed(4)).join(" ")})`);
+          throw new Error(
+            `training did not lower the loss on the same batches: ${trained} vs ${still} frozen (${
+              losses.map((l) => l.toFixed(4)).join(" ")
+            })`,
+          );
         }
 
         // result fields
@@ -140,7 +155,9 @@ async function expectNonFinite(spec: PipelineSpec, d: typeof data, checkpointSte
       err = e;
     }
     if (!(err instanceof NonFiniteLossError)) throw new Error(`expected NonFiniteLossError, got ${err}`);
-    const kept = `The last good checkpoint (step ${checkpointStep}, epoch 1) is kept in ${join(out, "checkpoint.safetensors")}`;
+    const kept = `The last good checkpoint (step ${checkpointStep}, epoch 1) is kept in ${
+      join(out, "checkpoint.safetensors")
+    }`;
     if (!err.message.includes(kept)) throw new Error(`message should say which checkpoint is kept: ${err.message}`);
     const ck = loadCheckpoint(out, { specHash: specHash(spec) });
     if (ck.step !== checkpointStep) {

@@ -6,7 +6,25 @@ import { runOpGPU } from "./util/gpu.ts";
 
 /** f32 values around every kind of f16 boundary: ties, subnormals, the largest values, overflow. */
 function probes(): number[] {
-  const v: number[] = [0, -0, 1, -1, 0.1, 1 / 3, 65504, -65504, 65519, 65520, -65520, 1e6, 2 ** -24, 2 ** -25, 1.5 * 2 ** -25, 2 ** -14, 2 ** -15 * 1.000001];
+  const v: number[] = [
+    0,
+    -0,
+    1,
+    -1,
+    0.1,
+    1 / 3,
+    65504,
+    -65504,
+    65519,
+    65520,
+    -65520,
+    1e6,
+    2 ** -24,
+    2 ** -25,
+    1.5 * 2 ** -25,
+    2 ** -14,
+    2 ** -15 * 1.000001,
+  ];
   // exact halfway points between neighbouring f16 values (ties to even) and a hair either side
   for (const base of [1, 2048, 0.001, 6e-5, 3e4]) {
     const e = Math.floor(Math.log2(base)), ulp = 2 ** (Math.max(-14, e) - 10);
@@ -24,10 +42,21 @@ Deno.test("roundF16: GPU equals the float64 reference on ties, subnormals, the f
   const got = await runOpGPU("roundF16", [{ shape: [xs.length], data: Float64Array.from(xs) }]);
   const want = cpuOp("roundF16", [{ shape: [xs.length], data: Float64Array.from(xs) }]);
   xs.forEach((x, i) => {
-    if (!Object.is(got[i], Math.fround(want[i])) && !(got[i] === 0 && want[i] === 0)) throw new Error(`roundF16(${x}): GPU ${got[i]}, reference ${want[i]}`);
+    if (!Object.is(got[i], Math.fround(want[i])) && !(got[i] === 0 && want[i] === 0)) {
+      throw new Error(`roundF16(${x}): GPU ${got[i]}, reference ${want[i]}`);
+    }
   });
   // spot checks of the reference against known binary16 facts
-  const checks: [number, number][] = [[65504, 65504], [65519, 65504], [65520, Infinity], [1 + 2 ** -11, 1], [1 + 3 * 2 ** -11, 1 + 2 ** -9], [2 ** -25, 0], [3 * 2 ** -26, 2 ** -24], [0.1, 0.0999755859375]];
+  const checks: [number, number][] = [
+    [65504, 65504],
+    [65519, 65504],
+    [65520, Infinity],
+    [1 + 2 ** -11, 1],
+    [1 + 3 * 2 ** -11, 1 + 2 ** -9],
+    [2 ** -25, 0],
+    [3 * 2 ** -26, 2 ** -24],
+    [0.1, 0.0999755859375],
+  ];
   for (const [x, r] of checks) if (roundF16(x) !== r) throw new Error(`roundF16(${x}) = ${roundF16(x)}, expected ${r}`);
 });
 

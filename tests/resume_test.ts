@@ -134,10 +134,18 @@ Deno.test("resume accepts a changed lr or schedule length (and says so) but name
     run.exec.destroy();
     if (run.steps !== 2 || run.endStep !== 4) throw new Error(`resumed run: ${run.steps} steps to step ${run.endStep}`);
     const text = said.join("\n");
-    if (!/changed on resume:\n\s+optimizer\.lr: [\d.]+ → 0\.7\n\s+steps: 2 → 4/.test(text)) throw new Error(`changes not reported:\n${text}`);
+    if (!/changed on resume:\n\s+optimizer\.lr: [\d.]+ → 0\.7\n\s+steps: 2 → 4/.test(text)) {
+      throw new Error(`changes not reported:\n${text}`);
+    }
     let err: unknown;
     try {
-      await train({ spec: await smallSpec("simclr", ["--steps", "4", "--seed", "5", "--temp", "0.3"]), out, data, log: quiet, resume: out });
+      await train({
+        spec: await smallSpec("simclr", ["--steps", "4", "--seed", "5", "--temp", "0.3"]),
+        out,
+        data,
+        log: quiet,
+        resume: out,
+      });
     } catch (e) {
       err = e;
     }
@@ -163,7 +171,9 @@ Deno.test("a run killed after its last checkpoint and resumed logs every step on
     (await train({ spec, out, data, logEvery: 1, log: (s) => said.push(s), resume: out })).exec.destroy();
     const steps = readMetrics(`${out}/metrics.jsonl`).map((r) => r.step);
     if (steps.join() !== Array.from({ length: TOTAL }, (_, i) => i).join()) throw new Error(`metrics steps ${steps}`);
-    if (!said.some((s) => /dropped 4 record\(s\) from step 10 on/.test(s))) throw new Error(`not reported:\n${said.join("\n")}`);
+    if (!said.some((s) => /dropped 4 record\(s\) from step 10 on/.test(s))) {
+      throw new Error(`not reported:\n${said.join("\n")}`);
+    }
   } finally {
     Deno.removeSync(out, { recursive: true });
   }

@@ -26,7 +26,10 @@ function brokenLoss(): PipelineSpec {
 Deno.test("the spec layer alone passes a loss it cannot read; the gate names its path", () => {
   validateSpecStructure(brokenLoss()); // dsl/ knows no op table: no error here
   assert.deepEqual(graphIssues(brokenLoss()).map((i) => i.path), ["loss.b"]);
-  assert.throws(() => validateSpec(brokenLoss()), (e: unknown) => e instanceof SpecError && e.path === "loss.b" && /'z9'/.test(e.message));
+  assert.throws(
+    () => validateSpec(brokenLoss()),
+    (e: unknown) => e instanceof SpecError && e.path === "loss.b" && /'z9'/.test(e.message),
+  );
 });
 
 Deno.test("a flag that breaks the loss is named with the loss's problem", () => {
@@ -50,7 +53,10 @@ Deno.test("train() refuses a spec that fails the gate before it reads data or wr
   try {
     // the data set does not exist either: the spec's problem must come first
     const spec = { ...brokenLoss(), data: { ...brokenLoss().data, name: `cifar10:${join(dir, "nowhere")}` } };
-    await assert.rejects(train({ spec, out, log: () => {} }), (e: unknown) => e instanceof SpecError && e.path === "loss.b");
+    await assert.rejects(
+      train({ spec, out, log: () => {} }),
+      (e: unknown) => e instanceof SpecError && e.path === "loss.b",
+    );
     assert.equal(existsSync(out), false, "the refused run created its folder");
   } finally {
     Deno.removeSync(dir, { recursive: true });

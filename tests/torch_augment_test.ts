@@ -27,7 +27,11 @@ const recipes: { name: string; aug: Aug }[] = [
   },
   {
     name: "mild",
-    aug: { crop: { size: 12, scale: [0.5, 1], ratio: [0.75, 4 / 3] }, flip: 0.5, colorJitter: { brightness: 0.8, contrast: 0.8, saturation: 0.8, hue: 0.2, p: 1 } },
+    aug: {
+      crop: { size: 12, scale: [0.5, 1], ratio: [0.75, 4 / 3] },
+      flip: 0.5,
+      colorJitter: { brightness: 0.8, contrast: 0.8, saturation: 0.8, hue: 0.2, p: 1 },
+    },
   },
   { name: "whole", aug: { flip: 0.5, grayscale: 0.5, solarize: 0.5 } },
 ];
@@ -43,12 +47,22 @@ const grayRecipe: { name: string; aug: Aug } = {
 };
 
 /** The project's views of `images` on the GPU, built as step/forward_graph.ts builds them. */
-async function projectViews(views: { name: string; aug: Aug }[], shape: number[], images: Float32Array, seed: number, step: number) {
+async function projectViews(
+  views: { name: string; aug: Aug }[],
+  shape: number[],
+  images: Float32Array,
+  seed: number,
+  step: number,
+) {
   const g = new Graph();
   const x = g.input("images", shape);
   views.forEach((v, i) => {
     const crop = v.aug.crop;
-    const attrs = { ...v.aug, crop: crop ? { scale: crop.scale, ratio: crop.ratio, size: [crop.size, crop.size] } : undefined, view: i };
+    const attrs = {
+      ...v.aug,
+      crop: crop ? { scale: crop.scale, ratio: crop.ratio, size: [crop.size, crop.size] } : undefined,
+      view: i,
+    };
     g.output(v.name, x.op("augment", [], attrs));
   });
   return await runGraphGPU(g, new Map([["images", images]]), { seed, step });
@@ -67,7 +81,14 @@ Deno.test("torch export: augmentations equal the project's on a batch (RGB with 
     const images = testImages(s.shape[0], { c: s.shape[1], h: s.shape[2], w: s.shape[3] }, 21 + i);
     writeTensors(join(root, `images${i}.safetensors`), { images: { shape: s.shape, data: images } });
     project.push(await projectViews(s.views, s.shape, images, s.seed, s.step));
-    cases.push({ kind: "augment", views: s.views, images: join(root, `images${i}.safetensors`), seed: s.seed, step: s.step, out: join(root, `views${i}.safetensors`) });
+    cases.push({
+      kind: "augment",
+      views: s.views,
+      images: join(root, `images${i}.safetensors`),
+      seed: s.seed,
+      step: s.step,
+      out: join(root, `views${i}.safetensors`),
+    });
   }
   runCases(root, cases);
   const report: string[] = [];

@@ -30,7 +30,11 @@ Deno.test("torch export: torchrun DDP (2 gloo ranks, global batch 64) equals one
     }));
   trainRuns(root, runsOf("one"), 1);
   const log = trainRuns(root, runsOf("ddp"), 2);
-  assert.equal(log.match(/global batch 64 on 2 process\(es\)/g)?.length, METHODS.length, `every run on 2 ranks:\n${log}`);
+  assert.equal(
+    log.match(/global batch 64 on 2 process\(es\)/g)?.length,
+    METHODS.length,
+    `every run on 2 ranks:\n${log}`,
+  );
   const report: string[] = [];
   for (const { m, spec } of programs) {
     const one = readMetrics(join(root, `${m}-one`, "metrics.jsonl"));
@@ -53,7 +57,11 @@ Deno.test("torch export: torchrun DDP (2 gloo ranks, global batch 64) equals one
       assert(e <= 1e-3, `${m}: ${name}: relative error ${e.toExponential(2)} between 2 ranks and 1 process`);
       worst = Math.max(worst, e);
     }
-    report.push(`${m}: losses within ${lossErr.toExponential(1)}, ${Object.keys(a.tensors).length} tensors within ${worst.toExponential(1)}`);
+    report.push(
+      `${m}: losses within ${lossErr.toExponential(1)}, ${Object.keys(a.tensors).length} tensors within ${
+        worst.toExponential(1)
+      }`,
+    );
   }
   console.log(report.join("\n"));
 });

@@ -65,14 +65,22 @@ Deno.test("torch export: the program's tensors, initial values and spec hash are
 Deno.test("torch export: epoch order and synthetic data are the project's bit for bit", () => {
   requireTorch();
   const root = tempDir("order");
-  const orders: [number, number, number][] = [[1, 0, 0], [2, 3, 1], [5, 7, 2], [1000, 0, 3], [4097, 11, 0], [60000, 0, 1]];
+  const orders: [number, number, number][] = [[1, 0, 0], [2, 3, 1], [5, 7, 2], [1000, 0, 3], [4097, 11, 0], [
+    60000,
+    0,
+    1,
+  ]];
   runCases(root, [
     { kind: "shuffle", orders, out: join(root, "orders.safetensors") },
     { kind: "synthetic", n: 40, out: join(root, "synthetic.safetensors") },
   ]);
   const got = readTensors(join(root, "orders.safetensors"));
   for (const [n, seed, epoch] of orders) {
-    assert.deepEqual(Array.from(got[`${n}.${seed}.${epoch}`].data), Array.from(shuffleOrder(n, seed, epoch)), `order of ${n} images, seed ${seed}, epoch ${epoch}`);
+    assert.deepEqual(
+      Array.from(got[`${n}.${seed}.${epoch}`].data),
+      Array.from(shuffleOrder(n, seed, epoch)),
+      `order of ${n} images, seed ${seed}, epoch ${epoch}`,
+    );
   }
   const syn = readTensors(join(root, "synthetic.safetensors")).images;
   const ref = makeSynthetic({ train: 40, test: 1 }).train;
@@ -97,7 +105,10 @@ Deno.test("torch export: tools/to_torch.ts reads a pipeline or example with its 
   assert(fromFile !== "help");
   assert.equal(fromFile.spec.seed, 3);
   assert.equal(fromFile.spec.batch, 64);
-  await assert.rejects(exportArgs(["pipelines/barlow.ts", "--bacth", "3"]), /--bacth: unknown flag; did you mean --batch\?/);
+  await assert.rejects(
+    exportArgs(["pipelines/barlow.ts", "--bacth", "3"]),
+    /--bacth: unknown flag; did you mean --batch\?/,
+  );
   await assert.rejects(exportArgs(["--batch", "3"]), /name a pipeline or example file, or give --spec/);
   await assert.rejects(exportArgs(["pipelines/nope.ts"]), /pipelines\/nope\.ts: cannot load/);
 });
@@ -109,7 +120,10 @@ Deno.test("torch export: the program refuses bad input with a message naming the
   bt.method = "bt\x1b[2J\r\nfake"; // printed escaped, as the project prints it (report/printable.ts)
   const btDir = exportSpec(bt, root, "bt"), mocoDir = exportSpec(moco, root, "moco");
   const fails = (dir: string, args: string[], pattern: RegExp) => {
-    const r = spawnSync(PYTHON, [join(dir, "train.py"), ...args], { encoding: "utf8", env: { ...process.env, OMP_NUM_THREADS: "1" } });
+    const r = spawnSync(PYTHON, [join(dir, "train.py"), ...args], {
+      encoding: "utf8",
+      env: { ...process.env, OMP_NUM_THREADS: "1" },
+    });
     assert.equal(r.status, 2, `${args.join(" ")}: exit status ${r.status}\n${r.stderr}`);
     assert.match(r.stderr, pattern);
   };
@@ -121,11 +135,19 @@ Deno.test("torch export: the program refuses bad input with a message naming the
   assert.equal(readFileSync(join(root, "a-file"), "utf8"), "kept");
   const first = python([join(btDir, "train.py"), "--steps", "1", "--out", join(root, "bt-run")]);
   assert.match(first, /^bt\\x1b\[2J\\r\\nfake 'barlow/m);
-  fails(mocoDir, ["--resume", join(root, "bt-run")], /written for spec hash [0-9a-f]+, but this program's spec hashes to [0-9a-f]+/);
+  fails(
+    mocoDir,
+    ["--resume", join(root, "bt-run")],
+    /written for spec hash [0-9a-f]+, but this program's spec hashes to [0-9a-f]+/,
+  );
   fails(mocoDir, ["--batch", "24"], /--batch 24: queue 'keys' of 32 rows is not a multiple of the batch/);
   fails(btDir, ["--data", join(root, "missing-folder")], /missing-folder.*not a known name or an existing folder/);
   fails(btDir, ["--resume", join(root, "nothing-here")], /nothing-here\/checkpoint\.safetensors: file not found/);
-  fails(btDir, ["--steps", "1", "--out", join(root, "bt-run")], /bt-run already holds a run \(checkpoint\.safetensors, metrics\.jsonl\)\. To continue it: --resume/);
+  fails(
+    btDir,
+    ["--steps", "1", "--out", join(root, "bt-run")],
+    /bt-run already holds a run \(checkpoint\.safetensors, metrics\.jsonl\)\. To continue it: --resume/,
+  );
   assert.match(python([join(btDir, "train.py"), "--help"]), /--encoder-only FILE/);
 });
 
@@ -160,7 +182,12 @@ function writeDataSets(root: string): string[] {
     for (const [cls, count] of [["cat", 4], ["dog", 3]] as const) {
       mkdirSync(join(dir, cls), { recursive: true });
       for (let i = 0; i < count; i++) {
-        writePng(join(dir, cls, `${i}.png`), { width: 5, height: 4, channels, data: bytes(20 * channels, 20 + i + count * channels) });
+        writePng(join(dir, cls, `${i}.png`), {
+          width: 5,
+          height: 4,
+          channels,
+          data: bytes(20 * channels, 20 + i + count * channels),
+        });
       }
     }
     folders.push(dir);

@@ -39,9 +39,16 @@ Deno.test("torch export: loss and every gradient equal the project's, for every 
   project.forEach(({ name, ref }, i) => {
     const got = readTensors(cases[i].out);
     const lossErr = Math.abs(got.loss.data[0] - ref.loss) / Math.max(Math.abs(ref.loss), 1e-30);
-    assert(lossErr <= TOL, `${name}: loss ${got.loss.data[0]} (torch) vs ${ref.loss} (project): relative error ${lossErr.toExponential(2)}`);
+    assert(
+      lossErr <= TOL,
+      `${name}: loss ${got.loss.data[0]} (torch) vs ${ref.loss} (project): relative error ${lossErr.toExponential(2)}`,
+    );
     const names = [...ref.grads.keys()].sort();
-    assert.deepEqual(Object.keys(got).filter((k) => k.startsWith("grad.")).map((k) => k.slice(5)).sort(), names, `${name}: parameters`);
+    assert.deepEqual(
+      Object.keys(got).filter((k) => k.startsWith("grad.")).map((k) => k.slice(5)).sort(),
+      names,
+      `${name}: parameters`,
+    );
     let worst = 0;
     const zero = zeroGradientParams(specs[i].spec);
     for (const p of names) {
@@ -49,7 +56,12 @@ Deno.test("torch export: loss and every gradient equal the project's, for every 
       if (zero.has(p)) {
         const layer = maxAbs(ref.grads.get(p.replace(/bias$/, "weight"))!.data);
         for (const [who, g] of [["torch", mine], ["project", theirs]] as const) {
-          assert(maxAbs(g) <= NOISE * layer, `${name}: ${p} has a zero gradient in exact arithmetic, but ${who} gives ${maxAbs(g).toExponential(2)} (weight gradient ${layer.toExponential(2)})`);
+          assert(
+            maxAbs(g) <= NOISE * layer,
+            `${name}: ${p} has a zero gradient in exact arithmetic, but ${who} gives ${
+              maxAbs(g).toExponential(2)
+            } (weight gradient ${layer.toExponential(2)})`,
+          );
         }
         continue;
       }
@@ -57,7 +69,11 @@ Deno.test("torch export: loss and every gradient equal the project's, for every 
       assert(e <= TOL, `${name}: gradient of ${p}: relative error ${e.toExponential(2)}`);
       worst = Math.max(worst, e);
     }
-    report.push(`${name}: loss ${ref.loss.toPrecision(6)} (rel. err ${lossErr.toExponential(1)}), ${names.length} gradients, worst ${worst.toExponential(1)}`);
+    report.push(
+      `${name}: loss ${ref.loss.toPrecision(6)} (rel. err ${
+        lossErr.toExponential(1)
+      }), ${names.length} gradients, worst ${worst.toExponential(1)}`,
+    );
   });
   console.log(report.join("\n"));
 });

@@ -18,7 +18,16 @@ import { trainingGraph } from "../step/build.ts";
 import { rand } from "./util/check.ts";
 import { getGpu } from "./util/gpu.ts";
 import { perturbed, testImages } from "./util/torch_gpu.ts";
-import { exportSpec, python, readTensors, relErr, requireTorch, runCases, tempDir, writeTensors } from "./util/torch.ts";
+import {
+  exportSpec,
+  python,
+  readTensors,
+  relErr,
+  requireTorch,
+  runCases,
+  tempDir,
+  writeTensors,
+} from "./util/torch.ts";
 import { smallPipelineSpec } from "./util/torch_specs.ts";
 
 /** The full training state of `spec` (what a checkpoint holds), perturbed, with random BN statistics. */
@@ -39,11 +48,19 @@ function stateOf(spec: PipelineSpec, img: { c: number; h: number; w: number }) {
   return { state, shapes };
 }
 
-async function projectFeatures(spec: PipelineSpec, shape: number[], images: Float32Array, state: Map<string, Float32Array>) {
+async function projectFeatures(
+  spec: PipelineSpec,
+  shape: number[],
+  images: Float32Array,
+  state: Map<string, Float32Array>,
+) {
   const gpu = await getGpu();
   const g = new Graph();
   g.output("features", applyModule(g.input("images", shape), "encoder", spec.modules, false));
-  const ex = await Executable.create(gpu, compile(g, { features: { subgroups: gpu.features.subgroups, f16: gpu.features.f16 } }));
+  const ex = await Executable.create(
+    gpu,
+    compile(g, { features: { subgroups: gpu.features.subgroups, f16: gpu.features.f16 } }),
+  );
   try {
     for (const name of ex.program.persistent.keys()) ex.write(name, state.get(name)!);
     ex.write("images", images);
@@ -80,7 +97,13 @@ Deno.test("torch export: torchvision's resnet18 loads the exported encoder and g
     const images = testImages(batch, img, 31);
     writeTensors(join(dir, "images.safetensors"), { images: { shape, data: images } });
     project.push(await projectFeatures(spec, shape, images, state));
-    cases.push({ kind: "torchvision", encoder: join(dir, "encoder.pt"), stem, images: join(dir, "images.safetensors"), out: join(dir, "features.safetensors") });
+    cases.push({
+      kind: "torchvision",
+      encoder: join(dir, "encoder.pt"),
+      stem,
+      images: join(dir, "images.safetensors"),
+      out: join(dir, "features.safetensors"),
+    });
   }
   runCases(root, cases);
   const report: string[] = [];
@@ -88,7 +111,10 @@ Deno.test("torch export: torchvision's resnet18 loads the exported encoder and g
     const got = readTensors(cases[i].out).features;
     assert.equal(got.data.length, project[i].length, `${stem}: feature count`);
     const e = relErr(got.data, project[i]);
-    assert(e <= 1e-4, `${stem} stem: torchvision features differ from the project's by ${e.toExponential(2)} of their scale`);
+    assert(
+      e <= 1e-4,
+      `${stem} stem: torchvision features differ from the project's by ${e.toExponential(2)} of their scale`,
+    );
     report.push(`${stem} stem: ${got.shape.join("×")} features within ${e.toExponential(1)}`);
   });
   console.log(report.join("\n"));

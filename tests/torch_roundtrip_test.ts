@@ -27,22 +27,34 @@ Deno.test("torch export: WebGPU 20 steps → PyTorch 20 → WebGPU 20 continues 
   const a = await train({ spec, out: join(root, "a"), stopAfter: 20, ...quiet });
   a.exec.destroy();
   const program = exportSpec(spec, root, "program");
-  trainRuns(root, [{ program, args: ["--resume", join(root, "a"), "--steps", "40", "--log-every", "1", "--out", join(root, "b")] }]);
+  trainRuns(root, [{
+    program,
+    args: ["--resume", join(root, "a"), "--steps", "40", "--log-every", "1", "--out", join(root, "b")],
+  }]);
   const c = await train({ spec, out: join(root, "c"), resume: join(root, "b"), stopAfter: 60, ...quiet });
   c.exec.destroy();
 
-  const ref = new Map(readMetrics(join(root, "whole", "metrics.jsonl")).map((r) => [r.step as number, r.loss as number]));
+  const ref = new Map(
+    readMetrics(join(root, "whole", "metrics.jsonl")).map((r) => [r.step as number, r.loss as number]),
+  );
   const joined = [
     ...readMetrics(join(root, "a", "metrics.jsonl")),
     ...readMetrics(join(root, "b", "metrics.jsonl")),
     ...readMetrics(join(root, "c", "metrics.jsonl")),
   ];
-  assert.deepEqual(joined.map((r) => r.step), [...Array(60).keys()], "one loss per step, in order, across the three runs");
+  assert.deepEqual(
+    joined.map((r) => r.step),
+    [...Array(60).keys()],
+    "one loss per step, in order, across the three runs",
+  );
   let worst = 0;
   for (const r of joined) {
     const want = ref.get(r.step as number)!;
     const e = Math.abs((r.loss as number) - want) / Math.abs(want);
-    assert(e <= TOL, `step ${r.step}: loss ${r.loss} vs ${want} of the uninterrupted run (relative ${e.toExponential(2)})`);
+    assert(
+      e <= TOL,
+      `step ${r.step}: loss ${r.loss} vs ${want} of the uninterrupted run (relative ${e.toExponential(2)})`,
+    );
     worst = Math.max(worst, e);
   }
   const end = loadCheckpoint(join(root, "c")), endRef = loadCheckpoint(join(root, "whole"));
@@ -60,7 +72,14 @@ Deno.test("torch export: WebGPU 20 steps → PyTorch 20 → WebGPU 20 continues 
   writeFileSync(join(root, "feats.npy"), npyBytes(e.features, [e.n, e.dim]));
   writeFileSync(join(root, "feats.labels.npy"), npyBytes(e.labels, [e.n]));
   python([join(program, "train.py"), "--resume", join(root, "b"), "--encoder-only", join(root, "encoder.pt")]);
-  runCases(root, [{ kind: "embed", program, encoder: join(root, "encoder.pt"), npy: join(root, "feats.npy"), n: 64, out: join(root, "embed.safetensors") }]);
+  runCases(root, [{
+    kind: "embed",
+    program,
+    encoder: join(root, "encoder.pt"),
+    npy: join(root, "feats.npy"),
+    n: 64,
+    out: join(root, "embed.safetensors"),
+  }]);
   const emb = readTensors(join(root, "embed.safetensors"));
   assert.deepEqual(emb.npy.shape, [64, e.dim]);
   assert.deepEqual(Array.from(emb.npy.data), Array.from(e.features), "numpy reads the .npy back exactly");
@@ -68,5 +87,11 @@ Deno.test("torch export: WebGPU 20 steps → PyTorch 20 → WebGPU 20 continues 
   const embErr = relErr(emb.features.data, e.features);
   assert(embErr <= 1e-4, `embeddings: the exported encoder differs from tools/embed.ts by ${embErr.toExponential(2)}`);
   const first = ref.get(0)!, last = ref.get(59)!;
-  console.log(`loss ${first.toFixed(3)} → ${last.toFixed(3)}; losses within ${worst.toExponential(1)} of the uninterrupted run (PyTorch steps 20–39), final state within ${worstState.toExponential(1)}; embeddings within ${embErr.toExponential(1)}`);
+  console.log(
+    `loss ${first.toFixed(3)} → ${last.toFixed(3)}; losses within ${
+      worst.toExponential(1)
+    } of the uninterrupted run (PyTorch steps 20–39), final state within ${
+      worstState.toExponential(1)
+    }; embeddings within ${embErr.toExponential(1)}`,
+  );
 });

@@ -6,7 +6,16 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { PipelineSpec } from "../dsl/schema.ts";
 import { type ProjectSteps, projectSteps, testImages } from "./util/torch_gpu.ts";
-import { exportSpec, maxAbsDiff, readTensors, relErr, requireTorch, runCases, tempDir, writeTensors } from "./util/torch.ts";
+import {
+  exportSpec,
+  maxAbsDiff,
+  readTensors,
+  relErr,
+  requireTorch,
+  runCases,
+  tempDir,
+  writeTensors,
+} from "./util/torch.ts";
 import { extraSpecs, smallSpecs, zeroGradientParams } from "./util/torch_specs.ts";
 
 const TOL = 1e-3;
@@ -32,7 +41,15 @@ Deno.test("torch export: 10 training steps end where the project's end, for ever
   const cases: { out: string; [k: string]: unknown }[] = [];
   for (const [i, { name, spec }] of specs.entries()) {
     const dir = join(root, `case${i}`);
-    const ref = await projectSteps(spec, img, (s) => testImages(spec.batch, img, 100 * i + s), start, STEPS, geometry, join(dir, "run"));
+    const ref = await projectSteps(
+      spec,
+      img,
+      (s) => testImages(spec.batch, img, 100 * i + s),
+      start,
+      STEPS,
+      geometry,
+      join(dir, "run"),
+    );
     writeTensors(join(dir, "views.safetensors"), Object.fromEntries(ref.views));
     cases.push({
       kind: "steps",
@@ -59,14 +76,19 @@ Deno.test("torch export: 10 training steps end where the project's end, for ever
       assert(`state.${tname}` in got, `${name}: torch has no ${tname}`);
       if (noise.includes(tname)) continue;
       const e = tname.endsWith(".running_mean")
-        ? maxAbsDiff(got[`state.${tname}`].data, want) / featureScale(want, ref.final.get(tname.replace(/mean$/, "var"))!)
+        ? maxAbsDiff(got[`state.${tname}`].data, want) /
+          featureScale(want, ref.final.get(tname.replace(/mean$/, "var"))!)
         : relErr(got[`state.${tname}`].data, want);
       assert(e <= TOL, `${name}: ${tname} after ${STEPS} steps: relative error ${e.toExponential(2)}`);
       worst = Math.max(worst, e);
       moved = Math.max(moved, relErr(ref.state.get(tname)!, want));
     }
     assert(moved > 1e-2, `${name}: the steps barely changed the state (${moved}); the comparison would prove nothing`);
-    report.push(`${name}: ${ref.final.size} tensors, worst ${worst.toExponential(1)} (state moved ${moved.toExponential(1)}), losses within ${lossErr.toExponential(1)}`);
+    report.push(
+      `${name}: ${ref.final.size} tensors, worst ${worst.toExponential(1)} (state moved ${
+        moved.toExponential(1)
+      }), losses within ${lossErr.toExponential(1)}`,
+    );
   });
   console.log(report.join("\n"));
 });

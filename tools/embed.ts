@@ -54,7 +54,9 @@ export function parseEmbedArgs(args: string[]): EmbedArgs | "help" {
 /** numpy's .npy format, version 1.0: magic, header dict padded to 64 bytes, raw little-endian data. */
 export function npyBytes(data: Float32Array | Int32Array, shape: number[]): Uint8Array {
   const descr = data instanceof Float32Array ? "<f4" : "<i4";
-  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(", ")}${shape.length === 1 ? "," : ""}), }`;
+  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(", ")}${
+    shape.length === 1 ? "," : ""
+  }), }`;
   header += " ".repeat(63 - ((10 + header.length) % 64)) + "\n";
   const out = new Uint8Array(10 + header.length + data.byteLength);
   out.set([0x93, ...new TextEncoder().encode("NUMPY"), 1, 0], 0);
@@ -65,7 +67,9 @@ export function npyBytes(data: Float32Array | Int32Array, shape: number[]): Uint
 }
 
 /** Features of the chosen split under the checkpoint's encoder. */
-export async function embed(a: EmbedArgs): Promise<{ n: number; dim: number; features: Float32Array; labels: Int32Array }> {
+export async function embed(
+  a: EmbedArgs,
+): Promise<{ n: number; dim: number; features: Float32Array; labels: Int32Array }> {
   const { spec, encoder, weights, dataName } = checkpointEncoder(a.checkpoint);
   const limits = a.split === "train" ? { trainLimit: a.limit, testLimit: 1 } : { trainLimit: 1, testLimit: a.limit };
   const split = loadDatasetSync(dataName(a.data), limits)[a.split];
@@ -86,7 +90,8 @@ if (import.meta.main) {
       console.log(`wrote ${a.out} (${r.n}×${r.dim} float32) and ${labels}`);
     }
   } catch (e) {
-    const known = e instanceof FlagError || e instanceof CheckpointError || e instanceof DataError || e instanceof SpecError;
+    const known = e instanceof FlagError || e instanceof CheckpointError || e instanceof DataError ||
+      e instanceof SpecError;
     console.error(`error: ${(e as Error).message}`);
     process.exit(known ? 2 : 1);
   }

@@ -41,7 +41,9 @@ export async function exportArgs(args: string[]): Promise<{ spec: PipelineSpec; 
     } catch (e) {
       throw new FlagError(file, `cannot load the pipeline or example file (${(e as Error).message.split("\n")[0]})`);
     }
-    if (!base.spec) throw new FlagError(file, "exports no `spec` (give a pipelines/*.ts or examples/*.ts file, or --spec FILE.json)");
+    if (!base.spec) {
+      throw new FlagError(file, "exports no `spec` (give a pipelines/*.ts or examples/*.ts file, or --spec FILE.json)");
+    }
     rest = args.slice(1);
   } else if (!args.includes("--spec") && !args.includes("--help") && !args.includes("-h")) {
     throw new FlagError("arguments", `name a pipeline or example file, or give --spec FILE.json\n${USAGE}`);

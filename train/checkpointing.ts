@@ -40,7 +40,9 @@ export async function snapshot(ex: Executable, program: Program, t: SaveTarget, 
   const bad = names.filter((_, i) => vals[i].some((x) => !Number.isFinite(x)));
   if (bad.length) {
     throw new NonFiniteLossError(
-      `parameters or state became non-finite by step ${step} (epoch ${Math.ceil(step / t.stepsPerEpoch)}): ${bad.slice(0, 5).join(", ")}` +
+      `parameters or state became non-finite by step ${step} (epoch ${Math.ceil(step / t.stepsPerEpoch)}): ${
+        bad.slice(0, 5).join(", ")
+      }` +
         `${bad.length > 5 ? ` and ${bad.length - 5} more` : ""}`,
       step,
     );
@@ -48,7 +50,14 @@ export async function snapshot(ex: Executable, program: Program, t: SaveTarget, 
   const tensors: Checkpoint["tensors"] = {};
   names.forEach((n, i) => (tensors[n] = { shape: [...shapeOf(n)], data: vals[i] }));
   const meta = t.segments ? { segments: JSON.stringify(t.segments(step)) } : undefined;
-  saveCheckpoint(t.out, { tensors, spec: t.spec, specHash: t.hash, step, epoch: Math.floor(step / t.stepsPerEpoch), meta });
+  saveCheckpoint(t.out, {
+    tensors,
+    spec: t.spec,
+    specHash: t.hash,
+    step,
+    epoch: Math.floor(step / t.stepsPerEpoch),
+    meta,
+  });
 }
 
 /**
@@ -58,8 +67,14 @@ export async function snapshot(ex: Executable, program: Program, t: SaveTarget, 
 export function segmentsOf(ck: Checkpoint, metricsPath: string): RunSegment[] {
   try {
     const recorded = JSON.parse(ck.meta?.segments ?? "null");
-    if (Array.isArray(recorded) && recorded.every((r) => Number.isSafeInteger(r?.from) && Number.isSafeInteger(r?.to))) {
-      return recorded.map((r) => ({ from: r.from, to: r.to, seconds: typeof r.seconds === "number" ? r.seconds : null }));
+    if (
+      Array.isArray(recorded) && recorded.every((r) => Number.isSafeInteger(r?.from) && Number.isSafeInteger(r?.to))
+    ) {
+      return recorded.map((r) => ({
+        from: r.from,
+        to: r.to,
+        seconds: typeof r.seconds === "number" ? r.seconds : null,
+      }));
     }
   } catch { /* not JSON: as if absent */ }
   let seconds: number | null = null;
@@ -83,7 +98,9 @@ export function resumeState(ck: Checkpoint, from: string, program: Program, spec
   for (const [name, want] of Object.entries(shapes)) {
     const got = ck.tensors[name]?.shape;
     if (!got) throw new CheckpointError(`${checkpointPath(from)}: missing tensor "${name}"`);
-    if (got.join() !== want.join()) throw new CheckpointError(`${checkpointPath(from)}: tensor "${name}" has shape [${got}], expected [${want}]`);
+    if (got.join() !== want.join()) {
+      throw new CheckpointError(`${checkpointPath(from)}: tensor "${name}" has shape [${got}], expected [${want}]`);
+    }
   }
   return changes;
 }

@@ -25,7 +25,9 @@ export class Diagnostics {
     collapseDiagnostics(ia, ib, "diag");
     g.output("C", crossCorrelation(ia, ib));
     const program = await compileFor(gpu, g);
-    const ex = await Executable.create(gpu, program, { bind: { a: step.buffers[a.storage], b: step.buffers[b.storage] } });
+    const ex = await Executable.create(gpu, program, {
+      bind: { a: step.buffers[a.storage], b: step.buffers[b.storage] },
+    });
     return new Diagnostics(ex, step, n, d);
   }
 
@@ -37,7 +39,9 @@ export class Diagnostics {
   /** Records the measurement of the step just recorded, and its copy to `staging` at `offset`. */
   encode(enc: GPUCommandEncoder, staging: GPUBuffer, offset: number): void {
     this.ex.encode(enc);
-    DIAG_KEYS.forEach((k, i) => this.ex.encodeCopy(enc, this.ex.program.outputs.get(`diag.${k}`)!.storage, staging, offset + 4 * i, 4));
+    DIAG_KEYS.forEach((k, i) =>
+      this.ex.encodeCopy(enc, this.ex.program.outputs.get(`diag.${k}`)!.storage, staging, offset + 4 * i, 4)
+    );
     const a = this.step.program.outputs.get("pair.a")!.storage;
     this.step.encodeCopy(enc, a, staging, offset + DIAG_KEYS.length * 4, this.n * this.d * 4);
   }
@@ -47,7 +51,11 @@ export class Diagnostics {
     const scalars = new Float32Array(record, 0, DIAG_KEYS.length);
     const values: Record<string, number> = {};
     DIAG_KEYS.forEach((k, i) => (values[k] = scalars[i]));
-    values.effective_rank = effectiveRank(new Float32Array(record, DIAG_KEYS.length * 4, this.n * this.d), this.n, this.d);
+    values.effective_rank = effectiveRank(
+      new Float32Array(record, DIAG_KEYS.length * 4, this.n * this.d),
+      this.n,
+      this.d,
+    );
     return values;
   }
 

@@ -30,7 +30,15 @@ import type { ForwardGraph } from "../step/forward_graph.ts";
 import { checkMemoryPlan, type MemoryLimits } from "../step/memory_check.ts";
 import { validateSpec } from "../step/validate.ts";
 import { type RunGeometry, runGeometry } from "../step/scalars.ts";
-import { checkpointReader, readResumeCheckpoint, resumeState, type RunSegment, type SaveTarget, segmentsOf, snapshot } from "./checkpointing.ts";
+import {
+  checkpointReader,
+  readResumeCheckpoint,
+  resumeState,
+  type RunSegment,
+  type SaveTarget,
+  segmentsOf,
+  snapshot,
+} from "./checkpointing.ts";
 import { Diagnostics } from "./diagnostics.ts";
 import { type LoopStats, NonFiniteLossError, runSteps, type StepRecord } from "./loop.ts";
 import { MetricsLog } from "./metrics_log.ts";
@@ -135,13 +143,18 @@ async function prepare(opts: TrainOptions, log: (s: string) => void): Promise<Pr
   validateSpec(spec); // the spec layer's and the graph stage's checks, before data or device
   const stale = cleanStaleTemps(opts.out);
   if (stale.length) log(`removed ${stale.length} unfinished temporary file(s) of an earlier run: ${stale.join(", ")}`);
-  const data = opts.data ?? loadDatasetSync(spec.data.name, { trainLimit: spec.data.trainLimit, testLimit: spec.data.testLimit });
+  const data = opts.data ??
+    loadDatasetSync(spec.data.name, { trainLimit: spec.data.trainLimit, testLimit: spec.data.testLimit });
   const tr = data.train;
   const geometry = runGeometry(spec, tr.n);
   if (spec.steps !== undefined && spec.steps > geometry.totalSteps) {
     const epochs = spec.epochs;
-    log(`steps (--steps) ${spec.steps} is more than ${epochs} epoch${epochs > 1 ? "s" : ""} of ${geometry.stepsPerEpoch} steps: ` +
-      `training stops at step ${geometry.totalSteps}; for more steps raise --epochs`);
+    log(
+      `steps (--steps) ${spec.steps} is more than ${epochs} epoch${
+        epochs > 1 ? "s" : ""
+      } of ${geometry.stepsPerEpoch} steps: ` +
+        `training stops at step ${geometry.totalSteps}; for more steps raise --epochs`,
+    );
   }
   const resume = opts.resume === undefined ? undefined : readResumeCheckpoint(opts.resume);
   if (resume) {
@@ -156,8 +169,14 @@ async function prepare(opts: TrainOptions, log: (s: string) => void): Promise<Pr
   const labels = labelWarning(data);
   if (labels) log(`WARNING: ${labels}`);
   const epochs = Math.ceil(geometry.totalSteps / geometry.stepsPerEpoch);
-  log(`${printable(spec.method)} '${spec.name}': ${geometry.totalSteps} steps (${epochs} epoch${epochs > 1 ? "s" : ""} of ${geometry.stepsPerEpoch}), ` +
-    `batch ${spec.batch}, seed ${spec.seed}${spec.precision === "f16-mixed" ? ", f16-mixed precision" : ""} → ${opts.out}`);
+  log(
+    `${printable(spec.method)} '${spec.name}': ${geometry.totalSteps} steps (${epochs} epoch${
+      epochs > 1 ? "s" : ""
+    } of ${geometry.stepsPerEpoch}), ` +
+      `batch ${spec.batch}, seed ${spec.seed}${
+        spec.precision === "f16-mixed" ? ", f16-mixed precision" : ""
+      } → ${opts.out}`,
+  );
   return { opts, spec, gpu, data, geometry, resume, log };
 }
 
@@ -168,11 +187,17 @@ function complete(opts: TrainOptions, ck: Checkpoint, g: RunGeometry): RunComple
   const byStepsCap = steps !== undefined && steps < opts.spec.epochs * g.stepsPerEpoch;
   return new RunCompleteError(
     `${opts.resume} is complete: its checkpoint stands at step ${ck.step}, ` +
-      `${ck.step > g.totalSteps ? "past" : "at"} the end of the ${g.totalSteps} steps asked for (${epochs} epoch${epochs > 1 ? "s" : ""} of ` +
-      `${g.stepsPerEpoch}${steps !== undefined ? `, --steps ${steps}` : ""}); nothing to train, and ${opts.out} is left as it was. ` +
+      `${ck.step > g.totalSteps ? "past" : "at"} the end of the ${g.totalSteps} steps asked for (${epochs} epoch${
+        epochs > 1 ? "s" : ""
+      } of ` +
+      `${g.stepsPerEpoch}${
+        steps !== undefined ? `, --steps ${steps}` : ""
+      }); nothing to train, and ${opts.out} is left as it was. ` +
       (byStepsCap
         ? `To train it further, resume with a larger --steps (more than ${ck.step}).`
-        : `To train it further, resume with more epochs (--epochs ${Math.floor(ck.step / g.stepsPerEpoch) + 1} or more).`),
+        : `To train it further, resume with more epochs (--epochs ${
+          Math.floor(ck.step / g.stepsPerEpoch) + 1
+        } or more).`),
     ck.step,
     g.totalSteps,
   );
@@ -181,7 +206,9 @@ function complete(opts: TrainOptions, ck: Checkpoint, g: RunGeometry): RunComple
 /** f16-mixed needs the adapter's shader-f16 feature: refused before the step is built. */
 function checkF16(gpu: Gpu): void {
   if (!gpu.features.f16) {
-    throw new PrecisionError(`precision: "f16-mixed" needs the adapter's shader-f16 feature, which ${gpu.description} does not offer; use precision "f32"`);
+    throw new PrecisionError(
+      `precision: "f16-mixed" needs the adapter's shader-f16 feature, which ${gpu.description} does not offer; use precision "f32"`,
+    );
   }
 }
 
@@ -250,7 +277,9 @@ async function loop(p: Prepared, b: Built, start: number) {
   const progress = new Progress({ epochs: Math.ceil(total / spe), total: spe, batchSize: spec.batch });
   const earlier = p.resume ? segmentsOf(p.resume, join(opts.out, "metrics.jsonl")) : [];
   // the run's history as a checkpoint at `step` records it: the earlier segments, then this one so far
-  const history = (step: number): RunSegment[] => [...earlier, { from: start, to: step, seconds: (performance.now() - t0) / 1000 }];
+  const history = (
+    step: number,
+  ): RunSegment[] => [...earlier, { from: start, to: step, seconds: (performance.now() - t0) / 1000 }];
   const target: SaveTarget = { out: opts.out, spec, hash: specHash(spec), stepsPerEpoch: spe, segments: history };
   let interrupted = false;
   const onSig = () => (interrupted = true);
@@ -325,7 +354,12 @@ function memoryLimits(gpu: Gpu): MemoryLimits {
   const { maxStorageBufferBindingSize, maxBufferSize } = gpu.device.limits;
   const cpu = /llvmpipe|lavapipe|swiftshader|software/i.test(gpu.description);
   return cpu
-    ? { maxStorageBufferBindingSize, maxBufferSize, totalBudget: totalmem(), budgetSource: "this machine's memory, where a CPU adapter keeps its buffers" }
+    ? {
+      maxStorageBufferBindingSize,
+      maxBufferSize,
+      totalBudget: totalmem(),
+      budgetSource: "this machine's memory, where a CPU adapter keeps its buffers",
+    }
     : { maxStorageBufferBindingSize, maxBufferSize };
 }
 
@@ -344,13 +378,18 @@ function streamChunk(b: Built, spec: PipelineSpec, r: RunGeometry, s: number, fi
 
 /** The divergence as the user sees it: where it happened, what is on disk, what to try. */
 function stopped(e: NonFiniteLossError, out: string): NonFiniteLossError {
-  return new NonFiniteLossError(`${e.message}; stopping. ${keptCheckpoint(out)} Try a lower --lr or a longer warmup.`, e.step);
+  return new NonFiniteLossError(
+    `${e.message}; stopping. ${keptCheckpoint(out)} Try a lower --lr or a longer warmup.`,
+    e.step,
+  );
 }
 
 /** What is on disk for the user after a failure, said as it is. */
 function keptCheckpoint(out: string): string {
   const ck = checkpointReader(out);
-  return ck ? `The last good checkpoint (step ${ck.step}, epoch ${ck.epoch}) is kept in ${ck.path}.` : `No checkpoint was written yet (none is kept in ${out}).`;
+  return ck
+    ? `The last good checkpoint (step ${ck.step}, epoch ${ck.epoch}) is kept in ${ck.path}.`
+    : `No checkpoint was written yet (none is kept in ${out}).`;
 }
 
 /**
@@ -361,7 +400,9 @@ function keptCheckpoint(out: string): string {
  */
 export async function train(opts: TrainOptions): Promise<TrainResult> {
   const log = opts.log ?? ((s: string) => console.log(s));
-  if (opts.folder && opts.folder.out !== opts.out) throw new Error(`train: the folder opened (${opts.folder.out}) is not out (${opts.out})`);
+  if (opts.folder && opts.folder.out !== opts.out) {
+    throw new Error(`train: the folder opened (${opts.folder.out}) is not out (${opts.out})`);
+  }
   const folder = opts.folder ?? openRunFolder(opts.out, { resume: !!opts.resume, overwrite: opts.overwrite, log });
   try {
     return await trainIn(opts, log);

@@ -81,7 +81,10 @@ export function lossCode(expr: Expr, branches: Set<string>, queues: Set<string>)
       case "logsumexp":
         return emit(`L.reduce(${pyStr(n.op)}, ${args[0]}${n.axis === undefined ? "" : `, ${n.axis}`})`, path);
       case "matmul":
-        return emit(`L.matmul(${args[0]}, ${args[1]}, ta=${n.ta ? "True" : "False"}, tb=${n.tb ? "True" : "False"})`, path);
+        return emit(
+          `L.matmul(${args[0]}, ${args[1]}, ta=${n.ta ? "True" : "False"}, tb=${n.tb ? "True" : "False"})`,
+          path,
+        );
       case "normalize":
         return emit(`L.normalize(${args[0]}, ${n.axis})`, path);
       case "standardize":

@@ -35,7 +35,12 @@ export interface TorchPlan {
   modules: { name: string; module: Module; input: ModuleInput }[];
   online: ForwardPlan;
   /** branches evaluated with EMA copies, by the branch whose weights they average */
-  ema: { of: string; modules: string[]; tau: { base: number; final: number; schedule: string }; forward: ForwardPlan }[];
+  ema: {
+    of: string;
+    modules: string[];
+    tau: { base: number; final: number; schedule: string };
+    forward: ForwardPlan;
+  }[];
   queues: { name: string; of: string; size: number; dim: number }[];
   /** the module whose output is the representation (the first non-EMA branch's first module) and its leaves */
   encoder: { name: string; leaves: string[] };
@@ -63,7 +68,9 @@ export function torchPlan(spec: PipelineSpec): TorchPlan {
         ? { kind: "view", view }
         : { kind: "features", width: moduleOutDim(spec.modules[prev])!, from: prev };
       if (input.kind === "features" && m.kind !== "mlp") {
-        throw new ExportError(`module '${leaf}' (${m.kind}) needs images, but follows '${prev}', whose output is [N, ${input.width}]`);
+        throw new ExportError(
+          `module '${leaf}' (${m.kind}) needs images, but follows '${prev}', whose output is [N, ${input.width}]`,
+        );
       }
       if (m.kind === "mlp" && input.kind === "features" && m.in !== undefined && m.in !== input.width) {
         throw new ExportError(`module '${leaf}' expects input width ${m.in}, but '${prev}' gives ${input.width}`);
@@ -100,7 +107,11 @@ export function torchPlan(spec: PipelineSpec): TorchPlan {
   for (const b of online) noteInputs(b.view, b.path);
   for (const b of spec.branches.filter((x) => x.ema)) noteInputs(b.view, b.path);
   const trained = new Set(online.flatMap((b) => leaves(b.path)));
-  const modules = [...inputs.keys()].filter((m) => trained.has(m)).map((name) => ({ name, module: spec.modules[name], input: inputs.get(name)! }));
+  const modules = [...inputs.keys()].filter((m) => trained.has(m)).map((name) => ({
+    name,
+    module: spec.modules[name],
+    input: inputs.get(name)!,
+  }));
 
   const ema = emaSets(spec).map((set) => ({
     of: set.of,
@@ -109,12 +120,20 @@ export function torchPlan(spec: PipelineSpec): TorchPlan {
     forward: forward(spec.branches.filter((b) => b.ema?.of === set.of), set.of),
   }));
   const byName = new Map(spec.branches.map((b) => [b.name, b]));
-  const queues = (spec.queues ?? []).map((q) => ({ name: q.name, of: q.of, size: q.size, dim: branchDim(spec, byName.get(q.of)!)! }));
+  const queues = (spec.queues ?? []).map((q) => ({
+    name: q.name,
+    of: q.of,
+    size: q.size,
+    dim: branchDim(spec, byName.get(q.of)!)!,
+  }));
   const first = online[0] ?? spec.branches[0];
   const encoder = { name: first.path[0], leaves: leaves([first.path[0]]) };
 
   let pair: [string, string] | undefined;
-  const p = lossPair(spec.loss) ?? (spec.branches.length >= 2 ? { a: spec.branches[0].name, b: spec.branches[1].name } : undefined);
-  if (p && byName.has(p.a) && byName.has(p.b) && branchDim(spec, byName.get(p.a)!) === branchDim(spec, byName.get(p.b)!)) pair = [p.a, p.b];
+  const p = lossPair(spec.loss) ??
+    (spec.branches.length >= 2 ? { a: spec.branches[0].name, b: spec.branches[1].name } : undefined);
+  if (
+    p && byName.has(p.a) && byName.has(p.b) && branchDim(spec, byName.get(p.a)!) === branchDim(spec, byName.get(p.b)!)
+  ) pair = [p.a, p.b];
   return { modules, online: forward(online, ""), ema, queues, encoder, pair };
 }

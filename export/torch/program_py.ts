@@ -59,7 +59,9 @@ export function programPy(spec: PipelineSpec, plan: TorchPlan = torchPlan(spec))
   const loss = lossCode(spec.loss, branches, queues);
   const ctors = plan.modules.map((m) => `${pyStr(m.name)}: ${moduleCtor(m.name, m.module, m.input)},`).join("\n");
   const emaForward = plan.ema.map((e) =>
-    `# EMA copies of ${e.of}'s weights\ns = shadows[${pyStr(e.of)}]\n${forwardCode(spec, e.forward, "s", (d) => `out.update(${d})`)}`
+    `# EMA copies of ${e.of}'s weights\ns = shadows[${pyStr(e.of)}]\n${
+      forwardCode(spec, e.forward, "s", (d) => `out.update(${d})`)
+    }`
   ).join("\n");
   // the method is free text: written as a str literal, it cannot end the docstring early
   return `"""The spec '${spec.name}' (method ${pyStr(spec.method)}) as a PyTorch program: written by

@@ -23,7 +23,11 @@ export function pyData(v: unknown): string {
   if (typeof v === "number") return String(v);
   if (typeof v === "string") return pyStr(v);
   if (Array.isArray(v)) return `[${v.map(pyData).join(", ")}]`;
-  return `{${Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined).map(([k, x]) => `${pyStr(k)}: ${pyData(x)}`).join(", ")}}`;
+  return `{${
+    Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined).map(([k, x]) =>
+      `${pyStr(k)}: ${pyData(x)}`
+    ).join(", ")
+  }}`;
 }
 
 /** Indents every non-empty line of `text` by `n` spaces. */

@@ -130,7 +130,14 @@ export function stageTile(
  * other buffer before the barrier, so global loads overlap the arithmetic. `kBase` prefixes the
  * k offset (a split-K start); the tiles live in buffers indexed "0u"/"1u".
  */
-export function doubleBufferedKLoop(sa: StageCode, sb: StageCode, kBase: string, KT: number, BK: number, compute: string): string {
+export function doubleBufferedKLoop(
+  sa: StageCode,
+  sb: StageCode,
+  kBase: string,
+  KT: number,
+  BK: number,
+  compute: string,
+): string {
   return `${sa.decls}${sb.decls}  {
     let k0 = ${kBase}0u;
 ${sa.load}${sb.load}${sa.store("0u")}${sb.store("0u")}  }

@@ -7,7 +7,13 @@
 // name spells their tile ("gemm…", kernels/matmul/gemm.ts; "sgmat…", kernels/matmul/sgmat.ts),
 // so a name found in the autotune cache can always be rebuilt.
 import type { VariantChoice } from "../op.ts";
-import { type MatmulElem, type MatmulFeatures, type MatmulProblem, matmulProblem, type MatmulVariant } from "./common.ts";
+import {
+  type MatmulElem,
+  type MatmulFeatures,
+  type MatmulProblem,
+  matmulProblem,
+  type MatmulVariant,
+} from "./common.ts";
 import { BLOCKED } from "./blocked.ts";
 import { defaultGemm, GEMM_TILES, gemmVariant, parseGemmName } from "./gemm.ts";
 import { NAIVE } from "./naive.ts";
@@ -103,7 +109,8 @@ export const MATMUL_CHOICE: VariantChoice = {
     const names = candidateVariants(features, { precision });
     return [...names.filter((n) => n !== "naive"), ...names.filter((n) => n === "naive")];
   },
-  fallback: ({ adapter, features }, inShapes, attrs) => defaultVariant(features, adapter, matmulProblem(inShapes, attrs)),
+  fallback: ({ adapter, features }, inShapes, attrs) =>
+    defaultVariant(features, adapter, matmulProblem(inShapes, attrs)),
   key: (inShapes, attrs) => {
     const p = matmulProblem(inShapes, attrs);
     const bat = p.batch.length ? ` b${p.aBatch.join("x")}:${p.bBatch.join("x")}` : "";

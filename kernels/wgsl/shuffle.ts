@@ -16,7 +16,9 @@ const SHUFFLE_ROUNDS = 6;
 
 /** Half of the smallest even bit width w ≥ 2 with 2^w ≥ n. */
 export function shuffleHalfBits(n: number): number {
-  if (!Number.isInteger(n) || n < 1 || n > 2 ** 32) throw new Error(`shuffle: n = ${n} must be an integer in [1, 2^32]`);
+  if (!Number.isInteger(n) || n < 1 || n > 2 ** 32) {
+    throw new Error(`shuffle: n = ${n} must be an integer in [1, 2^32]`);
+  }
   let bits = 2;
   while (2 ** bits < n) bits += 2;
   return bits / 2;

@@ -33,7 +33,10 @@ const tests: [string, () => Promise<void>][] = [
       return g;
     };
     const gpu = await getGpu();
-    const ex = await Executable.create(gpu, compile(build(), { features: { subgroups: gpu.features.subgroups, f16: gpu.features.f16 } }));
+    const ex = await Executable.create(
+      gpu,
+      compile(build(), { features: { subgroups: gpu.features.subgroups, f16: gpu.features.f16 } }),
+    );
     const init = ex.initPersistent(3);
     const leaves = new Map<string, Float64Array>([...init].map(([k, v]) => [k, Float64Array.from(v)]));
     const g = build();

@@ -23,7 +23,10 @@ export function rand(n: number, seed = 1, lo = -1, hi = 1): Float64Array {
   }
   return r;
 }
-export const randArg = (shape: Shape, seed = 1, lo = -1, hi = 1): Arg => ({ shape, data: rand(size(shape), seed, lo, hi) });
+export const randArg = (shape: Shape, seed = 1, lo = -1, hi = 1): Arg => ({
+  shape,
+  data: rand(size(shape), seed, lo, hi),
+});
 
 /** Build a one-op graph over input leaves x0, x1, … */
 export function opGraph(op: string, args: Arg[], attrs: Attrs = {}) {
@@ -78,7 +81,9 @@ export function checkVjp(
       const num = (fp - fm) / (2 * eps);
       const err = Math.abs(num - analytic[i]) / Math.max(1, Math.abs(num));
       if (err > tol) {
-        throw new Error(`${op}: d/dx${k}[${i}] VJP ${analytic[i]} vs finite difference ${num} (err ${err.toExponential(2)})`);
+        throw new Error(
+          `${op}: d/dx${k}[${i}] VJP ${analytic[i]} vs finite difference ${num} (err ${err.toExponential(2)})`,
+        );
       }
       worst = Math.max(worst, err);
     }

@@ -39,7 +39,13 @@ export async function runGraphGPU(
 }
 
 /** Run one op on the GPU over inputs x0, x1, … */
-export async function runOpGPU(op: string, args: Arg[], attrs: Attrs = {}, scalars: Record<string, number> = {}, opts: CompileOptions = {}): Promise<Float32Array> {
+export async function runOpGPU(
+  op: string,
+  args: Arg[],
+  attrs: Attrs = {},
+  scalars: Record<string, number> = {},
+  opts: CompileOptions = {},
+): Promise<Float32Array> {
   const { g, out, leaves } = opGraph(op, args, attrs);
   g.output("out", out);
   return (await runGraphGPU(g, leaves, scalars, opts)).get("out")!;

@@ -23,7 +23,9 @@ export function requireTorch(): string {
   const r = spawnSync(PYTHON, ["-c", "import torch, numpy; print(torch.__version__)"], { encoding: "utf8" });
   if (r.status !== 0) {
     throw new Error(
-      `the PyTorch export tests need Debian's python3-torch as ${PYTHON} (${(r.stderr || r.error?.message || "").trim().split("\n").pop()}); ` +
+      `the PyTorch export tests need Debian's python3-torch as ${PYTHON} (${
+        (r.stderr || r.error?.message || "").trim().split("\n").pop()
+      }); ` +
         "install it with `apt-get install -y python3-torch python3-torchvision libopenblas0-pthread` (or run .ci/setup.sh)",
     );
   }
@@ -57,7 +59,10 @@ export function exportSpec(spec: PipelineSpec, root: string, name = spec.name): 
 }
 
 /** Float32 tensors by name into a safetensors file. */
-export function writeTensors(path: string, tensors: Record<string, { shape: readonly number[]; data: ArrayLike<number> }>): void {
+export function writeTensors(
+  path: string,
+  tensors: Record<string, { shape: readonly number[]; data: ArrayLike<number> }>,
+): void {
   const t: Tensors = {};
   for (const [k, v] of Object.entries(tensors)) t[k] = { shape: [...v.shape], data: Float32Array.from(v.data) };
   writeSafetensors(path, t);
@@ -95,9 +100,16 @@ export const RUNS_PY = fileURLToPath(new URL("./torch_runs.py", import.meta.url)
  * torchrun job of `procs` processes. torchrun's `--redirects 1 --tee 1`: Debian's torch 1.13
  * under Python 3.11 cannot parse the default "0" of these two flags (an IntFlag change).
  */
-export function trainRuns(dir: string, runs: { program: string; args: string[] }[], procs = 1, timeout = 300_000): string {
+export function trainRuns(
+  dir: string,
+  runs: { program: string; args: string[] }[],
+  procs = 1,
+  timeout = 300_000,
+): string {
   const file = join(dir, `runs-${procs}.json`);
   writeFileSync(file, JSON.stringify(runs));
   if (procs === 1) return python([RUNS_PY, file], { timeout });
-  return run(TORCHRUN, ["--standalone", `--nproc_per_node=${procs}`, "--redirects", "1", "--tee", "1", RUNS_PY, file], { timeout });
+  return run(TORCHRUN, ["--standalone", `--nproc_per_node=${procs}`, "--redirects", "1", "--tee", "1", RUNS_PY, file], {
+    timeout,
+  });
 }

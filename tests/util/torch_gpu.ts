@@ -8,7 +8,7 @@ import type { Graph } from "../../ir/graph.ts";
 import { saveCheckpoint } from "../../io/checkpoint.ts";
 import { size } from "../../kernels/op.ts";
 import { Executable } from "../../runtime/executable.ts";
-import { type ImageShape, forwardGraph } from "../../step/forward_graph.ts";
+import { forwardGraph, type ImageShape } from "../../step/forward_graph.ts";
 import { compileStep, trainingGraph } from "../../step/build.ts";
 import type { RunGeometry } from "../../step/scalars.ts";
 import { rand } from "./check.ts";
@@ -87,7 +87,9 @@ export async function projectGradients(
     const state = perturbed(ex.initPersistent(spec.seed), spec.seed + 1);
     for (const [name, v] of state) ex.write(name, v);
     saveCheckpoint(checkpointDir, {
-      tensors: Object.fromEntries([...state].map(([n, v]) => [n, { shape: [...program.storages[program.persistent.get(n)!].shape!], data: v }])),
+      tensors: Object.fromEntries(
+        [...state].map(([n, v]) => [n, { shape: [...program.storages[program.persistent.get(n)!].shape!], data: v }]),
+      ),
       spec,
       specHash: specHash(spec),
       step,
@@ -163,7 +165,12 @@ export async function projectSteps(
       ex.run();
       losses.push((await ex.read("loss"))[0]);
       for (const name of program.outputs.keys()) {
-        if (name.startsWith("view.")) views.set(`${s}.${name.slice(5)}`, { shape: [...program.outputs.get(name)!.shape], data: await ex.read(name) });
+        if (name.startsWith("view.")) {
+          views.set(`${s}.${name.slice(5)}`, {
+            shape: [...program.outputs.get(name)!.shape],
+            data: await ex.read(name),
+          });
+        }
       }
     }
     const final = new Map<string, Float32Array>();

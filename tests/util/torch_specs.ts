@@ -5,8 +5,28 @@ import { readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseFlags } from "../../dsl/cli.ts";
 import {
-  abs, add, adamw, concat, div, exp, eye, log, logsumexp, matmul, mean, mul, neg, normalize, relu, sqrt, square,
-  standardize, stopGrad, sub, sum, transpose,
+  abs,
+  adamw,
+  add,
+  concat,
+  div,
+  exp,
+  eye,
+  log,
+  logsumexp,
+  matmul,
+  mean,
+  mul,
+  neg,
+  normalize,
+  relu,
+  sqrt,
+  square,
+  standardize,
+  stopGrad,
+  sub,
+  sum,
+  transpose,
 } from "../../dsl/builders.ts";
 import type { Expr, Module, PipelineSpec } from "../../dsl/schema.ts";
 import { expandPath } from "../../dsl/resolve.ts";
@@ -31,8 +51,22 @@ const HELPERS = new Set(["run.ts", "run_example.ts", "lambda_free.ts"]);
 
 /** Common test-size flags; `batch` rows of `side`×`side` images. */
 export function smallFlags(spec: PipelineSpec, batch: number): string[] {
-  const flags = ["--data", "synthetic", "--encoder", "mlp:32", "--proj", "32,16", "--batch", String(batch), "--epochs", "2"];
-  if (spec.modules.predictor?.kind === "mlp" && spec.modules.predictor.widths.length > 1 && spec.modules.predictor.widths[0] > 32) {
+  const flags = [
+    "--data",
+    "synthetic",
+    "--encoder",
+    "mlp:32",
+    "--proj",
+    "32,16",
+    "--batch",
+    String(batch),
+    "--epochs",
+    "2",
+  ];
+  if (
+    spec.modules.predictor?.kind === "mlp" && spec.modules.predictor.widths.length > 1 &&
+    spec.modules.predictor.widths[0] > 32
+  ) {
     flags.push("--pred", "32,16");
   }
   if (spec.queues.length) flags.push("--queue", String(2 * batch));
@@ -65,7 +99,18 @@ async function fromFile(dir: string, file: string, batch: number, side: number, 
 function lambdaFree(batch: number, side: number): SmallSpec {
   const o = parseStudyArgs([
     ...["--dims", "16", "--lambdas", "mean", "--optimizers", "sgd", "--data", "synthetic", "--train-limit", "64"],
-    ...["--test-limit", "32", "--budget-steps", "8", "--sgd-lr", "0.05", "--encoder", "mlp:32", "--batch", String(batch)],
+    ...[
+      "--test-limit",
+      "32",
+      "--budget-steps",
+      "8",
+      "--sgd-lr",
+      "0.05",
+      "--encoder",
+      "mlp:32",
+      "--batch",
+      String(batch),
+    ],
   ]);
   if (o === "help") throw new Error("unreachable");
   return { name: "examples/lambda-free", spec: cropTo(planRuns(o)[0].spec, side) };
@@ -87,8 +132,7 @@ export const smallPipelineSpec = async (name: string, batch = 16, side = 8, extr
   (await fromFile("pipelines", `${name}.ts`, batch, side, extra)).spec;
 
 /** Does the first Linear of this module feed a batch norm directly? */
-const startsWithLinearBn = (m: Module | undefined) =>
-  m?.kind === "mlp" && (m.widths.length > 1 ? m.bn : m.lastBn);
+const startsWithLinearBn = (m: Module | undefined) => m?.kind === "mlp" && (m.widths.length > 1 ? m.bn : m.lastBn);
 
 /**
  * Parameters whose gradient is zero in exact arithmetic: the bias of a Linear whose output

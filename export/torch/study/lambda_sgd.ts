@@ -11,17 +11,28 @@ import { join } from "node:path";
 import { writeTorchProgram } from "../mod.ts";
 import { sgdSweep } from "./sgd_sweep.ts";
 
-await sgdSweep("runs/lambda-sgd-torch", { "--threads": "1", "--python": "/usr/bin/python3" }, (flags) => (spec, dir) => {
-  const threads = flags["--threads"];
-  mkdirSync(join(dir, "program"), { recursive: true });
-  writeTorchProgram(spec, join(dir, "program"));
-  const p = spawnSync(flags["--python"], [join(dir, "program", "train.py"), "--out", join(dir, "run"), "--overwrite", "--threads", threads], {
-    encoding: "utf8",
-    env: { ...process.env, OMP_NUM_THREADS: threads },
-  });
-  if (p.error) return Promise.resolve({ run: join(dir, "run"), failed: `${flags["--python"]}: ${p.error.message}` });
-  writeFileSync(join(dir, "train.log"), p.stdout + p.stderr);
-  const failed = p.status !== 0 ? (p.stderr.trim().split("\n").pop() || `exit ${p.status ?? p.signal}`) : undefined;
-  return Promise.resolve({ run: join(dir, "run"), failed });
-});
+await sgdSweep(
+  "runs/lambda-sgd-torch",
+  { "--threads": "1", "--python": "/usr/bin/python3" },
+  (flags) => (spec, dir) => {
+    const threads = flags["--threads"];
+    mkdirSync(join(dir, "program"), { recursive: true });
+    writeTorchProgram(spec, join(dir, "program"));
+    const p = spawnSync(flags["--python"], [
+      join(dir, "program", "train.py"),
+      "--out",
+      join(dir, "run"),
+      "--overwrite",
+      "--threads",
+      threads,
+    ], {
+      encoding: "utf8",
+      env: { ...process.env, OMP_NUM_THREADS: threads },
+    });
+    if (p.error) return Promise.resolve({ run: join(dir, "run"), failed: `${flags["--python"]}: ${p.error.message}` });
+    writeFileSync(join(dir, "train.log"), p.stdout + p.stderr);
+    const failed = p.status !== 0 ? (p.stderr.trim().split("\n").pop() || `exit ${p.status ?? p.signal}`) : undefined;
+    return Promise.resolve({ run: join(dir, "run"), failed });
+  },
+);
 process.exit(0);

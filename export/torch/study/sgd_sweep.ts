@@ -16,7 +16,11 @@ import { evaluateCheckpoint } from "./evaluate_checkpoint.ts";
 export type TrainArm = (spec: PipelineSpec, dir: string) => Promise<{ run: string; failed?: string }>;
 
 /** `extraFlags`: the arm's own flags with their defaults, taken out of argv before the study parses the rest. */
-export async function sgdSweep(defaultOut: string, extraFlags: Record<string, string>, arm: (flags: Record<string, string>) => TrainArm) {
+export async function sgdSweep(
+  defaultOut: string,
+  extraFlags: Record<string, string>,
+  arm: (flags: Record<string, string>) => TrainArm,
+) {
   const args = process.argv.slice(2);
   const take = (flag: string, fallback: string) => {
     const i = args.indexOf(flag);
@@ -36,7 +40,11 @@ export async function sgdSweep(defaultOut: string, extraFlags: Record<string, st
   const trainOne = arm(flags);
   mkdirSync(out, { recursive: true });
   const resultsPath = join(out, "results.jsonl");
-  const done = new Set(existsSync(resultsPath) ? readFileSync(resultsPath, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l).key) : []);
+  const done = new Set(
+    existsSync(resultsPath)
+      ? readFileSync(resultsPath, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l).key)
+      : [],
+  );
   for (const lr of lrs) {
     const o = parseStudyArgs([...args, "--optimizers", "sgd", "--sgd-lr", String(lr), "--out", join(out, `lr${lr}`)]);
     if (o === "help") throw new Error("see examples/lambda_free.ts --help for the study flags");
@@ -49,7 +57,11 @@ export async function sgdSweep(defaultOut: string, extraFlags: Record<string, st
       rec.seconds = (performance.now() - t0) / 1000;
       const metrics = existsSync(join(run, "metrics.jsonl")) ? readMetrics(join(run, "metrics.jsonl")) : [];
       const erank = [...metrics].reverse().find((m) => typeof m.effective_rank === "number");
-      Object.assign(rec, { first_loss: metrics[0]?.loss, last_loss: metrics[metrics.length - 1]?.loss, effective_rank: erank?.effective_rank });
+      Object.assign(rec, {
+        first_loss: metrics[0]?.loss,
+        last_loss: metrics[metrics.length - 1]?.loss,
+        effective_rank: erank?.effective_rank,
+      });
       if (failed) rec.failed = failed;
       else Object.assign(rec, await evaluateCheckpoint(run, r.spec.data.name)); // the data as the user gave the study
       appendFileSync(resultsPath, JSON.stringify(rec) + "\n");
