@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The project's test command: installs what is missing, type-checks the tree, runs every Deno
+# The project's test command: installs what is missing, checks format and lint, type-checks the tree, runs every Deno
 # test file in its own process (a hung GPU test cannot stall the others: each file has a time
 # limit), then the Bun smoke tests, and ends with one plain line "N passed, N failed"
 # (exit 1 on any failure).
@@ -12,7 +12,16 @@ DENO=node_modules/.bin/deno
 passed=0; failed=0; skipped=0
 quiet() { grep --line-buffered -v "artificially reduced"; }
 
-if $DENO check mod.ts pipelines/*.ts examples/*.ts bench/*.ts tools/*.ts tests/ 2>&1 | quiet; then
+# the house rules: one format (deno fmt) and the linter's recommended rules (deno lint)
+for habit in "fmt --check" "lint"; do
+  if $DENO $habit 2>&1 | tail -n 30; then
+    passed=$((passed + 1)); echo "deno $habit ... ok"
+  else
+    failed=$((failed + 1)); echo "deno $habit ... FAILED"
+  fi
+done
+
+if $DENO check mod.ts pipelines/*.ts examples/*.ts bench/*.ts tools/*.ts run/*.ts tests/ 2>&1 | quiet; then
   passed=$((passed + 1)); echo "typecheck ... ok"
 else
   failed=$((failed + 1)); echo "typecheck ... FAILED"

@@ -96,7 +96,7 @@ export const ELEMENTWISE: Record<string, OpDef> = {
   div: binary("div", {
     f: (a, b) => a / b,
     w: (a, b) => `(${a} / ${b})`,
-    d: ({ g, ins: [x, y], out }) => [g.div(y), g.mul(out).div(y).neg()],
+    d: ({ g, ins: [, y], out }) => [g.div(y), g.mul(out).div(y).neg()],
   }),
   pow: binary("pow", {
     f: Math.pow,

@@ -121,9 +121,9 @@ function startRow(v: number | undefined, name: string, k: number): number {
  */
 function transposeKernel(c: KernelCtx): Lowering {
   // size-1 axes do not move data: drop them from shapes and perm
-  const keep = c.inShapes[0].map((d, i) => d !== 1);
+  const keep = c.inShapes[0].map((d) => d !== 1);
   const s = c.inShapes[0].filter((_, i) => keep[i]);
-  const rename = keep.map((k, i) => keep.slice(0, i).filter(Boolean).length);
+  const rename = keep.map((_, i) => keep.slice(0, i).filter(Boolean).length);
   const perm = (c.attrs.perm as number[]).filter((p) => keep[p]).map((p) => rename[p]);
   const out = perm.map((p) => s[p]), ist = strides(s), ost = strides(out), last = s.length - 1;
   const coordTerms = (shape: number[], st: number[], v: string, mul: (k: number) => number[]) =>

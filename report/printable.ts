@@ -5,6 +5,7 @@
 
 // C0 controls, DEL, C1 controls (0x9b is a one-byte CSI), the line and paragraph separators,
 // and the bidi embeddings, overrides and isolates.
+// deno-lint-ignore no-control-regex -- matching control characters is this module's purpose
 const CONTROL = /[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
 /** `text` with each control character escaped: "\x1b[2J\r\n" → "\\x1b[2J\\r\\n". */

@@ -2,14 +2,12 @@
 // k = C, NaN/±0/±Inf, a pattern that overflows the candidate list), weighted kNN against a
 // float64 host implementation of the same vote, and the linear probe (first step against a
 // host computation, accuracy on separable data).
-import { compile } from "../compiler/compile.ts";
 import { extractFeatures, type FeatureSet } from "../eval/features.ts";
 import { knnEval, l2NormalizeRows } from "../eval/knn.ts";
 import { pixelFeatures, pixelKnn } from "../eval/pixels.ts";
-import { Graph } from "../ir/graph.ts";
 import type { Tensor } from "../ir/tensor.ts";
 import { DeviceImages } from "../runtime/device_images.ts";
-import { Executable } from "../runtime/executable.ts";
+import type { Executable } from "../runtime/executable.ts";
 import { LinearProbe, linearProbe, probeOptions } from "../eval/linear_probe.ts";
 import { presets } from "../dsl/presets.ts";
 import { TOPK, topkPlan } from "../kernels/topk.ts";

@@ -1,14 +1,12 @@
 // reshape, transpose, slice, concat, gather / scatterAddRows, writeRows: float64 references
 // against explicit index maths, shape errors, VJPs by finite differences, WGSL kernels vs
 // float64, forward and backward.
-import { grad } from "../ir/autodiff.ts";
-import { evaluate } from "../cpu/reference.ts";
 import { Graph } from "../ir/graph.ts";
 import { concat } from "../ir/tensor.ts";
 import { ShapeError } from "../kernels/op.ts";
 import { foldWorkgroups } from "../kernels/wgsl/workgroups.ts";
-import { type Arg, assertClose, checkVjp, cpuOp, opGraph, rand, randArg } from "./util/check.ts";
-import { gpuBackward, runGraphGPU, runOpGPU } from "./util/gpu.ts";
+import { type Arg, assertClose, checkVjp, cpuOp, rand, randArg } from "./util/check.ts";
+import { gpuBackward, runOpGPU } from "./util/gpu.ts";
 
 function assertEquals(a: unknown, b: unknown): void {
   if (JSON.stringify(a) !== JSON.stringify(b)) {

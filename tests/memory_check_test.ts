@@ -59,7 +59,9 @@ Deno.test("every tensor of a refusal is named by its spec origin, never as an an
       msg = e.message;
     }
     if (/intermediate #|an intermediate/.test(msg)) throw new Error(`an unnamed tensor:\n${msg}`);
-    if (!msg.includes(want) || !/\n  make [^\n]*modules\.projector\.widths\[1\] \(--proj\)[^\n]* smaller$/.test(msg)) {
+    if (
+      !msg.includes(want) || !/\n {2}make [^\n]*modules\.projector\.widths\[1\] \(--proj\)[^\n]* smaller$/.test(msg)
+    ) {
       throw new Error(`message lacks "${want}" or the fix:\n${msg}`);
     }
   }

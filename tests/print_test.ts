@@ -39,10 +39,10 @@ Deno.test("printGraph: one line per live node with op, inputs, shape, attrs, whe
       `^graph: ${live.size} live nodes of ${g.nodes.length}; 1 inputs, 1 params, 0 state; 2 outputs, 1 updates$`,
     ),
   );
-  const nodeLines = lines.filter((l) => /^  %\d+ = /.test(l));
+  const nodeLines = lines.filter((l) => /^ {2}%\d+ = /.test(l));
   assert.deepEqual(nodeLines.map((l) => Number(/%(\d+)/.exec(l)![1])), [...live].sort((a, b) => a - b));
   const line = (id: number) => nodeLines.find((l) => l.startsWith(`  %${id} = `))!;
-  assert.match(line(0), /^  %0 = input 'x' \[7, 5\]$/);
+  assert.match(line(0), /^ {2}%0 = input 'x' \[7, 5\]$/);
   assert.match(line(h.id), new RegExp(`^  %${h.id} = matmul\\(%0, %1\\) \\[7, 3\\] +@ encoder$`));
   // relu and the mul fold into the add's kernel; square into the mean's loop
   assert.match(line(y.id), new RegExp(`⊂ k%${shifted.id} +@ encoder$`));
@@ -65,7 +65,7 @@ Deno.test("printProgram: storages, then one line per dispatch with its kernel's 
   const text = printProgram(p, g);
   const lines = text.split("\n");
   assert.match(lines[0], new RegExp(`^program: ${p.stats.dispatches} dispatches from ${p.stats.nodes} nodes`));
-  const stepLines = lines.filter((l) => /^  #\d+ /.test(l));
+  const stepLines = lines.filter((l) => /^ {2}#\d+ /.test(l));
   assert.equal(stepLines.length, p.steps.length);
   for (const s of p.storages) {
     assert.ok(lines.some((l) => l.startsWith(`  s${s.id} ${s.kind === "slot" ? "slot" : s.kind}`)), `s${s.id}`);
@@ -87,7 +87,7 @@ Deno.test("printProgram: storages, then one line per dispatch with its kernel's 
   // the last step updates w in place (its own storage)
   assert.match(stepLines[stepLines.length - 1], new RegExp(`→ s${p.persistent.get("w")} `));
   // without the graph: the same steps, no node lists
-  const bare = printProgram(p).split("\n").filter((l) => /^  #\d+ /.test(l));
+  const bare = printProgram(p).split("\n").filter((l) => /^ {2}#\d+ /.test(l));
   assert.equal(bare.length, p.steps.length);
   assert.ok(bare.every((l) => !l.includes("fuses")));
 });

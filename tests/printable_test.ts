@@ -13,6 +13,7 @@ import { formatSummary, formatTable } from "../report/summary.ts";
 
 const EVIL = "bt\x1b[2J\x1b]0;owned\x07\r\nerror: fake line\x9b31m\u202eevil\u2028";
 /** any control character but the line feeds a multi-line text is made of */
+// deno-lint-ignore no-control-regex -- the test looks for control characters
 const CONTROL = /[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
 
 Deno.test("printable escapes every control character and keeps other text", () => {

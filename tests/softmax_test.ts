@@ -1,11 +1,9 @@
 // softmax / logsumexp: float64 references against direct formulas, stability with huge
 // logits, VJPs by finite differences, WGSL kernels vs float64, forward and backward.
-import { grad } from "../ir/autodiff.ts";
-import { evaluate } from "../cpu/reference.ts";
 import { Graph } from "../ir/graph.ts";
 import { ShapeError } from "../kernels/op.ts";
-import { type Arg, assertClose, checkVjp, cpuOp, opGraph, rand, randArg } from "./util/check.ts";
-import { gpuBackward, runGraphGPU, runOpGPU } from "./util/gpu.ts";
+import { assertClose, checkVjp, cpuOp, rand, randArg } from "./util/check.ts";
+import { gpuBackward, runOpGPU } from "./util/gpu.ts";
 
 const S = [7, 13, 5];
 const x = rand(7 * 13 * 5, 5, -3, 3);
