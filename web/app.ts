@@ -1,0 +1,172 @@
+// The page (index.html): choose or write a spec, choose the data, train on this tab's GPU with
+// the same spec, compiler and WGSL as the terminal run, watch the loss and C live, evaluate,
+// download the run folder's files. The views are web/ui/*; the training is a TrainerPort
+// (app_trainer.ts: the core on navigator.gpu). GPU work is queued by the core's loop; the
+// page repaints at most a few times a second (throttled), so it never waits on the GPU.
+import type { PipelineSpec } from "../dsl/schema.ts";
+import { createTrainer } from "./app_trainer.ts";
+import { DataView } from "./ui/data_view.ts";
+import { byId } from "./ui/dom.ts";
+import { showDownloads } from "./ui/downloads_view.ts";
+import { clearFailure, showFailure } from "./ui/failure_view.ts";
+import { HeatmapView } from "./ui/heatmap_view.ts";
+import { LossView } from "./ui/loss_view.ts";
+import { Pace } from "./ui/pace.ts";
+import { presetById, PRESETS } from "./ui/preset_list.ts";
+import { showResults } from "./ui/results_view.ts";
+import { SpecEditor } from "./ui/spec_editor.ts";
+import { formatIssue } from "./ui/spec_check.ts";
+import { showStats, type Stats } from "./ui/stats_view.ts";
+import { throttled } from "./ui/throttle.ts";
+import type { Phase, ProgressUpdate, TrainerEvents, TrainerPort } from "./ui/trainer_port.ts";
+import { noWebGpuHelp } from "./ui/webgpu_help.ts";
+
+const REPAINT_MS = 250;
+
+const editor = new SpecEditor(byId("spec-text"), byId("spec-issues"), byId("spec-status"));
+const data = new DataView();
+const loss = new LossView(byId("loss-canvas"));
+const heatmap = new HeatmapView(byId("heatmap-canvas"));
+const startButton = byId<HTMLButtonElement>("start");
+const pauseButton = byId<HTMLButtonElement>("pause");
+const stopButton = byId<HTMLButtonElement>("stop");
+const logBox = byId("log");
+
+let trainer: TrainerPort | undefined;
+let phase: Phase = "idle";
+let stats: Stats = {};
+let pace = new Pace(1);
+
+const repaint = throttled(() => {
+  loss.render();
+  heatmap.render();
+  const training = phase === "training";
+  showStats({
+    ...stats,
+    imagesPerSec: pace.imagesPerSecond(),
+    secondsLeft: training ? pace.secondsLeft(stats.totalSteps ?? 0) : undefined,
+  });
+}, REPAINT_MS);
+
+function setupPresets(): void {
+  const select = byId<HTMLSelectElement>("preset");
+  for (const p of PRESETS) {
+    const o = document.createElement("option");
+    o.value = p.id;
+    o.textContent = p.source ? `${p.label} — ${p.source}` : p.label;
+    select.append(o);
+  }
+  const load = () => {
+    const p = presetById(select.value);
+    if (!p) return;
+    try {
+      editor.load(p.spec());
+    } catch (e) {
+      showFailure(e);
+    }
+  };
+  select.addEventListener("change", load);
+  load();
+}
+
+function log(line: string): void {
+  logBox.textContent += line + "\n";
+  logBox.scrollTop = logBox.scrollHeight;
+}
+
+const PHASE_TEXT: Record<Phase, string> = {
+  idle: "Ready.",
+  loading: "Loading the data …",
+  compiling: "Compiling the training step for this GPU …",
+  training: "Training.",
+  paused: "Paused: a checkpoint is saved; Continue resumes exactly where it stopped.",
+  evaluating: "Evaluating: kNN and linear probe, trained and random-init encoders …",
+  done: "Done.",
+  stopped: "Stopped: the checkpoint and metrics so far are below.",
+  failed: "Failed (see the message above).",
+};
+
+function setPhase(p: Phase, detail?: string): void {
+  phase = p;
+  byId("phase").textContent = detail ? `${PHASE_TEXT[p]} ${detail}` : PHASE_TEXT[p];
+  const running = ["loading", "compiling", "training", "evaluating"].includes(p);
+  startButton.disabled = running || p === "paused";
+  pauseButton.disabled = !(p === "training" || p === "paused");
+  pauseButton.textContent = p === "paused" ? "Continue" : "Pause";
+  stopButton.disabled = !(running || p === "paused");
+  if (p === "paused") pace.reset();
+  if (["paused", "done", "stopped", "failed"].includes(p) && trainer) showDownloads(trainer.files());
+  repaint.request();
+}
+
+const events: TrainerEvents = {
+  phase: setPhase,
+  progress(u: ProgressUpdate) {
+    loss.add(u.losses);
+    if (u.C) heatmap.set(u.C);
+    stats = { ...stats, step: u.step, totalSteps: u.totalSteps, diag: u.diag ?? stats.diag };
+    pace.add(u.step, performance.now() / 1000);
+    repaint.request();
+  },
+  log,
+  evaluated: (r) => showResults(r),
+  failed(e) {
+    showFailure(e);
+    setPhase("failed");
+  },
+};
+
+async function start(): Promise<void> {
+  clearFailure();
+  const check = editor.current();
+  if (!check.ok) {
+    showFailure({
+      title: "The spec has a problem",
+      message: check.issues.map(formatIssue).join("\n"),
+      hint: "Fix it in the spec editor; click a problem to go to its line.",
+    });
+    return;
+  }
+  let spec: PipelineSpec = check.spec;
+  try {
+    const choice = data.choice();
+    const name = data.specDataName();
+    if (name) spec = { ...spec, data: { ...spec.data, name } };
+    const resumeFile = byId<HTMLInputElement>("resume-input").files?.[0];
+    const resume = resumeFile ? new Uint8Array(await resumeFile.arrayBuffer()) : undefined;
+    loss.clear();
+    heatmap.clear();
+    showResults(undefined);
+    showDownloads([]);
+    stats = {};
+    pace = new Pace(spec.batch);
+    trainer = createTrainer();
+    setPhase("loading");
+    await trainer.start({ spec, data: choice, resume }, events);
+  } catch (e) {
+    events.failed(e);
+  }
+}
+
+function checkWebGpu(): boolean {
+  if ("gpu" in navigator && navigator.gpu) return true;
+  const help = noWebGpuHelp(navigator.userAgent, globalThis.isSecureContext);
+  showFailure({ title: help.title, message: "", steps: help.steps });
+  byId("adapter").textContent = "No WebGPU in this browser.";
+  startButton.disabled = true;
+  return false;
+}
+
+startButton.addEventListener("click", () => void start());
+pauseButton.addEventListener("click", () => {
+  if (!trainer) return;
+  if (phase === "paused") trainer.resume().catch(events.failed);
+  else trainer.pause();
+});
+stopButton.addEventListener("click", () => trainer?.stop());
+globalThis.addEventListener("resize", () => repaint.request());
+document.addEventListener("visibilitychange", () => document.visibilityState === "visible" && repaint.flush());
+
+setupPresets();
+if (checkWebGpu()) byId("adapter").textContent = "WebGPU is available; the adapter is opened when a run starts.";
+setPhase("idle");
