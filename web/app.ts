@@ -60,7 +60,9 @@ function setupPresets(): void {
     const p = presetById(select.value);
     if (!p) return;
     try {
-      editor.load(p.spec());
+      const spec = p.spec();
+      editor.load(spec);
+      data.follow(spec.data.name);
     } catch (e) {
       showFailure(e);
     }

@@ -44,6 +44,15 @@ export class DataView {
     return this.radios().find((r) => r.checked)?.value ?? "fashion-mnist";
   }
 
+  /** Follows a spec that names a data set the page offers (a preset was chosen); the user's files stay chosen. */
+  follow(specDataName: string): void {
+    if (this.kind() === "files") return;
+    const r = this.radios().find((x) => x.value === specDataName);
+    if (!r) return;
+    r.checked = true;
+    this.showStatus();
+  }
+
   private setFiles(files: File[], pathOf: (f: File, i: number) => string): void {
     this.files = files;
     this.paths = files.map(pathOf);

@@ -27,7 +27,7 @@ export class HeatmapView {
       ctx.strokeStyle = cssVar("--grid", "#e3e3e3");
       ctx.strokeRect(0.5, 0.5, side - 1, side - 1);
       ctx.textAlign = "center";
-      ctx.fillText("C appears at the first diagnostics step", side / 2, side / 2);
+      ctx.fillText("not measured yet", side / 2, side / 2);
     } else {
       const cells = heatmapCells(this.c.data, this.c.d, Math.min(256, Math.floor(side)));
       ctx.imageSmoothingEnabled = false;
