@@ -14,6 +14,8 @@ export interface StepRecord {
   extra: Record<string, number>;
   /** diagnostics, at diagnostics steps */
   diag?: Record<string, number>;
+  /** the cross-correlation matrix C (d×d, row-major), at diagnostics steps when asked for (Diagnostics.matrix) */
+  C?: Float32Array;
 }
 
 export class NonFiniteLossError extends Error {
@@ -90,8 +92,10 @@ export class StepReadback {
       const at = diag.get(step);
       const extra: Record<string, number> = {};
       this.extras.forEach((x, j) => (extra[x.name] = extraValues[j][k]));
-      const diagValues = at === undefined ? undefined : this.diagnostics!.decode(range.slice(at, at + this.diagBytes));
-      records.push({ step, loss, extra, diag: diagValues });
+      const record = at === undefined ? undefined : range.slice(at, at + this.diagBytes);
+      const diagValues = record && this.diagnostics!.decode(record);
+      const C = record && this.diagnostics!.matrixOf(record);
+      records.push({ step, loss, extra, diag: diagValues, ...(C ? { C } : {}) });
     }
     return records;
   }

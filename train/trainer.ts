@@ -77,6 +77,22 @@ export interface TrainOptions {
   /** preloaded data (tests) */
   data?: Split;
   log?: (s: string) => void;
+  /**
+   * each group of steps as the loop reads it back (every step's loss; diagnostics and C at
+   * diagnostics steps), e.g. for live plots; called on the loop's path, so it must return quickly.
+   * Asking for it adds C (d² floats) to each diagnostics readback; nothing else changes.
+   */
+  onGroup?: (group: GroupProgress) => void;
+}
+
+/** What TrainOptions.onGroup hears. */
+export interface GroupProgress {
+  records: StepRecord[];
+  /** the step this call of train() stops before, and the run's whole length */
+  end: number;
+  totalSteps: number;
+  /** C's side, when C is measured */
+  d?: number;
 }
 
 export interface TrainResult {
@@ -273,7 +289,7 @@ async function loop(p: Prepared, b: Built, start: number) {
   const logEvery = opts.logEvery ?? Math.max(1, Math.min(50, Math.floor(spe / 20) || 1));
   // diagnostics are taken at logging steps, so their interval is a multiple of logEvery
   const diagEvery = logEvery * Math.max(1, Math.round((opts.diagEvery ?? Math.floor(spe / 4)) / logEvery));
-  const diagnostics = await Diagnostics.create(p.gpu, b.exec);
+  const diagnostics = await Diagnostics.create(p.gpu, b.exec, { matrix: !!opts.onGroup });
   const progress = new Progress({ epochs: Math.ceil(total / spe), total: spe, batchSize: spec.batch });
   const earlier = p.resume ? segmentsOf(p.resume, join(opts.out, "metrics.jsonl")) : [];
   // the run's history as a checkpoint at `step` records it: the earlier segments, then this one so far
@@ -292,6 +308,7 @@ async function loop(p: Prepared, b: Built, start: number) {
     metrics.add(records);
     const last = records[records.length - 1];
     progress.update(Math.floor(last.step / spe) + 1, (last.step % spe) + 1, last.loss);
+    opts.onGroup?.({ records, end, totalSteps: total, d: diagnostics?.d });
   };
   let streamed = false;
   const beforeGroup = b.chunkSteps === undefined ? undefined : (s: number) => {
