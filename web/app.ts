@@ -90,6 +90,8 @@ const PHASE_TEXT: Record<Phase, string> = {
 
 function setPhase(p: Phase, detail?: string): void {
   phase = p;
+  // the state as an attribute, for tests and the browser harness (body[data-state])
+  document.body.dataset.state = p;
   byId("phase").textContent = detail ? `${PHASE_TEXT[p]} ${detail}` : PHASE_TEXT[p];
   const running = ["loading", "compiling", "training", "evaluating"].includes(p);
   startButton.disabled = running || p === "paused";
@@ -102,6 +104,7 @@ function setPhase(p: Phase, detail?: string): void {
 }
 
 const events: TrainerEvents = {
+  adapter: (d) => void (byId("adapter").textContent = `Adapter: ${d}`),
   phase: setPhase,
   progress(u: ProgressUpdate) {
     loss.add(u.losses);

@@ -1,18 +1,188 @@
-// The TrainerPort with the core: to be wired to train()/runMethod() with the in-memory run
-// folder and the Gpu from navigator.gpu once the platform layer lands.
-import type { TrainerPort } from "./ui/trainer_port.ts";
+// The TrainerPort with the core: the same runMethod() a terminal run calls (train, then the kNN
+// and linear probe of the trained and the random-init encoder, then report.json), on the page's
+// GPU (navigator.gpu through runtime/device.ts), writing its run folder into an in-memory store
+// whose files the page offers for download. Pause and Stop are the terminal's Ctrl-C: the loop
+// stops after the groups in flight and saves a checkpoint; Continue is --resume from it.
+import { loadDatasetFromBytes, type NamedBytes } from "../data/from_bytes.ts";
+import type { Split } from "../data/dataset.ts";
+import type { PipelineSpec } from "../dsl/schema.ts";
+import { pageProcess } from "../platform/browser.ts";
+import { usePlatform } from "../platform/current.ts";
+import { type MemoryFiles, memoryFiles } from "../platform/files.ts";
+import { type MethodRun, runMethod } from "../run/method_run.ts";
+import { getGpu } from "../runtime/device.ts";
+import type { GroupProgress } from "../train/trainer.ts";
+import { classifyFiles } from "./ui/data_files.ts";
+import { DeviceLostError } from "./ui/failure.ts";
+import { fetchDataFile } from "./ui/fetch_cached.ts";
+import type { DataChoice, EvalResult, RunFile, RunRequest, TrainerEvents, TrainerPort } from "./ui/trainer_port.ts";
+
+const FASHION_MNIST_FILES = [
+  "train-images-idx3-ubyte.gz",
+  "train-labels-idx1-ubyte.gz",
+  "t10k-images-idx3-ubyte.gz",
+  "t10k-labels-idx1-ubyte.gz",
+];
+
+/** Lets the page paint (a status line) before a long synchronous step such as decoding a data set. */
+const yieldToPage = () => new Promise((r) => setTimeout(r, 0));
 
 export function createTrainer(): TrainerPort {
-  const missing = () => new Error("training in the page is not wired to the core yet");
-  return {
-    start: () => Promise.reject(missing()),
-    pause: () => {
-      throw missing();
+  const store: MemoryFiles = memoryFiles();
+  const interrupts = new Set<() => void>();
+  let out = "";
+  let spec: PipelineSpec | undefined;
+  let data: Split | undefined;
+  let events: TrainerEvents | undefined;
+  let stopping = false, running = false;
+
+  // the run's files and its Ctrl-C live in this page's store and buttons
+  usePlatform({
+    files: store,
+    process: {
+      ...pageProcess,
+      onInterrupt(handler) {
+        interrupts.add(handler);
+        return () => void interrupts.delete(handler);
+      },
     },
-    resume: () => Promise.reject(missing()),
-    stop: () => {
-      throw missing();
-    },
-    files: () => [],
+  });
+  const interrupt = () => [...interrupts].forEach((h) => h());
+
+  const onGroup = (g: GroupProgress) => {
+    const withDiag = g.records.filter((r) => r.diag);
+    const last = withDiag[withDiag.length - 1];
+    events!.progress({
+      step: g.records[g.records.length - 1].step + 1,
+      totalSteps: g.totalSteps,
+      losses: g.records.map((r) => [r.step, r.loss]),
+      diag: last?.diag,
+      C: last?.C && g.d ? { data: last.C, d: g.d } : undefined,
+    });
+    if (g.records[g.records.length - 1].step + 1 === g.end && g.end === g.totalSteps) events!.phase("evaluating");
   };
+
+  /** One call of runMethod: from the start, or resuming the checkpoint in the store. */
+  const run = async (resume: boolean) => {
+    running = true;
+    let result: MethodRun | undefined;
+    try {
+      events!.phase("compiling");
+      await yieldToPage();
+      let first = true;
+      result = await runMethod({
+        spec: spec!,
+        out,
+        data,
+        resume: resume ? out : undefined,
+        log: events!.log,
+        onGroup: (g) => {
+          if (first) events!.phase("training");
+          first = false;
+          onGroup(g);
+        },
+      });
+      if (result.report && (result.status === "done" || result.status === "partial")) {
+        events!.evaluated(evalFigures(result.report));
+      }
+      if (result.status === "complete") events!.phase("done", "The checkpoint is already at the end of its run.");
+      else if (stopping) events!.phase("stopped");
+      else if (result.status === "interrupted") events!.phase("paused");
+      else events!.phase("done");
+    } catch (e) {
+      events!.failed(e);
+    } finally {
+      result?.dispose();
+      running = false;
+    }
+  };
+
+  return {
+    async start(req: RunRequest, ev: TrainerEvents) {
+      events = ev;
+      spec = req.spec;
+      out = `runs/${req.spec.name}`;
+      stopping = false;
+      try {
+        ev.phase("loading");
+        await yieldToPage();
+        const gpu = await getGpu();
+        ev.adapter(`${gpu.description}${gpu.compatibility ? " (WebGPU compatibility mode)" : ""}`);
+        gpu.device.lost.then((info) => {
+          if (info.reason === "destroyed") return;
+          interrupt();
+          ev.failed(new DeviceLostError(info.reason, info.message));
+        });
+        data = await loadData(req.data, req.spec, ev);
+        store.mkdir(out);
+        if (req.resume) store.writeFile(`${out}/checkpoint.safetensors`, req.resume);
+      } catch (e) {
+        ev.failed(e);
+        return;
+      }
+      await run(!!req.resume);
+    },
+    pause() {
+      if (running) interrupt();
+    },
+    async resume() {
+      if (running || !events) return;
+      await run(true);
+    },
+    stop() {
+      stopping = true;
+      if (running) interrupt();
+      else events?.phase("stopped");
+    },
+    files(): RunFile[] {
+      if (!out) return [];
+      return store.list(out).map(({ path, bytes }) => ({ name: path.slice(path.lastIndexOf("/") + 1), bytes }));
+    },
+  };
+}
+
+/** report.json's top-1 figures (a figure not measured is null there). */
+function evalFigures(report: Record<string, unknown>): EvalResult {
+  return Object.fromEntries(Object.entries(report).filter(([k, v]) => k.endsWith("_top1") && typeof v === "number"));
+}
+
+/** The data set of the choice, limited as the spec says. */
+async function loadData(choice: DataChoice, spec: PipelineSpec, ev: TrainerEvents): Promise<Split> {
+  const limits = { trainLimit: spec.data.trainLimit, testLimit: spec.data.testLimit };
+  if (choice.kind === "synthetic") return loadDatasetFromBytes([], "synthetic", limits);
+  let files: NamedBytes[];
+  let kind = "";
+  if (choice.kind === "fashion-mnist") {
+    kind = "fashion-mnist";
+    files = [];
+    for (const name of FASHION_MNIST_FILES) {
+      ev.log(`fetching ${choice.baseUrl}${name} …`);
+      files.push({ name, bytes: await fetchDataFile(new URL(name, choice.baseUrl).href) });
+    }
+  } else {
+    files = await namedFiles(choice.files, choice.paths);
+  }
+  ev.log(`decoding ${files.length} data file(s) …`);
+  await yieldToPage();
+  return loadDatasetFromBytes(files, kind, limits);
+}
+
+/** The user's files named as inside their set: IDX files by their own names, images by class path. */
+async function namedFiles(files: File[], paths: string[]): Promise<NamedBytes[]> {
+  const layout = classifyFiles(paths);
+  if (layout.kind === "error") throw Object.assign(new Error(layout.message), { name: "DataError" });
+  const read = async (i: number, name: string) => ({ name, bytes: new Uint8Array(await files[i].arrayBuffer()) });
+  if (layout.kind === "idx") {
+    return await Promise.all(
+      Object.values(layout.files).map((i) => read(i, paths[i].slice(paths[i].lastIndexOf("/") + 1))),
+    );
+  }
+  const root = commonRoot(layout.images.map((e) => paths[e.file]));
+  return await Promise.all(layout.images.map((e) => read(e.file, paths[e.file].slice(root.length))));
+}
+
+/** The folder prefix ("pets/") every path shares when it holds more than one level, else "". */
+function commonRoot(paths: string[]): string {
+  const first = paths[0]?.split("/")[0] ?? "";
+  return first && paths.every((p) => p.startsWith(first + "/") && p.split("/").length > 2) ? first + "/" : "";
 }

@@ -5,12 +5,12 @@ import type { EvalResult } from "./trainer_port.ts";
 
 /** Rows of the results table: [what, kNN, linear] as text (pure; tested). */
 export function resultRows(r: EvalResult): [string, string, string][] {
-  const pct = (v: number | undefined) => (v === undefined ? "not measured" : `${(v * 100).toFixed(2)}%`);
+  const pct = (v: unknown) => (typeof v === "number" ? `${(v * 100).toFixed(2)}%` : "not measured");
   const rows: [string, string, string][] = [
     ["trained encoder", pct(r.knn_top1), pct(r.linear_top1)],
     ["random-init encoder", pct(r.random_init_knn_top1), pct(r.random_init_linear_top1)],
   ];
-  if (r.pixels_knn_top1 !== undefined) rows.push(["raw pixels", pct(r.pixels_knn_top1), "–"]);
+  if (typeof r.pixels_knn_top1 === "number") rows.push(["raw pixels", pct(r.pixels_knn_top1), "–"]);
   return rows;
 }
 

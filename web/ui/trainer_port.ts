@@ -57,6 +57,8 @@ export interface RunFile {
 }
 
 export interface TrainerEvents {
+  /** the adapter the run opened, in words */
+  adapter(description: string): void;
   phase(p: Phase, detail?: string): void;
   progress(u: ProgressUpdate): void;
   log(line: string): void;
