@@ -23,17 +23,7 @@ export const PRESETS: PresetEntry[] = [
   {
     id: "small",
     label: "Small Barlow Twins (synthetic shapes, 200 steps)",
-    spec: () =>
-      presets.barlowTwins({
-        name: "barlow-small",
-        data: "synthetic",
-        imageSize: 16,
-        encoder: mlp([128], { bias: false, lastBn: true, lastRelu: true }),
-        proj: [64, 64],
-        batch: 64,
-        epochs: 14,
-        steps: 200,
-      }),
+    spec: smallBarlow,
   },
   {
     id: "barlow",
@@ -77,6 +67,31 @@ export const PRESETS: PresetEntry[] = [
     spec: fromExample("examples/feature_mse.ts"),
   },
 ];
+
+/**
+ * Barlow Twins small enough to train in seconds on any adapter: a 128-wide MLP on the 16×16
+ * synthetic shapes, a 64-64 projector, and (measured: the loss falls from 62 to 15 in 200 steps
+ * and C's diagonal reaches 0.58, against 65 → 59 and 0.05 with the preset's lr 0.2 and crops
+ * from 8%) lr 1 and crops of at least 40% of the image, milder crops suiting an MLP encoder.
+ */
+function smallBarlow(): PipelineSpec {
+  const spec = presets.barlowTwins({
+    name: "barlow-small",
+    data: "synthetic",
+    imageSize: 16,
+    encoder: mlp([128], { bias: false, lastBn: true, lastRelu: true }),
+    proj: [64, 64],
+    batch: 64,
+    epochs: 14,
+    steps: 200,
+    lr: 1,
+  });
+  const views = spec.views.map((v) => ({
+    ...v,
+    aug: { ...v.aug, crop: { ...v.aug.crop!, scale: [0.4, 1] as [number, number] } },
+  }));
+  return validateSpec({ ...spec, views });
+}
 
 export function presetById(id: string): PresetEntry | undefined {
   return PRESETS.find((p) => p.id === id);
