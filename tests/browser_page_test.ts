@@ -90,6 +90,8 @@ Deno.test({
       const blank = await canvasPixels(page, "loss-canvas", [31, 95, 191]);
       assert.equal(blank.match, 0, "no loss line before training");
       await setSpec(page, (s) => (s.steps = 20));
+      // kernel tuning (timing every variant on the device) is for real runs; it would triple this one
+      await page.$eval("#tune", (c) => ((c as HTMLInputElement).checked = false));
       await page.click("#start");
       await page.waitForFunction(() => ["done", "failed"].includes(document.body.dataset.state ?? ""), {
         timeout: 400_000,

@@ -19,7 +19,7 @@ import { formatIssue } from "./ui/spec_check.ts";
 import { showStats, type Stats } from "./ui/stats_view.ts";
 import { throttled } from "./ui/throttle.ts";
 import type { Phase, ProgressUpdate, TrainerEvents, TrainerPort } from "./ui/trainer_port.ts";
-import { noWebGpuHelp } from "./ui/webgpu_help.ts";
+import { noAdapterHelp, noWebGpuHelp } from "./ui/webgpu_help.ts";
 
 const REPAINT_MS = 250;
 
@@ -145,7 +145,7 @@ async function start(): Promise<void> {
     showDownloads([]);
     stats = {};
     pace = new Pace(spec.batch);
-    trainer = createTrainer();
+    trainer = createTrainer({ tune: byId<HTMLInputElement>("tune").checked });
     setPhase("loading");
     await trainer.start({ spec, data: choice, resume }, events);
   } catch (e) {
@@ -153,13 +153,27 @@ async function start(): Promise<void> {
   }
 }
 
-function checkWebGpu(): boolean {
-  if ("gpu" in navigator && navigator.gpu) return true;
-  const help = noWebGpuHelp(navigator.userAgent, globalThis.isSecureContext);
-  showFailure({ title: help.title, message: "", steps: help.steps });
-  byId("adapter").textContent = "No WebGPU in this browser.";
-  startButton.disabled = true;
-  return false;
+/**
+ * Says at once, before any run, when the page cannot train: no WebGPU at all, or WebGPU with no
+ * adapter (on Linux, Chrome without its flag). The run itself opens its own device.
+ */
+async function checkWebGpu(): Promise<void> {
+  const gpu = (navigator as { gpu?: GPU }).gpu;
+  const refuse = (help: { title: string; steps: string[] }, line: string) => {
+    showFailure({ title: help.title, message: "", steps: help.steps });
+    byId("adapter").textContent = line;
+    startButton.disabled = true;
+    document.body.dataset.state = "no-webgpu";
+  };
+  if (!gpu) return refuse(noWebGpuHelp(navigator.userAgent, globalThis.isSecureContext), "No WebGPU in this browser.");
+  const adapter = await gpu.requestAdapter().catch(() => null) ??
+    await gpu.requestAdapter({ featureLevel: "compatibility" } as GPURequestAdapterOptions).catch(() => null);
+  if (!adapter) return refuse(noAdapterHelp(navigator.userAgent), "WebGPU found no adapter.");
+  const info = adapter.info;
+  const name = [info?.vendor, info?.architecture, info?.description].filter(Boolean).join(" ") ||
+    "an adapter the browser does not name";
+  const compat = adapter.features.has("core-features-and-limits") ? "" : " (compatibility mode)";
+  byId("adapter").textContent = `WebGPU: ${name}${compat}`;
 }
 
 startButton.addEventListener("click", () => void start());
@@ -173,5 +187,5 @@ globalThis.addEventListener("resize", () => repaint.request());
 document.addEventListener("visibilitychange", () => document.visibilityState === "visible" && repaint.flush());
 
 setupPresets();
-if (checkWebGpu()) byId("adapter").textContent = "WebGPU is available; the adapter is opened when a run starts.";
 setPhase("idle");
+void checkWebGpu();

@@ -27,7 +27,16 @@ const FASHION_MNIST_FILES = [
 /** Lets the page paint (a status line) before a long synchronous step such as decoding a data set. */
 const yieldToPage = () => new Promise((r) => setTimeout(r, 0));
 
-export function createTrainer(): TrainerPort {
+export interface TrainerOptions {
+  /**
+   * time the kernel variants on this adapter (the terminal's SSL_TUNE=1); the picks are kept in
+   * localStorage keyed by adapter (runtime/autotune.ts through the platform's store), so a later
+   * visit on the same adapter compiles without timing
+   */
+  tune: boolean;
+}
+
+export function createTrainer(opts: TrainerOptions): TrainerPort {
   const store: MemoryFiles = memoryFiles();
   const interrupts = new Set<() => void>();
   let out = "";
@@ -41,6 +50,7 @@ export function createTrainer(): TrainerPort {
     files: store,
     process: {
       ...pageProcess,
+      env: (name) => (name === "SSL_TUNE" && opts.tune ? "1" : pageProcess.env(name)),
       onInterrupt(handler) {
         interrupts.add(handler);
         return () => void interrupts.delete(handler);
