@@ -215,11 +215,19 @@ Deno.test("classifyFiles reads an image folder: classes from sub-folders, train/
   assert.equal(l.kind, "images");
   if (l.kind !== "images") return;
   assert.deepEqual(l.classNames, ["cat", "dog"]);
-  assert.deepEqual(l.images.map((i) => [i.file, i.label, i.split]), [[1, 0, "any"], [2, 1, "any"], [0, 1, "any"]]);
+  assert.deepEqual(l.images.map((i) => [i.file, i.name, i.label, i.split]), [
+    [1, "cat/1.jpg", 0, "any"],
+    [2, "dog/1.PNG", 1, "any"],
+    [0, "dog/2.png", 1, "any"],
+  ]);
   const s = classifyFiles(["d/train/a/1.png", "d/train/b/1.png", "d/test/b/2.png"]);
   assert.ok(s.kind === "images" && s.explicitSplit);
   if (s.kind !== "images") return;
-  assert.deepEqual(s.images.map((i) => [i.label, i.split]), [[1, "test"], [0, "train"], [1, "train"]]);
+  assert.deepEqual(s.images.map((i) => [i.name, i.label, i.split]), [
+    ["test/b/2.png", 1, "test"],
+    ["train/a/1.png", 0, "train"],
+    ["train/b/1.png", 1, "train"],
+  ]);
 });
 
 Deno.test("classifyFiles says what is wrong with files it cannot use", () => {

@@ -12,8 +12,8 @@ import { type MemoryFiles, memoryFiles } from "../platform/files.ts";
 import { type MethodRun, runMethod } from "../run/method_run.ts";
 import { getGpu } from "../runtime/device.ts";
 import type { GroupProgress } from "../train/trainer.ts";
-import { classifyFiles } from "./ui/data_files.ts";
 import { DeviceLostError } from "./ui/failure.ts";
+import { namedFiles } from "./ui/data_bytes.ts";
 import { fetchDataFile } from "./ui/fetch_cached.ts";
 import type { DataChoice, EvalResult, RunFile, RunRequest, TrainerEvents, TrainerPort } from "./ui/trainer_port.ts";
 
@@ -175,24 +175,4 @@ async function loadData(choice: DataChoice, spec: PipelineSpec, ev: TrainerEvent
   ev.log(`decoding ${files.length} data file(s) …`);
   await yieldToPage();
   return loadDatasetFromBytes(files, kind, limits);
-}
-
-/** The user's files named as inside their set: IDX files by their own names, images by class path. */
-async function namedFiles(files: File[], paths: string[]): Promise<NamedBytes[]> {
-  const layout = classifyFiles(paths);
-  if (layout.kind === "error") throw Object.assign(new Error(layout.message), { name: "DataError" });
-  const read = async (i: number, name: string) => ({ name, bytes: new Uint8Array(await files[i].arrayBuffer()) });
-  if (layout.kind === "idx") {
-    return await Promise.all(
-      Object.values(layout.files).map((i) => read(i, paths[i].slice(paths[i].lastIndexOf("/") + 1))),
-    );
-  }
-  const root = commonRoot(layout.images.map((e) => paths[e.file]));
-  return await Promise.all(layout.images.map((e) => read(e.file, paths[e.file].slice(root.length))));
-}
-
-/** The folder prefix ("pets/") every path shares when it holds more than one level, else "". */
-function commonRoot(paths: string[]): string {
-  const first = paths[0]?.split("/")[0] ?? "";
-  return first && paths.every((p) => p.startsWith(first + "/") && p.split("/").length > 2) ? first + "/" : "";
 }

@@ -17,6 +17,8 @@ const IMAGE_EXT = /\.(png|jpe?g)$/i;
 export interface ImageEntry {
   /** index into the list given */
   file: number;
+  /** its path inside the set: <class>/<file>, or train|test/<class>/<file> (the chosen folder dropped) */
+  name: string;
   label: number;
   split: "train" | "test" | "any";
 }
@@ -83,6 +85,7 @@ export function classifyFiles(paths: string[]): FileLayout {
   const entries: ImageEntry[] = rel
     .map(({ parts, i }) => ({
       file: i,
+      name: parts.join("/"),
       label: classNames.indexOf(classOf(parts)[0]),
       split: explicitSplit ? (parts[0] as "train" | "test") : "any" as const,
     }))
