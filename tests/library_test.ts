@@ -17,7 +17,7 @@ const EXAMPLE = new URL("../docs/library_example.ts", import.meta.url);
 const README = new URL("../README.md", import.meta.url);
 
 Deno.test("the README shows the library example exactly as it is tested", () => {
-  const file = readFileSync(EXAMPLE, "utf8").replace('from "../mod.ts"', 'from "./ssl-webgpu/mod.ts"');
+  const file = readFileSync(EXAMPLE, "utf8").replaceAll('from "../mod.ts"', 'from "./ssl-webgpu/mod.ts"');
   const readme = readFileSync(README, "utf8");
   const block = /```ts\n(\/\/ Using ssl-webgpu from another project[\s\S]*?)```/.exec(readme);
   assert.ok(block, "README has the library example block");
