@@ -23,4 +23,5 @@ export { addTrainingStep } from "./step/training.ts";
 export { RunCompleteError, train, type TrainOptions, type TrainResult } from "./train/trainer.ts";
 export { type MethodRun, type MethodRunOptions, runMethod } from "./run/method_run.ts";
 export { type CommandResult, runCommand } from "./run/command.ts";
+export * as metrics from "./eval/metrics/mod.ts"; // AUROC, retrieval, clustering, k-means, mean ± std (float64)
 // (a run is train, then evaluate, then report, put together in run/; nothing here exits the process)

@@ -24,3 +24,7 @@ fi
 if [ ! -x node_modules/.bin/deno ] || [ ! -d node_modules/webgpu ] || [ ! -d node_modules/tsx ]; then
   npm install --no-audit --no-fund --loglevel=error
 fi
+# the commit habit (subject ≤ 72 characters, a body saying why) checked by git itself
+if git rev-parse --git-dir >/dev/null 2>&1 && [ "$(git config core.hooksPath)" != .githooks ]; then
+  git config core.hooksPath .githooks
+fi
