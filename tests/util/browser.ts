@@ -1,0 +1,197 @@
+// Browser side of the test helpers: the pages built into a temporary folder and served in-process
+// (web/serve.ts), and a headless Chromium (Debian's, driven by puppeteer-core) launched in one of
+// the WebGPU configurations this machine offers. A page is opened, waited on until it reaches a
+// final state (body[data-state]), and its result, console errors and page errors are collected,
+// with a screenshot. The browser and the server are always closed, and no Chromium process of
+// the run may be left behind.
+import puppeteer, { type Browser, type Page } from "puppeteer-core";
+import { buildWeb } from "../../web/build.ts";
+import { startServer, type WebServer } from "../../web/serve.ts";
+
+export const CHROMIUM = Deno.env.get("CHROMIUM") ?? "/usr/lib/chromium/chromium";
+
+/**
+ * swiftshader: Chromium's own software Vulkan (a fallback adapter, core features, subgroups);
+ * compat-lavapipe: Mesa's lavapipe through ANGLE's OpenGL ES in WebGPU compatibility mode;
+ * no-webgpu: WebGPU not enabled (on Linux Chromium offers no adapter without the flag).
+ */
+export type AdapterConfig = "swiftshader" | "compat-lavapipe" | "no-webgpu";
+
+/** Quiet on a machine without network: no background fetches, updates or sync. */
+const OFFLINE = [
+  "--no-sandbox",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+  "--disable-quic",
+];
+
+export function chromiumLaunch(config: AdapterConfig): { args: string[]; env: Record<string, string> } {
+  const env: Record<string, string> = { ...Deno.env.toObject() };
+  env.XDG_RUNTIME_DIR ??= "/tmp/ssl-webgpu-xdg";
+  delete env.VK_DRIVER_FILES;
+  delete env.VK_ICD_FILENAMES;
+  const args = ["--headless=new", ...OFFLINE, "--enable-webgpu-developer-features"];
+  if (config !== "no-webgpu") args.push("--enable-unsafe-webgpu");
+  if (config === "compat-lavapipe") {
+    args.push("--use-webgpu-adapter=opengles", "--force-webgpu-compat");
+    // VK_ICD_FILENAMES alone is not enough: Chromium then falls back to SwiftShader
+    env.VK_DRIVER_FILES = "/usr/share/vulkan/icd.d/lvp_icd.json";
+  }
+  return { args, env };
+}
+
+/** The pages built and served; `close` stops the server and removes the build. */
+export interface WebSite {
+  url: string;
+  server: WebServer;
+  buildMs: number;
+  close(): Promise<void>;
+}
+
+export async function serveWeb(): Promise<WebSite> {
+  const dist = await Deno.makeTempDir({ prefix: "ssl-webgpu-dist-" });
+  try {
+    const built = await buildWeb(dist);
+    const server = startServer({ port: 0, dist });
+    return {
+      url: server.url,
+      server,
+      buildMs: built.ms,
+      close: async () => {
+        await server.close();
+        await Deno.remove(dist, { recursive: true });
+      },
+    };
+  } catch (e) {
+    await Deno.remove(dist, { recursive: true });
+    throw e;
+  }
+}
+
+export interface PageRun {
+  /** body[data-state] at the end ("done", "no-webgpu", "failed", or "timeout") */
+  state: string;
+  /** the JSON in #result */
+  result: Record<string, unknown>;
+  /** the text of #message */
+  message: string;
+  consoleErrors: string[];
+  pageErrors: string[];
+  failedRequests: string[];
+  screenshot: string;
+  launchMs: number;
+  pageMs: number;
+}
+
+const FINAL = ["done", "no-webgpu", "failed"];
+
+/**
+ * Launches Chromium in `config`, opens `path` on `site`, waits (up to `timeoutMs`) for a final
+ * state, screenshots it into `shotDir`, and closes the browser whatever happened.
+ */
+export async function runPage(
+  site: WebSite,
+  config: AdapterConfig,
+  path: string,
+  opts: { timeoutMs?: number; shotDir: string },
+): Promise<PageRun> {
+  const profile = await Deno.makeTempDir({ prefix: "ssl-webgpu-chromium-" });
+  const { args, env } = chromiumLaunch(config);
+  const t0 = performance.now();
+  let browser: Browser | undefined;
+  try {
+    browser = await puppeteer.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [...args, `--user-data-dir=${profile}`],
+      env,
+      timeout: 30_000,
+    });
+    const launchMs = performance.now() - t0;
+    const page = await browser.newPage();
+    const consoleErrors: string[] = [], pageErrors: string[] = [], failedRequests: string[] = [];
+    page.on("console", (m) => {
+      if (m.type() === "error") consoleErrors.push(m.text());
+    });
+    page.on("pageerror", (e) => pageErrors.push(String((e as Error).message ?? e)));
+    page.on("requestfailed", (r) => failedRequests.push(`${r.url()}: ${r.failure()?.errorText}`));
+    page.on("response", (r) => {
+      if (r.status() >= 400) failedRequests.push(`${r.url()}: HTTP ${r.status()}`);
+    });
+    const t1 = performance.now();
+    await page.goto(new URL(path, site.url).href, { waitUntil: "load", timeout: 30_000 });
+    const state = await finalState(page, opts.timeoutMs ?? 60_000);
+    const pageMs = performance.now() - t1;
+    const { result, message } = await page.evaluate(() => ({
+      result: document.getElementById("result")?.textContent ?? "",
+      message: document.getElementById("message")?.textContent ?? "",
+    }));
+    const screenshot = `${opts.shotDir}/${config}-${path.replace(/\W+/g, "_")}.png`;
+    await page.screenshot({ path: screenshot as `${string}.png`, fullPage: true });
+    return {
+      state,
+      result: result ? JSON.parse(result) : {},
+      message,
+      consoleErrors,
+      pageErrors,
+      failedRequests,
+      screenshot,
+      launchMs,
+      pageMs,
+    };
+  } finally {
+    await closeBrowser(browser, profile);
+  }
+}
+
+async function finalState(page: Page, timeoutMs: number): Promise<string> {
+  try {
+    await page.waitForFunction((final: string[]) => final.includes(document.body?.dataset.state ?? ""), {
+      timeout: timeoutMs,
+      polling: 100,
+    }, FINAL);
+  } catch {
+    return "timeout";
+  }
+  return await page.evaluate(() => document.body.dataset.state ?? "");
+}
+
+/** Closes the browser, then checks that none of its processes (found by profile folder) remain. */
+async function closeBrowser(browser: Browser | undefined, profile: string): Promise<void> {
+  try {
+    if (browser) {
+      await Promise.race([browser.close(), new Promise((r) => setTimeout(r, 10_000))]);
+    }
+    let left = await processesOf(profile);
+    for (let i = 0; i < 30 && left.length; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      left = await processesOf(profile);
+    }
+    if (left.length) {
+      for (const pid of left) {
+        try {
+          Deno.kill(pid, "SIGKILL");
+        } catch { /* already gone */ }
+      }
+      throw new Error(`Chromium left ${left.length} process(es) running after close: ${left.join(", ")}`);
+    }
+  } finally {
+    await Deno.remove(profile, { recursive: true }).catch(() => {});
+  }
+}
+
+/** Live (not zombie) processes whose command line names `profile`. */
+export async function processesOf(profile: string): Promise<number[]> {
+  const out = await new Deno.Command("pgrep", { args: ["-f", "--", profile], stdout: "piped", stderr: "null" })
+    .output();
+  const pids = new TextDecoder().decode(out.stdout).split("\n").filter(Boolean).map(Number);
+  const live: number[] = [];
+  for (const pid of pids) {
+    const stat = await Deno.readTextFile(`/proc/${pid}/stat`).catch(() => "");
+    // field 3 is the state; Z is a zombie its parent has not reaped yet (it holds no resources)
+    if (stat && stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z") live.push(pid);
+  }
+  return live;
+}
