@@ -5,7 +5,7 @@
 // the next reload gets.
 //
 //   deno task web [--port N]      (default 8321; --port 0 picks a free port)
-import { dirname, extname, join } from "node:path";
+import { extname, join } from "node:path";
 import { buildWeb, DIST_DIR, pageNames, WEB_DIR } from "./build.ts";
 
 export const DEFAULT_PORT = 8321;
@@ -156,13 +156,7 @@ export function parsePort(args: string[]): number | undefined {
 
 if (import.meta.main) {
   const asked = parsePort(Deno.args);
-  try {
-    const b = await buildWeb();
-    console.log(`built ${b.pages.map((p) => `dist/${p}.js`).join(", ")} (${b.ms.toFixed(0)} ms)`);
-  } catch (e) {
-    console.error((e as Error).message);
-    Deno.exit(1);
-  }
+  // the port first: a second server fails before it rebuilds the bundles the first one serves
   let server: WebServer;
   try {
     server = startServer({ port: asked ?? DEFAULT_PORT });
@@ -175,11 +169,19 @@ if (import.meta.main) {
     server = startServer({ port: 0 });
     console.log(`port ${DEFAULT_PORT} is in use; serving on ${server.port} instead`);
   }
+  try {
+    const b = await buildWeb();
+    console.log(`built ${b.pages.map((p) => `dist/${p}.js`).join(", ")} (${b.ms.toFixed(0)} ms)`);
+  } catch (e) {
+    console.error((e as Error).message);
+    await server.close();
+    Deno.exit(1);
+  }
   for (const [prefix, dir] of Object.entries(DATA_SETS)) {
     if (!regularFiles(dir).size) {
       console.log(`note: ${dir} is not installed (bash .ci/setup.sh); ${prefix} serves nothing`);
     }
   }
   for (const p of pageNames()) console.log(`${p}: ${server.url}${p === "index" ? "" : `${p}.html`}`);
-  console.log(`serving ${dirname(DIST_DIR)} on ${server.url} (Ctrl-C stops)`);
+  console.log(`serving ${WEB_DIR} on ${server.url} (Ctrl-C stops)`);
 }
