@@ -176,6 +176,8 @@ function browserTest(name: string, config: AdapterConfig, path: string, check: (
             `build ${site.buildMs.toFixed(0)} ms) ${JSON.stringify(run.result.ms ?? {})}`,
         );
         assert.ok(Deno.statSync(run.screenshot).size > 0, "screenshot");
+        // the leftover check (runPage, on close) finds the browser's processes, the crash handler among them
+        assert.ok(run.processes.length >= 3, `processes of the run: ${run.processes}`);
         check(run);
         ok = true;
       } finally {
@@ -241,3 +243,15 @@ browserTest("probe without WebGPU enabled says what to enable, per browser", "no
     assert.ok(run.message.includes(words), `message lacks "${words}": ${run.message}`);
   }
 });
+
+browserTest(
+  "a page that fails ends in 'failed', and the harness sees its console error",
+  "no-webgpu",
+  "probe.html?n=abc",
+  (run) => {
+    assert.equal(run.state, "failed");
+    assert.match(String(run.result.error), /\?n=abc: expected a whole number/);
+    assert.equal(run.consoleErrors.length, 1);
+    assert.match(run.consoleErrors[0], /\?n=abc/);
+  },
+);

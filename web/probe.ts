@@ -9,8 +9,19 @@ import { Executable } from "../runtime/executable.ts";
 import { NoWebGpuError, openBrowserGpu } from "./browser_gpu.ts";
 import { showWebGpuHelp } from "./webgpu_help.ts";
 
-/** Sizes off the kernels' tile multiples, so edge handling is exercised. */
-const B = 37, K = 91, N = 53;
+// ?n=SIZE makes the matmul SIZE×SIZE×SIZE (default: sizes off the kernels' tile multiples, so edge
+// handling is exercised); ?runs=R times R more runs after the checked one (default 0).
+function options(search: string): { B: number; K: number; N: number; runs: number } {
+  const params = new URLSearchParams(search);
+  const n = positive(params.get("n"), "n");
+  return { B: n ?? 37, K: n ?? 91, N: n ?? 53, runs: positive(params.get("runs"), "runs") ?? 0 };
+}
+
+function positive(v: string | null, name: string): number | undefined {
+  if (v === null) return undefined;
+  if (!/^[1-9]\d{0,4}$/.test(v)) throw new Error(`?${name}=${v}: expected a whole number from 1 to 99999`);
+  return Number(v);
+}
 
 /** Per output: how far the GPU's float32 result is from the float64 reference. */
 export interface OutputCheck {
@@ -33,7 +44,7 @@ function values(n: number, seed: number): Float32Array {
 }
 
 /** h = relu(x·w + b); its rows' sums of squares, logsumexp, and overall mean. */
-function probeGraph(): Graph {
+function probeGraph(B: number, K: number, N: number): Graph {
   const g = new Graph();
   const x = g.input("x", [B, K]), w = g.input("w", [K, N]), b = g.input("b", [N]);
   const h = x.matmul(w).add(b).relu();
@@ -45,6 +56,7 @@ function probeGraph(): Graph {
 }
 
 async function probe(): Promise<Record<string, unknown>> {
+  const { B, K, N, runs: RUNS } = options(location.search);
   const ms: Record<string, number> = {};
   let t = performance.now();
   const lap = (name: string) => {
@@ -54,7 +66,7 @@ async function probe(): Promise<Record<string, unknown>> {
   };
   const gpu = await openBrowserGpu();
   lap("openGpu");
-  const g = probeGraph();
+  const g = probeGraph(B, K, N);
   const program = compile(g, {
     features: { subgroups: gpu.features.subgroups, f16: gpu.features.f16 },
     maxStorageBuffers: gpu.device.limits.maxStorageBuffersPerShaderStage,
@@ -70,10 +82,13 @@ async function probe(): Promise<Record<string, unknown>> {
     for (const [name, v] of leaves) ex.write(name, v);
     ex.run();
     for (const name of g.outputs.keys()) got.set(name, await ex.read(name));
+    lap("run");
+    for (let i = 0; i < RUNS; i++) ex.run();
+    await gpu.device.queue.onSubmittedWorkDone();
+    if (RUNS) lap(`${RUNS} runs`);
   } finally {
     ex.destroy();
   }
-  lap("run");
   const ref = evaluate(g, {
     leaves: new Map([...leaves].map(([k, v]) => [k, Float64Array.from(v)])),
     scalars: {},
@@ -98,6 +113,9 @@ async function probe(): Promise<Record<string, unknown>> {
     features: gpu.features,
     limits,
     graph: { shape: { B, K, N }, dispatches: program.steps.filter((s) => s.kind === "dispatch").length },
+    ...(RUNS
+      ? { msPerRun: ms[`${RUNS} runs`] / RUNS, matmulGflops: (2 * B * K * N * RUNS) / ms[`${RUNS} runs`] / 1e6 }
+      : {}),
     outputs,
     maxAbsError: Math.max(...Object.values(outputs).map((o) => o.maxAbsError)),
     gpuErrors: errors,

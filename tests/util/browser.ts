@@ -27,6 +27,9 @@ const OFFLINE = [
   "--disable-quic",
 ];
 
+/** The environment variable that tags a browser run's processes (see processesOf). */
+const RUN_TAG = "SSL_WEBGPU_BROWSER_RUN";
+
 export function chromiumLaunch(config: AdapterConfig): { args: string[]; env: Record<string, string> } {
   const env: Record<string, string> = { ...Deno.env.toObject() };
   env.XDG_RUNTIME_DIR ??= "/tmp/ssl-webgpu-xdg";
@@ -83,6 +86,8 @@ export interface PageRun {
   screenshot: string;
   launchMs: number;
   pageMs: number;
+  /** the browser's processes while the page was open (none may be left once it is closed) */
+  processes: number[];
 }
 
 const FINAL = ["done", "no-webgpu", "failed"];
@@ -99,6 +104,7 @@ export async function runPage(
 ): Promise<PageRun> {
   const profile = await Deno.makeTempDir({ prefix: "ssl-webgpu-chromium-" });
   const { args, env } = chromiumLaunch(config);
+  env[RUN_TAG] = profile;
   const t0 = performance.now();
   let browser: Browser | undefined;
   try {
@@ -124,6 +130,7 @@ export async function runPage(
     await page.goto(new URL(path, site.url).href, { waitUntil: "load", timeout: 30_000 });
     const state = await finalState(page, opts.timeoutMs ?? 60_000);
     const pageMs = performance.now() - t1;
+    const processes = await processesOf(profile);
     const { result, message } = await page.evaluate(() => ({
       result: document.getElementById("result")?.textContent ?? "",
       message: document.getElementById("message")?.textContent ?? "",
@@ -140,6 +147,7 @@ export async function runPage(
       screenshot,
       launchMs,
       pageMs,
+      processes,
     };
   } finally {
     await closeBrowser(browser, profile);
@@ -158,7 +166,7 @@ async function finalState(page: Page, timeoutMs: number): Promise<string> {
   return await page.evaluate(() => document.body.dataset.state ?? "");
 }
 
-/** Closes the browser, then checks that none of its processes (found by profile folder) remain. */
+/** Closes the browser, then checks that none of its processes (tagged by profile folder) remain. */
 async function closeBrowser(browser: Browser | undefined, profile: string): Promise<void> {
   try {
     if (browser) {
@@ -182,16 +190,37 @@ async function closeBrowser(browser: Browser | undefined, profile: string): Prom
   }
 }
 
-/** Live (not zombie) processes whose command line names `profile`. */
+/**
+ * Live (not zombie) processes of the browser run with profile folder `profile`: those whose
+ * command line names it (the browser, its zygotes and their children: GPU, renderers, utilities),
+ * and those whose environment carries the run's tag (the crash handlers, which name no profile and
+ * are re-parented at once; the zygotes start their children with a clean environment, so neither
+ * test alone sees them all).
+ */
 export async function processesOf(profile: string): Promise<number[]> {
-  const out = await new Deno.Command("pgrep", { args: ["-f", "--", profile], stdout: "piped", stderr: "null" })
-    .output();
-  const pids = new TextDecoder().decode(out.stdout).split("\n").filter(Boolean).map(Number);
+  const marker = new TextEncoder().encode(`${RUN_TAG}=${profile}\0`);
   const live: number[] = [];
-  for (const pid of pids) {
-    const stat = await Deno.readTextFile(`/proc/${pid}/stat`).catch(() => "");
-    // field 3 is the state; Z is a zombie its parent has not reaped yet (it holds no resources)
-    if (stat && stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z") live.push(pid);
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    const read = (f: string) => Deno.readFile(`/proc/${e.name}/${f}`).catch(() => new Uint8Array());
+    const ours = new TextDecoder().decode(await read("cmdline")).includes(profile) ||
+      contains(await read("environ"), marker);
+    if (!ours) continue;
+    const stat = new TextDecoder().decode(await read("stat"));
+    // the state follows the command name; Z is a zombie its parent has not reaped yet (it holds nothing)
+    if (stat && stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z") live.push(Number(e.name));
   }
   return live;
+}
+
+function contains(hay: Uint8Array, needle: Uint8Array): boolean {
+  outer: for (
+    let i = hay.indexOf(needle[0]);
+    i >= 0 && i <= hay.length - needle.length;
+    i = hay.indexOf(needle[0], i + 1)
+  ) {
+    for (let j = 1; j < needle.length; j++) if (hay[i + j] !== needle[j]) continue outer;
+    return true;
+  }
+  return false;
 }
