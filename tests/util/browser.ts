@@ -73,16 +73,13 @@ export async function serveWeb(): Promise<WebSite> {
   }
 }
 
-export interface PageRun {
-  /** body[data-state] at the end ("done", "no-webgpu", "failed", or "timeout") */
+export interface PageRun extends PageLog {
+  /** body[data-state] at the end (one of the states waited for, or "timeout") */
   state: string;
   /** the JSON in #result */
   result: Record<string, unknown>;
   /** the text of #message */
   message: string;
-  consoleErrors: string[];
-  pageErrors: string[];
-  failedRequests: string[];
   screenshot: string;
   launchMs: number;
   pageMs: number;
@@ -90,23 +87,24 @@ export interface PageRun {
   processes: number[];
 }
 
-const FINAL = ["done", "no-webgpu", "failed"];
+/** The states a page ends in (body[data-state]); the probe page uses these three. */
+export const FINAL_STATES = ["done", "no-webgpu", "failed"];
 
-/**
- * Launches Chromium in `config`, opens `path` on `site`, waits (up to `timeoutMs`) for a final
- * state, screenshots it into `shotDir`, and closes the browser whatever happened.
- */
-export async function runPage(
-  site: WebSite,
-  config: AdapterConfig,
-  path: string,
-  opts: { timeoutMs?: number; shotDir: string },
-): Promise<PageRun> {
+/** A launched Chromium; `close` closes it and fails if any of its processes is left. */
+export interface Chromium {
+  browser: Browser;
+  profile: string;
+  launchMs: number;
+  close(): Promise<void>;
+}
+
+/** Launches Debian's Chromium in `config`, with a fresh profile folder of its own. */
+export async function launchChromium(config: AdapterConfig): Promise<Chromium> {
   const profile = await Deno.makeTempDir({ prefix: "ssl-webgpu-chromium-" });
   const { args, env } = chromiumLaunch(config);
   env[RUN_TAG] = profile;
   const t0 = performance.now();
-  let browser: Browser | undefined;
+  let browser: Browser;
   try {
     browser = await puppeteer.launch({
       executablePath: CHROMIUM,
@@ -115,58 +113,92 @@ export async function runPage(
       env,
       timeout: 30_000,
     });
-    const launchMs = performance.now() - t0;
-    const page = await browser.newPage();
-    const consoleErrors: string[] = [], pageErrors: string[] = [], failedRequests: string[] = [];
-    page.on("console", (m) => {
-      if (m.type() === "error") consoleErrors.push(m.text());
-    });
-    page.on("pageerror", (e) => pageErrors.push(String((e as Error).message ?? e)));
-    page.on("requestfailed", (r) => failedRequests.push(`${r.url()}: ${r.failure()?.errorText}`));
-    page.on("response", (r) => {
-      if (r.status() >= 400) failedRequests.push(`${r.url()}: HTTP ${r.status()}`);
-    });
+  } catch (e) {
+    await closeBrowser(undefined, profile).catch(() => {});
+    throw new Error(`could not launch ${CHROMIUM} (${config}): ${(e as Error).message}`);
+  }
+  return { browser, profile, launchMs: performance.now() - t0, close: () => closeBrowser(browser, profile) };
+}
+
+/** What went wrong in a page, as it happens: console errors, uncaught errors, failed requests. */
+export interface PageLog {
+  consoleErrors: string[];
+  pageErrors: string[];
+  failedRequests: string[];
+}
+
+export function watchPage(page: Page): PageLog {
+  const log: PageLog = { consoleErrors: [], pageErrors: [], failedRequests: [] };
+  page.on("console", (m) => {
+    if (m.type() === "error") log.consoleErrors.push(m.text());
+  });
+  page.on("pageerror", (e) => log.pageErrors.push(String((e as Error).message ?? e)));
+  page.on("requestfailed", (r) => log.failedRequests.push(`${r.url()}: ${r.failure()?.errorText}`));
+  page.on("response", (r) => {
+    if (r.status() >= 400) log.failedRequests.push(`${r.url()}: HTTP ${r.status()}`);
+  });
+  return log;
+}
+
+/**
+ * Launches Chromium in `config`, opens `path` on `site`, waits (up to `timeoutMs`) for one of
+ * `states` (default FINAL_STATES), screenshots the page into `shotDir`, and closes the browser
+ * whatever happened (an error closing it is reported after the page's own error, never instead).
+ */
+export async function runPage(
+  site: WebSite,
+  config: AdapterConfig,
+  path: string,
+  opts: { timeoutMs?: number; shotDir: string; states?: string[] },
+): Promise<PageRun> {
+  const chromium = await launchChromium(config);
+  let run: PageRun;
+  try {
+    const page = await chromium.browser.newPage();
+    const log = watchPage(page);
     const t1 = performance.now();
     await page.goto(new URL(path, site.url).href, { waitUntil: "load", timeout: 30_000 });
-    const state = await finalState(page, opts.timeoutMs ?? 60_000);
+    const state = await waitForState(page, opts.states ?? FINAL_STATES, opts.timeoutMs ?? 60_000);
     const pageMs = performance.now() - t1;
-    const processes = await processesOf(profile);
+    const processes = await processesOf(chromium.profile);
     const { result, message } = await page.evaluate(() => ({
       result: document.getElementById("result")?.textContent ?? "",
       message: document.getElementById("message")?.textContent ?? "",
     }));
     const screenshot = `${opts.shotDir}/${config}-${path.replace(/\W+/g, "_")}.png`;
     await page.screenshot({ path: screenshot as `${string}.png`, fullPage: true });
-    return {
+    run = {
       state,
       result: result ? JSON.parse(result) : {},
       message,
-      consoleErrors,
-      pageErrors,
-      failedRequests,
+      ...log,
       screenshot,
-      launchMs,
+      launchMs: chromium.launchMs,
       pageMs,
       processes,
     };
-  } finally {
-    await closeBrowser(browser, profile);
+  } catch (e) {
+    await chromium.close().catch((c) => console.error(`closing Chromium after a failure: ${(c as Error).message}`));
+    throw e;
   }
+  await chromium.close();
+  return run;
 }
 
-async function finalState(page: Page, timeoutMs: number): Promise<string> {
+/** Waits for body[data-state] to be one of `states`; "timeout" when it is not by then. */
+export async function waitForState(page: Page, states: string[], timeoutMs: number): Promise<string> {
   try {
-    await page.waitForFunction((final: string[]) => final.includes(document.body?.dataset.state ?? ""), {
+    await page.waitForFunction((want: string[]) => want.includes(document.body?.dataset.state ?? ""), {
       timeout: timeoutMs,
       polling: 100,
-    }, FINAL);
+    }, states);
   } catch {
     return "timeout";
   }
   return await page.evaluate(() => document.body.dataset.state ?? "");
 }
 
-/** Closes the browser, then checks that none of its processes (tagged by profile folder) remain. */
+/** Closes the browser, then checks that none of its processes (see processesOf) remain. */
 async function closeBrowser(browser: Browser | undefined, profile: string): Promise<void> {
   try {
     if (browser) {
