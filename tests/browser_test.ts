@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { nodeImportChains } from "../web/build.ts";
+import { buildWeb, nodeImportChains } from "../web/build.ts";
 import { DATA_SETS } from "../web/serve.ts";
 import { type AdapterConfig, CHROMIUM, type PageRun, runPage, serveWeb, type WebSite } from "./util/browser.ts";
 
@@ -113,16 +113,52 @@ Deno.test({
   },
 });
 
-Deno.test("the bundle guard names the import chain that reaches a node: module", async () => {
+Deno.test("the bundle guard names each import chain that reaches a node: module", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const entry = `${dir}/page.ts`;
-    const target = new URL("../runtime/compile_for.ts", import.meta.url).href;
-    Deno.writeTextFileSync(entry, `import { compileFor } from "${target}";\nconsole.log(compileFor);\n`);
-    const chains = await nodeImportChains([entry]);
-    assert.ok(chains.includes(`${relativeTo(entry)} → runtime/compile_for.ts → node:process`), chains.join("\n"));
+    // page → mid → node:fs and node:path; mid's type import of node:os is erased by the bundler, so not counted
+    Deno.writeTextFileSync(
+      `${dir}/page.ts`,
+      `import { read } from "./mid.ts";\nimport "./clean.ts";\nconsole.log(read);\n`,
+    );
+    Deno.writeTextFileSync(
+      `${dir}/mid.ts`,
+      `import { readFileSync } from "node:fs";\nimport { join } from "node:path";\nimport type { CpuInfo } from "node:os";\n` +
+        `export const read = (p: string, c?: CpuInfo) => readFileSync(join(p, String(c)));\n`,
+    );
+    Deno.writeTextFileSync(`${dir}/clean.ts`, `export const x = 1;\n`);
+    const rel = (f: string) => relativeTo(`${dir}/${f}`);
+    assert.deepEqual(await nodeImportChains([`${dir}/page.ts`]), [
+      `${rel("page.ts")} → ${rel("mid.ts")} → node:fs, node:path`,
+    ]);
+    assert.deepEqual(await nodeImportChains([`${dir}/clean.ts`]), []);
     const probe = await nodeImportChains([fileURLToPath(new URL("../web/probe.ts", import.meta.url))]);
     assert.deepEqual(probe, []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the build bundles each NAME.ts that has a NAME.html, and refuses a page reaching node:", async () => {
+  const dir = await Deno.makeTempDir();
+  const out = `${dir}/dist`;
+  try {
+    Deno.writeTextFileSync(`${dir}/a.html`, "<!doctype html>");
+    Deno.writeTextFileSync(`${dir}/a.ts`, `import { twice } from "./lib.ts";\nconsole.log(twice(21));\n`);
+    Deno.writeTextFileSync(`${dir}/lib.ts`, `export const twice = (x: number) => 2 * x;\n`); // a module, not a page
+    Deno.writeTextFileSync(`${dir}/c.html`, "<!doctype html>");
+    Deno.writeTextFileSync(`${dir}/c.ts`, `document.title = "c";\n`);
+    const built = await buildWeb(out, dir);
+    assert.deepEqual(built.pages, ["a", "c"]);
+    assert.deepEqual([...Deno.readDirSync(out)].map((e) => e.name).sort(), ["a.js", "a.js.map", "c.js", "c.js.map"]);
+    assert.match(Deno.readTextFileSync(`${out}/a.js`), /2 \* x/); // lib.ts is inside the bundle
+    Deno.writeTextFileSync(`${dir}/b.html`, "<!doctype html>");
+    Deno.writeTextFileSync(`${dir}/b.ts`, `import { readFileSync } from "node:fs";\nconsole.log(readFileSync);\n`);
+    await assert.rejects(buildWeb(out, dir), (e: Error) => {
+      assert.match(e.message, /Node's built-in modules/);
+      assert.ok(e.message.includes(`${relativeTo(`${dir}/b.ts`)} → node:fs`), e.message);
+      return true;
+    });
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

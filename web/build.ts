@@ -27,14 +27,14 @@ export interface Built {
   ms: number;
 }
 
-/** Bundles every page into `outdir` (emptied first). Throws naming the page and the cause. */
-export async function buildWeb(outdir = DIST_DIR): Promise<Built> {
+/** Bundles every page of `dir` into `outdir` (emptied first). Throws naming the page and the cause. */
+export async function buildWeb(outdir = DIST_DIR, dir = WEB_DIR): Promise<Built> {
   const t0 = performance.now();
-  const pages = pageNames();
+  const pages = pageNames(dir);
   if (!pages.length) {
-    throw new Error(`web/build.ts: no page in ${WEB_DIR} (a page is NAME.ts with NAME.html beside it)`);
+    throw new Error(`web/build.ts: no page in ${dir} (a page is NAME.ts with NAME.html beside it)`);
   }
-  const entries = pages.map((p) => join(WEB_DIR, `${p}.ts`));
+  const entries = pages.map((p) => join(dir, `${p}.ts`));
   const chains = await nodeImportChains(entries);
   if (chains.length) {
     throw new Error(
@@ -60,30 +60,38 @@ export async function buildWeb(outdir = DIST_DIR): Promise<Built> {
   return { pages, outdir, ms: performance.now() - t0 };
 }
 
-/** "web/x.ts → runtime/y.ts → node:fs" for each node: module the entries reach through code imports. */
+/**
+ * One line per module the entries reach (through code imports, not type imports) that imports
+ * node: modules itself: the shortest chain to it, then what it imports, e.g.
+ * "web/x.ts → runtime/y.ts → node:fs, node:path".
+ */
 export async function nodeImportChains(entries: string[]): Promise<string[]> {
-  const out = await deno(["info", "--json", ...entries]);
-  if (!out.ok) throw new Error(`web/build.ts: deno info failed:\n${out.stderr}`);
-  const info = JSON.parse(out.stdout) as {
-    roots: string[];
-    modules: { specifier: string; dependencies?: { code?: { specifier: string } }[] }[];
-  };
+  // deno info takes one file at a time
+  const infos = await Promise.all(entries.map(async (entry) => {
+    const out = await deno(["info", "--json", entry]);
+    if (!out.ok) throw new Error(`web/build.ts: deno info ${entry} failed:\n${out.stderr}`);
+    return JSON.parse(out.stdout) as {
+      roots: string[];
+      modules: { specifier: string; dependencies?: { code?: { specifier: string } }[] }[];
+    };
+  }));
+  const info = { roots: infos.flatMap((i) => i.roots), modules: infos.flatMap((i) => i.modules) };
   const deps = new Map(info.modules.map((m) => [m.specifier, (m.dependencies ?? []).flatMap((d) => d.code ?? [])]));
-  const chains: string[] = [];
+  const name = (s: string) => s.startsWith("file:") ? relative(ROOT, fromFileUrl(s)) : s;
+  const lines: string[] = [];
   const seen = new Set<string>();
   const queue = info.roots.map((r) => [r]);
   while (queue.length) {
     const path = queue.shift()!;
     const at = path[path.length - 1];
-    if (seen.has(at)) continue;
+    if (seen.has(at) || at.startsWith("node:")) continue;
     seen.add(at);
-    if (at.startsWith("node:")) {
-      chains.push(path.map((s) => s.startsWith("file:") ? relative(ROOT, fromFileUrl(s)) : s).join(" → "));
-      continue;
-    }
-    for (const d of deps.get(at) ?? []) queue.push([...path, d.specifier]);
+    const next = (deps.get(at) ?? []).map((d) => d.specifier);
+    const builtins = next.filter((d) => d.startsWith("node:"));
+    if (builtins.length) lines.push(`${path.map(name).join(" → ")} → ${builtins.join(", ")}`);
+    for (const d of next) queue.push([...path, d]);
   }
-  return chains;
+  return lines;
 }
 
 async function deno(args: string[]): Promise<{ ok: boolean; stdout: string; stderr: string }> {
