@@ -29,6 +29,7 @@ export const LAYERS = [
   "export", // the PyTorch program writer and the studies comparing with it
   "tools", // command lines around a run
   "bench", // benchmarks
+  "web", // the pages: a static server, the bundler, pages that run the compiler on the browser's GPU
 ];
 
 function files(dir: string, out: string[] = []): string[] {
