@@ -9,6 +9,7 @@
 //   const gpu = await getGpu();      // opens navigator.gpu's adapter (compatibility mode if that is all there is)
 //   await runMethod(spec, { out: "runs/barlow", ... });
 //   for (const { path, bytes } of files.list("runs/barlow")) offerDownload(path, bytes);
+import type { Platform } from "./current.ts";
 import { memoryFiles } from "./files.ts";
 import type { Process } from "./process.ts";
 import { type KeyValueStore, memoryStore } from "./store.ts";
@@ -57,7 +58,8 @@ export const pageProcess: Process = {
   collectGarbage: () => false,
 };
 
-export const pagePlatform = () => ({
+/** Everything a page runs on: a fresh in-memory file store, localStorage, navigator.gpu. */
+export const pagePlatform = (): Platform => ({
   files: memoryFiles(),
   process: pageProcess,
   store: localStore(),

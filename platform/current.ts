@@ -19,7 +19,7 @@ export interface Platform {
 }
 
 /** Deno, Bun and Node (Bun also sets process.versions.node). */
-export const serverRuntime = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined" ||
+export const serverRuntime: boolean = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined" ||
   typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === "string";
 
 async function serverPlatform(): Promise<Platform> {
