@@ -23,6 +23,7 @@ import { loadDatasetFromBytes, type NamedBytes } from "../data/from_bytes.ts";
 import type { Split } from "../data/dataset.ts";
 import { readSafetensors } from "../io/safetensors.ts";
 import { readCache, writeCacheEntry } from "../runtime/autotune.ts";
+import { NoAdapterError, openGpu } from "../runtime/device.ts";
 import { readMetrics } from "../report/metrics.ts";
 import { runMethod } from "../run/method_run.ts";
 import { train } from "../train/trainer.ts";
@@ -291,4 +292,49 @@ Deno.test("the autotune cache goes to the platform's key-value store", () => {
   } finally {
     restore();
   }
+});
+
+/** A GPU object whose only adapter is a compatibility-mode one (as some browsers offer), recording what is asked. */
+function compatibilityOnlyGpu() {
+  const asked: { adapter: unknown[]; device?: GPUDeviceDescriptor } = { adapter: [] };
+  const limits = {
+    maxStorageBufferBindingSize: 128 * 2 ** 20,
+    maxBufferSize: 256 * 2 ** 20,
+    maxComputeWorkgroupStorageSize: 16384,
+    maxComputeInvocationsPerWorkgroup: 128,
+    maxComputeWorkgroupSizeX: 128,
+    maxComputeWorkgroupSizeY: 128,
+    maxStorageBuffersPerShaderStage: 4,
+    maxComputeWorkgroupsPerDimension: 65535,
+  };
+  const adapter = {
+    features: new Set(["timestamp-query", "depth-clip-control"]),
+    limits,
+    info: { vendor: "v", architecture: "arch", device: "", description: "a compat adapter" },
+    requestDevice(d: GPUDeviceDescriptor) {
+      asked.device = d;
+      return Promise.resolve({ limits, addEventListener() {}, lost: new Promise(() => {}) });
+    },
+  };
+  const gpu = {
+    requestAdapter(o: { featureLevel?: string } = {}) {
+      asked.adapter.push(o);
+      return Promise.resolve(o.featureLevel === "compatibility" ? adapter : null);
+    },
+  } as unknown as GPU;
+  return { gpu, asked, limits };
+}
+
+Deno.test("openGpu takes a compatibility-mode adapter with its real limits and says which features it has", async () => {
+  const { gpu, asked, limits } = compatibilityOnlyGpu();
+  const g = await openGpu(gpu);
+  assert.deepEqual(asked.adapter, [{ powerPreference: "high-performance" }, { featureLevel: "compatibility" }]);
+  assert.equal(g.compatibility, true);
+  assert.deepEqual(g.features, { subgroups: false, f16: false, timestamps: true, tensorCores: false });
+  assert.deepEqual(asked.device?.requiredFeatures, ["timestamp-query"]);
+  assert.deepEqual(asked.device?.requiredLimits, limits);
+  assert.equal(g.description, "a compat adapter / arch");
+  // no adapter at all: NoAdapterError (exit status 2), not a TypeError from deep inside
+  const none = { requestAdapter: () => Promise.resolve(null) } as unknown as GPU;
+  await assert.rejects(openGpu(none), (e: Error) => e instanceof NoAdapterError && /No WebGPU adapter/.test(e.message));
 });
