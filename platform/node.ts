@@ -87,8 +87,12 @@ function findGc(): (() => void) | null {
 }
 
 export const nodeProcess: Process = {
-  args: process.argv.slice(2),
-  programUrl: process.argv[1] ? pathToFileURL(process.argv[1]).href : "",
+  get args() {
+    return process.argv.slice(2);
+  },
+  get programUrl() {
+    return process.argv[1] ? pathToFileURL(process.argv[1]).href : "";
+  },
   env: (name) => process.env[name],
   exit: (code) => process.exit(code),
   onInterrupt(handler) {

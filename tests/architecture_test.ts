@@ -195,3 +195,28 @@ Deno.test("the runtime check sees imports and Deno.* in code, not in comments or
   ];
   if (got.join("; ") !== want.join("; ")) throw new Error(`runtimeUses: ${got.join("; ")}`);
 });
+
+/** The modules `entry` loads before it runs: its static imports, transitively (dynamic ones are left out). */
+function staticClosure(entry: string): string[] {
+  const seen = new Set<string>();
+  const visit = (f: string) => {
+    if (seen.has(f)) return;
+    seen.add(f);
+    const src = blank(readFileSync(f, "utf8"), true);
+    for (const m of src.matchAll(/^(?:import|export)\b(?!\s+type\b)[^;]*?\bfrom\s+["'](\.[^"']+)["']/gms)) {
+      visit(resolve(dirname(f), m[1]));
+    }
+  };
+  visit(entry);
+  return [...seen];
+}
+
+Deno.test("a page can load mod.ts: nothing it imports statically imports node:* or webgpu", () => {
+  const reached = staticClosure(join(ROOT, "mod.ts"));
+  if (reached.length < 100) throw new Error(`the walk found only ${reached.length} modules`);
+  if (!reached.includes(join(ROOT, "platform/browser.ts")) || reached.includes(join(ROOT, "platform/node.ts"))) {
+    throw new Error("mod.ts should reach platform/browser.ts, and platform/node.ts only by a dynamic import");
+  }
+  const bad = reached.flatMap((f) => runtimeUses(relative(ROOT, f), readFileSync(f, "utf8")));
+  if (bad.length) throw new Error(`loaded by a page through mod.ts:\n  ${bad.join("\n  ")}`);
+});
