@@ -71,7 +71,7 @@ export async function openGpu(api: GPU): Promise<Gpu> {
   if (!adapter) throw new NoAdapterError(serverRuntime ? NO_ADAPTER_HELP : NO_PAGE_ADAPTER_HELP);
   // an adapter handed out for "core" may still say it is a compatibility one
   compatibility ||= (adapter as { featureLevel?: string }).featureLevel === "compatibility";
-  // the subgroup-matrix feature is listed only with allow_unsafe_apis (see dawnToggles)
+  // the subgroup-matrix feature is listed only with allow_unsafe_apis (platform/dawn.ts)
   const want = ["subgroups", "shader-f16", "timestamp-query", SUBGROUP_MATRIX] as GPUFeatureName[];
   const requiredFeatures = want.filter((f) => adapter.features.has(f));
   const L = adapter.limits;
