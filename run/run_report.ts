@@ -4,7 +4,7 @@
 // steps, time and losses come from every segment (the checkpoint's record of them and
 // metrics.jsonl), not only the last one. An evaluation cut short (Ctrl-C) gives a report marked
 // partial, with the figures not measured as null.
-import { join } from "node:path";
+import { join } from "../platform/path.ts";
 import { labelWarning } from "../data/dataset.ts";
 import { specHash } from "../dsl/io.ts";
 import type { PipelineSpec } from "../dsl/schema.ts";
