@@ -18,7 +18,7 @@
 // unchanged. "f16" is never the default: it changes the numbers a step computes. Other ops are
 // always chosen at "f32".
 import { platform } from "../platform/current.ts";
-import type { MatmulFeatures, SubgroupMatrixConfig } from "../kernels/matmul/common.ts";
+import { type MatmulFeatures, type SubgroupMatrixConfig, subgroupsUsable } from "../kernels/matmul/common.ts";
 import {
   type Attrs,
   DEFAULT_VARIANT,
@@ -56,7 +56,7 @@ export function deviceFeatures(device: GPUDevice): MatmulFeatures {
     | undefined;
   const sgm = device.features.has("chromium-experimental-subgroup-matrix" as GPUFeatureName);
   return {
-    subgroups: device.features.has("subgroups"),
+    subgroups: subgroupsUsable(device.features.has("subgroups"), info?.subgroupMinSize),
     f16: device.features.has("shader-f16"),
     subgroupMatrix: sgm ? [...(info?.subgroupMatrixConfigs ?? [])].map(plainConfig) : [],
     subgroupMinSize: info?.subgroupMinSize,

@@ -7,7 +7,7 @@
 //   const gpu = await openGpu(navigator.gpu);          // any GPU object
 import { platform, serverRuntime } from "../platform/current.ts";
 import { awaitGpu } from "./wait.ts";
-import type { SubgroupMatrixConfig } from "../kernels/matmul/common.ts";
+import { type SubgroupMatrixConfig, subgroupsUsable } from "../kernels/matmul/common.ts";
 
 export interface Gpu {
   device: GPUDevice;
@@ -114,7 +114,7 @@ export async function openGpu(api: GPU): Promise<Gpu> {
     adapter,
     description,
     features: {
-      subgroups: requiredFeatures.includes("subgroups"),
+      subgroups: subgroupsUsable(requiredFeatures.includes("subgroups"), ext.subgroupMinSize),
       f16: requiredFeatures.includes("shader-f16"),
       timestamps: requiredFeatures.includes("timestamp-query"),
       tensorCores: subgroupMatrix,
