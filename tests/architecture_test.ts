@@ -45,7 +45,7 @@ function files(dir: string, out: string[] = []): string[] {
 /** Source folders of the product: every top-level folder holding TypeScript, except the suite and docs. */
 function productFolders(): string[] {
   return readdirSync(ROOT).filter((d) =>
-    !d.startsWith(".") && !["node_modules", "tests", "docs", "runs", "results"].includes(d) &&
+    !d.startsWith(".") && !["node_modules", "tests", "docs", "runs", "results", "scratch"].includes(d) &&
     statSync(join(ROOT, d)).isDirectory() && files(join(ROOT, d)).length > 0
   );
 }
