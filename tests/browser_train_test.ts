@@ -1,0 +1,138 @@
+// Training in a real browser (issue #16): the training check page (web/train_check.ts) trains a
+// small Barlow Twins spec on the synthetic set in headless Chromium, with the same spec, compiler
+// and WGSL as Deno, and the same initial weights (initialised from the spec's seed). Its per-step
+// losses must be Deno's, and a checkpoint must carry a run across: one saved in the page continues
+// in Deno, one saved in Deno continues in the page, both on the uninterrupted run's losses.
+//
+// Tolerance (LOSS_RTOL): the page's adapters are not Deno's Dawn-on-lavapipe. lavapipe through
+// ANGLE in compatibility mode has no subgroups (other matmul kernels) and runs WGSL translated to
+// GLSL; SwiftShader is another CPU backend (its own exp/log/sqrt). Sums may run in another order and
+// round differently, and 20 training steps carry the differences forward. Measured on this spec
+// (f32 ulp of the loss: 2^-24 relative = 6e-8):
+//   Deno with vs without the subgroup matmul kernels:              bit for bit (same k order)
+//   page on compat-lavapipe vs Deno:                                bit for bit
+//   page on SwiftShader vs Deno:                                    ≤ 1.4e-7 relative (2 ulp)
+//   Deno from initial weights nudged by 1 ulp (every other one):    ≤ 2.4e-7 relative at any step
+// so a rounding-level difference stays rounding-level over 20 steps. The tolerance, 2e-6 (~30
+// ulp), is 8× the largest of these; the subtlest defect tried, a resume that loses the LARS
+// momentum, moves the losses by up to 2.4e-4 relative (120× the tolerance).
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { CHECKPOINT_FILE } from "../io/checkpoint.ts";
+import { train } from "../train/trainer.ts";
+import type { TrainReply, TrainRequest } from "../web/train_check.ts";
+import { CHROMIUM } from "./util/browser.ts";
+import { type CheckCall, withCheckPage } from "./util/check_page.ts";
+import { smallPipeline } from "./util/small_pipeline.ts";
+import type { PipelineSpec } from "../dsl/schema.ts";
+
+const LOSS_RTOL = 2e-6;
+const STEPS = 20, STOP = 10;
+
+const haveChromium = (() => {
+  try {
+    return Deno.statSync(CHROMIUM).isFile;
+  } catch {
+    return false;
+  }
+})();
+
+/** 10 of the 31 steps of an epoch: the resume point lies mid-epoch, the warmup is over before it. */
+const smallBarlow = (): Promise<PipelineSpec> =>
+  smallPipeline("barlow", { img: 16, batch: 32, steps: STEPS, warmup: 2 }, ["--encoder", "mlp:64", "--proj", "64,32"]);
+
+const quiet = () => {};
+
+/** Deno's run of `spec`: losses by step, and the checkpoint it ends with. */
+async function denoRun(
+  spec: PipelineSpec,
+  o: { stopAfter?: number; resume?: Uint8Array } = {},
+): Promise<{ losses: Map<number, number>; checkpoint: Uint8Array }> {
+  const out = await Deno.makeTempDir({ prefix: "browser_train_test_" });
+  try {
+    let resume: string | undefined;
+    if (o.resume) {
+      resume = join(out, "from.safetensors");
+      await Deno.writeFile(resume, o.resume);
+    }
+    const run = await train({ spec, out: join(out, "run"), logEvery: 1, log: quiet, stopAfter: o.stopAfter, resume });
+    run.dispose();
+    return {
+      losses: new Map(run.losses.map((l) => [l.step, l.loss])),
+      checkpoint: await Deno.readFile(join(out, "run", CHECKPOINT_FILE)),
+    };
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+}
+
+const toBase64 = (b: Uint8Array) => {
+  let s = "";
+  for (let i = 0; i < b.length; i += 0x8000) s += String.fromCharCode(...b.subarray(i, i + 0x8000));
+  return btoa(s);
+};
+const fromBase64 = (t: string) => Uint8Array.from(atob(t), (c) => c.charCodeAt(0));
+
+/** The page's run of the request (window.sslCheck.train), with its losses by step. */
+async function pageRun(call: CheckCall, req: TrainRequest): Promise<TrainReply & { byStep: Map<number, number> }> {
+  const r = await call("train", req);
+  return { ...r, byStep: new Map(r.steps.map((s, i) => [s, r.losses[i]])) };
+}
+
+/** Every step of `want` from `from` on is in `got`, within LOSS_RTOL; returns the worst relative difference. */
+function assertLosses(got: Map<number, number>, want: Map<number, number>, from: number, what: string): number {
+  const steps = [...want.keys()].filter((s) => s >= from);
+  assert.deepEqual([...got.keys()], steps, `${what}: steps`);
+  let worst = 0;
+  for (const s of steps) {
+    const g = got.get(s)!, w = want.get(s)!;
+    const rel = Math.abs(g - w) / Math.abs(w);
+    assert.ok(Number.isFinite(g) && rel <= LOSS_RTOL, `${what}: step ${s}: loss ${g}, Deno ${w} (relative ${rel})`);
+    worst = Math.max(worst, rel);
+  }
+  return worst;
+}
+
+Deno.test({
+  name: "lavapipe in compatibility mode: the page's losses are Deno's; checkpoints resume page → Deno and Deno → page",
+  ignore: !haveChromium,
+  fn: async () => {
+    const spec = await smallBarlow();
+    const straight = await denoRun(spec);
+    const denoHalf = await denoRun(spec, { stopAfter: STOP });
+    assert.equal(straight.losses.size, STEPS);
+    await withCheckPage("compat-lavapipe", async (call) => {
+      const whole = await pageRun(call, { spec });
+      assert.match(whole.adapter, /llvmpipe/);
+      assert.equal(whole.endStep, STEPS);
+      const parity = assertLosses(whole.byStep, straight.losses, 0, "page, 20 steps");
+
+      // page → Deno: the page's checkpoint at step 10 continues in Deno
+      const pageHalf = await pageRun(call, { spec, stopAfter: STOP });
+      assert.equal(pageHalf.endStep, STOP);
+      const inDeno = await denoRun(spec, { resume: fromBase64(pageHalf.checkpoint) });
+      const toDeno = assertLosses(inDeno.losses, straight.losses, STOP, "page checkpoint resumed in Deno");
+
+      // Deno → page: Deno's checkpoint at step 10 continues in the page
+      const inPage = await pageRun(call, { spec, resume: toBase64(denoHalf.checkpoint) });
+      assert.equal(inPage.endStep, STEPS);
+      const toPage = assertLosses(inPage.byStep, straight.losses, STOP, "Deno checkpoint resumed in the page");
+      console.log(`worst relative loss difference: parity ${parity}, page→Deno ${toDeno}, Deno→page ${toPage}`);
+    });
+  },
+});
+
+Deno.test({
+  name: "SwiftShader: the page's losses over 20 steps are Deno's",
+  ignore: !haveChromium,
+  fn: async () => {
+    const spec = await smallBarlow();
+    const straight = await denoRun(spec);
+    await withCheckPage("swiftshader", async (call) => {
+      const whole = await pageRun(call, { spec });
+      assert.match(whole.adapter, /SwiftShader/);
+      const parity = assertLosses(whole.byStep, straight.losses, 0, "page on SwiftShader, 20 steps");
+      console.log(`worst relative loss difference on SwiftShader: ${parity}`);
+    });
+  },
+});
