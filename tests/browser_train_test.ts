@@ -15,10 +15,12 @@
 //   Deno from initial weights nudged by 1 ulp (every other one):    ≤ 2.4e-7 relative at any step
 // so a rounding-level difference stays rounding-level over 20 steps. The tolerance, 2e-6 (~30
 // ulp), is 8× the largest of these; the subtlest defect tried, a resume that loses the LARS
-// momentum, moves the losses by up to 2.4e-4 relative (120× the tolerance).
+// momentum, moves the losses by up to 2.4e-4 relative (120× the tolerance). The last test keeps
+// both ends measured: the 1-ulp nudge must stay within a quarter of it, the defect 10× above it.
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { CHECKPOINT_FILE } from "../io/checkpoint.ts";
+import { decodeSafetensors, encodeSafetensors, type TensorEntry } from "../io/safetensors.ts";
 import { train } from "../train/trainer.ts";
 import type { TrainReply, TrainRequest } from "../web/train_check.ts";
 import { CHROMIUM } from "./util/browser.ts";
@@ -135,4 +137,37 @@ Deno.test({
       console.log(`worst relative loss difference on SwiftShader: ${parity}`);
     });
   },
+});
+
+/** `ck` with every tensor whose name matches `which` changed by `edit` (a copy). */
+function editCheckpoint(ck: Uint8Array, which: RegExp, edit: (t: TensorEntry) => void): Uint8Array {
+  const { tensors, metadata } = decodeSafetensors(ck);
+  for (const [name, t] of Object.entries(tensors)) if (which.test(name)) edit(t);
+  return encodeSafetensors(tensors, metadata);
+}
+
+/** The worst relative difference of `got` from `want` over the steps of `want` from `from` on. */
+function worstDifference(got: Map<number, number>, want: Map<number, number>, from: number): number {
+  let worst = 0;
+  for (const [s, w] of want) if (s >= from) worst = Math.max(worst, Math.abs(got.get(s)! - w) / Math.abs(w));
+  return worst;
+}
+
+Deno.test("the tolerance: a 1-ulp nudge of the initial weights stays inside it, a resume that loses LARS momentum does not", async () => {
+  const spec = await smallBarlow();
+  const straight = await denoRun(spec);
+  // rounding: every other nonzero value of the initial state one ulp up (as if summed in another order)
+  const start = await denoRun(spec, { stopAfter: 0 });
+  const nudged = editCheckpoint(start.checkpoint, /./, (t) => {
+    const bits = new Uint32Array(t.data.buffer, t.data.byteOffset, t.data.length);
+    for (let i = 0; i < bits.length; i += 2) if (t.data[i] !== 0) bits[i] += 1;
+  });
+  const rounding = worstDifference((await denoRun(spec, { resume: nudged })).losses, straight.losses, 0);
+  assert.ok(rounding > 0 && rounding <= LOSS_RTOL / 4, `a 1-ulp nudge moved the losses by ${rounding}`);
+  // a defect: the checkpoint at step 10 without the optimizer's momentum
+  const half = await denoRun(spec, { stopAfter: STOP });
+  const lost = editCheckpoint(half.checkpoint, /\.momentum$/, (t) => t.data.fill(0));
+  const defect = worstDifference((await denoRun(spec, { resume: lost })).losses, straight.losses, STOP);
+  assert.ok(defect > 10 * LOSS_RTOL, `losing the momentum moved the losses by only ${defect}`);
+  console.log(`1-ulp nudge: ${rounding}; momentum lost on resume: ${defect}; tolerance ${LOSS_RTOL}`);
 });
