@@ -14,7 +14,7 @@ import { loadDatasetFromBytes } from "../data/from_bytes.ts";
 import type { LoadOptions } from "../data/load.ts";
 import type { PipelineSpec } from "../dsl/schema.ts";
 import { CHECKPOINT_FILE } from "../io/checkpoint.ts";
-import { getGpu } from "../runtime/device.ts";
+import { getGpu, type Gpu } from "../runtime/device.ts";
 import { runMethod } from "../run/method_run.ts";
 import { train } from "../train/trainer.ts";
 
@@ -35,6 +35,8 @@ export interface PageRunOptions {
 
 export interface PageRun {
   adapter: string;
+  /** what the kernels could use: the compiler picks its variants from these */
+  features: Gpu["features"];
   /** the loss of each logged step */
   losses: { step: number; loss: number }[];
   /** the step the run stands at (the checkpoint's) */
@@ -79,6 +81,7 @@ export async function runInPage(o: PageRunOptions): Promise<PageRun> {
     try {
       return {
         adapter: gpu.description,
+        features: { ...gpu.features },
         losses: run.losses,
         endStep: run.endStep,
         seconds: run.seconds,

@@ -19,6 +19,8 @@ export interface TrainRequest {
 
 export interface TrainReply {
   adapter: string;
+  /** the adapter's subgroups were used (the subgroup matmul kernels) */
+  subgroups: boolean;
   losses: number[];
   /** the step of each loss */
   steps: number[];
@@ -82,6 +84,7 @@ async function trainCheck(req: TrainRequest): Promise<TrainReply> {
   });
   return {
     adapter: run.adapter,
+    subgroups: run.features.subgroups,
     losses: run.losses.map((l) => l.loss),
     steps: run.losses.map((l) => l.step),
     endStep: run.endStep,
