@@ -28,16 +28,19 @@ if (kind !== "fashion-mnist" || arg) {
 }
 console.log(`Chromium ${chromiumLaunch(CONFIG).args.join(" ")}`);
 const t0 = performance.now();
-const r = await withCheckPage(CONFIG, (call) =>
-  call("fullRun", {
+const r = await withCheckPage(CONFIG, (call, page) => {
+  page.on("console", (m) => {
+    if (m.type() === "info") console.log(`  page: ${m.text()}`);
+  });
+  return call("fullRun", {
     spec,
     dataUrl: "/data/fashion-mnist/",
     kind: "fashion-mnist",
     trainLimit: spec.data.trainLimit,
     testLimit: spec.data.testLimit,
-  }));
+  });
+});
 const wall = (performance.now() - t0) / 1000;
-for (const line of r.log) console.log(`  page: ${line}`);
 const pct = (v: unknown) => {
   const n = typeof v === "number" ? v : (v as { value?: number } | undefined)?.value;
   return typeof n === "number" ? `${(n <= 1 ? n * 100 : n).toFixed(2)}%` : String(JSON.stringify(v));

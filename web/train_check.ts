@@ -112,7 +112,16 @@ async function benchStep(req: BenchRequest): Promise<BenchReply> {
 async function fullRun(req: FullRunRequest): Promise<FullRunReply> {
   const log: string[] = [];
   const data = await fetchDataset(req.dataUrl, req.kind, { trainLimit: req.trainLimit, testLimit: req.testLimit });
-  const run = await runInPage({ spec: req.spec, data, evaluate: true, log: (s) => log.push(s) });
+  // console.info too: a harness can show a long run's progress as it goes
+  const run = await runInPage({
+    spec: req.spec,
+    data,
+    evaluate: true,
+    log: (s) => {
+      log.push(s);
+      console.info(s);
+    },
+  });
   return {
     adapter: run.adapter,
     seconds: run.seconds,
