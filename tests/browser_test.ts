@@ -164,6 +164,34 @@ Deno.test("the build bundles each NAME.ts that has a NAME.html, and refuses a pa
   }
 });
 
+Deno.test("the build lets a page import node: dynamically (as platform/current.ts does), never at load", async () => {
+  const dir = await Deno.makeTempDir();
+  const out = `${dir}/dist`;
+  try {
+    Deno.writeTextFileSync(`${dir}/d.html`, "<!doctype html>");
+    Deno.writeTextFileSync(
+      `${dir}/d.ts`,
+      `const server = "Deno" in globalThis;\nconst m = server ? await import("./server.ts") : undefined;\n` +
+        `document.title = String(m?.size("x") ?? "page");\n`,
+    );
+    Deno.writeTextFileSync(
+      `${dir}/server.ts`,
+      `import { statSync } from "node:fs";\nexport const size = (p: string) => statSync(p).size;\n`,
+    );
+    assert.deepEqual(await nodeImportChains([`${dir}/d.ts`]), []);
+    await buildWeb(out, dir);
+    const js = [...Deno.readDirSync(out)].map((e) => e.name).filter((n) => n.endsWith(".js"));
+    const page = Deno.readTextFileSync(`${out}/d.js`);
+    assert.doesNotMatch(page, /node:fs/);
+    // the node: import sits in a chunk of its own, which the page imports only when the import runs
+    const chunk = js.find((n) => n !== "d.js" && Deno.readTextFileSync(`${out}/${n}`).includes(`from "node:fs"`));
+    assert.ok(chunk, `no chunk holds node:fs: ${js.join(", ")}`);
+    assert.match(page, new RegExp(`import\\("\\./${chunk.replace(/\./g, "\\.")}"\\)`));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const relativeTo = (abs: string) => relative(ROOT, abs);
 

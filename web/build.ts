@@ -1,10 +1,13 @@
 // Bundles the pages' scripts for the browser with Deno's own bundler (`deno bundle --platform
 // browser`): every web/NAME.ts that has a web/NAME.html beside it is a page, and becomes
-// dist/NAME.js (with a linked source map), so a new page needs only its two files.
+// dist/NAME.js (with a linked source map; code shared by pages, and each dynamic import, in
+// further .js files in dist/), so a new page needs only its two files.
 //
 // Deno's bundler leaves a `node:` import in the output as an import the browser cannot load, and
 // still exits 0; so the module graph is checked first (`deno info --json`), and a page that reaches
-// a `node:` module fails here, naming the chain of imports that leads to it.
+// a `node:` module through static imports fails here, naming the chain of imports that leads to
+// it. A dynamic import (platform/current.ts loads platform/node.ts only under Deno, Bun or Node)
+// stays in a chunk the page loads only if the import runs.
 //
 //   deno run -A web/build.ts [--outdir DIR]
 import { dirname, join, relative } from "node:path";
@@ -46,18 +49,47 @@ export async function buildWeb(outdir = DIST_DIR, dir = WEB_DIR): Promise<Built>
   await Deno.remove(outdir, { recursive: true }).catch((e) => {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   });
-  const out = await deno(["bundle", "--platform", "browser", "--sourcemap=linked", "--outdir", outdir, ...entries]);
+  // code splitting keeps each dynamic import (the server platform's node: modules) in a chunk of
+  // its own, loaded only if the import runs; without it they would be hoisted into the page
+  const out = await deno([
+    "bundle",
+    "--platform",
+    "browser",
+    "--code-splitting",
+    "--sourcemap=linked",
+    "--outdir",
+    outdir,
+    ...entries,
+  ]);
   if (!out.ok) throw new Error(`web/build.ts: deno bundle failed:\n${out.stderr}`);
   for (const p of pages) {
     const js = join(outdir, `${p}.js`);
-    const text = await Deno.readTextFile(js).catch(() => {
+    await Deno.stat(js).catch(() => {
       throw new Error(`web/build.ts: deno bundle wrote no ${relative(ROOT, js)}:\n${out.stderr}`);
     });
-    // anything still imported from outside the bundle would fail in the page at load time
-    const external = [...text.matchAll(/^import\b[^;]*?\bfrom\s*["']([^"']+)["']/gm)].map((m) => m[1]);
+    // anything the page loads at start from outside the bundle would fail in the page at load time
+    const external = await staticImports(outdir, `${p}.js`);
     if (external.length) throw new Error(`web/build.ts: ${p}.js still imports ${external.join(", ")}`);
   }
   return { pages, outdir, ms: performance.now() - t0 };
+}
+
+/** What `file` in `outdir` and the chunks it imports statically import from outside `outdir`. */
+async function staticImports(outdir: string, file: string): Promise<string[]> {
+  const external: string[] = [];
+  const seen = new Set<string>();
+  const queue = [file];
+  while (queue.length) {
+    const f = queue.shift()!;
+    if (seen.has(f)) continue;
+    seen.add(f);
+    const text = await Deno.readTextFile(join(outdir, f));
+    for (const m of text.matchAll(/^import\b[^;]*?["']([^"']+)["']/gm)) {
+      if (m[1].startsWith("./")) queue.push(m[1].slice(2));
+      else external.push(m[1]);
+    }
+  }
+  return external;
 }
 
 /**
@@ -72,11 +104,15 @@ export async function nodeImportChains(entries: string[]): Promise<string[]> {
     if (!out.ok) throw new Error(`web/build.ts: deno info ${entry} failed:\n${out.stderr}`);
     return JSON.parse(out.stdout) as {
       roots: string[];
-      modules: { specifier: string; dependencies?: { code?: { specifier: string } }[] }[];
+      modules: { specifier: string; dependencies?: { code?: { specifier: string }; isDynamic?: boolean }[] }[];
     };
   }));
   const info = { roots: infos.flatMap((i) => i.roots), modules: infos.flatMap((i) => i.modules) };
-  const deps = new Map(info.modules.map((m) => [m.specifier, (m.dependencies ?? []).flatMap((d) => d.code ?? [])]));
+  // a dynamic import is loaded only when it runs: platform/current.ts imports platform/node.ts only
+  // under Deno, Bun or Node, and the bundle keeps it in a chunk of its own that a page never loads
+  const deps = new Map(
+    info.modules.map((m) => [m.specifier, (m.dependencies ?? []).flatMap((d) => d.isDynamic ? [] : d.code ?? [])]),
+  );
   const name = (s: string) => s.startsWith("file:") ? relative(ROOT, fromFileUrl(s)) : s;
   const lines: string[] = [];
   const seen = new Set<string>();
