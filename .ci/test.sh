@@ -21,7 +21,7 @@ for habit in "fmt --check" "lint"; do
   fi
 done
 
-if $DENO check mod.ts pipelines/*.ts examples/*.ts bench/*.ts tools/*.ts run/*.ts tests/ 2>&1 | quiet; then
+if $DENO check mod.ts pipelines/*.ts examples/*.ts bench/*.ts tools/*.ts run/*.ts web/*.ts tests/ 2>&1 | quiet; then
   passed=$((passed + 1)); echo "typecheck ... ok"
 else
   failed=$((failed + 1)); echo "typecheck ... FAILED"

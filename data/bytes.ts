@@ -2,11 +2,11 @@
 //
 // Gzip is detected by its magic bytes (1f 8b), not by the file name, so a renamed or
 // already-decompressed `*.gz` file still loads.
-import { readFileSync, statSync } from "node:fs";
+import { files } from "../platform/current.ts";
 import { gunzipChecked } from "./gzip.ts";
 import { DataError } from "./dataset.ts";
 
-/** Maps a node:fs error to a one-line reason ("file not found", "permission denied", …). */
+/** Maps a file error (node's codes, platform/files.ts) to a one-line reason ("file not found", "permission denied", …). */
 export function fsReason(e: unknown): string {
   const code = (e as { code?: string }).code;
   if (code === "ENOENT") return "file not found";
@@ -19,7 +19,7 @@ export function fsReason(e: unknown): string {
 /** The whole file as bytes; DataError naming the file on any failure. */
 export function readBytes(path: string): Uint8Array {
   try {
-    return readFileSync(path);
+    return files().readFile(path);
   } catch (e) {
     throw new DataError(`${path}: ${fsReason(e)}`);
   }
@@ -42,7 +42,7 @@ export const readMaybeGzip = (path: string): Uint8Array => maybeGunzip(readBytes
 
 export function isDir(path: string): boolean {
   try {
-    return statSync(path).isDirectory();
+    return files().stat(path).isDirectory;
   } catch {
     return false;
   }
@@ -50,7 +50,7 @@ export function isDir(path: string): boolean {
 
 export function isFile(path: string): boolean {
   try {
-    return statSync(path).isFile();
+    return files().stat(path).isFile;
   } catch {
     return false;
   }

@@ -4,8 +4,8 @@
 // CIFAR-100: train.bin + test.bin, records of 1 coarse + 1 fine label byte + 3072 pixel bytes.
 // Pixels are 1024 R, then 1024 G, then 1024 B, each plane 32×32 row-major — already CHW.
 // The folder may be the extracted archive's parent (it contains cifar-10-batches-bin/).
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { files } from "../platform/current.ts";
+import { join } from "../platform/path.ts";
 import { bytesToUnit, DataError, type Dataset, limitOf, type Split } from "./dataset.ts";
 import { isDir, isFile, readMaybeGzip } from "./bytes.ts";
 
@@ -89,7 +89,7 @@ function readRecords(
 /** One name per line (batches.meta.txt, fine_label_names.txt), if the file exists and has `count` names. */
 function readNames(file: string, count: number): string[] | undefined {
   if (!isFile(file)) return undefined;
-  const names = new TextDecoder().decode(readFileSync(file)).split(/\r?\n/).map((s) => s.trim()).filter((s) => s);
+  const names = new TextDecoder().decode(files().readFile(file)).split(/\r?\n/).map((s) => s.trim()).filter((s) => s);
   return names.length === count ? names : undefined;
 }
 
@@ -112,7 +112,7 @@ export interface CifarOptions {
 
 export function loadCifar10(dir: string, opts: CifarOptions = {}): Split {
   const d = batchDir(dir, "cifar-10-batches-bin", "test_batch.bin");
-  const batches = readdirSync(d)
+  const batches = files().readdir(d)
     .map((f) => /^data_batch_(\d+)\.bin(\.gz)?$/.exec(f))
     .filter((m): m is RegExpExecArray => m !== null)
     .sort((a, b) => Number(a[1]) - Number(b[1]))

@@ -9,8 +9,8 @@
 // with `size` each image is resized (antialiased bilinear) to it. Channels: 1 when every
 // image is gray (R = G = B), else 3 (gray images replicated); `channels` forces either
 // (3 → 1 by luma 0.299 R + 0.587 G + 0.114 B).
-import { readdirSync } from "node:fs";
-import { join } from "node:path";
+import { files } from "../platform/current.ts";
+import { join } from "../platform/path.ts";
 import { DataError, type Dataset, limitOf, type Split } from "./dataset.ts";
 import { fsReason, isDir, readBytes } from "./bytes.ts";
 import { type Decoded, decodeImage } from "./decode.ts";
@@ -31,7 +31,7 @@ export interface FolderOptions {
 
 function listDir(dir: string): string[] {
   try {
-    return readdirSync(dir).filter((f) => !f.startsWith(".")).sort();
+    return files().readdir(dir).filter((f) => !f.startsWith(".")).sort();
   } catch (e) {
     throw new DataError(`${dir}: ${fsReason(e)}`);
   }

@@ -3,8 +3,8 @@
 //   bytes 0–1: 0x00 0x00   byte 2: element type (0x08 = unsigned byte)   byte 3: rank
 //   then rank big-endian uint32 dimensions, then the elements row-major.
 // Images are rank 3 (n, rows, cols), labels rank 1 (n). Files may be gzipped or not.
-import { readdirSync } from "node:fs";
-import { join } from "node:path";
+import { files } from "../platform/current.ts";
+import { join } from "../platform/path.ts";
 import { bytesToUnit, DataError, type Dataset, limitOf, type Split } from "./dataset.ts";
 import { isDir, readMaybeGzip } from "./bytes.ts";
 
@@ -82,7 +82,7 @@ export interface IdxFiles {
 export function findIdxFiles(dir: string): IdxFiles | { missing: string[] } {
   let names: string[];
   try {
-    names = readdirSync(dir);
+    names = files().readdir(dir);
   } catch {
     names = [];
   }

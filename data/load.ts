@@ -7,7 +7,7 @@
 //   "cifar100:<dir>"            CIFAR-100 binary version (opts.labels: "fine" | "coarse")
 //   "synthetic"                 procedurally generated shapes (opts.synthetic)
 //   "<dir>"                     IDX files, CIFAR batches, or an image folder, detected by content
-import { join } from "node:path";
+import { join } from "../platform/path.ts";
 import { checkDataset, DataError, type Split } from "./dataset.ts";
 import { isDir, isFile } from "./bytes.ts";
 import { FASHION_MNIST_CLASSES, findIdxFiles, loadIdxSplit, MNIST_CLASSES } from "./idx.ts";

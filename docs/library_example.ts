@@ -1,7 +1,8 @@
 // Using ssl-webgpu from another project: build a spec with the builders, check its JSON form,
 // train it. In your project, import from the path of ssl-webgpu's mod.ts (below it is this
 // repository's). tests/library_test.ts runs this file and checks that the README shows it.
-import { aug, barlowTwins, branch, cosine, crop, lars, mlp, pipeline, train, validateSpec, views } from "../mod.ts";
+import { aug, barlowTwins, branch, cosine, crop, lars, mlp } from "../mod.ts"; // the spec builders
+import { pipeline, train, validateSpec, views } from "../mod.ts";
 
 /** Trains a small λ-free Barlow Twins on the synthetic set; returns the logged losses. */
 export async function trainMyMethod(out: string, steps = 20): Promise<number[]> {

@@ -1,9 +1,9 @@
 // Specs on disk and in checkpoints: canonical JSON (keys sorted at every level, so equal specs
 // give equal bytes), a SHA-256 hash of that JSON, and save/load with errors that name the file.
-// Uses node:fs and node:crypto, which Deno, Bun and Node all provide.
-import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
+// Files through platform/files (node:fs, or a page's in-memory store).
+import { files } from "../platform/current.ts";
+import { dirname } from "../platform/path.ts";
+import { sha256Hex } from "./sha256.ts";
 import { SpecError } from "./error.ts";
 import { specFileIssue } from "./limits.ts";
 import type { PipelineSpec } from "./schema.ts";
@@ -38,7 +38,7 @@ export function canonicalJSON(value: unknown, indent = 0): string {
  * defaults, so a JSON file that leaves out defaulted fields hashes like the full spec.
  */
 export function specHash(spec: unknown): string {
-  return createHash("sha256").update(canonicalJSON(validateSpecStructure(spec))).digest("hex");
+  return sha256Hex(canonicalJSON(validateSpecStructure(spec)));
 }
 
 /**
@@ -66,9 +66,9 @@ export function loadSpec(file: string, opts: Pick<ValidateOptions, "graphIssues"
   let text: string;
   try {
     // the size first: a 50 MB file is refused without being read
-    const tooBig = specFileIssue(statSync(file).size);
+    const tooBig = specFileIssue(files().stat(file).size);
     if (tooBig) throw new SpecError(tooBig, file);
-    text = readFileSync(file, "utf8");
+    text = files().readText(file);
   } catch (e) {
     if (e instanceof SpecError) throw e;
     throw new SpecError({ path: "", message: `cannot read the spec file: ${(e as Error).message}` }, file);
@@ -79,6 +79,6 @@ export function loadSpec(file: string, opts: Pick<ValidateOptions, "graphIssues"
 /** Validates and writes a spec as pretty canonical JSON, creating the folder if needed. */
 export function saveSpec(file: string, spec: unknown): void {
   const valid = validateSpecStructure(spec);
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, canonicalJSON(valid, 2) + "\n");
+  files().mkdir(dirname(file));
+  files().writeFile(file, canonicalJSON(valid, 2) + "\n");
 }

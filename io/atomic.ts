@@ -2,20 +2,10 @@
 //
 // A crash or a full disk mid-write then leaves either the old file or the new one, never a
 // truncated checkpoint. The temp file must be in the same folder because rename is only
-// atomic within one file system. node:fs so the same code runs under Deno, Bun and Node.
-import {
-  closeSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  renameSync,
-  statSync,
-  unlinkSync,
-  writeSync,
-} from "node:fs";
-import { basename, dirname, join } from "node:path";
-import process from "node:process";
+// atomic within one file system. Through platform/files, so the same code runs under Deno, Bun
+// and Node (node:fs) and in a page (in memory, where every write is whole anyway).
+import { files, host } from "../platform/current.ts";
+import { basename, dirname, join } from "../platform/path.ts";
 
 /** A failed atomic write; the message names the target file (not the temp file) and the reason. */
 export class AtomicWriteError extends Error {
@@ -29,40 +19,20 @@ export class AtomicWriteError extends Error {
 export function writeFileAtomic(path: string, data: Uint8Array | string | Uint8Array[]): void {
   const chunks = typeof data === "string" ? [new TextEncoder().encode(data)] : Array.isArray(data) ? data : [data];
   const dir = dirname(path);
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`);
+  const fs = files();
+  const tmp = join(dir, `.${basename(path)}.${host().pid}.${Math.random().toString(36).slice(2, 10)}.tmp`);
   // (the name format is what cleanStaleTemps recognises: .<file>.<pid>.<random>.tmp)
-  let fd: number | undefined;
   try {
-    mkdirSync(dir, { recursive: true });
-    fd = openSync(tmp, "wx", 0o644);
-    for (const c of chunks) {
-      // writeSync may write less than asked (e.g. large buffers); loop until the chunk is done.
-      for (let off = 0; off < c.length;) off += writeSync(fd, c, off, c.length - off);
-    }
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = undefined;
-    renameSync(tmp, path);
+    fs.mkdir(dir);
+    fs.writeFile(tmp, chunks, { exclusive: true, mode: 0o644, sync: true });
+    fs.rename(tmp, path);
   } catch (e) {
-    if (fd !== undefined) closeSync(fd);
     try {
-      unlinkSync(tmp);
+      fs.unlink(tmp);
     } catch { /* the temp file may not exist */ }
     throw new AtomicWriteError(path, (e as Error).message);
   }
-  syncDir(dir);
-}
-
-/** Persists the rename itself (the directory entry). Best effort: some platforms refuse. */
-function syncDir(dir: string) {
-  try {
-    const fd = openSync(dir, "r");
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch { /* not supported for directories here (e.g. Windows); the data itself is synced */ }
+  fs.syncDir(dir); // persists the rename itself (the directory entry)
 }
 
 /** `.<file>.<pid>.<random>.tmp`: a temp file of writeFileAtomic. */
@@ -70,12 +40,7 @@ const TEMP_RE = /^\.(.+)\.(\d+)\.([a-z0-9]+)\.tmp$/;
 
 /** Whether process `pid` exists (EPERM: it exists but belongs to someone else). */
 export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as { code?: string }).code === "EPERM";
-  }
+  return host().alive(pid);
 }
 
 /**
@@ -88,7 +53,7 @@ export function processAlive(pid: number): boolean {
 export function cleanStaleTemps(dir: string, maxAgeMs = 10 * 60_000): string[] {
   let names: string[];
   try {
-    names = readdirSync(dir);
+    names = files().readdir(dir);
   } catch (e) {
     if ((e as { code?: string }).code === "ENOENT") return [];
     throw new Error(`cannot list ${dir} to clean stale temp files: ${(e as Error).message}`);
@@ -101,16 +66,16 @@ export function cleanStaleTemps(dir: string, maxAgeMs = 10 * 60_000): string[] {
     const pid = Number(m[2]);
     let age: number;
     try {
-      const st = statSync(path);
-      if (!st.isFile()) continue;
+      const st = files().stat(path);
+      if (!st.isFile) continue;
       age = Date.now() - st.mtimeMs;
     } catch {
       continue; // gone meanwhile
     }
-    const writerGone = pid !== process.pid && !processAlive(pid);
+    const writerGone = pid !== host().pid && !processAlive(pid);
     if (!writerGone && age <= maxAgeMs) continue;
     try {
-      unlinkSync(path);
+      files().unlink(path);
       removed.push(path);
     } catch (e) {
       if ((e as { code?: string }).code !== "ENOENT") {

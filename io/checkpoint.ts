@@ -6,8 +6,8 @@
 // metadata (RNG seed/counters as decimal strings, the adapter, …). Loading validates the
 // file, the format tag, and optionally the spec hash and the tensor names and shapes the
 // caller's compiled graph expects, and that every value is finite.
-import { join } from "node:path";
-import { statSync } from "node:fs";
+import { files } from "../platform/current.ts";
+import { join } from "../platform/path.ts";
 import { AtomicWriteError } from "./atomic.ts";
 import { type Metadata, readSafetensors, type Tensors, writeSafetensors } from "./safetensors.ts";
 
@@ -46,7 +46,7 @@ export class CheckpointError extends Error {
 /** `<dir>/checkpoint.safetensors`, or `path` itself when it names a file. */
 export function checkpointPath(dirOrFile: string): string {
   try {
-    if (statSync(dirOrFile).isFile()) return dirOrFile;
+    if (files().stat(dirOrFile).isFile) return dirOrFile;
   } catch { /* not there yet: treat as a folder */ }
   return join(dirOrFile, CHECKPOINT_FILE);
 }

@@ -5,9 +5,8 @@
 // process can create and write: that is tried now, with the error naming the path.
 // openRunFolder adds the run's lock (io/run_lock.ts) and, when the run is refused before it
 // wrote anything, removes the folder it created, so a refused run leaves nothing behind.
-import { mkdirSync, readdirSync, rmdirSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import process from "node:process";
+import { files, host } from "../platform/current.ts";
+import { dirname, join } from "../platform/path.ts";
 import { CHECKPOINT_FILE } from "./checkpoint.ts";
 import { acquireRunLock, type RunLock, RunLockedError } from "./run_lock.ts";
 
@@ -59,13 +58,13 @@ export function checkRunFolder(out: string, opts: RunFolderOptions = {}): { exis
     throw new RunFolderError(`${out}: --resume and --overwrite exclude each other (continue the run, or replace it)`);
   }
   try {
-    mkdirSync(out, { recursive: true });
+    files().mkdir(out);
   } catch (e) {
     throw new RunFolderError(`cannot create the run folder ${out}: ${reason(e)}; choose another folder with --out`);
   }
   let names: string[];
   try {
-    names = readdirSync(out);
+    names = files().readdir(out);
   } catch (e) {
     throw new RunFolderError(`cannot read the run folder ${out}: ${reason(e)}; choose another folder with --out`);
   }
@@ -80,10 +79,10 @@ export function checkRunFolder(out: string, opts: RunFolderOptions = {}): { exis
   // write access, tried with a file of our own (a folder can be listable but not writable);
   // created exclusively under an unguessable name, so a file or link planted there is never
   // followed or truncated
-  const probe = join(out, `.write-test.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`);
+  const probe = join(out, `.write-test.${host().pid}.${Math.random().toString(36).slice(2, 10)}.tmp`);
   try {
-    writeFileSync(probe, "", { mode: 0o600, flag: "wx" });
-    unlinkSync(probe);
+    files().writeFile(probe, "", { mode: 0o600, exclusive: true });
+    files().unlink(probe);
   } catch (e) {
     throw new RunFolderError(`cannot write in the run folder ${out}: ${reason(e)}; choose another folder with --out`);
   }
@@ -91,8 +90,9 @@ export function checkRunFolder(out: string, opts: RunFolderOptions = {}): { exis
     for (const f of existing) {
       const path = join(out, f);
       try {
-        rmSync(path, { force: true });
+        files().unlink(path);
       } catch (e) {
+        if ((e as { code?: string }).code === "ENOENT") continue;
         throw new RunFolderError(`--overwrite: cannot remove ${path}: ${reason(e)}`);
       }
     }
@@ -120,16 +120,17 @@ export function openRunFolder(out: string, opts: RunFolderOptions & { log?: (s: 
   }
   let created: string | undefined;
   try {
-    created = mkdirSync(out, { recursive: true }) ?? undefined;
+    created = files().mkdir(out);
   } catch (e) {
     throw new RunFolderError(`cannot create the run folder ${out}: ${reason(e)}; choose another folder with --out`);
   }
   const removeCreated = () => {
     if (created === undefined) return;
     // from `out` up to the first folder made for it; a folder something was written to stays
-    for (let dir = resolve(out); dir.length >= resolve(created).length; dir = dirname(dir)) {
+    const fs = files();
+    for (let dir = fs.resolve(out); dir.length >= fs.resolve(created).length; dir = dirname(dir)) {
       try {
-        rmdirSync(dir);
+        fs.rmdir(dir);
       } catch {
         return;
       }

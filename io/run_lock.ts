@@ -4,10 +4,8 @@
 // gone (killed, crashed: it could not remove its lock) is stale: the next run takes it over and
 // says so. Only a process on the same host can be checked; a lock from another host is
 // refused, with the file to delete when that run is known to be over.
-import { hostname } from "node:os";
-import { basename, dirname, join } from "node:path";
-import { linkSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
-import process from "node:process";
+import { files, host } from "../platform/current.ts";
+import { basename, dirname, join } from "../platform/path.ts";
 import { processAlive } from "./atomic.ts";
 
 export const LOCK_FILE = "run.lock";
@@ -42,7 +40,7 @@ export interface RunLock {
  */
 export function acquireRunLock(dir: string, log: (s: string) => void = () => {}): RunLock {
   const path = join(dir, LOCK_FILE);
-  const me: LockHolder = { pid: process.pid, host: hostname(), started: new Date().toISOString() };
+  const me: LockHolder = { pid: host().pid, host: host().hostname, started: new Date().toISOString() };
   // three tries: a stale lock taken over (or a lock released meanwhile) frees the way
   for (let attempt = 0; attempt < 3; attempt++) {
     if (create(path, me)) return handle(path, me);
@@ -75,10 +73,11 @@ export function acquireRunLock(dir: string, log: (s: string) => void = () => {})
 function create(path: string, me: LockHolder): boolean {
   const text = JSON.stringify(me) + "\n";
   // named as writeFileAtomic names its temps, so cleanStaleTemps removes one a killed run left
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`);
-  writeFileSync(tmp, text, { mode: 0o644, flag: "wx" });
+  const tmp = join(dirname(path), `.${basename(path)}.${host().pid}.${Math.random().toString(36).slice(2, 10)}.tmp`);
+  const fs = files();
+  fs.writeFile(tmp, text, { mode: 0o644, exclusive: true });
   try {
-    linkSync(tmp, path);
+    fs.link(tmp, path);
     return true;
   } catch (e) {
     const code = (e as { code?: string }).code;
@@ -86,21 +85,21 @@ function create(path: string, me: LockHolder): boolean {
     if (code !== "EPERM" && code !== "ENOTSUP" && code !== "ENOSYS") throw e;
     // a file system without hard links: an exclusive create (a reader may catch it empty)
     try {
-      writeFileSync(path, text, { mode: 0o644, flag: "wx" });
+      fs.writeFile(path, text, { mode: 0o644, exclusive: true });
       return true;
     } catch (e2) {
       if ((e2 as { code?: string }).code === "EEXIST") return false;
       throw e2;
     }
   } finally {
-    unlinkSync(tmp);
+    fs.unlink(tmp);
   }
 }
 
 function readHolder(path: string): LockHolder | "gone" | "unreadable" {
   let text: string;
   try {
-    text = readFileSync(path, "utf8");
+    text = files().readText(path);
   } catch (e) {
     if ((e as { code?: string }).code === "ENOENT") return "gone";
     throw e;
@@ -118,9 +117,9 @@ function readHolder(path: string): LockHolder | "gone" | "unreadable" {
  * back and tries again.
  */
 function takeOver(path: string, stale: LockHolder | "unreadable"): boolean {
-  const aside = `${path}.stale.${process.pid}.${Math.random().toString(36).slice(2, 10)}`;
+  const aside = `${path}.stale.${host().pid}.${Math.random().toString(36).slice(2, 10)}`;
   try {
-    renameSync(path, aside);
+    files().rename(path, aside);
   } catch (e) {
     if ((e as { code?: string }).code === "ENOENT") return false;
     throw e;
@@ -131,12 +130,12 @@ function takeOver(path: string, stale: LockHolder | "unreadable"): boolean {
     : typeof moved === "object" && moved.pid === stale.pid && moved.started === stale.started;
   if (!same) {
     try {
-      linkSync(aside, path);
+      files().link(aside, path);
     } catch { /* a third run holds it now: its lock stands */ }
-    unlinkSync(aside);
+    files().unlink(aside);
     return false;
   }
-  unlinkSync(aside);
+  files().unlink(aside);
   return true;
 }
 
@@ -152,7 +151,7 @@ function handle(path: string, me: LockHolder): RunLock {
       // never remove a lock that is no longer ours (taken over after this process was thought dead)
       if (typeof held === "object" && held.pid === me.pid && held.started === me.started && held.host === me.host) {
         try {
-          unlinkSync(path);
+          files().unlink(path);
         } catch { /* removed meanwhile */ }
       }
     },

@@ -6,7 +6,7 @@
 // (all parameters and optimizer state are float32); integer state belongs in __metadata__.
 // The writer pads the header with spaces so the data starts 8-byte aligned, orders tensors
 // by name (deterministic bytes), and returns chunks so big tensors are never concatenated.
-import { readFileSync } from "node:fs";
+import { files } from "../platform/current.ts";
 import { writeFileAtomic } from "./atomic.ts";
 
 export interface TensorEntry {
@@ -155,7 +155,7 @@ export function decodeSafetensors(b: Uint8Array, file = "<buffer>"): { tensors: 
 export function readSafetensors(path: string): { tensors: Tensors; metadata: Metadata } {
   let b: Uint8Array;
   try {
-    b = readFileSync(path);
+    b = files().readFile(path);
   } catch (e) {
     const code = (e as { code?: string }).code;
     throw new SafetensorsError(`${path}: ${code === "ENOENT" ? "file not found" : (e as Error).message}`);

@@ -2,8 +2,7 @@
 // over the method's preset, train, evaluate, report, summary), then exit with its status. The
 // only place on this path that exits the process: run/ and everything mod.ts exports return
 // or throw instead, so a host program that embeds the library keeps running.
-import process from "node:process";
-import { pathToFileURL } from "node:url";
+import { host } from "../platform/current.ts";
 import type { PipelineSpec } from "../dsl/schema.ts";
 import { runCommand } from "../run/command.ts";
 
@@ -11,16 +10,16 @@ import { runCommand } from "../run/command.ts";
 export function isMain(meta: ImportMeta): boolean {
   const m = (meta as { main?: boolean }).main;
   if (typeof m === "boolean") return m;
-  return !!process.argv[1] && pathToFileURL(process.argv[1]).href === meta.url;
+  return !!host().programUrl && host().programUrl === meta.url;
 }
 
 /** The pipeline's command line: exits with a non-zero status on failure or interrupt; else returns the report. */
 export async function runPipeline(
   preset: PipelineSpec,
   program: string,
-  args: string[] = process.argv.slice(2),
+  args: string[] = host().args,
 ): Promise<Record<string, unknown> | undefined> {
   const { code, report } = await runCommand(preset, program, args);
-  if (code !== 0) process.exit(code);
+  if (code !== 0) host().exit(code);
   return report;
 }

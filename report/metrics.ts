@@ -5,8 +5,8 @@
 // such literals and turning them into null would hide a diverged loss) and read back as
 // numbers. A torn last line (the process died mid-append) is skipped on reading; a bad line
 // elsewhere is an error naming the file and line.
-import { appendFileSync, mkdirSync, readFileSync } from "node:fs";
-import { dirname } from "node:path";
+import { files } from "../platform/current.ts";
+import { dirname } from "../platform/path.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 
 export type MetricsRecord = Record<string, unknown>;
@@ -21,8 +21,8 @@ function metricsLine(record: MetricsRecord): string {
 export function appendMetrics(path: string, record: MetricsRecord): void {
   const line = metricsLine(record) + "\n";
   try {
-    mkdirSync(dirname(path), { recursive: true });
-    appendFileSync(path, line, { mode: 0o644 });
+    files().mkdir(dirname(path));
+    files().appendFile(path, line);
   } catch (e) {
     throw new Error(`cannot append to the metrics log ${path}: ${(e as Error).message}`);
   }
@@ -31,7 +31,7 @@ export function appendMetrics(path: string, record: MetricsRecord): void {
 export function readMetrics(path: string): MetricsRecord[] {
   let bytes: Uint8Array;
   try {
-    bytes = readFileSync(path);
+    bytes = files().readFile(path);
   } catch (e) {
     throw new Error(`cannot read the metrics log ${path}: ${(e as Error).message}`);
   }
@@ -73,7 +73,7 @@ export function truncateMetrics(path: string, step: number): number {
   if (!Number.isSafeInteger(step) || step < 0) throw new Error(`truncateMetrics: step ${step} is not an integer ≥ 0`);
   let text: string;
   try {
-    text = new TextDecoder().decode(readFileSync(path));
+    text = files().readText(path);
   } catch (e) {
     if ((e as { code?: string }).code === "ENOENT") return 0;
     throw new Error(`cannot read the metrics log ${path}: ${(e as Error).message}`);

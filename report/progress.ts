@@ -4,7 +4,7 @@
 // stdout is a file or pipe (CI logs) a plain line is printed every 10 s and at each epoch
 // end, so logs stay readable. Rates count from the first update, so a slow first step
 // (shader compilation) does not skew the ETA for the rest of the run.
-import process from "node:process";
+import { host } from "../platform/current.ts";
 import { formatDuration, formatNumber } from "./format.ts";
 
 export interface ProgressState {
@@ -33,12 +33,9 @@ export function formatProgress(s: ProgressState, barWidth = 20): string {
 }
 
 /** Whether stdout is a terminal, under Deno or Bun/Node. */
-function stdoutIsTerminal(): boolean {
-  const deno = (globalThis as { Deno?: { stdout: { isTerminal(): boolean } } }).Deno;
-  return deno ? deno.stdout.isTerminal() : Boolean(process.stdout.isTTY);
-}
+const stdoutIsTerminal = () => host().stdoutIsTerminal();
 
-const writeStdout = (s: string) => void process.stdout.write(s);
+const writeStdout = (s: string) => host().writeStdout(s);
 
 export interface ProgressOptions {
   epochs: number;

@@ -3,7 +3,7 @@
 // --print-step, or the run (run/method_run.ts) and its terminal summary. Errors are printed as
 // one line; a user error (flags, spec, data, checkpoint, folder, a plan the device cannot hold,
 // no adapter) gives 2, an unexpected one 1 with where it came from, an interrupt 130.
-import process from "node:process";
+import { host } from "../platform/current.ts";
 import { FlagError, helpText, parseFlags } from "../dsl/cli.ts";
 import { SpecError } from "../dsl/error.ts";
 import type { PipelineSpec } from "../dsl/schema.ts";
@@ -29,7 +29,7 @@ export interface CommandResult {
 export async function runCommand(
   preset: PipelineSpec,
   program: string,
-  args: string[] = process.argv.slice(2),
+  args: string[] = host().args,
 ): Promise<CommandResult> {
   try {
     const cli = parseFlags(args, preset, { graphIssues });

@@ -2,7 +2,7 @@
 // kNN, linear probe), the same encoder at its random initialisation, then the kNN on raw
 // pixels. An interrupt (Ctrl-C) lets the stage under way finish and skips the rest: what was
 // measured is kept, and the caller is told what was not.
-import process from "node:process";
+import { host } from "../platform/current.ts";
 import type { PipelineSpec } from "../dsl/schema.ts";
 import { encoderFeatures, evaluateFeatures, pixelsKnn } from "../eval/evaluate.ts";
 import type { TrainResult } from "../train/trainer.ts";
@@ -72,15 +72,16 @@ export async function evaluateRun(
       run: async () => void (figures.pixels_knn_top1 = await pixelsKnn(gpu, spec, run.data)),
     },
   ];
+  let off = () => {};
   const onSig = () => {
     interrupted = true;
     // a second Ctrl-C ends the process as usual
-    process.off("SIGINT", onSig);
+    off();
     log(
       "\ninterrupted: finishing the evaluation step under way, then writing a partial report (Ctrl-C again to quit now)",
     );
   };
-  process.on("SIGINT", onSig);
+  off = host().onInterrupt(onSig);
   const notEvaluated: string[] = [];
   try {
     for (const s of stages) {
@@ -92,7 +93,7 @@ export async function evaluateRun(
       await s.run();
     }
   } finally {
-    process.off("SIGINT", onSig);
+    off();
   }
   return { figures, seconds, notEvaluated, interrupted };
 }

@@ -3,8 +3,8 @@
 // run/evaluation.ts), write the report (run/run_report.ts). train/ knows nothing of evaluation;
 // this is the one place that puts the three together. Safe to embed: it never exits the
 // process; user errors are thrown as typed errors (exitCode 2), and an interrupt is a result.
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { files } from "../platform/current.ts";
+import { join } from "../platform/path.ts";
 import { loadDatasetSync } from "../data/load.ts";
 import { checkKnnK } from "../eval/evaluate.ts";
 import { openRunFolder } from "../io/run_folder.ts";
@@ -71,9 +71,9 @@ export async function runMethod(o: MethodRunOptions): Promise<MethodRun> {
 
 function readReport(out: string): Record<string, unknown> | undefined {
   const path = join(out, "report.json");
-  if (!existsSync(path)) return undefined;
+  if (!files().exists(path)) return undefined;
   try {
-    return JSON.parse(readFileSync(path, "utf8"));
+    return JSON.parse(files().readText(path));
   } catch {
     return undefined;
   }

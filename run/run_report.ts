@@ -4,7 +4,8 @@
 // steps, time and losses come from every segment (the checkpoint's record of them and
 // metrics.jsonl), not only the last one. An evaluation cut short (Ctrl-C) gives a report marked
 // partial, with the figures not measured as null.
-import { join } from "node:path";
+import { join } from "../platform/path.ts";
+import { labelWarning } from "../data/dataset.ts";
 import { specHash } from "../dsl/io.ts";
 import type { PipelineSpec } from "../dsl/schema.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
@@ -71,6 +72,7 @@ export function writeReport(r: ReportInput): Record<string, unknown> {
     z_std_min: run.diag.std_min ?? null,
     effective_rank: run.diag.effective_rank ?? null,
     collapse_warning: collapseWarning(run.diag, run.C ? { batch: spec.batch, dim: run.C.d } : undefined),
+    label_warning: labelWarning(run.data) ?? null,
     spec_hash: specHash(spec),
     adapter: run.gpu.description,
     eval_seconds: round(ev.seconds, 1),
@@ -166,7 +168,8 @@ export function summary(report: Record<string, unknown>, out: string): string {
   const partial = Array.isArray(report.not_evaluated)
     ? `\nPARTIAL: the evaluation was interrupted; not evaluated: ${report.not_evaluated.join(", ")}`
     : "";
-  return (report.collapse_warning ? `${lines}\nWARNING: ${report.collapse_warning}` : lines) + partial;
+  const warnings = [report.collapse_warning, report.label_warning].filter((w) => w).map((w) => `\nWARNING: ${w}`);
+  return lines + warnings.join("") + partial;
 }
 
 const fmt = (v: unknown) => (typeof v === "number" ? (Math.abs(v) >= 100 ? v.toFixed(1) : v.toPrecision(4)) : "n/a");

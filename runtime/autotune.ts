@@ -17,9 +17,8 @@
 // rounding an f16 value to f16 changes nothing: the fastest wins with the step's numbers
 // unchanged. "f16" is never the default: it changes the numbers a step computes. Other ops are
 // always chosen at "f32".
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
-import type { MatmulFeatures, SubgroupMatrixConfig } from "../kernels/matmul/common.ts";
+import { platform } from "../platform/current.ts";
+import { type MatmulFeatures, type SubgroupMatrixConfig, subgroupsUsable } from "../kernels/matmul/common.ts";
 import {
   type Attrs,
   DEFAULT_VARIANT,
@@ -57,7 +56,7 @@ export function deviceFeatures(device: GPUDevice): MatmulFeatures {
     | undefined;
   const sgm = device.features.has("chromium-experimental-subgroup-matrix" as GPUFeatureName);
   return {
-    subgroups: device.features.has("subgroups"),
+    subgroups: subgroupsUsable(device.features.has("subgroups"), info?.subgroupMinSize),
     f16: device.features.has("shader-f16"),
     subgroupMatrix: sgm ? [...(info?.subgroupMatrixConfigs ?? [])].map(plainConfig) : [],
     subgroupMinSize: info?.subgroupMinSize,
@@ -172,7 +171,7 @@ type CacheFile = { version: 1; entries: Record<string, CacheEntry> };
 
 export function readCache(path = DEFAULT_CACHE): CacheFile {
   try {
-    const f = JSON.parse(readFileSync(path, "utf8")) as CacheFile;
+    const f = JSON.parse(platform().store.get(path) ?? "") as CacheFile;
     if (f.version === 1 && f.entries && typeof f.entries === "object") return f;
   } catch { /* missing or unreadable: start empty */ }
   return { version: 1, entries: {} };
@@ -182,11 +181,8 @@ export function readCache(path = DEFAULT_CACHE): CacheFile {
 export function writeCacheEntry(key: string, entry: CacheEntry, path = DEFAULT_CACHE): void {
   const f = readCache(path);
   f.entries[key] = entry;
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.${Date.now()}.${Math.floor(Math.random() * 1e9)}.tmp`;
   // Infinity is not JSON; failed candidates are stored as null
-  writeFileSync(tmp, JSON.stringify(f, (_k, v) => (v === Infinity ? null : v), 1));
-  renameSync(tmp, path);
+  platform().store.set(path, JSON.stringify(f, (_k, v) => (v === Infinity ? null : v), 1));
 }
 
 export interface ChooseOptions {

@@ -3,7 +3,7 @@
 // subgroup kernels on llvmpipe); SSL_TUNE=1 times the candidates of shapes it has not seen.
 // Every program the project runs is compiled with these options: compileFor, or (for the training
 // step, which step/build.ts compiles) deviceCompileOptions.
-import process from "node:process";
+import { host } from "../platform/current.ts";
 import { compile, type CompileOptions, type Program } from "../compiler/compile.ts";
 import type { Graph } from "../ir/graph.ts";
 import { adapterKey, pickVariants } from "./autotune.ts";
@@ -24,7 +24,7 @@ export async function deviceCompileOptions(
   const variant = await pickVariants(gpu.device, g, {
     adapter: adapterKey(gpu.adapter.info),
     features,
-    tune: process.env.SSL_TUNE === "1",
+    tune: host().env("SSL_TUNE") === "1",
   });
   return { features, variant, maxStorageBuffers: gpu.device.limits.maxStorageBuffersPerShaderStage };
 }

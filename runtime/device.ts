@@ -1,10 +1,13 @@
-// Getting a GPUDevice from dawn.node (npm `webgpu`) under Deno, Bun and Node, with the
-// adapter's real limits and optional features, and errors that say what to do.
-import process from "node:process";
-import { mkdirSync } from "node:fs";
-import { tmpdir } from "node:os";
+// Getting a GPUDevice from any WebGPU entry point (a GPU object): dawn.node (npm `webgpu`,
+// platform/dawn.ts) under Deno, Bun and Node, navigator.gpu in a page. The device gets the
+// adapter's real limits and the optional features it has, and the Gpu says which, so the compiler
+// picks its variants from them; an adapter offered only in compatibility mode (some browsers) is
+// taken as it is. Errors say what to do.
+//   const gpu = await getGpu();                        // the platform's entry point
+//   const gpu = await openGpu(navigator.gpu);          // any GPU object
+import { platform, serverRuntime } from "../platform/current.ts";
 import { awaitGpu } from "./wait.ts";
-import type { SubgroupMatrixConfig } from "../kernels/matmul/common.ts";
+import { type SubgroupMatrixConfig, subgroupsUsable } from "../kernels/matmul/common.ts";
 
 export interface Gpu {
   device: GPUDevice;
@@ -17,11 +20,16 @@ export interface Gpu {
   subgroupMatrixConfigs?: SubgroupMatrixConfig[];
   /** the adapter's subgroup size range (undefined when it does not say) */
   subgroupSize?: { min: number; max: number };
+  /** the adapter is a compatibility-mode one (featureLevel "compatibility": lower limits) */
+  compatibility?: boolean;
   /** label of the last kernel encoded, to attribute asynchronous errors */
   lastLabel: { value: string };
 }
 
 let cached: Promise<Gpu> | undefined;
+
+const NO_PAGE_ADAPTER_HELP = "This browser offers WebGPU but no adapter: enable hardware acceleration " +
+  "(or WebGPU in the browser's flags) and reload; chrome://gpu tells what the browser sees.";
 
 const NO_ADAPTER_HELP = [
   "No WebGPU adapter was found.",
@@ -43,36 +51,27 @@ export class NoAdapterError extends Error {
 }
 
 export function getGpu(): Promise<Gpu> {
-  cached ??= open();
+  cached ??= platform().gpu().then((api) => openGpu(api));
   // a failed open is not cached: the caller may install a driver and ask again
   cached.catch(() => (cached = undefined));
   return cached;
 }
 
-async function open(): Promise<Gpu> {
-  if (!process.env.XDG_RUNTIME_DIR) {
-    // Mesa prints errors without it; any writable folder will do
-    const dir = `${tmpdir()}/ssl-webgpu-xdg`;
-    mkdirSync(dir, { recursive: true });
-    process.env.XDG_RUNTIME_DIR = dir;
+/**
+ * Opens an adapter and a device from `api` (dawn.node's GPU or navigator.gpu): the
+ * high-performance adapter, else a compatibility-mode one, else NoAdapterError.
+ */
+export async function openGpu(api: GPU): Promise<Gpu> {
+  let compatibility = false;
+  let adapter = await awaitGpu(api.requestAdapter({ powerPreference: "high-performance" }));
+  if (!adapter) {
+    adapter = await awaitGpu(api.requestAdapter({ featureLevel: "compatibility" } as GPURequestAdapterOptions));
+    compatibility = !!adapter;
   }
-  let mod: { create: (o: string[]) => GPU; globals: object };
-  try {
-    mod = await import("webgpu");
-  } catch (e) {
-    throw new Error(
-      `Could not load the npm package 'webgpu' (dawn.node): ${
-        (e as Error).message
-      }\nRun \`npm install\` (or \`bash .ci/setup.sh\`) in the project folder.`,
-    );
-  }
-  Object.assign(globalThis, mod.globals);
-  // the Dawn instance must outlive the device: if it is collected, promises never resolve
-  const gpu = mod.create(dawnToggles());
-  (globalThis as Record<string, unknown>).__sslDawnInstance = gpu;
-  const adapter = await awaitGpu(gpu.requestAdapter({ powerPreference: "high-performance" }));
-  if (!adapter) throw new NoAdapterError(NO_ADAPTER_HELP);
-  // the subgroup-matrix feature is listed only with allow_unsafe_apis (see dawnToggles)
+  if (!adapter) throw new NoAdapterError(serverRuntime ? NO_ADAPTER_HELP : NO_PAGE_ADAPTER_HELP);
+  // an adapter handed out for "core" may still say it is a compatibility one
+  compatibility ||= (adapter as { featureLevel?: string }).featureLevel === "compatibility";
+  // the subgroup-matrix feature is listed only with allow_unsafe_apis (platform/dawn.ts)
   const want = ["subgroups", "shader-f16", "timestamp-query", SUBGROUP_MATRIX] as GPUFeatureName[];
   const requiredFeatures = want.filter((f) => adapter.features.has(f));
   const L = adapter.limits;
@@ -115,7 +114,7 @@ async function open(): Promise<Gpu> {
     adapter,
     description,
     features: {
-      subgroups: requiredFeatures.includes("subgroups"),
+      subgroups: subgroupsUsable(requiredFeatures.includes("subgroups"), ext.subgroupMinSize),
       f16: requiredFeatures.includes("shader-f16"),
       timestamps: requiredFeatures.includes("timestamp-query"),
       tensorCores: subgroupMatrix,
@@ -124,23 +123,13 @@ async function open(): Promise<Gpu> {
     subgroupSize: ext.subgroupMinSize && ext.subgroupMaxSize
       ? { min: ext.subgroupMinSize, max: ext.subgroupMaxSize }
       : undefined,
+    compatibility,
     lastLabel,
   };
 }
 
 /** WebGPU's experimental tensor-core feature (Dawn); WGSL `enable chromium_experimental_subgroup_matrix;` */
 const SUBGROUP_MATRIX = "chromium-experimental-subgroup-matrix";
-
-/**
- * Dawn instance toggles. allow_unsafe_apis makes the adapter list experimental features (the
- * subgroup-matrix one is requested only where the adapter offers it); without
- * timestamp_quantization, timestamp queries keep their nanoseconds instead of being rounded to
- * 65.536 µs, which per-dispatch profiles need. SSL_DAWN_SAFE=1 leaves Dawn's defaults.
- */
-function dawnToggles(): string[] {
-  if (process.env.SSL_DAWN_SAFE === "1") return [];
-  return ["enable-dawn-features=allow_unsafe_apis", "disable-dawn-features=timestamp_quantization"];
-}
 
 /** A GPUSubgroupMatrixConfig copied into a plain object (dawn.node's config objects are wrappers). */
 export const plainConfig = (c: SubgroupMatrixConfig): SubgroupMatrixConfig => ({

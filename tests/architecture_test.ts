@@ -9,6 +9,7 @@ const ROOT = resolve(new URL("..", import.meta.url).pathname);
 
 /** The floors, bottom first: each imports only the ones before it. */
 export const LAYERS = [
+  "platform", // files, the process, the WebGPU entry point: node:fs/Dawn under Deno, Bun, Node; a page's own
   "kernels", // the op table: shape rules, float64 references, VJPs, WGSL
   "ir", // Graph and Tensor, and autodiff (a graph → graph transformation)
   "cpu", // the float64 reference interpreter of a graph
@@ -29,6 +30,7 @@ export const LAYERS = [
   "export", // the PyTorch program writer and the studies comparing with it
   "tools", // command lines around a run
   "bench", // benchmarks
+  "web", // the pages: a static server, the bundler, pages that run the compiler on the browser's GPU
 ];
 
 function files(dir: string, out: string[] = []): string[] {
@@ -43,7 +45,7 @@ function files(dir: string, out: string[] = []): string[] {
 /** Source folders of the product: every top-level folder holding TypeScript, except the suite and docs. */
 function productFolders(): string[] {
   return readdirSync(ROOT).filter((d) =>
-    !d.startsWith(".") && !["node_modules", "tests", "docs", "runs", "results"].includes(d) &&
+    !d.startsWith(".") && !["node_modules", "tests", "docs", "runs", "results", "scratch"].includes(d) &&
     statSync(join(ROOT, d)).isDirectory() && files(join(ROOT, d)).length > 0
   );
 }
@@ -135,4 +137,88 @@ Deno.test("the checks see an upward import and a folder cycle", () => {
     throw new Error(`upward imports: ${upwardImports(graph).join("; ")}`);
   }
   if (folderCycles(graph).join("; ") !== "ir → step → ir") throw new Error(`cycles: ${folderCycles(graph).join("; ")}`);
+});
+
+/**
+ * Folders that are command-line programs (never loaded by a page): they may use node:*, Deno.*
+ * and the webgpu package directly. Everything else reaches files, the process and Dawn through
+ * platform/, so the core runs unchanged in a page. web/ is here for its server and bundler; its
+ * pages are checked by web/build.ts, which refuses a page whose imports reach a node: module.
+ */
+export const COMMAND_LINE = ["examples", "export", "tools", "bench", "web"];
+
+/** The source with comments blanked, and strings too unless `keepStrings` (an import names its module in one). */
+function blank(src: string, keepStrings: boolean): string {
+  const spaces = (m: string) => m.replace(/[^\n]/g, " ");
+  return src.replace(
+    /("(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'|`(?:\\.|[^`\\])*`)|\/\*[\s\S]*?\*\/|\/\/[^\n]*/g,
+    (m, str) => str === undefined ? spaces(m) : keepStrings ? str : str[0] + spaces(str.slice(1, -1)) + str[0],
+  );
+}
+
+/** "file:line: what" for each use of the runtime that only platform/ may make. */
+export function runtimeUses(path: string, src: string): string[] {
+  const rules: [RegExp, string, boolean][] = [
+    [/\b(?:from|import)\s*\(?\s*["']node:[^"']+["']/g, "imports node:*", true],
+    [/\bDeno\s*\./g, "uses Deno.*", false],
+    [/\b(?:from|import)\s*\(?\s*["']webgpu["']/g, "imports the webgpu package", true],
+  ];
+  const out: string[] = [];
+  for (const [re, what, keepStrings] of rules) {
+    const code = blank(src, keepStrings);
+    for (const m of code.matchAll(re)) out.push(`${path}:${code.slice(0, m.index).split("\n").length}: ${what}`);
+  }
+  return out;
+}
+
+Deno.test("only platform/ (and the command-line folders) touch node:*, Deno.* or the webgpu package", () => {
+  const bad = LAYERS.filter((d) => d !== "platform" && !COMMAND_LINE.includes(d))
+    .flatMap((d) => files(join(ROOT, d)))
+    .flatMap((f) => runtimeUses(relative(ROOT, f), readFileSync(f, "utf8")));
+  if (bad.length) {
+    throw new Error(`runtime-specific code outside platform/ (a page cannot load it):\n  ${bad.join("\n  ")}`);
+  }
+});
+
+Deno.test("the runtime check sees imports and Deno.* in code, not in comments or strings", () => {
+  const src = [
+    `import { readFileSync } from "node:fs";`,
+    `// import process from "node:process";  Deno.exit(1)`,
+    `/* Deno.args */ const s = "Deno.exit() // not code";`,
+    `const gpu = await import("webgpu");`,
+    `export { x } from 'node:path'; Deno.exit(0);`,
+  ].join("\n");
+  const got = runtimeUses("m.ts", src);
+  const want = [
+    "m.ts:1: imports node:*",
+    "m.ts:5: imports node:*",
+    "m.ts:5: uses Deno.*",
+    "m.ts:4: imports the webgpu package",
+  ];
+  if (got.join("; ") !== want.join("; ")) throw new Error(`runtimeUses: ${got.join("; ")}`);
+});
+
+/** The modules `entry` loads before it runs: its static imports, transitively (dynamic ones are left out). */
+function staticClosure(entry: string): string[] {
+  const seen = new Set<string>();
+  const visit = (f: string) => {
+    if (seen.has(f)) return;
+    seen.add(f);
+    const src = blank(readFileSync(f, "utf8"), true);
+    for (const m of src.matchAll(/^(?:import|export)\b(?!\s+type\b)[^;]*?\bfrom\s+["'](\.[^"']+)["']/gms)) {
+      visit(resolve(dirname(f), m[1]));
+    }
+  };
+  visit(entry);
+  return [...seen];
+}
+
+Deno.test("a page can load mod.ts: nothing it imports statically imports node:* or webgpu", () => {
+  const reached = staticClosure(join(ROOT, "mod.ts"));
+  if (reached.length < 100) throw new Error(`the walk found only ${reached.length} modules`);
+  if (!reached.includes(join(ROOT, "platform/browser.ts")) || reached.includes(join(ROOT, "platform/node.ts"))) {
+    throw new Error("mod.ts should reach platform/browser.ts, and platform/node.ts only by a dynamic import");
+  }
+  const bad = reached.flatMap((f) => runtimeUses(relative(ROOT, f), readFileSync(f, "utf8")));
+  if (bad.length) throw new Error(`loaded by a page through mod.ts:\n  ${bad.join("\n  ")}`);
 });

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { evaluate } from "../cpu/reference.ts";
 import { grad } from "../ir/autodiff.ts";
 import { Graph } from "../ir/graph.ts";
-import { matmulProblem } from "../kernels/matmul/common.ts";
+import { matmulProblem, subgroupsUsable } from "../kernels/matmul/common.ts";
 import { defaultVariant, MATMUL_VARIANTS } from "../kernels/matmul/variants.ts";
 import { type Shape, ShapeError, size } from "../kernels/op.ts";
 import { chooseVariant, pickVariants, readCache, tuneOp, variantKey, writeCacheEntry } from "../runtime/autotune.ts";
@@ -264,4 +264,14 @@ Deno.test("default variant: the llvmpipe kernels on CPU adapters, shared-memory 
   assert.ok(
     MATMUL_VARIANTS["gemm32x64x16t4x4"] && MATMUL_VARIANTS["gemm64x64x16t4x4"] && MATMUL_VARIANTS["gemm128x128x8t8x8"],
   );
+});
+
+Deno.test("subgroup kernels only where every subgroup has 8 lanes (SwiftShader's 4 gave wrong products)", () => {
+  assert.equal(subgroupsUsable(true, 8), true);
+  assert.equal(subgroupsUsable(true, 32), true);
+  assert.equal(subgroupsUsable(true, 4), false);
+  assert.equal(subgroupsUsable(true, undefined), false);
+  assert.equal(subgroupsUsable(false, 32), false);
+  // and with subgroups off the untuned pick is a kernel that does not use them
+  assert.equal(defaultVariant({ subgroups: subgroupsUsable(true, 4) }, "SwiftShader Device (Subzero)"), "blocked");
 });

@@ -17,6 +17,7 @@ import {
   precisionAtK,
   seedsSummary,
 } from "../eval/metrics/mod.ts";
+import { assertThrows } from "./util/assert.ts";
 
 function assertNear(got: number, want: number, tol: number, what: string) {
   if (!(Math.abs(got - want) <= tol)) throw new Error(`${what}: got ${got}, expected ${want} (± ${tol})`);
@@ -25,17 +26,6 @@ function assertEq(got: unknown, want: unknown, what: string) {
   if (JSON.stringify(got) !== JSON.stringify(want)) {
     throw new Error(`${what}: got ${JSON.stringify(got)}, expected ${JSON.stringify(want)}`);
   }
-}
-function assertThrows(f: () => unknown, msg: string) {
-  try {
-    f();
-  } catch (e) {
-    if (!(e as Error).message.includes(msg)) {
-      throw new Error(`expected an error containing '${msg}', got '${(e as Error).message}'`);
-    }
-    return;
-  }
-  throw new Error(`expected an error containing '${msg}'`);
 }
 const EPS = 1e-12;
 

@@ -3,7 +3,8 @@
 // describes every segment of a resumed run, an evaluation cut short (a partial report that says
 // what is missing), and refusals (bad evaluation settings, no adapter) that leave no folder.
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { encode as encodePng } from "fast-png";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { saveSpec } from "../dsl/io.ts";
@@ -256,4 +257,29 @@ Deno.test("two pipeline processes started together into one --out: one trains, t
   } finally {
     rmSync(d, { recursive: true, force: true });
   }
+});
+
+Deno.test("a run on an image folder of one class says, in report.json and the summary, that its accuracies mean nothing", async () => {
+  const dir = tmp();
+  mkdirSync(join(dir, "cat"));
+  // 50 gray 16×16 images of one class: 40 train, 10 test (the folder's default split)
+  for (let i = 0; i < 50; i++) {
+    const data = new Uint8Array(16 * 16).map((_, p) => (p * 7 + i * 13) & 255);
+    writeFileSync(
+      join(dir, "cat", `${String(i).padStart(2, "0")}.png`),
+      encodePng({ width: 16, height: 16, data, channels: 1 }),
+    );
+  }
+  const spec = await smallSpec(["--data", dir], 1);
+  spec.data = { ...spec.data, trainLimit: undefined, testLimit: undefined };
+  spec.batch = 8;
+  const out = join(tmp(), "run");
+  const { value: code, out: printed } = await captured(async () =>
+    (await runCommand(spec, "test", ["--out", out])).code
+  );
+  assert.equal(code, 0, printed);
+  const report = JSON.parse(readFileSync(join(out, "report.json"), "utf8"));
+  assert.match(report.label_warning ?? "", /has one class \('cat'\).*100% by construction/);
+  assert.match(printed, /WARNING: .*has one class \('cat'\)/);
+  rmSync(dir, { recursive: true });
 });

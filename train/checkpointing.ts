@@ -11,7 +11,7 @@ import { SafetensorsError } from "../io/safetensors.ts";
 import { size } from "../kernels/op.ts";
 import type { Executable } from "../runtime/executable.ts";
 import { NonFiniteLossError } from "./loop.ts";
-import { existsSync } from "node:fs";
+import { files } from "../platform/current.ts";
 import { readMetrics } from "../report/metrics.ts";
 
 export interface SaveTarget {
@@ -78,7 +78,7 @@ export function segmentsOf(ck: Checkpoint, metricsPath: string): RunSegment[] {
     }
   } catch { /* not JSON: as if absent */ }
   let seconds: number | null = null;
-  if (existsSync(metricsPath)) {
+  if (files().exists(metricsPath)) {
     const last = readMetrics(metricsPath).filter((r) => typeof r.step === "number" && r.step < ck.step).at(-1);
     if (typeof last?.seconds === "number") seconds = last.seconds;
   }
@@ -119,7 +119,7 @@ export function readResumeCheckpoint(from: string): Checkpoint {
 /** The checkpoint in a run folder, if there is a readable one: its step, epoch and path. */
 export function checkpointReader(out: string): { step: number; epoch: number; path: string } | undefined {
   const path = checkpointPath(out);
-  if (!existsSync(path)) return undefined;
+  if (!files().exists(path)) return undefined;
   try {
     const ck = loadCheckpoint(path);
     return { step: ck.step, epoch: ck.epoch, path };

@@ -4,9 +4,8 @@
 // records prebuilt dispatches; scalars are uploaded for many steps at once and the batch is
 // gathered on the device, so nothing is written per step. The run folder is locked while
 // train() writes there (io/run_folder.ts), by train() itself or by the caller that opened it.
-import process from "node:process";
-import { totalmem } from "node:os";
-import { join } from "node:path";
+import { host } from "../platform/current.ts";
+import { join } from "../platform/path.ts";
 import { describe } from "../compiler/compile.ts";
 import type { Split } from "../data/dataset.ts";
 import { loadDatasetSync } from "../data/load.ts";
@@ -299,7 +298,7 @@ async function loop(p: Prepared, b: Built, start: number) {
   const target: SaveTarget = { out: opts.out, spec, hash: specHash(spec), stepsPerEpoch: spe, segments: history };
   let interrupted = false;
   const onSig = () => (interrupted = true);
-  process.on("SIGINT", onSig);
+  const offSig = host().onInterrupt(onSig);
   const t0 = performance.now();
   const lrName = b.step.forward.scalars.mainLr();
   const lr = (step: number) => b.step.plan.value(lrName, step, geometry);
@@ -340,7 +339,7 @@ async function loop(p: Prepared, b: Built, start: number) {
         atEpochEnd: (s) => s < end ? snapshot(b.exec, b.step.program, target, s) : undefined,
       });
     } finally {
-      process.off("SIGINT", onSig);
+      offSig();
       progress.finishLine();
     }
     await snapshot(b.exec, b.step.program, target, stats.stoppedAt);
@@ -374,7 +373,7 @@ function memoryLimits(gpu: Gpu): MemoryLimits {
     ? {
       maxStorageBufferBindingSize,
       maxBufferSize,
-      totalBudget: totalmem(),
+      totalBudget: host().totalMemory(),
       budgetSource: "this machine's memory, where a CPU adapter keeps its buffers",
     }
     : { maxStorageBufferBindingSize, maxBufferSize };

@@ -80,6 +80,20 @@ export interface SubgroupMatrixConfig {
 }
 
 /** GPU-side facts a variant may rely on. */
+/**
+ * The subgroup kernels (the lavapipe matmul and convolution tiles) run one 8-invocation workgroup
+ * as one subgroup and share values with subgroupBroadcast across its 8 lanes, so they need every
+ * subgroup to have at least 8 lanes. SwiftShader's have 4 (measured in Chromium: the subgroup
+ * matmul then returned wrong values), as do some mobile GPUs. An adapter that does not report its
+ * smallest subgroup size is not trusted with them.
+ */
+export const SUBGROUP_LANES_NEEDED = 8;
+
+/** Whether the subgroup kernels may run: the feature is on and the smallest subgroup is wide enough. */
+export function subgroupsUsable(feature: boolean, subgroupMinSize: number | undefined): boolean {
+  return feature && (subgroupMinSize ?? 0) >= SUBGROUP_LANES_NEEDED;
+}
+
 export interface MatmulFeatures {
   subgroups: boolean;
   /** shader-f16 */

@@ -10,6 +10,10 @@ import { Executable } from "../../runtime/executable.ts";
 import { addTrainingStep } from "../../step/training.ts";
 import { assertClose, rand } from "../util/check.ts";
 import { runGraphGPU } from "../util/gpu.ts";
+import { loadCheckpoint, saveCheckpoint } from "../../io/checkpoint.ts";
+import { openRunFolder } from "../../io/run_folder.ts";
+import { appendMetrics, readMetrics } from "../../report/metrics.ts";
+import { files, host } from "../../platform/current.ts";
 
 const tests: [string, () => Promise<void>][] = [
   ["runtime: adapter and device", async () => {
@@ -50,6 +54,29 @@ const tests: [string, () => Promise<void>][] = [
       const want = cpuStep(g, { leaves, scalars: { lr: 0.1 } }).get("loss")![0];
       if (Math.abs(got - want) > 1e-4 * Math.max(1, want)) throw new Error(`step ${s}: ${got} vs ${want}`);
     }
+  }],
+  ["platform files: a run folder locked, a checkpoint and metrics written and read back", () => {
+    const out = `${host().env("TMPDIR") ?? "/tmp"}/ssl-smoke-${host().pid}`;
+    const folder = openRunFolder(out);
+    try {
+      if (!files().exists(`${out}/run.lock`)) throw new Error("no run.lock");
+      saveCheckpoint(out, {
+        tensors: { w: { shape: [2], data: Float32Array.of(1.5, -2) } },
+        spec: {},
+        specHash: "h",
+        step: 3,
+        epoch: 0,
+      });
+      appendMetrics(`${out}/metrics.jsonl`, { step: 0, loss: NaN });
+      const ck = loadCheckpoint(out);
+      if (ck.step !== 3 || ck.tensors.w.data[1] !== -2) throw new Error(`checkpoint read back: step ${ck.step}`);
+      if (!Number.isNaN(readMetrics(`${out}/metrics.jsonl`)[0].loss)) throw new Error("metrics read back");
+    } finally {
+      folder.close();
+      for (const f of files().readdir(out)) files().unlink(`${out}/${f}`);
+      files().rmdir(out);
+    }
+    return Promise.resolve();
   }],
 ];
 
