@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
 import { loadCheckpoint } from "../io/checkpoint.ts";
-import { CHROMIUM, chromiumLaunch, processesOf, serveWeb, type WebSite } from "./util/browser.ts";
+import { type AdapterConfig, CHROMIUM, chromiumLaunch, processesOf, serveWeb, type WebSite } from "./util/browser.ts";
 
 const haveChromium = (() => {
   try {
@@ -17,13 +17,20 @@ const haveChromium = (() => {
   }
 })();
 
-/** The page open in a fresh browser; closes both, and checks no Chromium process is left. */
-async function withPage(fn: (page: Page, site: WebSite) => Promise<void>): Promise<void> {
+/**
+ * The page open in a fresh browser on `config`, once its state is `ready`; closes both, and
+ * checks no Chromium process is left.
+ */
+async function withPage(
+  fn: (page: Page, site: WebSite) => Promise<void>,
+  config: AdapterConfig = "compat-lavapipe",
+  ready = "idle",
+): Promise<void> {
   const site = await serveWeb();
   const profile = await Deno.makeTempDir({ prefix: "ssl-webgpu-page-" });
   let browser: Browser | undefined;
   try {
-    const { args, env } = chromiumLaunch("compat-lavapipe");
+    const { args, env } = chromiumLaunch(config);
     browser = await puppeteer.launch({
       executablePath: CHROMIUM,
       headless: true,
@@ -36,7 +43,13 @@ async function withPage(fn: (page: Page, site: WebSite) => Promise<void>): Promi
     const pageErrors: string[] = [];
     page.on("pageerror", (e) => pageErrors.push(String((e as Error).message ?? e)));
     await page.goto(site.url, { waitUntil: "load", timeout: 30_000 });
-    await page.waitForFunction(() => document.body.dataset.state === "idle", { timeout: 30_000 });
+    // the adapter check at load ends in "no-webgpu" or leaves "idle"; wait for its line in the header
+    await page.waitForFunction(
+      (ready: string) =>
+        document.body.dataset.state === ready && !/Looking/.test(document.getElementById("adapter")!.textContent!),
+      { timeout: 30_000 },
+      ready,
+    );
     await fn(page, site);
     assert.deepEqual(pageErrors, []);
   } finally {
@@ -194,5 +207,20 @@ Deno.test({
         await Deno.remove(dir, { recursive: true });
       }
     });
+  },
+});
+
+Deno.test({
+  name: "without WebGPU the page says what to enable and offers no Start",
+  ignore: !haveChromium,
+  async fn() {
+    await withPage(
+      async (page) => {
+        assert.match(await text(page, "#failure"), /WebGPU is not available[\s\S]*enable-unsafe-webgpu/);
+        assert.equal(await page.$eval("#start", (b) => (b as HTMLButtonElement).disabled), true);
+      },
+      "no-webgpu",
+      "no-webgpu",
+    );
   },
 });

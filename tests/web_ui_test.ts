@@ -24,7 +24,6 @@ import { checkSpecText } from "../web/ui/spec_check.ts";
 import { statsText } from "../web/ui/stats_view.ts";
 import { throttled, type Timers } from "../web/ui/throttle.ts";
 import { formatTick, linearScale, niceTicks, tickStep } from "../web/ui/ticks.ts";
-import { browserOf, noWebGpuHelp } from "../web/ui/webgpu_help.ts";
 import { validateSpec } from "../step/validate.ts";
 
 // ---------------------------------------------------------------------------- ticks and scales
@@ -258,23 +257,6 @@ Deno.test("describeFailure: the core's errors by name, with the core's message k
   const data = Object.assign(new Error("x: not an IDX file"), { name: "DataError" });
   assert.equal(describeFailure(data).title, "The data could not be read");
   assert.deepEqual(describeFailure("boom"), { title: "Something went wrong", message: "boom" });
-});
-
-Deno.test("noWebGpuHelp says what to enable for the browser at hand", () => {
-  const chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36";
-  const firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
-  const safari =
-    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15";
-  assert.deepEqual([browserOf(chrome), browserOf(firefox), browserOf(safari), browserOf("curl/8")], [
-    "chromium",
-    "firefox",
-    "safari",
-    "other",
-  ]);
-  assert.match(noWebGpuHelp(chrome, true).steps.join(" "), /enable-unsafe-webgpu/);
-  assert.match(noWebGpuHelp(firefox, true).steps.join(" "), /dom\.webgpu\.enabled/);
-  assert.match(noWebGpuHelp(safari, true).steps.join(" "), /Feature Flags/);
-  assert.equal(noWebGpuHelp(chrome, false).title, "WebGPU needs a secure page");
 });
 
 // ------------------------------------------------------------------------- pace and repaints

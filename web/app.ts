@@ -19,7 +19,8 @@ import { formatIssue } from "./ui/spec_check.ts";
 import { showStats, type Stats } from "./ui/stats_view.ts";
 import { throttled } from "./ui/throttle.ts";
 import type { Phase, ProgressUpdate, TrainerEvents, TrainerPort } from "./ui/trainer_port.ts";
-import { noAdapterHelp, noWebGpuHelp } from "./ui/webgpu_help.ts";
+import type { NoGpuReason } from "./browser_gpu.ts";
+import { WEBGPU_HELP_TITLE, webGpuHelp } from "./webgpu_help.ts";
 
 const REPAINT_MS = 250;
 
@@ -155,20 +156,23 @@ async function start(): Promise<void> {
 
 /**
  * Says at once, before any run, when the page cannot train: no WebGPU at all, or WebGPU with no
- * adapter (on Linux, Chrome without its flag). The run itself opens its own device.
+ * adapter (on Linux, Chrome without its flag), with what to enable per browser (webgpu_help.ts,
+ * shared by the pages). The run itself opens its own device.
  */
 async function checkWebGpu(): Promise<void> {
   const gpu = (navigator as { gpu?: GPU }).gpu;
-  const refuse = (help: { title: string; steps: string[] }, line: string) => {
-    showFailure({ title: help.title, message: "", steps: help.steps });
+  const refuse = (reason: NoGpuReason, line: string) => {
+    showFailure({ title: WEBGPU_HELP_TITLE, message: "", steps: webGpuHelp(reason) });
     byId("adapter").textContent = line;
     startButton.disabled = true;
     document.body.dataset.state = "no-webgpu";
   };
-  if (!gpu) return refuse(noWebGpuHelp(navigator.userAgent, globalThis.isSecureContext), "No WebGPU in this browser.");
+  if (!gpu) {
+    return refuse(globalThis.isSecureContext ? "no-api" : "insecure-context", "No WebGPU in this browser.");
+  }
   const adapter = await gpu.requestAdapter().catch(() => null) ??
     await gpu.requestAdapter({ featureLevel: "compatibility" } as GPURequestAdapterOptions).catch(() => null);
-  if (!adapter) return refuse(noAdapterHelp(navigator.userAgent), "WebGPU found no adapter.");
+  if (!adapter) return refuse("no-adapter", "WebGPU found no adapter.");
   const info = adapter.info;
   const name = [info?.vendor, info?.architecture, info?.description].filter(Boolean).join(" ") ||
     "an adapter the browser does not name";
