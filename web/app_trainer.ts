@@ -24,6 +24,21 @@ const FASHION_MNIST_FILES = [
   "t10k-labels-idx1-ubyte.gz",
 ];
 
+/**
+ * The device is the page's one (runtime/device.ts getGpu keeps it): its loss is watched once, and
+ * told to the trainer that is using it now.
+ */
+const watched = new WeakSet<GPUDevice>();
+let onDeviceLost: ((e: DeviceLostError) => void) | undefined;
+
+function watchDevice(device: GPUDevice): void {
+  if (watched.has(device)) return;
+  watched.add(device);
+  device.lost.then((info) => {
+    if (info.reason !== "destroyed") onDeviceLost?.(new DeviceLostError(info.reason, info.message));
+  });
+}
+
 /** Lets the page paint (a status line) before a long synchronous step such as decoding a data set. */
 const yieldToPage = () => new Promise((r) => setTimeout(r, 0));
 
@@ -44,6 +59,8 @@ export function createTrainer(opts: TrainerOptions): TrainerPort {
   let data: Split | undefined;
   let events: TrainerEvents | undefined;
   let stopping = false, running = false;
+  /** the device was lost: every later failure of this run is that */
+  let lost: DeviceLostError | undefined;
 
   // the run's files and its Ctrl-C live in this page's store and buttons
   usePlatform({
@@ -95,12 +112,13 @@ export function createTrainer(opts: TrainerOptions): TrainerPort {
       if (result.report && (result.status === "done" || result.status === "partial")) {
         events!.evaluated(evalFigures(result.report));
       }
-      if (result.status === "complete") events!.phase("done", "The checkpoint is already at the end of its run.");
+      if (lost) events!.failed(lost);
+      else if (result.status === "complete") events!.phase("done", "The checkpoint is already at the end of its run.");
       else if (stopping) events!.phase("stopped");
       else if (result.status === "interrupted") events!.phase("paused");
       else events!.phase("done");
     } catch (e) {
-      events!.failed(e);
+      events!.failed(lost ?? e);
     } finally {
       result?.dispose();
       running = false;
@@ -118,16 +136,17 @@ export function createTrainer(opts: TrainerOptions): TrainerPort {
         await yieldToPage();
         const gpu = await getGpu();
         ev.adapter(`${gpu.description}${gpu.compatibility ? " (WebGPU compatibility mode)" : ""}`);
-        gpu.device.lost.then((info) => {
-          if (info.reason === "destroyed") return;
-          interrupt();
-          ev.failed(new DeviceLostError(info.reason, info.message));
-        });
+        onDeviceLost = (e) => {
+          lost = e;
+          if (running) interrupt(); // the loop ends with the error its next wait meets
+          else ev.failed(e);
+        };
+        watchDevice(gpu.device);
         data = await loadData(req.data, req.spec, ev);
         store.mkdir(out);
         if (req.resume) store.writeFile(`${out}/checkpoint.safetensors`, req.resume);
       } catch (e) {
-        ev.failed(e);
+        ev.failed(lost ?? e);
         return;
       }
       await run(!!req.resume);
