@@ -33,7 +33,8 @@ const pauseButton = byId<HTMLButtonElement>("pause");
 const stopButton = byId<HTMLButtonElement>("stop");
 const logBox = byId("log");
 
-let trainer: TrainerPort | undefined;
+const trainer: TrainerPort = createTrainer();
+let started = false;
 let phase: Phase = "idle";
 let stats: Stats = {};
 let pace = new Pace(1);
@@ -100,7 +101,7 @@ function setPhase(p: Phase, detail?: string): void {
   pauseButton.textContent = p === "paused" ? "Continue" : "Pause";
   stopButton.disabled = !(running || p === "paused");
   if (p === "paused") pace.reset();
-  if (["paused", "done", "stopped", "failed"].includes(p) && trainer) showDownloads(trainer.files());
+  if (["paused", "done", "stopped", "failed"].includes(p) && started) showDownloads(trainer.files());
   repaint.request();
 }
 
@@ -146,9 +147,9 @@ async function start(): Promise<void> {
     showDownloads([]);
     stats = {};
     pace = new Pace(spec.batch);
-    trainer = createTrainer({ tune: byId<HTMLInputElement>("tune").checked });
+    started = true;
     setPhase("loading");
-    await trainer.start({ spec, data: choice, resume }, events);
+    await trainer.start({ spec, data: choice, resume, tune: byId<HTMLInputElement>("tune").checked }, events);
   } catch (e) {
     events.failed(e);
   }
@@ -182,11 +183,10 @@ async function checkWebGpu(): Promise<void> {
 
 startButton.addEventListener("click", () => void start());
 pauseButton.addEventListener("click", () => {
-  if (!trainer) return;
   if (phase === "paused") trainer.resume().catch(events.failed);
   else trainer.pause();
 });
-stopButton.addEventListener("click", () => trainer?.stop());
+stopButton.addEventListener("click", () => trainer.stop());
 globalThis.addEventListener("resize", () => repaint.request());
 document.addEventListener("visibilitychange", () => document.visibilityState === "visible" && repaint.flush());
 

@@ -42,17 +42,10 @@ function watchDevice(device: GPUDevice): void {
 /** Lets the page paint (a status line) before a long synchronous step such as decoding a data set. */
 const yieldToPage = () => new Promise((r) => setTimeout(r, 0));
 
-export interface TrainerOptions {
-  /**
-   * time the kernel variants on this adapter (the terminal's SSL_TUNE=1); the picks are kept in
-   * localStorage keyed by adapter (runtime/autotune.ts through the platform's store), so a later
-   * visit on the same adapter compiles without timing
-   */
-  tune: boolean;
-}
-
-export function createTrainer(opts: TrainerOptions): TrainerPort {
-  const store: MemoryFiles = memoryFiles();
+/** The page's trainer: one per page, each start() a new run in a new in-memory run folder. */
+export function createTrainer(): TrainerPort {
+  let store: MemoryFiles = memoryFiles();
+  let restorePlatform: (() => void) | undefined;
   const interrupts = new Set<() => void>();
   let out = "";
   let spec: PipelineSpec | undefined;
@@ -62,18 +55,23 @@ export function createTrainer(opts: TrainerOptions): TrainerPort {
   /** the device was lost: every later failure of this run is that */
   let lost: DeviceLostError | undefined;
 
-  // the run's files and its Ctrl-C live in this page's store and buttons
-  usePlatform({
-    files: store,
-    process: {
-      ...pageProcess,
-      env: (name) => (name === "SSL_TUNE" && opts.tune ? "1" : pageProcess.env(name)),
-      onInterrupt(handler) {
-        interrupts.add(handler);
-        return () => void interrupts.delete(handler);
+  /** The run's files and its Ctrl-C live in this run's store and the page's buttons. */
+  const useRunPlatform = (tune: boolean) => {
+    restorePlatform?.();
+    store = memoryFiles();
+    restorePlatform = usePlatform({
+      files: store,
+      process: {
+        ...pageProcess,
+        // the terminal's SSL_TUNE=1: the autotuner times the variants, its picks go to the store
+        env: (name) => (name === "SSL_TUNE" && tune ? "1" : pageProcess.env(name)),
+        onInterrupt(handler) {
+          interrupts.add(handler);
+          return () => void interrupts.delete(handler);
+        },
       },
-    },
-  });
+    });
+  };
   const interrupt = () => [...interrupts].forEach((h) => h());
 
   const onGroup = (g: GroupProgress) => {
@@ -131,6 +129,8 @@ export function createTrainer(opts: TrainerOptions): TrainerPort {
       spec = req.spec;
       out = `runs/${req.spec.name}`;
       stopping = false;
+      lost = undefined;
+      useRunPlatform(req.tune ?? false);
       try {
         ev.phase("loading");
         await yieldToPage();

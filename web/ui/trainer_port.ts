@@ -16,6 +16,11 @@ export interface RunRequest {
   data: DataChoice;
   /** checkpoint.safetensors bytes to resume from */
   resume?: Uint8Array;
+  /**
+   * time the kernel variants on this adapter; the picks are kept in localStorage keyed by adapter
+   * (runtime/autotune.ts through the platform's store), so a later visit compiles without timing
+   */
+  tune?: boolean;
 }
 
 export type Phase =
