@@ -224,3 +224,56 @@ Deno.test({
     );
   },
 });
+
+/** The page's metrics.jsonl rows, without their timings. */
+async function metricsRows(page: Page): Promise<Record<string, unknown>[]> {
+  const text = await page.$$eval("#downloads-list a", async (links) => {
+    const a = links.find((l) => l.getAttribute("download") === "metrics.jsonl");
+    return a ? await (await fetch((a as HTMLAnchorElement).href)).text() : "";
+  });
+  return text.trim().split("\n").map((l) => {
+    const { seconds: _, ...row } = JSON.parse(l);
+    return row;
+  });
+}
+
+Deno.test({
+  name: "Pause saves a checkpoint and Continue ends exactly where an uninterrupted run does",
+  ignore: !haveChromium,
+  async fn() {
+    await withPage(async (page) => {
+      await page.$eval("#tune", (c) => ((c as HTMLInputElement).checked = false));
+      const finished = () =>
+        page.waitForFunction(() => ["done", "failed"].includes(document.body.dataset.state ?? ""), {
+          timeout: 400_000,
+          polling: 200,
+        });
+      await page.click("#start");
+      await finished();
+      const whole = await metricsRows(page);
+      assert.equal(whole.length, 200);
+
+      await page.click("#start");
+      await page.waitForFunction(
+        () =>
+          document.body.dataset.state === "training" &&
+          parseInt(document.getElementById("stat-step")!.textContent!) >= 30,
+        { timeout: 400_000, polling: 100 },
+      );
+      await page.click("#pause");
+      await page.waitForFunction(() => ["paused", "failed"].includes(document.body.dataset.state ?? ""), {
+        timeout: 60_000,
+      });
+      assert.equal(await page.evaluate(() => document.body.dataset.state), "paused");
+      const at = parseInt(await text(page, "#stat-step"));
+      assert.ok(at > 0 && at < 200, `paused at ${at}`);
+      assert.match(await text(page, "#downloads-list"), /checkpoint\.safetensors/);
+      assert.equal(await page.$eval("#pause", (b) => b.textContent), "Continue");
+      await page.click("#pause");
+      await finished();
+      assert.equal(await page.evaluate(() => document.body.dataset.state), "done");
+      // every step's loss, lr and diagnostics as the uninterrupted run logged them
+      assert.deepEqual(await metricsRows(page), whole);
+    });
+  },
+});
