@@ -5,9 +5,9 @@
 // --resume reads it. A bad spec and a bad file show their message in the page, not only on the
 // console.
 import assert from "node:assert/strict";
-import puppeteer, { type Browser, type Page } from "puppeteer-core";
+import type { Page } from "puppeteer-core";
 import { loadCheckpoint } from "../io/checkpoint.ts";
-import { type AdapterConfig, CHROMIUM, chromiumLaunch, processesOf, serveWeb, type WebSite } from "./util/browser.ts";
+import { type AdapterConfig, CHROMIUM, launchChromium, serveWeb, watchPage, type WebSite } from "./util/browser.ts";
 
 const haveChromium = (() => {
   try {
@@ -18,8 +18,8 @@ const haveChromium = (() => {
 })();
 
 /**
- * The page open in a fresh browser on `config`, once its state is `ready`; closes both, and
- * checks no Chromium process is left.
+ * The page open in a fresh browser on `config` (the harness's launch, watch and close, which
+ * fails on any Chromium process left), once its state is `ready`; no uncaught error in the page.
  */
 async function withPage(
   fn: (page: Page, site: WebSite) => Promise<void>,
@@ -27,39 +27,27 @@ async function withPage(
   ready = "idle",
 ): Promise<void> {
   const site = await serveWeb();
-  const profile = await Deno.makeTempDir({ prefix: "ssl-webgpu-page-" });
-  let browser: Browser | undefined;
   try {
-    const { args, env } = chromiumLaunch(config);
-    browser = await puppeteer.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [...args, `--user-data-dir=${profile}`, "--window-size=1280,800"],
-      env,
-      defaultViewport: { width: 1280, height: 800 },
-      timeout: 30_000,
-    });
-    const page = await browser.newPage();
-    const pageErrors: string[] = [];
-    page.on("pageerror", (e) => pageErrors.push(String((e as Error).message ?? e)));
-    await page.goto(site.url, { waitUntil: "load", timeout: 30_000 });
-    // the adapter check at load ends in "no-webgpu" or leaves "idle"; wait for its line in the header
-    await page.waitForFunction(
-      (ready: string) =>
-        document.body.dataset.state === ready && !/Looking/.test(document.getElementById("adapter")!.textContent!),
-      { timeout: 30_000 },
-      ready,
-    );
-    await fn(page, site);
-    assert.deepEqual(pageErrors, []);
+    const chromium = await launchChromium(config);
+    try {
+      const page = await chromium.browser.newPage();
+      await page.setViewport({ width: 1280, height: 800 });
+      const log = watchPage(page);
+      await page.goto(site.url, { waitUntil: "load", timeout: 30_000 });
+      // the adapter check at load ends in "no-webgpu" or leaves "idle" with its line in the header
+      await page.waitForFunction(
+        (ready: string) =>
+          document.body.dataset.state === ready && !/Looking/.test(document.getElementById("adapter")!.textContent!),
+        { timeout: 30_000 },
+        ready,
+      );
+      await fn(page, site);
+      assert.deepEqual(log.pageErrors, []);
+    } finally {
+      await chromium.close();
+    }
   } finally {
-    if (browser) await Promise.race([browser.close(), new Promise((r) => setTimeout(r, 10_000))]);
-    for (let i = 0; i < 30 && (await processesOf(profile)).length; i++) await new Promise((r) => setTimeout(r, 100));
-    const left = await processesOf(profile);
-    left.forEach((pid) => Deno.kill(pid, "SIGKILL"));
-    await Deno.remove(profile, { recursive: true }).catch(() => {});
     await site.close();
-    assert.deepEqual(left, [], "Chromium processes left running");
   }
 }
 
