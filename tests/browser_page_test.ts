@@ -3,7 +3,8 @@
 // the C heatmap drawn (their canvas pixels are read), the evaluation shown, and the run folder's
 // files offered — the checkpoint is read back here by the core's own reader, as a terminal
 // --resume reads it. A bad spec and a bad file show their message in the page, not only on the
-// console.
+// console; without WebGPU the page says what to enable; Pause and Continue change nothing in the
+// run (its metrics.jsonl is the uninterrupted run's).
 import assert from "node:assert/strict";
 import type { Page } from "puppeteer-core";
 import { loadCheckpoint } from "../io/checkpoint.ts";
