@@ -51,10 +51,16 @@ export class NoAdapterError extends Error {
 }
 
 export function getGpu(): Promise<Gpu> {
-  cached ??= platform().gpu().then((api) => openGpu(api));
-  // a failed open is not cached: the caller may install a driver and ask again
-  cached.catch(() => (cached = undefined));
-  return cached;
+  if (cached) return cached;
+  const opening = platform().gpu().then((api) => openGpu(api));
+  cached = opening;
+  // a failed open is not cached: the caller may install a driver and ask again; nor is a lost
+  // device (a page's GPU reset, a driver update): the next call opens a new one
+  const forget = () => {
+    if (cached === opening) cached = undefined;
+  };
+  opening.then((gpu) => gpu.device.lost.then(forget), forget);
+  return opening;
 }
 
 /**
