@@ -43,7 +43,7 @@ const RULES: Record<string, Rule> = {
   DeviceLostError: () => ({
     title: "The GPU device was lost",
     hint:
-      "The browser or the driver reset the GPU (a driver update, too long a job, or another tab). Reload the page; a checkpoint you downloaded can be resumed.",
+      "The browser or the driver reset the GPU (a driver update, too long a job, or another tab). Press Start to open a new device (or reload the page); a checkpoint you downloaded can be resumed.",
   }),
   OperationError: () => ({ title: "The GPU refused an operation" }),
   QuotaExceededError: () => ({ title: "The browser ran out of storage or memory" }),
