@@ -283,7 +283,7 @@ browserTest(
     assert.equal(a.featureLevel, "compatibility");
     assert.equal(a.isFallbackAdapter, false);
     assert.match(String(a.description), /llvmpipe/);
-    assert.deepEqual(run.result.features, { subgroups: false, f16: false, timestamps: false });
+    assert.deepEqual(run.result.features, { subgroups: false, f16: false, timestamps: false, tensorCores: false });
     const limits = run.result.limits as Record<string, number>;
     assert.equal(limits.maxStorageBufferBindingSize, 128 * 2 ** 20);
     assert.equal(limits.maxStorageBuffersPerShaderStage, 16);
