@@ -4,7 +4,8 @@
 // files offered — the checkpoint is read back here by the core's own reader, as a terminal
 // --resume reads it. A bad spec and a bad file show their message in the page, not only on the
 // console; without WebGPU the page says what to enable; Pause and Continue change nothing in the
-// run (its metrics.jsonl is the uninterrupted run's).
+// run (its metrics.jsonl is the uninterrupted run's); once loaded, the page opens again with the
+// server gone (its service worker, web/sw.js).
 import assert from "node:assert/strict";
 import type { Page } from "puppeteer-core";
 import { loadCheckpoint } from "../io/checkpoint.ts";
@@ -265,4 +266,25 @@ Deno.test({
       assert.deepEqual(await metricsRows(page), whole);
     });
   },
+});
+
+Deno.test({
+  name: "once loaded, the page opens again with the server gone (its service worker keeps the files)",
+  ignore: !haveChromium,
+  fn: () =>
+    withPage(async (page) => {
+      // the worker takes the page's files as they are fetched: wait until it controls the page,
+      // then load once more through it, so every file is kept
+      await page.waitForFunction(async () => (await navigator.serviceWorker.getRegistration())?.active != null, {
+        timeout: 15_000,
+      });
+      await page.reload({ waitUntil: "load" });
+      await page.waitForFunction(() => navigator.serviceWorker.controller !== null, { timeout: 15_000 });
+      await page.setOfflineMode(true);
+      await page.reload({ waitUntil: "load", timeout: 30_000 });
+      await page.waitForFunction(() => document.body.dataset.state === "idle", { timeout: 30_000 });
+      const presets = await page.$$eval("#preset option", (o) => o.length);
+      assert.ok(presets > 5, `the page's script ran offline (${presets} presets listed)`);
+      await page.setOfflineMode(false);
+    }),
 });

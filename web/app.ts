@@ -193,3 +193,7 @@ document.addEventListener("visibilitychange", () => document.visibilityState ===
 setupPresets();
 setPhase("idle");
 void checkWebGpu();
+// the page's files kept by a service worker (web/sw.js): once loaded, it opens without the server
+if ("serviceWorker" in navigator) {
+  navigator.serviceWorker.register("/sw.js").catch((e) => console.warn(`no offline copy of the page: ${e}`));
+}
