@@ -9,6 +9,7 @@
 //   --iterations N   timed steps per figure after a warm-up step (default 5; the median is kept)
 //   --tiny           a 32-wide model at batch 32, 1 iteration: checks the script, writes nothing
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { FlagError, intValue, splitArgs } from "../dsl/flags.ts";
 import { getGpu } from "../runtime/device.ts";
 import type { AdapterConfig } from "../tests/util/browser.ts";
 import { withCheckPage } from "../tests/util/check_page.ts";
@@ -17,22 +18,20 @@ import { btStep } from "./step.ts";
 const RESULTS = new URL("./results.json", import.meta.url);
 const CONFIGS: [AdapterConfig, string][] = [["swiftshader", "swiftshader"], ["compat-lavapipe", "compat"]];
 
-function usage(problem: string): never {
-  console.error(`${problem}\nusage: deno task bench-browser [--iterations N] [--tiny]`);
-  Deno.exit(2);
-}
+const FLAGS = [{ name: "iterations", arg: "N" }, { name: "tiny" }];
 
+/** The flags, through the project's flag parser (dsl/flags.ts): a bad one is named, exit 2. */
 function options(args: string[]): { iterations: number; tiny: boolean } {
-  let iterations = 5, tiny = false;
-  for (let i = 0; i < args.length; i++) {
-    if (args[i] === "--tiny") tiny = true;
-    else if (args[i] === "--iterations") {
-      const v = args[++i];
-      if (!v || !/^[1-9]\d{0,3}$/.test(v)) usage(`--iterations: '${v ?? ""}' is not a whole number from 1 to 9999`);
-      iterations = Number(v);
-    } else usage(`unknown argument '${args[i]}'`);
+  try {
+    const { values } = splitArgs(args, FLAGS);
+    const tiny = values.has("tiny");
+    const iterations = values.has("iterations") ? intValue("--iterations", values.get("iterations")!, 1) : 5;
+    return { iterations: tiny ? 1 : iterations, tiny };
+  } catch (e) {
+    if (!(e instanceof FlagError)) throw e;
+    console.error(`error: ${e.message}\nusage: deno task bench-browser [--iterations N] [--tiny]`);
+    Deno.exit(2);
   }
-  return { iterations: tiny ? 1 : iterations, tiny };
 }
 
 const median = (xs: number[]) => {
