@@ -2,9 +2,13 @@
 // core: GPU nearest neighbours held to a float64 host reference, known answers for the retrieval,
 // anomaly and change scores, and the tools run end to end on a checkpoint of a few steps.
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import type { Dataset } from "../data/dataset.ts";
 import { makeSynthetic } from "../data/synthetic.ts";
+import { checkpointEncoder } from "../eval/checkpoint_encoder.ts";
+import { imageGrid, writePng } from "../report/png.ts";
+import { benchmark } from "../tools/compare.ts";
 import { knnAnomalyScores, oneClassAnomaly } from "../eval/anomaly.ts";
 import { calibrateThreshold, pairDistances } from "../eval/change.ts";
 import { changePairs } from "../eval/change_pairs.ts";
@@ -217,4 +221,80 @@ Deno.test("tools/anomaly.ts: per-class AUROC for three feature spaces; a class t
   assert.equal(badK.code, 2);
   assert.match(badK.err, /--k: class 0 has 12 training images, fewer than k = 40/);
   assert.ok(!existsSync(none));
+});
+
+/** Images i of `ds` as PNG files `names[k]` in `dir`. */
+function writeImages(dir: string, ds: Dataset, idx: number[], names: string[]) {
+  mkdirSync(dir, { recursive: true });
+  const per = ds.c * ds.h * ds.w;
+  idx.forEach((i, k) => {
+    writePng(
+      join(dir, names[k]),
+      imageGrid(ds.images.subarray(i * per, (i + 1) * per), 1, ds.c, ds.h, ds.w, { pad: 0 }),
+    );
+  });
+}
+
+Deno.test("compare benchmark: with views that change nothing, pixels tell every changed pair apart (AUROC 1)", async () => {
+  const gpu = await getGpu();
+  const ck = checkpointEncoder(await smallRun());
+  ck.spec = structuredClone(ck.spec);
+  for (const v of ck.spec.views) v.aug = {};
+  const test = makeSynthetic({ train: 4, test: 24, size: IMG }).test;
+  const b = await benchmark(gpu, ck, test, 0);
+  assert.ok(b.spaces.pixels.unchangedMeanDistance < 1e-6);
+  assert.equal(b.spaces.pixels.sameClass.auroc, 1);
+  assert.equal(b.spaces.pixels.otherClass.auroc, 1);
+  assert.equal(b.spaces.pixels.sameClass.pairs, 24);
+  assert.equal(b.trained.distances.length, 72);
+  assert.equal(b.trained.changed.filter((c) => c === 1).length, 48);
+});
+
+Deno.test("tools/compare.ts: folders matched by name, calibrated on a CSV; mismatches and empty folders exit 2", async () => {
+  const run = await smallRun(), dir = tmp();
+  const test = makeSynthetic({ train: 4, test: 8, size: IMG }).test;
+  const names = ["x.png", "y.png", "z.png"];
+  writeImages(join(dir, "A"), test, [0, 1, 2], names);
+  // B: x is the same image, y and z other images
+  writeImages(join(dir, "B"), test, [0, 5, 6], names);
+  writeFileSync(
+    join(dir, "pairs.csv"),
+    "a,b,changed\nA/x.png,B/x.png,0\nA/y.png,A/y.png,0\nA/x.png,B/y.png,1\nA/z.png,B/z.png,1\n",
+  );
+  const report = join(dir, "out.json");
+  const r = await tool("compare", [
+    join(dir, "A"),
+    join(dir, "B"),
+    ...["--checkpoint", run, "--data", "synthetic", "--test-limit", "16"],
+    ...["--calibrate", join(dir, "pairs.csv"), "--report", report],
+  ]);
+  assert.equal(r.code, 0, r.err);
+  const rep = JSON.parse(readFileSync(report, "utf8"));
+  assert.equal(rep.threshold.accuracy, 1, "identical pairs at distance 0 split from changed ones");
+  assert.deepEqual(rep.pairs.map((p: { a: string }) => p.a.split("/").pop()), names);
+  assert.ok(rep.pairs[0].distance < 1e-6);
+  assert.equal(rep.pairs[0].changed, false);
+  assert.deepEqual(Object.keys(rep.benchmark), ["trained", "random", "pixels"]);
+  assert.match(r.out, /x\.png\t.*\t0\.0000\d\d\tunchanged/);
+
+  writeImages(join(dir, "C"), test, [0], ["other.png"]);
+  mkdirSync(join(dir, "empty"));
+  writeFileSync(join(dir, "one.txt"), "A/x.png\n");
+  writeFileSync(join(dir, "two.txt"), "A/x.png\nA/y.png\n");
+  const cases: [string[], RegExp][] = [
+    [
+      [join(dir, "A"), join(dir, "C")],
+      /do not match by file name: .*A alone has x\.png, y\.png, z\.png; .*C alone has other\.png/,
+    ],
+    [[join(dir, "A"), join(dir, "empty")], /empty: no images \(PNG or JPEG\) in the folder/],
+    [[join(dir, "one.txt"), join(dir, "two.txt")], /the lists do not match: .*one\.txt names 1 images, .*two\.txt 2/],
+    [[join(dir, "A")], /give two folders or lists A B to compare, or none/],
+  ];
+  for (const [args, want] of cases) {
+    const bad = join(dir, "bad.json");
+    const e = await tool("compare", [...args, "--checkpoint", run, "--report", bad]);
+    assert.equal(e.code, 2, `${args}: ${e.err}`);
+    assert.match(e.err, want);
+    assert.ok(!existsSync(bad));
+  }
 });
