@@ -298,3 +298,26 @@ Deno.test("tools/compare.ts: folders matched by name, calibrated on a CSV; misma
     assert.ok(!existsSync(bad));
   }
 });
+
+Deno.test("tools/neighbours.ts: a test class with no training image in the bank exits 2, naming --bank-limit", async () => {
+  const run = await smallRun(), png = join(tmp(), "grid.png");
+  // synthetic labels go round the classes: 2 training images hold classes 0 and 1 only
+  const r = await tool("neighbours", [
+    "--checkpoint",
+    run,
+    "--bank-limit",
+    "2",
+    "--k",
+    "1",
+    "--queries",
+    "1",
+    "--out",
+    png,
+  ]);
+  assert.equal(r.code, 2, r.err);
+  assert.match(
+    r.err,
+    /test images of class 2 have no training image of their class among the 2 loaded \(raise --bank-limit\)/,
+  );
+  assert.ok(!existsSync(png));
+});

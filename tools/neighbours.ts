@@ -8,7 +8,7 @@
 import { dirname, join } from "node:path";
 import process from "node:process";
 import { FlagError, intValue, splitArgs } from "../dsl/flags.ts";
-import type { Dataset } from "../data/dataset.ts";
+import { DataError } from "../data/dataset.ts";
 import { spaceFeatures, SPACES } from "../eval/feature_spaces.ts";
 import { hostRng } from "../eval/metrics/mod.ts";
 import { retrievalScores } from "../eval/retrieval_scores.ts";
@@ -99,6 +99,14 @@ export async function neighbours(
   if (a.queries > test.n) {
     throw new FlagError("--queries", `${a.queries} is more than the ${test.n} test images of ${test.name}`);
   }
+  const inBank = new Set(train.labels);
+  const lost = test.labels.find((l) => !inBank.has(l));
+  if (lost !== undefined) {
+    throw new DataError(
+      `${test.name}: test images of class ${lost} have no training image of their class among the ${train.n} loaded ` +
+        "(raise --bank-limit)",
+    );
+  }
   const gpu = await getGpu();
   const spaces: NeighboursReport["spaces"] = {};
   let shown: number[][] = [];
@@ -116,7 +124,7 @@ export async function neighbours(
     }
   }
   const sheet = neighbourSheet(
-    test as Dataset,
+    test,
     train,
     picks.map((query, i) => ({ query, neighbours: shown[i] })),
     a.scale,
