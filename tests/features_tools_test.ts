@@ -8,7 +8,9 @@ import type { Dataset } from "../data/dataset.ts";
 import { makeSynthetic } from "../data/synthetic.ts";
 import { checkpointEncoder } from "../eval/checkpoint_encoder.ts";
 import { imageGrid, writePng } from "../report/png.ts";
-import { benchmark } from "../tools/compare.ts";
+import { FlagError } from "../dsl/flags.ts";
+import { anomalyTable, parseAnomalyArgs } from "../tools/anomaly.ts";
+import { benchmark, parseCompareArgs } from "../tools/compare.ts";
 import { knnAnomalyScores, oneClassAnomaly } from "../eval/anomaly.ts";
 import { calibrateThreshold, pairDistances } from "../eval/change.ts";
 import { changePairs } from "../eval/change_pairs.ts";
@@ -19,7 +21,7 @@ import { train } from "../train/trainer.ts";
 import { smallPipeline } from "./util/small_pipeline.ts";
 import { rand } from "./util/check.ts";
 import { getGpu } from "../runtime/device.ts";
-import { pickQueries } from "../tools/neighbours.ts";
+import { parseNeighboursArgs, pickQueries } from "../tools/neighbours.ts";
 
 const tmp = () => Deno.makeTempDirSync({ prefix: "features_tools_test_" });
 
@@ -320,4 +322,73 @@ Deno.test("tools/neighbours.ts: a test class with no training image in the bank 
     /test images of class 2 have no training image of their class among the 2 loaded \(raise --bank-limit\)/,
   );
   assert.ok(!existsSync(png));
+});
+
+Deno.test("feature tools' flags: defaults, required flags, bad values named", () => {
+  const flagError = (f: () => unknown, want: RegExp) =>
+    assert.throws(f, (e: Error) => e instanceof FlagError && want.test(e.message));
+  assert.deepEqual(parseNeighboursArgs(["--checkpoint", "r", "--out", "g.png"]), {
+    checkpoint: "r",
+    out: "g.png",
+    data: undefined,
+    k: 8,
+    queries: 16,
+    seed: undefined,
+    bankLimit: undefined,
+    testLimit: undefined,
+    scale: 3,
+  });
+  flagError(
+    () => parseNeighboursArgs(["--checkpoint", "r", "--out", "g.json"]),
+    /--out: g\.json: the sheet is a PNG file/,
+  );
+  flagError(() => parseNeighboursArgs(["--out", "g.png"]), /--checkpoint: required \(usage: tools\/neighbours\.ts/);
+  flagError(() => parseNeighboursArgs(["--checkpoint", "r", "--out", "g.png", "--k", "0"]), /--k/);
+  const an = parseAnomalyArgs(["--checkpoint", "r", "--out", "d", "--classes", "0,3"]);
+  assert.ok(an !== "help");
+  assert.deepEqual([an.classes, an.k], [[0, 3], 2]);
+  flagError(() => parseAnomalyArgs(["--checkpoint", "r", "--out", "d", "--classes", "0,x"]), /--classes/);
+  flagError(() => parseAnomalyArgs(["--checkpoint", "r", "--out", "d", "--classes", "0,,1"]), /--classes/);
+  const cmp = parseCompareArgs(["A", "B", "--checkpoint", "r"]);
+  assert.ok(cmp !== "help");
+  assert.deepEqual([cmp.a, cmp.b, cmp.seed, cmp.calibrate], ["A", "B", 0, undefined]);
+  flagError(() => parseCompareArgs(["A", "B", "C", "--checkpoint", "r"]), /give two folders or lists A B/);
+  flagError(() => parseCompareArgs(["--checkpoint", "r", "--report", "x.txt"]), /--report: x\.txt: name it \*\.json/);
+});
+
+Deno.test("tools/compare.ts: without --calibrate the threshold comes from the built-in test-set pairs", async () => {
+  const run = await smallRun(), dir = tmp();
+  const test = makeSynthetic({ train: 4, test: 8, size: IMG }).test;
+  writeImages(join(dir, "A"), test, [0, 1], ["p.png", "q.png"]);
+  writeImages(join(dir, "B"), test, [0, 1], ["p.png", "q.png"]);
+  writeFileSync(join(dir, "a.txt"), "A/p.png\nA/q.png\n");
+  writeFileSync(join(dir, "b.txt"), "B/q.png\nB/p.png\n");
+  const report = join(dir, "r.json");
+  const r = await tool("compare", [
+    join(dir, "a.txt"),
+    join(dir, "b.txt"),
+    ...["--checkpoint", run, "--data", "synthetic", "--test-limit", "16", "--report", report],
+  ]);
+  assert.equal(r.code, 0, r.err);
+  const rep = JSON.parse(readFileSync(report, "utf8"));
+  assert.equal(rep.threshold.from, "the built-in pairs of synthetic/test");
+  // lists pair in order: p with q and q with p, the same distance both ways
+  assert.equal(rep.pairs[0].b.split("/").pop(), "q.png");
+  assert.ok(Math.abs(rep.pairs[0].distance - rep.pairs[1].distance) < 1e-6);
+  assert.ok(rep.pairs[0].distance > 0);
+  for (const kind of ["sameClass", "otherClass"]) assert.equal(rep.benchmark.pixels[kind].pairs, 16);
+});
+
+Deno.test("tools/anomaly.ts table: one row per feature space, the classes by number and name, then the mean", () => {
+  const t = anomalyTable({
+    data: "d",
+    k: 2,
+    classes: [0, 3],
+    classNames: ["cat", "dog"],
+    spaces: { trained: { perClass: [1, 0.5], mean: 0.75 }, pixels: { perClass: [0.25, 0.5], mean: 0.375 } },
+  });
+  const lines = t.trim().split("\n");
+  assert.match(lines[0], /\| features \| 0 cat \| 3 dog \| mean \|/);
+  assert.match(lines[2], /\| trained \| 1\.0000 \| 0\.5000 \| 0\.7500 \|/);
+  assert.match(lines[3], /\| pixels \| 0\.2500 \| 0\.5000 \| 0\.3750 \|/);
 });
