@@ -99,8 +99,7 @@ export async function nearest(bank: Rows, queries: Rows, k: number, opts: Neares
     );
     const out: Neighbours = { k, indices: new Int32Array(queries.n * k), sims: new Float32Array(queries.n * k) };
     const pad = new Float32Array(chunk * dim);
-    const cand = new Float64Array(nParts * k), candIdx = new Float64Array(nParts * k);
-    for (let c = 0; c * chunk < queries.n; c++) {
+    const submit = (c: number) => {
       const rows = Math.min(chunk, queries.n - c * chunk);
       const src = q.subarray(c * chunk * dim, (c * chunk + rows) * dim);
       if (rows === chunk) ex.write("query", src);
@@ -109,7 +108,17 @@ export async function nearest(bank: Rows, queries: Rows, k: number, opts: Neares
         ex.write("query", pad);
       }
       ex.run();
-      const tops = await awaitGpu(ex.readMany(outs));
+    };
+    const cand = new Float64Array(nParts * k), candIdx = new Float64Array(nParts * k);
+    const nChunks = Math.ceil(queries.n / chunk);
+    submit(0);
+    for (let c = 0; c < nChunks; c++) {
+      // the reads are queued before the next chunk overwrites the outputs, so the GPU works on
+      // chunk c + 1 while the host merges chunk c
+      const pending = ex.readMany(outs);
+      if (c + 1 < nChunks) submit(c + 1);
+      const tops = await awaitGpu(pending);
+      const rows = Math.min(chunk, queries.n - c * chunk);
       for (let r = 0; r < rows; r++) {
         let m = 0;
         parts.forEach((p, i) => {

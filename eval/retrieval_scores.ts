@@ -41,7 +41,8 @@ export async function retrievalScores(
   const deep = await nearest(bank, queries, depth, opts);
   const lists = Array.from(
     { length: queries.n },
-    (_, q) => Array.from(deep.indices.subarray(q * depth, (q + 1) * depth), (i) => bank.labels[i]),
+    // typed rows: a full-size search holds queries × R labels (10,000 × 6,000 for Fashion-MNIST)
+    (_, q) => Int32Array.from(deep.indices.subarray(q * depth, (q + 1) * depth), (i) => bank.labels[i]),
   );
   const neighbours: Neighbours = { k, indices: new Int32Array(queries.n * k), sims: new Float32Array(queries.n * k) };
   for (let q = 0; q < queries.n; q++) {
