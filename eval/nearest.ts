@@ -120,6 +120,16 @@ export async function nearest(bank: Rows, queries: Rows, k: number, opts: Neares
       const tops = await awaitGpu(pending);
       const rows = Math.min(chunk, queries.n - c * chunk);
       for (let r = 0; r < rows; r++) {
+        const at = (c * chunk + r) * k;
+        if (nParts === 1) {
+          // topk's list is already in keepBest's order (descending, ties by lower index)
+          const row = tops[0].subarray(r * 2 * k, (r + 1) * 2 * k);
+          for (let j = 0; j < k; j++) {
+            out.sims[at + j] = row[j];
+            out.indices[at + j] = row[k + j];
+          }
+          continue;
+        }
         let m = 0;
         parts.forEach((p, i) => {
           const kp = kOf(p.rows), row = tops[i].subarray(r * 2 * kp, (r + 1) * 2 * kp);
