@@ -283,6 +283,9 @@ Deno.test("tools/compare.ts: folders matched by name, calibrated on a CSV; misma
   mkdirSync(join(dir, "empty"));
   writeFileSync(join(dir, "one.txt"), "A/x.png\n");
   writeFileSync(join(dir, "two.txt"), "A/x.png\nA/y.png\n");
+  writeImages(join(dir, "D"), test, [0], ["x.png"]);
+  writeFileSync(join(dir, "D", "y.png"), "not an image");
+  writeImages(join(dir, "E"), test, [0, 1], ["x.png", "y.png"]);
   const cases: [string[], RegExp][] = [
     [
       [join(dir, "A"), join(dir, "C")],
@@ -291,6 +294,11 @@ Deno.test("tools/compare.ts: folders matched by name, calibrated on a CSV; misma
     [[join(dir, "A"), join(dir, "empty")], /empty: no images \(PNG or JPEG\) in the folder/],
     [[join(dir, "one.txt"), join(dir, "two.txt")], /the lists do not match: .*one\.txt names 1 images, .*two\.txt 2/],
     [[join(dir, "A")], /give two folders or lists A B to compare, or none/],
+    [[join(dir, "D"), join(dir, "E")], /D\/y\.png: /],
+    [
+      [join(dir, "two.txt"), join(dir, "two.txt"), "--calibrate", join(dir, "D", "y.png")],
+      /y\.png: line 1 "not an image" is not a,b,changed/,
+    ],
   ];
   for (const [args, want] of cases) {
     const bad = join(dir, "bad.json");

@@ -120,11 +120,14 @@ export async function benchmark(gpu: Gpu, ck: CheckpointEncoder, test: Dataset, 
   return out;
 }
 
+/** The pairs' two sides as data sets shaped like the test images (decoded, resized). */
+function pairImages(p: ImagePairs, like: Dataset): [Dataset, Dataset] {
+  return [loadImages(p.a, like, "A"), loadImages(p.b, like, "B")];
+}
+
 /** Distances of image pairs under the trained encoder. */
-async function trainedDistances(gpu: Gpu, ck: CheckpointEncoder, p: ImagePairs, like: Dataset): Promise<Float64Array> {
-  const fa = await spaceFeatures(gpu, ck, "trained", loadImages(p.a, like, "A"));
-  const fb = await spaceFeatures(gpu, ck, "trained", loadImages(p.b, like, "B"));
-  return pairDistances(fa, fb);
+async function trainedDistances(gpu: Gpu, ck: CheckpointEncoder, [a, b]: [Dataset, Dataset]): Promise<Float64Array> {
+  return pairDistances(await spaceFeatures(gpu, ck, "trained", a), await spaceFeatures(gpu, ck, "trained", b));
 }
 
 export interface CompareResult {
@@ -134,15 +137,17 @@ export interface CompareResult {
 }
 
 export async function compare(a: CompareArgs): Promise<CompareResult> {
-  // every input is read and checked before the GPU work
+  // every input is read, decoded and checked before the GPU work
   const pairs = a.a !== undefined ? pairsOf(a.a, a.b!) : undefined;
   const labelled = a.calibrate !== undefined ? calibrationPairs(a.calibrate) : undefined;
   const { ck, split } = loadRun(a.checkpoint, a.data, { trainLimit: 1, testLimit: a.testLimit });
+  const pairSets = pairs && pairImages(pairs, split.test);
+  const labelledSets = labelled && pairImages(labelled, split.test);
   const gpu = await getGpu();
   const bench = labelled && !a.report ? undefined : await benchmark(gpu, ck, split.test, a.seed);
   let threshold: CompareResult["threshold"];
-  if (labelled) {
-    const d = await trainedDistances(gpu, ck, labelled, split.test);
+  if (labelled && labelledSets) {
+    const d = await trainedDistances(gpu, ck, labelledSets);
     threshold = { ...calibrateThreshold(d, labelled.changed!), from: a.calibrate! };
   } else {
     threshold = {
@@ -150,7 +155,7 @@ export async function compare(a: CompareArgs): Promise<CompareResult> {
       from: `the built-in pairs of ${split.test.name}`,
     };
   }
-  const scored = pairs ? await trainedDistances(gpu, ck, pairs, split.test) : new Float64Array(0);
+  const scored = pairSets ? await trainedDistances(gpu, ck, pairSets) : new Float64Array(0);
   return {
     threshold,
     pairs: Array.from(scored, (distance, i) => ({
