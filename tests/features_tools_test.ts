@@ -7,6 +7,7 @@ import { dirname, join } from "node:path";
 import type { Dataset } from "../data/dataset.ts";
 import { makeSynthetic } from "../data/synthetic.ts";
 import { checkpointEncoder } from "../eval/checkpoint_encoder.ts";
+import { spaceFeatures, SPACES } from "../eval/feature_spaces.ts";
 import { imageGrid, writePng } from "../report/png.ts";
 import { FlagError } from "../dsl/flags.ts";
 import { anomalyTable, parseAnomalyArgs } from "../tools/anomaly.ts";
@@ -399,4 +400,18 @@ Deno.test("tools/anomaly.ts table: one row per feature space, the classes by num
   assert.match(lines[0], /\| features \| 0 cat \| 3 dog \| mean \|/);
   assert.match(lines[2], /\| trained \| 1\.0000 \| 0\.5000 \| 0\.7500 \|/);
   assert.match(lines[3], /\| pixels \| 0\.2500 \| 0\.5000 \| 0\.3750 \|/);
+});
+
+Deno.test("feature spaces: trained weights, the seed's initialisation, and the pixels themselves", async () => {
+  const gpu = await getGpu();
+  const ck = checkpointEncoder(await smallRun());
+  const ds = makeSynthetic({ train: 4, test: 6, size: IMG }).test;
+  const [trained, random, pixels] = await Promise.all(SPACES.map((s) => spaceFeatures(gpu, ck, s, ds)));
+  assert.deepEqual(SPACES, ["trained", "random", "pixels"]);
+  assert.equal(pixels.data, ds.images);
+  assert.equal(trained.dim, random.dim);
+  const diff = trained.data.reduce((m, v, i) => Math.max(m, Math.abs(v - random.data[i])), 0);
+  assert.ok(diff > 1e-3, `trained and random-init features differ (max |Δ| ${diff})`);
+  // the same space twice gives the same features
+  assert.deepEqual((await spaceFeatures(gpu, ck, "random", ds)).data, random.data);
 });
