@@ -9,7 +9,7 @@ import { Graph } from "../ir/graph.ts";
 import { getGpu, type Gpu } from "../runtime/device.ts";
 import { awaitGpu } from "../runtime/wait.ts";
 import { Executable } from "../runtime/executable.ts";
-import { l2NormalizeRows } from "./knn.ts";
+import { Pacer } from "./pace.ts";
 
 /** n rows of `dim` values, row-major. */
 export interface Rows {
@@ -47,6 +47,18 @@ function checkArgs(bank: Rows, queries: Rows, k: number, fn: string): void {
   if (!Number.isInteger(k) || k < 1 || k > bank.n) {
     throw new Error(`${fn}: k = ${k} must be an integer in [1, ${bank.n}] (the bank's rows)`);
   }
+}
+
+/** Rows scaled to unit L2 norm (norms accumulated in float64; zero rows stay zero). */
+export function l2NormalizeRows(x: Float32Array, n: number, dim: number): Float32Array {
+  const out = new Float32Array(n * dim);
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    for (let j = 0; j < dim; j++) s += x[i * dim + j] ** 2;
+    const inv = 1 / Math.max(Math.sqrt(s), 1e-12);
+    for (let j = 0; j < dim; j++) out[i * dim + j] = x[i * dim + j] * inv;
+  }
+  return out;
 }
 
 /** Candidates (sim, index) → the k best, most similar first, ties by lower index. */
@@ -99,6 +111,8 @@ export async function nearest(bank: Rows, queries: Rows, k: number, opts: Neares
     );
     const out: Neighbours = { k, indices: new Int32Array(queries.n * k), sims: new Float32Array(queries.n * k) };
     const pad = new Float32Array(chunk * dim);
+    // sleep through most of a chunk's expected time before reading: awaiting dawn.node busy-polls a core
+    const pacer = new Pacer();
     const submit = (c: number) => {
       const rows = Math.min(chunk, queries.n - c * chunk);
       const src = q.subarray(c * chunk * dim, (c * chunk + rows) * dim);
@@ -108,6 +122,7 @@ export async function nearest(bank: Rows, queries: Rows, k: number, opts: Neares
         ex.write("query", pad);
       }
       ex.run();
+      pacer.submitted();
     };
     const cand = new Float64Array(nParts * k), candIdx = new Float64Array(nParts * k);
     const nChunks = Math.ceil(queries.n / chunk);
@@ -115,9 +130,11 @@ export async function nearest(bank: Rows, queries: Rows, k: number, opts: Neares
     for (let c = 0; c < nChunks; c++) {
       // the reads are queued before the next chunk overwrites the outputs, so the GPU works on
       // chunk c + 1 while the host merges chunk c
+      await pacer.beforeRead();
       const pending = ex.readMany(outs);
       if (c + 1 < nChunks) submit(c + 1);
       const tops = await awaitGpu(pending);
+      pacer.read();
       const rows = Math.min(chunk, queries.n - c * chunk);
       for (let r = 0; r < rows; r++) {
         const at = (c * chunk + r) * k;

@@ -3,7 +3,8 @@
 // float64 host implementation of the same vote, and the linear probe (first step against a
 // host computation, accuracy on separable data).
 import { extractFeatures, type FeatureSet } from "../eval/features.ts";
-import { knnEval, l2NormalizeRows } from "../eval/knn.ts";
+import { knnEval } from "../eval/knn.ts";
+import { l2NormalizeRows } from "../eval/nearest.ts";
 import { pixelFeatures, pixelKnn } from "../eval/pixels.ts";
 import type { Tensor } from "../ir/tensor.ts";
 import { DeviceImages } from "../runtime/device_images.ts";
