@@ -14,7 +14,7 @@ import { classifyFiles } from "../web/ui/data_files.ts";
 import { EXAMPLE_SPECS } from "../web/ui/example_specs_gen.ts";
 import snapshot from "../web/ui/example_specs.json" with { type: "json" };
 import { describeFailure } from "../web/ui/failure.ts";
-import { colourBar, diagonalSummary, heatmapCells } from "../web/ui/heatmap.ts";
+import { colourBar, heatmapCells } from "../web/ui/heatmap.ts";
 import { JsonSyntaxError, locatePath, parentPath, parseLocated } from "../web/ui/json_paths.ts";
 import { decimate, plotLayout } from "../web/ui/loss_plot.ts";
 import { Pace } from "../web/ui/pace.ts";
@@ -114,10 +114,6 @@ Deno.test("the colour bar runs from +1 (red) at the top to −1 (blue) at the bo
   assert.deepEqual([...bar.slice(0, 3)], [103, 0, 31]);
   assert.deepEqual([...bar.slice(5 * 8, 5 * 8 + 3)], [247, 247, 247]);
   assert.deepEqual([...bar.slice(10 * 8, 10 * 8 + 3)], [5, 48, 97]);
-});
-
-Deno.test("diagonalSummary: mean C_ii and mean |C_ij| off the diagonal", () => {
-  assert.deepEqual(diagonalSummary([1, -0.5, 0.25, 0.5], 2), { diag: 0.75, offAbs: 0.375 });
 });
 
 // ---------------------------------------------------------------------------- spec editor

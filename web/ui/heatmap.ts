@@ -3,6 +3,7 @@
 // (report/colormap.ts: blue −1, white 0, red +1, black NaN), and its colour bar. Pure pixel
 // buffers, drawn onto a canvas by draw(); tests read the buffers.
 import { diverging } from "../../report/colormap.ts";
+import { blockAverage } from "../../report/heatmap.ts";
 
 export interface CellImage {
   /** RGBA, `size`×`size` */
@@ -12,26 +13,12 @@ export interface CellImage {
   block: number;
 }
 
-/** C (row-major d×d) as an RGBA image of block means, values clipped to [−1, 1]. */
+/** C (row-major d×d) as an RGBA image of block means (report/heatmap.ts blockAverage), clipped to [−1, 1]. */
 export function heatmapCells(c: ArrayLike<number>, d: number, maxCells = 256): CellImage {
   if (c.length !== d * d) throw new Error(`heatmap: ${c.length} values is not ${d}×${d}`);
-  const block = Math.max(1, Math.ceil(d / maxCells)), size = Math.ceil(d / block);
-  const sum = new Float64Array(size * size), count = new Uint32Array(size * size);
-  for (let i = 0; i < d; i++) {
-    const row = Math.floor(i / block) * size;
-    for (let j = 0; j < d; j++) {
-      const v = c[i * d + j];
-      if (Number.isNaN(v)) continue;
-      const k = row + Math.floor(j / block);
-      sum[k] += Math.max(-1, Math.min(1, v));
-      count[k]++;
-    }
-  }
+  const { cells, size, block } = blockAverage(c, d, maxCells);
   const rgba = new Uint8ClampedArray(size * size * 4);
-  for (let k = 0; k < size * size; k++) {
-    const [r, g, b] = diverging(count[k] ? sum[k] / count[k] : NaN);
-    rgba.set([r, g, b, 255], 4 * k);
-  }
+  cells.forEach((v, k) => rgba.set([...diverging(v), 255], 4 * k));
   return { rgba, size, block };
 }
 
@@ -43,17 +30,4 @@ export function colourBar(width: number, height: number): Uint8ClampedArray {
     for (let x = 0; x < width; x++) rgba.set([r, g, b, 255], 4 * (y * width + x));
   }
   return rgba;
-}
-
-/** Mean of the diagonal and mean |off-diagonal| of C, as the page shows beside the map. */
-export function diagonalSummary(c: ArrayLike<number>, d: number): { diag: number; offAbs: number } {
-  let diag = 0, off = 0;
-  for (let i = 0; i < d; i++) {
-    for (let j = 0; j < d; j++) {
-      const v = c[i * d + j];
-      if (i === j) diag += v;
-      else off += Math.abs(v);
-    }
-  }
-  return { diag: diag / d, offAbs: d > 1 ? off / (d * (d - 1)) : 0 };
 }
