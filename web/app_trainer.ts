@@ -14,15 +14,8 @@ import { getGpu } from "../runtime/device.ts";
 import type { GroupProgress } from "../train/trainer.ts";
 import { DeviceLostError } from "./ui/failure.ts";
 import { namedFiles } from "./ui/data_bytes.ts";
-import { fetchDataFile } from "./ui/fetch_cached.ts";
+import { FASHION_MNIST_FILES, fetchDataFile } from "./ui/fetch_cached.ts";
 import type { DataChoice, EvalResult, RunFile, RunRequest, TrainerEvents, TrainerPort } from "./ui/trainer_port.ts";
-
-const FASHION_MNIST_FILES = [
-  "train-images-idx3-ubyte.gz",
-  "train-labels-idx1-ubyte.gz",
-  "t10k-images-idx3-ubyte.gz",
-  "t10k-labels-idx1-ubyte.gz",
-];
 
 /**
  * The device is the page's one (runtime/device.ts getGpu keeps it): its loss is watched once, and

@@ -11,6 +11,7 @@ import { memoryFiles } from "../platform/files.ts";
 import { join } from "../platform/path.ts";
 import type { Split } from "../data/dataset.ts";
 import { loadDatasetFromBytes } from "../data/from_bytes.ts";
+import { FASHION_MNIST_FILES, fetchDataFile } from "./ui/fetch_cached.ts";
 import type { LoadOptions } from "../data/load.ts";
 import type { PipelineSpec } from "../dsl/schema.ts";
 import { CHECKPOINT_FILE } from "../io/checkpoint.ts";
@@ -99,23 +100,18 @@ export async function runInPage(o: PageRunOptions): Promise<PageRun> {
 
 /**
  * A data set served by the page's server under `url` (e.g. "/data/fashion-mnist/"), its files
- * named in `names` (default: the four IDX files), read by the same readers as a folder.
+ * named in `names` (default: Fashion-MNIST's four IDX files), fetched as the page fetches them
+ * (kept in the browser after the first time) and read by the same readers as a folder.
  */
 export async function fetchDataset(
   url: string,
   kind: string,
   opts: LoadOptions = {},
-  names = [
-    "train-images-idx3-ubyte.gz",
-    "train-labels-idx1-ubyte.gz",
-    "t10k-images-idx3-ubyte.gz",
-    "t10k-labels-idx1-ubyte.gz",
-  ],
+  names = FASHION_MNIST_FILES,
 ): Promise<Split> {
-  const files = await Promise.all(names.map(async (name) => {
-    const r = await fetch(new URL(name, new URL(url, location.href)));
-    if (!r.ok) throw new Error(`${url}${name}: HTTP ${r.status} (is the data set installed where the server looks?)`);
-    return { name, bytes: new Uint8Array(await r.arrayBuffer()) };
-  }));
+  const base = new URL(url, location.href);
+  const files = await Promise.all(
+    names.map(async (name) => ({ name, bytes: await fetchDataFile(new URL(name, base).href) })),
+  );
   return loadDatasetFromBytes(files, kind, opts);
 }

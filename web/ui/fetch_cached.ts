@@ -5,6 +5,14 @@
 
 const CACHE = "ssl-webgpu-data-v1";
 
+/** The four IDX files of Fashion-MNIST, as the page's server serves them under /data/fashion-mnist/. */
+export const FASHION_MNIST_FILES = [
+  "train-images-idx3-ubyte.gz",
+  "train-labels-idx1-ubyte.gz",
+  "t10k-images-idx3-ubyte.gz",
+  "t10k-labels-idx1-ubyte.gz",
+];
+
 export async function fetchDataFile(url: string): Promise<Uint8Array> {
   const caches = (globalThis as { caches?: CacheStorage }).caches;
   const cache = caches ? await caches.open(CACHE).catch(() => undefined) : undefined;
