@@ -105,6 +105,13 @@ function suggest(name: string, names: string[]): string | undefined {
 
 // --------------------------------------------------------------------------- value parsers
 
+/** The value of flag `name` (without --), which the command line requires; `usage` is shown when it is missing. */
+export function requiredValue(values: Map<string, string>, name: string, usage: string): string {
+  const x = values.get(name);
+  if (!x) throw new FlagError(`--${name}`, `required (${usage})`);
+  return x;
+}
+
 export const badValue = (flag: string, what: string, got: string) =>
   new FlagError(flag, `expected ${what}, got '${got}'`);
 

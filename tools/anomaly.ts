@@ -9,7 +9,7 @@
 import { join } from "node:path";
 import process from "node:process";
 import { mkdirSync } from "node:fs";
-import { FlagError, intValue, listValue, splitArgs } from "../dsl/flags.ts";
+import { FlagError, intValue, listValue, requiredValue, splitArgs } from "../dsl/flags.ts";
 import { checkAnomalyClasses, oneClassAnomaly, type OneClassResult } from "../eval/anomaly.ts";
 import { spaceFeatures, SPACES } from "../eval/feature_spaces.ts";
 import { markdownTable, seedsSummary } from "../eval/metrics/mod.ts";
@@ -45,11 +45,7 @@ export interface AnomalyArgs {
 export function parseAnomalyArgs(args: string[]): AnomalyArgs | "help" {
   const v = splitArgs(args, FLAGS).values;
   if (v.has("help")) return "help";
-  const required = (name: string) => {
-    const x = v.get(name);
-    if (!x) throw new FlagError(`--${name}`, `required (${USAGE})`);
-    return x;
-  };
+  const required = (name: string) => requiredValue(v, name, USAGE);
   const int = (name: string) => v.has(name) ? intValue(`--${name}`, v.get(name)!, 1) : undefined;
   const classes = v.has("classes")
     ? listValue("--classes", v.get("classes")!, (p) => intValue("--classes", p, 0))

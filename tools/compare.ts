@@ -10,7 +10,7 @@
 //
 // A and B: two folders (images matched by file name) or two list files (one path per line).
 import process from "node:process";
-import { FlagError, intValue, splitArgs } from "../dsl/flags.ts";
+import { FlagError, intValue, requiredValue, splitArgs } from "../dsl/flags.ts";
 import type { Dataset } from "../data/dataset.ts";
 import { calibrateThreshold, pairDistances, type Threshold } from "../eval/change.ts";
 import { augmentedViews, changePairs, PAIR_KINDS, type PairSet } from "../eval/change_pairs.ts";
@@ -54,8 +54,7 @@ export function parseCompareArgs(args: string[]): CompareArgs | "help" {
   if (positionals.length !== 0 && positionals.length !== 2) {
     throw new FlagError(positionals[0], `give two folders or lists A B to compare, or none (${USAGE})`);
   }
-  const checkpoint = v.get("checkpoint");
-  if (!checkpoint) throw new FlagError("--checkpoint", `required (${USAGE})`);
+  const checkpoint = requiredValue(v, "checkpoint", USAGE);
   const report = v.get("report");
   if (report !== undefined && !report.endsWith(".json")) throw new FlagError("--report", `${report}: name it *.json`);
   return {

@@ -10,7 +10,7 @@ import { writeFileSync } from "node:fs";
 import { DataError } from "../data/dataset.ts";
 import { loadDatasetSync } from "../data/load.ts";
 import { SpecError } from "../dsl/error.ts";
-import { choiceValue, FlagError, intValue, splitArgs } from "../dsl/flags.ts";
+import { choiceValue, FlagError, intValue, requiredValue, splitArgs } from "../dsl/flags.ts";
 import { encoderModel } from "../eval/evaluate.ts";
 import { extractFeatures } from "../eval/features.ts";
 import { CheckpointError } from "../io/checkpoint.ts";
@@ -41,11 +41,7 @@ const FLAGS = [
 export function parseEmbedArgs(args: string[]): EmbedArgs | "help" {
   const v = splitArgs(args, FLAGS).values;
   if (v.has("help")) return "help";
-  const required = (name: string) => {
-    const x = v.get(name);
-    if (!x) throw new FlagError(`--${name}`, `required (${USAGE})`);
-    return x;
-  };
+  const required = (name: string) => requiredValue(v, name, USAGE);
   const split = v.has("split") ? choiceValue("--split", v.get("split")!, ["train", "test"] as const) : "test";
   const limit = v.has("limit") ? intValue("--limit", v.get("limit")!, 1) : undefined;
   return { checkpoint: required("checkpoint"), out: required("out"), data: v.get("data"), split, limit };

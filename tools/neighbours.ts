@@ -7,7 +7,7 @@
 //     [--bank-limit N] [--test-limit N] [--scale 3] --out grid.png
 import { dirname, join } from "node:path";
 import process from "node:process";
-import { FlagError, intValue, splitArgs } from "../dsl/flags.ts";
+import { FlagError, intValue, requiredValue, splitArgs } from "../dsl/flags.ts";
 import { DataError } from "../data/dataset.ts";
 import { spaceFeatures, SPACES } from "../eval/feature_spaces.ts";
 import { hostRng } from "../eval/metrics/mod.ts";
@@ -49,11 +49,7 @@ export interface NeighboursArgs {
 export function parseNeighboursArgs(args: string[]): NeighboursArgs | "help" {
   const v = splitArgs(args, FLAGS).values;
   if (v.has("help")) return "help";
-  const required = (name: string) => {
-    const x = v.get(name);
-    if (!x) throw new FlagError(`--${name}`, `required (${USAGE})`);
-    return x;
-  };
+  const required = (name: string) => requiredValue(v, name, USAGE);
   const int = (name: string, min: number) => v.has(name) ? intValue(`--${name}`, v.get(name)!, min) : undefined;
   const out = required("out");
   if (!out.endsWith(".png")) throw new FlagError("--out", `${out}: the sheet is a PNG file (name it *.png)`);
