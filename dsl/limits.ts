@@ -45,7 +45,7 @@ const over = (path: string, got: string, limit: SpecLimit): SpecIssue => ({
 const isObject = (x: unknown): x is Record<string, unknown> => !!x && typeof x === "object" && !Array.isArray(x);
 
 /** Whether a value nests deeper than `max` objects and arrays (iterative: any depth is safe). */
-export function deeperThan(value: unknown, max: number): boolean {
+function deeperThan(value: unknown, max: number): boolean {
   const stack: [unknown, number][] = [[value, 0]];
   while (stack.length) {
     const [x, d] = stack.pop()!;

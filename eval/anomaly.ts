@@ -24,7 +24,7 @@ export async function knnAnomalyScores(
 }
 
 /** The rows of `f` whose label is c. */
-export function rowsOfClass(f: FeatureSet, c: number): Rows {
+function rowsOfClass(f: FeatureSet, c: number): Rows {
   const keep: number[] = [];
   for (let i = 0; i < f.n; i++) if (f.labels[i] === c) keep.push(i);
   const data = new Float32Array(keep.length * f.dim);

@@ -65,7 +65,7 @@ function bindGroupLayout(device: GPUDevice, p: PassCode): GPUBindGroupLayout {
  * The pipeline of a pass, from the cache or compiled now. Creation does not wait for the
  * compiler's verdict: `ready` carries it, so a program's kernels compile side by side.
  */
-export function pipelineFor(device: GPUDevice, p: PassCode): Compiled {
+function pipelineFor(device: GPUDevice, p: PassCode): Compiled {
   const pipes = perDevice(pipelineCache, device);
   const key = layoutKey(p) + "\n" + p.wgsl;
   const hit = pipes.get(key);
