@@ -18,6 +18,7 @@ import {
   intsValue as ints,
   intValue as int,
   realValue as real,
+  seedsValue,
   splitArgs,
 } from "./flags.ts";
 import { defaultEncoder } from "./presets.ts";
@@ -37,6 +38,11 @@ export interface CliResult {
   resume?: string;
   /** --overwrite: replace the run files of an existing --out folder instead of refusing */
   overwrite: boolean;
+  /**
+   * --seeds: run the spec once per seed, seed N in `<out>/seed-N`, and summarise them in `out`
+   * (run/seeds.ts); the spec's own seed is then unused
+   */
+  seeds?: number[];
   /** --print-step: print the compiled training step and exit instead of training */
   printStep: boolean;
   /** --help was given: print helpText and exit (nothing else was parsed) */
@@ -292,6 +298,13 @@ const FLAGS: Flag[] = [
     apply: (s, x, f) => (s.seed = int(f, x, 0)),
   },
   {
+    name: "seeds",
+    arg: "N,N,…",
+    help: "run once per seed, seed N in DIR/seed-N (--out DIR), complete ones reused; " +
+      "DIR/report.json and DIR/table.md get each figure's mean ± sample std (n−1) and every seed's value",
+    show: () => "one run",
+  },
+  {
     name: "out",
     arg: "DIR",
     help: "run folder for checkpoints and logs; an existing run there is refused unless --resume or --overwrite",
@@ -328,6 +341,7 @@ export function parseFlags(
   if (given.has("help")) {
     return { spec: preset, out: `runs/${preset.name}`, overwrite: false, printStep: false, help: true };
   }
+  const seeds = seedsFlag(given);
   const specFile = given.get("spec");
   const spec: PipelineSpec = structuredClone(specFile !== undefined ? loadSpec(specFile, opts) : preset);
   const names = new Set(given.keys());
@@ -357,8 +371,31 @@ export function parseFlags(
   if (resume !== undefined && given.has("overwrite")) {
     throw new FlagError("--overwrite", "cannot be combined with --resume (one continues a run, the other replaces it)");
   }
-  const rest = { out, overwrite: given.has("overwrite"), printStep: given.has("print-step"), help: false };
+  const rest = {
+    out,
+    overwrite: given.has("overwrite"),
+    printStep: given.has("print-step"),
+    help: false,
+    ...(seeds ? { seeds } : {}),
+  };
   return resume ? { spec: valid, resume, ...rest } : { spec: valid, ...rest };
+}
+
+/** --seeds' list, checked against the flags it excludes; undefined when not given. */
+function seedsFlag(given: Map<string, string>): number[] | undefined {
+  const value = given.get("seeds");
+  if (value === undefined) return undefined;
+  const excluded: [string, string][] = [
+    ["seed", "each run takes its seed from the list"],
+    [
+      "resume",
+      "complete seed runs are reused; continue one seed's run with --seed N --out DIR/seed-N --resume DIR/seed-N",
+    ],
+  ];
+  for (const [f, why] of excluded) {
+    if (given.has(f)) throw new FlagError("--seeds", `cannot be combined with --${f} (${why})`);
+  }
+  return seedsValue("--seeds", value);
 }
 
 /** The flag list with each default read from `preset`. */

@@ -140,6 +140,14 @@ export function intsValue(flag: string, s: string): number[] {
   return parts.map(Number);
 }
 
+/** Comma-separated distinct integers ≥ 0: the seeds of a --seeds flag. */
+export function seedsValue(flag: string, s: string): number[] {
+  const seeds = listValue(flag, s, (p) => intValue(flag, p, 0));
+  const twice = seeds.find((x, i) => seeds.indexOf(x) !== i);
+  if (twice !== undefined) throw new FlagError(flag, `seed ${twice} is listed twice in '${s}'`);
+  return seeds;
+}
+
 /** A comma-separated list, each item parsed by `item`. */
 export function listValue<T>(flag: string, s: string, item: (p: string) => T): T[] {
   const parts = s.split(",").map((p) => p.trim());

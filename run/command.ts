@@ -1,9 +1,11 @@
 // The command line of every pipeline file, as a function that returns its exit status instead
 // of exiting (pipelines/run.ts exits with it): flags over the method's preset, then --help,
-// --print-step, or the run (run/method_run.ts) and its terminal summary. Errors are printed as
+// --print-step, the run (run/method_run.ts) and its terminal summary, or with --seeds one run
+// per seed and their summary (run/seeds.ts). Errors are printed as
 // one line; a user error (flags, spec, data, checkpoint, folder, a plan the device cannot hold,
 // no adapter) gives 2, an unexpected one 1 with where it came from, an interrupt 130.
-import { host } from "../platform/current.ts";
+import { files, host } from "../platform/current.ts";
+import { join } from "../platform/path.ts";
 import { FlagError, helpText, parseFlags } from "../dsl/cli.ts";
 import { SpecError } from "../dsl/error.ts";
 import type { PipelineSpec } from "../dsl/schema.ts";
@@ -17,13 +19,16 @@ import { deviceStep } from "../runtime/device_step.ts";
 import { graphIssues } from "../step/validate.ts";
 import { NonFiniteLossError } from "../train/trainer.ts";
 import { runMethod } from "./method_run.ts";
+import { planSeeds, runSeeds } from "./seeds.ts";
 import { summary } from "./run_report.ts";
 
 export interface CommandResult {
   /** the exit status the command line gives: 0, 1 (unexpected error), 2 (user error), 130 (interrupted) */
   code: number;
-  /** report.json as written (or, for a finished run resumed, as it stands) */
+  /** report.json as written (or, for a finished run resumed, as it stands; with --seeds, the summary's) */
   report?: Record<string, unknown>;
+  /** the message of the error that ended the command */
+  error?: string;
 }
 
 export async function runCommand(
@@ -42,14 +47,35 @@ export async function runCommand(
       console.log(await printStep(spec));
       return { code: 0 };
     }
-    const run = await runMethod({ spec, out, resume: cli.resume, overwrite: cli.overwrite });
+    if (cli.seeds) {
+      const runs = planSeeds(spec, out, cli.seeds, cli.overwrite);
+      const seeds = await runSeeds(runs, out, (r) => runOnce(r.spec, r.out, { overwrite: cli.overwrite }));
+      console.log(
+        `\n${files().readText(join(out, "table.md"))}\nwritten: ${join(out, "report.json")}, ${join(out, "table.md")}`,
+      );
+      return seeds;
+    }
+    return await runOnce(spec, out, { resume: cli.resume, overwrite: cli.overwrite });
+  } catch (e) {
+    return failed(e);
+  }
+}
+
+/** One run: train, evaluate, report, print the summary; a failure is printed and gives its status. */
+async function runOnce(
+  spec: PipelineSpec,
+  out: string,
+  o: { resume?: string; overwrite: boolean },
+): Promise<CommandResult> {
+  try {
+    const run = await runMethod({ spec, out, resume: o.resume, overwrite: o.overwrite });
     run.dispose();
     if (run.status === "interrupted") return { code: 130 };
     if (run.status === "complete") return { code: 0, report: run.report };
     console.log(summary(run.report!, out));
     return { code: run.status === "partial" ? 130 : 0, report: run.report };
   } catch (e) {
-    return { code: failure(e) };
+    return failed(e);
   }
 }
 
@@ -68,6 +94,8 @@ async function printStep(spec: PipelineSpec): Promise<string> {
 
 ${printProgram(step.program, step.graph)}`;
 }
+
+const failed = (e: unknown): CommandResult => ({ code: failure(e), error: (e as Error).message });
 
 /** Prints the error as the user should see it; returns the exit status. */
 function failure(e: unknown): number {

@@ -112,6 +112,26 @@ export function writeReport(r: ReportInput): Record<string, unknown> {
   return report;
 }
 
+/** Numbers in report.json that describe the run's set-up, not a result: the same for every seed. */
+export const REPORT_SETTINGS: readonly string[] = ["train_images", "test_images", "batch", "epochs", "steps"];
+
+/**
+ * The figures of a report.json to compare runs by: every finite number that is not a setting,
+ * nested objects named with dots (`a.b`); lists (the segments) and unmeasured figures (null)
+ * are left out.
+ */
+export function reportMetrics(report: Record<string, unknown>, prefix = ""): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(report)) {
+    if (!prefix && REPORT_SETTINGS.includes(k)) continue;
+    if (typeof v === "number" && Number.isFinite(v)) out[prefix + k] = v;
+    else if (v && typeof v === "object" && !Array.isArray(v)) {
+      Object.assign(out, reportMetrics(v as Record<string, unknown>, `${prefix}${k}.`));
+    }
+  }
+  return out;
+}
+
 /**
  * A warning when the final diagnostics show collapse: dimensions with no spread (complete
  * collapse), a rank below 2, or dimensional collapse — the embedding spread over fewer than

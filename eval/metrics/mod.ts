@@ -18,8 +18,10 @@ export {
   markdownTable,
   type MeanStd,
   meanStd,
+  meanStdCell,
   type MetricSummary,
   type SeedsSummary,
   seedsSummary,
+  seedsTable,
   type TableOptions,
 } from "./summary.ts";

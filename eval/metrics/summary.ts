@@ -88,18 +88,67 @@ export function markdownTable(rows: Record<string, SeedsSummary>, opts: TableOpt
   const names = Object.keys(rows);
   if (!names.length) throw new Error(`${fn}: rows is empty`);
   const metrics = [...new Set(names.flatMap((r) => Object.keys(rows[r])))];
-  const fmt = (v: number) => (v * scale).toFixed(digits);
-  const cell = (s: MetricSummary | undefined) =>
-    !s ? "—" : s.values.length < 2 ? fmt(s.mean) : `${fmt(s.mean)} ± ${(s.std * Math.abs(scale)).toFixed(digits)}`;
+  const cell = (s: MetricSummary | undefined) => (!s ? "—" : meanStdCell(s, { digits, scale }));
   const seeds = (r: string) => {
     const ns = [...new Set(Object.values(rows[r]).map((s) => s.values.length))];
     return ns.join("/");
   };
+  return tableLines(
+    [rowHeading, ...metrics, "seeds"],
+    names.map((r) => [r, ...metrics.map((m) => cell(rows[r][m])), seeds(r)]),
+  );
+}
+
+/** "mean ± std" of a summary with fixed digits (just the mean for a single value). */
+export function meanStdCell(
+  s: MeanStd & { values: ArrayLike<number> },
+  opts: Pick<TableOptions, "digits" | "scale"> = {},
+): string {
+  const { digits = 2, scale = 1 } = opts;
+  const fmt = (v: number) => (v * scale).toFixed(digits);
+  return s.values.length < 2 ? fmt(s.mean) : `${fmt(s.mean)} ± ${(s.std * Math.abs(scale)).toFixed(digits)}`;
+}
+
+/**
+ * A Markdown table of one summary over seeds, transposed: one row per metric with "mean ± std"
+ * (just the mean for a single seed), then each seed's value; `seeds` labels the values' columns
+ * in their order. Numbers keep `digits` significant digits (default 4; the std 2), so metrics
+ * of any scale (accuracies, losses, images/s) read alike.
+ */
+export function seedsTable(
+  summary: SeedsSummary,
+  seeds: readonly (string | number)[],
+  opts: { digits?: number } = {},
+): string {
+  const fn = "seedsTable";
+  const { digits = 4 } = opts;
+  intIn(fn, "opts.digits", digits, 1, 21);
+  const metrics = Object.keys(summary);
+  if (!metrics.length) throw new Error(`${fn}: summary is empty`);
+  for (const m of metrics) {
+    if (summary[m].values.length !== seeds.length) {
+      throw new Error(`${fn}: ${m} has ${summary[m].values.length} values for ${seeds.length} seeds`);
+    }
+  }
+  const num = (
+    v: number,
+    d: number,
+  ) => (Number.isInteger(v) && Math.abs(v) < 10 ** digits ? String(v) : v.toPrecision(d));
+  const cell = (s: MetricSummary) =>
+    s.values.length < 2 ? num(s.mean, digits) : `${num(s.mean, digits)} ± ${num(s.std, 2)}`;
+  return tableLines(
+    ["metric", "mean ± std", ...seeds.map((s) => `seed ${s}`)],
+    metrics.map((m) => [m, cell(summary[m]), ...summary[m].values.map((v) => num(v, digits))]),
+  );
+}
+
+/** Markdown lines: the heading row, the rule (first column left-aligned, the rest right), the rows. */
+function tableLines(heading: string[], rows: string[][]): string {
   const esc = (s: string) => s.replaceAll("|", "\\|");
   const lines = [
-    `| ${[rowHeading, ...metrics, "seeds"].map(esc).join(" | ")} |`,
-    `|${["---", ...metrics.map(() => "---:"), "---:"].join("|")}|`,
-    ...names.map((r) => `| ${[esc(r), ...metrics.map((m) => cell(rows[r][m])), seeds(r)].join(" | ")} |`),
+    `| ${heading.map(esc).join(" | ")} |`,
+    `|${["---", ...heading.slice(1).map(() => "---:")].join("|")}|`,
+    ...rows.map(([first, ...rest]) => `| ${[esc(first), ...rest].join(" | ")} |`),
   ];
   return lines.join("\n") + "\n";
 }
