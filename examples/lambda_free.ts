@@ -10,6 +10,9 @@
 //   results.json   every run's figures      table.md   kNN / linear tables by D
 //   accuracy.svg   kNN and linear top-1 against D, one line per (λ, optimizer)
 //   runs/<D…>/     each run's folder (spec.json, report.json, checkpoint, plots)
+// With --seeds 0,1,2 every configuration runs once per seed, in runs/<D…>/seed-N, laid out as
+// a pipeline's --seeds lays them out (runs/<D…>/report.json and table.md summarise its seeds),
+// and the study's tables give each configuration's mean ± sample std (n − 1) over its seeds.
 // A run whose report.json matches its spec's hash is reused (--fresh runs everything again).
 //
 // Optimizers. LARS (the preset: lr 0.2, biases 0.0048, η = 1e-3) rescales every layer's step
@@ -48,6 +51,7 @@ if (import.meta.main) {
     else await runStudy(o);
   } catch (e) {
     console.error(`error: ${(e as Error).message}`);
-    process.exit(e instanceof FlagError ? 2 : 1);
+    // user errors (flags, a folder that cannot be used) exit 2
+    process.exit(e instanceof FlagError || (e as { exitCode?: number }).exitCode === 2 ? 2 : 1);
   }
 }

@@ -71,14 +71,7 @@ function seedFolderState(out: string, spec: PipelineSpec): { reuse?: Record<stri
  * `overwrite`, which reruns it from scratch; so is a seeds folder `out` that holds a single run.
  */
 export function planSeeds(spec: PipelineSpec, out: string, seeds: readonly number[], overwrite: boolean): SeedRun[] {
-  const single = RUN_FILES.filter((f) => files().exists(join(out, f)));
-  const summary = single.includes("report.json") ? readJson(join(out, "report.json")) : undefined;
-  if (single.some((f) => f !== "report.json") || (single.length && !Array.isArray(summary?.seeds))) {
-    throw new RunFolderError(
-      `${out} holds a single run (${single.join(", ")}); --seeds writes its summary there and each seed's run ` +
-        `in ${seedFolder(out, seeds[0])}, …: choose another folder with --out`,
-    );
-  }
+  checkSeedsFolder(out);
   const runs: SeedRun[] = [];
   const problems: string[] = [];
   for (const seed of seeds) {
@@ -97,6 +90,18 @@ export function planSeeds(spec: PipelineSpec, out: string, seeds: readonly numbe
     );
   }
   return runs;
+}
+
+/** Refuses (RunFolderError) a seeds folder that holds a single run: its report.json would be replaced. */
+export function checkSeedsFolder(out: string): void {
+  const single = RUN_FILES.filter((f) => files().exists(join(out, f)));
+  const summary = single.includes("report.json") ? readJson(join(out, "report.json")) : undefined;
+  if (single.some((f) => f !== "report.json") || (single.length && !Array.isArray(summary?.seeds))) {
+    throw new RunFolderError(
+      `${out} holds a single run (${single.join(", ")}); --seeds writes its summary there and each seed's run ` +
+        `in ${join(out, "seed-N")}: choose another folder with --out`,
+    );
+  }
 }
 
 /** What running one seed gave: its exit status, its report.json, the error message of a failure. */

@@ -9,6 +9,7 @@ import {
   intValue,
   listValue as list,
   realValue,
+  seedsValue,
   splitArgs,
 } from "../../dsl/flags.ts";
 
@@ -44,6 +45,11 @@ export interface StudyOptions {
   sgdLr: number;
   /** linear warmup, as a fraction of the budget */
   warmupFrac: number;
+  /**
+   * --seeds: every configuration runs once per seed, in runs/<key>/seed-N, and is summarised by
+   * the mean ± sample std over them; absent, one run per configuration in runs/<key>
+   */
+  seeds?: number[];
   fresh: boolean;
   /** write the spec files and print the plan; train nothing */
   dryRun: boolean;
@@ -175,6 +181,13 @@ const STUDY_FLAGS: StudyFlag[] = [
       o.warmupFrac = n;
     },
   },
+  {
+    name: "seeds",
+    arg: "N,N,…",
+    help: "run every configuration once per seed (runs/<key>/seed-N); tables give mean ± sample std (n−1)",
+    show: () => "one run, the preset's seed",
+    apply: (o, v, f) => (o.seeds = seedsValue(f, v)),
+  },
   { name: "fresh", help: "rerun configurations that already have a matching report", show: () => "" },
   { name: "dry-run", help: "write the spec files and print the plan without training", show: () => "" },
   { name: "help", help: "print this list and exit", show: () => "" },
@@ -201,6 +214,9 @@ export function parseStudyArgs(args: string[]): StudyOptions | "help" {
     },
   });
   if (values.has("help")) return "help";
+  if (values.has("seeds") && passed.some((a) => a === "--seed" || a.startsWith("--seed="))) {
+    throw new FlagError("--seeds", "cannot be combined with --seed (each run takes its seed from the list)");
+  }
   const o: StudyOptions = { ...structuredClone(STUDY_DEFAULTS), passThrough: passed };
   o.fresh = values.has("fresh");
   o.dryRun = values.has("dry-run");

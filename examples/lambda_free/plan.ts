@@ -1,5 +1,6 @@
 // The λ-free study's plan: one validated Barlow Twins spec per (D, λ, optimizer), all under the
-// same step budget, and the device memory each run's compiled step needs.
+// same step budget (with --seeds, one per seed, laid out as a pipeline's --seeds lays them out),
+// and the device memory each run's compiled step needs.
 import { join } from "node:path";
 import { barlowTwins, lars, sgd } from "../../dsl/builders.ts";
 import { FlagError, parseFlags } from "../../dsl/cli.ts";
@@ -8,6 +9,7 @@ import { datasetImageShape } from "../../data/names.ts";
 import type { PipelineSpec } from "../../dsl/schema.ts";
 import { graphIssues, validateSpec } from "../../step/validate.ts";
 import { buildStep } from "../../step/build.ts";
+import { seedFolder } from "../../run/seeds.ts";
 import type { Lambda, OptKind, StudyOptions } from "./options.ts";
 
 export interface RunConfig {
@@ -15,6 +17,16 @@ export interface RunConfig {
   d: number;
   lambda: Lambda;
   optimizer: OptKind;
+  /** runs/<key>: the configuration's run, or with --seeds the folder of its seeds' runs and their summary */
+  dir: string;
+  /** the configuration at the preset's seed */
+  spec: PipelineSpec;
+  /** its runs: one per --seeds seed (runs/<key>/seed-N), else the one in `dir` with `spec` */
+  seeds: SeedConfig[];
+}
+
+export interface SeedConfig {
+  seed: number;
   dir: string;
   spec: PipelineSpec;
 }
@@ -60,14 +72,11 @@ export function planRuns(o: StudyOptions, base = baseSpec(o)): RunConfig[] {
     for (const opt of o.optimizers) {
       for (const lambda of o.lambdas) {
         const key = `D${d}-${lambdaKey(lambda)}-${opt}`;
-        runs.push({
-          key,
-          d,
-          lambda,
-          optimizer: opt,
-          dir: join(o.out, "runs", key),
-          spec: configSpec(base, o, d, lambda, opt),
-        });
+        const dir = join(o.out, "runs", key), spec = configSpec(base, o, d, lambda, opt);
+        const seeds = o.seeds
+          ? o.seeds.map((seed) => ({ seed, dir: seedFolder(dir, seed), spec: { ...spec, seed } }))
+          : [{ seed: spec.seed, dir, spec }];
+        runs.push({ key, d, lambda, optimizer: opt, dir, spec, seeds });
       }
     }
   }

@@ -1,5 +1,6 @@
-// Running the λ-free study: each configuration is one run of pipelines/barlow.ts on a spec file,
-// in a child process, so a diverging or failing run is recorded and the study goes on.
+// Running the λ-free study: each configuration is one run of pipelines/barlow.ts on a spec file
+// (with --seeds, one per seed), in a child process, so a diverging or failing run is recorded
+// and the study goes on.
 import process from "node:process";
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
@@ -11,8 +12,9 @@ import { FlagError } from "../../dsl/cli.ts";
 import { saveSpec, specHash } from "../../dsl/io.ts";
 import type { PipelineSpec } from "../../dsl/schema.ts";
 import type { StudyOptions } from "./options.ts";
-import { baseSpec, lambdaLabel, planRuns, stepBytes } from "./plan.ts";
-import { OPT_NAME, resultOf, resultsTable, type RunResult, writeOutputs } from "./results.ts";
+import { checkSeedsFolder, type SeedOutcome, writeSeedsSummary } from "../../run/seeds.ts";
+import { baseSpec, lambdaLabel, planRuns, type SeedConfig, stepBytes } from "./plan.ts";
+import { OPT_NAME, resultOfSeeds, resultsTable, type RunResult, writeOutputs } from "./results.ts";
 
 const PIPELINE = fileURLToPath(new URL("../../pipelines/barlow.ts", import.meta.url));
 
@@ -68,6 +70,8 @@ export function failureReason(stderr: string, code: number): string {
 export async function runStudy(o: StudyOptions): Promise<RunResult[]> {
   const base = baseSpec(o);
   const plan = planRuns(o, base);
+  // with --seeds each configuration's folder gets their summary: refuse one that holds a single run, before any run
+  if (o.seeds) { for (const c of plan) checkSeedsFolder(c.dir); }
   const results: RunResult[] = [];
   let stop = false;
   const onSig = () => (stop = true);
@@ -75,49 +79,35 @@ export async function runStudy(o: StudyOptions): Promise<RunResult[]> {
   try {
     for (const [i, c] of plan.entries()) {
       if (stop) break;
-      const hash = specHash(c.spec);
-      const specFile = join(c.dir, "spec.json");
-      const child = childRun(c.spec);
-      saveSpec(specFile, child.fileSpec);
       console.log(
         `\n[${i + 1}/${plan.length}] ${c.key}: D ${c.d}, λ ${lambdaLabel(c.lambda)}, ${
           OPT_NAME[c.optimizer]
         } → ${c.dir}`,
       );
-      const old = readReport(c.dir);
-      if (!o.fresh && old?.spec_hash === hash) {
-        console.log("  reusing its report.json (same spec hash; --fresh reruns)");
-        results.push({ ...resultOf(c, old), reused: true });
-        continue;
-      }
       const need = stepBytes(c.spec), free = freemem();
       // lavapipe's buffers live in host memory, next to host copies for checkpoints and features
-      if (need * 1.5 > free) {
+      if (need * 1.5 > free && !c.seeds.every((r) => reusable(o, r))) {
         const gib = (b: number) => (b / 2 ** 30).toFixed(1);
-        results.push(
-          resultOf(c, undefined, {
-            status: "skipped",
-            reason: `needs ~${gib(need)} GiB for the step, ${gib(free)} GiB free`,
-          }),
-        );
+        results.push(resultOfSeeds(c, [], `needs ~${gib(need)} GiB for the step, ${gib(free)} GiB free`));
         console.log(`  skipped: ${results.at(-1)!.reason}`);
-      } else if (o.dryRun) {
-        console.log(`  dry run: ${specFile} (step buffers ${(need / 2 ** 20).toFixed(0)} MiB)`);
+        writeOutputs(o, base, results);
         continue;
-      } else {
-        const { code, stderr } = await runChild(specFile, c.dir, child.flags);
-        if (code === 130) stop = true;
-        const report = code === 0 ? readReport(c.dir) : undefined;
-        results.push(
-          resultOf(
-            c,
-            report,
-            report
-              ? undefined
-              : { status: "failed", reason: code === 130 ? "interrupted" : failureReason(stderr, code) },
-          ),
-        );
       }
+      const outcomes: SeedOutcome[] = [];
+      for (const r of c.seeds) {
+        if (stop) break;
+        outcomes.push(await runSeed(o, r, c.seeds.length > 1 || !!o.seeds, need));
+        if (outcomes.at(-1)!.status === "interrupted") stop = true;
+      }
+      if (o.dryRun) continue;
+      // with --seeds, runs/<key> is laid out as a pipeline's --seeds folder: its seeds and their summary
+      const notRun = c.seeds.slice(outcomes.length).map((r) => ({
+        seed: r.seed,
+        out: r.dir,
+        status: "not run" as const,
+      }));
+      if (o.seeds) writeSeedsSummary(c.dir, [...outcomes, ...notRun]);
+      results.push(resultOfSeeds(c, [...outcomes, ...notRun]));
       writeOutputs(o, base, results);
     }
   } finally {
@@ -132,4 +122,36 @@ export async function runStudy(o: StudyOptions): Promise<RunResult[]> {
     );
   }
   return results;
+}
+
+/** The seed's earlier report, when it is complete for the same spec and --fresh was not given. */
+function reusable(o: StudyOptions, r: SeedConfig): Record<string, unknown> | undefined {
+  const old = readReport(r.dir);
+  return !o.fresh && old?.spec_hash === specHash(r.spec) && !old.partial ? old : undefined;
+}
+
+/**
+ * One seed of a configuration: its spec file, then its report reused (same spec hash, no
+ * --fresh), or the run in a child process; a dry run only writes the spec file.
+ */
+async function runSeed(o: StudyOptions, r: SeedConfig, say: boolean, need: number): Promise<SeedOutcome> {
+  const specFile = join(r.dir, "spec.json");
+  const child = childRun(r.spec);
+  saveSpec(specFile, child.fileSpec);
+  if (say) console.log(`  seed ${r.seed} → ${r.dir}`);
+  const base = { seed: r.seed, out: r.dir };
+  const old = reusable(o, r);
+  if (old) {
+    console.log("  reusing its report.json (same spec hash; --fresh reruns)");
+    return { ...base, status: "reused", report: old };
+  }
+  if (o.dryRun) {
+    console.log(`  dry run: ${specFile} (step buffers ${(need / 2 ** 20).toFixed(0)} MiB)`);
+    return { ...base, status: "not run" };
+  }
+  const { code, stderr } = await runChild(specFile, r.dir, child.flags);
+  const report = code === 0 ? readReport(r.dir) : undefined;
+  if (report) return { ...base, status: "done", report };
+  if (code === 130) return { ...base, status: "interrupted", reason: "interrupted" };
+  return { ...base, status: "failed", reason: failureReason(stderr, code) };
 }
