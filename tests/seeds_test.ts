@@ -7,7 +7,16 @@ import { presets } from "../dsl/presets.ts";
 import { specHash } from "../dsl/io.ts";
 import { runCommand } from "../run/command.ts";
 import { reportMetrics } from "../run/run_report.ts";
-import { planSeeds, seedFolder, type SeedOutcome, seedsMarkdown, seedsReport } from "../run/seeds.ts";
+import {
+  planSeeds,
+  runSeeds,
+  seedFolder,
+  type SeedOutcome,
+  type SeedResult,
+  type SeedRun,
+  seedsMarkdown,
+  seedsReport,
+} from "../run/seeds.ts";
 import { assertThrows } from "./util/assert.ts";
 
 const preset = presets.simclr();
@@ -174,6 +183,70 @@ Deno.test("seeds folders: a single run's folder and unfinished or other-spec see
     // a folder that holds a single run is not a seeds folder
     Deno.writeTextFileSync(join(dir, "metrics.jsonl"), "");
     assertThrows(() => planSeeds(spec, dir, [0], true), `${dir} holds a single run (metrics.jsonl)`);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("runSeeds: a failed seed is recorded and the rest run; an interrupt stops; the summary is partial", async () => {
+  const dir = tmp();
+  try {
+    const spec = parseFlags(SMALL, preset).spec;
+    const plan = (out: string) => planSeeds(spec, out, [0, 1, 2], false);
+    const quiet = () => {};
+    const ran: number[] = [];
+    const fake = (codes: Record<number, number>) => (r: SeedRun): Promise<SeedResult> => {
+      ran.push(r.seed);
+      const code = codes[r.seed] ?? 0;
+      if (code === 0) return Promise.resolve({ code, report: fakeReport(r.seed, 0.5 + r.seed / 8, 3) });
+      return Promise.resolve({ code, error: code === 2 ? "loss became NaN at step 1" : undefined });
+    };
+    // seed 1 fails (a user error's status, 2): seeds 0 and 2 still run; the exit status is the failure's
+    const a = join(dir, "a");
+    const failed = await runSeeds(plan(a), a, fake({ 1: 2 }), quiet);
+    const summary = readJson(join(a, "report.json"));
+    if (failed.code !== 2 || ran.join() !== "0,1,2" || JSON.stringify(summary.not_finished) !== "[1]") {
+      throw new Error(JSON.stringify({ failed, ran, summary }));
+    }
+    const knn = reference([0.5, 0.75]);
+    if (summary.metrics.knn_top1.mean !== knn.mean || summary.metrics.knn_top1.std !== knn.std) {
+      throw new Error(JSON.stringify(summary.metrics.knn_top1));
+    }
+    if (summary.runs[1].reason !== "loss became NaN at step 1") throw new Error(JSON.stringify(summary.runs));
+    // seed 1 interrupted (130): seed 2 is not run; the summary covers seed 0, marked partial
+    ran.length = 0;
+    const b = join(dir, "b");
+    const stopped = await runSeeds(plan(b), b, fake({ 1: 130 }), quiet);
+    const partial = readJson(join(b, "report.json"));
+    if (stopped.code !== 130 || ran.join() !== "0,1" || !partial.partial) throw new Error(JSON.stringify(partial));
+    if (partial.runs.map((x: { status: string }) => x.status).join() !== "done,interrupted,not run") {
+      throw new Error(JSON.stringify(partial.runs));
+    }
+    if (partial.metrics.knn_top1.n !== 1 || partial.metrics.knn_top1.std !== null) {
+      throw new Error("one seed's summary");
+    }
+    if (!Deno.readTextFileSync(join(b, "table.md")).includes("PARTIAL: not finished: seed 1 (interrupted)")) {
+      throw new Error(Deno.readTextFileSync(join(b, "table.md")));
+    }
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("examples take --seeds: listed in --help; a bad list exits 2 with nothing written", async () => {
+  const dir = tmp();
+  try {
+    for (const example of ["examples/byol_barlow.ts", "examples/infonce_barlow.ts"]) {
+      const run = (args: string[]) =>
+        new Deno.Command(Deno.execPath(), { args: ["run", "-A", example, ...args], stdout: "piped", stderr: "piped" })
+          .output();
+      const help = new TextDecoder().decode((await run(["--help"])).stdout);
+      if (!help.includes("--seeds N,N,…")) throw new Error(`${example} --help:\n${help}`);
+      const bad = await run([...SMALL, "--seeds", "1,1", "--out", join(dir, "x")]);
+      const err = new TextDecoder().decode(bad.stderr);
+      if (bad.code !== 2 || !err.includes("--seeds: seed 1 is listed twice")) throw new Error(`${example}: ${err}`);
+    }
+    if (Deno.readDirSync(dir).next().done !== true) throw new Error("a refused command wrote in the folder");
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
