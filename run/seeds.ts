@@ -208,7 +208,8 @@ export function seedsMarkdown(outcomes: SeedOutcome[]): string {
     `# ${what}: ${outcomes.length} seeds`,
     "",
     `Mean ± sample standard deviation (n − 1 in the denominator) over the finished seeds ` +
-    `(${finished.map((o) => o.seed).join(", ") || "none"}), then each seed's value; seed N's run is in seed-N/.`,
+    `(${finished.map((o) => o.seed).join(", ") || "none"}), the std to two significant digits (report.json holds ` +
+    `every digit), then each seed's value; seed N's run is in seed-N/.`,
   ];
   const rest = outcomes.filter((o) => !finished.includes(o));
   if (rest.length) {

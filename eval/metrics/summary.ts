@@ -110,10 +110,11 @@ export function meanStdCell(
 }
 
 /**
- * A Markdown table of one summary over seeds, transposed: one row per metric with "mean ± std"
- * (just the mean for a single seed), then each seed's value; `seeds` labels the values' columns
- * in their order. Numbers keep `digits` significant digits (default 4; the std 2), so metrics
- * of any scale (accuracies, losses, images/s) read alike.
+ * A Markdown table of one summary over seeds, transposed: one row per metric with "mean ± std",
+ * then each seed's value; `seeds` labels the values' columns in their order. The std keeps two
+ * significant digits and the mean as many decimals as the std (just the mean, with `digits`
+ * significant digits, for a single seed or no spread); each value keeps `digits` significant
+ * digits (default 4), so metrics of any scale (accuracies, losses, images/s) read alike.
  */
 export function seedsTable(
   summary: SeedsSummary,
@@ -130,15 +131,15 @@ export function seedsTable(
       throw new Error(`${fn}: ${m} has ${summary[m].values.length} values for ${seeds.length} seeds`);
     }
   }
-  const num = (
-    v: number,
-    d: number,
-  ) => (Number.isInteger(v) && Math.abs(v) < 10 ** digits ? String(v) : v.toPrecision(d));
-  const cell = (s: MetricSummary) =>
-    s.values.length < 2 ? num(s.mean, digits) : `${num(s.mean, digits)} ± ${num(s.std, 2)}`;
+  const num = (v: number) => String(Number(v.toPrecision(digits)));
+  const cell = (s: MetricSummary) => {
+    if (s.values.length < 2 || !(s.std > 0)) return num(s.mean);
+    const decimals = Math.min(20, Math.max(0, 1 - Math.floor(Math.log10(s.std))));
+    return `${s.mean.toFixed(decimals)} ± ${s.std.toFixed(decimals)}`;
+  };
   return tableLines(
     ["metric", "mean ± std", ...seeds.map((s) => `seed ${s}`)],
-    metrics.map((m) => [m, cell(summary[m]), ...summary[m].values.map((v) => num(v, digits))]),
+    metrics.map((m) => [m, cell(summary[m]), ...summary[m].values.map(num)]),
   );
 }
 
