@@ -1,10 +1,10 @@
 // The command line of every pipeline file, as a function that returns its exit status instead
 // of exiting (pipelines/run.ts exits with it): flags over the method's preset, then --help,
 // --print-step, the run (run/method_run.ts) and its terminal summary, or with --seeds one run
-// per seed and their summary (run/seeds.ts). Errors are printed as
-// one line; a user error (flags, spec, data, checkpoint, folder, a plan the device cannot hold,
-// no adapter) gives 2, an unexpected one 1 with where it came from, an interrupt 130.
-import { files, host } from "../platform/current.ts";
+// per seed and their summary (run/seeds.ts). Errors are printed as one line; a user error
+// (flags, spec, data, checkpoint, folder, a plan the device cannot hold, no adapter) gives 2,
+// an unexpected one 1 with where it came from, an interrupt 130.
+import { host } from "../platform/current.ts";
 import { join } from "../platform/path.ts";
 import { FlagError, helpText, parseFlags } from "../dsl/cli.ts";
 import { SpecError } from "../dsl/error.ts";
@@ -49,11 +49,13 @@ export async function runCommand(
     }
     if (cli.seeds) {
       const runs = planSeeds(spec, out, cli.seeds, cli.overwrite);
-      const seeds = await runSeeds(runs, out, (r) => runOnce(r.spec, r.out, { overwrite: cli.overwrite }));
-      console.log(
-        `\n${files().readText(join(out, "table.md"))}\nwritten: ${join(out, "report.json")}, ${join(out, "table.md")}`,
+      const { code, report, table } = await runSeeds(
+        runs,
+        out,
+        (r) => runOnce(r.spec, r.out, { overwrite: cli.overwrite }),
       );
-      return seeds;
+      console.log(`\n${table}\nwritten: ${join(out, "report.json")}, ${join(out, "table.md")}`);
+      return { code, report };
     }
     return await runOnce(spec, out, { resume: cli.resume, overwrite: cli.overwrite });
   } catch (e) {

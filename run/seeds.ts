@@ -121,7 +121,7 @@ export async function runSeeds(
   out: string,
   runSeed: (run: SeedRun) => Promise<SeedResult>,
   log: (s: string) => void = (s) => console.log(s),
-): Promise<{ code: number; report: Record<string, unknown> }> {
+): Promise<{ code: number; report: Record<string, unknown>; table: string }> {
   const outcomes: SeedOutcome[] = [];
   let code = 0;
   const notRun = (): SeedOutcome[] =>
@@ -146,7 +146,7 @@ export async function runSeeds(
     if (code === 130) break;
   }
   const all = [...outcomes, ...notRun()];
-  return { code, report: writeSeedsSummary(out, all) };
+  return { code, report: writeSeedsSummary(out, all), table: seedsMarkdown(all) };
 }
 
 /** Fields of a seed's report that describe the run, copied into the summary from the first finished seed. */
