@@ -137,7 +137,7 @@ Deno.test("a pipeline with a class that does not exist exits 2, naming the class
 Deno.test("tools/one_class_runs.ts: flags, the plan, and a refused class before any run", () => {
   assert.throws(
     () => parseOneClassRunsArgs(["--method", "simclr", "--out", "x", "--one-class", "1"]),
-    /--one-class: is set by/,
+    /--one-class: set by tools\/one_class_runs.ts for each class/,
   );
   assert.throws(() => parseOneClassRunsArgs(["--method", "nope", "--out", "x"]), /--method: expected one of barlow,/);
   const a = parseOneClassRunsArgs(["--method", "simclr", "--out", "R", "--data", "synthetic", "--batch", "16"]);

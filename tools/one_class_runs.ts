@@ -70,7 +70,7 @@ export function parseOneClassRunsArgs(args: string[]): OneClassRunsArgs | "help"
       if (OWN.includes(name)) {
         throw new FlagError(
           `--${name}`,
-          "is set by tools/one_class_runs.ts for each class; choose them with --classes",
+          "set by tools/one_class_runs.ts for each class (choose the classes with --classes)",
         );
       }
       return true;
