@@ -23,6 +23,8 @@ export interface Dataset {
 export interface Split {
   train: Dataset;
   test: Dataset;
+  /** set when the training split was cut to one class (data/one_class.ts): its index and name */
+  oneClass?: { index: number; name?: string };
 }
 
 /**

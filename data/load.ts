@@ -15,6 +15,7 @@ import { type CifarOptions, loadCifar10, loadCifar100 } from "./cifar.ts";
 import { type FolderOptions, loadImageFolder } from "./folder.ts";
 import { DATA_NAME_FORMS, parseDataName } from "./names.ts";
 import { makeSynthetic, type SyntheticOptions } from "./synthetic.ts";
+import { type ClassChoice, oneClassSplit } from "./one_class.ts";
 
 export const FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist";
 
@@ -24,6 +25,16 @@ export interface LoadOptions extends CifarOptions, FolderOptions {
   testLimit?: number;
   /** Options of the synthetic set (its train/test counts default to trainLimit/testLimit). */
   synthetic?: SyntheticOptions;
+  /** Keep only this class's training images (after trainLimit; data/one_class.ts). */
+  oneClass?: ClassChoice;
+}
+
+/** A spec's data section (dsl/spec_types.ts Data), as the loader reads it. */
+export interface DataSection {
+  name: string;
+  trainLimit?: number;
+  testLimit?: number;
+  oneClass?: ClassChoice;
 }
 
 const KNOWN = DATA_NAME_FORMS.join(", ");
@@ -81,7 +92,12 @@ export function loadDatasetSync(nameOrPath = "fashion-mnist", opts: LoadOptions 
   if (b.n > 0 && (a.c !== b.c || a.h !== b.h || a.w !== b.w)) {
     throw new DataError(`${nameOrPath}: train images are ${a.c}×${a.h}×${a.w} but test images ${b.c}×${b.h}×${b.w}`);
   }
-  return split;
+  return opts.oneClass === undefined ? split : oneClassSplit(split, opts.oneClass);
+}
+
+/** The data a spec's data section names: its set, limits and one class. */
+export function loadSpecData(d: DataSection): Split {
+  return loadDatasetSync(d.name, { trainLimit: d.trainLimit, testLimit: d.testLimit, oneClass: d.oneClass });
 }
 
 /** Promise form of loadDatasetSync (errors arrive as rejections), for callers that stay async. */

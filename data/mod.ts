@@ -1,7 +1,8 @@
 // Public surface of data/: the Dataset type, the resolver, and the individual readers.
 export { checkDataset, DataError, type Dataset, type Split, take } from "./dataset.ts";
 export { DATA_KINDS, DATA_NAME_FORMS, datasetImageShape, parseDataName } from "./names.ts";
-export { FASHION_MNIST_DIR, loadDataset, loadDatasetSync, type LoadOptions } from "./load.ts";
+export { FASHION_MNIST_DIR, loadDataset, loadDatasetSync, type LoadOptions, loadSpecData } from "./load.ts";
+export { type ClassChoice, classIndex, describeClass, imagesOfClass, oneClassSplit } from "./one_class.ts";
 export { FASHION_MNIST_CLASSES, loadIdxSplit, MNIST_CLASSES, parseIdx, readIdxPair } from "./idx.ts";
 export { CIFAR10_CLASSES, loadCifar10, loadCifar100 } from "./cifar.ts";
 export { loadImageFolder } from "./folder.ts";

@@ -142,6 +142,18 @@ const FLAGS: Flag[] = [
     apply: (s, x, f) => (s.data.testLimit = int(f, x, 1)),
   },
   {
+    name: "one-class",
+    arg: "C",
+    help: "train on the images of class C only (index or name; after --train-limit), for the one-class anomaly " +
+      "protocol: the test split stays whole and the run reports C's anomaly AUROC instead of kNN and linear",
+    show: (s) => String(s.data.oneClass ?? "all classes"),
+    apply: (s, x, f) => {
+      const c = x.trim();
+      if (!c) throw bad(f, "a class index or name", x);
+      s.data.oneClass = /^\d+$/.test(c) ? Number(c) : c;
+    },
+  },
+  {
     name: "encoder",
     arg: "KIND[:W,…]",
     help: "encoder: mlp[:widths], cnn[:channels] or resnet18[:width]",

@@ -5,8 +5,10 @@
 // What each field becomes in the graph (step/forward_graph.ts builds it); this is its
 // contract:
 //
-//   data      The dataset to stream (name from a known table or a path) and optional caps on
-//             the number of train/test images. Images enter as [batch, C, H, W] in [0, 1].
+//   data      The dataset to stream (name from a known table or a path), optional caps on
+//             the number of train/test images, and optionally one class to train on (the
+//             training split cut to it, data/one_class.ts). Images enter as [batch, C, H, W]
+//             in [0, 1].
 //   views     One augmentation pipeline per view, run on the GPU from the same batch of
 //             images with the RNG keyed by (seed, step, sample, view index). Ops run in this
 //             fixed order: crop → flip → colorJitter (its four ops in random order) →
@@ -192,6 +194,9 @@ const data = obj({
   name: Text,
   trainLimit: v.optional(PosInt),
   testLimit: v.optional(PosInt),
+  oneClass: v.optional(
+    v.union([NonNegInt, Text], expected("a class index (an integer ≥ 0) or a class name")),
+  ),
 });
 
 /** Checks a {@link Data}: form only (dsl/validate.ts checks meaning). */

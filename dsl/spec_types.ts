@@ -25,6 +25,12 @@ export interface Data {
   trainLimit?: number;
   /** use only the first N test images */
   testLimit?: number;
+  /**
+   * train on the images of this class only (index, or name where the data set names its
+   * classes), for the one-class anomaly protocol; the test split stays whole. Applied after
+   * trainLimit. Such a run is evaluated by the class's anomaly AUROC, not by kNN or linear.
+   */
+  oneClass?: number | string;
 }
 
 // ------------------------------------------------------------------------- augmentation

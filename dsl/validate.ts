@@ -339,7 +339,8 @@ function checkTraining(spec: PipelineSpec, issues: SpecIssue[]) {
     });
   }
   const n = spec.data.trainLimit;
-  if (n !== undefined && spec.eval.knnK > n) {
+  // a one-class run has no kNN evaluation (run/evaluation.ts), so eval.knnK does not bind it
+  if (n !== undefined && spec.eval.knnK > n && spec.data.oneClass === undefined) {
     issues.push({
       path: "eval.knnK",
       message: `${spec.eval.knnK} neighbours but only ${n} training images (data.trainLimit); raise --train-limit ` +

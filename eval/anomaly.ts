@@ -6,6 +6,9 @@ import type { FeatureSet } from "./features.ts";
 import { auroc, oneClassAuroc } from "./metrics/mod.ts";
 import { nearest, type NearestOptions, type Rows } from "./nearest.ts";
 
+/** Neighbours of the anomaly score unless told otherwise (tools/anomaly.ts --k, one-class runs). */
+export const ANOMALY_K = 2;
+
 /** Mean cosine distance of each test row to its k nearest normal rows. */
 export async function knnAnomalyScores(
   normal: Rows,
@@ -66,7 +69,7 @@ export async function oneClassAnomaly(
   test: FeatureSet,
   opts: NearestOptions & { k?: number; classes?: number[] } = {},
 ): Promise<OneClassResult> {
-  const k = opts.k ?? 2;
+  const k = opts.k ?? ANOMALY_K;
   const classes = opts.classes ?? Array.from({ length: train.classes }, (_, c) => c);
   checkAnomalyClasses(train, test, classes, k);
   const scores: Float64Array[] = [];

@@ -13,7 +13,7 @@ import { DataError } from "../data/dataset.ts";
 import { CheckpointError } from "../io/checkpoint.ts";
 import { MemoryPlanError } from "../step/memory_check.ts";
 import { printGraph, printProgram } from "../compiler/print.ts";
-import { loadDatasetSync } from "../data/load.ts";
+import { loadSpecData } from "../data/load.ts";
 import { getGpu } from "../runtime/device.ts";
 import { deviceStep } from "../runtime/device_step.ts";
 import { graphIssues } from "../step/validate.ts";
@@ -87,10 +87,7 @@ async function runOnce(
  * adapter (runtime/device_step.ts: its variants and limits, the data's layout); nothing runs.
  */
 async function printStep(spec: PipelineSpec): Promise<string> {
-  const { train: tr } = loadDatasetSync(spec.data.name, {
-    trainLimit: spec.data.trainLimit,
-    testLimit: spec.data.testLimit,
-  });
+  const { train: tr } = loadSpecData(spec.data);
   const { step } = await deviceStep(await getGpu(), spec, tr);
   return `${printGraph(step.graph)}
 

@@ -1,10 +1,17 @@
 // The evaluation of a trained run, as stages in a fixed order: the trained encoder (features,
 // kNN, linear probe), the same encoder at its random initialisation, then the kNN on raw
-// pixels. An interrupt (Ctrl-C) lets the stage under way finish and skips the rest: what was
-// measured is kept, and the caller is told what was not.
+// pixels. A one-class run (data.oneClass) has one label in its training set, so kNN and a
+// linear probe on it mean nothing: its stages score the class's one-class anomaly AUROC instead
+// (eval/anomaly.ts: the training images are the normal set, the whole test split is scored),
+// in the same three feature spaces. An interrupt (Ctrl-C) lets the stage under way finish and
+// skips the rest: what was measured is kept, and the caller is told what was not.
 import { host } from "../platform/current.ts";
 import type { PipelineSpec } from "../dsl/schema.ts";
+import { describeClass } from "../data/one_class.ts";
+import { ANOMALY_K, oneClassAnomaly } from "../eval/anomaly.ts";
 import { encoderFeatures, evaluateFeatures, pixelsKnn } from "../eval/evaluate.ts";
+import type { FeatureSet } from "../eval/features.ts";
+import { pixelFeatures } from "../eval/pixels.ts";
 import type { TrainResult } from "../train/trainer.ts";
 
 /** The figures report.json holds, by its keys; a figure not measured is absent. */
@@ -14,6 +21,10 @@ export interface EvalFigures {
   random_init_knn_top1?: number;
   random_init_linear_top1?: number;
   pixels_knn_top1?: number;
+  /** one-class runs: AUROC of the class's test images against the rest (kNN score, k = ANOMALY_K) */
+  one_class_auroc?: number;
+  random_init_one_class_auroc?: number;
+  pixels_one_class_auroc?: number;
 }
 
 export interface Evaluation {
@@ -48,7 +59,7 @@ export async function evaluateRun(
     await evaluateFeatures(gpu, spec, await encoderFeatures(gpu, spec, run.lowered.encoder, run.images, weights));
   const pct = (v: number) => `${(v * 100).toFixed(2)}%`;
   let seconds = 0, interrupted = false;
-  const stages: Stage[] = [
+  const stages: Stage[] = run.data.oneClass ? oneClassStages(spec, run, log, (s) => seconds += s, figures) : [
     {
       what: "kNN and linear probe of the trained encoder",
       run: async () => {
@@ -96,4 +107,47 @@ export async function evaluateRun(
     off();
   }
   return { figures, seconds, notEvaluated, interrupted };
+}
+
+/** The stages of a one-class run: the class's anomaly AUROC, trained, random init, pixels. */
+function oneClassStages(
+  spec: PipelineSpec,
+  run: TrainResult,
+  log: (s: string) => void,
+  addSeconds: (s: number) => void,
+  figures: EvalFigures,
+): Stage[] {
+  const { gpu, data } = run;
+  const c = data.oneClass!.index;
+  const auroc = async (f: { train: FeatureSet; test: FeatureSet }) => {
+    const t0 = performance.now();
+    const r = await oneClassAnomaly(f.train, f.test, { gpu, k: ANOMALY_K, classes: [c] });
+    addSeconds((performance.now() - t0) / 1000);
+    return r.perClass[0];
+  };
+  const encoder = async (weights: ((name: string) => Promise<Float32Array>) | undefined) =>
+    await auroc(await encoderFeatures(gpu, spec, run.lowered.encoder, run.images, weights));
+  const what = describeClass(data.oneClass!);
+  return [
+    {
+      what: `one-class AUROC of ${what}, trained encoder`,
+      run: async () => {
+        log(`evaluating: one-class AUROC of ${what} (kNN score, k = ${ANOMALY_K}), trained encoder …`);
+        figures.one_class_auroc = await encoder((name) => run.exec.read(name));
+        log(`  AUROC ${figures.one_class_auroc.toFixed(4)}`);
+      },
+    },
+    {
+      what: `one-class AUROC of ${what}, random-init encoder`,
+      run: async () => void (figures.random_init_one_class_auroc = await encoder(undefined)),
+    },
+    {
+      what: `one-class AUROC of ${what}, raw pixels`,
+      run: async () =>
+        void (figures.pixels_one_class_auroc = await auroc({
+          train: pixelFeatures(data.train),
+          test: pixelFeatures(data.test),
+        })),
+    },
+  ];
 }

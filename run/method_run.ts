@@ -5,8 +5,10 @@
 // process; user errors are thrown as typed errors (exitCode 2), and an interrupt is a result.
 import { files } from "../platform/current.ts";
 import { join } from "../platform/path.ts";
-import { loadDatasetSync } from "../data/load.ts";
+import { loadSpecData } from "../data/load.ts";
 import { checkKnnK } from "../eval/evaluate.ts";
+import { DataError, type Split } from "../data/dataset.ts";
+import { describeClass } from "../data/one_class.ts";
 import { openRunFolder } from "../io/run_folder.ts";
 import { RunCompleteError, train, type TrainOptions, type TrainResult } from "../train/trainer.ts";
 import { evaluateRun } from "./evaluation.ts";
@@ -40,9 +42,10 @@ export async function runMethod(o: MethodRunOptions): Promise<MethodRun> {
   try {
     const { spec } = o;
     const data = o.data ??
-      loadDatasetSync(spec.data.name, { trainLimit: spec.data.trainLimit, testLimit: spec.data.testLimit });
+      loadSpecData(spec.data);
     // an evaluation the data cannot satisfy is refused now, not after the training
-    checkKnnK(spec, data.train.n);
+    if (data.oneClass) checkOneClassRun(spec, data);
+    else checkKnnK(spec, data.train.n);
     try {
       run = await train({ ...o, data, folder, log });
     } catch (e) {
@@ -66,6 +69,19 @@ export async function runMethod(o: MethodRunOptions): Promise<MethodRun> {
     throw e;
   } finally {
     folder.close();
+  }
+}
+
+/** A one-class training set (a tenth of a balanced set) must still fill one batch. */
+function checkOneClassRun(spec: MethodRunOptions["spec"], data: Split): void {
+  const { train } = data;
+  if (train.n < spec.batch) {
+    throw new DataError(
+      `one class: ${train.name} has ${train.n} images of ${
+        describeClass(data.oneClass!)
+      }, fewer than one batch of ${spec.batch}; ` +
+        "raise --train-limit or lower --batch",
+    );
   }
 }
 

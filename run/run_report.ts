@@ -6,6 +6,7 @@
 // partial, with the figures not measured as null.
 import { join } from "../platform/path.ts";
 import { labelWarning } from "../data/dataset.ts";
+import { ANOMALY_K } from "../eval/anomaly.ts";
 import { specHash } from "../dsl/io.ts";
 import type { PipelineSpec } from "../dsl/schema.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
@@ -82,6 +83,7 @@ export function writeReport(r: ReportInput): Record<string, unknown> {
       seconds: g.seconds === null ? null : round(g.seconds, 1),
     })),
   };
+  if (run.data.oneClass) Object.assign(report, oneClassFields(run.data.oneClass, ev));
   if (ev.notEvaluated.length) Object.assign(report, { partial: true, not_evaluated: ev.notEvaluated });
   writeFileAtomic(join(out, "report.json"), JSON.stringify(report, null, 2) + "\n");
 
@@ -133,6 +135,21 @@ export function reportMetrics(report: Record<string, unknown>, prefix = ""): Rec
 }
 
 /**
+ * What a one-class run adds to report.json: its class, the anomaly AUROCs that replace the
+ * label evaluations, and why those (left null) were not run.
+ */
+function oneClassFields(c: { index: number; name?: string }, ev: Evaluation): Record<string, unknown> {
+  return {
+    one_class: { index: c.index, name: c.name ?? null },
+    one_class_auroc: figure(ev.figures.one_class_auroc),
+    random_init_one_class_auroc: figure(ev.figures.random_init_one_class_auroc),
+    pixels_one_class_auroc: figure(ev.figures.pixels_one_class_auroc),
+    label_evals: "skipped: the training set is one class, so kNN and linear accuracies on it would mean nothing; " +
+      `the one-class AUROC (k = ${ANOMALY_K} nearest training images, the whole test split scored) replaces them`,
+  };
+}
+
+/**
  * A warning when the final diagnostics show collapse: dimensions with no spread (complete
  * collapse), a rank below 2, or dimensional collapse — the embedding spread over fewer than
  * 1/50 of the directions it could use, min(batch, D), since the effective rank of a batch of N
@@ -177,11 +194,7 @@ export function summary(report: Record<string, unknown>, out: string): string {
       ["loss", `${fmt(report.loss_first)} → ${fmt(report.loss_last)}`],
       ["C diag mean / |offdiag| mean", `${fmt(report.c_diag_mean)} / ${fmt(report.c_offdiag_abs_mean)}`],
       ["effective rank of z", fmt(report.effective_rank)],
-      [
-        "kNN top-1: trained / random init / pixels",
-        `${pct(report.knn_top1)} / ${pct(report.random_init_knn_top1)} / ${pct(report.pixels_knn_top1)}`,
-      ],
-      ["linear top-1: trained / random init", `${pct(report.linear_top1)} / ${pct(report.random_init_linear_top1)}`],
+      ...evaluationLines(report, pct),
       ["report", join(out, "report.json")],
     ],
   );
@@ -190,6 +203,32 @@ export function summary(report: Record<string, unknown>, out: string): string {
     : "";
   const warnings = [report.collapse_warning, report.label_warning].filter((w) => w).map((w) => `\nWARNING: ${w}`);
   return lines + warnings.join("") + partial;
+}
+
+/** The summary's evaluation rows: kNN and linear, or a one-class run's AUROC. */
+function evaluationLines(report: Record<string, unknown>, pct: (v: unknown) => string): [string, string][] {
+  const one = report.one_class as { index: number; name: string | null } | undefined;
+  if (one) {
+    const auc = (v: unknown) => (typeof v === "number" ? v.toFixed(4) : "n/a");
+    return [
+      [
+        `one-class AUROC of class ${one.index}${
+          one.name === null ? "" : ` (${one.name})`
+        }: trained / random init / pixels`,
+        `${auc(report.one_class_auroc)} / ${auc(report.random_init_one_class_auroc)} / ${
+          auc(report.pixels_one_class_auroc)
+        }`,
+      ],
+      ["kNN and linear top-1", "skipped (one-class training set)"],
+    ];
+  }
+  return [
+    [
+      "kNN top-1: trained / random init / pixels",
+      `${pct(report.knn_top1)} / ${pct(report.random_init_knn_top1)} / ${pct(report.pixels_knn_top1)}`,
+    ],
+    ["linear top-1: trained / random init", `${pct(report.linear_top1)} / ${pct(report.random_init_linear_top1)}`],
+  ];
 }
 
 const fmt = (v: unknown) => (typeof v === "number" ? (Math.abs(v) >= 100 ? v.toFixed(1) : v.toPrecision(4)) : "n/a");

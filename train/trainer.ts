@@ -8,7 +8,8 @@ import { host } from "../platform/current.ts";
 import { join } from "../platform/path.ts";
 import { describe } from "../compiler/compile.ts";
 import type { Split } from "../data/dataset.ts";
-import { loadDatasetSync } from "../data/load.ts";
+import { loadSpecData } from "../data/load.ts";
+import { describeClass } from "../data/one_class.ts";
 import { labelWarning } from "../data/dataset.ts";
 import { epochRows } from "../data/shuffle.ts";
 import { specHash } from "../dsl/io.ts";
@@ -159,7 +160,7 @@ async function prepare(opts: TrainOptions, log: (s: string) => void): Promise<Pr
   const stale = cleanStaleTemps(opts.out);
   if (stale.length) log(`removed ${stale.length} unfinished temporary file(s) of an earlier run: ${stale.join(", ")}`);
   const data = opts.data ??
-    loadDatasetSync(spec.data.name, { trainLimit: spec.data.trainLimit, testLimit: spec.data.testLimit });
+    loadSpecData(spec.data);
   const tr = data.train;
   const geometry = runGeometry(spec, tr.n);
   if (spec.steps !== undefined && spec.steps > geometry.totalSteps) {
@@ -180,7 +181,8 @@ async function prepare(opts: TrainOptions, log: (s: string) => void): Promise<Pr
   const gpu = await getGpu();
   if (spec.precision === "f16-mixed") checkF16(gpu);
   log(`adapter: ${gpu.description}`);
-  log(`data: ${tr.name} ${tr.n} train / ${data.test.n} test images of ${tr.c}×${tr.h}×${tr.w}`);
+  const only = data.oneClass ? ` (${describeClass(data.oneClass)} only)` : "";
+  log(`data: ${tr.name} ${tr.n} train${only} / ${data.test.n} test images of ${tr.c}×${tr.h}×${tr.w}`);
   const labels = labelWarning(data);
   if (labels) log(`WARNING: ${labels}`);
   const epochs = Math.ceil(geometry.totalSteps / geometry.stepsPerEpoch);

@@ -170,7 +170,7 @@ function evalFigures(report: Record<string, unknown>): EvalResult {
 
 /** The data set of the choice, limited as the spec says. */
 async function loadData(choice: DataChoice, spec: PipelineSpec, ev: TrainerEvents): Promise<Split> {
-  const limits = { trainLimit: spec.data.trainLimit, testLimit: spec.data.testLimit };
+  const limits = { trainLimit: spec.data.trainLimit, testLimit: spec.data.testLimit, oneClass: spec.data.oneClass };
   if (choice.kind === "synthetic") return loadDatasetFromBytes([], "synthetic", limits);
   let files: NamedBytes[];
   let kind = "";

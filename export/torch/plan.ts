@@ -54,6 +54,12 @@ export class ExportError extends Error {
 
 /** The plan of `spec`; a module fed something it cannot take is an ExportError naming it. */
 export function torchPlan(spec: PipelineSpec): TorchPlan {
+  // the PyTorch program reads the whole training split; it would train a one-class spec on all classes
+  if (spec.data.oneClass !== undefined) {
+    throw new ExportError(
+      "data.oneClass (--one-class): the PyTorch program does not cut the training set to one class",
+    );
+  }
   const leaves = (path: readonly string[]) => {
     const l = expandPath(spec.modules, path);
     if (!l) throw new ExportError(`a branch path ${JSON.stringify(path)} names an unknown or cyclic module`);
