@@ -1,18 +1,22 @@
 // k-means with its assignment passes on the GPU. Lloyd's loop itself — k-means++ seeding, empty
 // clusters, stopping, the pick of the restart — is eval/metrics/kmeans.ts's `lloyd`, shared with the
-// float64 host reference, so the two differ only in the pass that is O(n·k·d) per iteration:
+// float64 host reference, so the two differ only in the pass that is O(n·k·d) per iteration.
 //
-//   per part of the points (each fits one storage binding; they stay on the device for all restarts)
-//     score = 2·x·cᵀ − ‖c‖²          one matmul [rows, k]; ‖x‖² − score is the squared distance
-//     top   = topk(score, 1)          nearest centre and its score (ties: the lower index)
-//     onehot = (top's index == 0..k−1)         [rows, k]
-//     sums  = onehotᵀ · x,  sizes = Σ_rows onehot    the next centres' numerators and denominators
+// The points stay on the device for all restarts, each row extended by a 1 (and zeros up to a
+// multiple of 4 columns, for the kernels' vec4 loads): x' = [x, 1, 0…]. The host sends the centres
+// as c' = [2c, −‖c‖², 0…] (‖c‖² in float64). Then, per part of the points (each fits one storage
+// binding):
 //
-// The coordinate sums run on the GPU too (a second matmul of the same size), so no O(n·d) work is
-// left on the host per iteration. The host divides sums by sizes in float64 (k·d values), relocates
-// empty clusters (a data-dependent branch over rare events; it needs the points, which the host keeps)
-// and tests convergence on the read-back labels: per iteration it writes k·d floats and reads
-// n·2 + k·(d + 1) per part.
+//   score  = x'·c'ᵀ = 2x·c − ‖c‖²        one matmul [rows, k]; ‖x‖² − score is the squared distance
+//   top    = topk(score, 1)               nearest centre and its score (ties: the lower index)
+//   onehot = (top's index == 0..k−1)      [rows, k]
+//   sums   = onehotᵀ·x'                   [k, d'] : the clusters' coordinate sums, then their sizes
+//
+// So the coordinate sums run on the GPU too (a matmul of the same size as the scores') and no O(n·d)
+// work is left on the host per iteration. The host divides sums by sizes in float64 (k·d values),
+// relocates empty clusters (a data-dependent branch over rare events; it needs the points, which the
+// host keeps) and tests convergence on the read-back labels: per iteration it writes k·d' floats
+// and reads 2n + k·d'.
 import { compileFor } from "../runtime/compile_for.ts";
 import { Graph } from "../ir/graph.ts";
 import { getGpu, type Gpu } from "../runtime/device.ts";
@@ -28,6 +32,9 @@ export interface KmeansGpuOptions extends KmeansOptions {
   partRows?: number;
 }
 
+/** Columns of a stored point: its d coordinates, a 1, then zeros to a multiple of 4. */
+const paddedWidth = (d: number) => Math.ceil((d + 1) / 4) * 4;
+
 interface Part {
   start: number;
   rows: number;
@@ -38,6 +45,7 @@ class GpuAssigner {
   private readonly pacer = new Pacer();
   private readonly reads: [number, number][];
   private readonly norms: Float64Array;
+  private readonly width: number;
 
   private constructor(
     private readonly ex: Executable,
@@ -48,11 +56,11 @@ class GpuAssigner {
     private readonly k: number,
     x: Matrix,
   ) {
+    this.width = paddedWidth(d);
     this.reads = parts.flatMap((p, i) =>
       [
         [program.outputs.get(`top${i}`)!.storage, p.rows * 2],
-        [program.outputs.get(`sums${i}`)!.storage, k * d],
-        [program.outputs.get(`sizes${i}`)!.storage, k],
+        [program.outputs.get(`sums${i}`)!.storage, k * this.width],
       ] as [number, number][]
     );
     // ‖x‖² in float64, once: the inertia is Σ (‖x‖² − best score)
@@ -65,34 +73,41 @@ class GpuAssigner {
   }
 
   static async create(gpu: Gpu, x: Matrix, n: number, d: number, k: number, partRows?: number) {
+    const width = paddedWidth(d);
     const limitElems = Math.floor(gpu.device.limits.maxStorageBufferBindingSize / 4);
-    const maxPart = Math.min(partRows ?? Infinity, Math.floor(limitElems / Math.max(d, k)));
+    const maxPart = Math.min(partRows ?? Infinity, Math.floor(limitElems / Math.max(width, k)));
     if (maxPart < 1) throw new Error(`kmeansGpu: one point of dim ${d} exceeds the storage binding limit`);
-    if (k * d > limitElems) throw new Error(`kmeansGpu: ${k} centres of dim ${d} exceed the storage binding limit`);
+    if (k * width > limitElems) {
+      throw new Error(`kmeansGpu: ${k} centres of dim ${d} exceed the storage binding limit`);
+    }
     const nParts = Math.ceil(n / maxPart), rowsPer = Math.ceil(n / nParts);
     const parts = Array.from(
       { length: nParts },
       (_, p) => ({ start: p * rowsPer, rows: Math.min(rowsPer, n - p * rowsPer) }),
     );
     const g = new Graph();
-    const centres = g.input("centres", [k, d]);
-    const cNorm = centres.square().sum([1]).reshape([1, k]);
+    const centres = g.input("centres", [k, width]);
     const iota = g.state("kmeans.iota", [1, k], { kind: "zeros" });
     parts.forEach((p, i) => {
-      const xs = g.state(`kmeans.points${i}`, [p.rows, d], { kind: "zeros" });
-      const score = xs.matmul(centres, false, true).mul(2).sub(cNorm);
-      const top = score.op("topk", [], { k: 1 });
+      const xs = g.state(`kmeans.points${i}`, [p.rows, width], { kind: "zeros" });
+      const top = xs.matmul(centres, false, true).op("topk", [], { k: 1 });
       const onehot = top.slice(1, 1, 2).eq(iota);
       g.output(`top${i}`, top);
       g.output(`sums${i}`, onehot.matmul(xs, true, false));
-      g.output(`sizes${i}`, onehot.sum([0]));
     });
     const program = await compileFor(gpu, g);
     const ex = await awaitGpu(Executable.create(gpu, program));
     try {
       ex.write("kmeans.iota", Float32Array.from({ length: k }, (_, j) => j));
-      const x32 = x instanceof Float32Array ? x : Float32Array.from(x);
-      parts.forEach((p, i) => ex.write(`kmeans.points${i}`, x32.subarray(p.start * d, (p.start + p.rows) * d)));
+      for (const [i, p] of parts.entries()) {
+        const rows = new Float32Array(p.rows * width);
+        for (let r = 0; r < p.rows; r++) {
+          const at = (p.start + r) * d;
+          rows.set(x.subarray(at, at + d), r * width);
+          rows[r * width + d] = 1;
+        }
+        ex.write(`kmeans.points${i}`, rows);
+      }
     } catch (e) {
       ex.destroy();
       throw e;
@@ -101,8 +116,18 @@ class GpuAssigner {
   }
 
   async assign(centres: Float64Array): Promise<AssignPass> {
-    const { n, d, k } = this;
-    this.ex.write("centres", Float32Array.from(centres));
+    const { n, d, k, width } = this;
+    const c = new Float32Array(k * width);
+    for (let j = 0; j < k; j++) {
+      let norm = 0;
+      for (let t = 0; t < d; t++) {
+        const v = centres[j * d + t];
+        c[j * width + t] = 2 * v;
+        norm += v * v;
+      }
+      c[j * width + d] = -norm;
+    }
+    this.ex.write("centres", c);
     this.ex.run();
     this.pacer.submitted();
     // sleep through most of the pass before reading: awaiting dawn.node busy-polls a core
@@ -112,14 +137,16 @@ class GpuAssigner {
     const labels = new Int32Array(n), sums = new Float64Array(k * d), sizes = new Float64Array(k);
     let inertia = 0;
     this.parts.forEach((p, i) => {
-      const [top, s, z] = got.slice(3 * i, 3 * i + 3);
+      const [top, s] = [got[2 * i], got[2 * i + 1]];
       for (let r = 0; r < p.rows; r++) {
         labels[p.start + r] = top[2 * r + 1];
         // rounding can leave a point on its centre a hair below zero
         inertia += Math.max(0, this.norms[p.start + r] - top[2 * r]);
       }
-      for (let j = 0; j < k * d; j++) sums[j] += s[j];
-      for (let j = 0; j < k; j++) sizes[j] += z[j];
+      for (let j = 0; j < k; j++) {
+        for (let t = 0; t < d; t++) sums[j * d + t] += s[j * width + t];
+        sizes[j] += s[j * width + d];
+      }
     });
     return { labels, inertia, sums, sizes };
   }
