@@ -23,7 +23,7 @@ import { smallPipeline } from "./util/small_pipeline.ts";
 import { rand } from "./util/check.ts";
 import { getGpu } from "../runtime/device.ts";
 import { parseNeighboursArgs, pickQueries } from "../tools/neighbours.ts";
-import { parseClusterArgs } from "../tools/cluster.ts";
+import { centralMembers, parseClusterArgs } from "../tools/cluster.ts";
 
 const tmp = () => Deno.makeTempDirSync({ prefix: "features_tools_test_" });
 
@@ -245,6 +245,13 @@ Deno.test("tools/cluster.ts: accuracy, NMI and ARI of k-means for three feature 
     assert.equal(s.inertia, Math.min(...s.restartInertias));
   }
   assert.match(readFileSync(join(dir, "report.md"), "utf8"), /\| pixels \| [01]\.\d{4} \|/);
+  // the sheet: one row per cluster, largest first, each row's images members of that cluster
+  assert.equal(rep.sheet.clusters.length, 4);
+  assert.deepEqual(
+    rep.sheet.images.map((r: number[]) => r.length),
+    rep.spaces.trained.clusterSizes.map((z: number) => Math.min(z, 8)),
+  );
+  assert.deepEqual(Array.from(readFileSync(join(dir, "clusters.png")).subarray(1, 4)), [0x50, 0x4e, 0x47]);
 
   const none = join(tmp(), "none");
   const cases: [string[], RegExp][] = [
@@ -271,6 +278,19 @@ Deno.test("tools/cluster.ts: accuracy, NMI and ARI of k-means for three feature 
     assert.match(e.err, want);
   }
   assert.ok(!existsSync(none));
+});
+
+Deno.test("tools/cluster.ts sheet rows: clusters largest first, members nearest their centre first", () => {
+  const x = Float32Array.from([0, 1, 3, 10, 11, 20]);
+  const r = {
+    centroids: Float64Array.from([20, 4 / 3, 10.5]),
+    assignment: Int32Array.from([1, 1, 1, 2, 2, 0]),
+    inertia: 0,
+    iterations: 1,
+    restartInertias: [0],
+  };
+  // cluster 1 (3 points) first, then 2 (10 and 11 tie at 0.5 from 10.5: lower index first), then 0
+  assert.deepEqual(centralMembers(x, 1, r, 2), { clusters: [1, 2, 0], images: [[1, 0], [3, 4], [5]] });
 });
 
 /** Images i of `ds` as PNG files `names[k]` in `dir`. */

@@ -3,8 +3,9 @@
 // best one-to-one matching of clusters to classes (Hungarian), NMI and ARI — for the trained
 // encoder, its random initialisation and raw pixels. The clustered images are the test split:
 // held out from training, the same split the other feature tools query with. Features are
-// L2-normalised first (the cosine geometry the kNN and the other tools use). Writes report.json
-// and a markdown table (report.md) into --out.
+// L2-normalised first (the cosine geometry the kNN and the other tools use). Writes report.json,
+// a markdown table (report.md) and a contact sheet of the trained features' clusters (clusters.png:
+// one row per cluster, its most central images) into --out.
 //
 //   deno run -A tools/cluster.ts --checkpoint RUN --out DIR [--data NAME] [--k 10] [--restarts 5]
 //     [--seed S] [--iters 300] [--tol 0] [--test-limit N]
@@ -14,11 +15,22 @@ import { mkdirSync } from "node:fs";
 import { FlagError, intValue, realValue, requiredValue, splitArgs } from "../dsl/flags.ts";
 import { spaceFeatures, SPACES } from "../eval/feature_spaces.ts";
 import { kmeansGpu } from "../eval/kmeans_gpu.ts";
-import { type ClusteringScores, markdownTable, scoreClustering, seedsSummary } from "../eval/metrics/mod.ts";
+import {
+  type ClusteringScores,
+  type KmeansResult,
+  markdownTable,
+  scoreClustering,
+  seedsSummary,
+} from "../eval/metrics/mod.ts";
 import { l2NormalizeRows } from "../eval/nearest.ts";
 import { getGpu } from "../runtime/device.ts";
 import { loadRun, runTool, writeJson } from "./feature_tool.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
+import { writePng } from "../report/png.ts";
+import { neighbourSheet } from "./neighbour_sheet.ts";
+
+/** images per cluster on the sheet */
+const SHEET_IMAGES = 8;
 
 const USAGE = "usage: tools/cluster.ts --checkpoint RUN --out DIR [--data NAME] [--k 10] [--restarts 5] " +
   "[--seed S] [--iters 300] [--tol 0] [--test-limit N]";
@@ -92,9 +104,34 @@ export interface ClusterReport {
   iters: number;
   tol: number;
   spaces: Record<string, SpaceClustering>;
+  /** the sheet's rows: the trained features' clusters, largest first, each with its most central images */
+  sheet: { clusters: number[]; images: number[][] };
 }
 
-export async function cluster(a: ClusterArgs): Promise<ClusterReport> {
+/**
+ * The clusters, largest first (ties: lower id), each with up to m of its members, nearest its centre
+ * first (squared distance in float64; ties: lower index).
+ */
+export function centralMembers(x: Float32Array, d: number, r: KmeansResult, m: number) {
+  const k = r.centroids.length / d;
+  const members: number[][] = Array.from({ length: k }, () => []);
+  r.assignment.forEach((c, i) => members[c].push(i));
+  const dist = (i: number, c: number) => {
+    let s = 0;
+    for (let t = 0; t < d; t++) s += (x[i * d + t] - r.centroids[c * d + t]) ** 2;
+    return s;
+  };
+  const clusters = members.map((_, c) => c).sort((a, b) => members[b].length - members[a].length || a - b);
+  const images = clusters.map((c) => {
+    const ds = new Map(members[c].map((i) => [i, dist(i, c)]));
+    return members[c].sort((a, b) => ds.get(a)! - ds.get(b)! || a - b).slice(0, m);
+  });
+  return { clusters, images };
+}
+
+export async function cluster(
+  a: ClusterArgs,
+): Promise<{ report: ClusterReport; sheet: ReturnType<typeof neighbourSheet> }> {
   // training images are not clustered; load as few as the loader allows
   const { ck, split } = loadRun(a.checkpoint, a.data, { trainLimit: 1, testLimit: a.testLimit });
   const { test } = split;
@@ -103,6 +140,7 @@ export async function cluster(a: ClusterArgs): Promise<ClusterReport> {
   if (k > test.n) throw new FlagError("--k", `${k} clusters are more than the ${test.n} test images`);
   const gpu = await getGpu();
   const spaces: ClusterReport["spaces"] = {};
+  let shown: ClusterReport["sheet"] = { clusters: [], images: [] };
   for (const space of SPACES) {
     const f = await spaceFeatures(gpu, ck, space, test);
     const t0 = performance.now();
@@ -124,8 +162,11 @@ export async function cluster(a: ClusterArgs): Promise<ClusterReport> {
       clusterSizes: sizes.sort((p, q) => q - p),
       seconds: (performance.now() - t0) / 1000,
     };
+    if (space === "trained") shown = centralMembers(x, f.dim, r, SHEET_IMAGES);
   }
-  return {
+  // the first image of a row is the cluster's most central one; the others are framed green when of its class
+  const sheet = neighbourSheet(test, test, shown.images.map(([query, ...rest]) => ({ query, neighbours: rest })));
+  const report: ClusterReport = {
     data: test.name,
     split: "test",
     images: test.n,
@@ -136,7 +177,9 @@ export async function cluster(a: ClusterArgs): Promise<ClusterReport> {
     iters: a.iters,
     tol: a.tol,
     spaces,
+    sheet: shown,
   };
+  return { report, sheet };
 }
 
 /** Rows: feature spaces; columns: accuracy, NMI, ARI and the inertia. */
@@ -154,14 +197,15 @@ if (import.meta.main) {
   runTool("tools/cluster.ts", async () => {
     const a = parseClusterArgs(process.argv.slice(2));
     if (a === "help") return void console.log(USAGE);
-    const report = await cluster(a);
+    const { report, sheet } = await cluster(a);
     const table = clusterTable(report);
     mkdirSync(a.out, { recursive: true });
+    writePng(join(a.out, "clusters.png"), sheet);
     writeJson(join(a.out, "report.json"), report);
     const title = `k-means (k = ${report.k}, ${report.restarts} restarts, seed ${report.seed}) on the ` +
       `${report.images} test images of ${report.data}`;
     writeFileAtomic(join(a.out, "report.md"), `${title}\n\n${table}\n`);
     console.log(table);
-    console.log(`wrote ${join(a.out, "report.json")} and report.md`);
+    console.log(`wrote ${join(a.out, "report.json")}, report.md and clusters.png`);
   });
 }
