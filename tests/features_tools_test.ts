@@ -262,6 +262,10 @@ Deno.test("tools/cluster.ts: accuracy, NMI and ARI of k-means for three feature 
     // the training split is not clustered, so it has no limit to set
     [["--train-limit", "8"], /--train-limit: unknown flag/],
   ];
+  // a checkpoint that is not there is the user's mistake too
+  const missing = await tool("cluster", ["--checkpoint", join(none, "run"), "--out", none]);
+  assert.equal(missing.code, 2, missing.err);
+  assert.match(missing.err, /none\/run\/checkpoint\.safetensors: file not found/);
   for (const [args, want] of cases) {
     const e = await tool("cluster", [
       "--checkpoint",
