@@ -1,4 +1,4 @@
-// The feature tools (tools/neighbours.ts, tools/anomaly.ts, tools/compare.ts) and their evaluation
+// The feature tools (tools/neighbours.ts, tools/anomaly.ts, tools/compare.ts, tools/cluster.ts) and their evaluation
 // core: GPU nearest neighbours held to a float64 host reference, known answers for the retrieval,
 // anomaly and change scores, and the tools run end to end on a checkpoint of a few steps.
 import assert from "node:assert/strict";
@@ -23,6 +23,7 @@ import { smallPipeline } from "./util/small_pipeline.ts";
 import { rand } from "./util/check.ts";
 import { getGpu } from "../runtime/device.ts";
 import { parseNeighboursArgs, pickQueries } from "../tools/neighbours.ts";
+import { centralMembers, parseClusterArgs } from "../tools/cluster.ts";
 
 const tmp = () => Deno.makeTempDirSync({ prefix: "features_tools_test_" });
 
@@ -226,6 +227,76 @@ Deno.test("tools/anomaly.ts: per-class AUROC for three feature spaces; a class t
   assert.ok(!existsSync(none));
 });
 
+Deno.test("tools/cluster.ts: accuracy, NMI and ARI of k-means for three feature spaces; bad k exits 2", async () => {
+  const run = await smallRun(), dir = join(tmp(), "cluster");
+  const r = await tool("cluster", [
+    ...["--checkpoint", run, "--data", "synthetic", "--test-limit", "24", "--restarts", "2", "--out", dir],
+  ]);
+  assert.equal(r.code, 0, r.err);
+  const rep = JSON.parse(readFileSync(join(dir, "report.json"), "utf8"));
+  assert.deepEqual(Object.keys(rep.spaces), ["trained", "random", "pixels"]);
+  // k defaults to the data's classes; the test split is what is clustered
+  assert.deepEqual([rep.k, rep.split, rep.images, rep.restarts], [4, "test", 24, 2]);
+  for (const s of Object.values(rep.spaces) as Record<string, number & number[]>[]) {
+    // 24 images in 4 clusters: the best matching gets at least the largest cluster's ¼ right
+    assert.ok(s.accuracy >= 0.25 && s.accuracy <= 1 && s.nmi >= 0 && s.nmi <= 1 && s.ari <= 1);
+    assert.equal(s.clusterSizes.reduce((a: number, b: number) => a + b, 0), 24);
+    assert.equal(s.restartInertias.length, 2);
+    assert.equal(s.inertia, Math.min(...s.restartInertias));
+  }
+  assert.match(readFileSync(join(dir, "report.md"), "utf8"), /\| pixels \| [01]\.\d{4} \|/);
+  // the sheet: one row per cluster, largest first, each row's images members of that cluster
+  assert.equal(rep.sheet.clusters.length, 4);
+  assert.deepEqual(
+    rep.sheet.images.map((r: number[]) => r.length),
+    rep.spaces.trained.clusterSizes.map((z: number) => Math.min(z, 8)),
+  );
+  assert.deepEqual(Array.from(readFileSync(join(dir, "clusters.png")).subarray(1, 4)), [0x50, 0x4e, 0x47]);
+
+  const none = join(tmp(), "none");
+  const cases: [string[], RegExp][] = [
+    [["--k", "1"], /--k: expected an integer ≥ 2, got '1'/],
+    [["--k", "25"], /--k: 25 clusters are more than the 24 test images/],
+    [["--kk", "3"], /--kk: unknown flag; did you mean --k\?/],
+    [["--tol", "1"], /--tol: expected a number in \[0, 1\)/],
+    // the training split is not clustered, so it has no limit to set
+    [["--train-limit", "8"], /--train-limit: unknown flag/],
+  ];
+  // a checkpoint that is not there is the user's mistake too
+  const missing = await tool("cluster", ["--checkpoint", join(none, "run"), "--out", none]);
+  assert.equal(missing.code, 2, missing.err);
+  assert.match(missing.err, /none\/run\/checkpoint\.safetensors: file not found/);
+  for (const [args, want] of cases) {
+    const e = await tool("cluster", [
+      "--checkpoint",
+      run,
+      "--data",
+      "synthetic",
+      "--test-limit",
+      "24",
+      ...args,
+      "--out",
+      none,
+    ]);
+    assert.equal(e.code, 2, `${args}: ${e.err}`);
+    assert.match(e.err, want);
+  }
+  assert.ok(!existsSync(none));
+});
+
+Deno.test("tools/cluster.ts sheet rows: clusters largest first, members nearest their centre first", () => {
+  const x = Float32Array.from([0, 1, 3, 10, 11, 20]);
+  const r = {
+    centroids: Float64Array.from([20, 4 / 3, 10.5]),
+    assignment: Int32Array.from([1, 1, 1, 2, 2, 0]),
+    inertia: 0,
+    iterations: 1,
+    restartInertias: [0],
+  };
+  // cluster 1 (3 points) first, then 2 (10 and 11 tie at 0.5 from 10.5: lower index first), then 0
+  assert.deepEqual(centralMembers(x, 1, r, 2), { clusters: [1, 2, 0], images: [[1, 0], [3, 4], [5]] });
+});
+
 /** Images i of `ds` as PNG files `names[k]` in `dir`. */
 function writeImages(dir: string, ds: Dataset, idx: number[], names: string[]) {
   mkdirSync(dir, { recursive: true });
@@ -358,6 +429,20 @@ Deno.test("feature tools' flags: defaults, required flags, bad values named", ()
   assert.deepEqual([an.classes, an.k], [[0, 3], 2]);
   flagError(() => parseAnomalyArgs(["--checkpoint", "r", "--out", "d", "--classes", "0,x"]), /--classes/);
   flagError(() => parseAnomalyArgs(["--checkpoint", "r", "--out", "d", "--classes", "0,,1"]), /--classes/);
+  assert.deepEqual(parseClusterArgs(["--checkpoint", "r", "--out", "d"]), {
+    checkpoint: "r",
+    out: "d",
+    data: undefined,
+    k: undefined,
+    restarts: 5,
+    seed: 0,
+    iters: 300,
+    tol: 0,
+    testLimit: undefined,
+  });
+  flagError(() => parseClusterArgs(["--checkpoint", "r"]), /--out: required \(usage: tools\/cluster\.ts/);
+  flagError(() => parseClusterArgs(["--checkpoint", "r", "--out", "d", "--restarts", "0"]), /--restarts/);
+  flagError(() => parseClusterArgs(["--checkpoint", "r", "--out", "d", "--seed", "4294967296"]), /--seed/);
   const cmp = parseCompareArgs(["A", "B", "--checkpoint", "r"]);
   assert.ok(cmp !== "help");
   assert.deepEqual([cmp.a, cmp.b, cmp.seed, cmp.calibrate], ["A", "B", 0, undefined]);

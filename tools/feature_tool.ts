@@ -9,6 +9,7 @@ import { FlagError } from "../dsl/flags.ts";
 import { type CheckpointEncoder, checkpointEncoder } from "../eval/checkpoint_encoder.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { CheckpointError } from "../io/checkpoint.ts";
+import { SafetensorsError } from "../io/safetensors.ts";
 
 /** A checkpoint and the data set its encoder is scored on (--data, else the checkpoint's own kind). */
 export function loadRun(
@@ -27,7 +28,8 @@ export function writeJson(path: string, value: unknown): void {
   writeFileAtomic(path, JSON.stringify(value, null, 2) + "\n");
 }
 
-const USAGE_ERRORS = [FlagError, CheckpointError, DataError, SpecError];
+// a checkpoint that is missing or not safetensors is the user's file, like a bad flag
+const USAGE_ERRORS = [FlagError, CheckpointError, SafetensorsError, DataError, SpecError];
 
 /** Runs a tool's main: its message on stderr, exit 2 for usage errors, 1 for anything else. */
 export function runTool(tool: string, main: () => Promise<void>): void {

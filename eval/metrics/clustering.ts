@@ -95,3 +95,14 @@ export function ari(pred: ArrayLike<number>, labels: ArrayLike<number>): number 
   if (max === expected) return 1;
   return (index - expected) / (max - expected);
 }
+
+export interface ClusteringScores {
+  accuracy: number;
+  nmi: number;
+  ari: number;
+}
+
+/** The three scores of a clustering against class labels, as clustering papers report them together. */
+export function scoreClustering(pred: ArrayLike<number>, labels: ArrayLike<number>): ClusteringScores {
+  return { accuracy: clusteringAccuracy(pred, labels), nmi: nmi(pred, labels), ari: ari(pred, labels) };
+}

@@ -14,6 +14,11 @@ export interface KmeansOptions {
   iters?: number;
   /** restart r draws from the Philox stream (seed, r) (default 0) */
   seed?: number;
+  /**
+   * stop a restart once an iteration lowers the inertia by at most this fraction of it (default 0:
+   * run until no assignment changes or the inertia stops falling)
+   */
+  tol?: number;
 }
 
 export interface KmeansResult {
@@ -28,7 +33,7 @@ export interface KmeansResult {
   restartInertias: number[];
 }
 
-export const KMEANS_DEFAULTS = { restarts: 10, iters: 300, seed: 0 } as const;
+export const KMEANS_DEFAULTS = { restarts: 10, iters: 300, seed: 0, tol: 0 } as const;
 
 function checkPoints(fn: string, x: Matrix, n: number, d: number, k: number) {
   intIn(fn, "n", n, 1);
@@ -78,8 +83,23 @@ export function kmeansPlusPlusInit(x: Matrix, n: number, d: number, k: number, r
   return centres;
 }
 
-/** Assigns each point to its nearest centre (ties: the lower index); returns the inertia. */
-function assign(x: Matrix, n: number, d: number, k: number, centres: Float64Array, out: Int32Array): number {
+/**
+ * What one assignment pass over the points gives for a set of centres: each point's nearest centre
+ * (ties: the lower index), the inertia, and per-cluster coordinate sums and sizes of that assignment
+ * (what the next centres are made of). The host pass below computes it in float64; the GPU pass
+ * (eval/kmeans_gpu.ts) in f32 on the device. Lloyd's loop takes ownership of the arrays.
+ */
+export interface AssignPass {
+  labels: Int32Array;
+  inertia: number;
+  /** k × d, row-major */
+  sums: Float64Array;
+  sizes: Float64Array;
+}
+
+/** The assignment pass on the host, in float64. */
+export function assignOnHost(x: Matrix, n: number, d: number, k: number, centres: Float64Array): AssignPass {
+  const labels = new Int32Array(n), sums = new Float64Array(k * d), sizes = new Float64Array(k);
   let inertia = 0;
   for (let i = 0; i < n; i++) {
     let best = 0, bestD = dist2(x, i, centres, 0, d);
@@ -90,23 +110,21 @@ function assign(x: Matrix, n: number, d: number, k: number, centres: Float64Arra
         bestD = dj;
       }
     }
-    out[i] = best;
+    labels[i] = best;
     inertia += bestD;
+    sizes[best]++;
+    for (let t = 0; t < d; t++) sums[best * d + t] += x[i * d + t];
   }
-  return inertia;
+  return { labels, inertia, sums, sizes };
 }
 
 /**
- * Moves every centre to the mean of its points. A centre left with no points moves onto the point
- * farthest from its own centre (as scikit-learn relocates empty clusters), so k clusters survive.
+ * Moves every centre to the mean of its points (`sums`, `sizes` of the assignment `labels`). A centre
+ * left with no points moves onto the point farthest from its own centre (as scikit-learn relocates
+ * empty clusters), so k clusters survive; `labels`, `sums` and `sizes` are updated for the move.
  */
-function update(x: Matrix, n: number, d: number, k: number, centres: Float64Array, labels: Int32Array) {
-  const sums = new Float64Array(k * d), sizes = new Float64Array(k);
-  for (let i = 0; i < n; i++) {
-    const j = labels[i];
-    sizes[j]++;
-    for (let t = 0; t < d; t++) sums[j * d + t] += x[i * d + t];
-  }
+function update(x: Matrix, d: number, k: number, centres: Float64Array, a: AssignPass) {
+  const { labels, sums, sizes } = a, n = labels.length;
   for (let j = 0; j < k; j++) {
     if (sizes[j] > 0) {
       for (let t = 0; t < d; t++) centres[j * d + t] = sums[j * d + t] / sizes[j];
@@ -135,36 +153,58 @@ function update(x: Matrix, n: number, d: number, k: number, centres: Float64Arra
   }
 }
 
-/** Lloyd's k-means with k-means++ restarts; returns the restart of least inertia (the first on a tie). */
-export function kmeans(x: Matrix, n: number, d: number, k: number, opts: KmeansOptions = {}): KmeansResult {
-  const fn = "kmeans";
+/**
+ * Lloyd's k-means with k-means++ restarts, as a generator over its assignment passes: it yields the
+ * centres to assign and takes their AssignPass back, so the float64 host pass (`kmeans`) and the GPU
+ * pass (eval/kmeans_gpu.ts) share every other rule — seeding, empty clusters, stopping, the pick of the
+ * restart. Returns the restart of least inertia (the first on a tie). Arguments are checked on the
+ * first `next()`, before anything is yielded.
+ */
+export function* lloyd(
+  x: Matrix,
+  n: number,
+  d: number,
+  k: number,
+  opts: KmeansOptions = {},
+  fn = "kmeans",
+): Generator<Float64Array, KmeansResult, AssignPass> {
   checkPoints(fn, x, n, d, k);
-  const { restarts, iters, seed } = { ...KMEANS_DEFAULTS, ...opts };
+  const { restarts, iters, seed, tol } = { ...KMEANS_DEFAULTS, ...opts };
   intIn(fn, "opts.restarts", restarts, 1);
   intIn(fn, "opts.iters", iters, 1);
   intIn(fn, "opts.seed", seed, 0, 0xffffffff);
+  if (!(tol >= 0 && tol < 1)) throw new Error(`${fn}: opts.tol must be in [0, 1), got ${tol}`);
   let best: KmeansResult | undefined;
   const restartInertias: number[] = [];
   for (let r = 0; r < restarts; r++) {
     const centres = kmeansPlusPlusInit(x, n, d, k, hostRng(seed, r));
-    const labels = new Int32Array(n).fill(-1), next = new Int32Array(n);
-    let inertia = assign(x, n, d, k, centres, labels), it = 0;
+    let a: AssignPass = yield centres, it = 0;
+    const labels = Int32Array.from(a.labels);
     while (it < iters) {
-      update(x, n, d, k, centres, labels);
+      update(x, d, k, centres, { ...a, labels });
       it++;
-      const before = inertia;
-      inertia = assign(x, n, d, k, centres, next);
-      const settled = next.every((v, i) => v === labels[i]);
+      const before = a.inertia;
+      a = yield centres;
+      const settled = a.labels.every((v, i) => v === labels[i]);
       // the reported assignment is always the nearest-centre one of the reported centres
-      labels.set(next);
+      labels.set(a.labels);
       // Lloyd never raises the inertia; a step that does not lower it only trades tied points (an
-      // empty cluster refilled and emptied again when there are fewer distinct points than k)
-      if (settled || inertia >= before) break;
+      // empty cluster refilled and emptied again when there are fewer distinct points than k).
+      // tol > 0 also stops once a step gains less than that fraction of the inertia.
+      if (settled || before - a.inertia <= tol * before) break;
     }
-    restartInertias.push(inertia);
-    if (!best || inertia < best.inertia) {
-      best = { centroids: centres, assignment: labels, inertia, iterations: it, restartInertias };
+    restartInertias.push(a.inertia);
+    if (!best || a.inertia < best.inertia) {
+      best = { centroids: centres, assignment: labels, inertia: a.inertia, iterations: it, restartInertias };
     }
   }
   return best!;
+}
+
+/** Lloyd's k-means with k-means++ restarts on the host in float64 (see `lloyd`). */
+export function kmeans(x: Matrix, n: number, d: number, k: number, opts: KmeansOptions = {}): KmeansResult {
+  const steps = lloyd(x, n, d, k, opts);
+  let s = steps.next();
+  while (!s.done) s = steps.next(assignOnHost(x, n, d, k, s.value));
+  return s.value;
 }

@@ -4,13 +4,24 @@
 export { auroc, type BinaryLabels, type OneClassAuroc, oneClassAuroc } from "./auroc.ts";
 export { mapAtR, type MapAtROptions, precisionAtK } from "./retrieval.ts";
 export { type Assignment, hungarian } from "./hungarian.ts";
-export { ari, clusteringAccuracy, type Contingency, contingency, nmi } from "./clustering.ts";
 export {
+  ari,
+  clusteringAccuracy,
+  type ClusteringScores,
+  type Contingency,
+  contingency,
+  nmi,
+  scoreClustering,
+} from "./clustering.ts";
+export {
+  assignOnHost,
+  type AssignPass,
   kmeans,
   KMEANS_DEFAULTS,
   type KmeansOptions,
   kmeansPlusPlusInit,
   type KmeansResult,
+  lloyd,
   type Matrix,
 } from "./kmeans.ts";
 export { hostRng } from "./rng.ts";
