@@ -188,6 +188,8 @@ export const matmul = (a: Expr, b: Expr, t: { ta?: boolean; tb?: boolean } = {})
   node({ op: "matmul", args: [a, b], ...t });
 /** L2-normalize each row (axis 1) or each column (axis 0). */
 export const normalize = (x: Expr, axis: 0 | 1 = 1): LossNode => node({ op: "normalize", args: [x], axis });
+/** Softmax along each row (axis 1: per-sample distributions, e.g. cluster assignments) or each column (axis 0). */
+export const softmax = (x: Expr, axis: 0 | 1 = 1): LossNode => node({ op: "softmax", args: [x], axis });
 /** Per column: subtract the batch mean, divide by the batch std. */
 export const standardize = (x: Expr): LossNode => node({ op: "standardize", args: [x] });
 export const eye = (n: number): LossNode => node({ op: "eye", n });

@@ -242,6 +242,8 @@ export type LossNode =
   | { op: "matmul"; args: [Expr, Expr]; ta?: boolean; tb?: boolean }
   /** x / ‖x‖₂ along `axis` (1: each row, 0: each column) */
   | { op: "normalize"; args: [Expr]; axis: 0 | 1 }
+  /** exp(x) / Σ exp(x) along `axis` (1: each row becomes a distribution, as a cluster head's assignments) */
+  | { op: "softmax"; args: [Expr]; axis: 0 | 1 }
   /** per column: (x − mean over rows) / std over rows (batch-norm without affine) */
   | { op: "standardize"; args: [Expr] }
   /** the n×n identity */

@@ -106,6 +106,8 @@ function lowerNode(e: Expr, ref: Ref, g: Graph, path: string): Tensor {
       return args[0].matmul(args[1], n.ta ?? false, n.tb ?? false);
     case "normalize":
       return normalize(args[0], n.axis);
+    case "softmax":
+      return args[0].softmax(n.axis);
     case "standardize":
       return standardize(args[0]);
     case "eye":

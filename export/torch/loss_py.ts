@@ -87,6 +87,8 @@ export function lossCode(expr: Expr, branches: Set<string>, queues: Set<string>)
         );
       case "normalize":
         return emit(`L.normalize(${args[0]}, ${n.axis})`, path);
+      case "softmax":
+        return emit(`torch.softmax(${args[0]}, ${n.axis})`, path);
       case "standardize":
         return emit(`L.standardize(${args[0]})`, path);
       case "eye":

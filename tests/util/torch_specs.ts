@@ -20,6 +20,7 @@ import {
   neg,
   normalize,
   relu,
+  softmax,
   sqrt,
   square,
   standardize,
@@ -170,6 +171,7 @@ export function everyPrimitiveLoss(d: number): Expr {
     mean(log(add(1, mean(sqrt(add(0.01, square(z2))), 0)))),
     mean(mul(exp(neg(square(stopGrad(z1)))), z2)),
     mean(concat([normalize(z1, 0), z2], 0)),
+    mean(mul(softmax(z1, 1), softmax(z2, 0))),
     mul(0.01, logsumexp(z1)),
     mul(0.001, sum(sum(matmul(z1, z2, { tb: true }), 0))),
   );
