@@ -112,3 +112,28 @@ export function lossNodes(expr: Expr): LossNode[] {
   for (const k of kids) out.push(...lossNodes(k));
   return out;
 }
+
+/** A branch whose rows the loss reads as cluster assignments, and the module path that computes them. */
+export interface ClusterHead {
+  branch: string;
+  path: string[];
+  /** the number of clusters K: the width of the path's output */
+  clusters: number | undefined;
+}
+
+/**
+ * The cluster heads of a spec, read off its loss: a branch the loss passes straight into a row
+ * softmax (`softmax(branch, 1)`) has rows that are distributions over its K outputs, i.e. soft
+ * cluster assignments (Contrastive Clustering's cluster head). One entry per distinct module path,
+ * in the order the loss first uses them, so two views through the same head count once.
+ */
+export function clusterHeads(spec: PipelineSpec): ClusterHead[] {
+  const out: ClusterHead[] = [];
+  for (const n of lossNodes(spec.loss)) {
+    if (n.op !== "softmax" || n.axis !== 1 || typeof n.args[0] !== "string") continue;
+    const b = spec.branches.find((x) => x.name === n.args[0]);
+    if (!b || out.some((h) => h.path.join(">") === b.path.join(">"))) continue;
+    out.push({ branch: b.name, path: [...b.path], clusters: branchDim(spec, b) });
+  }
+  return out;
+}

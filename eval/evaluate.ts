@@ -30,6 +30,15 @@ export function encoderModel(
   encoder: string,
   weights: ((name: string) => Promise<Float32Array>) | undefined,
 ): FeatureModel {
+  return pathModel(spec, [encoder], weights);
+}
+
+/** As {@link encoderModel}, for a module path (a branch's: encoder, then a head) in inference mode. */
+export function pathModel(
+  spec: PipelineSpec,
+  path: readonly string[],
+  weights: ((name: string) => Promise<Float32Array>) | undefined,
+): FeatureModel {
   return {
     forward(x: Tensor) {
       const side = spec.views[0]?.aug.crop?.size;
@@ -37,7 +46,7 @@ export function encoderModel(
       const sized = side !== undefined && (side !== h || side !== w)
         ? x.op("augment", [], { crop: { size: [side, side] } })
         : x;
-      return applyModule(sized, encoder, spec.modules, false);
+      return path.reduce((t, m) => applyModule(t, m, spec.modules, false), sized);
     },
     async load(ex: Executable) {
       if (!weights) return void ex.initPersistent(spec.seed);

@@ -1,13 +1,16 @@
 // The evaluation of a trained run, as stages in a fixed order: the trained encoder (features,
-// kNN, linear probe), the same encoder at its random initialisation, then the kNN on raw
-// pixels. A one-class run (data.oneClass) has one label in its training set, so kNN and a
+// kNN, linear probe), the spec's cluster head scored as a clustering when its loss has one
+// (dsl/resolve.ts clusterHeads), the same encoder at its random initialisation, then the kNN on
+// raw pixels. A one-class run (data.oneClass) has one label in its training set, so kNN and a
 // linear probe on it mean nothing: its stages score the class's one-class anomaly AUROC instead
 // (eval/anomaly.ts: the training images are the normal set, the whole test split is scored),
 // in the same three feature spaces. An interrupt (Ctrl-C) lets the stage under way finish and
 // skips the rest: what was measured is kept, and the caller is told what was not.
 import { host } from "../platform/current.ts";
 import type { PipelineSpec } from "../dsl/schema.ts";
+import { clusterHeads } from "../dsl/resolve.ts";
 import { describeClass } from "../data/one_class.ts";
+import { clusterHeadScores } from "../eval/cluster_head.ts";
 import { ANOMALY_K, oneClassAnomaly } from "../eval/anomaly.ts";
 import { encoderFeatures, evaluateFeatures, pixelsKnn } from "../eval/evaluate.ts";
 import type { FeatureSet } from "../eval/features.ts";
@@ -25,6 +28,10 @@ export interface EvalFigures {
   one_class_auroc?: number;
   random_init_one_class_auroc?: number;
   pixels_one_class_auroc?: number;
+  /** the cluster head's argmax on the test split: Hungarian accuracy, NMI, ARI (specs with a cluster head) */
+  cluster_acc?: number;
+  cluster_nmi?: number;
+  cluster_ari?: number;
 }
 
 export interface Evaluation {
@@ -70,6 +77,18 @@ export async function evaluateRun(
         log(`  kNN ${pct(t.knn_top1)}, linear ${pct(t.linear_top1)}${interrupted ? "" : "; random-init baseline …"}`);
       },
     },
+    ...clusterHeads(spec).slice(0, 1).map((head) => ({
+      what: `clustering scores of the cluster head '${head.path.join(" → ")}'`,
+      run: async () => {
+        const c = await clusterHeadScores(gpu, spec, head.path, run.images.test, (name) => run.exec.read(name));
+        Object.assign(figures, { cluster_acc: c.acc, cluster_nmi: c.nmi, cluster_ari: c.ari });
+        seconds += c.seconds;
+        log(
+          `  cluster head ${head.path.join(" → ")} (argmax of ${head.clusters}, ${c.used} used) on the test split: ` +
+            `ACC ${pct(c.acc)}, NMI ${c.nmi.toFixed(4)}, ARI ${c.ari.toFixed(4)}`,
+        );
+      },
+    })),
     {
       what: "kNN and linear probe of the random-init encoder",
       run: async () => {

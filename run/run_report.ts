@@ -8,6 +8,7 @@ import { join } from "../platform/path.ts";
 import { labelWarning } from "../data/dataset.ts";
 import { ANOMALY_K } from "../eval/anomaly.ts";
 import { specHash } from "../dsl/io.ts";
+import { clusterHeads } from "../dsl/resolve.ts";
 import type { PipelineSpec } from "../dsl/schema.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { writeHeatmap } from "../report/heatmap.ts";
@@ -65,6 +66,14 @@ export function writeReport(r: ReportInput): Record<string, unknown> {
     random_init_knn_top1: figure(ev.figures.random_init_knn_top1),
     random_init_linear_top1: figure(ev.figures.random_init_linear_top1),
     pixels_knn_top1: figure(ev.figures.pixels_knn_top1),
+    // only for a spec whose loss has a cluster head (null when the evaluation stopped before it)
+    ...(clusterHeads(spec).length && !run.data.oneClass
+      ? {
+        cluster_acc: figure(ev.figures.cluster_acc),
+        cluster_nmi: figure(ev.figures.cluster_nmi),
+        cluster_ari: figure(ev.figures.cluster_ari),
+      }
+      : {}),
     loss_first: (losses[0]?.loss as number | undefined) ?? null,
     loss_last: (losses.at(-1)?.loss as number | undefined) ?? null,
     c_diag_mean: run.diag.corr_diag_mean ?? null,
@@ -205,7 +214,7 @@ export function summary(report: Record<string, unknown>, out: string): string {
   return lines + warnings.join("") + partial;
 }
 
-/** The summary's evaluation rows: kNN and linear, or a one-class run's AUROC. */
+/** The summary's evaluation rows: kNN and linear (and a cluster head's scores), or a one-class run's AUROC. */
 function evaluationLines(report: Record<string, unknown>, pct: (v: unknown) => string): [string, string][] {
   const one = report.one_class as { index: number; name: string | null } | undefined;
   if (one) {
@@ -228,6 +237,12 @@ function evaluationLines(report: Record<string, unknown>, pct: (v: unknown) => s
       `${pct(report.knn_top1)} / ${pct(report.random_init_knn_top1)} / ${pct(report.pixels_knn_top1)}`,
     ],
     ["linear top-1: trained / random init", `${pct(report.linear_top1)} / ${pct(report.random_init_linear_top1)}`],
+    ...("cluster_acc" in report
+      ? [[
+        "cluster head (test): ACC / NMI / ARI",
+        `${pct(report.cluster_acc)} / ${fmt(report.cluster_nmi)} / ${fmt(report.cluster_ari)}`,
+      ] as [string, string]]
+      : []),
   ];
 }
 
