@@ -47,6 +47,15 @@ export const AUG_RECIPES = {
     blur: [0.5, 0.5],
     solarize: [0, 0],
   },
+  cc: {
+    // SimCLR's views at jitter strength s = 0.5 (the official code's CIFAR setting); blur only
+    // on its ImageNet subsets, which are above BLUR_MIN_SIZE anyway
+    methods: "Contrastive Clustering",
+    scale: [0.08, 1],
+    jitter: [0.4, 0.4, 0.4, 0.1],
+    blur: [0.5, 0.5],
+    solarize: [0, 0],
+  },
 } as const satisfies Record<string, RecipeRow>;
 
 export type AugRecipeName = keyof typeof AUG_RECIPES;

@@ -4,14 +4,18 @@
 // the defaults live in CPU_DEFAULTS and the per-method head widths below, tuned by
 // measurement. Heads, losses and optimizers follow docs/recipes.md.
 import {
+  adamw,
   add,
   barlowTwins as btLoss,
   branch,
   byol as byolLoss,
+  constant,
   cosine,
   ema,
   infoNCE,
   lars,
+  log,
+  mean,
   mlp,
   mul,
   ntXent,
@@ -19,10 +23,13 @@ import {
   queue,
   sgd,
   simsiam as simsiamLoss,
+  softmax,
+  sum,
+  transpose,
   vicreg as vicregLoss,
 } from "./builders.ts";
 import { recipeViews } from "./aug_recipes.ts";
-import type { Aug, Branch, Eval, Expr, Module, Optimizer, PipelineSpec, Queue } from "./schema.ts";
+import type { Aug, Branch, Eval, Expr, Module, Optimizer, PipelineSpec, Queue, Schedule } from "./schema.ts";
 
 export const CPU_DEFAULTS = {
   data: "fashion-mnist",
@@ -74,6 +81,8 @@ export const augs = {
   simclr: (size: number): [Aug, Aug] => recipeViews("simclr", size),
   /** MoCo v2 / SimSiam: crop scale from 0.2, jitter (0.4, 0.4, 0.4, 0.1) */
   moco: (size: number): [Aug, Aug] => recipeViews("moco", size),
+  /** Contrastive Clustering: SimCLR's views at jitter strength 0.5, (0.4, 0.4, 0.4, 0.1) */
+  cc: (size: number): [Aug, Aug] => recipeViews("cc", size),
 };
 
 // -------------------------------------------------------------------------------- shared
@@ -84,16 +93,21 @@ interface Method {
   augs: [Aug, Aug];
   projector: Module;
   predictor?: Module;
+  /** further heads on the encoder, by module name (Contrastive Clustering's cluster head) */
+  heads?: Record<string, Module>;
   branches: Branch[];
   queues?: Queue[];
   loss: Expr;
   optimizer: Optimizer;
+  /** default: warmup for a tenth of the run (at most 10 epochs), then cosine to 0.001× */
+  schedule?: Schedule;
 }
 
 function assemble(o: PresetOptions, m: Method): PipelineSpec {
   const epochs = o.epochs ?? CPU_DEFAULTS.epochs;
   const modules: Record<string, Module> = { encoder: o.encoder ?? defaultEncoder(), projector: m.projector };
   if (m.predictor) modules.predictor = m.predictor;
+  Object.assign(modules, m.heads);
   return pipeline({
     name: o.name ?? m.name,
     method: m.method,
@@ -104,7 +118,7 @@ function assemble(o: PresetOptions, m: Method): PipelineSpec {
     queues: m.queues,
     loss: m.loss,
     optimizer: m.optimizer,
-    schedule: cosine(o.warmupEpochs ?? Math.min(10, epochs / 10), 0.001),
+    schedule: m.schedule ?? cosine(o.warmupEpochs ?? Math.min(10, epochs / 10), 0.001),
     batch: o.batch ?? CPU_DEFAULTS.batch,
     epochs,
     steps: o.steps,
@@ -268,6 +282,80 @@ function vicreg(o: VicregOptions = {}): PipelineSpec {
   });
 }
 
+export interface ClusteringOptions extends PresetOptions {
+  /** number of clusters K: the cluster head's output width (10 for Fashion-MNIST's classes) */
+  clusters?: number;
+  /** cluster head Linear widths before the K-wide output layer */
+  clusterHidden?: number[];
+  /** instance-level NT-Xent temperature */
+  temperature?: number;
+  /** cluster-level NT-Xent temperature (over the 2K assignment columns) */
+  clusterTemperature?: number;
+}
+
+/**
+ * Σ_k p_k log p_k = −H(p) of a view's mean assignment p (the column means of its N×K soft
+ * assignments `y`): minimising it spreads the batch over all K clusters.
+ */
+const negEntropyOfMean = (y: Expr) => {
+  const p = mean(y, 0);
+  return sum(mul(p, log(p)));
+};
+
+/**
+ * The Contrastive Clustering loss (Li et al. 2021) of instance branches z1, z2 and cluster-head
+ * branches c1, c2 (logits [N, K]): with Y_v = softmax(c_v) per row,
+ *   L = NT-Xent(z1, z2; tᵢ) + NT-Xent(Y_1ᵀ, Y_2ᵀ; t_c) − H(Y_1) − H(Y_2),
+ * the second term contrasting the K assignment columns of the two views (2K rows), H(Y_v) the
+ * entropy of the column means. The official code adds the constant 2·log K (it writes
+ * log K − H per view), which changes the value, not the gradient; this loss leaves it out.
+ */
+export function contrastiveClusteringLoss(
+  z: [string, string],
+  c: [string, string],
+  t: { instance: number; cluster: number },
+): Expr {
+  const [y1, y2] = [softmax(c[0], 1), softmax(c[1], 1)];
+  return add(
+    ntXent(z[0], z[1], t.instance),
+    ntXent(transpose(y1), transpose(y2), t.cluster),
+    negEntropyOfMean(y1),
+    negEntropyOfMean(y2),
+  );
+}
+
+/**
+ * Contrastive Clustering: one encoder, two heads on both views: the instance projector
+ * (Linear-ReLU-Linear, no BN, as the official code) → NT-Xent at 0.5, and the cluster head
+ * (Linear-ReLU-Linear to K) whose row softmax is contrasted column-wise at 1.0 with the entropy
+ * of the mean assignment. Adam at 3e-4 per 256, no weight decay, constant lr (the official code).
+ */
+function contrastiveClustering(o: ClusteringOptions = {}): PipelineSpec {
+  const k = o.clusters ?? 10;
+  const head = (widths: number[]) => mlp(widths, { bn: false });
+  const path = (h: string) => ["encoder", h];
+  return assemble(o, {
+    method: "contrastiveClustering",
+    name: "contrastive-clustering",
+    augs: augs.cc(size(o)),
+    // the encoder's width (512) as hidden layer, as the official heads use the backbone's width
+    projector: head(o.proj ?? [512, 128]),
+    heads: { clusterHead: head([...(o.clusterHidden ?? [512]), k]) },
+    branches: [
+      branch("z1", "v1", path("projector")),
+      branch("z2", "v2", path("projector")),
+      branch("c1", "v1", path("clusterHead")),
+      branch("c2", "v2", path("clusterHead")),
+    ],
+    loss: contrastiveClusteringLoss(["z1", "z2"], ["c1", "c2"], {
+      instance: o.temperature ?? 0.5,
+      cluster: o.clusterTemperature ?? 1.0,
+    }),
+    optimizer: adamw({ lr: o.lr ?? 3e-4, weightDecay: 0 }),
+    schedule: constant(o.warmupEpochs ?? 0),
+  });
+}
+
 /** The reference recipes by name; each takes its options and returns a validated spec. */
-export const presets = { barlowTwins, barlowMean, simclr, mocoV2, byol, simsiam, vicreg };
+export const presets = { barlowTwins, barlowMean, simclr, mocoV2, byol, simsiam, vicreg, contrastiveClustering };
 export type PresetName = keyof typeof presets;
