@@ -6,7 +6,7 @@ import type { PipelineSpec } from "../dsl/schema.ts";
 import type { DeviceImages } from "../runtime/device_images.ts";
 import type { Gpu } from "../runtime/device.ts";
 import { pathModel } from "./evaluate.ts";
-import { extractFeatures, type FeatureSet } from "./features.ts";
+import { extractFeatures } from "./features.ts";
 import { ari, clusteringAccuracy, nmi } from "./metrics/mod.ts";
 
 export interface ClusterScores {
@@ -19,7 +19,7 @@ export interface ClusterScores {
 }
 
 /** Row-wise argmax of [n, dim] outputs (the first of equal maxima, as torch.argmax). */
-export function rowArgmax(f: Pick<FeatureSet, "data" | "n" | "dim">): Int32Array {
+export function rowArgmax(f: { data: ArrayLike<number>; n: number; dim: number }): Int32Array {
   const out = new Int32Array(f.n);
   for (let i = 0; i < f.n; i++) {
     let best = 0;
