@@ -6,7 +6,7 @@
 // what a training step with that spec, seed and step sees.
 //
 //   deno run -A tools/contact_sheet.ts [--data fashion-mnist|synthetic|cifar10:<dir>|<folder>]
-//     [--method barlowTwins|simclr|mocoV2|byol|simsiam|vicreg|barlowMean | --spec file.json]
+//     [--method barlowTwins|simclr|mocoV2|byol|simsiam|vicreg|barlowMean|contrastiveClustering | --spec file.json]
 //     [--n 12] [--offset 0] [--seed 0] [--step 0] [--size 28] [--scale 4] [--cols 4] [--cpu]
 //     [--out runs/contact-sheet.png]
 import { existsSync } from "node:fs";
