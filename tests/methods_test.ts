@@ -21,7 +21,8 @@ import { Executable } from "../runtime/executable.ts";
 import { trainingGraph } from "../step/build.ts";
 
 // Odd, non-power-of-two sizes throughout: batch 10, 1×8×8 images, encoder 64 → 19,
-// projector 19 → 17 → 11, predictors 11 → 13 (BYOL) / 7 (SimSiam bottleneck) → 11.
+// projector 19 → 17 → 11, predictors 11 → 13 (BYOL) / 7 (SimSiam bottleneck) → 11, cluster
+// head 19 → 13 → 5 (Contrastive Clustering).
 const B = 10, IMG = 8, STEPS = 4;
 const SHAPE = { c: 1, h: IMG, w: IMG };
 const common = {
@@ -44,6 +45,8 @@ const TINY: Record<string, () => PipelineSpec> = {
   byol: () => presets.byol({ ...common, pred: [13, 11], tau: 0.9, lr: 10 }),
   simsiam: () => presets.simsiam({ ...common, pred: [7, 11] }),
   vicreg: () => presets.vicreg(common),
+  // cluster head 19 → 13 → 5 clusters beside the 17 → 11 instance projector
+  contrastiveClustering: () => presets.contrastiveClustering({ ...common, clusters: 5, clusterHidden: [13] }),
 };
 const data = makeSynthetic({ train: STEPS * B, test: 0, size: IMG, classes: 4, seed: 2 });
 const batchAt = (s: number) => data.train.images.slice(s * B * IMG * IMG, (s + 1) * B * IMG * IMG);

@@ -37,6 +37,7 @@ const SETTINGS: Record<string, { flags: string[] }> = {
   byol: { flags: ["--lr", "4"] },
   simsiam: { flags: ["--lr", "1"] },
   vicreg: { flags: ["--lr", "2"] },
+  contrastive_clustering: { flags: ["--lr", "0.05"] },
 };
 
 function pipelineSpec(name: string, extra: string[] = []): Promise<PipelineSpec> {
