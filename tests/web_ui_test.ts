@@ -10,6 +10,7 @@ import { spec as mocoSpec } from "../pipelines/moco.ts";
 import { spec as simclrSpec } from "../pipelines/simclr.ts";
 import { spec as simsiamSpec } from "../pipelines/simsiam.ts";
 import { spec as vicregSpec } from "../pipelines/vicreg.ts";
+import { spec as contrastiveClusteringSpec } from "../pipelines/contrastive_clustering.ts";
 import { classifyFiles } from "../web/ui/data_files.ts";
 import { EXAMPLE_SPECS } from "../web/ui/example_specs_gen.ts";
 import snapshot from "../web/ui/example_specs.json" with { type: "json" };
@@ -328,6 +329,7 @@ Deno.test("the page's presets are the pipelines' own specs", () => {
     byol: byolSpec,
     simsiam: simsiamSpec,
     vicreg: vicregSpec,
+    contrastive_clustering: contrastiveClusteringSpec,
   };
   for (const [id, spec] of Object.entries(files)) assert.deepEqual(presetById(id)!.spec(), spec, id);
 });

@@ -43,6 +43,12 @@ export const PRESETS: PresetEntry[] = [
   { id: "simsiam", label: "SimSiam", source: "pipelines/simsiam.ts", spec: () => presets.simsiam() },
   { id: "vicreg", label: "VICReg", source: "pipelines/vicreg.ts", spec: () => presets.vicreg({ proj: [1024, 1024] }) },
   {
+    id: "contrastive_clustering",
+    label: "Contrastive Clustering",
+    source: "pipelines/contrastive_clustering.ts",
+    spec: () => presets.contrastiveClustering(),
+  },
+  {
     id: "byol_barlow",
     label: "Barlow Twins with BYOL's momentum target",
     source: "examples/byol_barlow.ts",
