@@ -22,7 +22,7 @@ import {
   splitArgs,
 } from "./flags.ts";
 import { defaultEncoder } from "./presets.ts";
-import { lossNodes } from "./resolve.ts";
+import { clusterHeads, expandPath, lossNodes } from "./resolve.ts";
 import { cnn, resnet18 } from "./builders.ts";
 import type { Module, PipelineSpec } from "./schema.ts";
 import { type ValidateOptions, validateSpecStructure } from "./validate.ts";
@@ -189,6 +189,26 @@ const FLAGS: Flag[] = [
       m.widths = ints(f, x);
       const proj = s.modules.projector;
       if (proj?.kind === "mlp") m.in = proj.widths[proj.widths.length - 1];
+    },
+  },
+  {
+    name: "clusters",
+    arg: "K",
+    help:
+      "number of clusters: the output width of the spec's cluster head (a branch the loss puts through a row softmax)",
+    show: (s) => clusterHeads(s).map((h) => String(h.clusters ?? "?")).join(", ") || "n/a",
+    apply: (s, x, f) => {
+      const heads = clusterHeads(s);
+      if (!heads.length) {
+        throw new FlagError(f, "the spec has no cluster head (no branch passed through softmax(·, 1))");
+      }
+      const k = int(f, x, 2);
+      for (const h of heads) {
+        const leaf = (expandPath(s.modules, h.path) ?? []).at(-1);
+        if (leaf === undefined) throw new FlagError(f, `the cluster head '${h.branch}' has a broken module path`);
+        const m = mlpModule(s, leaf, f);
+        m.widths[m.widths.length - 1] = k;
+      }
     },
   },
   {

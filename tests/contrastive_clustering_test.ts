@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { evaluate } from "../cpu/reference.ts";
 import { makeSynthetic } from "../data/synthetic.ts";
+import { helpText, parseFlags } from "../dsl/cli.ts";
 import { add, branch, log, mlp, mul, softmax, sum } from "../dsl/builders.ts";
 import { contrastiveClusteringLoss, presets } from "../dsl/presets.ts";
 import { clusterHeads } from "../dsl/resolve.ts";
@@ -178,6 +179,16 @@ Deno.test("cluster heads are the branches the loss passes into a row softmax, on
     loss: add(sum(log(softmax("o1", 1))), spec.loss),
   });
   assert.deepEqual(clusterHeads(two).map((h) => [h.branch, h.clusters]), [["o1", 5], ["c1", 7]]);
+});
+
+Deno.test("--clusters sets the cluster head's output width; a spec without a cluster head refuses it", () => {
+  const spec = presets.contrastiveClustering();
+  const after = parseFlags(["--clusters", "20"], spec).spec;
+  assert.deepEqual(after.modules.clusterHead, { ...spec.modules.clusterHead, widths: [512, 20] });
+  assert.deepEqual({ ...after, modules: spec.modules }, spec, "nothing else changes");
+  assert.match(helpText(spec), /--clusters K .*\(default: 10\)/);
+  assert.throws(() => parseFlags(["--clusters", "5"], presets.simclr()), /--clusters: the spec has no cluster head/);
+  assert.throws(() => parseFlags(["--clusters", "1"], spec), /--clusters: expected an integer ≥ 2, got '1'/);
 });
 
 Deno.test("cluster scores: argmax per row (first of ties), then ACC, NMI, ARI against the labels", () => {
