@@ -77,6 +77,7 @@ export async function evaluateRun(
         log(`  kNN ${pct(t.knn_top1)}, linear ${pct(t.linear_top1)}${interrupted ? "" : "; random-init baseline …"}`);
       },
     },
+    // the first head only: the report has one set of cluster keys (no shipped spec has two heads)
     ...clusterHeads(spec).slice(0, 1).map((head) => ({
       what: `clustering scores of the cluster head '${head.path.join(" → ")}'`,
       run: async () => {
