@@ -220,46 +220,57 @@ Deno.test("a few steps end to end: the report and summary score the cluster head
   const spec = await smallSpec();
   const data = makeSynthetic({ train: 64, test: 40, size: IMG, classes: 4, seed: 3 });
   const out = Deno.makeTempDirSync({ prefix: "cc_test_" });
-  const log: string[] = [];
-  const run = await runMethod({ spec, out, data, log: (s) => log.push(s) });
-  run.dispose();
-  assert.equal(run.status, "done");
-  const report = run.report!;
-  const onDisk = JSON.parse(Deno.readTextFileSync(`${out}/report.json`));
-  for (const k of ["cluster_acc", "cluster_nmi", "cluster_ari"]) assert.equal(onDisk[k], report[k], `report.json ${k}`);
-  assert(Number.isFinite(report.loss_last as number), `loss ${report.loss_last}`);
-
-  // the head recomputed in float64 from the checkpoint, on the test images, scored here
-  const ck = loadCheckpoint(out);
-  const g = new Graph();
-  const x = g.input("images", [data.test.n, 1, IMG, IMG]);
-  const logits = pathModel(spec, ["encoder", "clusterHead"], undefined).forward(x);
-  const leaves = new Map([["images", Float64Array.from(data.test.images)]]);
-  for (const n of g.nodes) {
-    if (n.op === "param" || n.op === "state") {
-      const name = n.attrs.name as string;
-      leaves.set(name, Float64Array.from(ck.tensors[name].data));
+  try {
+    const log: string[] = [];
+    const run = await runMethod({ spec, out, data, log: (s) => log.push(s) });
+    run.dispose();
+    assert.equal(run.status, "done");
+    const report = run.report!;
+    const onDisk = JSON.parse(Deno.readTextFileSync(`${out}/report.json`));
+    for (const k of ["cluster_acc", "cluster_nmi", "cluster_ari"]) {
+      assert.equal(onDisk[k], report[k], `report.json ${k}`);
     }
+    assert(Number.isFinite(report.loss_last as number), `loss ${report.loss_last}`);
+
+    // the head recomputed in float64 from the checkpoint, on the test images, scored here
+    const ck = loadCheckpoint(out);
+    const g = new Graph();
+    const x = g.input("images", [data.test.n, 1, IMG, IMG]);
+    const logits = pathModel(spec, ["encoder", "clusterHead"], undefined).forward(x);
+    const leaves = new Map([["images", Float64Array.from(data.test.images)]]);
+    for (const n of g.nodes) {
+      if (n.op === "param" || n.op === "state") {
+        const name = n.attrs.name as string;
+        leaves.set(name, Float64Array.from(ck.tensors[name].data));
+      }
+    }
+    const f = evaluate(g, { leaves, scalars: {} })[logits.id];
+    const pred = rowArgmax({ data: f, n: data.test.n, dim: 10 });
+    // several clusters in use, so scores from other weights (or none) would not match by chance
+    assert(new Set(pred).size >= 3, `the head uses ${new Set(pred).size} clusters`);
+    // f32 and float64 agree on every argmax unless two logits of a row are within rounding
+    for (let i = 0; i < data.test.n; i++) {
+      const row = Array.from(f.subarray(i * 10, i * 10 + 10)).sort((a, b) => b - a);
+      assert(row[0] - row[1] > 1e-4, `test image ${i}: a near tie makes the comparison ill-posed`);
+    }
+    const labels = Int32Array.from(data.test.labels);
+    const round4 = (v: number) => Math.round(v * 1e4) / 1e4;
+    assert.deepEqual(
+      [report.cluster_acc, report.cluster_nmi, report.cluster_ari],
+      [clusteringAccuracy(pred, labels), nmi(pred, labels), ari(pred, labels)].map(round4),
+    );
+    assert.match(
+      log.join("\n"),
+      /cluster head encoder → clusterHead \(argmax of 10, \d+ used\) on the test split: ACC/,
+    );
+    const text = summary(report, out);
+    assert.match(text, /cluster head \(test\): ACC \/ NMI \/ ARI\s+\d+\.\d\d% \/ -?\d\.\d+ \/ -?\d\.\d+/);
+    // a report without cluster figures (a spec without a cluster head) has no such line
+    const plain = Object.fromEntries(Object.entries(report).filter(([k]) => !k.startsWith("cluster_")));
+    assert(!summary(plain, out).includes("cluster head"));
+  } finally {
+    Deno.removeSync(out, { recursive: true });
   }
-  const f = evaluate(g, { leaves, scalars: {} })[logits.id];
-  const pred = rowArgmax({ data: f, n: data.test.n, dim: 10 });
-  // f32 and float64 agree on every argmax unless two logits of a row are within rounding
-  for (let i = 0; i < data.test.n; i++) {
-    const row = Array.from(f.subarray(i * 10, i * 10 + 10)).sort((a, b) => b - a);
-    assert(row[0] - row[1] > 1e-4, `test image ${i}: a near tie makes the comparison ill-posed`);
-  }
-  const labels = Int32Array.from(data.test.labels);
-  const round4 = (v: number) => Math.round(v * 1e4) / 1e4;
-  assert.deepEqual(
-    [report.cluster_acc, report.cluster_nmi, report.cluster_ari],
-    [clusteringAccuracy(pred, labels), nmi(pred, labels), ari(pred, labels)].map(round4),
-  );
-  assert.match(log.join("\n"), /cluster head encoder → clusterHead \(argmax of 10, \d+ used\) on the test split: ACC/);
-  const text = summary(report, out);
-  assert.match(text, /cluster head \(test\): ACC \/ NMI \/ ARI\s+\d+\.\d\d% \/ -?\d\.\d+ \/ -?\d\.\d+/);
-  // a report without cluster figures (a spec without a cluster head) has no such line
-  const plain = Object.fromEntries(Object.entries(report).filter(([k]) => !k.startsWith("cluster_")));
-  assert(!summary(plain, out).includes("cluster head"));
 });
 
 Deno.test("torch export: the contrastive clustering loss and every gradient equal the project's", async () => {
