@@ -7,12 +7,9 @@ import type { DeviceImages } from "../runtime/device_images.ts";
 import type { Gpu } from "../runtime/device.ts";
 import { pathModel } from "./evaluate.ts";
 import { extractFeatures } from "./features.ts";
-import { ari, clusteringAccuracy, nmi } from "./metrics/mod.ts";
+import { type ClusteringScores, scoreClustering } from "./metrics/mod.ts";
 
-export interface ClusterScores {
-  acc: number;
-  nmi: number;
-  ari: number;
+export interface ClusterScores extends ClusteringScores {
   /** clusters that received at least one test image (of K) */
   used: number;
   seconds: number;
@@ -29,16 +26,6 @@ export function rowArgmax(f: { data: ArrayLike<number>; n: number; dim: number }
   return out;
 }
 
-/** ACC, NMI and ARI of hard assignments against class labels. */
-export function scoreClusters(pred: Int32Array, labels: Int32Array): Omit<ClusterScores, "seconds"> {
-  return {
-    acc: clusteringAccuracy(pred, labels),
-    nmi: nmi(pred, labels),
-    ari: ari(pred, labels),
-    used: new Set(pred).size,
-  };
-}
-
 /** The scores of the head computed by module `path` under `weights` on the images of `test`. */
 export async function clusterHeadScores(
   gpu: Gpu,
@@ -49,5 +36,6 @@ export async function clusterHeadScores(
 ): Promise<ClusterScores> {
   const t0 = performance.now();
   const out = await extractFeatures(gpu, pathModel(spec, path, weights), test);
-  return { ...scoreClusters(rowArgmax(out), out.labels), seconds: (performance.now() - t0) / 1000 };
+  const pred = rowArgmax(out);
+  return { ...scoreClustering(pred, out.labels), used: new Set(pred).size, seconds: (performance.now() - t0) / 1000 };
 }

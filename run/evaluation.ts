@@ -82,11 +82,11 @@ export async function evaluateRun(
       what: `clustering scores of the cluster head '${head.path.join(" → ")}'`,
       run: async () => {
         const c = await clusterHeadScores(gpu, spec, head.path, run.images.test, (name) => run.exec.read(name));
-        Object.assign(figures, { cluster_acc: c.acc, cluster_nmi: c.nmi, cluster_ari: c.ari });
+        Object.assign(figures, { cluster_acc: c.accuracy, cluster_nmi: c.nmi, cluster_ari: c.ari });
         seconds += c.seconds;
         log(
           `  cluster head ${head.path.join(" → ")} (argmax of ${head.clusters}, ${c.used} used) on the test split: ` +
-            `ACC ${pct(c.acc)}, NMI ${c.nmi.toFixed(4)}, ARI ${c.ari.toFixed(4)}`,
+            `ACC ${pct(c.accuracy)}, NMI ${c.nmi.toFixed(4)}, ARI ${c.ari.toFixed(4)}`,
         );
       },
     })),
