@@ -10,6 +10,7 @@ import { checkKnnK } from "../eval/evaluate.ts";
 import { openRunFolder } from "../io/run_folder.ts";
 import { RunCompleteError, train, type TrainOptions, type TrainResult } from "../train/trainer.ts";
 import { evaluateRun } from "./evaluation.ts";
+import { onlineProbeAtCheckpoint } from "./online_probe.ts";
 import { writeReport } from "./run_report.ts";
 
 export interface MethodRunOptions extends Omit<TrainOptions, "folder"> {
@@ -44,7 +45,8 @@ export async function runMethod(o: MethodRunOptions): Promise<MethodRun> {
     // an evaluation the data cannot satisfy is refused now, not after the training
     checkKnnK(spec, data.train.n);
     try {
-      run = await train({ ...o, data, folder, log });
+      const atCheckpoint = o.atCheckpoint ?? (spec.eval.onlineProbe ? onlineProbeAtCheckpoint(spec) : undefined);
+      run = await train({ ...o, data, folder, log, atCheckpoint });
     } catch (e) {
       if (!(e instanceof RunCompleteError)) throw e;
       log(e.message);

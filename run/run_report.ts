@@ -1,9 +1,10 @@
 // The run report, written once a run is trained and evaluated: report.json with the figures a
-// user compares runs by, a loss/diagnostics plot (SVG), the final cross-correlation matrix (PNG),
-// and a terminal summary. It describes the whole run, however many segments (resumes) it took:
-// steps, time and losses come from every segment (the checkpoint's record of them and
-// metrics.jsonl), not only the last one. An evaluation cut short (Ctrl-C) gives a report marked
-// partial, with the figures not measured as null.
+// user compares runs by, a loss/diagnostics plot (SVG; with the online probe's test top-1 when
+// the run has one), the final cross-correlation matrix (PNG), and a terminal summary. It
+// describes the whole run, however many segments (resumes) it took: steps, time and losses come
+// from every segment (the checkpoint's record of them and metrics.jsonl), not only the last one.
+// An evaluation cut short (Ctrl-C) gives a report marked partial, with the figures not measured
+// as null.
 import { join } from "../platform/path.ts";
 import { labelWarning } from "../data/dataset.ts";
 import { specHash } from "../dsl/io.ts";
@@ -15,6 +16,7 @@ import { linePlots, writeSvg } from "../report/plot.ts";
 import { formatSummary } from "../report/summary.ts";
 import type { RunSegment, TrainResult } from "../train/trainer.ts";
 import type { Evaluation } from "./evaluation.ts";
+import { PROBE_TOP1 } from "./online_probe.ts";
 
 export interface ReportInput {
   spec: PipelineSpec;
@@ -43,6 +45,7 @@ export function writeReport(r: ReportInput): Record<string, unknown> {
   const { spec, out, run, evaluation: ev } = r;
   const recs = readMetrics(join(out, "metrics.jsonl"));
   const losses = recs.filter((m) => typeof m.loss === "number");
+  const probe = metricSeries(recs, PROBE_TOP1);
   const whole = wholeRun(run.segments, spec.batch);
   const firstBranch = spec.branches[0];
   const projector = firstBranch.path.find((p) => p !== run.lowered.encoder);
@@ -64,6 +67,8 @@ export function writeReport(r: ReportInput): Record<string, unknown> {
     random_init_knn_top1: figure(ev.figures.random_init_knn_top1),
     random_init_linear_top1: figure(ev.figures.random_init_linear_top1),
     pixels_knn_top1: figure(ev.figures.pixels_knn_top1),
+    // the online probe's test top-1 at the run's last checkpoint (absent: the run has no probe)
+    ...(spec.eval.onlineProbe ? { online_probe_top1: figure(probe.y.at(-1)) } : {}),
     loss_first: (losses[0]?.loss as number | undefined) ?? null,
     loss_last: (losses.at(-1)?.loss as number | undefined) ?? null,
     c_diag_mean: run.diag.corr_diag_mean ?? null,
@@ -101,6 +106,14 @@ export function writeReport(r: ReportInput): Record<string, unknown> {
         name: "mean std of z",
         ...metricSeries(recs, "std_mean"),
       }],
+    });
+  }
+  if (probe.x.length) {
+    panels.push({
+      title: "online linear probe (test top-1 at each checkpoint)",
+      xLabel: "step",
+      yLabel: "top-1",
+      series: [{ name: "test top-1", ...probe }],
     });
   }
   writeSvg(join(out, "loss.svg"), linePlots(panels));
@@ -162,6 +175,9 @@ export function summary(report: Record<string, unknown>, out: string): string {
         `${pct(report.knn_top1)} / ${pct(report.random_init_knn_top1)} / ${pct(report.pixels_knn_top1)}`,
       ],
       ["linear top-1: trained / random init", `${pct(report.linear_top1)} / ${pct(report.random_init_linear_top1)}`],
+      ...("online_probe_top1" in report
+        ? [["online probe top-1 (test, last checkpoint)", pct(report.online_probe_top1)] as [string, string]]
+        : []),
       ["report", join(out, "report.json")],
     ],
   );
