@@ -10,10 +10,10 @@
 //
 // Its optimizer is its own: SGD with momentum 0.9, no weight decay, a constant lr of 0.1 (solo-
 // learn's classifier lr; the probe sees detached, fixed-scale features, so no warmup or decay is
-// needed for a monitor). Loss: softmax cross-entropy averaged over the views.
+// needed for a monitor). Loss: softmax cross-entropy over the rows of all views.
 import { grad } from "../ir/autodiff.ts";
 import type { Graph } from "../ir/graph.ts";
-import type { Tensor } from "../ir/tensor.ts";
+import { concat, type Tensor } from "../ir/tensor.ts";
 import { softmaxCrossEntropy } from "../losses/cross_entropy.ts";
 import { linear } from "../nn/linear.ts";
 import { applyOptimizer } from "./optim.ts";
@@ -32,8 +32,8 @@ export interface OnlineProbe {
   /** the features the probe reads (one [batch, D] per view) and the batch's labels [batch, 1] */
   features: Tensor[];
   labels: Tensor;
-  /** its logits per view and its loss */
-  logits: Tensor[];
+  /** its logits [views·batch, classes] (the views' rows stacked in view order) and its loss */
+  logits: Tensor;
   loss: Tensor;
 }
 
@@ -60,10 +60,14 @@ export function addOnlineProbe(
   }
   const prev = g.scope;
   g.scope = PROBE;
-  const logits = features.map((f) => linear(f.stopGrad(), PROBE, classes));
-  let loss = softmaxCrossEntropy(logits[0], labels);
-  for (const l of logits.slice(1)) loss = loss.add(softmaxCrossEntropy(l, labels));
-  if (logits.length > 1) loss = loss.mul(1 / logits.length);
+  // the views' rows stacked: one matmul each way and one loss instead of one per view (the mean
+  // over all rows is the mean of the views' means, the views having the same batch); detached
+  // after the concat, so one copy serves all views
+  const n = features[0].shape[0], views = features.length;
+  const x = (views > 1 ? concat(features, 0) : features[0]).stopGrad();
+  const logits = linear(x, PROBE, classes);
+  // the logits seen as [views, batch, classes]: the batch's labels serve every view
+  const loss = softmaxCrossEntropy(logits.reshape([views, n, classes]), labels);
   const params = [g.find(PROBE_WEIGHT)!, g.find(PROBE_BIAS)!];
   const grads = grad(g, loss, params);
   const lr = scalars.plan.declare("online_probe_lr", "f32", () => PROBE_LR);
