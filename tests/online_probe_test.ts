@@ -3,7 +3,8 @@
 // against the closed form (softmax − onehot)/N; and the compiled step with and without the probe:
 // the SSL parameters and state after several steps are bit-identical, the probe's loss is the
 // float64 cross-entropy of what it read, its first SGD update is the float64 one, the labels are
-// those of the images' rows; a run logs the probe's test top-1 at every checkpoint and reports it.
+// those of the images' rows; a run logs the probe's test top-1 at every checkpoint and reports it;
+// a run trained without the probe does not resume with it.
 import assert from "node:assert/strict";
 import { assertThrows } from "./util/assert.ts";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -16,6 +17,7 @@ import { grad } from "../ir/autodiff.ts";
 import { Graph } from "../ir/graph.ts";
 import { shuffleIndex } from "../kernels/wgsl/shuffle.ts";
 import { softmaxCrossEntropy } from "../losses/cross_entropy.ts";
+import { CheckpointError } from "../io/checkpoint.ts";
 import { readMetrics } from "../report/metrics.ts";
 import { runMethod } from "../run/method_run.ts";
 import { deviceCompileOptions } from "../runtime/compile_for.ts";
@@ -24,6 +26,7 @@ import { DeviceImages } from "../runtime/device_images.ts";
 import { Executable } from "../runtime/executable.ts";
 import { compileStep, trainingGraph } from "../step/build.ts";
 import { PROBE_BIAS, PROBE_LOSS, PROBE_LR, PROBE_WEIGHT } from "../step/online_probe.ts";
+import { train } from "../train/trainer.ts";
 import { assertClose, cpuOp, rand } from "./util/check.ts";
 import { runOpGPU } from "./util/gpu.ts";
 import { smallPipeline } from "./util/small_pipeline.ts";
@@ -58,6 +61,19 @@ Deno.test("softmaxCrossEntropy = the direct float64 formula; its gradient = (sof
   assertClose(vals[loss.id], [want], { rtol: 1e-14, atol: 0 }, "loss");
   assertClose(vals[dx!.id], wantGrad, { rtol: 1e-12, atol: 1e-15 }, "gradient");
   assertThrows(() => softmaxCrossEntropy(x, g.input("bad", [n])), "labels must be [7, 1]");
+  // leading axes share the labels: two views of the batch, the mean over all their rows
+  const two = softmaxCrossEntropy(g.input("x2", [2, n, c]), y);
+  const both = Float64Array.from([...logits, ...logits.map((v) => -v)]);
+  const v2 = evaluate(g, {
+    leaves: new Map([["x", logits], ["x2", both], ["y", Float64Array.from(LABELS.data)], ["bad", new Float64Array(n)]]),
+    scalars: {},
+  });
+  let negated = 0;
+  for (let i = 0; i < n; i++) {
+    const row = logits.subarray(i * c, (i + 1) * c).map((v) => -v);
+    negated += (Math.log(row.reduce((a, v) => a + Math.exp(v), 0)) - row[LABELS.data[i]]) / n;
+  }
+  assertClose(v2[two.id], [(want + negated) / 2], { rtol: 1e-14, atol: 0 }, "two views");
 });
 
 // ---- the compiled step ---------------------------------------------------------------------
@@ -203,6 +219,23 @@ Deno.test("a run with --online-probe on logs the probe's test top-1 at each chec
     assert.equal(run.report!.online_probe_top1, Math.round((probe[1].online_probe_top1 as number) * 1e4) / 1e4);
     assert.match(readFileSync(join(out, "loss.svg"), "utf8"), /online linear probe/);
     assert.ok(existsSync(join(out, "report.json")));
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
+});
+
+Deno.test("resuming a run trained without the probe with --online-probe on is refused, naming the flag", async () => {
+  const d = mkdtempSync(join(tmpdir(), "probe-"));
+  const out = join(d, "run");
+  try {
+    const r = await train({ spec: await smallSpec(), out, data: DATA, stopAfter: 4, log: () => {} });
+    r.dispose();
+    const withProbe = await smallSpec(["--online-probe", "on"]);
+    await assert.rejects(
+      () => train({ spec: withProbe, out, resume: out, data: DATA, log: () => {} }),
+      (e: Error) =>
+        e instanceof CheckpointError && /trained without the online probe.*--online-probe off/.test(e.message),
+    );
   } finally {
     rmSync(d, { recursive: true, force: true });
   }
