@@ -17,6 +17,7 @@ import { grad } from "../ir/autodiff.ts";
 import { Graph } from "../ir/graph.ts";
 import { shuffleIndex } from "../kernels/wgsl/shuffle.ts";
 import { softmaxCrossEntropy } from "../losses/cross_entropy.ts";
+import { writeTorchProgram } from "../export/torch/mod.ts";
 import { CheckpointError } from "../io/checkpoint.ts";
 import { readMetrics } from "../report/metrics.ts";
 import { runMethod } from "../run/method_run.ts";
@@ -236,6 +237,19 @@ Deno.test("resuming a run trained without the probe with --online-probe on is re
       (e: Error) =>
         e instanceof CheckpointError && /trained without the online probe.*--online-probe off/.test(e.message),
     );
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
+});
+
+Deno.test("the PyTorch export leaves the probe out and its README says so", async () => {
+  const d = mkdtempSync(join(tmpdir(), "probe-torch-"));
+  try {
+    writeTorchProgram(await smallSpec(["--online-probe", "on"]), d);
+    assert.match(readFileSync(join(d, "README.md"), "utf8"), /does not export it\s+and trains without it/);
+    assert.doesNotMatch(readFileSync(join(d, "program.py"), "utf8"), /online_probe/);
+    writeTorchProgram(await smallSpec(), join(d, "off"));
+    assert.doesNotMatch(readFileSync(join(d, "off", "README.md"), "utf8"), /online linear probe/);
   } finally {
     rmSync(d, { recursive: true, force: true });
   }
