@@ -28,6 +28,12 @@ export const PROBE_LOSS = "online_probe_loss";
 export const PROBE_LR = 0.1;
 export const PROBE_MOMENTUM = 0.9;
 
+/** A probe the spec and data cannot have (a user error: exit status 2). */
+export class OnlineProbeError extends Error {
+  override name = "OnlineProbeError";
+  readonly exitCode = 2;
+}
+
 export interface OnlineProbe {
   /** the features the probe reads (one [batch, D] per view) and the batch's labels [batch, 1] */
   features: Tensor[];
@@ -48,15 +54,17 @@ export function addOnlineProbe(
   classes: number,
   scalars: TrainingScalars,
 ): OnlineProbe {
-  if (!features.length) throw new Error("online probe: no view goes through the encoder");
+  if (!features.length) throw new OnlineProbeError("online probe: no view goes through the encoder");
   const bad = features.find((f) => f.rank !== 2);
   if (bad) {
-    throw new Error(
+    throw new OnlineProbeError(
       `online probe: the encoder's output must be [batch, D] features, got [${bad.shape.join(", ")}]`,
     );
   }
   if (!Number.isInteger(classes) || classes < 2) {
-    throw new Error(`online probe: needs a data set with at least 2 classes, got ${classes}`);
+    throw new OnlineProbeError(
+      `online probe: needs a data set with at least 2 classes, this one has ${classes}; use --online-probe off`,
+    );
   }
   const prev = g.scope;
   g.scope = PROBE;
