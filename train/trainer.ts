@@ -85,10 +85,10 @@ export interface TrainOptions {
    */
   onGroup?: (group: GroupProgress) => void;
   /**
-   * called with every checkpoint the run saves (each epoch's end and the run's last step), e.g.
-   * to evaluate the online probe on the test split (run/online_probe.ts); what it returns is
-   * logged in metrics.jsonl as a row of that step. Awaited in the loop's queue order, so the
-   * training waits for it.
+   * called with every checkpoint the run saves (each epoch's end, and the run's last step unless
+   * interrupted), e.g. to evaluate the online probe on the test split (run/online_probe.ts); what
+   * it returns is logged in metrics.jsonl as a row of that step. Awaited in the loop's queue
+   * order, so the training waits for it.
    */
   atCheckpoint?: (c: SavedState) => Promise<Record<string, number> | undefined>;
 }
@@ -384,7 +384,9 @@ async function loop(p: Prepared, b: Built, start: number) {
       offSig();
       progress.finishLine();
     }
-    await saved(stats.stoppedAt, await snapshot(b.exec, b.step.program, target, stats.stoppedAt));
+    const last = await snapshot(b.exec, b.step.program, target, stats.stoppedAt);
+    // an interrupt stops at once: the caller's checkpoint work (a pass over the test split) is skipped
+    if (!interrupted) await saved(stats.stoppedAt, last);
   } catch (e) {
     diagnostics?.destroy();
     if (e instanceof NonFiniteLossError) throw stopped(e, opts.out);
