@@ -77,6 +77,23 @@ Deno.test("softmaxCrossEntropy = the direct float64 formula; its gradient = (sof
   assertClose(v2[two.id], [(want + negated) / 2], { rtol: 1e-14, atol: 0 }, "two views");
 });
 
+Deno.test("the graph with the probe starts with the graph without it, node for node and update for update", async () => {
+  const spec = await smallSpec();
+  for (const precision of ["f32", "f16-mixed"] as const) {
+    const data = { rows: 64, dtype: "u8" as const, order: "shuffle" as const };
+    const off = trainingGraph(spec, { c: 1, h: 8, w: 8 }, { precision, data }).graph;
+    const on = trainingGraph(spec, { c: 1, h: 8, w: 8 }, { precision, data, probe: { classes: 4 } }).graph;
+    assert.ok(on.nodes.length > off.nodes.length, precision);
+    assert.deepEqual(on.nodes.slice(0, off.nodes.length), off.nodes, `${precision}: nodes`);
+    assert.deepEqual(on.updates.slice(0, off.updates.length), off.updates, `${precision}: updates`);
+    assert.deepEqual(
+      [...on.outputs].filter(([name]) => !name.startsWith("online_probe")),
+      [...off.outputs],
+      `${precision}: outputs`,
+    );
+  }
+});
+
 // ---- the compiled step ---------------------------------------------------------------------
 
 const DATA = makeSynthetic({ train: 64, test: 32, size: 8, classes: 4 });
