@@ -23,21 +23,24 @@ export interface StepBench {
 /**
  * A training step of `spec` on `image`-shaped synthetic pixels, built as the trainer builds it
  * (the adapter's cached autotuner picks or its defaults), with the images written once; `run`
- * advances the scalar plan and waits for the loss.
+ * advances the scalar plan and waits for the loss. `probe`: with the online linear probe.
  */
 export async function benchStep(
   gpu: Gpu,
   spec: PipelineSpec,
   image: { c: number; h: number; w: number },
   gflop: number,
+  opts: { probe?: { classes: number } } = {},
 ): Promise<StepBench> {
-  const t = trainingGraph(spec, image);
+  const t = trainingGraph(spec, image, opts);
   const step = compileStep(t, await deviceCompileOptions(gpu, t.graph));
   const ex = await Executable.create(gpu, step.program);
   ex.initPersistent(0);
   const img = new Float32Array(spec.batch * image.c * image.h * image.w);
   for (let i = 0; i < img.length; i++) img[i] = (i * 2654435761 % 1000) / 1000;
   ex.write("images", img);
+  // the online probe's labels (step/online_probe.ts), written once like the images
+  if (opts.probe) ex.write("labels", Float32Array.from({ length: spec.batch }, (_, i) => i % opts.probe!.classes));
   const geometry = { stepsPerEpoch: 200, totalSteps: 1000 };
   let k = 0;
   return {

@@ -323,6 +323,17 @@ const FLAGS: Flag[] = [
     },
   },
   {
+    name: "online-probe",
+    arg: "on|off",
+    help:
+      "online linear probe: a classifier on the detached encoder features trained in the step, test top-1 each epoch",
+    show: (s) => (s.eval.onlineProbe ? "on" : "off"),
+    apply: (s, x, f) => {
+      if (x !== "on" && x !== "off") throw bad(f, "on or off", x);
+      s.eval.onlineProbe = x === "on";
+    },
+  },
+  {
     name: "seed",
     arg: "N",
     help: "random seed",

@@ -50,7 +50,10 @@
 //   batch, epochs, steps, seed   Static batch size (shapes are baked into kernels), length of
 //             the run (steps, when given, caps the total number of steps), RNG seed.
 //   eval      Weighted kNN (cosine, k, temperature) on encoder features every `every`
-//             epochs (0: only at the end) and a linear probe trained at the end.
+//             epochs (0: only at the end) and a linear probe trained at the end; with
+//             onlineProbe, a linear classifier on the detached encoder features of the views
+//             trained inside the step from the batch's labels (step/online_probe.ts), its test
+//             accuracy measured at every epoch's end.
 //
 // Helpers the forward graph shares with the checks, so both read a spec the same way:
 // resolve.ts (expandPath: seq modules → leaf modules; moduleOutDim / branchDim: widths;
@@ -466,6 +469,7 @@ const evaluation = obj({
   linearEpochs: v.optional(NonNegInt, 10),
   linearLr: v.optional(PosNum, 1e-3),
   linearBatch: v.optional(PosInt, 256),
+  onlineProbe: v.optional(Bool),
 });
 
 /** Checks a {@link Eval}: form only (dsl/validate.ts checks meaning). */

@@ -341,6 +341,12 @@ export interface Eval {
   linearLr: number;
   /** linear probe batch; default 256 */
   linearBatch: number;
+  /**
+   * online linear probe: a linear classifier on the detached encoder features of the training
+   * views, trained inside the step from the batch's labels (SGD, lr 0.1), its test top-1 logged
+   * at every epoch's end; it changes nothing in the SSL training; default off (absent)
+   */
+  onlineProbe?: boolean;
 }
 
 // --------------------------------------------------------------------------------- spec

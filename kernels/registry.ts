@@ -8,6 +8,7 @@ import { GATHER } from "./gather.ts";
 import { LAYOUT } from "./layout.ts";
 import { LEAVES } from "./leaf.ts";
 import { MATMUL } from "./matmul.ts";
+import { ONE_HOT } from "./one_hot.ts";
 import type { OpDef } from "./op.ts";
 import { POOL } from "./pool.ts";
 import { PRECISION } from "./precision.ts";
@@ -20,6 +21,7 @@ export const OPS: Record<string, OpDef> = {
   ...LEAVES,
   ...ELEMENTWISE,
   ...EYE,
+  ...ONE_HOT,
   ...RANDOM,
   ...MATMUL,
   ...REDUCE,

@@ -9,3 +9,4 @@ export { vicreg, type VicregOpts, type VicregTerms, vicregTerms } from "./vicreg
 export { featureSimilarityMse } from "./feature_mse.ts";
 export { collapseDiagnostics } from "./diagnostics.ts";
 export { eye, eyeComposed } from "./eye.ts";
+export { softmaxCrossEntropy } from "./cross_entropy.ts";

@@ -12,6 +12,7 @@ import { describeClass } from "../data/one_class.ts";
 import { openRunFolder } from "../io/run_folder.ts";
 import { RunCompleteError, train, type TrainOptions, type TrainResult } from "../train/trainer.ts";
 import { evaluateRun } from "./evaluation.ts";
+import { onlineProbeAtCheckpoint } from "./online_probe.ts";
 import { writeReport } from "./run_report.ts";
 
 export interface MethodRunOptions extends Omit<TrainOptions, "folder"> {
@@ -47,7 +48,8 @@ export async function runMethod(o: MethodRunOptions): Promise<MethodRun> {
     if (data.oneClass) checkOneClassRun(spec, data);
     else checkKnnK(spec, data.train.n);
     try {
-      run = await train({ ...o, data, folder, log });
+      const atCheckpoint = o.atCheckpoint ?? (spec.eval.onlineProbe ? onlineProbeAtCheckpoint(spec) : undefined);
+      run = await train({ ...o, data, folder, log, atCheckpoint });
     } catch (e) {
       if (!(e instanceof RunCompleteError)) throw e;
       log(e.message);

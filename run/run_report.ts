@@ -1,9 +1,10 @@
 // The run report, written once a run is trained and evaluated: report.json with the figures a
-// user compares runs by, a loss/diagnostics plot (SVG), the final cross-correlation matrix (PNG),
-// and a terminal summary. It describes the whole run, however many segments (resumes) it took:
-// steps, time and losses come from every segment (the checkpoint's record of them and
-// metrics.jsonl), not only the last one. An evaluation cut short (Ctrl-C) gives a report marked
-// partial, with the figures not measured as null.
+// user compares runs by, a loss/diagnostics plot (SVG; with the online probe's test top-1 when
+// the run has one), the final cross-correlation matrix (PNG), and a terminal summary. It
+// describes the whole run, however many segments (resumes) it took: steps, time and losses come
+// from every segment (the checkpoint's record of them and metrics.jsonl), not only the last one.
+// An evaluation cut short (Ctrl-C) gives a report marked partial, with the figures not measured
+// as null.
 import { join } from "../platform/path.ts";
 import { labelWarning } from "../data/dataset.ts";
 import { ANOMALY_K } from "../eval/anomaly.ts";
@@ -17,6 +18,7 @@ import { linePlots, writeSvg } from "../report/plot.ts";
 import { formatSummary } from "../report/summary.ts";
 import type { RunSegment, TrainResult } from "../train/trainer.ts";
 import type { Evaluation } from "./evaluation.ts";
+import { PROBE_TOP1 } from "./online_probe.ts";
 
 export interface ReportInput {
   spec: PipelineSpec;
@@ -45,6 +47,7 @@ export function writeReport(r: ReportInput): Record<string, unknown> {
   const { spec, out, run, evaluation: ev } = r;
   const recs = readMetrics(join(out, "metrics.jsonl"));
   const losses = recs.filter((m) => typeof m.loss === "number");
+  const probe = metricSeries(recs, PROBE_TOP1);
   const whole = wholeRun(run.segments, spec.batch);
   const firstBranch = spec.branches[0];
   const projector = firstBranch.path.find((p) => p !== run.lowered.encoder);
@@ -74,6 +77,8 @@ export function writeReport(r: ReportInput): Record<string, unknown> {
         cluster_ari: figure(ev.figures.cluster_ari),
       }
       : {}),
+    // the online probe's test top-1 at the run's last checkpoint (absent: the run has no probe)
+    ...(spec.eval.onlineProbe ? { online_probe_top1: figure(probe.y.at(-1)) } : {}),
     loss_first: (losses[0]?.loss as number | undefined) ?? null,
     loss_last: (losses.at(-1)?.loss as number | undefined) ?? null,
     c_diag_mean: run.diag.corr_diag_mean ?? null,
@@ -112,6 +117,14 @@ export function writeReport(r: ReportInput): Record<string, unknown> {
         name: "mean std of z",
         ...metricSeries(recs, "std_mean"),
       }],
+    });
+  }
+  if (probe.x.length) {
+    panels.push({
+      title: "online linear probe (test top-1 at each checkpoint)",
+      xLabel: "step",
+      yLabel: "top-1",
+      series: [{ name: "test top-1", ...probe }],
     });
   }
   writeSvg(join(out, "loss.svg"), linePlots(panels));
@@ -204,6 +217,9 @@ export function summary(report: Record<string, unknown>, out: string): string {
       ["C diag mean / |offdiag| mean", `${fmt(report.c_diag_mean)} / ${fmt(report.c_offdiag_abs_mean)}`],
       ["effective rank of z", fmt(report.effective_rank)],
       ...evaluationLines(report, pct),
+      ...("online_probe_top1" in report
+        ? [["online probe top-1 (test, last checkpoint)", pct(report.online_probe_top1)] as [string, string]]
+        : []),
       ["report", join(out, "report.json")],
     ],
   );

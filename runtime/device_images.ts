@@ -30,6 +30,7 @@ export class DeviceImages {
   private buf: GPUBuffer | undefined;
   /** which data set rows the window holds, when not resident (row k of the window = rows[k]) */
   private windowRows: ArrayLike<number> | undefined;
+  private labelBuf: GPUBuffer | undefined;
 
   /**
    * Lays `set` out for the device without touching it (the step is compiled against the layout
@@ -76,6 +77,31 @@ export class DeviceImages {
     return this.buf;
   }
 
+  /**
+   * The labels as f32 values [rows, 1], row for row with the images (the online probe's step
+   * gathers them with the same rows): made on first use, with the labels of the rows the buffer
+   * holds then; a streamed window's `load` refills them with its images. 4 bytes per row, not
+   * counted in uploadedBytes (which counts images).
+   */
+  get labels(): GPUBuffer {
+    if (!this.labelBuf) {
+      this.labelBuf = this.gpu.device.createBuffer({
+        size: Math.ceil((this.rows * 4) / 16) * 16,
+        usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
+        label: `labels of ${this.set.name}`,
+      });
+      const rows = this.resident ? undefined : this.windowRows;
+      if (this.resident) this.writeLabels(Array.from({ length: this.set.n }, (_, i) => i));
+      else if (rows) this.writeLabels(rows);
+    }
+    return this.labelBuf;
+  }
+
+  private writeLabels(setRows: ArrayLike<number>): void {
+    const v = Float32Array.from({ length: setRows.length }, (_, k) => this.set.labels[setRows[k]]);
+    this.gpu.device.queue.writeBuffer(this.labelBuf!, 0, v.buffer, 0, v.byteLength);
+  }
+
   /** values per image */
   get per(): number {
     return this.set.c * this.set.h * this.set.w;
@@ -102,6 +128,7 @@ export class DeviceImages {
     }
     this.upload(chunk, 0);
     this.windowRows = setRows;
+    if (this.labelBuf) this.writeLabels(setRows);
   }
 
   /** the data set rows the window holds now (tests) */
@@ -124,5 +151,6 @@ export class DeviceImages {
 
   destroy(): void {
     this.buf?.destroy();
+    this.labelBuf?.destroy();
   }
 }

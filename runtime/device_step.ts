@@ -35,6 +35,7 @@ export async function deviceStep(
   const t = trainingGraph(spec, { c: train.c, h: train.h, w: train.w }, {
     data: { rows: images.rows, dtype: images.dtype, order: images.resident ? "shuffle" : "stored", chunkSteps },
     precision: spec.precision,
+    ...(spec.eval.onlineProbe ? { probe: { classes: train.classes } } : {}),
   });
   const step = compileStep(t, await deviceCompileOptions(gpu, t.graph));
   return { step, images, chunkSteps };

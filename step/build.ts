@@ -10,6 +10,7 @@ import { type ForwardGraph, forwardGraph, type ImageShape, type StepData } from 
 import { DEFAULT_LOSS_SCALING } from "./loss_scale.ts";
 import { optimizerConfig, type RunGeometry, TrainingScalars } from "./scalars.ts";
 import type { ScalarPlan } from "./scalar_plan.ts";
+import { addOnlineProbe, type OnlineProbe } from "./online_probe.ts";
 import { addTrainingStep } from "./training.ts";
 import { graphIssues } from "./validate.ts";
 
@@ -18,8 +19,10 @@ export interface TrainingGraph {
   /** the forward graph (loss, EMA pairs, queues, the encoder) the training step was built on */
   forward: ForwardGraph;
   graph: Graph;
-  /** names of the trained parameters */
+  /** names of the trained parameters (the SSL step's; the online probe's are its own) */
   params: string[];
+  /** the online linear probe, when asked for (step/online_probe.ts) */
+  probe?: OnlineProbe;
 }
 
 export interface CompiledStep extends TrainingGraph {
@@ -32,6 +35,8 @@ export interface StepOptions {
   data?: StepData;
   /** "f16-mixed": f16 matmul/conv operands with f32 accumulation, f32 master weights, dynamic loss scaling */
   precision?: "f32" | "f16-mixed";
+  /** an online linear probe over this many classes (step/online_probe.ts), trained from the batch's labels */
+  probe?: { classes: number };
 }
 
 export interface CompileStepOptions {
@@ -59,7 +64,11 @@ export function trainingGraph(spec: PipelineSpec, image: ImageShape, opts: StepO
     lossScaling: mixed ? DEFAULT_LOSS_SCALING : undefined,
   });
   scalars.mainLr(); // logged every step even when no parameter reads it
-  return { spec, forward, graph: forward.graph, params };
+  // after the SSL step is complete, so that step's nodes and updates are exactly as without it
+  const probe = opts.probe
+    ? addOnlineProbe(forward.graph, forward.features, forward.labels(), opts.probe.classes, scalars)
+    : undefined;
+  return { spec, forward, graph: forward.graph, params, ...(probe ? { probe } : {}) };
 }
 
 /** Compiles a training graph; every scalar the program reads must come from the plan. */

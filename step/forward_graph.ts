@@ -54,6 +54,15 @@ export interface ForwardGraph {
   encoder: string;
   /** branches of the main two-branch loss term, exposed as outputs 'pair.a' / 'pair.b' */
   pair?: { a: string; b: string };
+  /** the encoder's output under its online (trained) weights, for every view that has one, in view order */
+  features: Tensor[];
+  /**
+   * The batch's class labels [batch, 1] (f32 values 0..classes-1), row for row with its images:
+   * an input 'labels' written with them, or a gather from a device-resident 'labels' input
+   * [rows, 1] with the images' own rows. Added to the graph on the first call only, so a step
+   * that does not ask for labels is unchanged.
+   */
+  labels(): Tensor;
 }
 
 /** Prefix of EMA shadow tensors of branch `of`. */
@@ -67,7 +76,7 @@ export function forwardGraph(spec: PipelineSpec, img: ImageShape, opts: ForwardG
   g.rules = rules;
   const scalars = opts.scalars ?? new TrainingScalars(spec);
   const images = opts.data
-    ? gatherImages(g, spec.batch, img, opts.data, scalars)
+    ? gatherRows(g, "dataset", [img.c, img.h, img.w], opts.data.dtype, spec.batch, opts.data, scalars)
     : g.input("images", [spec.batch, img.c, img.h, img.w]);
 
   const views = new Map<string, Tensor>();
@@ -160,28 +169,47 @@ export function forwardGraph(spec: PipelineSpec, img: ImageShape, opts: ForwardG
     ema.push({ target: shadow, online, tau: tauOf.get(prefix)! });
   }
   const first = spec.branches.find((b) => !b.ema) ?? spec.branches[0];
+  const encoder = first.path[0];
+  let labels: Tensor | undefined;
   return {
     graph: g,
     loss,
     scalars,
     ema,
     queues,
-    encoder: first.path[0],
+    encoder,
     pair: g.outputs.has("pair.a") ? pair : undefined,
+    features: spec.views.map((v) => memo.get(`${v.name}||${encoder}`)).filter((t) => t !== undefined),
+    labels: () =>
+      labels ??= opts.data
+        ? gatherRows(g, "labels", [1], "f32", spec.batch, opts.data, scalars)
+        : g.input("labels", [spec.batch, 1]),
   };
 }
 
-/** The step's batch gathered on the device from the data set input (see StepData). */
-function gatherImages(g: Graph, batch: number, img: ImageShape, data: StepData, scalars: TrainingScalars): Tensor {
+/**
+ * The step's batch of rows gathered on the device from the data set input `name` [rows, ...row]
+ * (see StepData): the images, and the labels with the same scalars, hence the same rows.
+ */
+function gatherRows(
+  g: Graph,
+  name: string,
+  row: number[],
+  dtype: "u8" | "f32",
+  batch: number,
+  data: StepData,
+  scalars: TrainingScalars,
+): Tensor {
+  const prev = g.scope;
   g.scope = "data";
-  const set = g.input("dataset", [data.rows, img.c, img.h, img.w], data.dtype);
-  const images = set.op("gatherBatch", [], {
+  const set = g.input(name, [data.rows, ...row], dtype);
+  const rows = set.op("gatherBatch", [], {
     batch,
     order: data.order,
-    dtype: data.dtype,
+    dtype,
     first: scalars.dataFirst(data.order === "stored" ? data.chunkSteps : undefined),
     ...(data.order === "shuffle" ? { seed: scalars.seed, epoch: scalars.dataEpoch } : {}),
   });
-  g.scope = undefined;
-  return images;
+  g.scope = prev;
+  return rows;
 }

@@ -3,6 +3,7 @@
 // against the compiled step. A snapshot with a non-finite value is refused, so a diverged run
 // never replaces the last good checkpoint. A checkpoint also records the run's segments (each
 // stretch of steps one process trained, with its time), so a resumed run can report on all of it.
+import { PROBE } from "../step/online_probe.ts";
 import type { Program } from "../compiler/compile.ts";
 import { type FieldChange, resumeChanges } from "../dsl/resume.ts";
 import type { PipelineSpec } from "../dsl/schema.ts";
@@ -31,7 +32,12 @@ export interface RunSegment {
 }
 
 /** Reads every persistent tensor as of the steps submitted so far and saves them as the checkpoint at `step`. */
-export async function snapshot(ex: Executable, program: Program, t: SaveTarget, step: number): Promise<void> {
+export async function snapshot(
+  ex: Executable,
+  program: Program,
+  t: SaveTarget,
+  step: number,
+): Promise<Checkpoint["tensors"]> {
   const names = [...program.persistent.keys()];
   const shapeOf = (n: string) => program.storages[program.persistent.get(n)!].shape!;
   const vals = await ex.readMany(names.map((n) => [program.persistent.get(n)!, size(shapeOf(n))]));
@@ -58,6 +64,7 @@ export async function snapshot(ex: Executable, program: Program, t: SaveTarget, 
     epoch: Math.floor(step / t.stepsPerEpoch),
     meta,
   });
+  return tensors;
 }
 
 /**
@@ -97,6 +104,13 @@ export function resumeState(ck: Checkpoint, from: string, program: Program, spec
   const changes = resumeChanges(ck.spec, spec, checkpointPath(from));
   for (const [name, want] of Object.entries(shapes)) {
     const got = ck.tensors[name]?.shape;
+    if (!got && name.startsWith(`${PROBE}.`)) {
+      throw new CheckpointError(
+        `${
+          checkpointPath(from)
+        } was trained without the online probe (eval.onlineProbe); resume with --online-probe off`,
+      );
+    }
     if (!got) throw new CheckpointError(`${checkpointPath(from)}: missing tensor "${name}"`);
     if (got.join() !== want.join()) {
       throw new CheckpointError(`${checkpointPath(from)}: tensor "${name}" has shape [${got}], expected [${want}]`);

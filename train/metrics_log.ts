@@ -1,9 +1,11 @@
 // The run's metrics from the step records the loop reads back (loop.ts, readback.ts): one row of
 // metrics.jsonl at each logging step (every `logEvery` steps, at each epoch's end and at the
 // run's last step) and at each diagnostics step, with the epoch, the learning rate, the loss
-// scale and the steps skipped so far under mixed precision, the diagnostics, and the seconds
-// since the loop began. The loop itself knows nothing of logging.
+// scale and the steps skipped so far under mixed precision, the online probe's training loss
+// (when the step has one), the diagnostics, and the seconds since the loop began. The loop
+// itself knows nothing of logging.
 import { appendMetrics } from "../report/metrics.ts";
+import { PROBE_LOSS } from "../step/online_probe.ts";
 import type { StepRecord } from "./readback.ts";
 
 export interface MetricsLogOptions {
@@ -47,6 +49,7 @@ export class MetricsLog {
         lr: this.o.lr(r.step),
       };
       if ("loss_scale" in r.extra) Object.assign(rec, { loss_scale: r.extra.loss_scale, skipped_steps: this.skipped });
+      if (PROBE_LOSS in r.extra) rec.online_probe_loss = r.extra[PROBE_LOSS];
       if (r.diag) Object.assign(rec, this.lastDiag = r.diag);
       rec.seconds = (performance.now() - this.o.t0) / 1000;
       appendMetrics(this.o.path, rec);

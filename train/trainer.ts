@@ -17,6 +17,8 @@ import type { PipelineSpec } from "../dsl/schema.ts";
 import { formatChanges } from "../dsl/resume.ts";
 import { cleanStaleTemps } from "../io/atomic.ts";
 import { type Checkpoint, checkpointPath } from "../io/checkpoint.ts";
+import { appendMetrics } from "../report/metrics.ts";
+import { PROBE_LOSS } from "../step/online_probe.ts";
 import { resumeChanges } from "../dsl/resume.ts";
 import { openRunFolder, type RunFolder } from "../io/run_folder.ts";
 import { truncateMetrics } from "../report/metrics.ts";
@@ -83,6 +85,25 @@ export interface TrainOptions {
    * Asking for it adds C (d² floats) to each diagnostics readback; nothing else changes.
    */
   onGroup?: (group: GroupProgress) => void;
+  /**
+   * called with every checkpoint the run saves (each epoch's end, and the run's last step unless
+   * interrupted), e.g. to evaluate the online probe on the test split (run/online_probe.ts); what
+   * it returns is logged in metrics.jsonl as a row of that step. Awaited in the loop's queue
+   * order, so the training waits for it.
+   */
+  atCheckpoint?: (c: SavedState) => Promise<Record<string, number> | undefined>;
+}
+
+/** What TrainOptions.atCheckpoint hears: the state just saved and where the data lies. */
+export interface SavedState {
+  /** steps done (the checkpoint's step) */
+  step: number;
+  /** every persistent tensor's value at that step, by name */
+  tensor(name: string): Float32Array;
+  gpu: Gpu;
+  images: { train: DeviceImages; test: DeviceImages };
+  /** the module whose output is the evaluated representation */
+  encoder: string;
 }
 
 /** What TrainOptions.onGroup hears. */
@@ -255,7 +276,10 @@ async function build(p: Prepared): Promise<Built> {
   test.allocate();
   p.log(`data on the device: ${describeImages(train)}`);
   try {
-    const exec = await Executable.create(gpu, step.program, { slots: 256, bind: { dataset: train.buffer } });
+    // the online probe's labels are gathered with the images' rows (runtime/device_images.ts)
+    const bind: Record<string, GPUBuffer> = { dataset: train.buffer };
+    if (step.program.inputs.has("labels")) bind.labels = train.labels;
+    const exec = await Executable.create(gpu, step.program, { slots: 256, bind });
     return { step, exec, images: { train, test }, chunkSteps };
   } catch (e) {
     train.destroy();
@@ -311,6 +335,24 @@ async function loop(p: Prepared, b: Built, start: number) {
     progress.update(Math.floor(last.step / spe) + 1, (last.step % spe) + 1, last.loss);
     opts.onGroup?.({ records, end, totalSteps: total, d: diagnostics?.d });
   };
+  // the caller's work on each saved checkpoint, its figures logged as a row of the last step trained
+  const saved = async (s: number, tensors: Checkpoint["tensors"]) => {
+    const rec = await opts.atCheckpoint?.({
+      step: s,
+      tensor: (name) => {
+        const t = tensors[name];
+        if (!t) throw new Error(`the checkpoint at step ${s} has no tensor '${name}'`);
+        return t.data;
+      },
+      gpu: p.gpu,
+      images: b.images,
+      encoder: b.step.forward.encoder,
+    });
+    if (rec) {
+      const row = { step: s - 1, epoch: Math.ceil(s / spe), ...rec, seconds: (performance.now() - t0) / 1000 };
+      appendMetrics(metricsPath, row);
+    }
+  };
   let streamed = false;
   const beforeGroup = b.chunkSteps === undefined ? undefined : (s: number) => {
     streamChunk(b, spec, geometry, s, !streamed);
@@ -332,19 +374,21 @@ async function loop(p: Prepared, b: Built, start: number) {
         diagEvery,
         diagnostics,
         splitEvery: b.chunkSteps,
-        perStep: ["loss_scale", "step_skipped"].filter((n) => b.step.program.outputs.has(n)),
+        perStep: ["loss_scale", "step_skipped", PROBE_LOSS].filter((n) => b.step.program.outputs.has(n)),
       }, {
         onGroup,
         beforeGroup,
         stopRequested: () => interrupted,
         // epoch-end checkpoints: the snapshot is queued now, written when the loop next waits
-        atEpochEnd: (s) => s < end ? snapshot(b.exec, b.step.program, target, s) : undefined,
+        atEpochEnd: (s) => s < end ? snapshot(b.exec, b.step.program, target, s).then((t) => saved(s, t)) : undefined,
       });
     } finally {
       offSig();
       progress.finishLine();
     }
-    await snapshot(b.exec, b.step.program, target, stats.stoppedAt);
+    const last = await snapshot(b.exec, b.step.program, target, stats.stoppedAt);
+    // an interrupt stops at once: the caller's checkpoint work (a pass over the test split) is skipped
+    if (!interrupted) await saved(stats.stoppedAt, last);
   } catch (e) {
     diagnostics?.destroy();
     if (e instanceof NonFiniteLossError) throw stopped(e, opts.out);

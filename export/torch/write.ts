@@ -51,8 +51,19 @@ checkpoint written by the project (\`pipelines/*.ts --resume\` reads this progra
 A run writes \`RUN/metrics.jsonl\` and \`RUN/checkpoint.safetensors\` (every epoch and at the end); a
 folder that already holds a run is refused unless \`--resume\` (continue it) or \`--overwrite\`.
 \`--encoder-only FILE.pt\` writes the encoder's weights (from \`--resume\`) as a state dict.
-`;
+${spec.eval.onlineProbe ? ONLINE_PROBE_NOTE : ""}`;
 }
+
+/**
+ * The online probe (spec eval.onlineProbe) is a monitor, not part of the method: the PyTorch
+ * program leaves it out, and says so.
+ */
+const ONLINE_PROBE_NOTE = `
+The spec asks for the online linear probe (\`eval.onlineProbe\`); this program does not export it
+and trains without it (the SSL training is the same: the probe never changes it). Its checkpoints
+have no probe tensors, so the project resumes them with \`--online-probe off\`; the probe's tensors
+in a checkpoint of the project are ignored here.
+`;
 
 /** Writes the program for a validated spec into `dir`; returns the paths written. */
 export function writeTorchProgram(spec: PipelineSpec, dir: string): string[] {
