@@ -22,7 +22,7 @@ export interface SlotPlan {
 /**
  * Lifetimes of the values not bound to a leaf buffer, and of every kernel's temporaries, in
  * schedule positions. Temporaries get value ids after the graph's; `tempValues[k]` lists those
- * of the k-th kernel of `computeNodes`.
+ * of the k-th kernel of `computeNodes`; `alsoWrites[k]`, the nodes that kernel writes besides its own.
  */
 export function valueIntervals(
   g: Graph,
@@ -30,6 +30,7 @@ export function valueIntervals(
   values: Values,
   bound: ReadonlyMap<number, number>,
   temps: number[][],
+  alsoWrites: number[][] = [],
 ): { intervals: Interval[]; tempValues: number[][] } {
   const { valueOf, computeNodes } = values;
   const end = computeNodes.length + 1;
@@ -41,11 +42,15 @@ export function valueIntervals(
   for (const id of g.outputs.values()) use(valueOf.get(id)!, end);
   for (const u of g.updates) use(valueOf.get(u.value)!, end);
 
+  // a node written by another node's kernel (sibling reductions) lives from that kernel on
+  const writtenAt = new Map<number, number>();
+  alsoWrites.forEach((ids, at) => ids.forEach((id) => writtenAt.set(id, at)));
   const intervals: Interval[] = [];
   computeNodes.forEach((id, at) => {
     const value = valueOf.get(id)!;
     if (!bound.has(value)) {
-      intervals.push({ value, bytes: bytesFor(size(g.nodes[id].shape)), start: at, end: lastUse.get(value) ?? at });
+      const start = writtenAt.get(id) ?? at;
+      intervals.push({ value, bytes: bytesFor(size(g.nodes[id].shape)), start, end: lastUse.get(value) ?? at });
     }
   });
   let next = values.valueNodes.length;
