@@ -3,7 +3,7 @@
 // result is a plain Program that runtime/executable.ts instantiates. compile() is a chain of
 // passes, each in its own file, each reading only what the earlier ones produced:
 //   liveness → fusion plan → values → in-place updates → leaf buffers → sibling reductions →
-//   code generation → slots → steps
+//   code generation → repeated passes shared → slots → steps
 import type { Graph } from "../ir/graph.ts";
 import { DEFAULT_MAX_STORAGE_BUFFERS, type FusionPlan, planFusion } from "./fuse.ts";
 import { leafStorages } from "./leaves.ts";
@@ -12,6 +12,7 @@ import { generateKernels } from "./codegen.ts";
 import { planInPlace } from "./inplace.ts";
 import { planSlots, valueIntervals } from "./memory.ts";
 import type { CompileOptions, Program, Storage } from "./program.ts";
+import { shareRepeatedPasses } from "./shared_passes.ts";
 import { planSiblingReductions } from "./siblings.ts";
 import { buildSteps } from "./steps.ts";
 import { assignValues } from "./values.ts";
@@ -53,6 +54,7 @@ export function compile(g: Graph, opts: CompileOptions = {}): Program {
   if (opts.siblings === false) siblings.partners.clear();
   const scheduled = { ...values, computeNodes: opts.siblings === false ? values.computeNodes : siblings.order };
   const lowered = generateKernels(g, plan, scheduled.computeNodes, storageKey, opts, siblings.partners);
+  const sharedTemps = shareRepeatedPasses(lowered.kernels, storageKey);
   const { intervals, tempValues } = valueIntervals(
     g,
     plan,
@@ -60,6 +62,7 @@ export function compile(g: Graph, opts: CompileOptions = {}): Program {
     leaves.storageOfValue,
     lowered.kernels.map((k) => k.temps),
     lowered.kernels.map((k) => k.alsoWrites ?? []),
+    sharedTemps,
   );
   const slots = planSlots(intervals, opts.reuse ?? true);
 

@@ -22,7 +22,8 @@ export interface SlotPlan {
 /**
  * Lifetimes of the values not bound to a leaf buffer, and of every kernel's temporaries, in
  * schedule positions. Temporaries get value ids after the graph's; `tempValues[k]` lists those
- * of the k-th kernel of `computeNodes`; `alsoWrites[k]`, the nodes that kernel writes besides its own.
+ * of the k-th kernel of `computeNodes`; `alsoWrites[k]`, the nodes that kernel writes besides its own;
+ * `sharedTemps[k]`, its temporaries that are an earlier kernel's.
  */
 export function valueIntervals(
   g: Graph,
@@ -31,6 +32,7 @@ export function valueIntervals(
   bound: ReadonlyMap<number, number>,
   temps: number[][],
   alsoWrites: number[][] = [],
+  sharedTemps: ReadonlyMap<number, { kernel: number; temp: number }>[] = [],
 ): { intervals: Interval[]; tempValues: number[][] } {
   const { valueOf, computeNodes } = values;
   const end = computeNodes.length + 1;
@@ -54,12 +56,23 @@ export function valueIntervals(
     }
   });
   let next = values.valueNodes.length;
-  const tempValues = temps.map((elems, at) =>
-    elems.map((e) => {
-      intervals.push({ value: next, bytes: bytesFor(e), start: at, end: at });
+  const tempIntervals = new Map<number, Interval>();
+  const tempValues: number[][] = [];
+  temps.forEach((elems, at) => {
+    tempValues.push(elems.map((e, i) => {
+      // an earlier kernel's temporary this kernel reads (compiler/shared_passes.ts) lives until here
+      const from = sharedTemps[at]?.get(i);
+      if (from) {
+        const value = tempValues[from.kernel][from.temp];
+        tempIntervals.get(value)!.end = at;
+        return value;
+      }
+      const iv = { value: next, bytes: bytesFor(e), start: at, end: at };
+      intervals.push(iv);
+      tempIntervals.set(next, iv);
       return next++;
-    })
-  );
+    }));
+  });
   return { intervals, tempValues };
 }
 
