@@ -43,7 +43,10 @@ export function generateKernels(
   computeNodes: number[],
   storageKey: (node: number) => number,
   opts: CompileOptions,
-  siblings: ReadonlyMap<number, number[]> = new Map(),
+  siblings: {
+    partners: ReadonlyMap<number, number[]>;
+    epilogues: ReadonlyMap<number, number[]>;
+  } = { partners: new Map(), epilogues: new Map() },
 ): GeneratedKernels {
   const features = opts.features ?? { subgroups: false, f16: false };
   const scalarIndex = new Map<string, number>();
@@ -60,7 +63,7 @@ export function generateKernels(
   };
 
   const kernels: GeneratedKernel[] = [];
-  const absorbed = new Set([...siblings.values()].flat());
+  const absorbed = new Set([...siblings.partners.values(), ...siblings.epilogues.values()].flat());
   let fusedOps = 0;
   for (const id of computeNodes) {
     const n = g.nodes[id];
@@ -72,9 +75,9 @@ export function generateKernels(
       kernels.push({ node: id, passes: [], ins: [], temps: [], why: [] });
       continue;
     }
-    const partners = siblings.get(id);
-    if (partners) {
-      const f = fusedSiblingReductions(g, [id, ...partners], plan, storageKey, scalarIdx, variant);
+    const partners = siblings.partners.get(id), epilogue = siblings.epilogues.get(id);
+    if (partners || epilogue) {
+      const f = fusedSiblingReductions(g, [id, ...partners ?? []], plan, storageKey, scalarIdx, variant, epilogue);
       fusedOps += f.ops.length;
       const passes = f.lowering.passes;
       kernels.push({
@@ -83,7 +86,7 @@ export function generateKernels(
         ins: f.inputs,
         temps: f.lowering.temps ?? [],
         why: passes.map((_, k) => (k ? SECOND_PASS : undefined)),
-        alsoWrites: partners,
+        alsoWrites: [...partners ?? [], ...epilogue ?? []],
       });
       continue;
     }

@@ -13,6 +13,7 @@ import {
   type ReducePlan,
   reducePlan,
   reduceSplit,
+  type ReductionEpilogue,
   reductionLowering,
   type SiblingReduction,
   siblingReductionLowering,
@@ -91,6 +92,7 @@ export function fusedSiblingReductions(
   storageOf: (id: number) => number,
   scalarIndex: ScalarIndex,
   variant?: string,
+  epilogueIds: number[] = [],
 ): { lowering: Lowering; inputs: number[]; ops: string[] } {
   const { rp, p } = reductionLayout(g, ids[0], plan, variant);
   const vec = rp.vec !== "none";
@@ -147,12 +149,94 @@ export function fusedSiblingReductions(
     "",
   ].join("\n");
   const lead = g.nodes[ids[0]];
-  const lowering = siblingReductionLowering(outs, rp, p, {
-    decls,
-    setup: [...setup.values()].join("\n"),
-    bindings: bound.map((_, j) => ({ buf: { kind: "in", i: j }, write: false })),
-    uniform,
-    label: `siblings[${labels.join(", ")}]` + (lead.label ? ` @ ${lead.label}` : ""),
+  const epi = epilogueIds.length
+    ? reductionEpilogue(g, ids, epilogueIds, plan, storageOf, scalarIndex, bound.length, decls)
+    : undefined;
+  const lowering = siblingReductionLowering(
+    outs,
+    rp,
+    p,
+    {
+      decls,
+      setup: [...setup.values()].join("\n"),
+      bindings: bound.map((_, j) => ({ buf: { kind: "in", i: j }, write: false })),
+      uniform,
+      label:
+        `${ids.length > 1 ? `siblings[${labels.join(", ")}]` : labels[0]}${epi ? ` + ${epi.epilogue.label}` : ""}` +
+        (lead.label ? ` @ ${lead.label}` : ""),
+    },
+    epi?.epilogue,
+  );
+  return { lowering, inputs: [...bound, ...(epi?.reads ?? [])], ops: [...ops, ...(epi?.ops ?? [])] };
+}
+
+/**
+ * The epilogue of a reduction kernel (compiler/siblings.ts): elementwise nodes over the
+ * reductions' outputs, each evaluated per output index in its own block and stored; a load of
+ * a member's (or an earlier epilogue node's) output reads back what this invocation stored.
+ * Other loads become the kernel's inputs after its first `nIn`.
+ */
+function reductionEpilogue(
+  g: Graph,
+  members: number[],
+  epis: number[],
+  plan: GroupView,
+  storageOf: (id: number) => number,
+  scalarIndex: ScalarIndex,
+  nIn: number,
+  srcDecls: string,
+): { epilogue: ReductionEpilogue; reads: number[]; ops: string[] } {
+  const reads: number[] = [];
+  const readOf = new Map<number, number>();
+  const blocks: ((y: (j: number) => string) => string)[] = [];
+  const libs = new Set<string>(), ops: string[] = [];
+  let uniform = false;
+  epis.forEach((x, e) => {
+    const em = emitGroup({
+      g,
+      top: x,
+      plan,
+      storageOf,
+      scalarIndex,
+      shape: g.nodes[x].shape,
+      layout: { kind: "scalar" },
+    });
+    const names = em.inputs.map((id) => {
+      const s = storageOf(id);
+      const j = members.findIndex((m) => storageOf(m) === s);
+      if (j >= 0) return (y: (j: number) => string) => y(j);
+      const before = epis.findIndex((m, k) => k < e && storageOf(m) === s);
+      if (before >= 0) return () => `z${before}`;
+      if (!readOf.has(s)) readOf.set(s, reads.push(id) - 1);
+      const r = readOf.get(s)!;
+      return () => `r${r}`;
+    });
+    em.libs.forEach((l) => libs.add(l));
+    uniform ||= em.scalars.size > 0;
+    ops.push(...em.ops);
+    blocks.push((y) => {
+      const rename = (t: string) => t.replace(/\bin(\d+)\b/g, (_, k) => names[Number(k)](y));
+      return `  {\n${[...em.hoisted, ...em.lines].map(rename).join("\n")}\n  z${e}[i] = ${rename(em.value)};\n  }\n`;
+    });
   });
-  return { lowering, inputs: bound, ops };
+  const epilogue: ReductionEpilogue = {
+    reads: reads.map((_, r) => ({ kind: "in", i: nIn + r })),
+    outs: epis.length,
+    uniform,
+    label: `fused[${ops.join(",")}]`,
+    code: (first, y, inline) => {
+      const extra = [...libs].filter((l) => !inline || !srcDecls.includes(l));
+      const decls = [
+        ...reads.map((_, r) => `@group(0) @binding(${first + r}) var<storage, read> r${r}: array<f32>;`),
+        ...epis.map((_, e) =>
+          `@group(0) @binding(${first + reads.length + e}) var<storage, read_write> z${e}: array<f32>;`
+        ),
+        uniform && !(inline && srcDecls.includes(UNIFORM_DECL)) ? UNIFORM_DECL : "",
+        ...extra,
+        "",
+      ].join("\n");
+      return { decls, lines: blocks.map((b) => b(y)).join("") };
+    },
+  };
+  return { epilogue, reads, ops };
 }

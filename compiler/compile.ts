@@ -51,9 +51,9 @@ export function compile(g: Graph, opts: CompileOptions = {}): Program {
     (id) => opts.variant?.(g.nodes[id].op, g.nodes[id].inputs.map((i) => g.nodes[i].shape), g.nodes[id].attrs),
     opts.maxStorageBuffers ?? DEFAULT_MAX_STORAGE_BUFFERS,
   );
-  if (opts.siblings === false) siblings.partners.clear();
+  if (opts.siblings === false) [siblings.partners, siblings.epilogues].forEach((m) => m.clear());
   const scheduled = { ...values, computeNodes: opts.siblings === false ? values.computeNodes : siblings.order };
-  const lowered = generateKernels(g, plan, scheduled.computeNodes, storageKey, opts, siblings.partners);
+  const lowered = generateKernels(g, plan, scheduled.computeNodes, storageKey, opts, siblings);
   const sharedTemps = shareRepeatedPasses(lowered.kernels, storageKey);
   const { intervals, tempValues } = valueIntervals(
     g,

@@ -1,4 +1,4 @@
-// Pass 5b of compile(): sibling reductions. Reductions over the same layout — the same input
+// Pass 5b of compile(): sibling reductions and their epilogues. Reductions over the same layout — the same input
 // shape, axes, unit layout and split — that do not depend on one another are computed by one
 // kernel (kernels/reduce.ts siblingReductionLowering): BatchNorm2d's backward sums Σg, Σg·x̂,
 // … over [N, H, W] all read the same maps, and one pass (plus one fold) replaces several. Each
@@ -6,7 +6,11 @@
 // Members are taken only from reductions of 4-D maps (the convolutional path); the kernel is
 // placed where its first member was, so a later member joins only when everything it reads is
 // computed before that point, and the kernel must stay within the device's storage buffers.
+// Epilogues: elementwise nodes with one element per output that read the kernel's outputs
+// (BN's rsqrt(var + ε), the backward's per-channel factors) are computed by the pass that
+// writes those outputs, instead of by a dispatch of their own over a few hundred values.
 import type { Graph } from "../ir/graph.ts";
+import { size } from "../kernels/op.ts";
 import { reduceAxes } from "../kernels/reduce.ts";
 import { OPS } from "../kernels/registry.ts";
 import { reductionLayout } from "./codegen_reduce.ts";
@@ -20,7 +24,9 @@ export interface SiblingPlan {
   order: number[];
   /** first member → the other members, in output order */
   partners: Map<number, number[]>;
-  /** the members that are not first (computed by their first member's kernel) */
+  /** first member → the elementwise nodes computed after its fold, in output order after the members */
+  epilogues: Map<number, number[]>;
+  /** the members that are not first and the epilogues (computed by their first member's kernel) */
   absorbed: Set<number>;
 }
 
@@ -64,8 +70,90 @@ export function planSiblingReductions(
     partners.set(lead, [...(partners.get(lead) ?? []), id]);
     absorbed.add(id);
   }
-  const order = computeNodes.flatMap((id) => (absorbed.has(id) ? [] : [id, ...(partners.get(id) ?? [])]));
-  return { order, partners, absorbed };
+  const epilogues = new Map<number, number[]>();
+  for (const id of computeNodes) {
+    if (!reductionOf4d(g, id, pinned) || absorbed.has(id)) continue;
+    const epis = planEpilogue(
+      g,
+      plan,
+      id,
+      partners.get(id) ?? [],
+      pos,
+      pinned,
+      storageKey,
+      variantOf,
+      maxStorageBuffers,
+    );
+    if (!epis.length) continue;
+    epilogues.set(id, epis);
+    for (const e of epis) absorbed.add(e);
+  }
+  const order = computeNodes.flatMap((id) =>
+    absorbed.has(id) ? [] : [id, ...(partners.get(id) ?? []), ...(epilogues.get(id) ?? [])]
+  );
+  return { order, partners, epilogues, absorbed };
+}
+
+const reductionOf4d = (g: Graph, id: number, pinned: ReadonlyMap<number, string>) =>
+  (g.nodes[id].op === "sum" || g.nodes[id].op === "mean") && !pinned.has(id) &&
+  g.nodes[g.nodes[id].inputs[0]].shape.length === 4;
+
+/**
+ * The epilogue of the reduction kernel led by `lead`: the elementwise nodes over its outputs
+ * (one element per output: BN's rsqrt(var + ε), the backward's per-channel factors) that read
+ * its outputs, each other, or values computed before the kernel, while its last pass stays
+ * within the device's storage buffers. Not for pinned values (an update written in place must
+ * stay where it is).
+ */
+function planEpilogue(
+  g: Graph,
+  plan: FusionPlan,
+  lead: number,
+  partners: number[],
+  pos: ReadonlyMap<number, number>,
+  pinned: ReadonlyMap<number, string>,
+  storageKey: (id: number) => number,
+  variantOf: (id: number) => string | undefined,
+  maxStorageBuffers: number,
+): number[] {
+  const { rp, p } = reductionLayout(g, lead, plan, variantOf(lead));
+  if (rp.vec === "kept") return [];
+  const inKernel = new Set([lead, ...partners]);
+  const members = inKernel.size;
+  const outSize = size(g.nodes[lead].shape);
+  const consumers = g.consumers();
+  // the last pass binds: the partials (or, unsplit, the first pass's reads), every output, the epilogue's reads
+  const firstReads = p === 1 ? new Set([...inKernel].flatMap((m) => kernelReads(g, plan, m).map(storageKey))) : null;
+  const epis: number[] = [];
+  const extraReads = new Set<number>();
+  for (let grew = true; grew;) {
+    grew = false;
+    const frontier = [...inKernel].flatMap((m) => readingKernels(g, plan, consumers, m));
+    for (const x of [...new Set(frontier)].sort((a, b) => pos.get(a)! - pos.get(b)!)) {
+      if (inKernel.has(x) || !pos.has(x) || pinned.has(x) || !plan.materialized.has(x)) continue;
+      if (OPS[g.nodes[x].op].kind !== "elementwise" || size(g.nodes[x].shape) !== outSize) continue;
+      const reads = kernelReads(g, plan, x).map((r) => baseOf(g, r));
+      if (reads.some((r) => !inKernel.has(r) && pos.has(r) && pos.get(r)! >= pos.get(lead)!)) continue;
+      const more = reads.filter((r) => !inKernel.has(r)).map(storageKey);
+      const binds = new Set([...extraReads, ...more]);
+      const fixed = firstReads ? firstReads.size : 1;
+      if (fixed + members + epis.length + 1 + binds.size > maxStorageBuffers) continue;
+      more.forEach((s) => extraReads.add(s));
+      epis.push(x);
+      inKernel.add(x);
+      grew = true;
+    }
+  }
+  return epis.sort((a, b) => pos.get(a)! - pos.get(b)!);
+}
+
+/** The kernels reading `id`: its consumers' (through views, and the kernels a fused consumer is part of). */
+function readingKernels(g: Graph, plan: FusionPlan, consumers: number[][], id: number): number[] {
+  return consumers[id].flatMap((c) => {
+    const kind = OPS[g.nodes[c].op].kind;
+    if (kind === "view") return readingKernels(g, plan, consumers, c);
+    return kind === "elementwise" && !plan.materialized.has(c) ? plan.kernelsOf.get(c) ?? [] : [c];
+  });
 }
 
 /** The node a view (reshape, …) reads its value from. */

@@ -293,17 +293,34 @@ export interface SiblingReduction {
 }
 
 /**
+ * Elementwise work on the outputs, done where they are written (after the fold): WGSL lines run
+ * per output index `i` once every output j is stored at `i`, reading them back and `reads`
+ * (declared from binding `first` on, then the epilogue's own `outs` outputs, which follow the
+ * reductions' outputs).
+ */
+export interface ReductionEpilogue {
+  /** `y(j)`: the WGSL name of output j's array; `inline`: in the module of the source's decls */
+  code(first: number, y: (j: number) => string, inline: boolean): { decls: string; lines: string };
+  reads: BufRef[];
+  outs: number;
+  uniform: boolean;
+  label: string;
+}
+
+/**
  * Several reductions of the same layout and split in one kernel: each output j has its own
  * accumulator, fold and loads (sharing the source's bindings and setup), and each folds its
  * values in exactly the order it would alone, so its result is the same. Output 0 is the
  * kernel's output ({kind: "out"}), output j > 0 is {kind: "out", i: j}; with a split, pass 1
  * writes the partials of output j to section j of one temporary. One output: the plain kernel.
+ * An epilogue (outputs j ≥ outs.length) runs in the pass that writes the outputs.
  */
 export function siblingReductionLowering(
   outs: SiblingReduction[],
   plan: ReducePlan,
   p: number,
   src: Omit<ReductionSource, "load">,
+  epilogue?: ReductionEpilogue,
 ): Lowering {
   const { o, r, vec } = plan;
   const k = outs.length;
@@ -328,15 +345,31 @@ export function siblingReductionLowering(
     workgroups,
   });
 
+  // the epilogue's reads and outputs follow the outputs of the pass that writes them
+  const epi = (first: number, inline: boolean) => {
+    if (!epilogue) return { decls: "", lines: "", bindings: [] };
+    const { decls, lines } = epilogue.code(first, (j) => `y${sfx(j)}`, inline);
+    const bindings = [
+      ...epilogue.reads.map((buf) => ({ buf, write: false })),
+      ...Array.from({ length: epilogue.outs }, (_, e) => ({ buf: outRef(k + e), write: true })),
+    ];
+    return { decls, lines, bindings };
+  };
+  const epiUniform = (pass: Pass): Pass => (epilogue?.uniform ? { ...pass, uniform: true } : pass);
+  if (epilogue && vec === "kept") throw new Error("reduction epilogue: outputs in vec4 units are not supported");
+
   if (p === 1) {
     const g = grid(o);
-    const wgsl = src.decls + outs.map((_, j) => decl(nIn + j, `y${sfx(j)}`)).join("") + g.head +
+    const e = epi(nIn + k, true);
+    const wgsl = src.decls + outs.map((_, j) => decl(nIn + j, `y${sfx(j)}`)).join("") + e.decls + g.head +
       `  let o = i; let b = ${base};\n` + setup + each((j, acc) => `  var ${acc} = ${load(j, "0u")};\n`) +
       `  for (var r = 1u; r < ${r}u; r++) {${
         each((j, acc) => `${k === 1 ? "" : "\n   "} ${acc} = ${COMB[outs[j].kind](acc, load(j, "r"))};`)
       }${k === 1 ? " " : "\n  "}}\n` +
-      each((j, acc) => `  y${sfx(j)}[o] = ${fin(j, h(j, acc))};\n`) + `}\n`;
-    return { passes: [first(outs.map((_, j) => outRef(j)), g.workgroups, src.label, wgsl)] };
+      each((j, acc) => `  y${sfx(j)}[o] = ${fin(j, h(j, acc))};\n`) + e.lines + `}\n`;
+    const pass = first(outs.map((_, j) => outRef(j)), g.workgroups, src.label, wgsl);
+    pass.bindings.push(...e.bindings);
+    return { passes: [epiUniform(pass)] };
   }
   const chunk = Math.ceil(r / p), g1 = grid(p * o), g2 = grid(o);
   // when the reduction is innermost, neighbouring threads take neighbouring chunks of one
@@ -353,27 +386,29 @@ export function siblingReductionLowering(
       each((j, acc) => `${k === 1 ? "" : "\n   "} ${acc} = ${COMB[outs[j].kind](acc, load(j, "r"))};`)
     }${k === 1 ? " " : "\n  "}}\n` +
     each((j, acc) => `  t[${section(j)}p * ${o}u + o] = ${h(j, acc)};\n`) + `}\n`;
+  const e2 = epi(1 + k, false);
   const pass2 = `@group(0) @binding(0) var<storage, read> x: array<${tOut}>;\n` +
-    outs.map((_, j) => decl(1 + j, `y${sfx(j)}`)).join("") + g2.head +
+    outs.map((_, j) => decl(1 + j, `y${sfx(j)}`)).join("") + e2.decls + g2.head +
     each((j, acc) =>
       `  var ${acc} = x[${section(j)}i];\n` +
       `  for (var q = 1u; q < ${p}u; q++) { ${acc} = ${COMB[outs[j].kind](acc, `x[${section(j)}q * ${o}u + i]`)}; }\n` +
       `  y${sfx(j)}[i] = ${fin(j, acc)};\n`
-    ) + `}\n`;
+    ) + e2.lines + `}\n`;
   const kinds = [...new Set(outs.map((x) => x.kind))].join("+");
   return {
     temps: [k * p * o * (vec === "kept" ? 4 : 1)],
     passes: [
       first([{ kind: "tmp", i: 0 }], g1.workgroups, `${src.label} pass 1/2 (${p} partials)`, pass1),
-      {
-        label: `${kinds} pass 2/2`,
+      epiUniform({
+        label: `${kinds} pass 2/2${epilogue ? ` + ${epilogue.label}` : ""}`,
         wgsl: pass2,
         bindings: [
           { buf: { kind: "tmp", i: 0 }, write: false },
           ...outs.map((_, j) => ({ buf: outRef(j), write: true })),
+          ...e2.bindings,
         ],
         workgroups: g2.workgroups,
-      },
+      }),
     ],
   };
 }
