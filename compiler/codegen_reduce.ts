@@ -205,8 +205,9 @@ function reductionEpilogue(
       const s = storageOf(id);
       const j = members.findIndex((m) => storageOf(m) === s);
       if (j >= 0) return (y: (j: number) => string) => y(j);
-      const before = epis.findIndex((m, k) => k < e && storageOf(m) === s);
-      if (before >= 0) return () => `z${before}`;
+      // an earlier epilogue's output, or a buffer an epilogue writes in place (read before it is written)
+      const at = epis.findIndex((m) => storageOf(m) === s);
+      if (at >= 0) return () => `z${at}`;
       if (!readOf.has(s)) readOf.set(s, reads.push(id) - 1);
       const r = readOf.get(s)!;
       return () => `r${r}`;

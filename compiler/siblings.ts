@@ -102,8 +102,8 @@ const reductionOf4d = (g: Graph, id: number, pinned: ReadonlyMap<number, string>
  * The epilogue of the reduction kernel led by `lead`: the elementwise nodes over its outputs
  * (one element per output: BN's rsqrt(var + ε), the backward's per-channel factors) that read
  * its outputs, each other, or values computed before the kernel, while its last pass stays
- * within the device's storage buffers. Not for pinned values (an update written in place must
- * stay where it is).
+ * within the device's storage buffers. A pinned value (a running statistic's new value) joins
+ * only if nothing between the kernel and its old place reads what it replaces.
  */
 function planEpilogue(
   g: Graph,
@@ -130,7 +130,8 @@ function planEpilogue(
     grew = false;
     const frontier = [...inKernel].flatMap((m) => readingKernels(g, plan, consumers, m));
     for (const x of [...new Set(frontier)].sort((a, b) => pos.get(a)! - pos.get(b)!)) {
-      if (inKernel.has(x) || !pos.has(x) || pinned.has(x) || !plan.materialized.has(x)) continue;
+      if (inKernel.has(x) || !pos.has(x) || !plan.materialized.has(x)) continue;
+      if (pinned.has(x) && !movableUpdate(g, plan, x, pos, pos.get(lead)!)) continue;
       if (OPS[g.nodes[x].op].kind !== "elementwise" || size(g.nodes[x].shape) !== outSize) continue;
       const reads = kernelReads(g, plan, x).map((r) => baseOf(g, r));
       if (reads.some((r) => !inKernel.has(r) && pos.has(r) && pos.get(r)! >= pos.get(lead)!)) continue;
@@ -145,6 +146,20 @@ function planEpilogue(
     }
   }
   return epis.sort((a, b) => pos.get(a)! - pos.get(b)!);
+}
+
+/**
+ * May pinned value `x` be computed at position `at` instead? A graph output may; the new value
+ * of a persistent tensor (possibly written in place) only if every other kernel reading the old
+ * value runs before `at`.
+ */
+function movableUpdate(g: Graph, plan: FusionPlan, x: number, pos: ReadonlyMap<number, number>, at: number): boolean {
+  const targets = g.updates.filter((u) => u.value === x).map((u) => u.target);
+  for (const [k, p] of pos) {
+    if (k === x || p < at) continue;
+    if (kernelReads(g, plan, k).some((r) => targets.includes(baseOf(g, r)))) return false;
+  }
+  return true;
 }
 
 /** The kernels reading `id`: its consumers' (through views, and the kernels a fused consumer is part of). */

@@ -256,6 +256,9 @@ Deno.test("BatchNorm2d: its sums over [N, H, W] share kernels with their per-cha
     g.output("dx", dx!);
     g.output("dw", dw!);
     g.output("db", db!);
+    // the running statistics' new values (computed in an epilogue, then written to the state)
+    const stats = g.updates.map((u) => [g.nodes[u.target].attrs.name as string, g.t(u.value)] as const);
+    for (const [name, t] of stats) g.output(name, t);
     const leaves = leavesOf(g);
     leaves.set("r", rand(size(shape), 7, -1, 1));
     leaves.set("bn.weight", rand(shape[1], 8, 0.5, 1.5));
@@ -272,7 +275,7 @@ Deno.test("BatchNorm2d: its sums over [N, H, W] share kernels with their per-cha
     }
     const want = evaluate(g, { leaves, scalars: {} });
     const got = await runGraphGPU(g, leaves), alone = await runGraphGPU(g, leaves, {}, { siblings: false });
-    for (const [name, t] of [["dx", dx!], ["dw", dw!], ["db", db!]] as const) {
+    for (const [name, t] of [["dx", dx!], ["dw", dw!], ["db", db!], ...stats] as const) {
       assertClose(got.get(name)!, want[t.id], { rtol: 1e-4, atol: 1e-5 }, `[${shape}] ${name}`);
       const a = alone.get(name)!, s = got.get(name)!;
       const differ = a.findIndex((v, i) => !Object.is(v, s[i]));
