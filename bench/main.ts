@@ -4,8 +4,9 @@
 // --quick: fewer iterations; --profile: also time the BT step's dispatches one by one and list
 // the kernels that take the most time (each submitted alone, so submit overhead is included),
 // and the ResNet-18 and small-CNN steps' time per kernel family (bench/profile_families.ts).
-// --conv-steps: only the two convolutional steps (ResNet-18 and the small CNN), and their figures:
-// seconds per step, dispatches per step, effective GFLOP/s of their convolutions and matmuls.
+// --conv-steps: only the stand-alone convolutions and the two convolutional steps (ResNet-18 and
+// the small CNN) with their figures: seconds per step, dispatches per step, effective GFLOP/s of
+// their convolutions and matmuls.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { Bench } from "tinybench";
 import { getGpu } from "../runtime/device.ts";
@@ -48,14 +49,15 @@ if (!convOnly) {
     if (c.M === 1024 && c.N === 1024 && c.K === 1024) results.matmul_1024_gflops = round(gflops);
     m.destroy();
   }
+}
 
-  for (const r of await benchConv(gpu.device, quick ? { iterations: 2 } : {})) {
-    console.log(
-      `${r.name.padEnd(44)} ${r.gflops.toFixed(1).padStart(7)} GFLOP/s  (${r.variant}, ${r.ms.toFixed(1)} ms)`,
-    );
-    results[`conv_${r.name.split(" (")[0].replace(/\W+/g, "_")}_gflops`] = round(r.gflops);
-  }
+// the stand-alone convolutions, the figure the conv steps' effective GFLOP/s compare with
+for (const r of await benchConv(gpu.device, quick ? { iterations: 2 } : {})) {
+  console.log(`${r.name.padEnd(44)} ${r.gflops.toFixed(1).padStart(7)} GFLOP/s  (${r.variant}, ${r.ms.toFixed(1)} ms)`);
+  results[`conv_${r.name.split(" (")[0].replace(/\W+/g, "_")}_gflops`] = round(r.gflops);
+}
 
+if (!convOnly) {
   const ew = await fusedChain(gpu);
   const ewMs = await median("fused elementwise", ew.run, quick ? 3 : 10);
   const gbs = ew.bytes / (ewMs / 1000) / 1e9;
