@@ -42,7 +42,7 @@ for (const [key, ours, theirs] of ratios) {
   r[key] = round(r[ours] / t[theirs]);
   console.log(`${key} ${r[key]} (project ${r[ours]} s, PyTorch ${round(t[theirs])} s)`);
 }
-// the steps' effective GFLOP/s next to the stand-alone convolutions'
+// the effective GFLOP/s of each step next to the stand-alone convolutions
 const conv = Object.keys(r).filter((k) => k.startsWith("conv_") && k.endsWith("_gflops"));
 for (const k of ["resnet18_dispatches_per_step", "cnn_bt_dispatches_per_step", "resnet18_bt_step_gflops", "cnn_bt_step_gflops", ...conv]) {
   if (r[k] !== undefined) console.log(`${k} ${r[k]}`);
