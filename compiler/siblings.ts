@@ -1,14 +1,16 @@
-// Pass 5b of compile(): sibling reductions and their epilogues. Reductions over the same layout — the same input
-// shape, axes, unit layout and split — that do not depend on one another are computed by one
-// kernel (kernels/reduce.ts siblingReductionLowering): BatchNorm2d's backward sums Σg, Σg·x̂,
-// … over [N, H, W] all read the same maps, and one pass (plus one fold) replaces several. Each
-// member still folds its values in the order it would alone, so results do not change.
-// Members are taken only from reductions of 4-D maps (the convolutional path); the kernel is
-// placed where its first member was, so a later member joins only when everything it reads is
-// computed before that point, and the kernel must stay within the device's storage buffers.
+// Pass 5b of compile(): sibling reductions and their epilogues. Reductions over the same
+// layout — the same input shape, axes, unit layout and split — that do not depend on one
+// another are computed by one kernel (kernels/reduce.ts siblingReductionLowering):
+// BatchNorm2d's backward sums Σg, Σg·x̂, … over [N, H, W] all read the same maps, and one pass
+// (plus one fold) replaces several. Each member still folds its values in the order it would
+// alone, so results do not change. Members are taken only from reductions of 4-D maps (the
+// convolutional path); the kernel is placed where its first member was, so a later member joins
+// only when everything it reads is computed before that point, and the kernel must stay within
+// the device's storage buffers.
 // Epilogues: elementwise nodes with one element per output that read the kernel's outputs
-// (BN's rsqrt(var + ε), the backward's per-channel factors) are computed by the pass that
-// writes those outputs, instead of by a dispatch of their own over a few hundred values.
+// (BN's rsqrt(var + ε), the backward's per-channel factors, running statistics, BN-parameter
+// momenta) are computed by the pass that writes those outputs, instead of by a dispatch of
+// their own over a few hundred values.
 import type { Graph } from "../ir/graph.ts";
 import { size } from "../kernels/op.ts";
 import { reduceAxes } from "../kernels/reduce.ts";
@@ -45,10 +47,8 @@ export function planSiblingReductions(
   // open kernels by layout key: their first members
   const open = new Map<string, number[]>();
   for (const id of computeNodes) {
-    const n = g.nodes[id];
-    if ((n.op !== "sum" && n.op !== "mean") || pinned.has(id)) continue;
-    const src = g.nodes[n.inputs[0]].shape;
-    if (src.length !== 4) continue;
+    if (!reductionOf4d(g, id, pinned)) continue;
+    const n = g.nodes[id], src = g.nodes[n.inputs[0]].shape;
     const variant = variantOf(id);
     const { rp, p } = reductionLayout(g, id, plan, variant);
     const key = JSON.stringify([src, reduceAxes(n.op, src, n.attrs), variant ?? null, rp.vec, p]);
