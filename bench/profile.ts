@@ -18,52 +18,55 @@ export interface ProfileRow {
   source?: "gpu" | "wall";
 }
 
-export async function profileDispatches(ex: Executable, repeats = 2): Promise<ProfileRow[]> {
+/** Milliseconds of each dispatch of the step (program order), averaged over `repeats` − 1 runs
+ * after a first that compiles shaders lazily; "wall" when any was timed by wall clock. */
+export async function dispatchTimes(ex: Executable, repeats = 2): Promise<{ ms: number[]; source: "gpu" | "wall" }> {
   const { device } = ex.gpu;
-  const totals = new Map<string, ProfileRow>();
   const dispatches = ex.dispatches();
-  // the program's dispatch steps, in the same order as the executable's dispatches
-  const steps = ex.program.steps.filter((s) => s.kind === "dispatch");
   const records = dispatches.map((d) => (pass: GPUComputePassEncoder) => d.record(pass));
+  const ms = dispatches.map(() => 0);
+  let source: "gpu" | "wall" = "gpu";
   for (let r = 0; r < repeats; r++) {
     // GPU time per dispatch when the device has timestamps (undefined otherwise)
     const gpu = await timeDispatches(device, records);
     for (const [k, d] of dispatches.entries()) {
-      let ms = (gpu?.[k] ?? NaN) * 1000;
-      const source = ms > 0 ? "gpu" : "wall";
-      if (!(ms > 0)) {
+      let t = (gpu?.[k] ?? NaN) * 1000;
+      if (!(t > 0)) {
+        source = "wall";
         const enc = device.createCommandEncoder();
         const pass = enc.beginComputePass();
         d.record(pass);
         pass.end();
-        const t = performance.now();
+        const t0 = performance.now();
         device.queue.submit([enc.finish()]);
         await awaitGpu(device.queue.onSubmittedWorkDone());
-        ms = performance.now() - t;
+        t = performance.now() - t0;
       }
-      if (r === 0) continue; // first pass compiles shaders lazily
-      const label = d.label.replace(/ @ .*/, "");
-      const row = totals.get(label) ?? { label, ms: 0, count: 0, why: new Map(), source };
-      if (source === "wall") row.source = "wall";
-      row.ms += ms;
-      row.count++;
-      const why = steps[k]?.kind === "dispatch" ? steps[k].why : undefined;
-      if (why) {
-        const key = why.replace(/ #\d+/g, "").replace(/'[^']*'/g, "'…'");
-        row.why.set(key, (row.why.get(key) ?? 0) + 1);
-      }
-      totals.set(label, row);
+      if (r > 0) ms[k] += t / (repeats - 1);
     }
   }
-  const runs = repeats - 1;
-  return [...totals.values()]
-    .map((r) => ({
-      ...r,
-      ms: r.ms / runs,
-      count: r.count / runs,
-      why: new Map([...r.why].map(([w, n]) => [w, n / runs])),
-    }))
-    .sort((a, b) => b.ms - a.ms);
+  return { ms, source };
+}
+
+/** Per-label totals of `dispatchTimes`, costliest first, with each stand-alone kernel's reasons. */
+export async function profileDispatches(ex: Executable, repeats = 2): Promise<ProfileRow[]> {
+  const { ms, source } = await dispatchTimes(ex, repeats);
+  // the program's dispatch steps, in the same order as the executable's dispatches
+  const steps = ex.program.steps.filter((s) => s.kind === "dispatch");
+  const totals = new Map<string, ProfileRow>();
+  ex.dispatches().forEach((d, k) => {
+    const label = d.label.replace(/ @ .*/, "");
+    const row = totals.get(label) ?? { label, ms: 0, count: 0, why: new Map(), source };
+    row.ms += ms[k];
+    row.count++;
+    const why = steps[k]?.kind === "dispatch" ? steps[k].why : undefined;
+    if (why) {
+      const key = why.replace(/ #\d+/g, "").replace(/'[^']*'/g, "'…'");
+      row.why.set(key, (row.why.get(key) ?? 0) + 1);
+    }
+    totals.set(label, row);
+  });
+  return [...totals.values()].sort((a, b) => b.ms - a.ms);
 }
 
 /** The `top` costliest rows as text; a stand-alone kernel's reasons follow on lines of their own. */

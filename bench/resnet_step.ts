@@ -14,6 +14,6 @@ export function resnetBtStep(gpu: Gpu, o: { batch?: number; width?: number } = {
     proj: [2048, 2048],
     encoder: resnet18({ width: o.width ?? 64, stem: "cifar" }),
   });
-  // convolutions dominate; counted by the PyTorch peer's profile, not here
+  // NaN: the convolutions' and matmuls' FLOPs are counted off the graph
   return benchStep(gpu, spec, { c: 3, h: side, w: side }, NaN);
 }

@@ -10,6 +10,8 @@ import { Executable } from "../runtime/executable.ts";
 import { deviceCompileOptions } from "../runtime/compile_for.ts";
 import { compileStep, trainingGraph } from "../step/build.ts";
 import type { PipelineSpec } from "../dsl/schema.ts";
+import type { Graph } from "../ir/graph.ts";
+import { programFlop } from "./profile_families.ts";
 
 export interface StepBench {
   run(): Promise<void>;
@@ -17,13 +19,17 @@ export interface StepBench {
   gflop: number;
   /** the compiled step, for per-dispatch profiling */
   executable: Executable;
+  /** the training graph it was compiled from (for grouping a profile by kernel family) */
+  graph: Graph;
+  dispatches: number;
   destroy(): void;
 }
 
 /**
  * A training step of `spec` on `image`-shaped synthetic pixels, built as the trainer builds it
  * (the adapter's cached autotuner picks or its defaults), with the images written once; `run`
- * advances the scalar plan and waits for the loss. `probe`: with the online linear probe.
+ * advances the scalar plan and waits for the loss. `gflop` NaN: the FLOPs of the step's
+ * convolutions and matmuls, counted off the graph. `probe`: with the online linear probe.
  */
 export async function benchStep(
   gpu: Gpu,
@@ -45,8 +51,10 @@ export async function benchStep(
   let k = 0;
   return {
     description: describe(step.program),
-    gflop,
+    gflop: Number.isNaN(gflop) ? programFlop(t.graph, step.program) / 1e9 : gflop,
     executable: ex,
+    graph: t.graph,
+    dispatches: step.program.stats.dispatches,
     async run() {
       ex.setScalars(step.plan.values(k++, geometry));
       ex.run();

@@ -4,10 +4,13 @@
             projector 1024→2048 (Linear+BN+ReLU) → 2048, Barlow Twins loss (λ = 0.0051), LARS
   resnet18: batch 32, two views of 3×32×32, ResNet-18 with the CIFAR stem (3×3 stride-1 conv, no
             max-pool), projector 512→2048→2048, Barlow Twins loss, LARS
+  cnn:      batch 256, two views of 1×28×28, per stage conv 3×3 (no bias) → BN → ReLU → 2×2
+            max-pool, widths 32, 64, 128, global average pool, projector 128→1024→1024, Barlow
+            Twins loss, LARS (the project's `--encoder cnn:32,64,128`)
 
 The project's steps also run their two augmentations on the device; here the views are given,
 which favours PyTorch slightly. Prints one JSON object: median seconds per step of each workload.
-Usage: python3 bench/torch_cpu.py [--threads 2] [--repeats 5]
+Usage: python3 bench/torch_cpu.py [--threads 2] [--repeats 5] [--only bt_mlp,resnet18,cnn]
 """
 import argparse
 import json
@@ -49,6 +52,14 @@ def cifar_resnet18():
     return net
 
 
+def small_cnn(widths=(32, 64, 128)):
+    layers, c = [], 1
+    for w in widths:
+        layers += [nn.Conv2d(c, w, 3, 1, 1, bias=False), nn.BatchNorm2d(w), nn.ReLU(), nn.MaxPool2d(2)]
+        c = w
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
+
+
 def timed_step(model, views, repeats):
     opt = Lars(model.parameters(), weight_decay=1e-6)
 
@@ -74,21 +85,28 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--only", default="", help="comma-separated workloads: bt_mlp, resnet18, cnn (default all)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    bt = nn.Sequential(mlp_encoder(784, [1024, 1024]), projector(1024, [2048, 2048]))
-    bt_views = [torch.rand(256, 784), torch.rand(256, 784)]
-    rn = nn.Sequential(cifar_resnet18(), projector(512, [2048, 2048]))
-    rn_views = [torch.rand(32, 3, 32, 32), torch.rand(32, 3, 32, 32)]
+    only = set(a.only.split(",")) if a.only else {"bt_mlp", "resnet18", "cnn"}
     out = {
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
         # Debian's torch calls the system BLAS; which library that is, is the alternatives' choice
         "blas": os.path.realpath("/usr/lib/x86_64-linux-gnu/libblas.so.3"),
-        "bt_mlp_step_seconds": timed_step(bt, bt_views, a.repeats),
-        "resnet18_bt_step_seconds": timed_step(rn, rn_views, max(2, a.repeats // 2)),
     }
+    if "bt_mlp" in only:
+        bt = nn.Sequential(mlp_encoder(784, [1024, 1024]), projector(1024, [2048, 2048]))
+        out["bt_mlp_step_seconds"] = timed_step(bt, [torch.rand(256, 784), torch.rand(256, 784)], a.repeats)
+    if "resnet18" in only:
+        rn = nn.Sequential(cifar_resnet18(), projector(512, [2048, 2048]))
+        rn_views = [torch.rand(32, 3, 32, 32), torch.rand(32, 3, 32, 32)]
+        out["resnet18_bt_step_seconds"] = timed_step(rn, rn_views, max(2, a.repeats // 2))
+    if "cnn" in only:
+        cnn = nn.Sequential(small_cnn(), projector(128, [1024, 1024]))
+        cnn_views = [torch.rand(256, 1, 28, 28), torch.rand(256, 1, 28, 28)]
+        out["cnn_bt_step_seconds"] = timed_step(cnn, cnn_views, a.repeats)
     print(json.dumps(out))
 
 

@@ -1,6 +1,7 @@
 // Pass 6 of compile(): code generation. Every computed value becomes one or more passes: a generated
 // kernel for an elementwise group (compiler/codegen_ew.ts), a reduction computing its input in
-// its loop (compiler/codegen_reduce.ts), else the op's own kernel from the table. Buffers are not
+// its loop (compiler/codegen_reduce.ts), sibling reductions in one kernel (compiler/siblings.ts),
+// else the op's own kernel from the table. Buffers are not
 // placed yet: passes refer to inputs, output and temporaries by position, and the generators
 // only need to tell buffers apart (`storageKey`).
 import type { Graph } from "../ir/graph.ts";
@@ -8,7 +9,7 @@ import { MAX_SCALARS, type Pass } from "../kernels/op.ts";
 import { REDUCTIONS } from "../kernels/reduce.ts";
 import { OPS } from "../kernels/registry.ts";
 import { fusedKernel } from "./codegen_ew.ts";
-import { fusedReduction } from "./codegen_reduce.ts";
+import { fusedReduction, fusedSiblingReductions } from "./codegen_reduce.ts";
 import type { FusionPlan } from "./fusion_plan.ts";
 import type { CompileOptions } from "./program.ts";
 
@@ -21,6 +22,8 @@ export interface GeneratedKernel {
   temps: number[];
   /** per pass: why it stands alone, when it is an unfused elementwise kernel or reduction pass */
   why: (string | undefined)[];
+  /** further nodes the passes write (sibling reductions): output i ≥ 1 is alsoWrites[i − 1] */
+  alsoWrites?: number[];
 }
 
 export interface GeneratedKernels {
@@ -40,6 +43,10 @@ export function generateKernels(
   computeNodes: number[],
   storageKey: (node: number) => number,
   opts: CompileOptions,
+  siblings: {
+    partners: ReadonlyMap<number, number[]>;
+    epilogues: ReadonlyMap<number, number[]>;
+  } = { partners: new Map(), epilogues: new Map() },
 ): GeneratedKernels {
   const features = opts.features ?? { subgroups: false, f16: false };
   const scalarIndex = new Map<string, number>();
@@ -56,12 +63,33 @@ export function generateKernels(
   };
 
   const kernels: GeneratedKernel[] = [];
+  const absorbed = new Set([...siblings.partners.values(), ...siblings.epilogues.values()].flat());
   let fusedOps = 0;
   for (const id of computeNodes) {
     const n = g.nodes[id];
     const def = OPS[n.op];
     const inShapes = n.inputs.map((i) => g.nodes[i].shape);
     const variant = opts.variant?.(n.op, inShapes, n.attrs);
+    if (absorbed.has(id)) {
+      // computed by the kernel of its first sibling, scheduled just before it
+      kernels.push({ node: id, passes: [], ins: [], temps: [], why: [] });
+      continue;
+    }
+    const partners = siblings.partners.get(id), epilogue = siblings.epilogues.get(id);
+    if (partners || epilogue) {
+      const f = fusedSiblingReductions(g, [id, ...partners ?? []], plan, storageKey, scalarIdx, variant, epilogue);
+      fusedOps += f.ops.length;
+      const passes = f.lowering.passes;
+      kernels.push({
+        node: id,
+        passes,
+        ins: f.inputs,
+        temps: f.lowering.temps ?? [],
+        why: passes.map((_, k) => (k ? SECOND_PASS : undefined)),
+        alsoWrites: [...partners ?? [], ...epilogue ?? []],
+      });
+      continue;
+    }
     if (def.kind === "elementwise") {
       const k = fusedKernel(g, id, plan, storageKey, scalarIdx);
       fusedOps += k.ops.length;

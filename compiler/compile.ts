@@ -2,7 +2,8 @@
 // fixed list of dispatches over planned storage, once. Nothing here touches the GPU: the
 // result is a plain Program that runtime/executable.ts instantiates. compile() is a chain of
 // passes, each in its own file, each reading only what the earlier ones produced:
-//   liveness → fusion plan → values → in-place updates → leaf buffers → code generation → slots → steps
+//   liveness → fusion plan → values → in-place updates → leaf buffers → sibling reductions →
+//   code generation → repeated passes shared → slots → steps
 import type { Graph } from "../ir/graph.ts";
 import { DEFAULT_MAX_STORAGE_BUFFERS, type FusionPlan, planFusion } from "./fuse.ts";
 import { leafStorages } from "./leaves.ts";
@@ -11,6 +12,8 @@ import { generateKernels } from "./codegen.ts";
 import { planInPlace } from "./inplace.ts";
 import { planSlots, valueIntervals } from "./memory.ts";
 import type { CompileOptions, Program, Storage } from "./program.ts";
+import { shareRepeatedPasses } from "./shared_passes.ts";
+import { planSiblingReductions } from "./siblings.ts";
 import { buildSteps } from "./steps.ts";
 import { assignValues } from "./values.ts";
 
@@ -39,13 +42,27 @@ export function compile(g: Graph, opts: CompileOptions = {}): Program {
     const v = values.valueOf.get(id)!;
     return leaves.storageOfValue.get(v) ?? -1 - v;
   };
-  const lowered = generateKernels(g, plan, values.computeNodes, storageKey, opts);
+  const siblings = planSiblingReductions(
+    g,
+    plan,
+    values.computeNodes,
+    pinnedNodes(g),
+    storageKey,
+    (id) => opts.variant?.(g.nodes[id].op, g.nodes[id].inputs.map((i) => g.nodes[i].shape), g.nodes[id].attrs),
+    opts.maxStorageBuffers ?? DEFAULT_MAX_STORAGE_BUFFERS,
+  );
+  if (opts.siblings === false) [siblings.partners, siblings.epilogues].forEach((m) => m.clear());
+  const scheduled = { ...values, computeNodes: opts.siblings === false ? values.computeNodes : siblings.order };
+  const lowered = generateKernels(g, plan, scheduled.computeNodes, storageKey, opts, siblings);
+  const sharedTemps = shareRepeatedPasses(lowered.kernels, storageKey);
   const { intervals, tempValues } = valueIntervals(
     g,
     plan,
-    values,
+    scheduled,
     leaves.storageOfValue,
     lowered.kernels.map((k) => k.temps),
+    lowered.kernels.map((k) => k.alsoWrites ?? []),
+    sharedTemps,
   );
   const slots = planSlots(intervals, opts.reuse ?? true);
 
@@ -68,7 +85,7 @@ export function compile(g: Graph, opts: CompileOptions = {}): Program {
     return s.id;
   });
   const storageOfValue = (v: number) => leaves.storageOfValue.get(v) ?? slotStorage[slots.slotOf.get(v)!];
-  const { steps, outputs } = buildSteps(g, values, lowered.kernels, tempValues, storageOfValue);
+  const { steps, outputs } = buildSteps(g, scheduled, lowered.kernels, tempValues, storageOfValue);
 
   return {
     storages,

@@ -22,7 +22,8 @@ export interface SlotPlan {
 /**
  * Lifetimes of the values not bound to a leaf buffer, and of every kernel's temporaries, in
  * schedule positions. Temporaries get value ids after the graph's; `tempValues[k]` lists those
- * of the k-th kernel of `computeNodes`.
+ * of the k-th kernel of `computeNodes`; `alsoWrites[k]`, the nodes that kernel writes besides its own;
+ * `sharedTemps[k]`, its temporaries that are an earlier kernel's.
  */
 export function valueIntervals(
   g: Graph,
@@ -30,6 +31,8 @@ export function valueIntervals(
   values: Values,
   bound: ReadonlyMap<number, number>,
   temps: number[][],
+  alsoWrites: number[][] = [],
+  sharedTemps: ReadonlyMap<number, { kernel: number; temp: number }>[] = [],
 ): { intervals: Interval[]; tempValues: number[][] } {
   const { valueOf, computeNodes } = values;
   const end = computeNodes.length + 1;
@@ -41,20 +44,35 @@ export function valueIntervals(
   for (const id of g.outputs.values()) use(valueOf.get(id)!, end);
   for (const u of g.updates) use(valueOf.get(u.value)!, end);
 
+  // a node written by another node's kernel (sibling reductions) lives from that kernel on
+  const writtenAt = new Map<number, number>();
+  alsoWrites.forEach((ids, at) => ids.forEach((id) => writtenAt.set(id, at)));
   const intervals: Interval[] = [];
   computeNodes.forEach((id, at) => {
     const value = valueOf.get(id)!;
     if (!bound.has(value)) {
-      intervals.push({ value, bytes: bytesFor(size(g.nodes[id].shape)), start: at, end: lastUse.get(value) ?? at });
+      const start = writtenAt.get(id) ?? at;
+      intervals.push({ value, bytes: bytesFor(size(g.nodes[id].shape)), start, end: lastUse.get(value) ?? at });
     }
   });
   let next = values.valueNodes.length;
-  const tempValues = temps.map((elems, at) =>
-    elems.map((e) => {
-      intervals.push({ value: next, bytes: bytesFor(e), start: at, end: at });
+  const tempIntervals = new Map<number, Interval>();
+  const tempValues: number[][] = [];
+  temps.forEach((elems, at) => {
+    tempValues.push(elems.map((e, i) => {
+      // an earlier kernel's temporary this kernel reads (compiler/shared_passes.ts) lives until here
+      const from = sharedTemps[at]?.get(i);
+      if (from) {
+        const value = tempValues[from.kernel][from.temp];
+        tempIntervals.get(value)!.end = at;
+        return value;
+      }
+      const iv = { value: next, bytes: bytesFor(e), start: at, end: at };
+      intervals.push(iv);
+      tempIntervals.set(next, iv);
       return next++;
-    })
-  );
+    }));
+  });
   return { intervals, tempValues };
 }
 

@@ -15,6 +15,8 @@ export interface CompileOptions {
    * splits a kernel that would read more. Default 8, what every WebGPU device offers.
    */
   maxStorageBuffers?: number;
+  /** compute sibling reductions of 4-D maps in one kernel (compiler/siblings.ts; default true) */
+  siblings?: boolean;
 }
 
 export type StorageKind = "param" | "state" | "input" | "slot";

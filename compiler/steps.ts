@@ -20,7 +20,11 @@ export function buildSteps(
   kernels.forEach((k, at) => {
     const out = storageOfNode(k.node);
     const resolve = (b: BufRef) =>
-      b.kind === "out" ? out : b.kind === "tmp" ? storageOfValue(tempValues[at][b.i]) : storageOfNode(k.ins[b.i]);
+      b.kind === "out"
+        ? (b.i ? storageOfNode(k.alsoWrites![b.i - 1]) : out)
+        : b.kind === "tmp"
+        ? storageOfValue(tempValues[at][b.i])
+        : storageOfNode(k.ins[b.i]);
     k.passes.forEach((p, j) => {
       const step: Step = {
         kind: "dispatch",

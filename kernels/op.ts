@@ -91,7 +91,9 @@ export interface EwCtx {
 }
 
 /** A buffer a pass binds: an input of the op, its output, or one of the op's temporaries. */
-export type BufRef = { kind: "in"; i: number } | { kind: "out" } | { kind: "tmp"; i: number };
+/** A pass's buffer: input i, the output (i ≥ 1: a kernel's further outputs, e.g. sibling
+ * reductions computed together), temporary i. */
+export type BufRef = { kind: "in"; i: number } | { kind: "out"; i?: number } | { kind: "tmp"; i: number };
 
 export interface Pass {
   /** complete WGSL module; buffers at @group(0) @binding(k) in the order of `bindings` */

@@ -68,8 +68,8 @@ function argmax(x: Float64Array, ins: number[]): number {
 const poolAttrs = (a: Attrs) => ({ kernel: a.kernel, stride: a.stride, pad: a.pad });
 
 // ---- WGSL ------------------------------------------------------------------------------------
-// Pooling is memory-bound: one thread per output (forward) or per input pixel (backward), no
-// atomics — the backward passes gather from the ≤ ⌈k/s⌉² windows that cover a pixel.
+// Pooling is memory-bound: one thread per output (forward) or per input pixel (backward; per
+// tile in one pass when the windows tile the map), no atomics — the backward passes gather from the ≤ ⌈k/s⌉² windows that cover a pixel.
 
 const u = (n: number) => `${n}u`;
 
@@ -124,8 +124,42 @@ function maxPoolKernel(p: Window2d): Lowering {
   };
 }
 
+/**
+ * Windows that tile the map (stride = kernel, no padding, the CNN's 2×2 pool): one pass, one
+ * thread per tile, finds the window's argmax and writes the whole tile — g at the argmax, 0
+ * elsewhere. Tiles past the last whole window (a side that is not a multiple of the stride) are
+ * written as zeros. `0.0 + g` keeps the two-pass kernel's bits (its sum starts at 0.0).
+ */
+function maxPoolGradTiled(p: Window2d): Lowering {
+  const HT = Math.ceil(p.H / p.KH), WT = Math.ceil(p.W / p.KW);
+  const decls = storageDecls(["x0", "g"], "y");
+  const body = `  let nc = i / ${u(HT * WT)}; let q = i % ${u(HT * WT)};\n` +
+    `  let th = q / ${u(WT)}; let tw = q % ${u(WT)};\n` +
+    `  let h0 = th * ${u(p.KH)}; let w0 = tw * ${u(p.KW)}; let base = nc * ${u(p.H * p.W)};\n` +
+    `  let whole = th < ${u(p.Ho)} && tw < ${u(p.Wo)};\n` +
+    `  var best = base + h0 * ${u(p.W)} + w0; var gk = 0.0;\n` +
+    `  if (whole) {\n    var m = x0[best];\n` +
+    `    for (var a = h0; a < h0 + ${u(p.KH)}; a++) {\n      for (var b = w0; b < w0 + ${u(p.KW)}; b++) {\n` +
+    `        let j = base + a * ${u(p.W)} + b;\n        let v = x0[j];\n` +
+    `        if (v > m) { m = v; best = j; }\n      }\n    }\n` +
+    `    gk = 0.0 + g[(nc * ${u(p.Ho)} + th) * ${u(p.Wo)} + tw];\n  }\n` +
+    `  for (var a = h0; a < min(h0 + ${u(p.KH)}, ${u(p.H)}); a++) {\n` +
+    `    for (var b = w0; b < min(w0 + ${u(p.KW)}, ${u(p.W)}); b++) {\n` +
+    `      let j = base + a * ${u(p.W)} + b;\n      y[j] = select(0.0, gk, whole && j == best);\n    }\n  }\n`;
+  return {
+    passes: [
+      pass("maxPool2dGrad tiled", decls, p.N * p.C * HT * WT, body, [
+        { buf: IN0, write: false },
+        { buf: IN1, write: false },
+        { buf: OUT, write: true },
+      ]),
+    ],
+  };
+}
+
 /** pass 1: each window's argmax (flat x index) into a u32 temp; pass 2: each pixel sums the g of windows whose argmax it is */
 function maxPoolGradKernel(p: Window2d): Lowering {
+  if (p.sh === p.KH && p.sw === p.KW && p.ph === 0 && p.pw === 0) return maxPoolGradTiled(p);
   const nOut = size(outShape(p));
   const argDecls = `@group(0) @binding(0) var<storage, read> x0: array<f32>;\n` +
     `@group(0) @binding(1) var<storage, read_write> am: array<u32>;\n`;

@@ -281,57 +281,134 @@ export function reductionLowering(
   count: number,
   src: ReductionSource,
 ): Lowering {
+  return siblingReductionLowering([{ kind, count, load: src.load }], plan, p, src);
+}
+
+/** One of several reductions of one layout computed by one kernel (its own fold and loads). */
+export interface SiblingReduction {
+  kind: ReduceKind;
+  /** reduced elements per output (the divisor of a mean) */
+  count: number;
+  load(offset: string): string;
+}
+
+/**
+ * Elementwise work on the outputs, done where they are written (after the fold): WGSL lines run
+ * per output index `i` once every output j is stored at `i`, reading them back and `reads`
+ * (declared from binding `first` on, then the epilogue's own `outs` outputs, which follow the
+ * reductions' outputs).
+ */
+export interface ReductionEpilogue {
+  /** `y(j)`: the WGSL name of output j's array; `inline`: in the module of the source's decls */
+  code(first: number, y: (j: number) => string, inline: boolean): { decls: string; lines: string };
+  reads: BufRef[];
+  outs: number;
+  uniform: boolean;
+  label: string;
+}
+
+/**
+ * Several reductions of the same layout and split in one kernel: each output j has its own
+ * accumulator, fold and loads (sharing the source's bindings and setup), and each folds its
+ * values in exactly the order it would alone, so its result is the same. Output 0 is the
+ * kernel's output ({kind: "out"}), output j > 0 is {kind: "out", i: j}; with a split, pass 1
+ * writes the partials of output j to section j of one temporary. One output: the plain kernel.
+ * An epilogue (outputs j ≥ outs.length) runs in the pass that writes the outputs.
+ */
+export function siblingReductionLowering(
+  outs: SiblingReduction[],
+  plan: ReducePlan,
+  p: number,
+  src: Omit<ReductionSource, "load">,
+  epilogue?: ReductionEpilogue,
+): Lowering {
   const { o, r, vec } = plan;
-  const comb = COMB[kind];
+  const k = outs.length;
+  // one output keeps the plain kernel's names (acc, y); several are numbered
+  const sfx = (j: number) => (k === 1 ? "" : String(j));
   const tOut = vec === "kept" ? "vec4<f32>" : "f32";
-  const h = (a: string) => (vec === "red" ? HORIZONTAL[kind](a) : a);
-  const fin = (a: string) => (kind === "mean" ? `${a} / ${count}.0` : a);
-  const load = (ri: string) => src.load(`b + ${offsetExpr(ri, plan.red)}`);
+  const h = (j: number, a: string) => (vec === "red" ? HORIZONTAL[outs[j].kind](a) : a);
+  const fin = (j: number, a: string) => (outs[j].kind === "mean" ? `${a} / ${outs[j].count}.0` : a);
+  const load = (j: number, ri: string) => outs[j].load(`b + ${offsetExpr(ri, plan.red)}`);
   const base = offsetExpr("o", plan.kept);
-  const k = src.bindings.length;
+  const nIn = src.bindings.length;
   const setup = src.setup ? src.setup + "\n" : "";
-  const out = (name: string) => `@group(0) @binding(${k}) var<storage, read_write> ${name}: array<${tOut}>;\n`;
-  const first = (dst: BufRef, workgroups: [number, number, number], label: string, wgsl: string): Pass => ({
+  const decl = (at: number, name: string) =>
+    `@group(0) @binding(${at}) var<storage, read_write> ${name}: array<${tOut}>;\n`;
+  const outRef = (j: number): BufRef => (j === 0 ? { kind: "out" } : { kind: "out", i: j });
+  const each = (line: (j: number, acc: string) => string) => outs.map((_, j) => line(j, `acc${sfx(j)}`)).join("");
+  const first = (dsts: BufRef[], workgroups: [number, number, number], label: string, wgsl: string): Pass => ({
     label,
     wgsl,
     uniform: src.uniform ?? false,
-    bindings: [...src.bindings, { buf: dst, write: true }],
+    bindings: [...src.bindings, ...dsts.map((buf) => ({ buf, write: true }))],
     workgroups,
   });
 
+  // the epilogue's reads and outputs follow the outputs of the pass that writes them
+  const epi = (first: number, inline: boolean) => {
+    if (!epilogue) return { decls: "", lines: "", bindings: [] };
+    const { decls, lines } = epilogue.code(first, (j) => `y${sfx(j)}`, inline);
+    const bindings = [
+      ...epilogue.reads.map((buf) => ({ buf, write: false })),
+      ...Array.from({ length: epilogue.outs }, (_, e) => ({ buf: outRef(k + e), write: true })),
+    ];
+    return { decls, lines, bindings };
+  };
+  const epiUniform = (pass: Pass): Pass => (epilogue?.uniform ? { ...pass, uniform: true } : pass);
+  if (epilogue && vec === "kept") throw new Error("reduction epilogue: outputs in vec4 units are not supported");
+
   if (p === 1) {
     const g = grid(o);
-    const wgsl = src.decls + out("y") + g.head +
-      `  let o = i; let b = ${base};\n` + setup + `  var acc = ${load("0u")};\n` +
-      `  for (var r = 1u; r < ${r}u; r++) { acc = ${comb("acc", load("r"))}; }\n` +
-      `  y[o] = ${fin(h("acc"))};\n}\n`;
-    return { passes: [first({ kind: "out" }, g.workgroups, src.label, wgsl)] };
+    const e = epi(nIn + k, true);
+    const wgsl = src.decls + outs.map((_, j) => decl(nIn + j, `y${sfx(j)}`)).join("") + e.decls + g.head +
+      `  let o = i; let b = ${base};\n` + setup + each((j, acc) => `  var ${acc} = ${load(j, "0u")};\n`) +
+      `  for (var r = 1u; r < ${r}u; r++) {${
+        each((j, acc) => `${k === 1 ? "" : "\n   "} ${acc} = ${COMB[outs[j].kind](acc, load(j, "r"))};`)
+      }${k === 1 ? " " : "\n  "}}\n` +
+      each((j, acc) => `  y${sfx(j)}[o] = ${fin(j, h(j, acc))};\n`) + e.lines + `}\n`;
+    const pass = first(outs.map((_, j) => outRef(j)), g.workgroups, src.label, wgsl);
+    pass.bindings.push(...e.bindings);
+    return { passes: [epiUniform(pass)] };
   }
   const chunk = Math.ceil(r / p), g1 = grid(p * o), g2 = grid(o);
   // when the reduction is innermost, neighbouring threads take neighbouring chunks of one
   // row so a subgroup streams through contiguous memory; otherwise neighbouring outputs
   const innerRed = plan.red.length > 0 && plan.red[plan.red.length - 1].stride === 1;
-  const pass1 = src.decls + out("t") + g1.head +
+  // the partials of output j start at j·P·O in the temporary
+  const section = (j: number) => (j === 0 ? "" : `${j * p * o}u + `);
+  const pass1 = src.decls + decl(nIn, "t") + g1.head +
     (innerRed ? `  let p = i % ${p}u; let o = i / ${p}u;` : `  let p = i / ${o}u; let o = i % ${o}u;`) +
     ` let b = ${base};\n` + setup +
-    `  let r0 = p * ${chunk}u; let r1 = min(r0 + ${chunk}u, ${r}u);\n  var acc = ${load("r0")};\n` +
-    `  for (var r = r0 + 1u; r < r1; r++) { acc = ${comb("acc", load("r"))}; }\n` +
-    `  t[p * ${o}u + o] = ${h("acc")};\n}\n`;
+    `  let r0 = p * ${chunk}u; let r1 = min(r0 + ${chunk}u, ${r}u);\n` +
+    each((j, acc) => `  var ${acc} = ${load(j, "r0")};\n`) +
+    `  for (var r = r0 + 1u; r < r1; r++) {${
+      each((j, acc) => `${k === 1 ? "" : "\n   "} ${acc} = ${COMB[outs[j].kind](acc, load(j, "r"))};`)
+    }${k === 1 ? " " : "\n  "}}\n` +
+    each((j, acc) => `  t[${section(j)}p * ${o}u + o] = ${h(j, acc)};\n`) + `}\n`;
+  const e2 = epi(1 + k, false);
   const pass2 = `@group(0) @binding(0) var<storage, read> x: array<${tOut}>;\n` +
-    `@group(0) @binding(1) var<storage, read_write> y: array<${tOut}>;\n` + g2.head +
-    `  var acc = x[i];\n` +
-    `  for (var q = 1u; q < ${p}u; q++) { acc = ${comb("acc", `x[q * ${o}u + i]`)}; }\n` +
-    `  y[i] = ${fin("acc")};\n}\n`;
+    outs.map((_, j) => decl(1 + j, `y${sfx(j)}`)).join("") + e2.decls + g2.head +
+    each((j, acc) =>
+      `  var ${acc} = x[${section(j)}i];\n` +
+      `  for (var q = 1u; q < ${p}u; q++) { ${acc} = ${COMB[outs[j].kind](acc, `x[${section(j)}q * ${o}u + i]`)}; }\n` +
+      `  y${sfx(j)}[i] = ${fin(j, acc)};\n`
+    ) + e2.lines + `}\n`;
+  const kinds = [...new Set(outs.map((x) => x.kind))].join("+");
   return {
-    temps: [p * o * (vec === "kept" ? 4 : 1)],
+    temps: [k * p * o * (vec === "kept" ? 4 : 1)],
     passes: [
-      first({ kind: "tmp", i: 0 }, g1.workgroups, `${src.label} pass 1/2 (${p} partials)`, pass1),
-      {
-        label: `${kind} pass 2/2`,
+      first([{ kind: "tmp", i: 0 }], g1.workgroups, `${src.label} pass 1/2 (${p} partials)`, pass1),
+      epiUniform({
+        label: `${kinds} pass 2/2${epilogue ? ` + ${epilogue.label}` : ""}`,
         wgsl: pass2,
-        bindings: [{ buf: { kind: "tmp", i: 0 }, write: false }, { buf: { kind: "out" }, write: true }],
+        bindings: [
+          { buf: { kind: "tmp", i: 0 }, write: false },
+          ...outs.map((_, j) => ({ buf: outRef(j), write: true })),
+          ...e2.bindings,
+        ],
         workgroups: g2.workgroups,
-      },
+      }),
     ],
   };
 }

@@ -45,7 +45,14 @@ export function batchNorm(x: Tensor, name: string, opts: BatchNormOpts = {}): Te
     }
     const mean = x.mean(axes, true);
     const xc = x.sub(mean);
-    const variance = xc.square().mean(axes, true);
+    // [N, C, H, W]: the variance is centred on a mean with no gradient (the same sum of the same
+    // values, so the same number). Its gradient through the mean is Σ 2(x − mean)/n · … = 0
+    // exactly, so no gradient changes, but without that path the backward's four sums over
+    // N, H, W (Σg, Σg·x̂, and those for the mean and the variance) no longer depend on one
+    // another and share one kernel, as the two means do (compiler/siblings.ts). [N, D] keeps
+    // the composed form.
+    const centre = x.rank === 4 ? x.stopGrad().mean(axes, true) : mean;
+    const variance = (x.rank === 4 ? x.sub(centre) : xc).square().mean(axes, true);
     xhat = xc.mul(variance.add(eps).rsqrt());
     const m = momentum;
     const bm = mean.reshape([c]), bv = variance.reshape([c]).mul(n / (n - 1));

@@ -40,12 +40,17 @@ export function addTrainingStep(g: Graph, loss: Tensor, opts: TrainingStepOption
     lr: lrOf(p.attrs.name as string, p.shape.length),
   }));
   g.output("loss", loss);
+  // scope labels name the optimizer's and EMA's kernels in profiles (bench/profile_families.ts)
+  const outer = g.scope;
+  g.scope = "optimizer";
   applyOptimizer(g, slots, opts.optimizer);
+  g.scope = "ema";
   for (const e of opts.ema ?? []) {
     const target = g.find(e.target), online = g.find(e.online);
     if (!target || !online) throw new Error(`ema: no tensor named '${!target ? e.target : e.online}'`);
     applyEma(g, [{ target, online }], e.tau);
   }
+  g.scope = outer;
   scaling?.finish(grads.map((x) => x!));
   return { params: params.map((p) => p.attrs.name as string) };
 }

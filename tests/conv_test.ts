@@ -1,6 +1,7 @@
 // conv2d and its two gradient ops: shape rules, closed forms of the float64 reference,
 // finite-difference VJPs (first and second order), and every WGSL variant against float64.
 import { evaluate } from "../cpu/reference.ts";
+import { compile } from "../compiler/compile.ts";
 import { grad } from "../ir/autodiff.ts";
 import { Graph } from "../ir/graph.ts";
 import { ShapeError } from "../kernels/op.ts";
@@ -257,6 +258,41 @@ Deno.test("conv2d backward through autodiff: GPU gradients equal the float64 one
   const want = evaluate(g, { leaves, scalars: {} });
   const got = await runGraphGPU(g, leaves);
   for (const [name, t] of [["dx", dx!], ["dw1", dw1!], ["dw2", dw2!]] as const) {
+    assertClose(got.get(name)!, want[t.id], { rtol: 1e-4, atol: 1e-5 }, name);
+  }
+});
+
+Deno.test("two views through one conv weight: its repack runs once per direction, gradients equal float64", async () => {
+  // loss = Σ r1 ⊙ conv(x1, w) + Σ r2 ⊙ conv(x2, w): the forward and input-gradient weight
+  // repacks of the second view are the first view's (compiler/shared_passes.ts)
+  const g = new Graph();
+  const w = g.input("w", [6, 3, 3, 3]);
+  const xs = [g.input("x1", [2, 3, 9, 9]), g.input("x2", [2, 3, 9, 9])];
+  const ys = xs.map((x) => x.op("conv2d", [w], { stride: 1, pad: 1 }));
+  const rs = ys.map((y, k) => g.input(`r${k + 1}`, y.shape));
+  const loss = ys[0].relu().mul(rs[0]).sum().add(ys[1].relu().mul(rs[1]).sum());
+  const [dw, dx1, dx2] = grad(g, loss, [w, ...xs]);
+  g.output("dw", dw!);
+  g.output("dx1", dx1!);
+  g.output("dx2", dx2!);
+  const leaves = new Map([
+    ["w", f32Arg([6, 3, 3, 3], 41).data],
+    ["x1", f32Arg([2, 3, 9, 9], 42).data],
+    ["x2", f32Arg([2, 3, 9, 9], 43).data],
+    ["r1", f32Arg([...ys[0].shape], 44).data],
+    ["r2", f32Arg([...ys[1].shape], 45).data],
+  ]);
+  const gpu = await getGpu();
+  const program = compile(g, { features: { subgroups: gpu.features.subgroups, f16: gpu.features.f16 } });
+  const labels = program.steps.map((s) => s.label.replace(/ @ .*/, ""));
+  for (const repack of ["conv2d.weights", "conv2dGradInput.weights"]) {
+    const n = labels.filter((l) => l === repack).length;
+    // (lowerings without a repack pass have none to share)
+    if (n > 1) throw new Error(`${repack} runs ${n} times: ${labels.join(" | ")}`);
+  }
+  const want = evaluate(g, { leaves, scalars: {} });
+  const got = await runGraphGPU(g, leaves);
+  for (const [name, t] of [["dw", dw!], ["dx1", dx1!], ["dx2", dx2!]] as const) {
     assertClose(got.get(name)!, want[t.id], { rtol: 1e-4, atol: 1e-5 }, name);
   }
 });

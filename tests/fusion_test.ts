@@ -1,9 +1,12 @@
 // The fusion planner's decisions beyond grouping (compiler/recompute.ts): cheap values are
 // recomputed in each reader when that moves fewer bytes, kept when it does not or when the
 // readers' elements differ; every stand-alone dispatch says why; BatchNorm-shaped graphs give
-// the same numbers as float64 with fewer kernels; short reductions run in one pass; the
-// compiler's modules import each other without cycles.
+// the same numbers as float64 with fewer kernels; short reductions run in one pass; sibling
+// reductions of BatchNorm2d's backward share a kernel without changing a bit; the compiler's
+// modules import each other without cycles.
 import { evaluate } from "../cpu/reference.ts";
+import { grad } from "../ir/autodiff.ts";
+import { batchNorm } from "../nn/batchnorm.ts";
 import { compile, fusionPlanOf, type Program } from "../compiler/compile.ts";
 import { Graph } from "../ir/graph.ts";
 import type { Tensor } from "../ir/tensor.ts";
@@ -237,5 +240,46 @@ Deno.test("a kernel that cannot be cut (one op reading too many buffers) does no
   const reads = p.steps.flatMap((s) => (s.kind === "dispatch" && s.label.includes("add") ? [s.storages.length] : []));
   if (reads.length === 0 || Math.max(...reads) > 3) {
     throw new Error(`the add kernels bind ${reads.join(", ")} buffers (at most 3 allowed)`);
+  }
+});
+
+Deno.test("BatchNorm2d: its sums over [N, H, W] share kernels with their per-channel epilogues; float64 gradients, bit for bit as apart", async () => {
+  // [8, 4, 32, 32]: 2048 vec4 units per channel, split in two passes; [2, 4, 4, 4]: one pass.
+  // The per-channel factors after the sums (rsqrt(var + ε), the backward's) are epilogues.
+  for (const shape of [[8, 4, 32, 32], [2, 4, 4, 4]]) {
+    const g = new Graph();
+    const x = g.input("x", shape);
+    const y = batchNorm(x, "bn").relu();
+    const r = g.input("r", y.shape);
+    const w = g.nodes.find((n) => n.attrs.name === "bn.weight")!, b = g.nodes.find((n) => n.attrs.name === "bn.bias")!;
+    const [dx, dw, db] = grad(g, y.mul(r).sum(), [x, g.t(w.id), g.t(b.id)]);
+    g.output("dx", dx!);
+    g.output("dw", dw!);
+    g.output("db", db!);
+    // the running statistics' new values (computed in an epilogue, then written to the state)
+    const stats = g.updates.map((u) => [g.nodes[u.target].attrs.name as string, g.t(u.value)] as const);
+    for (const [name, t] of stats) g.output(name, t);
+    const leaves = leavesOf(g);
+    leaves.set("r", rand(size(shape), 7, -1, 1));
+    leaves.set("bn.weight", rand(shape[1], 8, 0.5, 1.5));
+    leaves.set("bn.bias", rand(shape[1], 9, -0.5, 0.5));
+    leaves.set("bn.running_mean", new Float64Array(shape[1]));
+    leaves.set("bn.running_var", new Float64Array(shape[1]).fill(1));
+    const together = compile(g), apart = compile(g, { siblings: false });
+    const shared = together.steps.filter((s) => s.kind === "dispatch" && s.label.startsWith("siblings["));
+    const epilogues = together.steps.filter((s) => s.kind === "dispatch" && s.label.includes(" + fused["));
+    if (!shared.length || !epilogues.length || together.stats.dispatches >= apart.stats.dispatches) {
+      throw new Error(
+        `[${shape}]: ${together.stats.dispatches} dispatches with siblings, ${apart.stats.dispatches} apart`,
+      );
+    }
+    const want = evaluate(g, { leaves, scalars: {} });
+    const got = await runGraphGPU(g, leaves), alone = await runGraphGPU(g, leaves, {}, { siblings: false });
+    for (const [name, t] of [["dx", dx!], ["dw", dw!], ["db", db!], ...stats] as const) {
+      assertClose(got.get(name)!, want[t.id], { rtol: 1e-4, atol: 1e-5 }, `[${shape}] ${name}`);
+      const a = alone.get(name)!, s = got.get(name)!;
+      const differ = a.findIndex((v, i) => !Object.is(v, s[i]));
+      if (differ >= 0) throw new Error(`[${shape}] ${name}[${differ}]: ${s[differ]} together, ${a[differ]} apart`);
+    }
   }
 });

@@ -3,6 +3,7 @@ import { evaluate } from "../cpu/reference.ts";
 import { grad } from "../ir/autodiff.ts";
 import { Graph } from "../ir/graph.ts";
 import { ShapeError } from "../kernels/op.ts";
+import { OPS } from "../kernels/registry.ts";
 import { assertClose, checkVjp, cpuOp, rand } from "./util/check.ts";
 import { runGraphGPU, runOpGPU } from "./util/gpu.ts";
 
@@ -138,4 +139,30 @@ Deno.test("pooling backward through autodiff: GPU gradient equals the float64 on
   const leaves = new Map([["x", distinct([2, 3, 9, 11], 10).data], ["r", distinct([...y.shape], 11).data]]);
   const want = evaluate(g, { leaves, scalars: {} })[dx!.id];
   assertClose((await runGraphGPU(g, leaves)).get("dx")!, want, {}, "dx");
+});
+
+Deno.test("max-pool gradient over windows that tile the map: one pass, ties to the first pixel as in float64", async () => {
+  // values with many ties (0, 1, 2 repeating), sides not multiples of the stride (zeros past the last window)
+  for (const [shape, kernel] of [[[2, 3, 7, 9], 2], [[1, 2, 7, 6], 3]] as [number[], number][]) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const x = { shape, data: Float64Array.from({ length: n }, (_, i) => (i * 7) % 3) };
+    const out = [shape[0], shape[1], Math.floor(shape[2] / kernel), Math.floor(shape[3] / kernel)];
+    const g = distinct(out, 12);
+    const a = { kernel };
+    const lowering = OPS.maxPool2dGrad.kernel!({
+      inShapes: [shape, out],
+      outShape: shape,
+      attrs: a,
+      scalar: () => "0.0",
+      scalarU32: () => "0u",
+      features: { subgroups: false, f16: false },
+    });
+    if (lowering.passes.length !== 1) throw new Error(`${lowering.passes.length} passes for ${kernel}×${kernel} tiles`);
+    assertClose(
+      await runOpGPU("maxPool2dGrad", [x, g], a),
+      cpuOp("maxPool2dGrad", [x, g], a),
+      {},
+      `[${shape}] k${kernel}`,
+    );
+  }
 });
