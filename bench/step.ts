@@ -28,8 +28,8 @@ export interface StepBench {
 /**
  * A training step of `spec` on `image`-shaped synthetic pixels, built as the trainer builds it
  * (the adapter's cached autotuner picks or its defaults), with the images written once; `run`
- * advances the scalar plan and waits for the loss. `gflop` NaN: the FLOPs of the step's
- * convolutions and matmuls, counted off the graph. `probe`: with the online linear probe.
+ * advances the scalar plan and waits for the loss. Pass `gflop` as NaN to have the FLOPs of the
+ * step's convolutions and matmuls counted off the graph. `probe`: with the online linear probe.
  */
 export async function benchStep(
   gpu: Gpu,
