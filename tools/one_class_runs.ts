@@ -25,6 +25,7 @@ import { graphIssues } from "../step/validate.ts";
 import { spec as barlow } from "../pipelines/barlow.ts";
 import { spec as barlowMean } from "../pipelines/barlow_mean.ts";
 import { spec as byol } from "../pipelines/byol.ts";
+import { spec as contrastiveClustering } from "../pipelines/contrastive_clustering.ts";
 import { spec as moco } from "../pipelines/moco.ts";
 import { spec as simclr } from "../pipelines/simclr.ts";
 import { spec as simsiam } from "../pipelines/simsiam.ts";
@@ -36,6 +37,7 @@ export const METHODS: Record<string, PipelineSpec> = {
   barlow,
   barlow_mean: barlowMean,
   byol,
+  contrastive_clustering: contrastiveClustering,
   moco,
   simclr,
   simsiam,
