@@ -1,5 +1,6 @@
 // Pass 6 of compile(): code generation. Every computed value becomes one or more passes: a generated
-// kernel for an elementwise group (compiler/codegen_ew.ts), a reduction computing its input in
+// kernel for an elementwise group (compiler/codegen_ew.ts; with the values it also writes,
+// compiler/co_outputs.ts), a reduction computing its input in
 // its loop (compiler/codegen_reduce.ts), sibling reductions in one kernel (compiler/siblings.ts),
 // else the op's own kernel from the table. Buffers are not
 // placed yet: passes refer to inputs, output and temporaries by position, and the generators
@@ -47,6 +48,7 @@ export function generateKernels(
     partners: ReadonlyMap<number, number[]>;
     epilogues: ReadonlyMap<number, number[]>;
   } = { partners: new Map(), epilogues: new Map() },
+  coOutputs: ReadonlyMap<number, number[]> = new Map(),
 ): GeneratedKernels {
   const features = opts.features ?? { subgroups: false, f16: false };
   const scalarIndex = new Map<string, number>();
@@ -63,7 +65,9 @@ export function generateKernels(
   };
 
   const kernels: GeneratedKernel[] = [];
-  const absorbed = new Set([...siblings.partners.values(), ...siblings.epilogues.values()].flat());
+  const absorbed = new Set(
+    [...siblings.partners.values(), ...siblings.epilogues.values(), ...coOutputs.values()].flat(),
+  );
   let fusedOps = 0;
   for (const id of computeNodes) {
     const n = g.nodes[id];
@@ -71,7 +75,7 @@ export function generateKernels(
     const inShapes = n.inputs.map((i) => g.nodes[i].shape);
     const variant = opts.variant?.(n.op, inShapes, n.attrs);
     if (absorbed.has(id)) {
-      // computed by the kernel of its first sibling, scheduled just before it
+      // computed by the kernel of its first sibling, scheduled just before it, or by its reader
       kernels.push({ node: id, passes: [], ins: [], temps: [], why: [] });
       continue;
     }
@@ -91,9 +95,17 @@ export function generateKernels(
       continue;
     }
     if (def.kind === "elementwise") {
-      const k = fusedKernel(g, id, plan, storageKey, scalarIdx);
+      const also = coOutputs.get(id);
+      const k = fusedKernel(g, id, plan, storageKey, scalarIdx, also);
       fusedOps += k.ops.length;
-      kernels.push({ node: id, passes: [k.pass], ins: k.inputs, temps: [], why: [plan.why.get(id)] });
+      kernels.push({
+        node: id,
+        passes: [k.pass],
+        ins: k.inputs,
+        temps: [],
+        why: [plan.why.get(id)],
+        ...(also && { alsoWrites: also }),
+      });
       continue;
     }
     if (plan.prologueOf.has(id)) {

@@ -3,7 +3,7 @@
 // result is a plain Program that runtime/executable.ts instantiates. compile() is a chain of
 // passes, each in its own file, each reading only what the earlier ones produced:
 //   liveness → fusion plan → values → in-place updates → leaf buffers → sibling reductions →
-//   code generation → repeated passes shared → slots → steps
+//   values computed by their reader → code generation → repeated passes shared → slots → steps
 import type { Graph } from "../ir/graph.ts";
 import { DEFAULT_MAX_STORAGE_BUFFERS, type FusionPlan, planFusion } from "./fuse.ts";
 import { leafStorages } from "./leaves.ts";
@@ -14,6 +14,7 @@ import { planSlots, valueIntervals } from "./memory.ts";
 import type { CompileOptions, Program, Storage } from "./program.ts";
 import { shareRepeatedPasses } from "./shared_passes.ts";
 import { planSiblingReductions } from "./siblings.ts";
+import { planCoOutputs } from "./co_outputs.ts";
 import { buildSteps } from "./steps.ts";
 import { assignValues } from "./values.ts";
 
@@ -53,7 +54,16 @@ export function compile(g: Graph, opts: CompileOptions = {}): Program {
   );
   if (opts.siblings === false) [siblings.partners, siblings.epilogues].forEach((m) => m.clear());
   const scheduled = { ...values, computeNodes: opts.siblings === false ? values.computeNodes : siblings.order };
-  const lowered = generateKernels(g, plan, scheduled.computeNodes, storageKey, opts, siblings);
+  const coOutputs = opts.coOutputs === false || opts.fuse === false ? new Map<number, number[]>() : planCoOutputs(
+    g,
+    plan,
+    scheduled.computeNodes,
+    live,
+    opts.siblings === false ? new Set() : siblings.absorbed,
+    storageKey,
+    opts.maxStorageBuffers ?? DEFAULT_MAX_STORAGE_BUFFERS,
+  );
+  const lowered = generateKernels(g, plan, scheduled.computeNodes, storageKey, opts, siblings, coOutputs);
   const sharedTemps = shareRepeatedPasses(lowered.kernels, storageKey);
   const { intervals, tempValues } = valueIntervals(
     g,

@@ -11,6 +11,8 @@ export interface GroupView {
   materialized: ReadonlySet<number>;
   /** nodes whose value does not depend on the element (consts, step scalars, ops of those) */
   uniformValue: ReadonlySet<number>;
+  /** materialised nodes evaluated (and written) by the kernel of another node, not loaded there */
+  computedBy?: ReadonlyMap<number, number>;
 }
 
 export interface Group {
@@ -22,7 +24,10 @@ export interface Group {
   loads: number[];
 }
 
-/** The group a kernel evaluating `top` computes (`top` itself is a member even if materialised). */
+/**
+ * The group a kernel evaluating `top` computes (`top` itself is a member even if materialised, and
+ * so is a materialised node that `top`'s kernel computes: plan.computedBy).
+ */
 export function walkGroup(g: Graph, top: number, plan: GroupView): Group {
   const members: number[] = [], uniforms: number[] = [], loads: number[] = [];
   const seen = new Set<number>();
@@ -32,7 +37,7 @@ export function walkGroup(g: Graph, top: number, plan: GroupView): Group {
     if (plan.uniformValue.has(id)) {
       for (const i of g.nodes[id].inputs) visit(i, false);
       uniforms.push(id);
-    } else if (!isTop && plan.materialized.has(id)) {
+    } else if (!isTop && plan.materialized.has(id) && plan.computedBy?.get(id) !== top) {
       loads.push(id);
     } else {
       for (const i of g.nodes[id].inputs) visit(i, false);

@@ -17,6 +17,8 @@ export interface CompileOptions {
   maxStorageBuffers?: number;
   /** compute sibling reductions of 4-D maps in one kernel (compiler/siblings.ts; default true) */
   siblings?: boolean;
+  /** an elementwise kernel also computes and writes a value only it reads (compiler/co_outputs.ts; default: with `fuse`) */
+  coOutputs?: boolean;
 }
 
 export type StorageKind = "param" | "state" | "input" | "slot";
