@@ -47,6 +47,7 @@ export function generateKernels(
   siblings: {
     partners: ReadonlyMap<number, number[]>;
     epilogues: ReadonlyMap<number, number[]>;
+    after?: ReadonlySet<number>;
   } = { partners: new Map(), epilogues: new Map() },
   coOutputs: ReadonlyMap<number, number[]> = new Map(),
 ): GeneratedKernels {
@@ -81,7 +82,8 @@ export function generateKernels(
     }
     const partners = siblings.partners.get(id), epilogue = siblings.epilogues.get(id);
     if (partners || epilogue) {
-      const f = fusedSiblingReductions(g, [id, ...partners ?? []], plan, storageKey, scalarIdx, variant, epilogue);
+      const members = [id, ...partners ?? []];
+      const f = fusedSiblingReductions(g, members, plan, storageKey, scalarIdx, variant, epilogue, siblings.after);
       fusedOps += f.ops.length;
       const passes = f.lowering.passes;
       kernels.push({

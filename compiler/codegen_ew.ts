@@ -97,6 +97,8 @@ export interface GroupEmitOptions {
   shape: Shape;
   /** how the caller walks the elements (vec layouts need `vectorizable`) */
   layout: EwLayout;
+  /** materialised nodes read as a single value per invocation from a WGSL expression, not bound */
+  given?: ReadonlyMap<number, string>;
 }
 
 /** Emits the group computing node `top` over elements of `shape`: bindings, then values level by level. */
@@ -105,7 +107,7 @@ export function emitGroup(o: GroupEmitOptions): EmittedGroup {
   checkLoadsAreF32(o.g, o.top, loads);
   const outs = new Map<number, string>((o.alsoWrites ?? []).map((w, k) => [w.storage, `out${k + 1}`]));
   if (o.outStorage !== undefined) outs.set(o.outStorage, "out");
-  const { bound, bufOf } = bindInputs(loads, o.storageOf, outs);
+  const { bound, bufOf } = bindInputs(loads.filter((l) => !o.given?.has(l)), o.storageOf, outs);
   const ops = opEmitter(o.g, o.scalarIndex);
   const e = newEmission(o, loads);
   hoistUniforms(e, uniforms, ops);
@@ -199,7 +201,9 @@ function newEmission(o: GroupEmitOptions, loads: number[]): Emission {
     o,
     vec,
     lanes: vec ? [0, 1, 2, 3] : [0],
-    loadModes: new Map<number, LoadMode>(loads.map((id) => [id, loadMode(o.shape, o.g.nodes[id].shape)])),
+    loadModes: new Map<number, LoadMode>(
+      loads.map((id) => [id, o.given?.has(id) ? "one" : loadMode(o.shape, o.g.nodes[id].shape)]),
+    ),
     level: new Map<number, Level>(),
     hoisted: [],
     lines: [],
@@ -232,7 +236,12 @@ function emitLoads(e: Emission, loads: number[], bufOf: (id: number) => string):
   for (const id of loads) {
     const inShape = g.nodes[id].shape, buf = bufOf(id);
     const mode = e.loadModes.get(id)!;
-    if (mode === "one") {
+    const given = e.o.given?.get(id);
+    if (given !== undefined) {
+      e.level.set(id, "invariant");
+      e.hoisted.push(`  let a${id} = ${given};`);
+      e.invariantNames.push(`a${id}`);
+    } else if (mode === "one") {
       e.level.set(id, "invariant");
       e.hoisted.push(`  let a${id} = ${buf}[0u]${e.vec ? ".x" : ""};`);
       e.invariantNames.push(`a${id}`);

@@ -52,7 +52,10 @@ export function compile(g: Graph, opts: CompileOptions = {}): Program {
     (id) => opts.variant?.(g.nodes[id].op, g.nodes[id].inputs.map((i) => g.nodes[i].shape), g.nodes[id].attrs),
     opts.maxStorageBuffers ?? DEFAULT_MAX_STORAGE_BUFFERS,
   );
-  if (opts.siblings === false) [siblings.partners, siblings.epilogues].forEach((m) => m.clear());
+  if (opts.siblings === false) {
+    [siblings.partners, siblings.epilogues].forEach((m) => m.clear());
+    siblings.after.clear();
+  }
   const scheduled = { ...values, computeNodes: opts.siblings === false ? values.computeNodes : siblings.order };
   const coOutputs = opts.coOutputs === false || opts.fuse === false ? new Map<number, number[]>() : planCoOutputs(
     g,

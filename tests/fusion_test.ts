@@ -245,8 +245,9 @@ Deno.test("a kernel that cannot be cut (one op reading too many buffers) does no
   }
 });
 
-Deno.test("BatchNorm2d: its sums over [N, H, W] share kernels with their per-channel epilogues; float64 gradients, bit for bit as apart", async () => {
-  // [8, 4, 32, 32]: 2048 vec4 units per channel, split in two passes; [2, 4, 4, 4]: one pass.
+Deno.test("BatchNorm2d: its sums over [N, H, W] share kernels (the variance after the mean) with their per-channel epilogues; float64 gradients, bit for bit as apart", async () => {
+  // [8, 4, 32, 32]: 2048 vec4 units per channel, split in two passes; [2, 4, 4, 4]: one pass,
+  // where the variance (centred on the mean) is folded after the mean in the mean's kernel.
   // The per-channel factors after the sums (rsqrt(var + ε), the backward's) are epilogues.
   for (const shape of [[8, 4, 32, 32], [2, 4, 4, 4]]) {
     const g = new Graph();
@@ -274,6 +275,12 @@ Deno.test("BatchNorm2d: its sums over [N, H, W] share kernels with their per-cha
       throw new Error(
         `[${shape}]: ${together.stats.dispatches} dispatches with siblings, ${apart.stats.dispatches} apart`,
       );
+    }
+    const statsInOne = together.steps.filter((s) =>
+      s.kind === "dispatch" && s.label.startsWith("siblings[mean, mean∘fused[stopGrad], mean∘fused[sub,square]]")
+    );
+    if (statsInOne.length !== (shape[0] === 2 ? 1 : 0)) {
+      throw new Error(`[${shape}]: ${statsInOne.length} kernels fold the mean and then the variance`);
     }
     const want = evaluate(g, { leaves, scalars: {} });
     const got = await runGraphGPU(g, leaves), alone = await runGraphGPU(g, leaves, {}, { siblings: false });
