@@ -6,13 +6,15 @@
 // placed yet: passes refer to inputs, output and temporaries by position, and the generators
 // only need to tell buffers apart (`storageKey`).
 import type { Graph } from "../ir/graph.ts";
-import { MAX_SCALARS, type Pass } from "../kernels/op.ts";
+import { MAX_SCALARS, type Pass, type Relayout } from "../kernels/op.ts";
 import { REDUCTIONS } from "../kernels/reduce.ts";
 import { OPS } from "../kernels/registry.ts";
 import { fusedKernel } from "./codegen_ew.ts";
 import { fusedReduction, fusedSiblingReductions } from "./codegen_reduce.ts";
 import type { FusionPlan } from "./fusion_plan.ts";
 import type { CompileOptions } from "./program.ts";
+import { type BorrowedTemps, moveRelayouts } from "./relayout.ts";
+import { DEFAULT_MAX_STORAGE_BUFFERS } from "./fuse.ts";
 
 export interface GeneratedKernel {
   node: number;
@@ -25,6 +27,8 @@ export interface GeneratedKernel {
   why: (string | undefined)[];
   /** further nodes the passes write (sibling reductions): output i ≥ 1 is alsoWrites[i − 1] */
   alsoWrites?: number[];
+  /** its temporaries that an earlier kernel writes (compiler/relayout.ts) */
+  borrowedTemps?: BorrowedTemps;
 }
 
 export interface GeneratedKernels {
@@ -70,6 +74,8 @@ export function generateKernels(
     [...siblings.partners.values(), ...siblings.epilogues.values(), ...coOutputs.values()].flat(),
   );
   let fusedOps = 0;
+  // the elementwise kernels generated so far: node → index in `kernels`
+  const ewAt = new Map<number, number>();
   for (const id of computeNodes) {
     const n = g.nodes[id];
     const def = OPS[n.op];
@@ -99,6 +105,7 @@ export function generateKernels(
     if (def.kind === "elementwise") {
       const also = coOutputs.get(id);
       const k = fusedKernel(g, id, plan, storageKey, scalarIdx, also);
+      ewAt.set(id, kernels.length);
       fusedOps += k.ops.length;
       kernels.push({
         node: id,
@@ -138,8 +145,20 @@ export function generateKernels(
       if (usesUniform.v) p.uniform = true;
       p.label = `${p.label ?? n.op}${n.label ? ` @ ${n.label}` : ""}`;
     }
+    const rewrite = (src: number, t: Relayout) =>
+      fusedKernel(g, src, plan, storageKey, scalarIdx, coOutputs.get(src), t).pass;
+    const borrowedTemps = opts.fuse === false
+      ? new Map()
+      : moveRelayouts(g, id, low, kernels, ewAt, rewrite, opts.maxStorageBuffers ?? DEFAULT_MAX_STORAGE_BUFFERS);
     const why = low.passes.map((_, k) => (!REDUCTIONS.has(n.op) ? undefined : k ? SECOND_PASS : plan.why.get(id)));
-    kernels.push({ node: id, passes: low.passes, ins: n.inputs, temps: low.temps ?? [], why });
+    kernels.push({
+      node: id,
+      passes: low.passes,
+      ins: n.inputs,
+      temps: low.temps ?? [],
+      why,
+      ...(borrowedTemps.size && { borrowedTemps }),
+    });
   }
   return { kernels, scalarIndex, scalarTypes, fusedOps };
 }

@@ -12,7 +12,15 @@
 // so does the per-invocation loop around it: a vec4 per access and a 128-byte block per
 // invocation measured about 2× the bandwidth of one f32 per access (bench/elementwise.ts).
 import type { Graph } from "../ir/graph.ts";
-import { type EwCtx, type Pass, type Shape, size, UNIFORM_DECL, wgslBroadcastIndex } from "../kernels/op.ts";
+import {
+  type EwCtx,
+  type Pass,
+  type Relayout,
+  type Shape,
+  size,
+  UNIFORM_DECL,
+  wgslBroadcastIndex,
+} from "../kernels/op.ts";
 import { OPS } from "../kernels/registry.ts";
 import { foldWorkgroups } from "../kernels/wgsl/workgroups.ts";
 import { type GroupView, isRepeatedSuffix, type LoadMode, loadMode, usesElementIndex, walkGroup } from "./group.ts";
@@ -304,7 +312,8 @@ export interface EwKernel {
 
 /**
  * One kernel computing the root of a fused elementwise group, and writing besides it the values
- * `alsoWrites` (materialised members of its group, of the root's shape: compiler/co_outputs.ts).
+ * `alsoWrites` (materialised members of its group, of the root's shape: compiler/co_outputs.ts)
+ * and, given `transposed`, a transposed copy of the root into its temporary 0 (compiler/relayout.ts).
  */
 export function fusedKernel(
   g: Graph,
@@ -313,6 +322,7 @@ export function fusedKernel(
   storageOf: (id: number) => number,
   scalarIndex: ScalarIndex,
   alsoWrites: number[] = [],
+  transposed?: Relayout,
 ): EwKernel {
   const root = g.nodes[rootId];
   const n = size(root.shape);
@@ -342,10 +352,12 @@ export function fusedKernel(
     ];
   const outs = ["out", ...alsoWrites.map((_, k) => `out${k + 1}`)];
   const stores = [e.value, ...e.alsoValues].flatMap((value, k) => store(outs[k], value, k));
+  if (transposed) stores.push(...transposedStores(transposed, n, vec, e.value));
   const elem = vec ? "vec4<f32>" : "f32";
   const wgsl = [
     ...e.decls,
     ...outs.map((o, k) => `@group(0) @binding(${e.inputs.length + k}) var<storage, read_write> ${o}: array<${elem}>;`),
+    transposed ? `@group(0) @binding(${e.inputs.length + outs.length}) var<storage, read_write> tr: array<f32>;` : "",
     e.scalars.size ? UNIFORM_DECL : "",
     ...e.libs,
     `@compute @workgroup_size(${EW_WORKGROUP})`,
@@ -357,6 +369,7 @@ export function fusedKernel(
   const bindings: Pass["bindings"] = e.inputs.map((_, k) => ({ buf: { kind: "in", i: k }, write: false }));
   bindings.push({ buf: { kind: "out" }, write: true });
   alsoWrites.forEach((_, k) => bindings.push({ buf: { kind: "out", i: k + 1 }, write: true }));
+  if (transposed) bindings.push({ buf: { kind: "tmp", i: 0 }, write: true });
   const label = `fused[${e.ops.join(",")}]` + (root.label ? ` @ ${root.label}` : "");
   return {
     pass: {
@@ -370,6 +383,24 @@ export function fusedKernel(
     scalars: e.scalars,
     ops: e.ops,
   };
+}
+
+/**
+ * Stores of the unit's value (element `i`, or the vec4 at `e`) into `tr` at its place in the
+ * [P, Q, Cp] transpose of the kernel's [P, Cc, Q] elements (n of them); the padding columns
+ * Cc…Cp−1 are never written, so the compiler asks for Cp = Cc.
+ */
+function transposedStores(t: Relayout, n: number, vec: boolean, value: string): string[] {
+  const at = (i: string) =>
+    `((${i} / ${t.Cc * t.Q}u) * ${t.Q}u + ${i} % ${t.Q}u) * ${t.Cp}u + (${i} / ${t.Q}u) % ${t.Cc}u`;
+  if (!vec) return [`  tr[${at("i")}] = ${value};`];
+  return [
+    `  let tv = ${value};`,
+    ...[0, 1, 2, 3].map((l) => {
+      const st = `tr[${at(`(e + ${l}u)`)}] = tv.${LANES[l]};`;
+      return n % 4 === 0 ? `  ${st}` : `  if (e + ${l}u < ${n}u) { ${st} }`;
+    }),
+  ];
 }
 
 /**

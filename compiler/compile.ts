@@ -3,7 +3,8 @@
 // result is a plain Program that runtime/executable.ts instantiates. compile() is a chain of
 // passes, each in its own file, each reading only what the earlier ones produced:
 //   liveness → fusion plan → values → in-place updates → leaf buffers → sibling reductions →
-//   values computed by their reader → code generation → repeated passes shared → slots → steps
+//   values computed by their reader → code generation (transposes written by the producer) →
+//   repeated passes shared → slots → steps
 import type { Graph } from "../ir/graph.ts";
 import { DEFAULT_MAX_STORAGE_BUFFERS, type FusionPlan, planFusion } from "./fuse.ts";
 import { leafStorages } from "./leaves.ts";
@@ -68,6 +69,7 @@ export function compile(g: Graph, opts: CompileOptions = {}): Program {
   );
   const lowered = generateKernels(g, plan, scheduled.computeNodes, storageKey, opts, siblings, coOutputs);
   const sharedTemps = shareRepeatedPasses(lowered.kernels, storageKey);
+  lowered.kernels.forEach((k, at) => k.borrowedTemps?.forEach((from, i) => sharedTemps[at].set(i, from)));
   const { intervals, tempValues } = valueIntervals(
     g,
     plan,
