@@ -1,14 +1,15 @@
-// Pass 5c of compile(): elementwise values computed by the kernel that reads them. A value that
-// must have a buffer of its own — the new value of a persistent tensor, such as an optimizer's
-// momentum — but is read by nothing except one elementwise kernel of its own shape (the
-// parameter update w − lr·m) is evaluated inside that kernel, which writes it as a second output:
-// one dispatch instead of two, and the value is not read back. Each element is computed by the
-// same expressions in the same order as by its own kernel, so results do not change bit for bit.
-// The value moves to the reader's place in the schedule, so it joins only when nothing scheduled
-// in between writes what it reads or reads what it writes, and the reader must stay within the
-// device's storage buffers.
+// Pass 5c of compile(): elementwise values computed by another elementwise kernel of their shape,
+// which writes them as further outputs. A value that must have a buffer of its own — the new
+// value of a persistent tensor, such as an optimizer's momentum — but is read by nothing except
+// one such kernel (the parameter update w − lr·m) is evaluated inside it: one dispatch instead of
+// two, and the value is not read back. Then parameter updates that nothing in the step reads are
+// computed by a later update of the same shape (the BatchNorm weights of one width: one kernel
+// instead of five). Each element is computed by the same expressions in the same order as by its
+// own kernel, so results do not change bit for bit. A value moves to the kernel's place in the
+// schedule, so it joins only when nothing scheduled in between writes what it reads or reads what
+// it writes, and the kernel must stay within the device's storage buffers.
 import type { Graph } from "../ir/graph.ts";
-import { sameShape } from "../kernels/op.ts";
+import { sameShape, UNIFORM_BINDING } from "../kernels/op.ts";
 import { OPS } from "../kernels/registry.ts";
 import { type FusionPlan, kernelReads } from "./fusion_plan.ts";
 import { walkGroup } from "./group.ts";
@@ -18,9 +19,12 @@ import { liveConsumers } from "./liveness.ts";
 export const MAX_CO_OUTPUTS = 2;
 
 /**
- * Decides which materialised elementwise values their only reading kernel computes; records them
- * in `plan.computedBy` and returns reader → those values, in schedule order. `absorbed`: nodes
- * another pass already computes elsewhere (sibling reductions' members and epilogues).
+ * Decides which materialised elementwise values another elementwise kernel computes: each value
+ * read only by one kernel of its shape (a momentum, by its parameter's update), then updates that
+ * nothing in the step reads, by a later update of the same shape (BatchNorm weights of one width).
+ * Records them in `plan.computedBy` / `plan.computes` and returns kernel → the values it also
+ * writes, in order. `absorbed`: nodes another pass already computes elsewhere (sibling
+ * reductions' members and epilogues).
  */
 export function planCoOutputs(
   g: Graph,
@@ -33,27 +37,55 @@ export function planCoOutputs(
 ): Map<number, number[]> {
   const pos = new Map(computeNodes.map((id, at) => [id, at]));
   const consumers = liveConsumers(g, live);
+  // a copy is a snapshot, taken where it stands
   const isEwKernel = (id: number) =>
-    OPS[g.nodes[id].op].kind === "elementwise" && plan.materialized.has(id) && !absorbed.has(id) && pos.has(id);
+    OPS[g.nodes[id].op].kind === "elementwise" && plan.materialized.has(id) && !absorbed.has(id) && pos.has(id) &&
+    !plan.uniformValue.has(id) && g.nodes[id].op !== "copy";
   const coOutputs = new Map<number, number[]>();
   const taken = new Set<number>();
+  // storage bindings below the step uniform's
+  const binds = Math.min(maxStorageBuffers, UNIFORM_BINDING);
+  /** Has kernel `k` compute `x` (and what x's kernel computed) when its bindings allow and nothing in between interferes. */
+  const join = (x: number, k: number): boolean => {
+    const moved = [x, ...coOutputs.get(x) ?? []];
+    const between = computeNodes.slice(pos.get(x)! + 1, pos.get(k)!);
+    if (!undisturbed(g, plan, x, moved, between, storageKey)) return false;
+    // k's bindings: what both read, its output and every value it writes
+    const outs = [k, ...coOutputs.get(k) ?? [], ...moved].map(storageKey);
+    const reads = new Set([...kernelReads(g, plan, k), ...walkGroup(g, x, plan).loads].map(storageKey));
+    for (const s of outs) reads.delete(s);
+    if (reads.size + outs.length > binds) return false;
+    coOutputs.set(k, [...coOutputs.get(k) ?? [], ...moved]);
+    coOutputs.delete(x);
+    for (const m of moved) {
+      taken.add(m);
+      plan.computedBy.set(m, k);
+    }
+    plan.computes.set(k, coOutputs.get(k)!);
+    plan.computes.delete(x);
+    return true;
+  };
+
   for (const x of computeNodes) {
-    // a copy is a snapshot, taken where it stands
-    if (!isEwKernel(x) || plan.uniformValue.has(x) || coOutputs.has(x) || g.nodes[x].op === "copy") continue;
+    if (!isEwKernel(x) || coOutputs.has(x)) continue;
     const reader = onlyReader(g, plan, consumers[x]);
     if (reader === undefined || !isEwKernel(reader) || taken.has(reader) || pos.get(reader)! <= pos.get(x)!) continue;
     if (!sameShape(g.nodes[x].shape, g.nodes[reader].shape)) continue;
-    const co = coOutputs.get(reader) ?? [];
-    if (co.length >= MAX_CO_OUTPUTS) continue;
-    if (!undisturbed(g, plan, x, computeNodes.slice(pos.get(x)! + 1, pos.get(reader)!), storageKey)) continue;
-    // the reader's bindings: what both read, its output and every value it writes
-    const outs = [reader, ...co, x].map(storageKey);
-    const reads = new Set([...kernelReads(g, plan, reader), ...walkGroup(g, x, plan).loads].map(storageKey));
-    for (const s of outs) reads.delete(s);
-    if (reads.size + outs.length > maxStorageBuffers) continue;
-    coOutputs.set(reader, [...co, x]);
-    taken.add(x);
-    plan.computedBy.set(x, reader);
+    if ((coOutputs.get(reader) ?? []).length >= MAX_CO_OUTPUTS) continue;
+    join(x, reader);
+  }
+
+  // updates nothing reads, by shape, latest first: each joins the latest kernel that can take it
+  const updates = new Set(g.updates.map((u) => u.value));
+  const byShape = new Map<string, number[]>();
+  for (const x of computeNodes) {
+    if (!updates.has(x) || !isEwKernel(x) || taken.has(x) || consumers[x].length) continue;
+    const key = JSON.stringify(g.nodes[x].shape);
+    byShape.set(key, [...byShape.get(key) ?? [], x]);
+  }
+  for (const xs of byShape.values()) {
+    let k = xs[xs.length - 1];
+    for (let j = xs.length - 2; j >= 0; j--) if (!join(xs[j], k)) k = xs[j];
   }
   return coOutputs;
 }
@@ -68,18 +100,19 @@ function onlyReader(g: Graph, plan: FusionPlan, cs: number[]): number | undefine
   return kernels.size === 1 ? [...kernels][0] : undefined;
 }
 
-/** Nothing in `between` writes a buffer value `x` reads, or reads the buffer `x` writes. */
+/** Nothing in `between` writes a buffer the kernel of `x` reads, or reads a buffer it writes (`writes`). */
 function undisturbed(
   g: Graph,
   plan: FusionPlan,
   x: number,
+  writes: number[],
   between: number[],
   storageKey: (id: number) => number,
 ): boolean {
   const reads = new Set(walkGroup(g, x, plan).loads.map((l) => storageKey(baseOf(g, l))));
-  const writes = storageKey(x);
+  const written = new Set(writes.map(storageKey));
   return between.every((k) =>
-    !reads.has(storageKey(k)) && !kernelReads(g, plan, k).some((r) => storageKey(baseOf(g, r)) === writes)
+    !reads.has(storageKey(k)) && !kernelReads(g, plan, k).some((r) => written.has(storageKey(baseOf(g, r))))
   );
 }
 

@@ -19,6 +19,8 @@ export interface FusionPlan extends GroupView {
   why: Map<number, string>;
   /** materialised elementwise node → the elementwise kernel that computes and writes it (compiler/co_outputs.ts) */
   computedBy: Map<number, number>;
+  /** elementwise kernel → the materialised nodes it also computes and writes (the inverse of computedBy) */
+  computes: Map<number, number[]>;
 }
 
 /** Materialised nodes read by the kernel of node `k` (an elementwise root, a reduction, any kernel). */

@@ -13,6 +13,8 @@ export interface GroupView {
   uniformValue: ReadonlySet<number>;
   /** materialised nodes evaluated (and written) by the kernel of another node, not loaded there */
   computedBy?: ReadonlyMap<number, number>;
+  /** the inverse: node → the materialised nodes its kernel also evaluates and writes */
+  computes?: ReadonlyMap<number, number[]>;
 }
 
 export interface Group {
@@ -26,7 +28,8 @@ export interface Group {
 
 /**
  * The group a kernel evaluating `top` computes (`top` itself is a member even if materialised, and
- * so is a materialised node that `top`'s kernel computes: plan.computedBy).
+ * so are the materialised nodes that `top`'s kernel also computes, plan.computes, with the members
+ * of their own groups, whether `top` reads them or not).
  */
 export function walkGroup(g: Graph, top: number, plan: GroupView): Group {
   const members: number[] = [], uniforms: number[] = [], loads: number[] = [];
@@ -45,6 +48,7 @@ export function walkGroup(g: Graph, top: number, plan: GroupView): Group {
     }
   };
   visit(top, true);
+  for (const x of plan.computes?.get(top) ?? []) visit(x, true);
   return { members, uniforms, loads };
 }
 

@@ -6,7 +6,7 @@
 // the convolution then reads (memory.ts keeps it alive until there), and the pass is dropped.
 // Only transposes without padding columns qualify: the producer writes each element once.
 import type { Graph } from "../ir/graph.ts";
-import { type Lowering, type Pass, type Relayout, size } from "../kernels/op.ts";
+import { type Lowering, type Pass, type Relayout, size, UNIFORM_BINDING } from "../kernels/op.ts";
 
 /** For a kernel: its temporary i is the temporary `temp` of the earlier kernel `kernel`. */
 export type BorrowedTemps = Map<number, { kernel: number; temp: number }>;
@@ -35,7 +35,8 @@ export function moveRelayouts(
     if (at === undefined || size(g.nodes[src].shape) !== t.P * t.Cc * t.Q) return true;
     const k = kernels[at], dst = p.bindings.find((b) => b.write)!.buf;
     if (dst.kind !== "tmp" || writersOf(dst.i) !== 1 || k.temps.length || k.passes.length !== 1) return true;
-    if (k.passes[0].bindings.length + 1 > maxStorageBuffers) return true;
+    // storage bindings stay below the step uniform's
+    if (k.passes[0].bindings.length + 1 > Math.min(maxStorageBuffers, UNIFORM_BINDING)) return true;
     k.passes = [rewrite(src, t)];
     k.temps = [t.P * t.Q * t.Cp];
     borrowed.set(dst.i, { kernel: at, temp: 0 });
