@@ -15,7 +15,7 @@ import { type FusionPlan, kernelReads } from "./fusion_plan.ts";
 import { walkGroup } from "./group.ts";
 import { liveConsumers } from "./liveness.ts";
 
-/** at most this many values computed by one reader (each binds one more output) */
+/** at most this many values a kernel computes for itself because only it reads them (first phase) */
 export const MAX_CO_OUTPUTS = 2;
 
 /**
