@@ -7,7 +7,8 @@ import { presets } from "../dsl/presets.ts";
 import type { Gpu } from "../runtime/device.ts";
 import { benchStep, type StepBench } from "./step.ts";
 
-export function cnnBtStep(gpu: Gpu, o: { batch?: number; channels?: number[] } = {}): Promise<StepBench> {
+/** The bench's small-CNN Barlow Twins step: its spec and image shape. */
+export function cnnBtSpec(o: { batch?: number; channels?: number[] } = {}) {
   const batch = o.batch ?? 256, side = 28;
   const spec = presets.barlowTwins({
     batch,
@@ -15,6 +16,11 @@ export function cnnBtStep(gpu: Gpu, o: { batch?: number; channels?: number[] } =
     proj: [1024, 1024],
     encoder: cnn(o.channels ?? [32, 64, 128]),
   });
+  return { spec, image: { c: 1, h: side, w: side } };
+}
+
+export function cnnBtStep(gpu: Gpu, o: { batch?: number; channels?: number[] } = {}): Promise<StepBench> {
+  const { spec, image } = cnnBtSpec(o);
   // NaN: the convolutions' and matmuls' FLOPs are counted off the graph
-  return benchStep(gpu, spec, { c: 1, h: side, w: side }, NaN);
+  return benchStep(gpu, spec, image, NaN);
 }

@@ -6,7 +6,8 @@ import { presets } from "../dsl/presets.ts";
 import type { Gpu } from "../runtime/device.ts";
 import { benchStep, type StepBench } from "./step.ts";
 
-export function resnetBtStep(gpu: Gpu, o: { batch?: number; width?: number } = {}): Promise<StepBench> {
+/** The bench's ResNet-18 Barlow Twins step: its spec and image shape. */
+export function resnetBtSpec(o: { batch?: number; width?: number } = {}) {
   const batch = o.batch ?? 32, side = 32;
   const spec = presets.barlowTwins({
     batch,
@@ -14,6 +15,11 @@ export function resnetBtStep(gpu: Gpu, o: { batch?: number; width?: number } = {
     proj: [2048, 2048],
     encoder: resnet18({ width: o.width ?? 64, stem: "cifar" }),
   });
+  return { spec, image: { c: 3, h: side, w: side } };
+}
+
+export function resnetBtStep(gpu: Gpu, o: { batch?: number; width?: number } = {}): Promise<StepBench> {
+  const { spec, image } = resnetBtSpec(o);
   // NaN: the convolutions' and matmuls' FLOPs are counted off the graph
-  return benchStep(gpu, spec, { c: 3, h: side, w: side }, NaN);
+  return benchStep(gpu, spec, image, NaN);
 }

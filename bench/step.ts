@@ -64,18 +64,25 @@ export async function benchStep(
   };
 }
 
-export function btStep(gpu: Gpu, o: { batch?: number; encoder?: number[]; proj?: number[] } = {}): Promise<StepBench> {
+/** The bench's MLP Barlow Twins step (the reference shape): its spec and image shape. */
+export function btSpec(o: { batch?: number; encoder?: number[]; proj?: number[] } = {}) {
   const batch = o.batch ?? 256, encoder = o.encoder ?? [1024, 1024], proj = o.proj ?? [2048, 2048];
   const spec = presets.barlowTwins({
     batch,
     proj,
     encoder: mlp(encoder, { bias: true, lastBn: true, lastRelu: true }),
   });
+  return { spec, image: { c: 1, h: 28, w: 28 } };
+}
+
+export function btStep(gpu: Gpu, o: { batch?: number; encoder?: number[]; proj?: number[] } = {}): Promise<StepBench> {
+  const batch = o.batch ?? 256, encoder = o.encoder ?? [1024, 1024], proj = o.proj ?? [2048, 2048];
+  const { spec, image } = btSpec(o);
   // matmul FLOPs of forward + backward for the two views (2·M·N·K each, backward twice)
   const dims = [784, ...encoder, ...proj];
   let layer = 0;
   for (let i = 0; i + 1 < dims.length; i++) layer += dims[i] * dims[i + 1];
   const d = proj[proj.length - 1];
   const gflop = (2 * 3 * 2 * batch * layer + 3 * 2 * batch * d * d) / 1e9;
-  return benchStep(gpu, spec, { c: 1, h: 28, w: 28 }, gflop);
+  return benchStep(gpu, spec, image, gflop);
 }

@@ -1,17 +1,20 @@
 // Pass 6 of compile(): code generation. Every computed value becomes one or more passes: a generated
-// kernel for an elementwise group (compiler/codegen_ew.ts), a reduction computing its input in
+// kernel for an elementwise group (compiler/codegen_ew.ts; with the values it also writes,
+// compiler/co_outputs.ts), a reduction computing its input in
 // its loop (compiler/codegen_reduce.ts), sibling reductions in one kernel (compiler/siblings.ts),
 // else the op's own kernel from the table. Buffers are not
 // placed yet: passes refer to inputs, output and temporaries by position, and the generators
 // only need to tell buffers apart (`storageKey`).
 import type { Graph } from "../ir/graph.ts";
-import { MAX_SCALARS, type Pass } from "../kernels/op.ts";
+import { MAX_SCALARS, type Pass, type Relayout } from "../kernels/op.ts";
 import { REDUCTIONS } from "../kernels/reduce.ts";
 import { OPS } from "../kernels/registry.ts";
 import { fusedKernel } from "./codegen_ew.ts";
 import { fusedReduction, fusedSiblingReductions } from "./codegen_reduce.ts";
 import type { FusionPlan } from "./fusion_plan.ts";
 import type { CompileOptions } from "./program.ts";
+import { type BorrowedTemps, moveRelayouts } from "./relayout.ts";
+import { DEFAULT_MAX_STORAGE_BUFFERS } from "./fuse.ts";
 
 export interface GeneratedKernel {
   node: number;
@@ -24,6 +27,8 @@ export interface GeneratedKernel {
   why: (string | undefined)[];
   /** further nodes the passes write (sibling reductions): output i ≥ 1 is alsoWrites[i − 1] */
   alsoWrites?: number[];
+  /** its temporaries that an earlier kernel writes (compiler/relayout.ts) */
+  borrowedTemps?: BorrowedTemps;
 }
 
 export interface GeneratedKernels {
@@ -46,7 +51,9 @@ export function generateKernels(
   siblings: {
     partners: ReadonlyMap<number, number[]>;
     epilogues: ReadonlyMap<number, number[]>;
+    after?: ReadonlySet<number>;
   } = { partners: new Map(), epilogues: new Map() },
+  coOutputs: ReadonlyMap<number, number[]> = new Map(),
 ): GeneratedKernels {
   const features = opts.features ?? { subgroups: false, f16: false };
   const scalarIndex = new Map<string, number>();
@@ -63,21 +70,26 @@ export function generateKernels(
   };
 
   const kernels: GeneratedKernel[] = [];
-  const absorbed = new Set([...siblings.partners.values(), ...siblings.epilogues.values()].flat());
+  const absorbed = new Set(
+    [...siblings.partners.values(), ...siblings.epilogues.values(), ...coOutputs.values()].flat(),
+  );
   let fusedOps = 0;
+  // the elementwise kernels generated so far: node → index in `kernels`
+  const ewAt = new Map<number, number>();
   for (const id of computeNodes) {
     const n = g.nodes[id];
     const def = OPS[n.op];
     const inShapes = n.inputs.map((i) => g.nodes[i].shape);
     const variant = opts.variant?.(n.op, inShapes, n.attrs);
     if (absorbed.has(id)) {
-      // computed by the kernel of its first sibling, scheduled just before it
+      // computed by the kernel of its first sibling, scheduled just before it, or by its reader
       kernels.push({ node: id, passes: [], ins: [], temps: [], why: [] });
       continue;
     }
     const partners = siblings.partners.get(id), epilogue = siblings.epilogues.get(id);
     if (partners || epilogue) {
-      const f = fusedSiblingReductions(g, [id, ...partners ?? []], plan, storageKey, scalarIdx, variant, epilogue);
+      const members = [id, ...partners ?? []];
+      const f = fusedSiblingReductions(g, members, plan, storageKey, scalarIdx, variant, epilogue, siblings.after);
       fusedOps += f.ops.length;
       const passes = f.lowering.passes;
       kernels.push({
@@ -91,9 +103,18 @@ export function generateKernels(
       continue;
     }
     if (def.kind === "elementwise") {
-      const k = fusedKernel(g, id, plan, storageKey, scalarIdx);
+      const also = coOutputs.get(id);
+      const k = fusedKernel(g, id, plan, storageKey, scalarIdx, also);
+      ewAt.set(id, kernels.length);
       fusedOps += k.ops.length;
-      kernels.push({ node: id, passes: [k.pass], ins: k.inputs, temps: [], why: [plan.why.get(id)] });
+      kernels.push({
+        node: id,
+        passes: [k.pass],
+        ins: k.inputs,
+        temps: [],
+        why: [plan.why.get(id)],
+        ...(also && { alsoWrites: also }),
+      });
       continue;
     }
     if (plan.prologueOf.has(id)) {
@@ -124,8 +145,20 @@ export function generateKernels(
       if (usesUniform.v) p.uniform = true;
       p.label = `${p.label ?? n.op}${n.label ? ` @ ${n.label}` : ""}`;
     }
+    const rewrite = (src: number, t: Relayout) =>
+      fusedKernel(g, src, plan, storageKey, scalarIdx, coOutputs.get(src), t).pass;
+    const borrowedTemps = opts.fuse === false
+      ? new Map()
+      : moveRelayouts(g, id, low, kernels, ewAt, rewrite, opts.maxStorageBuffers ?? DEFAULT_MAX_STORAGE_BUFFERS);
     const why = low.passes.map((_, k) => (!REDUCTIONS.has(n.op) ? undefined : k ? SECOND_PASS : plan.why.get(id)));
-    kernels.push({ node: id, passes: low.passes, ins: n.inputs, temps: low.temps ?? [], why });
+    kernels.push({
+      node: id,
+      passes: low.passes,
+      ins: n.inputs,
+      temps: low.temps ?? [],
+      why,
+      ...(borrowedTemps.size && { borrowedTemps }),
+    });
   }
   return { kernels, scalarIndex, scalarTypes, fusedOps };
 }

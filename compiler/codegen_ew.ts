@@ -12,7 +12,15 @@
 // so does the per-invocation loop around it: a vec4 per access and a 128-byte block per
 // invocation measured about 2× the bandwidth of one f32 per access (bench/elementwise.ts).
 import type { Graph } from "../ir/graph.ts";
-import { type EwCtx, type Pass, type Shape, size, UNIFORM_DECL, wgslBroadcastIndex } from "../kernels/op.ts";
+import {
+  type EwCtx,
+  type Pass,
+  type Relayout,
+  type Shape,
+  size,
+  UNIFORM_DECL,
+  wgslBroadcastIndex,
+} from "../kernels/op.ts";
 import { OPS } from "../kernels/registry.ts";
 import { foldWorkgroups } from "../kernels/wgsl/workgroups.ts";
 import { type GroupView, isRepeatedSuffix, type LoadMode, loadMode, usesElementIndex, walkGroup } from "./group.ts";
@@ -54,6 +62,8 @@ export interface EmittedGroup {
   /** lines computing one unit of the layout; `value` is its f32 or vec4<f32> expression */
   lines: string[];
   value: string;
+  /** the expressions of the further values the kernel writes (GroupEmitOptions.alsoWrites), in order */
+  alsoValues: string[];
   /** node ids bound as inputs, in binding order (deduplicated by storage) */
   inputs: number[];
   scalars: Set<string>;
@@ -89,30 +99,38 @@ export interface GroupEmitOptions {
   scalarIndex: ScalarIndex;
   /** the kernel's output storage: an input sharing it (an in-place update) is read through `out`, not bound twice */
   outStorage?: number;
+  /** further values the kernel writes (compiler/co_outputs.ts), to `out1`, `out2`, …; their storages likewise */
+  alsoWrites?: { id: number; storage: number }[];
   /** the kernel's element shape */
   shape: Shape;
   /** how the caller walks the elements (vec layouts need `vectorizable`) */
   layout: EwLayout;
+  /** materialised nodes read as a single value per invocation from a WGSL expression, not bound */
+  given?: ReadonlyMap<number, string>;
 }
 
 /** Emits the group computing node `top` over elements of `shape`: bindings, then values level by level. */
 export function emitGroup(o: GroupEmitOptions): EmittedGroup {
   const { members, uniforms, loads } = walkGroup(o.g, o.top, o.plan);
   checkLoadsAreF32(o.g, o.top, loads);
-  const { bound, bufOf } = bindInputs(loads, o.storageOf, o.outStorage);
+  const outs = new Map<number, string>((o.alsoWrites ?? []).map((w, k) => [w.storage, `out${k + 1}`]));
+  if (o.outStorage !== undefined) outs.set(o.outStorage, "out");
+  const { bound, bufOf } = bindInputs(loads.filter((l) => !o.given?.has(l)), o.storageOf, outs);
   const ops = opEmitter(o.g, o.scalarIndex);
   const e = newEmission(o, loads);
   hoistUniforms(e, uniforms, ops);
   emitLoads(e, loads, bufOf);
   emitMembers(e, members, ops);
-  const value = e.vec ? `vec4<f32>(${e.lanes.map((l) => argOf(e, o.top, l)).join(", ")})` : argOf(e, o.top, 0);
+  const valueOf = (id: number) =>
+    e.vec ? `vec4<f32>(${e.lanes.map((l) => argOf(e, id, l)).join(", ")})` : argOf(e, id, 0);
   const elem = e.vec ? "vec4<f32>" : "f32";
   return {
     decls: bound.map((_, k) => `@group(0) @binding(${k}) var<storage, read> in${k}: array<${elem}>;`),
     hoisted: e.hoisted,
     invariantNames: e.invariantNames,
     lines: e.lines,
-    value,
+    value: valueOf(o.top),
+    alsoValues: (o.alsoWrites ?? []).map((w) => valueOf(w.id)),
     inputs: bound,
     scalars: ops.scalars,
     libs: ops.libs,
@@ -135,13 +153,13 @@ function checkLoadsAreF32(g: Graph, top: number, loads: number[]): void {
   }
 }
 
-/** One binding per storage read (`in0`, `in1`, … in order; `out` for the output's own storage). */
-function bindInputs(loads: number[], storageOf: (id: number) => number, outStorage: number | undefined) {
+/** One binding per storage read (`in0`, `in1`, … in order; an output's own name for an output's storage). */
+function bindInputs(loads: number[], storageOf: (id: number) => number, outs: ReadonlyMap<number, string>) {
   const bindingOfStorage = new Map<number, string>();
   const bound: number[] = [];
   for (const id of loads) {
     const s = storageOf(id);
-    if (s === outStorage) bindingOfStorage.set(s, "out");
+    if (outs.has(s)) bindingOfStorage.set(s, outs.get(s)!);
     else if (!bindingOfStorage.has(s)) {
       bindingOfStorage.set(s, `in${bound.length}`);
       bound.push(id);
@@ -191,7 +209,9 @@ function newEmission(o: GroupEmitOptions, loads: number[]): Emission {
     o,
     vec,
     lanes: vec ? [0, 1, 2, 3] : [0],
-    loadModes: new Map<number, LoadMode>(loads.map((id) => [id, loadMode(o.shape, o.g.nodes[id].shape)])),
+    loadModes: new Map<number, LoadMode>(
+      loads.map((id) => [id, o.given?.has(id) ? "one" : loadMode(o.shape, o.g.nodes[id].shape)]),
+    ),
     level: new Map<number, Level>(),
     hoisted: [],
     lines: [],
@@ -224,7 +244,12 @@ function emitLoads(e: Emission, loads: number[], bufOf: (id: number) => string):
   for (const id of loads) {
     const inShape = g.nodes[id].shape, buf = bufOf(id);
     const mode = e.loadModes.get(id)!;
-    if (mode === "one") {
+    const given = e.o.given?.get(id);
+    if (given !== undefined) {
+      e.level.set(id, "invariant");
+      e.hoisted.push(`  let a${id} = ${given};`);
+      e.invariantNames.push(`a${id}`);
+    } else if (mode === "one") {
       e.level.set(id, "invariant");
       e.hoisted.push(`  let a${id} = ${buf}[0u]${e.vec ? ".x" : ""};`);
       e.invariantNames.push(`a${id}`);
@@ -285,42 +310,66 @@ export interface EwKernel {
   ops: string[];
 }
 
-/** One kernel computing the root of a fused elementwise group. */
+/**
+ * One kernel computing the root of a fused elementwise group, and writing besides it the values
+ * `alsoWrites` (materialised members of its group, of the root's shape: compiler/co_outputs.ts)
+ * and, given `transposed`, a transposed copy of the root into its temporary 0 (compiler/relayout.ts).
+ */
 export function fusedKernel(
   g: Graph,
   rootId: number,
   plan: GroupView,
   storageOf: (id: number) => number,
   scalarIndex: ScalarIndex,
+  alsoWrites: number[] = [],
+  transposed?: Relayout,
 ): EwKernel {
   const root = g.nodes[rootId];
   const n = size(root.shape);
   const layout = kernelLayout(g, rootId, plan, root.shape);
   const outStorage = storageOf(rootId);
-  const e = emitGroup({ g, top: rootId, plan, storageOf, scalarIndex, outStorage, shape: root.shape, layout });
+  const e = emitGroup({
+    g,
+    top: rootId,
+    plan,
+    storageOf,
+    scalarIndex,
+    outStorage,
+    alsoWrites: alsoWrites.map((id) => ({ id, storage: storageOf(id) })),
+    shape: root.shape,
+    layout,
+  });
   const { walk, threads } = LAYOUT_CODE[layout.kind](n, layout.kind === "rows" ? layout.period : 0);
   const vec = layout.kind !== "scalar";
   // a partial last vec4 keeps whatever is past element n (buffers are padded to 16 bytes)
   const units = Math.ceil(n / 4);
-  const store = !vec ? [`  out[i] = ${e.value};`] : n % 4 === 0 ? [`  out[v] = ${e.value};`] : [
-    `  let r = ${e.value};`,
-    `  if (v < ${units - 1}u) { out[v] = r; } else {`,
-    `    out[v] = select(out[v], r, vec4<bool>(true, ${n % 4 > 1}, ${n % 4 > 2}, false));`,
-    `  }`,
-  ];
+  const store = (buf: string, value: string, k: number) =>
+    !vec ? [`  ${buf}[i] = ${value};`] : n % 4 === 0 ? [`  ${buf}[v] = ${value};`] : [
+      `  let r${k} = ${value};`,
+      `  if (v < ${units - 1}u) { ${buf}[v] = r${k}; } else {`,
+      `    ${buf}[v] = select(${buf}[v], r${k}, vec4<bool>(true, ${n % 4 > 1}, ${n % 4 > 2}, false));`,
+      `  }`,
+    ];
+  const outs = ["out", ...alsoWrites.map((_, k) => `out${k + 1}`)];
+  const stores = [e.value, ...e.alsoValues].flatMap((value, k) => store(outs[k], value, k));
+  if (transposed) stores.push(...transposedStores(transposed, n, vec, e.value));
+  const elem = vec ? "vec4<f32>" : "f32";
   const wgsl = [
     ...e.decls,
-    `@group(0) @binding(${e.inputs.length}) var<storage, read_write> out: array<${vec ? "vec4<f32>" : "f32"}>;`,
+    ...outs.map((o, k) => `@group(0) @binding(${e.inputs.length + k}) var<storage, read_write> ${o}: array<${elem}>;`),
+    transposed ? `@group(0) @binding(${e.inputs.length + outs.length}) var<storage, read_write> tr: array<f32>;` : "",
     e.scalars.size ? UNIFORM_DECL : "",
     ...e.libs,
     `@compute @workgroup_size(${EW_WORKGROUP})`,
     `fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3<u32>) {`,
     `  let t = (wid.x + wid.y * nwg.x) * ${EW_WORKGROUP}u + lid;`,
-    ...walk(e.hoisted, [...e.lines, ...store]),
+    ...walk(e.hoisted, [...e.lines, ...stores]),
     `}`,
   ].join("\n");
   const bindings: Pass["bindings"] = e.inputs.map((_, k) => ({ buf: { kind: "in", i: k }, write: false }));
   bindings.push({ buf: { kind: "out" }, write: true });
+  alsoWrites.forEach((_, k) => bindings.push({ buf: { kind: "out", i: k + 1 }, write: true }));
+  if (transposed) bindings.push({ buf: { kind: "tmp", i: 0 }, write: true });
   const label = `fused[${e.ops.join(",")}]` + (root.label ? ` @ ${root.label}` : "");
   return {
     pass: {
@@ -334,6 +383,24 @@ export function fusedKernel(
     scalars: e.scalars,
     ops: e.ops,
   };
+}
+
+/**
+ * Stores of the unit's value (element `i`, or the vec4 at `e`) into `tr` at its place in the
+ * [P, Q, Cp] transpose of the kernel's [P, Cc, Q] elements (n of them); the padding columns
+ * Cc…Cp−1 are never written, so the compiler asks for Cp = Cc.
+ */
+function transposedStores(t: Relayout, n: number, vec: boolean, value: string): string[] {
+  const at = (i: string) =>
+    `((${i} / ${t.Cc * t.Q}u) * ${t.Q}u + ${i} % ${t.Q}u) * ${t.Cp}u + (${i} / ${t.Q}u) % ${t.Cc}u`;
+  if (!vec) return [`  tr[${at("i")}] = ${value};`];
+  return [
+    `  let tv = ${value};`,
+    ...[0, 1, 2, 3].map((l) => {
+      const st = `tr[${at(`(e + ${l}u)`)}] = tv.${LANES[l]};`;
+      return n % 4 === 0 ? `  ${st}` : `  if (e + ${l}u < ${n}u) { ${st} }`;
+    }),
+  ];
 }
 
 /**

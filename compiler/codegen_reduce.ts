@@ -15,6 +15,7 @@ import {
   reduceSplit,
   type ReductionEpilogue,
   reductionLowering,
+  siblingOutput,
   type SiblingReduction,
   siblingReductionLowering,
 } from "../kernels/reduce.ts";
@@ -93,6 +94,7 @@ export function fusedSiblingReductions(
   scalarIndex: ScalarIndex,
   variant?: string,
   epilogueIds: number[] = [],
+  after: ReadonlySet<number> = new Set(),
 ): { lowering: Lowering; inputs: number[]; ops: string[] } {
   const { rp, p } = reductionLayout(g, ids[0], plan, variant);
   const vec = rp.vec !== "none";
@@ -116,15 +118,23 @@ export function fusedSiblingReductions(
       return { kind, count, load: (off: string) => `in${b}[${off}]` };
     }
     const layout = { kind: vec ? "vec" : "scalar" } as const;
-    const e = emitGroup({ g, top: src.id, plan, storageOf, scalarIndex, shape: src.shape, layout });
+    // a member folded after the others reads their outputs at its own output index
+    const given = new Map(
+      after.has(id) ? ids.flatMap((m, jm) => (after.has(m) ? [] : [[m, `${siblingOutput(jm, ids.length)}[o]`]])) : [],
+    ) as Map<number, string>;
+    const e = emitGroup({ g, top: src.id, plan, storageOf, scalarIndex, shape: src.shape, layout, given });
     const to = e.inputs.map(bind);
     const rebind = (t: string) => t.replace(/\bin(\d+)\b/g, (_, k) => `in${to[Number(k)]}`);
+    const own: string[] = [];
     for (const line of e.hoisted.map(rebind)) {
       // the same node hoisted by two members is the same line; anything else would be a clash
       const name = line.match(/let (\w+) =/)?.[1] ?? line;
       if (setup.has(name) && setup.get(name) !== line) {
         throw new Error(`compile bug: sibling reductions redefine ${name}`);
       }
+      if (setup.has(name)) continue;
+      // a later member's values come after the earlier members' folds (they may read them)
+      if (after.has(id)) own.push(line);
       setup.set(name, line);
     }
     e.libs.forEach((l) => libs.add(l));
@@ -139,8 +149,14 @@ export function fusedSiblingReductions(
       `  return ${e.value};`,
       `}`,
     );
-    return { kind, count, load: (off: string) => `pro${j}(${off}${args})` };
+    return {
+      kind,
+      count,
+      load: (off: string) => `pro${j}(${off}${args})`,
+      ...(after.has(id) && { after: { setup: own.join("\n") } }),
+    };
   });
+  const laterLines = new Set(outs.flatMap((x) => (x.after ? x.after.setup.split("\n") : [])));
   const decls = [
     ...bound.map((_, k) => `@group(0) @binding(${k}) var<storage, read> in${k}: array<${elem}>;`),
     uniform ? UNIFORM_DECL : "",
@@ -158,7 +174,7 @@ export function fusedSiblingReductions(
     p,
     {
       decls,
-      setup: [...setup.values()].join("\n"),
+      setup: [...setup.values()].filter((l) => !laterLines.has(l)).join("\n"),
       bindings: bound.map((_, j) => ({ buf: { kind: "in", i: j }, write: false })),
       uniform,
       label:

@@ -3,7 +3,8 @@
 // result is a plain Program that runtime/executable.ts instantiates. compile() is a chain of
 // passes, each in its own file, each reading only what the earlier ones produced:
 //   liveness → fusion plan → values → in-place updates → leaf buffers → sibling reductions →
-//   code generation → repeated passes shared → slots → steps
+//   values computed by their reader → code generation (transposes written by the producer) →
+//   repeated passes shared → slots → steps
 import type { Graph } from "../ir/graph.ts";
 import { DEFAULT_MAX_STORAGE_BUFFERS, type FusionPlan, planFusion } from "./fuse.ts";
 import { leafStorages } from "./leaves.ts";
@@ -14,6 +15,7 @@ import { planSlots, valueIntervals } from "./memory.ts";
 import type { CompileOptions, Program, Storage } from "./program.ts";
 import { shareRepeatedPasses } from "./shared_passes.ts";
 import { planSiblingReductions } from "./siblings.ts";
+import { planCoOutputs } from "./co_outputs.ts";
 import { buildSteps } from "./steps.ts";
 import { assignValues } from "./values.ts";
 
@@ -51,10 +53,23 @@ export function compile(g: Graph, opts: CompileOptions = {}): Program {
     (id) => opts.variant?.(g.nodes[id].op, g.nodes[id].inputs.map((i) => g.nodes[i].shape), g.nodes[id].attrs),
     opts.maxStorageBuffers ?? DEFAULT_MAX_STORAGE_BUFFERS,
   );
-  if (opts.siblings === false) [siblings.partners, siblings.epilogues].forEach((m) => m.clear());
+  if (opts.siblings === false) {
+    [siblings.partners, siblings.epilogues].forEach((m) => m.clear());
+    siblings.after.clear();
+  }
   const scheduled = { ...values, computeNodes: opts.siblings === false ? values.computeNodes : siblings.order };
-  const lowered = generateKernels(g, plan, scheduled.computeNodes, storageKey, opts, siblings);
+  const coOutputs = opts.coOutputs === false || opts.fuse === false ? new Map<number, number[]>() : planCoOutputs(
+    g,
+    plan,
+    scheduled.computeNodes,
+    live,
+    opts.siblings === false ? new Set() : siblings.absorbed,
+    storageKey,
+    opts.maxStorageBuffers ?? DEFAULT_MAX_STORAGE_BUFFERS,
+  );
+  const lowered = generateKernels(g, plan, scheduled.computeNodes, storageKey, opts, siblings, coOutputs);
   const sharedTemps = shareRepeatedPasses(lowered.kernels, storageKey);
+  lowered.kernels.forEach((k, at) => k.borrowedTemps?.forEach((from, i) => sharedTemps[at].set(i, from)));
   const { intervals, tempValues } = valueIntervals(
     g,
     plan,

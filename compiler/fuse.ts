@@ -132,7 +132,16 @@ function groupNodes(
 
   const kernelsOf = new Map<number, number[]>();
   for (const [id, k] of groupOf) kernelsOf.set(id, [k]);
-  return { materialized, uniformValue, root: new Map(), kernelsOf, prologueOf, why };
+  return {
+    materialized,
+    uniformValue,
+    root: new Map(),
+    kernelsOf,
+    prologueOf,
+    why,
+    computedBy: new Map(),
+    computes: new Map(),
+  };
 }
 
 /** A reduction reads a materialised input: say which and why (the reason profiles show). */

@@ -17,6 +17,10 @@ export interface FusionPlan extends GroupView {
   prologueOf: Map<number, number>;
   /** why an elementwise node is materialised, or why a reduction computes no prologue */
   why: Map<number, string>;
+  /** materialised elementwise node → the elementwise kernel that computes and writes it (compiler/co_outputs.ts) */
+  computedBy: Map<number, number>;
+  /** elementwise kernel → the materialised nodes it also computes and writes (the inverse of computedBy) */
+  computes: Map<number, number[]>;
 }
 
 /** Materialised nodes read by the kernel of node `k` (an elementwise root, a reduction, any kernel). */

@@ -11,6 +11,10 @@ export interface GroupView {
   materialized: ReadonlySet<number>;
   /** nodes whose value does not depend on the element (consts, step scalars, ops of those) */
   uniformValue: ReadonlySet<number>;
+  /** materialised nodes evaluated (and written) by the kernel of another node, not loaded there */
+  computedBy?: ReadonlyMap<number, number>;
+  /** the inverse: node → the materialised nodes its kernel also evaluates and writes */
+  computes?: ReadonlyMap<number, number[]>;
 }
 
 export interface Group {
@@ -22,7 +26,11 @@ export interface Group {
   loads: number[];
 }
 
-/** The group a kernel evaluating `top` computes (`top` itself is a member even if materialised). */
+/**
+ * The group a kernel evaluating `top` computes (`top` itself is a member even if materialised, and
+ * so are the materialised nodes that `top`'s kernel also computes, plan.computes, with the members
+ * of their own groups, whether `top` reads them or not).
+ */
 export function walkGroup(g: Graph, top: number, plan: GroupView): Group {
   const members: number[] = [], uniforms: number[] = [], loads: number[] = [];
   const seen = new Set<number>();
@@ -32,7 +40,7 @@ export function walkGroup(g: Graph, top: number, plan: GroupView): Group {
     if (plan.uniformValue.has(id)) {
       for (const i of g.nodes[id].inputs) visit(i, false);
       uniforms.push(id);
-    } else if (!isTop && plan.materialized.has(id)) {
+    } else if (!isTop && plan.materialized.has(id) && plan.computedBy?.get(id) !== top) {
       loads.push(id);
     } else {
       for (const i of g.nodes[id].inputs) visit(i, false);
@@ -40,6 +48,7 @@ export function walkGroup(g: Graph, top: number, plan: GroupView): Group {
     }
   };
   visit(top, true);
+  for (const x of plan.computes?.get(top) ?? []) visit(x, true);
   return { members, uniforms, loads };
 }
 

@@ -52,7 +52,9 @@ export function valueIntervals(
     const value = valueOf.get(id)!;
     if (!bound.has(value)) {
       const start = writtenAt.get(id) ?? at;
-      intervals.push({ value, bytes: bytesFor(size(g.nodes[id].shape)), start, end: lastUse.get(value) ?? at });
+      // a value written by a later kernel than its place (compiler/co_outputs.ts) lives at least there
+      const end = Math.max(lastUse.get(value) ?? at, start);
+      intervals.push({ value, bytes: bytesFor(size(g.nodes[id].shape)), start, end });
     }
   });
   let next = values.valueNodes.length;

@@ -17,6 +17,11 @@ export interface CompileOptions {
   maxStorageBuffers?: number;
   /** compute sibling reductions of 4-D maps in one kernel (compiler/siblings.ts; default true) */
   siblings?: boolean;
+  /**
+   * an elementwise kernel also computes and writes values of its shape that only it reads, and
+   * updates of its shape that nothing reads (compiler/co_outputs.ts; default: with `fuse`)
+   */
+  coOutputs?: boolean;
 }
 
 export type StorageKind = "param" | "state" | "input" | "slot";

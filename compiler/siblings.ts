@@ -2,7 +2,9 @@
 // layout — the same input shape, axes, unit layout and split — that do not depend on one
 // another are computed by one kernel (kernels/reduce.ts siblingReductionLowering):
 // BatchNorm2d's backward sums Σg, Σg·x̂, … over [N, H, W] all read the same maps, and one pass
-// (plus one fold) replaces several. Each member still folds its values in the order it would
+// (plus one fold) replaces several. In a single pass (one invocation per output) a member may
+// also read another's output at its own output index: it is folded after it (BatchNorm2d's
+// variance, centred on the mean, in the mean's kernel). Each member still folds its values in the order it would
 // alone, so results do not change. Members are taken only from reductions of 4-D maps (the
 // convolutional path); the kernel is placed where its first member was, so a later member joins
 // only when everything it reads is computed before that point, and the kernel must stay within
@@ -12,7 +14,7 @@
 // momenta) are computed by the pass that writes those outputs, instead of by a dispatch of
 // their own over a few hundred values.
 import type { Graph } from "../ir/graph.ts";
-import { size } from "../kernels/op.ts";
+import { sameShape, size } from "../kernels/op.ts";
 import { reduceAxes } from "../kernels/reduce.ts";
 import { OPS } from "../kernels/registry.ts";
 import { reductionLayout } from "./codegen_reduce.ts";
@@ -30,6 +32,8 @@ export interface SiblingPlan {
   epilogues: Map<number, number[]>;
   /** the members that are not first and the epilogues (computed by their first member's kernel) */
   absorbed: Set<number>;
+  /** members that read other members' outputs, folded after them (single-pass kernels only) */
+  after: Set<number>;
 }
 
 export function planSiblingReductions(
@@ -44,6 +48,7 @@ export function planSiblingReductions(
   const pos = new Map(computeNodes.map((id, at) => [id, at]));
   const partners = new Map<number, number[]>();
   const absorbed = new Set<number>();
+  const after = new Set<number>();
   // open kernels by layout key: their first members
   const open = new Map<string, number[]>();
   for (const id of computeNodes) {
@@ -53,12 +58,21 @@ export function planSiblingReductions(
     const { rp, p } = reductionLayout(g, id, plan, variant);
     const key = JSON.stringify([src, reduceAxes(n.op, src, n.attrs), variant ?? null, rp.vec, p]);
     // a view is computed where its base is
-    const reads = kernelReads(g, plan, id).map((r) => baseOf(g, r));
+    const direct = kernelReads(g, plan, id);
     const lead = (open.get(key) ?? []).find((a) => {
       const members = [a, ...(partners.get(a) ?? [])];
       if (members.length >= MAX_SIBLINGS) return false;
-      // everything this one reads must exist where the kernel runs
-      if (reads.some((r) => pos.has(r) && pos.get(r)! >= pos.get(a)!)) return false;
+      // everything this one reads must exist where the kernel runs, or be an earlier member's
+      // output at this output index, which a single pass folds first (BN's variance reads its mean)
+      const early = members.filter((m) => !after.has(m));
+      const foldedFirst = (r: number) =>
+        p === 1 && rp.vec !== "kept" && early.includes(r) && sameShape(g.nodes[r].shape, g.nodes[id].shape) &&
+        keptDims(g, r);
+      const missing = (r: number) => {
+        const b = baseOf(g, r);
+        return pos.has(b) && pos.get(b)! >= pos.get(a)! && !(b === r && foldedFirst(r));
+      };
+      if (direct.some(missing)) return false;
       const storages = new Set([...members, id].flatMap((m) => kernelReads(g, plan, m).map(storageKey)));
       // pass 1 binds the reads and the partials (or, unsplit, every output)
       return storages.size + (p === 1 ? members.length + 1 : 1) <= maxStorageBuffers;
@@ -69,6 +83,7 @@ export function planSiblingReductions(
     }
     partners.set(lead, [...(partners.get(lead) ?? []), id]);
     absorbed.add(id);
+    if (direct.some((r) => r === lead || partners.get(lead)!.includes(r))) after.add(id);
   }
   const epilogues = new Map<number, number[]>();
   for (const id of computeNodes) {
@@ -91,8 +106,13 @@ export function planSiblingReductions(
   const order = computeNodes.flatMap((id) =>
     absorbed.has(id) ? [] : [id, ...(partners.get(id) ?? []), ...(epilogues.get(id) ?? [])]
   );
-  return { order, partners, epilogues, absorbed };
+  return { order, partners, epilogues, absorbed, after };
 }
+
+/** Is reduction output `r` of the keepdims shape, so an input element's broadcast index is its output index? */
+const keptDims = (g: Graph, r: number) =>
+  (g.nodes[r].op === "sum" || g.nodes[r].op === "mean") && g.nodes[r].attrs.keepdims === true &&
+  g.nodes[r].shape.length === g.nodes[g.nodes[r].inputs[0]].shape.length;
 
 const reductionOf4d = (g: Graph, id: number, pinned: ReadonlyMap<number, string>) =>
   (g.nodes[id].op === "sum" || g.nodes[id].op === "mean") && !pinned.has(id) &&

@@ -37,10 +37,12 @@ export const CONV: Record<string, OpDef> = {
       forEachTap(convGeom("conv2d", inShapes[0], inShapes[1], attrs), (xi, wi, yi) => (y[yi] += x[xi] * w[wi]));
       return y;
     },
-    vjp: ({ g, ins: [x, w], attrs }): Tensor[] => [
-      g.op("conv2dGradInput", [w], { ...sp(attrs), inShape: [...x.shape] }),
-      x.op("conv2dGradWeight", [g], { ...sp(attrs), wShape: [...w.shape] }),
-    ],
+    // the weight gradient first: it reads g (or its transposed copy, written by g's kernel:
+    // compiler/relayout.ts) right after g is made, so that copy is gone before dx is allocated
+    vjp: ({ g, ins: [x, w], attrs }): Tensor[] => {
+      const dw = x.op("conv2dGradWeight", [g], { ...sp(attrs), wShape: [...w.shape] });
+      return [g.op("conv2dGradInput", [w], { ...sp(attrs), inShape: [...x.shape] }), dw];
+    },
     kernel: (c) => {
       const geo = convGeom("conv2d", c.inShapes[0], c.inShapes[1], c.attrs), t = gemmTile("conv2d", c);
       return t ? convGemmForward(geo, t, `conv2d ${c.variant}`) : lowerConv2d(geo, c);

@@ -104,6 +104,21 @@ export interface Pass {
   workgroups: [number, number, number];
   /** label shown in errors and profiles */
   label?: string;
+  /**
+   * The pass only transposes input `from`, read as [P, Cc, Q], into the temporary it writes, as
+   * [P, Q, Cp] with columns Cc…Cp−1 zero: the compiler may instead have the kernel computing that
+   * input write the transposed copy too (compiler/relayout.ts) and drop the pass.
+   */
+  relayout?: Relayout;
+}
+
+/** A [P, Cc, Q] → [P, Q, Cp] transpose of a pass's input `from` (see Pass.relayout). */
+export interface Relayout {
+  from: number;
+  P: number;
+  Cc: number;
+  Q: number;
+  Cp: number;
 }
 
 export interface KernelCtx {

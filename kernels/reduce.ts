@@ -290,7 +290,16 @@ export interface SiblingReduction {
   /** reduced elements per output (the divisor of a mean) */
   count: number;
   load(offset: string): string;
+  /**
+   * Folded after the other members are stored (single pass only): its loads may read their
+   * outputs at this invocation's output index (`siblingOutput(j, k)[o]`, BatchNorm's variance
+   * centred on the mean); `setup`: its own lines run before its loop.
+   */
+  after?: { setup: string };
 }
+
+/** WGSL name of output j of a kernel of k sibling reductions (its array, indexed by the output index `o`). */
+export const siblingOutput = (j: number, k: number) => `y${k === 1 ? "" : j}`;
 
 /**
  * Elementwise work on the outputs, done where they are written (after the fold): WGSL lines run
@@ -361,16 +370,25 @@ export function siblingReductionLowering(
   if (p === 1) {
     const g = grid(o);
     const e = epi(nIn + k, true);
-    const wgsl = src.decls + outs.map((_, j) => decl(nIn + j, `y${sfx(j)}`)).join("") + e.decls + g.head +
-      `  let o = i; let b = ${base};\n` + setup + each((j, acc) => `  var ${acc} = ${load(j, "0u")};\n`) +
-      `  for (var r = 1u; r < ${r}u; r++) {${
-        each((j, acc) => `${k === 1 ? "" : "\n   "} ${acc} = ${COMB[outs[j].kind](acc, load(j, "r"))};`)
-      }${k === 1 ? " " : "\n  "}}\n` +
-      each((j, acc) => `  y${sfx(j)}[o] = ${fin(j, h(j, acc))};\n`) + e.lines + `}\n`;
+    // the members folded first, then those reading their outputs (`after`)
+    const stage = (after: boolean) => {
+      const js = outs.flatMap((x, j) => (!!x.after === after ? [j] : []));
+      if (!js.length) return "";
+      const some = (line: (j: number, acc: string) => string) => js.map((j) => line(j, `acc${sfx(j)}`)).join("");
+      return some((j) => outs[j].after ? outs[j].after!.setup + "\n" : "") +
+        some((j, acc) => `  var ${acc} = ${load(j, "0u")};\n`) +
+        `  for (var r = 1u; r < ${r}u; r++) {${
+          some((j, acc) => `${k === 1 ? "" : "\n   "} ${acc} = ${COMB[outs[j].kind](acc, load(j, "r"))};`)
+        }${k === 1 ? " " : "\n  "}}\n` +
+        some((j, acc) => `  ${siblingOutput(j, k)}[o] = ${fin(j, h(j, acc))};\n`);
+    };
+    const wgsl = src.decls + outs.map((_, j) => decl(nIn + j, siblingOutput(j, k))).join("") + e.decls + g.head +
+      `  let o = i; let b = ${base};\n` + setup + stage(false) + stage(true) + e.lines + `}\n`;
     const pass = first(outs.map((_, j) => outRef(j)), g.workgroups, src.label, wgsl);
     pass.bindings.push(...e.bindings);
     return { passes: [epiUniform(pass)] };
   }
+  if (outs.some((x) => x.after)) throw new Error("sibling reductions: a member folded after the others needs one pass");
   const chunk = Math.ceil(r / p), g1 = grid(p * o), g2 = grid(o);
   // when the reduction is innermost, neighbouring threads take neighbouring chunks of one
   // row so a subgroup streams through contiguous memory; otherwise neighbouring outputs

@@ -2,17 +2,19 @@
 // recomputed in each reader when that moves fewer bytes, kept when it does not or when the
 // readers' elements differ; every stand-alone dispatch says why; BatchNorm-shaped graphs give
 // the same numbers as float64 with fewer kernels; short reductions run in one pass; sibling
-// reductions of BatchNorm2d's backward share a kernel without changing a bit; the compiler's
-// modules import each other without cycles.
+// reductions of BatchNorm2d's backward share a kernel without changing a bit, and so does an
+// optimizer's momentum computed by the parameter update that reads it; the compiler's modules
+// import each other without cycles.
 import { evaluate } from "../cpu/reference.ts";
 import { grad } from "../ir/autodiff.ts";
 import { batchNorm } from "../nn/batchnorm.ts";
-import { compile, fusionPlanOf, type Program } from "../compiler/compile.ts";
+import { compile, type CompileOptions, fusionPlanOf, type Program } from "../compiler/compile.ts";
 import { Graph } from "../ir/graph.ts";
 import type { Tensor } from "../ir/tensor.ts";
 import { size } from "../kernels/op.ts";
 import { assertClose, rand } from "./util/check.ts";
-import { runGraphGPU } from "./util/gpu.ts";
+import { getGpu, runGraphGPU } from "./util/gpu.ts";
+import { Executable } from "../runtime/executable.ts";
 
 const N = 37, C = 20;
 
@@ -243,8 +245,9 @@ Deno.test("a kernel that cannot be cut (one op reading too many buffers) does no
   }
 });
 
-Deno.test("BatchNorm2d: its sums over [N, H, W] share kernels with their per-channel epilogues; float64 gradients, bit for bit as apart", async () => {
-  // [8, 4, 32, 32]: 2048 vec4 units per channel, split in two passes; [2, 4, 4, 4]: one pass.
+Deno.test("BatchNorm2d: its sums over [N, H, W] share kernels (the variance after the mean) with their per-channel epilogues; float64 gradients, bit for bit as apart", async () => {
+  // [8, 4, 32, 32]: 2048 vec4 units per channel, split in two passes; [2, 4, 4, 4]: one pass,
+  // where the variance (centred on the mean) is folded after the mean in the mean's kernel.
   // The per-channel factors after the sums (rsqrt(var + ε), the backward's) are epilogues.
   for (const shape of [[8, 4, 32, 32], [2, 4, 4, 4]]) {
     const g = new Graph();
@@ -273,6 +276,12 @@ Deno.test("BatchNorm2d: its sums over [N, H, W] share kernels with their per-cha
         `[${shape}]: ${together.stats.dispatches} dispatches with siblings, ${apart.stats.dispatches} apart`,
       );
     }
+    const statsInOne = together.steps.filter((s) =>
+      s.kind === "dispatch" && s.label.startsWith("siblings[mean, mean∘fused[stopGrad], mean∘fused[sub,square]]")
+    );
+    if (statsInOne.length !== (shape[0] === 2 ? 1 : 0)) {
+      throw new Error(`[${shape}]: ${statsInOne.length} kernels fold the mean and then the variance`);
+    }
     const want = evaluate(g, { leaves, scalars: {} });
     const got = await runGraphGPU(g, leaves), alone = await runGraphGPU(g, leaves, {}, { siblings: false });
     for (const [name, t] of [["dx", dx!], ["dw", dw!], ["db", db!], ...stats] as const) {
@@ -283,3 +292,71 @@ Deno.test("BatchNorm2d: its sums over [N, H, W] share kernels with their per-cha
     }
   }
 });
+
+Deno.test("a momentum's new value is computed and written by the parameter update that reads it, two updates by one kernel; float64 values, bit for bit as apart", async () => {
+  // [37, 21]: 777 elements, a partial last vec4. SGD's momentum (one value written besides the
+  // update) and AdamW's two moments (two), each read by nothing but the update; then the two
+  // updates, read by nothing in the step, in one kernel.
+  const g = new Graph();
+  const w = g.param("w", [N, 21], { kind: "normal", std: 1 }), x = g.input("x", [N, 21]);
+  const m = g.state("m", [N, 21], { kind: "zeros" }), v = g.state("v", [N, 21], { kind: "zeros" });
+  const b = g.param("b", [N, 21], { kind: "normal", std: 1 }), mb = g.state("mb", [N, 21], { kind: "zeros" });
+  const d = x.add(w.mul(0.01));
+  const nm = m.mul(0.9).add(d);
+  g.assign(m, nm);
+  g.assign(w, w.sub(nm.mul(0.1)));
+  const am = mb.mul(0.9).add(x.mul(0.1)), av = v.mul(0.999).add(x.square().mul(0.001));
+  g.assign(mb, am);
+  g.assign(v, av);
+  g.assign(b, b.sub(am.div(av.sqrt().add(1e-8)).mul(0.01)));
+  g.output("loss", w.mul(x).sum());
+  const leaves = leavesOf(g);
+  for (const [name, seed] of [["m", 3], ["v", 4], ["mb", 5]] as const) leaves.set(name, rand(N * 21, seed, 0, 1));
+  const together = compile(g), apart = compile(g, { coOutputs: false });
+  if (together.stats.dispatches !== apart.stats.dispatches - 4) {
+    throw new Error(`${together.stats.dispatches} dispatches with co-outputs, ${apart.stats.dispatches} apart`);
+  }
+  const want = evaluate(g, { leaves, scalars: {} });
+  const got = await runUpdates(g, leaves, {}), alone = await runUpdates(g, leaves, { coOutputs: false });
+  for (const u of g.updates) {
+    const name = g.nodes[u.target].attrs.name as string;
+    assertClose(got.get(name)!, want[u.value], { rtol: 1e-5, atol: 1e-6 }, name);
+    const a = alone.get(name)!, s = got.get(name)!;
+    const differ = a.findIndex((e, i) => !Object.is(e, s[i]));
+    if (differ >= 0) throw new Error(`${name}[${differ}]: ${s[differ]} together, ${a[differ]} apart`);
+  }
+});
+
+Deno.test("a value read by two kernels, or by a kernel of another shape, keeps its own kernel", () => {
+  for (const [mShape, twoReaders] of [[[N, C], true], [[C], false]] as const) {
+    const g = new Graph();
+    const w = g.param("w", [N, C], { kind: "normal", std: 1 }), x = g.input("x", [...mShape]);
+    const m = g.state("m", [...mShape], { kind: "zeros" });
+    const nm = m.mul(0.9).add(x);
+    g.assign(m, nm);
+    // [C]: read by the [N, C] update alone; [N, C]: by the update and a reduction
+    g.assign(w, w.sub(twoReaders ? nm.mul(0.1) : nm));
+    g.output("loss", (twoReaders ? nm.square() : w).sum());
+    const p = compile(g);
+    const own = dispatchesOf(p, nm.id);
+    if (own.length !== 1) throw new Error(`[${mShape}]: the momentum's own kernel: ${own.length} dispatches`);
+  }
+});
+
+/** Runs graph `g` once and reads back every persistent buffer (the updates' new values). */
+async function runUpdates(g: Graph, leaves: Map<string, Float64Array>, opts: CompileOptions) {
+  const gpu = await getGpu();
+  const program = compile(g, { features: { subgroups: gpu.features.subgroups, f16: gpu.features.f16 }, ...opts });
+  const ex = await Executable.create(gpu, program);
+  try {
+    for (const name of [...program.inputs.keys(), ...program.persistent.keys()]) {
+      ex.write(name, Float32Array.from(leaves.get(name)!));
+    }
+    ex.run();
+    const out = new Map<string, Float32Array>();
+    for (const name of program.persistent.keys()) out.set(name, await ex.read(name));
+    return out;
+  } finally {
+    ex.destroy();
+  }
+}

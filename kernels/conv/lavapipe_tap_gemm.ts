@@ -3,7 +3,8 @@
 //
 //   conv2d:           rows = output pixels (n, oh, ow), columns = O, reduction = (c, kh, kw)
 //   conv2dGradInput:  rows = input pixels of one stride phase, columns = C, reduction = (o, taps
-//                     that hit that phase) — one pass per phase, so stride 2 wastes no FMAs
+//                     that hit that phase) — one GEMM per phase, so stride 2 wastes no FMAs,
+//                     and the phases' tiles in one pass
 import type { BufRef, KernelCtx, Lowering, Pass } from "../op.ts";
 import { type ConvGeom, stridePhase } from "./geometry.ts";
 import {
@@ -27,11 +28,10 @@ import {
 } from "./lavapipe_tile.ts";
 
 /**
- * One implicit-GEMM pass where every output row is an image position (n, i, j) and the reduction
+ * One implicit GEMM where every output row is an image position (n, i, j) and the reduction
  * runs over A's channels × a TH×TW grid of taps. Covers conv2d and each phase of its transpose.
  */
 interface TapGemm {
-  label: string;
   /** rows: (n, i, j) with i < RH, j < RW */
   N: number;
   RH: number;
@@ -66,12 +66,15 @@ interface TapGemm {
   oj0: number;
 }
 
-function tapGemmPass(g: TapGemm, v: ConvVariant, a: BufRef, b: BufRef, y: BufRef): Pass {
+/**
+ * The statements computing one tile of `g` (rows, columns) from the tile index `t − first`
+ * (`t`, `lane` and `z` are defined by the kernel around them); and how many tiles there are.
+ */
+function tapGemmTile(g: TapGemm, v: ConvVariant, first: number): { tiles: number; body: string } {
   const m = v.R / v.L, TWD = 4 * v.OV * v.L;
   const rows = g.N * g.RH * g.RW, colT = g.colsPad / TWD, tiles = Math.ceil(rows / v.R) * colT;
-  const tg = tileGrid(tiles, v);
-  let s = gemmDecls(v) + tg.head;
-  s += `  let rt = t / ${u(colT)}; let ct = t % ${u(colT)};\n`;
+  const tile = first ? `(t - ${u(first)})` : "t";
+  let s = `  let rt = ${tile} / ${u(colT)}; let ct = ${tile} % ${u(colT)};\n`;
   for (let j = 0; j < m; j++) {
     s += `  let r${j} = rt * ${u(v.R)} + ${u(j * v.L)} + lane; let ok${j} = r${j} < ${u(rows)};\n` +
       `  let n${j} = r${j} / ${u(g.RH * g.RW)}; let q${j} = r${j} % ${u(g.RH * g.RW)};\n` +
@@ -87,7 +90,7 @@ function tapGemmPass(g: TapGemm, v: ConvVariant, a: BufRef, b: BufRef, y: BufRef
   }
   s += accDecls(v);
   s += `  let bcol = ct * ${u(TWD / 4)} + lane;\n`;
-  s += OPAQUE_ZERO + `  for (var ci = 0u; ci < ${u(g.Cin)} + z; ci++) {\n    let ca = i32(ci * ${u(g.AH * g.AW)});\n`;
+  s += `  for (var ci = 0u; ci < ${u(g.Cin)} + z; ci++) {\n    let ca = i32(ci * ${u(g.AH * g.AW)});\n`;
   s += `    for (var th = 0u; th < ${u(g.TH)}; th++) {\n      for (var tw = 0u; tw < ${u(g.TW)}; tw++) {\n`;
   const ind = "        ";
   s += `${ind}let off = ca + i32(th) * ${i(g.dh * g.AW)} + i32(tw) * ${i(g.dw)};\n`;
@@ -107,10 +110,26 @@ function tapGemmPass(g: TapGemm, v: ConvVariant, a: BufRef, b: BufRef, y: BufRef
     `    let rn = row / ${u(g.RH * g.RW)}; let rq = row % ${u(g.RH * g.RW)};\n` +
     `    let off = rn * ${u(g.cols * g.OH * g.OW)} + (rq / ${u(g.RW)} * ${u(g.oi)} + ${u(g.oi0)}) * ${u(g.OW)} + ` +
     `rq % ${u(g.RW)} * ${u(g.oj)} + ${u(g.oj0)};\n`;
-  s += storeRows(v, row, `ct * ${u(TWD)}`, g.cols, u(g.OH * g.OW)) + "}\n";
+  s += storeRows(v, row, `ct * ${u(TWD)}`, g.cols, u(g.OH * g.OW));
+  return { tiles, body: s };
+}
+
+/**
+ * One pass computing the tiles of every GEMM of `gs` (they write disjoint outputs: the stride
+ * phases of an input gradient) one after another: a tile is one subgroup's workgroup, or one
+ * thread, so the choice of GEMM is uniform wherever subgroup operations need it to be.
+ */
+function tapGemmPass(label: string, gs: TapGemm[], v: ConvVariant, a: BufRef, b: BufRef, y: BufRef): Pass {
+  let first = 0, s = "";
+  gs.forEach((g, k) => {
+    const t = tapGemmTile(g, v, first);
+    first += t.tiles;
+    s += gs.length === 1 ? t.body : `  ${k ? "else " : ""}if (t < ${u(first)}) {\n${t.body}  }\n`;
+  });
+  const tg = tileGrid(first, v);
   return {
-    label: g.label,
-    wgsl: s,
+    label,
+    wgsl: gemmDecls(v) + tg.head + OPAQUE_ZERO + s + "}\n",
     bindings: [{ buf: a, write: false }, { buf: b, write: false }, { buf: y, write: true }],
     workgroups: tg.workgroups,
   };
@@ -124,8 +143,8 @@ export function lowerConv2d(geo: ConvGeom, c: KernelCtx): Lowering {
     passes: [
       padTranspose("conv2d.weights", IN1, TMP0, 1, O, K, Op),
       tapGemmPass(
-        {
-          label: "conv2d",
+        "conv2d",
+        [{
           N,
           RH: Ho,
           RW: Wo,
@@ -154,7 +173,7 @@ export function lowerConv2d(geo: ConvGeom, c: KernelCtx): Lowering {
           oi0: 0,
           oj: 1,
           oj0: 0,
-        },
+        }],
         v,
         IN0,
         TMP0,
@@ -172,48 +191,52 @@ export function lowerConv2d(geo: ConvGeom, c: KernelCtx): Lowering {
 export function lowerConv2dGradInput(geo: ConvGeom, c: KernelCtx): Lowering {
   const { N, C, H, W, O, KH, KW, sh, sw, ph, pw, Ho, Wo } = geo;
   const v = convVariant("conv2dGradInput", c, C), Cp = roundUp(C, 4 * v.OV * v.L);
-  const passes: Pass[] = [padTranspose("conv2dGradInput.weights", IN1, TMP0, O, C, KH * KW, Cp)];
+  const phases: TapGemm[] = [];
   for (let fh = 0; fh < Math.min(sh, H); fh++) {
     for (let fw = 0; fw < Math.min(sw, W); fw++) {
       const a = stridePhase(fh, H, KH, sh, ph), b = stridePhase(fw, W, KW, sw, pw);
-      passes.push(tapGemmPass(
-        {
-          label: `conv2dGradInput[${fh},${fw}]`,
-          N,
-          RH: a.rows,
-          RW: b.rows,
-          Cin: O,
-          AH: Ho,
-          AW: Wo,
-          ai: 1,
-          ai0: a.q,
-          aj: 1,
-          aj0: b.q,
-          TH: a.taps,
-          TW: b.taps,
-          dh: -1,
-          dw: -1,
-          KH,
-          KW,
-          bh0: a.k0,
-          bhs: sh,
-          bw0: b.k0,
-          bws: sw,
-          cols: C,
-          colsPad: Cp,
-          OH: H,
-          OW: W,
-          oi: sh,
-          oi0: fh,
-          oj: sw,
-          oj0: fw,
-        },
-        v,
-        IN0,
-        TMP0,
-        OUT,
-      ));
+      phases.push({
+        N,
+        RH: a.rows,
+        RW: b.rows,
+        Cin: O,
+        AH: Ho,
+        AW: Wo,
+        ai: 1,
+        ai0: a.q,
+        aj: 1,
+        aj0: b.q,
+        TH: a.taps,
+        TW: b.taps,
+        dh: -1,
+        dw: -1,
+        KH,
+        KW,
+        bh0: a.k0,
+        bhs: sh,
+        bw0: b.k0,
+        bws: sw,
+        cols: C,
+        colsPad: Cp,
+        OH: H,
+        OW: W,
+        oi: sh,
+        oi0: fh,
+        oj: sw,
+        oj0: fw,
+      });
     }
   }
+  const passes: Pass[] = [
+    padTranspose("conv2dGradInput.weights", IN1, TMP0, O, C, KH * KW, Cp),
+    tapGemmPass(
+      phases.length > 1 ? `conv2dGradInput[${phases.length} phases]` : "conv2dGradInput",
+      phases,
+      v,
+      IN0,
+      TMP0,
+      OUT,
+    ),
+  ];
   return { temps: [O * KH * KW * Cp], passes };
 }

@@ -157,5 +157,6 @@ export function padTranspose(
     wgsl: storageDecls(["x0"], "y") + g.head + body + "}\n",
     bindings: [{ buf: src, write: false }, { buf: dst, write: true }],
     workgroups: g.workgroups,
+    ...(src.kind === "in" && dst.kind === "tmp" && { relayout: { from: src.i, P, Cc, Q, Cp } }),
   };
 }
