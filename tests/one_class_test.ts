@@ -18,22 +18,9 @@ import { ExportError, torchPlan } from "../export/torch/plan.ts";
 import { spec as simclr } from "../pipelines/simclr.ts";
 import { anomaly, anomalyTable } from "../tools/anomaly.ts";
 import { oneClassRuns, parseOneClassRunsArgs, planOneClassRuns } from "../tools/one_class_runs.ts";
+import { captured } from "./util/captured.ts";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "one_class_test_"));
-
-/** Runs `f` with console.log and console.error captured. */
-async function captured<T>(f: () => Promise<T>): Promise<{ value: T; out: string; err: string }> {
-  const { log, error } = console;
-  const out: string[] = [], err: string[] = [];
-  console.log = (...a: unknown[]) => void out.push(a.join(" "));
-  console.error = (...a: unknown[]) => void err.push(a.join(" "));
-  try {
-    return { value: await f(), out: out.join("\n"), err: err.join("\n") };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
 
 /** Row indices of `labels` equal to c, counted on the host. */
 const rowsOf = (labels: Int32Array, c: number) => Array.from(labels.keys()).filter((i) => labels[i] === c);

@@ -17,6 +17,7 @@ import { runMethod } from "../run/method_run.ts";
 import { MemoryPlanError } from "../step/memory_check.ts";
 import { train } from "../train/trainer.ts";
 import { smallPipeline } from "./util/small_pipeline.ts";
+import { captured } from "./util/captured.ts";
 
 /** SimCLR at test size: 160 synthetic images, batch 16 (10 steps an epoch), a short evaluation. */
 function smallSpec(extra: string[] = [], epochs = 1): Promise<PipelineSpec> {
@@ -28,20 +29,6 @@ function smallSpec(extra: string[] = [], epochs = 1): Promise<PipelineSpec> {
 }
 
 const tmp = () => mkdtempSync(join(tmpdir(), "run_lifecycle_test_"));
-
-/** Runs `f` with console.log and console.error captured. */
-async function captured<T>(f: () => Promise<T>): Promise<{ value: T; out: string; err: string }> {
-  const { log, error } = console;
-  const out: string[] = [], err: string[] = [];
-  console.log = (...a: unknown[]) => void out.push(a.join(" "));
-  console.error = (...a: unknown[]) => void err.push(a.join(" "));
-  try {
-    return { value: await f(), out: out.join("\n"), err: err.join("\n") };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
 
 Deno.test("two runs started at the same moment into one --out: the second is refused (exit 2) naming the holder", async () => {
   const d = tmp();
