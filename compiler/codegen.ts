@@ -42,6 +42,18 @@ export interface GeneratedKernels {
 const SECOND_PASS =
   "second pass: folds the partials of pass 1 (a long reduction into few outputs is split across many threads)";
 
+/** The kernel of a fused reduction: its passes, the second (if any) folding the first's partials. */
+function reductionKernel(node: number, f: ReturnType<typeof fusedReduction>): GeneratedKernel {
+  const passes = f.lowering.passes;
+  return {
+    node,
+    passes,
+    ins: f.inputs,
+    temps: f.lowering.temps ?? [],
+    why: passes.map((_, k) => (k ? SECOND_PASS : undefined)),
+  };
+}
+
 export function generateKernels(
   g: Graph,
   plan: FusionPlan,
@@ -91,15 +103,7 @@ export function generateKernels(
       const members = [id, ...partners ?? []];
       const f = fusedSiblingReductions(g, members, plan, storageKey, scalarIdx, variant, epilogue, siblings.after);
       fusedOps += f.ops.length;
-      const passes = f.lowering.passes;
-      kernels.push({
-        node: id,
-        passes,
-        ins: f.inputs,
-        temps: f.lowering.temps ?? [],
-        why: passes.map((_, k) => (k ? SECOND_PASS : undefined)),
-        alsoWrites: [...partners ?? [], ...epilogue ?? []],
-      });
+      kernels.push({ ...reductionKernel(id, f), alsoWrites: [...partners ?? [], ...epilogue ?? []] });
       continue;
     }
     if (def.kind === "elementwise") {
@@ -120,14 +124,7 @@ export function generateKernels(
     if (plan.prologueOf.has(id)) {
       const f = fusedReduction(g, id, plan, storageKey, scalarIdx, variant);
       fusedOps += f.ops.length;
-      const passes = f.lowering.passes;
-      kernels.push({
-        node: id,
-        passes,
-        ins: f.inputs,
-        temps: f.lowering.temps ?? [],
-        why: passes.map((_, k) => (k ? SECOND_PASS : undefined)),
-      });
+      kernels.push(reductionKernel(id, f));
       continue;
     }
     if (!def.kernel) throw new Error(`compile: op '${n.op}' has no GPU kernel`);
