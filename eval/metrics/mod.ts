@@ -1,6 +1,6 @@
 // Scoring metrics on the host, in float64, with no GPU: AUROC (and the one-class anomaly protocol),
 // retrieval (precision@k, MAP@R), clustering (Hungarian matching, ACC, NMI, ARI), a k-means reference,
-// and mean ± std over seeds.
+// mean ± std over seeds, and whether a difference is larger than that spread (t-tests).
 export { auroc, type BinaryLabels, type OneClassAuroc, oneClassAuroc } from "./auroc.ts";
 export { mapAtR, type MapAtROptions, precisionAtK } from "./retrieval.ts";
 export { type Assignment, hungarian } from "./hungarian.ts";
@@ -34,5 +34,8 @@ export {
   type SeedsSummary,
   seedsSummary,
   seedsTable,
+  spreadCell,
+  tableLines,
   type TableOptions,
 } from "./summary.ts";
+export { pairedTest, regularizedBeta, studentTwoSidedP, type TTest, welchTest } from "./significance.ts";

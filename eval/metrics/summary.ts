@@ -132,19 +132,24 @@ export function seedsTable(
     }
   }
   const num = (v: number) => String(Number(v.toPrecision(digits)));
-  const cell = (s: MetricSummary) => {
-    if (s.values.length < 2 || !(s.std > 0)) return num(s.mean);
-    const decimals = Math.min(20, Math.max(0, 1 - Math.floor(Math.log10(s.std))));
-    return `${s.mean.toFixed(decimals)} ± ${s.std.toFixed(decimals)}`;
-  };
   return tableLines(
     ["metric", "mean ± std", ...seeds.map((s) => `seed ${s}`)],
-    metrics.map((m) => [m, cell(summary[m]), ...summary[m].values.map(num)]),
+    metrics.map((m) => [m, spreadCell(summary[m], digits), ...summary[m].values.map(num)]),
   );
 }
 
+/**
+ * "mean ± std" with the std to two significant digits and the mean to as many decimals; just the
+ * mean, to `digits` significant digits, for a single value or no spread.
+ */
+export function spreadCell(s: MeanStd & { values: ArrayLike<number> }, digits = 4): string {
+  if (s.values.length < 2 || !(s.std > 0)) return String(Number(s.mean.toPrecision(digits)));
+  const decimals = Math.min(20, Math.max(0, 1 - Math.floor(Math.log10(s.std))));
+  return `${s.mean.toFixed(decimals)} ± ${s.std.toFixed(decimals)}`;
+}
+
 /** Markdown lines: the heading row, the rule (first column left-aligned, the rest right), the rows. */
-function tableLines(heading: string[], rows: string[][]): string {
+export function tableLines(heading: string[], rows: string[][]): string {
   const esc = (s: string) => s.replaceAll("|", "\\|");
   const lines = [
     `| ${heading.map(esc).join(" | ")} |`,
