@@ -3,7 +3,8 @@
 // and seconds per BT step, and writes bench/results.json. Run it on an otherwise idle machine.
 // --quick: fewer iterations; --profile: also time the BT step's dispatches one by one and list
 // the kernels that take the most time (each submitted alone, so submit overhead is included),
-// and the ResNet-18 and small-CNN steps' time per kernel family (bench/profile_families.ts).
+// and the ResNet-18 and small-CNN steps' time per kernel family (bench/profile_families.ts) and
+// their convolutions by layer shape (bench/profile_convs.ts).
 // --conv-steps: only the stand-alone convolutions and the two convolutional steps (ResNet-18 and
 // the small CNN) with their figures: seconds per step, dispatches per step, effective GFLOP/s of
 // their convolutions and matmuls.
@@ -15,6 +16,7 @@ import { dispatchChain, fusedChain } from "./elementwise.ts";
 import { MATMUL_CASES, matmulBench } from "./matmul_graph.ts";
 import { dispatchTimes, formatProfile, profileDispatches } from "./profile.ts";
 import { familyProfile, formatFamilies } from "./profile_families.ts";
+import { convShapeProfile, formatConvShapes } from "./profile_convs.ts";
 import type { StepBench } from "./step.ts";
 import { cnnBtStep } from "./cnn_step.ts";
 import { btStep } from "./step.ts";
@@ -116,6 +118,8 @@ async function convStep(key: string, title: string, make: () => Promise<StepBenc
     console.log(`${title}, time per kernel family (${how}; a shared machine makes these noisy: read the shares):`);
     const maxSb = gpu.device.limits.maxStorageBuffersPerShaderStage;
     for (const line of formatFamilies(familyProfile(st.graph, st.executable.program, t.ms, maxSb))) console.log(line);
+    console.log(`${title}, the convolutions by layer shape:`);
+    for (const line of formatConvShapes(convShapeProfile(st.graph, st.executable.program, t.ms))) console.log(line);
   }
   st.destroy();
 }
