@@ -140,7 +140,15 @@ Deno.test("one tuning path from the op table: tuned ops and cache keys (earlier 
   assert.deepEqual(variantCandidates("matmul", "llvmpipe", f, "f16-exact"), [...f16, ...f32]);
   assert.ok(f16.length > 0 && f16.every((n) => !f32.includes(n)), JSON.stringify(f16));
   // conv candidates name the op's own lowering "default"
-  assert.deepEqual(variantCandidates("conv2d", "llvmpipe", f), ["default", "sg16x1", "sg8x2", "t16x1", "t4x4"]);
+  assert.deepEqual(variantCandidates("conv2d", "llvmpipe", f), [
+    "default",
+    "sg16x1",
+    "sg8x2",
+    "sg16x1c",
+    "sg32x1c",
+    "t16x1",
+    "t4x4",
+  ]);
 });
 
 Deno.test("autotune cache and picker: conv and large reductions by adapter + shape; llvmpipe defaults untuned", async () => {

@@ -130,8 +130,11 @@ const VARIANTS = [
   { name: "sg16x1", opts: { variant: () => "sg16x1" } },
   { name: "sg8x2", opts: { variant: () => "sg8x2" } },
   { name: "sg24x1", opts: { variant: () => "sg24x1" } },
+  // tiles numbered by column block (the stride phases and the batch split renumbered too)
+  { name: "sg16x1c", opts: { variant: () => "sg16x1c" } },
   { name: "no subgroups (t4x4)", opts: { features: NO_SG } },
   { name: "t3x1", opts: { features: NO_SG, variant: () => "t3x1" } },
+  { name: "t3x1c", opts: { features: NO_SG, variant: () => "t3x1c" } },
   // the discrete-GPU implicit GEMMs (kernels/conv/gemm.ts): 8×8 per invocation, and 4×4 below
   { name: "gemm128x128x8t8x8", opts: { variant: () => "gemm128x128x8t8x8" } },
 ];
@@ -163,6 +166,18 @@ Deno.test("conv2d family on the GPU matches float64: every case, default kernel"
 });
 Deno.test("conv2d family on the GPU matches float64: every kernel variant", async () => {
   await gpuCase(CASES[4], VARIANTS.slice(1));
+});
+// tiles numbered by column block only differ from the default order with several blocks of
+// columns (more than 32 output channels for a subgroup tile, more than 4 for t3x1) and of rows
+Deno.test("conv2d family on the GPU matches float64: tiles by column block, several blocks", async () => {
+  const wide: Case = {
+    name: "36→40 3x2 stride [2,1]",
+    x: [2, 36, 5, 6],
+    w: [40, 36, 3, 2],
+    stride: [2, 1],
+    pad: [1, 0],
+  };
+  await gpuCase(wide, VARIANTS.filter((v) => v.name.endsWith("c")));
 });
 // the GPU tiles' index arithmetic (stride phases, empty phases, split reductions with and
 // without a ragged last range) differs per case, so one tile sees them all

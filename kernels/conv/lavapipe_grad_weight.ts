@@ -18,6 +18,7 @@ import {
   roundUp,
   storeRows,
   tileGrid,
+  tileIndex,
   TMP0,
   TMP1,
   u,
@@ -32,13 +33,13 @@ import {
 export function lowerConv2dGradWeight(geo: ConvGeom, c: KernelCtx): Lowering {
   const { N, C, H, W, O, KH, KW, sh, sw, ph, pw, Ho, Wo } = geo;
   const v = convVariant("conv2dGradWeight", c, O), m = v.R / v.L, TWD = 4 * v.OV * v.L, Op = roundUp(O, TWD);
-  const KR = C * KH * KW, colT = Op / TWD, tiles = Math.ceil(KR / v.R) * colT;
+  const KR = C * KH * KW, colT = Op / TWD, rowT = Math.ceil(KR / v.R), tiles = rowT * colT;
   const S = Math.max(1, Math.min(N, Math.floor(SPLIT_TARGET / tiles))), nPer = Math.ceil(N / S);
   const split = Math.ceil(N / nPer);
   const out: BufRef = split > 1 ? TMP1 : OUT;
   const tg = tileGrid(tiles * split, v);
   let s = gemmDecls(v) + tg.head;
-  s += `  let sp = t / ${u(tiles)}; let rt = (t % ${u(tiles)}) / ${u(colT)}; let ct = t % ${u(colT)};\n`;
+  s += `  let sp = t / ${u(tiles)};\n` + tileIndex(v, `(t % ${u(tiles)})`, rowT, colT);
   for (let j = 0; j < m; j++) {
     s += `  let r${j} = rt * ${u(v.R)} + ${u(j * v.L)} + lane; let ok${j} = r${j} < ${u(KR)};\n` +
       `  let kk${j} = r${j} % ${u(KH * KW)};\n` +

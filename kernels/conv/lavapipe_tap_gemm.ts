@@ -23,6 +23,7 @@ import {
   roundUp,
   storeRows,
   tileGrid,
+  tileIndex,
   TMP0,
   u,
 } from "./lavapipe_tile.ts";
@@ -72,9 +73,8 @@ interface TapGemm {
  */
 function tapGemmTile(g: TapGemm, v: ConvVariant, first: number): { tiles: number; body: string } {
   const m = v.R / v.L, TWD = 4 * v.OV * v.L;
-  const rows = g.N * g.RH * g.RW, colT = g.colsPad / TWD, tiles = Math.ceil(rows / v.R) * colT;
-  const tile = first ? `(t - ${u(first)})` : "t";
-  let s = `  let rt = ${tile} / ${u(colT)}; let ct = ${tile} % ${u(colT)};\n`;
+  const rows = g.N * g.RH * g.RW, colT = g.colsPad / TWD, rowT = Math.ceil(rows / v.R), tiles = rowT * colT;
+  let s = tileIndex(v, first ? `(t - ${u(first)})` : "t", rowT, colT);
   for (let j = 0; j < m; j++) {
     s += `  let r${j} = rt * ${u(v.R)} + ${u(j * v.L)} + lane; let ok${j} = r${j} < ${u(rows)};\n` +
       `  let n${j} = r${j} / ${u(g.RH * g.RW)}; let q${j} = r${j} % ${u(g.RH * g.RW)};\n` +

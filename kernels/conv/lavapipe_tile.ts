@@ -11,11 +11,17 @@
 import { grid, storageDecls } from "../layout.ts";
 import { type BufRef, type Pass, ShapeError } from "../op.ts";
 
-/** L lanes share A through subgroupBroadcast (1: no subgroups); each lane holds R rows × OV vec4s. */
+/**
+ * L lanes share A through subgroupBroadcast (1: no subgroups); each lane holds R rows × OV vec4s.
+ * `byColumn`: tiles are numbered column block first, so the cores, which take workgroups in
+ * order, work on the same B columns at once and each block of B is reused from cache by every
+ * row tile; by default a block of rows is reused across the column blocks instead.
+ */
 export interface ConvVariant {
   L: number;
   R: number;
   OV: number;
+  byColumn: boolean;
 }
 
 /**
@@ -29,12 +35,13 @@ export function convVariant(
   cols: number,
 ): ConvVariant {
   if (c.variant !== undefined) {
-    const m = /^(sg|t)(\d+)x(\d+)$/.exec(c.variant);
-    const v = m && { L: m[1] === "sg" ? 8 : 1, R: +m[2], OV: +m[3] };
+    const m = /^(sg|t)(\d+)x(\d+)(c?)$/.exec(c.variant);
+    const v = m && { L: m[1] === "sg" ? 8 : 1, R: +m[2], OV: +m[3], byColumn: m[4] === "c" };
     if (!v || v.R < 1 || v.OV < 1 || v.R % v.L !== 0 || v.R * v.OV > 64) {
       throw new ShapeError(
         op,
-        `unknown kernel variant '${c.variant}' (sg<R>x<OV> with R a multiple of 8, or t<R>x<OV>; R·OV ≤ 64)`,
+        `unknown kernel variant '${c.variant}' (sg<R>x<OV> with R a multiple of 8, or t<R>x<OV>; R·OV ≤ 64; ` +
+          `a trailing c orders the tiles by column block)`,
       );
     }
     if (v.L > 1 && !c.features.subgroups) throw new ShapeError(op, `kernel variant '${c.variant}' needs subgroups`);
@@ -44,9 +51,9 @@ export function convVariant(
   // of the subgroup matmul on the same GEMM; sg8x1 0.6×, sg8x2 0.9×; t4x4 is the best without
   // subgroups at ~0.45×. With ≤ 4 columns (RGB: the stem's dx) a subgroup tile would be ≥ 7/8
   // zero padding; t16x1 (4-column tiles) is then 2.5× faster than sg16x1.
-  if (!c.features.subgroups) return { L: 1, R: 4, OV: 4 };
-  if (cols <= 4) return { L: 1, R: 16, OV: 1 };
-  return { L: 8, R: 16, OV: 1 };
+  if (!c.features.subgroups) return { L: 1, R: 4, OV: 4, byColumn: false };
+  if (cols <= 4) return { L: 1, R: 16, OV: 1, byColumn: false };
+  return { L: 8, R: 16, OV: 1, byColumn: false };
 }
 
 /** WGSL literals: u32, and i32 in parentheses (offsets are often negative) */
@@ -56,6 +63,15 @@ export const roundUp = (n: number, m: number) => Math.ceil(n / m) * m;
 
 export const IN0: BufRef = { kind: "in", i: 0 }, IN1: BufRef = { kind: "in", i: 1 }, OUT: BufRef = { kind: "out" };
 export const TMP0: BufRef = { kind: "tmp", i: 0 }, TMP1: BufRef = { kind: "tmp", i: 1 };
+
+/**
+ * WGSL: `rt` and `ct`, the row and column block of tile number `tile` (an expression) of a grid
+ * of `rowT` × `colT` tiles, in the variant's order.
+ */
+export const tileIndex = (v: ConvVariant, tile: string, rowT: number, colT: number) =>
+  v.byColumn
+    ? `  let rt = ${tile} % ${u(rowT)}; let ct = ${tile} / ${u(rowT)};\n`
+    : `  let rt = ${tile} / ${u(colT)}; let ct = ${tile} % ${u(colT)};\n`;
 
 /** Workgroup grid for `tiles` independent tiles, folded into 2-D past 65535 groups. */
 export function tileGrid(tiles: number, v: ConvVariant) {

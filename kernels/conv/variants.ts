@@ -1,6 +1,6 @@
 // The convolution kernel variants the autotuner chooses among, per kind of adapter, and the
 // untuned pick. Two families: the lavapipe implicit GEMMs (kernels/conv/lavapipe_*.ts; "sg<R>x<OV>",
-// "t<R>x<OV>"; undefined = the op's measured default) and the discrete-GPU tiles named like the
+// "t<R>x<OV>", a trailing "c" for tiles numbered by column block; undefined = the op's measured default) and the discrete-GPU tiles named like the
 // matmul's ("gemm…", kernels/conv/gemm.ts; "-f16" rounds the inputs to half precision) and the
 // tensor-core tiles ("sgmat…", f16 inputs) where the adapter has them. CONV_CHOICE is the
 // three convolution ops' entry for the autotuner (runtime/autotune.ts).
@@ -11,8 +11,11 @@ import { DEFAULT_VARIANT, type VariantChoice } from "../op.ts";
 const GPU_TILES = ["gemm64x64x16t4x4", "gemm128x128x8t8x8", "gemm128x64x8t8x4", "gemm64x128x8t4x8", "gemm32x64x16t4x4"];
 /** the same with inputs rounded to f16 */
 const GPU_TILES_F16 = ["gemm64x64x16t4x4-f16", "gemm128x128x16t8x8-f16"];
-/** lavapipe variants worth timing besides the default */
-const CPU_VARIANTS = ["sg16x1", "sg8x2", "t16x1", "t4x4"];
+/**
+ * lavapipe variants worth timing besides the default; the "c" ones number their tiles by column
+ * block, for the late layers (512 channels on 4×4 maps), whose weights outgrow a core's cache
+ */
+const CPU_VARIANTS = ["sg16x1", "sg8x2", "sg16x1c", "sg32x1c", "t16x1", "t4x4"];
 
 export interface ConvCandidateOptions {
   /** a CPU adapter (lavapipe): its own variants; else the gemm tiles */
