@@ -77,6 +77,29 @@ Deno.test("seeds_compare: --against compares every folder with one, the others n
   if (pairs.join(" ") !== "a→b a→c") throw new Error(`pairs ${pairs}`);
 });
 
+Deno.test("seeds_compare: --paired matches the folders seed by seed, and needs the same seeds", () => {
+  const root = tmp();
+  // seed by seed b − a = 1, 2, 2: mean 5/3, sd 1/√3, t = 5, df 2, p = 1 − 5/√27
+  const a = seedsFolder(root, "a", A), b = seedsFolder(root, "b", [2, 4, 5].map((knn_top1) => ({ knn_top1 })));
+  const o = parseCompareArgs([a, b, "--paired", "--metrics", "knn_top1"]);
+  if (o === "help") throw new Error("help");
+  const folders = o.dirs.map((d, i) => readSeedsFolder(d, o.names[i]));
+  const [c] = compareFolders(folders, o);
+  if (
+    c.test !== "paired" || Math.abs(c.t - 5) > 1e-12 || c.df !== 2 || Math.abs(c.p - (1 - 5 / Math.sqrt(27))) > 1e-12
+  ) {
+    throw new Error(JSON.stringify(c));
+  }
+  if (!compareMarkdown(folders, [c], o).includes("paired t-test by seed (one seed, one initialisation)")) {
+    throw new Error("heading");
+  }
+  const two = readSeedsFolder(seedsFolder(root, "two", A.slice(0, 2), [2]), "two");
+  assertThrows(
+    () => compareFolders([folders[0], two], o),
+    "needs the same finished seeds in both folders",
+  );
+});
+
 Deno.test("seeds_compare: partial summaries are read with their finished seeds and marked", () => {
   const root = tmp();
   const f = readSeedsFolder(seedsFolder(root, "p", A.slice(0, 2), [2]), "p");
@@ -104,11 +127,11 @@ Deno.test("seeds_compare: refusals name the folder or flag, and the command writ
   assertThrows(() => parseCompareArgs([a, one, "--alpha", "1.5"]), "expected a number in (0, 1)");
   const folders = [readSeedsFolder(a, "a"), readSeedsFolder(one, "one")];
   assertThrows(
-    () => compareFolders(folders, { metrics: ["knn_top1"], baseline: false, alpha: 0.05 }),
+    () => compareFolders(folders, { metrics: ["knn_top1"], paired: false, baseline: false, alpha: 0.05 }),
     "has 1 finished seed(s) of 'knn_top1'; a spread needs at least 2",
   );
   assertThrows(
-    () => compareFolders(folders, { metrics: ["linear_top1"], baseline: false, alpha: 0.05 }),
+    () => compareFolders(folders, { metrics: ["linear_top1"], paired: false, baseline: false, alpha: 0.05 }),
     "has no metric 'linear_top1' (it has knn_top1, random_init_knn_top1)",
   );
   const out = join(root, "cmp.md");

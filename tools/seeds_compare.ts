@@ -3,7 +3,9 @@
 // of the λ-free study, runs/<key>), and prints, as Markdown:
 //   - every folder's mean ± std of each metric, over its seeds;
 //   - each pair's difference (or each folder's against --against) with Welch's t-test: the seeds
-//     of two configurations are independent runs, their variances need not be equal;
+//     of two configurations are independent runs, their variances need not be equal; or, with
+//     --paired, the paired test by seed (a seed fixes the encoder's initialisation whatever the
+//     method, so runs of one seed are matched);
 //   - with --baseline, each folder's metric against its own random-init encoder's (random_init_<m>),
 //     paired by seed: the trained encoder and its initialisation come from the same run.
 // A difference is called larger than the spread when its two-sided p-value is below --alpha.
@@ -11,7 +13,7 @@
 // table prints t, the degrees of freedom and p so a reader can apply another bar.
 //
 //   deno run -A tools/seeds_compare.ts DIR DIR… [--metrics knn_top1,linear_top1] [--against DIR]
-//     [--baseline] [--alpha 0.05] [--names a,b,…] [--out FILE.md] [--json FILE.json]
+//     [--paired] [--baseline] [--alpha 0.05] [--names a,b,…] [--out FILE.md] [--json FILE.json]
 import { basename, resolve } from "node:path";
 import { existsSync, readFileSync } from "node:fs";
 import process from "node:process";
@@ -20,12 +22,13 @@ import { meanStd, pairedTest, spreadCell, tableLines, type TTest, welchTest } fr
 import { writeFileAtomic } from "../io/atomic.ts";
 import { runTool, writeJson } from "./feature_tool.ts";
 
-const USAGE = "usage: tools/seeds_compare.ts DIR DIR… [--metrics m1,m2] [--against DIR] [--baseline] " +
+const USAGE = "usage: tools/seeds_compare.ts DIR DIR… [--metrics m1,m2] [--against DIR] [--paired] [--baseline] " +
   "[--alpha 0.05] [--names a,b,…] [--out FILE.md] [--json FILE.json]";
 
 const FLAGS = [
   { name: "metrics", arg: "M1,M2" },
   { name: "against", arg: "DIR" },
+  { name: "paired" },
   { name: "baseline" },
   { name: "alpha", arg: "A" },
   { name: "names", arg: "A,B" },
@@ -42,6 +45,8 @@ export interface CompareArgs {
   metrics: string[];
   /** index into dirs of the reference, or undefined for every pair */
   against?: number;
+  /** folders compared seed by seed (paired t-test) instead of as independent sets (Welch) */
+  paired: boolean;
   baseline: boolean;
   alpha: number;
   out?: string;
@@ -75,6 +80,7 @@ export function parseCompareArgs(argv: string[]): CompareArgs | "help" {
     names,
     metrics: values.has("metrics") ? listValue("--metrics", values.get("metrics")!, (s) => s) : DEFAULT_METRICS,
     against: against === undefined ? undefined : dirs.findIndex((d) => resolve(d) === resolve(against)),
+    paired: values.has("paired"),
     baseline: values.has("baseline"),
     alpha,
     out: values.get("out"),
@@ -82,7 +88,7 @@ export function parseCompareArgs(argv: string[]): CompareArgs | "help" {
   };
 }
 
-/** One metric of a seeds summary: each finished seed's value. */
+/** Each metric of a seeds summary: the finished seeds' values, in the order of the folder's seeds. */
 export type SeedValues = Record<string, number[]>;
 
 export interface SeedsFolder {
@@ -108,13 +114,14 @@ export function readSeedsFolder(dir: string, name: string): SeedsFolder {
   if (!Array.isArray(doc.seeds) || typeof metrics !== "object" || metrics === null || Array.isArray(metrics)) {
     throw new FlagError(path, "is a single run's report, not a --seeds summary (give the folder --seeds wrote)");
   }
+  const notFinished = Array.isArray(doc.not_finished) ? doc.not_finished as number[] : [];
+  const seeds = (doc.seeds as number[]).filter((s) => !notFinished.includes(s));
   const values: SeedValues = {};
   for (const [m, s] of Object.entries(metrics)) {
-    const vs = Object.values(s?.values ?? {});
+    const vs = seeds.map((seed) => s?.values?.[String(seed)]);
     if (vs.every((v) => typeof v === "number" && Number.isFinite(v))) values[m] = vs as number[];
   }
-  const notFinished = Array.isArray(doc.not_finished) ? doc.not_finished as number[] : [];
-  return { name, dir, seeds: (doc.seeds as number[]).filter((s) => !notFinished.includes(s)), notFinished, values };
+  return { name, dir, seeds, notFinished, values };
 }
 
 function metricOf(f: SeedsFolder, m: string): number[] {
@@ -132,19 +139,28 @@ export interface Comparison extends TTest {
   metric: string;
   a: string;
   b: string;
+  /** "between": two folders; "baseline": a folder against its own random-init encoder */
+  kind: "between" | "baseline";
   test: "welch" | "paired";
   /** p < alpha */
   larger: boolean;
 }
 
+/** Folder f's values of metric m by seed; a test needs at least two. */
+function spreadOf(f: SeedsFolder, m: string): number[] {
+  const v = metricOf(f, m);
+  if (v.length < 2) throw new FlagError(f.dir, `has ${v.length} finished seed(s) of '${m}'; a spread needs at least 2`);
+  return v;
+}
+
 /** Every comparison the arguments ask for, in table order. */
 export function compareFolders(
   folders: SeedsFolder[],
-  o: Pick<CompareArgs, "metrics" | "against" | "baseline" | "alpha">,
-) {
+  o: Pick<CompareArgs, "metrics" | "against" | "paired" | "baseline" | "alpha">,
+): Comparison[] {
   const out: Comparison[] = [];
-  const add = (metric: string, a: string, b: string, test: Comparison["test"], r: TTest) =>
-    out.push({ metric, a, b, test, ...r, larger: r.p < o.alpha });
+  const add = (c: Omit<Comparison, keyof TTest | "larger">, r: TTest) =>
+    out.push({ ...c, ...r, larger: r.p < o.alpha });
   const pairs: [SeedsFolder, SeedsFolder][] = [];
   if (o.against !== undefined) {
     const ref = folders[o.against];
@@ -154,26 +170,31 @@ export function compareFolders(
   }
   // every metric of every folder first, so a missing one is named before any test runs
   for (const f of folders) for (const m of o.metrics) metricOf(f, m);
-  for (const m of o.metrics) {
+  if (o.paired) {
     for (const [a, b] of pairs) {
-      const va = metricOf(a, m), vb = metricOf(b, m);
-      if (va.length < 2 || vb.length < 2) {
+      if (a.seeds.join() !== b.seeds.join()) {
         throw new FlagError(
-          va.length < 2 ? a.dir : b.dir,
-          `has ${Math.min(va.length, vb.length)} finished seed(s) of '${m}'; a spread needs at least 2`,
+          "--paired",
+          `needs the same finished seeds in both folders: ${a.dir} has ${a.seeds.join(",")}, ${b.dir} has ` +
+            b.seeds.join(","),
         );
       }
-      add(m, a.name, b.name, "welch", welchTest(va, vb));
+    }
+  }
+  for (const metric of o.metrics) {
+    for (const [a, b] of pairs) {
+      const va = spreadOf(a, metric), vb = spreadOf(b, metric);
+      const test = o.paired ? "paired" : "welch";
+      add({ metric, a: a.name, b: b.name, kind: "between", test }, o.paired ? pairedTest(va, vb) : welchTest(va, vb));
     }
   }
   if (o.baseline) {
-    for (const m of o.metrics) {
+    for (const metric of o.metrics) {
       for (const f of folders) {
-        const base = f.values[`random_init_${m}`];
+        const base = f.values[`random_init_${metric}`];
         if (!base) continue;
-        const v = metricOf(f, m);
-        if (v.length < 2) throw new FlagError(f.dir, `has ${v.length} finished seed(s); a spread needs at least 2`);
-        add(m, `${f.name} random init`, f.name, "paired", pairedTest(base, v));
+        const c = { metric, a: `${f.name} random init`, b: f.name, kind: "baseline" as const, test: "paired" as const };
+        add(c, pairedTest(base, spreadOf(f, metric)));
       }
     }
   }
@@ -199,20 +220,31 @@ export function compareMarkdown(folders: SeedsFolder[], comparisons: Comparison[
       ...shown.map((m) => (f.values[m] ? spreadCell({ ...meanStd(f.values[m]), values: f.values[m] }) : "—")),
     ]),
   ));
-  for (const test of ["welch", "paired"] as const) {
-    const rows = comparisons.filter((c) => c.test === test);
+  const headings = {
+    between: o.paired
+      ? `## Differences B − A, paired t-test by seed (one seed, one initialisation), α = ${o.alpha}`
+      : `## Differences B − A, Welch's t-test (independent seeds), α = ${o.alpha}`,
+    baseline: `## Against the random-init encoder of the same runs, paired t-test by seed, α = ${o.alpha}`,
+  };
+  for (const kind of ["between", "baseline"] as const) {
+    const rows = comparisons.filter((c) => c.kind === kind);
     if (!rows.length) continue;
     lines.push(
       "",
-      test === "welch"
-        ? `## Differences B − A, Welch's t-test (independent seeds), α = ${o.alpha}`
-        : `## Against the random-init encoder of the same runs, paired t-test by seed, α = ${o.alpha}`,
+      headings[kind],
       "",
       tableLines(
         ["metric", "A", "B", "B − A", "t", "df", "p", "larger than the spread"],
-        rows.map((
-          c,
-        ) => [c.metric, c.a, c.b, signed(c.diff), num(c.t, 2), num(c.df, 1), pText(c.p), c.larger ? "yes" : "no"]),
+        rows.map((c) => [
+          c.metric,
+          c.a,
+          c.b,
+          signed(c.diff),
+          num(c.t, 2),
+          num(c.df, 1),
+          pText(c.p),
+          c.larger ? "yes" : "no",
+        ]),
       ),
     );
   }
