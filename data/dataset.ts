@@ -80,6 +80,21 @@ export function take(ds: Dataset, limit?: number): Dataset {
   return { ...ds, n: limit, images: ds.images.subarray(0, limit * per), labels: ds.labels.subarray(0, limit) };
 }
 
+/** `a` then `b` as one dataset (copies); both must have the same image shape and classes. */
+export function concatDatasets(a: Dataset, b: Dataset): Dataset {
+  if (a.c !== b.c || a.h !== b.h || a.w !== b.w || a.classes !== b.classes) {
+    throw new DataError(
+      `${a.name} (${a.c}×${a.h}×${a.w}, ${a.classes} classes) and ${b.name} (${b.c}×${b.h}×${b.w}, ${b.classes} ` +
+        "classes) cannot be joined: the image shapes and the classes must agree",
+    );
+  }
+  const images = new Float32Array(a.images.length + b.images.length);
+  images.set(a.images), images.set(b.images, a.images.length);
+  const labels = new Int32Array(a.n + b.n);
+  labels.set(a.labels), labels.set(b.labels, a.n);
+  return { ...a, name: `${a.name}+${b.name}`, images, labels, n: a.n + b.n };
+}
+
 /** Resolves a user-given limit against what a file holds: undefined means all. */
 export function limitOf(available: number, limit: number | undefined, what: string): number {
   if (limit === undefined) return available;

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import type { Dataset } from "../data/dataset.ts";
+import { concatDatasets, type Dataset } from "../data/dataset.ts";
 import { makeSynthetic } from "../data/synthetic.ts";
 import { checkpointEncoder } from "../eval/checkpoint_encoder.ts";
 import { spaceFeatures, SPACES } from "../eval/feature_spaces.ts";
@@ -259,8 +259,13 @@ Deno.test("tools/cluster.ts: accuracy, NMI and ARI of k-means for three feature 
     [["--k", "25"], /--k: 25 clusters are more than the 24 test images/],
     [["--kk", "3"], /--kk: unknown flag; did you mean --k\?/],
     [["--tol", "1"], /--tol: expected a number in \[0, 1\)/],
-    // the training split is not clustered, so it has no limit to set
-    [["--train-limit", "8"], /--train-limit: unknown flag/],
+    // by default the training split is not clustered, so it has no limit to set
+    [["--train-limit", "8"], /--train-limit: only with --split all/],
+    [["--split", "train"], /--split: expected test or all, got 'train'/],
+    [
+      ["--split", "all", "--train-limit", "8", "--k", "33"],
+      /--k: 33 clusters are more than the 32 training and test images/,
+    ],
   ];
   // a checkpoint that is not there is the user's mistake too
   const missing = await tool("cluster", ["--checkpoint", join(none, "run"), "--out", none]);
@@ -282,6 +287,41 @@ Deno.test("tools/cluster.ts: accuracy, NMI and ARI of k-means for three feature 
     assert.match(e.err, want);
   }
   assert.ok(!existsSync(none));
+});
+
+Deno.test("tools/cluster.ts --split all: the training images, then the test images, clustered together", async () => {
+  const run = await smallRun(), dir = join(tmp(), "cluster-all");
+  const r = await tool("cluster", [
+    ...["--checkpoint", run, "--data", "synthetic", "--split", "all", "--train-limit", "20", "--test-limit", "12"],
+    ...["--restarts", "1", "--out", dir],
+  ]);
+  assert.equal(r.code, 0, r.err);
+  const rep = JSON.parse(readFileSync(join(dir, "report.json"), "utf8"));
+  assert.deepEqual([rep.split, rep.images], ["all", 32]);
+  for (const s of Object.values(rep.spaces) as { clusterSizes: number[] }[]) {
+    assert.equal(s.clusterSizes.reduce((a, b) => a + b, 0), 32);
+  }
+  assert.match(readFileSync(join(dir, "report.md"), "utf8"), /on the 32 training and test images of /);
+});
+
+Deno.test("concatDatasets: images and labels in order; other shapes refused", () => {
+  const ds = (name: string, n: number, c = 1) => ({
+    name,
+    n,
+    c,
+    h: 1,
+    w: 2,
+    classes: 3,
+    images: Float32Array.from({ length: n * c * 2 }, (_, i) => i),
+    labels: Int32Array.from({ length: n }, (_, i) => i % 3),
+  });
+  const j = concatDatasets(ds("a", 2), ds("b", 1));
+  assert.deepEqual([j.name, j.n, Array.from(j.images), Array.from(j.labels)], ["a+b", 3, [0, 1, 2, 3, 0, 1], [
+    0,
+    1,
+    0,
+  ]]);
+  assert.throws(() => concatDatasets(ds("a", 2), ds("b", 1, 3)), /cannot be joined: the image shapes and the classes/);
 });
 
 Deno.test("tools/cluster.ts sheet rows: clusters largest first, members nearest their centre first", () => {
@@ -438,6 +478,8 @@ Deno.test("feature tools' flags: defaults, required flags, bad values named", ()
     seed: 0,
     iters: 300,
     tol: 0,
+    split: "test",
+    trainLimit: undefined,
     testLimit: undefined,
   });
   flagError(() => parseClusterArgs(["--checkpoint", "r"]), /--out: required \(usage: tools\/cluster\.ts/);

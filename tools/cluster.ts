@@ -1,18 +1,21 @@
 // k-means clustering of a run's features (eval/kmeans_gpu.ts, assignment passes on the GPU),
 // scored against the class labels with the clustering papers' three numbers: accuracy under the
 // best one-to-one matching of clusters to classes (Hungarian), NMI and ARI — for the trained
-// encoder, its random initialisation and raw pixels. The clustered images are the test split:
-// held out from training, the same split the other feature tools query with. Features are
+// encoder, its random initialisation and raw pixels. The clustered images are the test split by
+// default: held out from training, the same split the other feature tools query with; --split all
+// clusters the training and test images together, as the deep-clustering papers report
+// Fashion-MNIST (all 70,000 images). Features are
 // L2-normalised first (the cosine geometry the kNN and the other tools use). Writes report.json,
 // a markdown table (report.md) and a contact sheet of the trained features' clusters (clusters.png:
 // one row per cluster, its most central images) into --out.
 //
 //   deno run -A tools/cluster.ts --checkpoint RUN --out DIR [--data NAME] [--k 10] [--restarts 5]
-//     [--seed S] [--iters 300] [--tol 0] [--test-limit N]
+//     [--seed S] [--iters 300] [--tol 0] [--split test|all] [--train-limit N] [--test-limit N]
 import { join } from "node:path";
 import process from "node:process";
 import { mkdirSync } from "node:fs";
-import { FlagError, intValue, realValue, requiredValue, splitArgs } from "../dsl/flags.ts";
+import { choiceValue, FlagError, intValue, realValue, requiredValue, splitArgs } from "../dsl/flags.ts";
+import { concatDatasets } from "../data/dataset.ts";
 import { spaceFeatures, SPACES } from "../eval/feature_spaces.ts";
 import { kmeansGpu } from "../eval/kmeans_gpu.ts";
 import {
@@ -33,7 +36,7 @@ import { neighbourSheet } from "./neighbour_sheet.ts";
 const SHEET_IMAGES = 8;
 
 const USAGE = "usage: tools/cluster.ts --checkpoint RUN --out DIR [--data NAME] [--k 10] [--restarts 5] " +
-  "[--seed S] [--iters 300] [--tol 0] [--test-limit N]";
+  "[--seed S] [--iters 300] [--tol 0] [--split test|all] [--train-limit N] [--test-limit N]";
 
 const FLAGS = [
   { name: "checkpoint", arg: "RUN" },
@@ -44,6 +47,8 @@ const FLAGS = [
   { name: "seed", arg: "S" },
   { name: "iters", arg: "N" },
   { name: "tol", arg: "T" },
+  { name: "split", arg: "test|all" },
+  { name: "train-limit", arg: "N" },
   { name: "test-limit", arg: "N" },
   { name: "help" },
 ];
@@ -58,6 +63,9 @@ export interface ClusterArgs {
   seed: number;
   iters: number;
   tol: number;
+  /** "test": the test split; "all": the training images, then the test images */
+  split: "test" | "all";
+  trainLimit?: number;
   testLimit?: number;
 }
 
@@ -69,6 +77,10 @@ export function parseClusterArgs(args: string[]): ClusterArgs | "help" {
   const tol = v.has("tol") ? realValue("--tol", v.get("tol")!, false) : 0;
   if (tol >= 1) throw new FlagError("--tol", `expected a number in [0, 1), got '${v.get("tol")}'`);
   const seed = int("seed", 0) ?? 0;
+  const which = v.has("split") ? choiceValue("--split", v.get("split")!, ["test", "all"] as const) : "test";
+  if (v.has("train-limit") && which !== "all") {
+    throw new FlagError("--train-limit", "only with --split all: by default the test split alone is clustered");
+  }
   if (seed > 0xffffffff) throw new FlagError("--seed", `expected an integer in [0, 4294967295], got '${seed}'`);
   return {
     checkpoint: required("checkpoint"),
@@ -79,6 +91,8 @@ export function parseClusterArgs(args: string[]): ClusterArgs | "help" {
     seed,
     iters: int("iters", 1) ?? 300,
     tol,
+    split: which,
+    trainLimit: int("train-limit", 1),
     testLimit: int("test-limit", 1),
   };
 }
@@ -95,7 +109,7 @@ export interface SpaceClustering extends ClusteringScores {
 
 export interface ClusterReport {
   data: string;
-  split: "test";
+  split: "test" | "all";
   images: number;
   classes: number;
   k: number;
@@ -132,17 +146,19 @@ export function centralMembers(x: Float32Array, d: number, r: KmeansResult, m: n
 export async function cluster(
   a: ClusterArgs,
 ): Promise<{ report: ClusterReport; sheet: ReturnType<typeof neighbourSheet> }> {
-  // training images are not clustered; load as few as the loader allows
-  const { ck, split } = loadRun(a.checkpoint, a.data, { trainLimit: 1, testLimit: a.testLimit });
-  const { test } = split;
-  const k = a.k ?? test.classes;
-  if (k < 2) throw new FlagError("--k", `the data has ${test.classes} class; give --k ≥ 2`);
-  if (k > test.n) throw new FlagError("--k", `${k} clusters are more than the ${test.n} test images`);
+  // without --split all the training images are not clustered: load as few as the loader allows
+  const trainLimit = a.split === "all" ? a.trainLimit : 1;
+  const { ck, split } = loadRun(a.checkpoint, a.data, { trainLimit, testLimit: a.testLimit });
+  const clustered = a.split === "all" ? concatDatasets(split.train, split.test) : split.test;
+  const what = a.split === "all" ? "training and test images" : "test images";
+  const k = a.k ?? clustered.classes;
+  if (k < 2) throw new FlagError("--k", `the data has ${clustered.classes} class; give --k ≥ 2`);
+  if (k > clustered.n) throw new FlagError("--k", `${k} clusters are more than the ${clustered.n} ${what}`);
   const gpu = await getGpu();
   const spaces: ClusterReport["spaces"] = {};
   let shown: ClusterReport["sheet"] = { clusters: [], images: [] };
   for (const space of SPACES) {
-    const f = await spaceFeatures(gpu, ck, space, test);
+    const f = await spaceFeatures(gpu, ck, space, clustered);
     const t0 = performance.now();
     const x = l2NormalizeRows(f.data, f.n, f.dim);
     const r = await kmeansGpu(x, f.n, f.dim, k, {
@@ -165,12 +181,16 @@ export async function cluster(
     if (space === "trained") shown = centralMembers(x, f.dim, r, SHEET_IMAGES);
   }
   // the first image of a row is the cluster's most central one; the others are framed green when of its class
-  const sheet = neighbourSheet(test, test, shown.images.map(([query, ...rest]) => ({ query, neighbours: rest })));
+  const sheet = neighbourSheet(
+    clustered,
+    clustered,
+    shown.images.map(([query, ...rest]) => ({ query, neighbours: rest })),
+  );
   const report: ClusterReport = {
-    data: test.name,
-    split: "test",
-    images: test.n,
-    classes: test.classes,
+    data: clustered.name,
+    split: a.split,
+    images: clustered.n,
+    classes: clustered.classes,
     k,
     restarts: a.restarts,
     seed: a.seed,
@@ -203,7 +223,7 @@ if (import.meta.main) {
     writePng(join(a.out, "clusters.png"), sheet);
     writeJson(join(a.out, "report.json"), report);
     const title = `k-means (k = ${report.k}, ${report.restarts} restarts, seed ${report.seed}) on the ` +
-      `${report.images} test images of ${report.data}`;
+      `${report.images} ${report.split === "all" ? "training and test" : "test"} images of ${report.data}`;
     writeFileAtomic(join(a.out, "report.md"), `${title}\n\n${table}\n`);
     console.log(table);
     console.log(`wrote ${join(a.out, "report.json")}, report.md and clusters.png`);
