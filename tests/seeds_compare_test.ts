@@ -61,7 +61,10 @@ Deno.test("seeds_compare: Welch between folders and the paired test against rand
   }
   const md = compareMarkdown(folders, cs, o);
   for (
-    const want of ["| a | 0,1,2 | 2.0 ± 1.0 | 1.0 ± 1.0 |", "| knn_top1 | a | b | +3 | 3.67 | 4.0 | 0.021 | yes |"]
+    const want of [
+      "| a | 0,1,2 | 2.0 ± 1.0 | 1.0 ± 1.0 |",
+      "| knn_top1 | a | b | +3 | 3.67 | 4.0 | 0.021 | 0.021 | yes |",
+    ]
   ) {
     if (!md.includes(want)) throw new Error(`markdown lacks '${want}':\n${md}`);
   }

@@ -2,7 +2,7 @@
 // t tail against its closed forms for 1–4 degrees of freedom and the normal limit, the
 // incomplete beta against its closed forms at non-integer parameters, Welch's and the paired test
 // against hand-worked examples, and the exact cases (no spread).
-import { pairedTest, regularizedBeta, studentTwoSidedP, welchTest } from "../eval/metrics/mod.ts";
+import { holmAdjust, pairedTest, regularizedBeta, studentTwoSidedP, welchTest } from "../eval/metrics/mod.ts";
 import { assertThrows } from "./util/assert.ts";
 
 function close(got: number, want: number, tol: number, what: string) {
@@ -81,6 +81,17 @@ Deno.test("t-tests: no spread on either side is decided by the difference alone"
   if (same.p !== 1 || !Number.isNaN(same.t)) throw new Error(`equal constants: ${JSON.stringify(same)}`);
   const apart = welchTest([1, 1, 1], [0.5, 0.5, 0.5]);
   if (apart.p !== 0 || apart.t !== -Infinity) throw new Error(`distinct constants: ${JSON.stringify(apart)}`);
+});
+
+Deno.test("holmAdjust: the step-down products, made monotone, in input order", () => {
+  // sorted 0.005, 0.01, 0.03, 0.04 → ×4, ×3, ×2, ×1 = 0.02, 0.03, 0.06, 0.04 → monotone 0.02, 0.03, 0.06, 0.06
+  const got = holmAdjust([0.01, 0.04, 0.03, 0.005]);
+  [0.03, 0.06, 0.06, 0.02].forEach((want, i) => close(got[i], want, 1e-15, `p ${i}`));
+  // capped at 1; one test is its own family
+  const capped = holmAdjust([0.5, 0.6]);
+  if (capped[0] !== 1 || capped[1] !== 1) throw new Error(`capped: ${capped}`);
+  close(holmAdjust([0.3])[0], 0.3, 0, "one test");
+  assertThrows(() => holmAdjust([0.1, NaN]), "holmAdjust: ps[1] is NaN, not a probability");
 });
 
 Deno.test("t-tests: bad input names the argument", () => {

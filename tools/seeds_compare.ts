@@ -8,7 +8,8 @@
 //     method, so runs of one seed are matched);
 //   - with --baseline, each folder's metric against its own random-init encoder's (random_init_<m>),
 //     paired by seed: the trained encoder and its initialisation come from the same run.
-// A difference is called larger than the spread when its two-sided p-value is below --alpha.
+// A difference is called larger than the spread when its two-sided p-value is below --alpha; each
+// table also gives Holm's adjusted p over its comparisons, for reading many pairs at once.
 // With three seeds a side that takes a difference of about three standard errors or more; the
 // table prints t, the degrees of freedom and p so a reader can apply another bar.
 //
@@ -18,7 +19,7 @@ import { basename, resolve } from "node:path";
 import { existsSync, readFileSync } from "node:fs";
 import process from "node:process";
 import { FlagError, listValue, realValue, splitArgs } from "../dsl/flags.ts";
-import { meanStd, pairedTest, spreadCell, tableLines, type TTest, welchTest } from "../eval/metrics/mod.ts";
+import { holmAdjust, meanStd, pairedTest, spreadCell, tableLines, type TTest, welchTest } from "../eval/metrics/mod.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { runTool, writeJson } from "./feature_tool.ts";
 
@@ -142,6 +143,8 @@ export interface Comparison extends TTest {
   /** "between": two folders; "baseline": a folder against its own random-init encoder */
   kind: "between" | "baseline";
   test: "welch" | "paired";
+  /** p adjusted by Holm's method over the comparisons of the same kind (one table) */
+  pHolm: number;
   /** p < alpha */
   larger: boolean;
 }
@@ -159,8 +162,8 @@ export function compareFolders(
   o: Pick<CompareArgs, "metrics" | "against" | "paired" | "baseline" | "alpha">,
 ): Comparison[] {
   const out: Comparison[] = [];
-  const add = (c: Omit<Comparison, keyof TTest | "larger">, r: TTest) =>
-    out.push({ ...c, ...r, larger: r.p < o.alpha });
+  const add = (c: Omit<Comparison, keyof TTest | "larger" | "pHolm">, r: TTest) =>
+    out.push({ ...c, ...r, pHolm: NaN, larger: r.p < o.alpha });
   const pairs: [SeedsFolder, SeedsFolder][] = [];
   if (o.against !== undefined) {
     const ref = folders[o.against];
@@ -198,6 +201,10 @@ export function compareFolders(
       }
     }
   }
+  for (const kind of ["between", "baseline"]) {
+    const family = out.filter((c) => c.kind === kind);
+    holmAdjust(family.map((c) => c.p)).forEach((p, i) => (family[i].pHolm = p));
+  }
   return out;
 }
 
@@ -234,7 +241,7 @@ export function compareMarkdown(folders: SeedsFolder[], comparisons: Comparison[
       headings[kind],
       "",
       tableLines(
-        ["metric", "A", "B", "B − A", "t", "df", "p", "larger than the spread"],
+        ["metric", "A", "B", "B − A", "t", "df", "p", "p, Holm", "larger than the spread"],
         rows.map((c) => [
           c.metric,
           c.a,
@@ -243,6 +250,7 @@ export function compareMarkdown(folders: SeedsFolder[], comparisons: Comparison[
           num(c.t, 2),
           num(c.df, 1),
           pText(c.p),
+          pText(c.pHolm),
           c.larger ? "yes" : "no",
         ]),
       ),

@@ -38,4 +38,4 @@ export {
   tableLines,
   type TableOptions,
 } from "./summary.ts";
-export { pairedTest, regularizedBeta, studentTwoSidedP, type TTest, welchTest } from "./significance.ts";
+export { holmAdjust, pairedTest, regularizedBeta, studentTwoSidedP, type TTest, welchTest } from "./significance.ts";

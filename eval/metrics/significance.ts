@@ -3,7 +3,9 @@
 // says anything, so the comparison is a t-test, not "the means differ": Welch's test for two
 // configurations run on their own seeds (unequal variances, Welch–Satterthwaite degrees of
 // freedom), and the paired test for two figures of the SAME runs (a trained encoder and its own
-// random initialisation share the seed, so their per-seed differences are what varies).
+// random initialisation share the seed, so their per-seed differences are what varies). Many
+// comparisons at once (every pair of seven methods) make some small p-values by chance: Holm's
+// adjustment says which survive for the family as a whole.
 // Everything in float64 on the host; the t distribution's tail through the regularised
 // incomplete beta function (Lentz's continued fraction), checked against its closed forms.
 import { finite, sameLength } from "./check.ts";
@@ -67,6 +69,26 @@ export function pairedTest(a: ArrayLike<number>, b: ArrayLike<number>): TTest {
   const d = Array.from({ length: a.length }, (_, i) => b[i] - a[i]);
   const md = mean(d);
   return verdict(md, Math.sqrt(variance(d, md) / d.length), d.length - 1);
+}
+
+/**
+ * Holm's step-down adjustment of p-values for a family of m tests: the i-th smallest p times
+ * (m − i + 1), made non-decreasing in that order and capped at 1. An adjusted p below α keeps the
+ * chance of any false "larger than the spread" in the family below α; returned in input order.
+ */
+export function holmAdjust(ps: readonly number[]): number[] {
+  const fn = "holmAdjust";
+  ps.forEach((p, i) => {
+    if (!(p >= 0 && p <= 1)) throw new Error(`${fn}: ps[${i}] is ${p}, not a probability`);
+  });
+  const m = ps.length, order = ps.map((_, i) => i).sort((a, b) => ps[a] - ps[b] || a - b);
+  const out = new Array<number>(m);
+  let running = 0;
+  order.forEach((i, rank) => {
+    running = Math.max(running, Math.min(1, (m - rank) * ps[i]));
+    out[i] = running;
+  });
+  return out;
 }
 
 /** P(|T| ≥ |t|) for Student's t with `df` > 0 degrees of freedom (df need not be an integer). */
