@@ -9,6 +9,7 @@
 // Everything in float64 on the host; the t distribution's tail through the regularised
 // incomplete beta function (Lentz's continued fraction), checked against its closed forms.
 import { finite, sameLength } from "./check.ts";
+import { meanStd } from "./summary.ts";
 
 export interface TTest {
   /** mean(b) − mean(a) */
@@ -22,17 +23,6 @@ export interface TTest {
   /** two-sided p-value (0 when the difference is exact and non-zero; 1 when there is none) */
   p: number;
 }
-
-const mean = (v: ArrayLike<number>) => {
-  let s = 0;
-  for (let i = 0; i < v.length; i++) s += v[i];
-  return s / v.length;
-};
-const variance = (v: ArrayLike<number>, m: number) => {
-  let s = 0;
-  for (let i = 0; i < v.length; i++) s += (v[i] - m) ** 2;
-  return s / (v.length - 1);
-};
 
 function atLeastTwo(fn: string, name: string, v: ArrayLike<number>) {
   if (v.length < 2) throw new Error(`${fn}: ${name} has ${v.length} value(s); a spread needs at least 2 seeds`);
@@ -51,13 +41,13 @@ export function welchTest(a: ArrayLike<number>, b: ArrayLike<number>): TTest {
   const fn = "welchTest";
   atLeastTwo(fn, "a", a);
   atLeastTwo(fn, "b", b);
-  const ma = mean(a), mb = mean(b);
-  const qa = variance(a, ma) / a.length, qb = variance(b, mb) / b.length;
+  const sa = meanStd(a), sb = meanStd(b);
+  const qa = sa.std ** 2 / a.length, qb = sb.std ** 2 / b.length;
   const se = Math.sqrt(qa + qb);
   const df = se === 0
     ? a.length + b.length - 2
     : (qa + qb) ** 2 / (qa ** 2 / (a.length - 1) + qb ** 2 / (b.length - 1));
-  return verdict(mb - ma, se, df);
+  return verdict(sb.mean - sa.mean, se, df);
 }
 
 /** The paired t-test of b − a, value i of each from the same run (the same seed). */
@@ -66,9 +56,8 @@ export function pairedTest(a: ArrayLike<number>, b: ArrayLike<number>): TTest {
   sameLength(fn, "a", a, "b", b);
   atLeastTwo(fn, "a", a);
   finite(fn, "b", b);
-  const d = Array.from({ length: a.length }, (_, i) => b[i] - a[i]);
-  const md = mean(d);
-  return verdict(md, Math.sqrt(variance(d, md) / d.length), d.length - 1);
+  const d = meanStd(Array.from({ length: a.length }, (_, i) => b[i] - a[i]));
+  return verdict(d.mean, d.std / Math.sqrt(a.length), a.length - 1);
 }
 
 /**
