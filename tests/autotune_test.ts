@@ -143,9 +143,12 @@ Deno.test("one tuning path from the op table: tuned ops and cache keys (earlier 
   assert.deepEqual(variantCandidates("conv2d", "llvmpipe", f), [
     "default",
     "sg16x1",
-    "sg8x2",
+    "sg32x2",
     "sg16x1c",
-    "sg32x1c",
+    "sg32x2c",
+    "sg64x1",
+    "sg64x1c",
+    "sg8x2",
     "t16x1",
     "t4x4",
   ]);

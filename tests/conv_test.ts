@@ -126,12 +126,16 @@ Deno.test("conv2dGradInput / conv2dGradWeight VJPs (second order) match finite d
 
 const NO_SG = { subgroups: false, f16: false };
 const VARIANTS = [
-  { name: "default (sg16x1; t16x1 for ≤ 4 columns)", opts: {} },
+  { name: "default (sg32x2 from 64 columns, else sg16x1; t16x1 for ≤ 4 columns)", opts: {} },
   { name: "sg16x1", opts: { variant: () => "sg16x1" } },
   { name: "sg8x2", opts: { variant: () => "sg8x2" } },
   { name: "sg24x1", opts: { variant: () => "sg24x1" } },
+  // the largest tiles: 64 rows, or 32 rows × 2 vec4 per lane
+  { name: "sg64x1", opts: { variant: () => "sg64x1" } },
+  { name: "sg32x2", opts: { variant: () => "sg32x2" } },
   // tiles numbered by column block (the stride phases and the batch split renumbered too)
   { name: "sg16x1c", opts: { variant: () => "sg16x1c" } },
+  { name: "sg32x2c", opts: { variant: () => "sg32x2c" } },
   { name: "no subgroups (t4x4)", opts: { features: NO_SG } },
   { name: "t3x1", opts: { features: NO_SG, variant: () => "t3x1" } },
   { name: "t3x1c", opts: { features: NO_SG, variant: () => "t3x1c" } },
@@ -168,16 +172,18 @@ Deno.test("conv2d family on the GPU matches float64: every kernel variant", asyn
   await gpuCase(CASES[4], VARIANTS.slice(1));
 });
 // tiles numbered by column block only differ from the default order with several blocks of
-// columns (more than 32 output channels for a subgroup tile, more than 4 for t3x1) and of rows
-Deno.test("conv2d family on the GPU matches float64: tiles by column block, several blocks", async () => {
+// columns (more than 64 output channels for sg32x2c, 32 for sg16x1c, 4 for t3x1c) and of rows
+// (45 output positions: two blocks of 32)
+Deno.test("conv2d family on the GPU matches float64: 72 columns, the default tile and tiles by column block", async () => {
   const wide: Case = {
-    name: "36→40 3x2 stride [2,1]",
-    x: [2, 36, 5, 6],
-    w: [40, 36, 3, 2],
+    name: "36→72 3x2 stride [2,1]",
+    x: [3, 36, 5, 6],
+    w: [72, 36, 3, 2],
     stride: [2, 1],
     pad: [1, 0],
   };
-  await gpuCase(wide, VARIANTS.filter((v) => v.name.endsWith("c")));
+  // the default too: its 32×2 tile is chosen from 64 columns on, which the cases above lack
+  await gpuCase(wide, VARIANTS.filter((v, k) => k === 0 || v.name.endsWith("c")));
 });
 // the GPU tiles' index arithmetic (stride phases, empty phases, split reductions with and
 // without a ragged last range) differs per case, so one tile sees them all

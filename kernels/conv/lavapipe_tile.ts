@@ -47,12 +47,15 @@ export function convVariant(
     if (v.L > 1 && !c.features.subgroups) throw new ShapeError(op, `kernel variant '${c.variant}' needs subgroups`);
     return v;
   }
-  // measured on lavapipe (bench/conv.ts, N=8 64→64 32×32 3×3): sg16x1 ≈ 1.1–1.3× the speed
-  // of the subgroup matmul on the same GEMM; sg8x1 0.6×, sg8x2 0.9×; t4x4 is the best without
-  // subgroups at ~0.45×. With ≤ 4 columns (RGB: the stem's dx) a subgroup tile would be ≥ 7/8
-  // zero padding; t16x1 (4-column tiles) is then 2.5× faster than sg16x1.
+  // measured on lavapipe (scratch sweeps of every ResNet-18 and small-CNN layer, three ops):
+  // with ≥ 64 columns the 32-row × 2-vec4 tile (sg32x2) is 1.2–1.6× the speed of sg16x1 on
+  // every 3×3 layer from 64 channels up, because each A value a lane gathers now feeds twice
+  // the FMAs; below 64 columns half of its tile would be padding, and sg16x1 stays. t4x4 is
+  // the best without subgroups. With ≤ 4 columns (RGB: the stem's dx) a subgroup tile would be
+  // ≥ 7/8 zero padding; t16x1 (4-column tiles) is then 2.5× faster than sg16x1.
   if (!c.features.subgroups) return { L: 1, R: 4, OV: 4, byColumn: false };
   if (cols <= 4) return { L: 1, R: 16, OV: 1, byColumn: false };
+  if (cols >= 64) return { L: 8, R: 32, OV: 2, byColumn: false };
   return { L: 8, R: 16, OV: 1, byColumn: false };
 }
 
