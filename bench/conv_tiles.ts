@@ -1,0 +1,97 @@
+// Every convolution layer of the bench's ResNet-18 and small-CNN steps, each of its ops timed
+// with each kernel variant through the autotuner's own path (runtime/autotune.ts tuneOp: every
+// candidate checked against float64 before it is timed): GFLOP/s per layer and variant, the
+// fastest, and the untuned default's figure beside it. This is how the default tile rule in
+// kernels/conv/lavapipe_tile.ts was chosen; rerun it on a new adapter before changing that rule.
+// Run it on an otherwise idle machine.
+//
+//   deno run -A bench/conv_tiles.ts [--net resnet18|cnn|both] [--variants default,sg16x1,…]
+//                                   [--budget-ms 300] [--out FILE.json]
+import { choiceValue, FlagError, intValue, listValue, splitArgs } from "../dsl/flags.ts";
+import type { Graph, Node } from "../ir/graph.ts";
+import { tuneOp, variantCandidates } from "../runtime/autotune.ts";
+import { getGpu } from "../runtime/device.ts";
+import { compileStep, trainingGraph } from "../step/build.ts";
+import { deviceCompileOptions } from "../runtime/compile_for.ts";
+import type { Program } from "../compiler/program.ts";
+import { cnnBtSpec } from "./cnn_step.ts";
+import { flopOf } from "./profile_families.ts";
+import { convShapeKey } from "./profile_convs.ts";
+import { resnetBtSpec } from "./resnet_step.ts";
+
+const USAGE = "deno run -A bench/conv_tiles.ts [--net resnet18|cnn|both] [--variants a,b,…] " +
+  "[--budget-ms MS] [--out FILE.json]";
+const FLAGS = [{ name: "net", arg: "N" }, { name: "variants", arg: "V" }, { name: "budget-ms", arg: "MS" }, {
+  name: "out",
+  arg: "F",
+}, { name: "help" }];
+const NETS = ["resnet18", "cnn", "both"] as const;
+const CONVS = new Set(["conv2d", "conv2dGradInput", "conv2dGradWeight"]);
+
+export interface TileRow {
+  net: string;
+  layer: string;
+  /** GFLOP/s per variant ("default": the untuned pick); 0 where the candidate failed */
+  gflops: Record<string, number>;
+  best: string;
+}
+
+/** One node per distinct convolution layer shape that program `p` computes (the images' gradient is not). */
+export function distinctConvs(g: Graph, p: Program): Node[] {
+  const seen = new Map<string, Node>();
+  for (const s of p.steps) {
+    const n = s.kind === "dispatch" ? g.nodes[s.node] : undefined;
+    if (n && CONVS.has(n.op) && !seen.has(convShapeKey(g, n))) seen.set(convShapeKey(g, n), n);
+  }
+  return [...seen.values()];
+}
+
+async function main(args: string[]): Promise<void> {
+  const { values: v } = splitArgs(args, FLAGS);
+  if (v.has("help")) return console.log(USAGE);
+  const net = v.has("net") ? choiceValue("--net", v.get("net")!, NETS) : "both";
+  const budgetMs = v.has("budget-ms") ? intValue("--budget-ms", v.get("budget-ms")!, 10) : 300;
+  const gpu = await getGpu(), adapter = gpu.description;
+  const features = { subgroups: gpu.features.subgroups, f16: gpu.features.f16 };
+  const all = variantCandidates("conv2d", adapter, features);
+  const variants = v.has("variants") ? listValue("--variants", v.get("variants")!, (s) => s) : all;
+  const nets = { resnet18: resnetBtSpec(), cnn: cnnBtSpec() };
+  const rows: TileRow[] = [];
+  console.log(`adapter: ${adapter}; variants: ${variants.join(", ")}`);
+  for (const name of net === "both" ? ["resnet18", "cnn"] as const : [net] as const) {
+    const { spec, image } = nets[name];
+    const t = trainingGraph(spec, image), g = t.graph;
+    const program = compileStep(t, await deviceCompileOptions(gpu, g)).program;
+    for (const n of distinctConvs(g, program)) {
+      const inShapes = n.inputs.map((i) => g.nodes[i].shape);
+      const r = await tuneOp(gpu.device, n.op, inShapes, n.attrs, {
+        adapter,
+        features,
+        candidates: variants,
+        budgetMs,
+      });
+      const flop = flopOf(g, n);
+      const gflops = Object.fromEntries(
+        variants.map((k) => [k, Number.isFinite(r.ms[k]) ? +(flop / r.ms[k] / 1e6).toFixed(1) : 0]),
+      );
+      const row = { net: name, layer: convShapeKey(g, n), gflops, best: r.variant };
+      rows.push(row);
+      console.log(
+        `${row.layer.padEnd(44)} ${variants.map((k) => `${k} ${gflops[k].toFixed(1)}`).join(" | ")}  → ${row.best}`,
+      );
+    }
+  }
+  const out = v.get("out");
+  if (out) Deno.writeTextFileSync(out, JSON.stringify({ adapter, rows }, null, 1) + "\n");
+}
+
+if (import.meta.main) {
+  try {
+    await main(Deno.args);
+  } catch (e) {
+    if (!(e instanceof FlagError)) throw e;
+    console.error(`bench/conv_tiles.ts: ${e.message} (${USAGE})`);
+    Deno.exit(2);
+  }
+  Deno.exit(0);
+}
