@@ -190,7 +190,7 @@ export function lowerConv2d(geo: ConvGeom, c: KernelCtx): Lowering {
  */
 export function lowerConv2dGradInput(geo: ConvGeom, c: KernelCtx): Lowering {
   const { N, C, H, W, O, KH, KW, sh, sw, ph, pw, Ho, Wo } = geo;
-  const v = convVariant("conv2dGradInput", c, C), Cp = roundUp(C, 4 * v.OV * v.L);
+  const v = convVariant("conv2dGradInput", c, C, sh * sw > 1), Cp = roundUp(C, 4 * v.OV * v.L);
   const phases: TapGemm[] = [];
   for (let fh = 0; fh < Math.min(sh, H); fh++) {
     for (let fw = 0; fw < Math.min(sw, W); fw++) {

@@ -33,6 +33,8 @@ export function convVariant(
   op: string,
   c: { variant?: string; features: { subgroups: boolean } },
   cols: number,
+  /** the GEMM is one per stride phase (a strided input gradient): fewer taps per row */
+  phased = false,
 ): ConvVariant {
   if (c.variant !== undefined) {
     const m = /^(sg|t)(\d+)x(\d+)(c?)$/.exec(c.variant);
@@ -47,15 +49,16 @@ export function convVariant(
     if (v.L > 1 && !c.features.subgroups) throw new ShapeError(op, `kernel variant '${c.variant}' needs subgroups`);
     return v;
   }
-  // measured on lavapipe (scratch sweeps of every ResNet-18 and small-CNN layer, three ops):
-  // with ≥ 64 columns the 32-row × 2-vec4 tile (sg32x2) is 1.2–1.6× the speed of sg16x1 on
-  // every 3×3 layer from 64 channels up, because each A value a lane gathers now feeds twice
-  // the FMAs; below 64 columns half of its tile would be padding, and sg16x1 stays. t4x4 is
-  // the best without subgroups. With ≤ 4 columns (RGB: the stem's dx) a subgroup tile would be
-  // ≥ 7/8 zero padding; t16x1 (4-column tiles) is then 2.5× faster than sg16x1.
+  // measured on lavapipe (bench/conv_tiles.ts, every layer of the ResNet-18 and small-CNN
+  // steps): with ≥ 64 columns the 32-row × 2-vec4 tile (sg32x2) is 1.3–2.2× the speed of sg16x1
+  // on every layer from 64 channels up, because each A value a lane gathers feeds twice the
+  // FMAs — except a strided input gradient, whose per-phase GEMMs have few taps (0.9×); below 64
+  // columns half of its tile would be padding, and sg16x1 stays. t4x4 is the best without
+  // subgroups. With ≤ 4 columns (RGB: the stem's dx) a subgroup tile would be ≥ 7/8 zero
+  // padding; t16x1 (4-column tiles) is then 2.5× faster than sg16x1.
   if (!c.features.subgroups) return { L: 1, R: 4, OV: 4, byColumn: false };
   if (cols <= 4) return { L: 1, R: 16, OV: 1, byColumn: false };
-  if (cols >= 64) return { L: 8, R: 32, OV: 2, byColumn: false };
+  if (cols >= 64 && !phased) return { L: 8, R: 32, OV: 2, byColumn: false };
   return { L: 8, R: 16, OV: 1, byColumn: false };
 }
 
