@@ -16,17 +16,19 @@ import { deviceCompileOptions } from "../runtime/compile_for.ts";
 import type { Program } from "../compiler/program.ts";
 import { cnnBtSpec } from "./cnn_step.ts";
 import { flopOf } from "./profile_families.ts";
-import { convShapeKey } from "./profile_convs.ts";
+import { CONV_OPS, convShapeKey } from "./profile_convs.ts";
 import { resnetBtSpec } from "./resnet_step.ts";
 
 const USAGE = "deno run -A bench/conv_tiles.ts [--net resnet18|cnn|both] [--variants a,b,…] " +
   "[--budget-ms MS] [--out FILE.json]";
-const FLAGS = [{ name: "net", arg: "N" }, { name: "variants", arg: "V" }, { name: "budget-ms", arg: "MS" }, {
-  name: "out",
-  arg: "F",
-}, { name: "help" }];
+const FLAGS = [
+  { name: "net", arg: "N" },
+  { name: "variants", arg: "V" },
+  { name: "budget-ms", arg: "MS" },
+  { name: "out", arg: "F" },
+  { name: "help" },
+];
 const NETS = ["resnet18", "cnn", "both"] as const;
-const CONVS = new Set(["conv2d", "conv2dGradInput", "conv2dGradWeight"]);
 
 export interface TileRow {
   net: string;
@@ -41,7 +43,7 @@ export function distinctConvs(g: Graph, p: Program): Node[] {
   const seen = new Map<string, Node>();
   for (const s of p.steps) {
     const n = s.kind === "dispatch" ? g.nodes[s.node] : undefined;
-    if (n && CONVS.has(n.op) && !seen.has(convShapeKey(g, n))) seen.set(convShapeKey(g, n), n);
+    if (n && CONV_OPS.has(n.op) && !seen.has(convShapeKey(g, n))) seen.set(convShapeKey(g, n), n);
   }
   return [...seen.values()];
 }
@@ -89,8 +91,9 @@ if (import.meta.main) {
   try {
     await main(Deno.args);
   } catch (e) {
-    if (!(e instanceof FlagError)) throw e;
-    console.error(`bench/conv_tiles.ts: ${e.message} (${USAGE})`);
+    // a bad flag, or no variant of a layer ran (every name given was unknown or failed its check)
+    if (!(e instanceof FlagError) && !(e as Error).message.startsWith("autotune:")) throw e;
+    console.error(`bench/conv_tiles.ts: ${(e as Error).message} (${USAGE})`);
     Deno.exit(2);
   }
   Deno.exit(0);

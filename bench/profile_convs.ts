@@ -14,7 +14,7 @@ export interface ConvShapeRow {
   flop: number;
 }
 
-const CONVS = new Set(["conv2d", "conv2dGradInput", "conv2dGradWeight"]);
+export const CONV_OPS = new Set(["conv2d", "conv2dGradInput", "conv2dGradWeight"]);
 
 /** "conv2d N32 64→128 32×32 k3 s2": the layer a conv node belongs to, read off its operands. */
 export function convShapeKey(g: Graph, n: Node): string {
@@ -33,7 +33,7 @@ export function convShapeProfile(g: Graph, p: Program, ms: number[]): ConvShapeR
   p.steps.filter((s) => s.kind === "dispatch").forEach((s, k) => {
     if (s.kind !== "dispatch") return;
     const n = g.nodes[s.node];
-    if (!CONVS.has(n.op)) return;
+    if (!CONV_OPS.has(n.op)) return;
     const key = convShapeKey(g, n);
     const row = rows.get(key) ?? { shape: key, ms: 0, dispatches: 0, flop: 0 };
     row.ms += ms[k] ?? 0;
