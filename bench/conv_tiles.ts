@@ -7,10 +7,15 @@
 //
 //   deno run -A bench/conv_tiles.ts [--net resnet18|cnn|both] [--variants default,sg16x1,…]
 //                                   [--budget-ms 300] [--out FILE.json]
+//
+// With `--steps VARIANT` it times whole training steps instead: each net's bench step as the
+// trainer builds it (the default rule) against the same step with every convolution forced to
+// VARIANT, one after the other in one process, `--rounds` times (median), so the two figures
+// share whatever else the machine is doing.
 import { choiceValue, FlagError, intValue, listValue, splitArgs } from "../dsl/flags.ts";
 import type { Graph, Node } from "../ir/graph.ts";
 import { tuneOp, variantCandidates } from "../runtime/autotune.ts";
-import { getGpu } from "../runtime/device.ts";
+import { getGpu, type Gpu } from "../runtime/device.ts";
 import { compileStep, trainingGraph } from "../step/build.ts";
 import { deviceCompileOptions } from "../runtime/compile_for.ts";
 import type { Program } from "../compiler/program.ts";
@@ -18,14 +23,18 @@ import { cnnBtSpec } from "./cnn_step.ts";
 import { flopOf } from "./profile_families.ts";
 import { CONV_OPS, convShapeKey } from "./profile_convs.ts";
 import { resnetBtSpec } from "./resnet_step.ts";
+import { benchStep, type StepBench } from "./step.ts";
+import type { PipelineSpec } from "../dsl/schema.ts";
 
 const USAGE = "deno run -A bench/conv_tiles.ts [--net resnet18|cnn|both] [--variants a,b,…] " +
-  "[--budget-ms MS] [--out FILE.json]";
+  "[--budget-ms MS] [--out FILE.json] | [--net …] --steps VARIANT [--rounds N]";
 const FLAGS = [
   { name: "net", arg: "N" },
   { name: "variants", arg: "V" },
   { name: "budget-ms", arg: "MS" },
   { name: "out", arg: "F" },
+  { name: "steps", arg: "VARIANT" },
+  { name: "rounds", arg: "N" },
   { name: "help" },
 ];
 const NETS = ["resnet18", "cnn", "both"] as const;
@@ -58,9 +67,15 @@ async function main(args: string[]): Promise<void> {
   const all = variantCandidates("conv2d", adapter, features);
   const variants = v.has("variants") ? listValue("--variants", v.get("variants")!, (s) => s) : all;
   const nets = { resnet18: resnetBtSpec(), cnn: cnnBtSpec() };
+  const names = net === "both" ? ["resnet18", "cnn"] as const : [net] as const;
+  if (v.has("steps")) {
+    const rounds = v.has("rounds") ? intValue("--rounds", v.get("rounds")!, 1) : 3;
+    for (const name of names) await stepsAgainst(gpu, name, nets[name], v.get("steps")!, rounds);
+    return;
+  }
   const rows: TileRow[] = [];
   console.log(`adapter: ${adapter}; variants: ${variants.join(", ")}`);
-  for (const name of net === "both" ? ["resnet18", "cnn"] as const : [net] as const) {
+  for (const name of names) {
     const { spec, image } = nets[name];
     const t = trainingGraph(spec, image), g = t.graph;
     const program = compileStep(t, await deviceCompileOptions(gpu, g)).program;
@@ -85,6 +100,38 @@ async function main(args: string[]): Promise<void> {
   }
   const out = v.get("out");
   if (out) Deno.writeTextFileSync(out, JSON.stringify({ adapter, rows }, null, 1) + "\n");
+}
+
+/** Seconds of one step: the loss read back, so the step has finished. */
+async function stepSeconds(st: StepBench): Promise<number> {
+  const t0 = performance.now();
+  await st.run();
+  return (performance.now() - t0) / 1000;
+}
+
+/** The default rule's whole step against every convolution forced to `variant`, alternating. */
+async function stepsAgainst(
+  gpu: Gpu,
+  name: string,
+  { spec, image }: { spec: PipelineSpec; image: { c: number; h: number; w: number } },
+  variant: string,
+  rounds: number,
+): Promise<void> {
+  const a = await benchStep(gpu, spec, image, NaN),
+    b = await benchStep(gpu, spec, image, NaN, { convVariant: variant });
+  await stepSeconds(a), await stepSeconds(b); // compiles, first uploads
+  const ta: number[] = [], tb: number[] = [];
+  for (let r = 0; r < rounds; r++) ta.push(await stepSeconds(a)), tb.push(await stepSeconds(b));
+  const med = (x: number[]) => [...x].sort((p, q) => p - q)[Math.floor(x.length / 2)];
+  const [ma, mb] = [med(ta), med(tb)];
+  console.log(
+    `${name} step: default rule ${ma.toFixed(2)} s (${a.dispatches} dispatches, ${
+      (a.gflop / ma).toFixed(1)
+    } GFLOP/s), ` +
+      `every conv ${variant} ${mb.toFixed(2)} s (${b.dispatches} dispatches, ${(b.gflop / mb).toFixed(1)} GFLOP/s): ` +
+      `${variant} / default ${(mb / ma).toFixed(3)} (median of ${rounds})`,
+  );
+  a.destroy(), b.destroy();
 }
 
 if (import.meta.main) {

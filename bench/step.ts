@@ -12,6 +12,7 @@ import { compileStep, trainingGraph } from "../step/build.ts";
 import type { PipelineSpec } from "../dsl/schema.ts";
 import type { Graph } from "../ir/graph.ts";
 import { programFlop } from "./profile_families.ts";
+import { CONV_OPS } from "./profile_convs.ts";
 
 export interface StepBench {
   run(): Promise<void>;
@@ -36,10 +37,16 @@ export async function benchStep(
   spec: PipelineSpec,
   image: { c: number; h: number; w: number },
   gflop: number,
-  opts: { probe?: { classes: number } } = {},
+  opts: { probe?: { classes: number }; convVariant?: string } = {},
 ): Promise<StepBench> {
   const t = trainingGraph(spec, image, opts);
-  const step = compileStep(t, await deviceCompileOptions(gpu, t.graph));
+  const device = await deviceCompileOptions(gpu, t.graph);
+  // convVariant: every convolution forced to that kernel variant (bench/conv_tiles.ts --steps)
+  const forced = opts.convVariant;
+  const variant: typeof device.variant = forced
+    ? (op, shapes, attrs) => CONV_OPS.has(op) ? forced : device.variant(op, shapes, attrs)
+    : device.variant;
+  const step = compileStep(t, { ...device, variant });
   const ex = await Executable.create(gpu, step.program);
   ex.initPersistent(0);
   const img = new Float32Array(spec.batch * image.c * image.h * image.w);
