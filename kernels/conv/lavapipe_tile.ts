@@ -50,10 +50,10 @@ export function convVariant(
     return v;
   }
   // measured on lavapipe (bench/conv_tiles.ts, every layer of the ResNet-18 and small-CNN
-  // steps): with ≥ 64 columns the 32-row × 2-vec4 tile (sg32x2) is 1.3–2.2× the speed of sg16x1
-  // on every layer from 64 channels up, because each A value a lane gathers feeds twice the
-  // FMAs — except a strided input gradient, whose per-phase GEMMs have few taps (0.9×); below 64
-  // columns half of its tile would be padding, and sg16x1 stays. t4x4 is the best without
+  // steps): with ≥ 64 columns the 32-row × 2-vec4 tile (sg32x2) is 1.1–1.8× the speed of sg16x1
+  // on every 3×3 layer from 64 channels up, because each A value a lane gathers feeds twice the
+  // FMAs — except a strided input gradient, whose per-phase GEMMs have few taps (0.7–1.0×);
+  // below 64 columns half of its tile would be padding (0.6–0.7×), and sg16x1 stays. t4x4 is the best without
   // subgroups. With ≤ 4 columns (RGB: the stem's dx) a subgroup tile would be ≥ 7/8 zero
   // padding; t16x1 (4-column tiles) is then 2.5× faster than sg16x1.
   if (!c.features.subgroups) return { L: 1, R: 4, OV: 4, byColumn: false };
