@@ -99,7 +99,7 @@ async function main(args: string[]): Promise<void> {
     }
   }
   const out = v.get("out");
-  if (out) Deno.writeTextFileSync(out, JSON.stringify({ adapter, rows }, null, 1) + "\n");
+  if (out) Deno.writeTextFileSync(out, JSON.stringify({ adapter, rows }, null, 2) + "\n");
 }
 
 /** Seconds of one step: the loss read back, so the step has finished. */
