@@ -52,7 +52,9 @@ export function distinctConvs(g: Graph, p: Program): Node[] {
   const seen = new Map<string, Node>();
   for (const s of p.steps) {
     const n = s.kind === "dispatch" ? g.nodes[s.node] : undefined;
-    if (n && CONV_OPS.has(n.op) && !seen.has(convShapeKey(g, n))) seen.set(convShapeKey(g, n), n);
+    if (!n || !CONV_OPS.has(n.op)) continue;
+    const key = convShapeKey(g, n);
+    if (!seen.has(key)) seen.set(key, n);
   }
   return [...seen.values()];
 }

@@ -53,9 +53,9 @@ export function convVariant(
   // steps): with ≥ 64 columns the 32-row × 2-vec4 tile (sg32x2) is 1.1–1.8× the speed of sg16x1
   // on every 3×3 layer from 64 channels up, because each A value a lane gathers feeds twice the
   // FMAs — except a strided input gradient, whose per-phase GEMMs have few taps (0.7–1.0×);
-  // below 64 columns half of its tile would be padding (0.6–0.7×), and sg16x1 stays. t4x4 is the best without
-  // subgroups. With ≤ 4 columns (RGB: the stem's dx) a subgroup tile would be ≥ 7/8 zero
-  // padding; t16x1 (4-column tiles) is then 2.5× faster than sg16x1.
+  // below 64 columns half of its tile would be padding (0.6–0.7×), and sg16x1 stays. t4x4 is
+  // the best without subgroups. With ≤ 4 columns (RGB: the stem's dx) a subgroup tile would be
+  // ≥ 7/8 zero padding; t16x1 (4-column tiles) is then 2.5× faster than sg16x1.
   if (!c.features.subgroups) return { L: 1, R: 4, OV: 4, byColumn: false };
   if (cols <= 4) return { L: 1, R: 16, OV: 1, byColumn: false };
   if (cols >= 64 && !phased) return { L: 8, R: 32, OV: 2, byColumn: false };
