@@ -6,7 +6,7 @@
 // sums broadcast batch dims back. The WGSL kernel is one of several variants in
 // kernels/matmul/, picked by the autotuner (KernelCtx.variant) or by adapter features.
 import type { Tensor } from "./op.ts";
-import { batchCount, type MatmulProblem, matmulProblem } from "./matmul/common.ts";
+import { asLowering, batchCount, type MatmulProblem, matmulProblem } from "./matmul/common.ts";
 import { defaultVariant, MATMUL_CHOICE, MATMUL_VARIANTS, matmulVariant } from "./matmul/variants.ts";
 import { broadcastIndex, type KernelCtx, type Lowering, type OpDef, ShapeError, unbroadcast } from "./op.ts";
 
@@ -53,7 +53,7 @@ function vjp(a: Tensor, b: Tensor, g: Tensor, tA: boolean, tB: boolean): [Tensor
 
 function lower(c: KernelCtx): Lowering {
   const p = matmulProblem(c.inShapes, c.attrs);
-  const name = c.variant ?? defaultVariant(c.features);
+  const name = c.variant ?? defaultVariant(c.features, undefined, p);
   const v = matmulVariant(name);
   if (!v) {
     throw new ShapeError(
@@ -70,7 +70,7 @@ function lower(c: KernelCtx): Lowering {
       `kernel variant '${name}' reads f16 buffers; the compiled step stores its tensors in f32`,
     );
   }
-  return { passes: [v.lower(p)] };
+  return asLowering(v.lower(p, c.features));
 }
 
 export const MATMUL: Record<string, OpDef> = {

@@ -18,7 +18,7 @@
 // unchanged. "f16" is never the default: it changes the numbers a step computes. Other ops are
 // always chosen at "f32".
 import { platform } from "../platform/current.ts";
-import { type MatmulFeatures, type SubgroupMatrixConfig, subgroupsUsable } from "../kernels/matmul/common.ts";
+import type { MatmulFeatures } from "../kernels/matmul/common.ts";
 import {
   type Attrs,
   DEFAULT_VARIANT,
@@ -29,39 +29,18 @@ import {
   type VariantTarget,
 } from "../kernels/op.ts";
 import { OPS } from "../kernels/registry.ts";
-import { plainConfig } from "./device.ts";
+import { deviceFeatures } from "./device.ts";
 import { opTrial } from "./op_runner.ts";
 import { noise } from "./spot_check.ts";
 import { timeCandidates, type TuneResult } from "./trials.ts";
 
 export const DEFAULT_CACHE = ".cache/autotune.json";
 export type { TuneResult };
+export { deviceFeatures };
 
 /** A stable description of an adapter for cache keys. */
 export function adapterKey(info: GPUAdapterInfo): string {
   return [info.vendor, info.architecture, info.device, info.description].filter((s) => s).join(" / ");
-}
-
-/**
- * What the device offers the matmul variants, read off the device itself: subgroups, f16, and
- * (when the device enabled the feature) the adapter's subgroup-matrix configs and subgroup sizes.
- */
-export function deviceFeatures(device: GPUDevice): MatmulFeatures {
-  const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo as
-    | (GPUAdapterInfo & {
-      subgroupMinSize?: number;
-      subgroupMaxSize?: number;
-      subgroupMatrixConfigs?: readonly SubgroupMatrixConfig[];
-    })
-    | undefined;
-  const sgm = device.features.has("chromium-experimental-subgroup-matrix" as GPUFeatureName);
-  return {
-    subgroups: subgroupsUsable(device.features.has("subgroups"), info?.subgroupMinSize),
-    f16: device.features.has("shader-f16"),
-    subgroupMatrix: sgm ? [...(info?.subgroupMatrixConfigs ?? [])].map(plainConfig) : [],
-    subgroupMinSize: info?.subgroupMinSize,
-    subgroupMaxSize: info?.subgroupMaxSize,
-  };
 }
 
 /** Which kinds of variants a choice may take (see the header). */

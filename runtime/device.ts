@@ -7,7 +7,7 @@
 //   const gpu = await openGpu(navigator.gpu);          // any GPU object
 import { platform, serverRuntime } from "../platform/current.ts";
 import { awaitGpu } from "./wait.ts";
-import { type SubgroupMatrixConfig, subgroupsUsable } from "../kernels/matmul/common.ts";
+import { type MatmulFeatures, type SubgroupMatrixConfig, subgroupsUsable } from "../kernels/matmul/common.ts";
 
 export interface Gpu {
   device: GPUDevice;
@@ -145,3 +145,25 @@ export const plainConfig = (c: SubgroupMatrixConfig): SubgroupMatrixConfig => ({
   N: c.N,
   K: c.K,
 });
+
+/**
+ * What the device offers the matmul variants, read off the device itself: subgroups, f16, and
+ * (when the device enabled the feature) the adapter's subgroup-matrix configs and subgroup sizes.
+ */
+export function deviceFeatures(device: GPUDevice): MatmulFeatures {
+  const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo as
+    | (GPUAdapterInfo & {
+      subgroupMinSize?: number;
+      subgroupMaxSize?: number;
+      subgroupMatrixConfigs?: readonly SubgroupMatrixConfig[];
+    })
+    | undefined;
+  const sgm = device.features.has("chromium-experimental-subgroup-matrix" as GPUFeatureName);
+  return {
+    subgroups: subgroupsUsable(device.features.has("subgroups"), info?.subgroupMinSize),
+    f16: device.features.has("shader-f16"),
+    subgroupMatrix: sgm ? [...(info?.subgroupMatrixConfigs ?? [])].map(plainConfig) : [],
+    subgroupMinSize: info?.subgroupMinSize,
+    subgroupMaxSize: info?.subgroupMaxSize,
+  };
+}

@@ -1,10 +1,11 @@
 // A matmul kernel variant run on its own, outside any compiled program: compiled for one
-// problem with its three buffers bound (f16 A and B for variants that read f16 storage), ready
+// problem (its passes in order, with their temporaries) with its three buffers bound (f16 A and B for variants that read f16 storage), ready
 // to dispatch, time and read back. The matmul tests, the matmul benchmarks and the GPU bench's
 // f16-storage timings use it (the autotuner runs matmuls through their op lowering, op_runner.ts).
-import { batchCount, type MatmulProblem } from "../kernels/matmul/common.ts";
+import { asLowering, batchCount, type MatmulProblem } from "../kernels/matmul/common.ts";
 import { matmulVariant } from "../kernels/matmul/variants.ts";
-import { size } from "../kernels/op.ts";
+import { type BufRef, size } from "../kernels/op.ts";
+import { deviceFeatures } from "./device.ts";
 import { type Dispatch, dispatchFor, recordDispatch } from "./pipelines.ts";
 import { spotCheckMatmul } from "./spot_check.ts";
 import type { Trial } from "./trials.ts";
@@ -15,7 +16,8 @@ import { awaitGpu } from "./wait.ts";
 export interface PreparedMatmul {
   problem: MatmulProblem;
   variant: string;
-  dispatch: Dispatch;
+  /** the variant's passes in order (a transpose into a temporary, then the product) */
+  dispatches: Dispatch[];
   a: GPUBuffer;
   b: GPUBuffer;
   c: GPUBuffer;
@@ -49,7 +51,7 @@ export async function prepareMatmul(
 ): Promise<PreparedMatmul> {
   const v = matmulVariant(variant);
   if (!v) throw new Error(`matmul: unknown variant '${variant}'`);
-  const pass = v.lower(p);
+  const low = asLowering(v.lower(p, deviceFeatures(device)));
   const half = v.storageType === "f16";
   const [na, nb, nc] = operandSizes(p);
   const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
@@ -61,11 +63,13 @@ export async function prepareMatmul(
   const inBytes = half ? 2 : 4;
   const conv = (x?: Float32Array) => (x && half ? toF16Bits(x) : x);
   const a = mk(na, inBytes, conv(data?.a)), b = mk(nb, inBytes, conv(data?.b)), c = mk(nc, 4);
-  const destroy = () => [a, b, c].forEach((x) => x.destroy());
+  const temps = (low.temps ?? []).map((n) => mk(n, 4));
+  const destroy = () => [a, b, c, ...temps].forEach((x) => x.destroy());
+  const buf = (r: BufRef) => (r.kind === "in" ? [a, b][r.i] : r.kind === "out" ? c : temps[r.i]);
   try {
-    const { dispatch, ready } = dispatchFor(device, pass, [a, b, c]);
-    await awaitGpu(ready);
-    return { problem: p, variant, dispatch, a, b, c, destroy };
+    const bound = low.passes.map((pass) => dispatchFor(device, pass, pass.bindings.map((x) => buf(x.buf))));
+    await awaitGpu(Promise.all(bound.map((x) => x.ready)));
+    return { problem: p, variant, dispatches: bound.map((x) => x.dispatch), a, b, c, destroy };
   } catch (e) {
     destroy();
     throw e;
@@ -74,7 +78,7 @@ export async function prepareMatmul(
 
 /** `reps` back-to-back dispatches of the matmul in `pass` */
 function recordMatmul(pass: GPUComputePassEncoder, m: PreparedMatmul, reps = 1) {
-  recordDispatch(pass, m.dispatch, 0, reps);
+  for (let r = 0; r < reps; r++) for (const d of m.dispatches) recordDispatch(pass, d);
 }
 
 /** One compute pass of `reps` dispatches, optionally bracketed by timestamps. */

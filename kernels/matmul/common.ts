@@ -1,7 +1,16 @@
 // What every matmul kernel variant shares: the problem description derived from the op's
 // shapes, the per-batch buffer offsets, buffer declarations and the "load 4 consecutive
 // floats" helper that picks vec4 or clamped scalar loads depending on alignment.
-import { type Attrs, fmtShape, type Pass, type Shape, ShapeError, size, wgslBroadcastIndex } from "../op.ts";
+import {
+  type Attrs,
+  fmtShape,
+  type Lowering,
+  type Pass,
+  type Shape,
+  ShapeError,
+  size,
+  wgslBroadcastIndex,
+} from "../op.ts";
 
 /**
  * One matmul C[b] = op(A[b]) · op(B[b]) with op = transpose when the flag is set.
@@ -113,7 +122,8 @@ export interface MatmulVariant {
   name: string;
   doc: string;
   supports(f: MatmulFeatures): boolean;
-  lower(p: MatmulProblem): Pass;
+  /** one pass, or passes with temporaries (a transpose first) */
+  lower(p: MatmulProblem, f: MatmulFeatures): Pass | Lowering;
   /**
    * Precision of the multiplicands. "f16" rounds A and B to half precision before multiplying
    * (products and sums stay f32): a different numeric contract, so the autotuner only picks such
@@ -124,6 +134,9 @@ export interface MatmulVariant {
    * f16 buffers (the standalone runner, benchmarks). Default "f32". */
   storageType?: MatmulElem;
 }
+
+/** A variant's lowering as passes and temporaries. */
+export const asLowering = (x: Pass | Lowering): Lowering => ("passes" in x ? x : { passes: [x] });
 
 /** Can a 4-float chunk along each operand's contiguous axis be read as one aligned vec4? */
 export function vecLayout(p: MatmulProblem) {
