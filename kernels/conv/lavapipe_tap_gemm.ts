@@ -137,7 +137,7 @@ function tapGemmPass(label: string, gs: TapGemm[], v: ConvVariant, a: BufRef, b:
 
 export function lowerConv2d(geo: ConvGeom, c: KernelCtx): Lowering {
   const { N, C, H, W, O, KH, KW, sh, sw, ph, pw, Ho, Wo } = geo;
-  const v = convVariant("conv2d", c, O), Op = roundUp(O, 4 * v.OV * v.L), K = C * KH * KW;
+  const v = convVariant("conv2d", c, O, { reduction: C * KH * KW }), Op = roundUp(O, 4 * v.OV * v.L), K = C * KH * KW;
   return {
     temps: [K * Op],
     passes: [
@@ -190,7 +190,8 @@ export function lowerConv2d(geo: ConvGeom, c: KernelCtx): Lowering {
  */
 export function lowerConv2dGradInput(geo: ConvGeom, c: KernelCtx): Lowering {
   const { N, C, H, W, O, KH, KW, sh, sw, ph, pw, Ho, Wo } = geo;
-  const v = convVariant("conv2dGradInput", c, C, sh * sw > 1), Cp = roundUp(C, 4 * v.OV * v.L);
+  const v = convVariant("conv2dGradInput", c, C, { phased: sh * sw > 1, reduction: O * KH * KW }),
+    Cp = roundUp(C, 4 * v.OV * v.L);
   const phases: TapGemm[] = [];
   for (let fh = 0; fh < Math.min(sh, H); fh++) {
     for (let fw = 0; fw < Math.min(sw, W); fw++) {

@@ -33,8 +33,12 @@ export function convVariant(
   op: string,
   c: { variant?: string; features: { subgroups: boolean } },
   cols: number,
-  /** the GEMM is one per stride phase (a strided input gradient): fewer taps per row */
-  phased = false,
+  gemm: {
+    /** the GEMM is one per stride phase (a strided input gradient): fewer taps per row */
+    phased?: boolean;
+    /** the reduction length, when every row runs it whole (not the weight gradient's split) */
+    reduction?: number;
+  } = {},
 ): ConvVariant {
   if (c.variant !== undefined) {
     const m = /^(sg|t)(\d+)x(\d+)(c?)$/.exec(c.variant);
@@ -54,11 +58,15 @@ export function convVariant(
   // on every 3×3 layer from 64 channels up, because each A value a lane gathers feeds twice the
   // FMAs — except a strided input gradient, whose per-phase GEMMs have few taps (0.7–1.0×);
   // below 64 columns half of its tile would be padding (0.6–0.7×), and sg16x1 stays. t4x4 is
-  // the best without subgroups. With ≤ 4 columns (RGB: the stem's dx) a subgroup tile would be
+  // the best without subgroups. With ≤ 32 columns and a reduction of ≥ 256 (the small CNN's
+  // 64→32 input gradient: 576) the 64-row × 1-vec4 tile is 1.36× sg16x1: as many FMAs per
+  // gathered A value as sg32x2 without padding half the columns; with short reductions (a
+  // first layer's 9) it is slower. With ≤ 4 columns (RGB: the stem's dx) a subgroup tile would be
   // ≥ 7/8 zero padding; t16x1 (4-column tiles) is then 2.5× faster than sg16x1.
   if (!c.features.subgroups) return { L: 1, R: 4, OV: 4, byColumn: false };
   if (cols <= 4) return { L: 1, R: 16, OV: 1, byColumn: false };
-  if (cols >= 64 && !phased) return { L: 8, R: 32, OV: 2, byColumn: false };
+  if (cols >= 64 && !gemm.phased) return { L: 8, R: 32, OV: 2, byColumn: false };
+  if (cols <= 32 && !gemm.phased && (gemm.reduction ?? 0) >= 256) return { L: 8, R: 64, OV: 1, byColumn: false };
   return { L: 8, R: 16, OV: 1, byColumn: false };
 }
 
