@@ -7,7 +7,7 @@ import { evaluate } from "../cpu/reference.ts";
 import { grad } from "../ir/autodiff.ts";
 import { Graph } from "../ir/graph.ts";
 import { matmulProblem, subgroupsUsable } from "../kernels/matmul/common.ts";
-import { defaultVariant, MATMUL_VARIANTS } from "../kernels/matmul/variants.ts";
+import { defaultVariant, MATMUL_VARIANTS, matmulVariant } from "../kernels/matmul/variants.ts";
 import { type Shape, ShapeError, size } from "../kernels/op.ts";
 import { chooseVariant, pickVariants, readCache, tuneOp, variantKey, writeCacheEntry } from "../runtime/autotune.ts";
 import { runMatmul } from "../runtime/matmul_runner.ts";
@@ -150,6 +150,25 @@ for (const v of Object.values(MATMUL_VARIANTS).filter((v) => (v.inputType ?? "f3
   });
 }
 
+// the convolutions' tile as a matmul: every operand path — A gathered in place or transposed
+// (stored [M, K] with K a multiple of 512), B read in place, zero-padded to whole column tiles
+// or transposed — with the shape rule's tiles and forced ones (by column block, no subgroups)
+const CONVTILE_CASES: Case[] = [
+  { M: 70, N: 128, K: 512, tA: false, tB: false },
+  { M: 70, N: 100, K: 512, tA: false, tB: true },
+  { M: 130, N: 64, K: 33, tA: true, tB: false },
+  { M: 40, N: 3, K: 20, tA: false, tB: false },
+  { M: 9, N: 64, K: 512, tA: false, tB: false, aBatch: [2, 1], bBatch: [3] },
+  { M: 9, N: 11, K: 6, tA: true, tB: true, aBatch: [2, 1], bBatch: [3] },
+];
+for (const name of ["convtile", "convtile-sg32x2c", "convtile-sg64x1", "convtile-t4x4", "convtile-t16x1"]) {
+  Deno.test(`matmul GPU variant '${name}' matches float64: A and B transposed, padded or read in place, batch`, async () => {
+    const gpu = await getGpu();
+    if (!matmulVariant(name)!.supports(gpu.features)) return console.warn(`'${name}' needs subgroups; not tested here`);
+    await checkVariant(name, CONVTILE_CASES);
+  });
+}
+
 Deno.test("matmul GPU: default variant through runOpGPU", async () => {
   const [a, b] = [randArg([33, 17], 1), randArg([17, 65], 2)];
   assertClose(
@@ -235,10 +254,18 @@ Deno.test("default variant: the llvmpipe kernels on CPU adapters, shared-memory 
   const nv = "NVIDIA GeForce RTX 4090 / ada";
   assert.deepEqual(defaultVariant({ subgroups: true }, "llvmpipe (LLVM 15.0.6, 256 bits) / vulkan"), "subgroup");
   assert.deepEqual(defaultVariant({ subgroups: false }, "llvmpipe"), "blocked");
-  // a problem known: CPU adapters keep their kernels whatever the shape
+  // a problem known: the convolutions' tile where its transposes pay off — a transposed B needs
+  // M ≥ 128 rows (the ResNet projector's 32 do not), a transposed A N ≥ 128 columns
+  const lp = (a: number[], b: number[], attrs = {}) =>
+    defaultVariant({ subgroups: true }, "llvmpipe", matmulProblem([a, b], attrs));
+  assert.deepEqual(lp([4096, 4096], [4096, 4096]), "convtile");
+  assert.deepEqual(lp([256, 1024], [1024, 1024], { transB: true }), "convtile");
+  assert.deepEqual(lp([32, 512], [2048, 512], { transB: true }), "subgroup");
+  assert.deepEqual(lp([32, 2048], [2048, 512]), "convtile");
+  assert.deepEqual(lp([256, 1024], [1024, 64]), "subgroup");
   assert.deepEqual(
-    defaultVariant({ subgroups: true }, "llvmpipe", matmulProblem([[4096, 4096], [4096, 4096]], {})),
-    "subgroup",
+    defaultVariant({ subgroups: false }, "llvmpipe", matmulProblem([[64, 64], [64, 64]], {})),
+    "blocked",
   );
   // no problem known on a GPU: register blocking
   assert.deepEqual(defaultVariant({ subgroups: true }, nv), "blocked");

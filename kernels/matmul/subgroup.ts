@@ -7,6 +7,9 @@
 // subgroupBroadcast, so each A value is loaded once per subgroup instead of once per lane.
 //
 // Needs subgroups with at least 8 lanes (llvmpipe: 8 at 256-bit SIMD; GPUs: 16–64).
+// The lavapipe default is now the convolutions' tile (convtile.ts, 1.3–1.8× this kernel); this
+// one stays the pick where that tile would first have to transpose a large operand for a short
+// product (the ResNet projector's 32 rows against a 2048×2048 weight).
 import {
   aIndex,
   batchOffsets,

@@ -4,8 +4,8 @@
 // times them per adapter and shape.
 //
 // Two kinds of names: the fixed llvmpipe-era variants below, and parametric families whose
-// name spells their tile ("gemm…", kernels/matmul/gemm.ts; "sgmat…", kernels/matmul/sgmat.ts),
-// so a name found in the autotune cache can always be rebuilt.
+// name spells their tile ("gemm…", kernels/matmul/gemm.ts; "sgmat…", kernels/matmul/sgmat.ts;
+// "convtile-…", kernels/matmul/convtile.ts), so a name found in the autotune cache can always be rebuilt.
 import type { VariantChoice } from "../op.ts";
 import {
   type MatmulElem,
@@ -15,6 +15,7 @@ import {
   type MatmulVariant,
 } from "./common.ts";
 import { BLOCKED } from "./blocked.ts";
+import { CONVTILE, convtileSuits, convtileVariant } from "./convtile.ts";
 import { defaultGemm, GEMM_TILES, gemmVariant, parseGemmName } from "./gemm.ts";
 import { NAIVE } from "./naive.ts";
 import { chooseSubgroupMatrixConfig, parseSgmatName, sgmatCandidates, sgmatName, sgmatVariant } from "./sgmat.ts";
@@ -25,6 +26,7 @@ export const MATMUL_VARIANTS: Record<string, MatmulVariant> = {
   naive: NAIVE,
   blocked: BLOCKED,
   subgroup: SUBGROUP,
+  [CONVTILE]: convtileVariant(CONVTILE)!,
   tiled: TILED,
   ...Object.fromEntries(GEMM_TILES.map((o) => [gemmVariant(o).name, gemmVariant(o)])),
 };
@@ -41,7 +43,7 @@ export function matmulVariant(name: string): MatmulVariant | undefined {
   if (known) return known;
   const g = parseGemmName(name);
   const s = g ? undefined : parseSgmatName(name);
-  const v = g ? gemmVariant(g) : s ? sgmatVariant(s) : undefined;
+  const v = g ? gemmVariant(g) : s ? sgmatVariant(s) : convtileVariant(name);
   if (v) BUILT_FROM_NAME.set(name, v);
   return v;
 }
@@ -84,8 +86,10 @@ export const isCpuAdapter = (adapter: string): boolean =>
   /llvmpipe|lavapipe|swiftshader|softpipe|software/i.test(adapter);
 
 /**
- * The untuned pick. With an adapter description: the subgroup kernel on CPU adapters that
- * have subgroups (measured best on lavapipe), register blocking on CPU adapters without them,
+ * The untuned pick. With an adapter description: on CPU adapters that have subgroups the
+ * convolutions' tile (measured best on lavapipe, 1.3–1.8× the subgroup kernel) unless the
+ * transposes it needs outweigh its gain (convtileSuits), then the subgroup kernel; register
+ * blocking on CPU adapters without them,
  * and on any other adapter the shared-memory gemm tile that suits the shape (or register
  * blocking when the shape is unknown). Without an adapter (a KernelCtx carries only features)
  * subgroups are taken as the CPU-adapter hint; a compiler on a real GPU gets its variant from
@@ -93,7 +97,7 @@ export const isCpuAdapter = (adapter: string): boolean =>
  */
 export function defaultVariant(f: MatmulFeatures, adapter?: string, p?: MatmulProblem): string {
   const cpuLike = adapter === undefined ? true : isCpuAdapter(adapter);
-  if (cpuLike) return f.subgroups ? "subgroup" : "blocked";
+  if (cpuLike) return !f.subgroups ? "blocked" : p && convtileSuits(p) ? CONVTILE : "subgroup";
   if (!p) return "blocked";
   return defaultGemm(p);
 }
