@@ -23,7 +23,15 @@ import {
 } from "../kernels/op.ts";
 import { OPS } from "../kernels/registry.ts";
 import { foldWorkgroups } from "../kernels/wgsl/workgroups.ts";
-import { type GroupView, isRepeatedSuffix, type LoadMode, loadMode, usesElementIndex, walkGroup } from "./group.ts";
+import {
+  type GroupView,
+  isRepeatedSuffix,
+  type LoadMode,
+  loadMode,
+  repeatRun,
+  usesElementIndex,
+  walkGroup,
+} from "./group.ts";
 
 export const EW_WORKGROUP = 64;
 /**
@@ -266,6 +274,18 @@ function emitLoads(e: Emission, loads: number[], bufOf: (id: number) => string):
     } else if (mode === "vec") {
       e.level.set(id, "element");
       e.lines.push(`  let a${id} = ${buf}[${wgslBroadcastIndex("e", shape, inShape)} / 4u];`);
+    } else if (mode === "pair") {
+      // lanes past the end of element e's run take the next input element
+      const run = repeatRun(shape, inShape);
+      e.level.set(id, "element");
+      e.lines.push(`  let j${id} = ${wgslBroadcastIndex("e", shape, inShape)}; let ro${id} = e % ${run}u;`);
+      e.lines.push(`  let jb${id} = ${wgslBroadcastIndex("(e + 3u)", shape, inShape)};`);
+      e.lines.push(`  let ap${id} = ${buf}[j${id} / 4u][j${id} % 4u]; let aq${id} = ${buf}[jb${id} / 4u][jb${id} % 4u];`);
+      e.lines.push(
+        `  let a${id} = vec4<f32>(ap${id}, ${
+          [1, 2, 3].map((l) => `select(ap${id}, aq${id}, ro${id} + ${l}u >= ${run}u)`).join(", ")
+        });`,
+      );
     } else {
       // splat: one element for all four lanes
       e.level.set(id, "element");

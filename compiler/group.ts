@@ -76,26 +76,37 @@ export function usesElementIndex(g: Graph, id: number): boolean {
  *  - one:    a single value, loaded once per invocation;
  *  - vec:    the four map to four consecutive input elements starting at a multiple of 4;
  *  - splat:  the four map to one input element;
- *  - scalar: neither (a trailing run not a multiple of 4): element by element only.
+ *  - pair:   each input element repeats over a run of ≥ 4 output elements that is not a
+ *            multiple of 4 (a per-channel value over a 7×7 map), so the four map to at most two
+ *            consecutive input elements: two loads, a select per lane;
+ *  - scalar: none of these (a contiguous run not a multiple of 4, or a repeat shorter than 4):
+ *            element by element only.
  */
-export type LoadMode = "same" | "one" | "vec" | "splat" | "scalar";
+export type LoadMode = "same" | "one" | "vec" | "splat" | "pair" | "scalar";
 
 export function loadMode(out: Shape, inp: Shape): LoadMode {
   if (size(inp) === size(out)) return "same";
   if (size(inp) === 1) return "one";
-  const trailing = (keep: (o: number, d: number) => boolean) => {
-    let run = 1;
-    for (let ax = out.length - 1, ia = inp.length - 1; ax >= 0; ax--, ia--) {
-      const o = out[ax], d = ia >= 0 ? inp[ia] : 1;
-      if (o === 1) continue;
-      if (!keep(o, d)) break;
-      run *= o;
-    }
-    return run;
-  };
-  const contiguous = trailing((o, d) => d === o);
+  const contiguous = trailingRun(out, inp, (o, d) => d === o);
   if (contiguous > 1) return contiguous % 4 === 0 ? "vec" : "scalar";
-  return trailing((_o, d) => d === 1) % 4 === 0 ? "splat" : "scalar";
+  // a run of ≥ 3 holds at least one of any 4 consecutive elements whole: at most two runs
+  const repeat = repeatRun(out, inp);
+  return repeat % 4 === 0 ? "splat" : repeat >= 3 ? "pair" : "scalar";
+}
+
+/** The run of output elements over which one input element repeats (1: it does not). */
+export const repeatRun = (out: Shape, inp: Shape): number => trailingRun(out, inp, (_o, d) => d === 1);
+
+/** The product of `out`'s trailing axes (size 1 skipped) while `keep` holds for them and `inp`'s. */
+function trailingRun(out: Shape, inp: Shape, keep: (o: number, d: number) => boolean): number {
+  let run = 1;
+  for (let ax = out.length - 1, ia = inp.length - 1; ax >= 0; ax--, ia--) {
+    const o = out[ax], d = ia >= 0 ? inp[ia] : 1;
+    if (o === 1) continue;
+    if (!keep(o, d)) break;
+    run *= o;
+  }
+  return run;
 }
 
 /**

@@ -2,7 +2,7 @@
 // prologues (compiler/codegen_reduce.ts), each checked to be the path taken (by its WGSL) and
 // against the float64 reference on odd shapes: the rows layout (inputs repeating along the
 // leading axes loaded once per column), the vec4 layout (with a partial last vec4, splat
-// loads, per-element vec4 index math), the scalar fallback, values hoisted out of the loop.
+// and pair loads, per-element vec4 index math), the scalar fallback, values hoisted out of the loop.
 import { evaluate } from "../cpu/reference.ts";
 import { compile } from "../compiler/compile.ts";
 import { Graph } from "../ir/graph.ts";
@@ -127,11 +127,29 @@ Deno.test("a partial last vec4 leaves the padding after the last element untouch
   }
 });
 
+Deno.test("pair loads: a value repeated over runs of ≥ 3 that are not fours (per channel over 7×7)", async () => {
+  {
+    // BatchNorm's apply over a 7×7 map: runs of 49, a vec4 straddling two channels every 49
+    // elements; 2·3·49 = 294 elements end in a partial vec4
+    const g = new Graph();
+    const x = g.input("x", [2, 3, 7, 7]), m = g.input("m", [1, 3, 1, 1]), s = g.input("s", [3, 1, 1]);
+    const wgsl = await check("[2, 3, 7, 7] per channel", g, x.sub(m).mul(s).relu(), "vec");
+    if (!wgsl.includes("select(")) throw new Error(`no pair load:\n${wgsl}`);
+  }
+  for (const run of [3, 5, 6, 7]) {
+    // runs from the shortest that keeps four neighbours within two values
+    const g = new Graph();
+    const x = g.input("x", [11, run]), y = g.input("y", [11, 1]);
+    await check(`[11, ${run}]·[11, 1]`, g, x.mul(y).exp(), "vec");
+  }
+});
+
 Deno.test("scalar fallback when four neighbours map to neither four inputs nor one", async () => {
   {
+    // runs of 2: four neighbours can take three values
     const g = new Graph();
-    const x = g.input("x", [5, 7]), y = g.input("y", [5, 1]);
-    await check("[5, 7]·[5, 1]", g, x.mul(y).exp(), "scalar");
+    const x = g.input("x", [5, 2]), y = g.input("y", [5, 1]);
+    await check("[5, 2]·[5, 1]", g, x.mul(y).exp(), "scalar");
   }
   {
     const g = new Graph();
