@@ -111,7 +111,38 @@ const coverLoop = (p: Window2d, body: string) => {
 const IN0 = { kind: "in", i: 0 } as const, IN1 = { kind: "in", i: 1 } as const, OUT = { kind: "out" } as const;
 const TMP0 = { kind: "tmp", i: 0 } as const;
 
+/**
+ * Windows two pixels wide that tile rows of even width (stride = kernel, no padding: the CNN's
+ * 2×2 pool): each window row is one aligned vec2. On lavapipe an access costs about the same
+ * whatever its width, so reading (and, backward, writing) a row per access halves the accesses.
+ */
+const pairRows = (p: Window2d) =>
+  p.KW === 2 && p.sw === 2 && p.sh === p.KH && p.ph === 0 && p.pw === 0 && p.W % 2 === 0;
+
+/** decls: x0 (vec2 rows, read), then the f32 reads `more`, then the output (vec2 rows when `pairOut`) */
+const pairDecls = (more: string[], out: string, pairOut: boolean) =>
+  `@group(0) @binding(0) var<storage, read> x0: array<vec2<f32>>;\n` +
+  more.map((n, k) => `@group(0) @binding(${k + 1}) var<storage, read> ${n}: array<f32>;\n`).join("") +
+  `@group(0) @binding(${more.length + 1}) var<storage, read_write> ${out}: array<${pairOut ? "vec2<f32>" : "f32"}>;\n`;
+
+function maxPoolPairs(p: Window2d): Lowering {
+  const body = `  let nc = i / ${u(p.Ho * p.Wo)}; let q = i % ${u(p.Ho * p.Wo)};\n` +
+    `  let r0 = (nc * ${u(p.H)} + q / ${u(p.Wo)} * ${u(p.KH)}) * ${u(p.W / 2)} + q % ${u(p.Wo)};\n` +
+    `  var m = x0[r0];\n` +
+    `  for (var a = 1u; a < ${u(p.KH)}; a++) { m = max(m, x0[r0 + a * ${u(p.W / 2)}]); }\n` +
+    `  y[i] = max(m.x, m.y);\n`;
+  return {
+    passes: [
+      pass("maxPool2d pairs", pairDecls([], "y", false), size(outShape(p)), body, [{ buf: IN0, write: false }, {
+        buf: OUT,
+        write: true,
+      }]),
+    ],
+  };
+}
+
 function maxPoolKernel(p: Window2d): Lowering {
+  if (pairRows(p)) return maxPoolPairs(p);
   const body = outCoords(p) + `  var m = x0[first];\n` +
     windowLoop(p, `      m = max(m, x0[j]);\n`) + `  y[i] = m;\n`;
   return {
@@ -157,8 +188,38 @@ function maxPoolGradTiled(p: Window2d): Lowering {
   };
 }
 
+/**
+ * maxPool2dGradTiled for windows two pixels wide over rows of even width: a window row is one
+ * vec2 read and one vec2 written. The argmax is the same (first in row-major order).
+ */
+function maxPoolGradPairs(p: Window2d): Lowering {
+  const HT = Math.ceil(p.H / p.KH), W2 = p.W / 2;
+  const body = `  let nc = i / ${u(HT * W2)}; let q = i % ${u(HT * W2)};\n` +
+    `  let th = q / ${u(W2)}; let tw = q % ${u(W2)};\n` +
+    `  let h0 = th * ${u(p.KH)}; let r0 = (nc * ${u(p.H)} + h0) * ${u(W2)} + tw;\n` +
+    `  let whole = th < ${u(p.Ho)};\n` +
+    `  var ba = 0u; var bb = 0u; var gk = 0.0;\n` +
+    `  if (whole) {\n    var m = x0[r0].x;\n` +
+    `    for (var a = 0u; a < ${u(p.KH)}; a++) {\n      let v = x0[r0 + a * ${u(W2)}];\n` +
+    `      if (v.x > m) { m = v.x; ba = a; bb = 0u; }\n      if (v.y > m) { m = v.y; ba = a; bb = 1u; }\n    }\n` +
+    `    gk = 0.0 + g[(nc * ${u(p.Ho)} + th) * ${u(p.Wo)} + tw];\n  }\n` +
+    `  for (var a = 0u; a < min(${u(p.KH)}, ${u(p.H)} - h0); a++) {\n` +
+    `    let hit = whole && a == ba;\n` +
+    `    y[r0 + a * ${u(W2)}] = vec2<f32>(select(0.0, gk, hit && bb == 0u), select(0.0, gk, hit && bb == 1u));\n  }\n`;
+  return {
+    passes: [
+      pass("maxPool2dGrad pairs", pairDecls(["g"], "y", true), p.N * p.C * HT * W2, body, [
+        { buf: IN0, write: false },
+        { buf: IN1, write: false },
+        { buf: OUT, write: true },
+      ]),
+    ],
+  };
+}
+
 /** pass 1: each window's argmax (flat x index) into a u32 temp; pass 2: each pixel sums the g of windows whose argmax it is */
 function maxPoolGradKernel(p: Window2d): Lowering {
+  if (pairRows(p)) return maxPoolGradPairs(p);
   if (p.sh === p.KH && p.sw === p.KW && p.ph === 0 && p.pw === 0) return maxPoolGradTiled(p);
   const nOut = size(outShape(p));
   const argDecls = `@group(0) @binding(0) var<storage, read> x0: array<f32>;\n` +

@@ -33,6 +33,8 @@ type Case = { name: string; x: number[]; a: Record<string, unknown>; out: number
 const CASES: Case[] = [
   { name: "3x3 s2 p1 (ResNet stem)", x: [2, 3, 7, 9], a: { kernel: 3, stride: 2, pad: 1 }, out: [2, 3, 4, 5] },
   { name: "2x2 (default stride)", x: [2, 3, 7, 9], a: { kernel: 2 }, out: [2, 3, 3, 4] },
+  { name: "2x2 over an even width (a vec2 per window row)", x: [2, 3, 7, 8], a: { kernel: 2 }, out: [2, 3, 3, 4] },
+  { name: "3x2 tiles, even width (vec2 rows)", x: [1, 2, 8, 6], a: { kernel: [3, 2] }, out: [1, 2, 2, 3] },
   { name: "3x3 s1 p0 (overlapping)", x: [2, 3, 7, 9], a: { kernel: 3, stride: 1 }, out: [2, 3, 5, 7] },
   { name: "3x2 s[1,2] p[1,0]", x: [1, 2, 5, 6], a: { kernel: [3, 2], stride: [1, 2], pad: [1, 0] }, out: [1, 2, 5, 3] },
 ];
@@ -143,7 +145,8 @@ Deno.test("pooling backward through autodiff: GPU gradient equals the float64 on
 
 Deno.test("max-pool gradient over windows that tile the map: one pass, ties to the first pixel as in float64", async () => {
   // values with many ties (0, 1, 2 repeating), sides not multiples of the stride (zeros past the last window)
-  for (const [shape, kernel] of [[[2, 3, 7, 9], 2], [[1, 2, 7, 6], 3]] as [number[], number][]) {
+  // (an even width takes the vec2-row kernels)
+  for (const [shape, kernel] of [[[2, 3, 7, 9], 2], [[1, 2, 7, 6], 3], [[2, 3, 7, 8], 2]] as [number[], number][]) {
     const n = shape.reduce((a, b) => a * b, 1);
     const x = { shape, data: Float64Array.from({ length: n }, (_, i) => (i * 7) % 3) };
     const out = [shape[0], shape[1], Math.floor(shape[2] / kernel), Math.floor(shape[3] / kernel)];
@@ -158,6 +161,9 @@ Deno.test("max-pool gradient over windows that tile the map: one pass, ties to t
       features: { subgroups: false, f16: false },
     });
     if (lowering.passes.length !== 1) throw new Error(`${lowering.passes.length} passes for ${kernel}×${kernel} tiles`);
+    const pairs = kernel === 2 && shape[3] % 2 === 0;
+    const label = lowering.passes[0].label ?? "";
+    if (label.includes("pairs") !== pairs) throw new Error(`[${shape}]: ${label}`);
     assertClose(
       await runOpGPU("maxPool2dGrad", [x, g], a),
       cpuOp("maxPool2dGrad", [x, g], a),
