@@ -11,10 +11,11 @@
 // rather than being recomputed for every element of an [N, C] kernel.
 import type { Graph } from "../ir/graph.ts";
 import { fmtShape, size } from "../kernels/op.ts";
-import { REDUCTIONS } from "../kernels/reduce.ts";
+import { reduceAxes, REDUCTIONS } from "../kernels/reduce.ts";
 import { OPS } from "../kernels/registry.ts";
 import { type FusionPlan, kernelReads } from "./fusion_plan.ts";
 import { usesElementIndex, walkGroup } from "./group.ts";
+import { MAX_SIBLINGS } from "./siblings.ts";
 
 const bytes = (g: Graph, id: number) => 4 * size(g.nodes[id].shape);
 const fmtBytes = (b: number) => (b >= 2 ** 20 ? `${(b / 2 ** 20).toFixed(1)} MiB` : `${(b / 1024).toFixed(1)} KiB`);
@@ -37,10 +38,11 @@ export function recomputeCheapValues(g: Graph, plan: FusionPlan, consumers: numb
       continue;
     }
     const own = walkGroup(g, x, plan);
-    const keep = bytes(g, x) * (1 + readers.length) + own.loads.reduce((a, l) => a + bytes(g, l), 0);
+    const kernels = likelyKernels(g, plan, readers, own.loads, x, maxReads + 1);
+    const keep = bytes(g, x) * (1 + kernels.length) + own.loads.reduce((a, l) => a + bytes(g, l), 0);
     let extra = 0, widest = 0;
-    for (const k of readers) {
-      const has = new Set(kernelReads(g, plan, k));
+    for (const ks of kernels) {
+      const has = new Set(ks.flatMap((k) => kernelReads(g, plan, k)));
       for (const l of own.loads) if (!has.has(l)) extra += bytes(g, l);
       widest = Math.max(widest, new Set([...has, ...own.loads]).size - (has.has(x) ? 1 : 0));
     }
@@ -64,6 +66,42 @@ export function recomputeCheapValues(g: Graph, plan: FusionPlan, consumers: numb
     for (const m of own.members) plan.kernelsOf.set(m, readers);
     for (const k of readers) if (REDUCTIONS.has(g.nodes[k].op) && g.nodes[k].inputs[0] === x) plan.prologueOf.set(k, x);
   }
+}
+
+/**
+ * The readers grouped by the kernel that will run them: sums and means of one 4-D input shape
+ * over the same axes are computed by one kernel (compiler/siblings.ts), which reads each buffer
+ * once — BatchNorm2d's backward sums Σg, Σg·x̂ … all read the ReLU's gradient, and count once,
+ * not four times, when it is weighed for recomputation. A group takes at most MAX_SIBLINGS
+ * members and, as siblings.ts allows, reads (with `x`'s loads in place of `x`) plus one output
+ * per member and one more within `maxBuffers`.
+ */
+function likelyKernels(
+  g: Graph,
+  plan: FusionPlan,
+  readers: number[],
+  loads: number[],
+  x: number,
+  maxBuffers: number,
+): number[][] {
+  const reads = (ks: number[]) =>
+    new Set([...ks.flatMap((k) => kernelReads(g, plan, k)).filter((r) => r !== x), ...loads]).size;
+  const open = new Map<string, number[]>(), out: number[][] = [];
+  for (const k of readers) {
+    const n = g.nodes[k], src = n.inputs.length ? g.nodes[n.inputs[0]].shape : [];
+    const key = (n.op === "sum" || n.op === "mean") && src.length === 4
+      ? JSON.stringify([src, reduceAxes(n.op, src, n.attrs)])
+      : undefined;
+    const last = key === undefined ? undefined : open.get(key);
+    if (last && last.length < MAX_SIBLINGS && reads([...last, k]) + last.length + 2 <= maxBuffers) {
+      last.push(k);
+      continue;
+    }
+    const fresh = [k];
+    if (key !== undefined) open.set(key, fresh);
+    out.push(fresh);
+  }
+  return out;
 }
 
 /** The kernels that would evaluate a value read by `cs`, in schedule order, or why it cannot be. */

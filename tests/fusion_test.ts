@@ -99,6 +99,34 @@ Deno.test("recomputation is decided by bytes: three readers take it, four keep i
   }
 });
 
+Deno.test("sums of one 4-D shape over the same axes count as one reader where they can share a kernel", async () => {
+  // BatchNorm2d's backward: per-channel sums of a·b (times one map each) and one kernel reading
+  // a·b. Counted as five readers, a·b would stay (recomputing reads a and b five times: 10 maps,
+  // against 8 to materialise); as the kernels they become, it is recomputed. With 16 storage
+  // buffers the four sums fit one kernel; with 8 (a, b, four maps, the outputs) at least two
+  // (counted as pairs: recomputing then reads 6 maps, as many as materialising moves).
+  for (const [maxStorageBuffers, sumKernels] of [[16, 1], [8, 2]]) {
+    const g = new Graph();
+    const shape = [3, 5, 6, 7];
+    const a = g.input("a", shape), b = g.input("b", shape), ab = a.mul(b);
+    // (an output is pinned to its own kernel: the sums meet in a per-channel combination)
+    const sums = [0, 1, 2, 3].map((k) => ab.mul(g.input(`z${k}`, shape)).sum([0, 2, 3], true));
+    const t = sums[0].add(sums[1].mul(2)).add(sums[2].mul(3)).add(sums[3].mul(4));
+    g.output("t", t);
+    g.output("y", ab.add(g.input("w", shape)));
+    const { plan } = fusionPlanOf(g, true, maxStorageBuffers);
+    if (plan.materialized.has(ab.id)) throw new Error(`a·b materialised: ${plan.why.get(ab.id)}`);
+    const p = compile(g, { maxStorageBuffers });
+    const sumKernelsRun = p.steps.filter((s) =>
+      s.kind === "dispatch" && /^(siblings\[)?sum/.test(s.label ?? "")
+    ).length;
+    if (sumKernelsRun !== sumKernels) throw new Error(`the sums: ${p.steps.map((s) => s.label).join(" | ")}`);
+    const leaves = leavesOf(g), want = evaluate(g, { leaves, scalars: {} });
+    const got = await runGraphGPU(g, leaves, {}, { maxStorageBuffers });
+    assertClose(got.get("t")!, want[t.id], { rtol: 1e-4, atol: 1e-4 }, `t, ${maxStorageBuffers} buffers`);
+  }
+});
+
 Deno.test("a vector read by larger kernels stays materialised; a single value is recomputed once per invocation", () => {
   const g = new Graph();
   const x = g.input("x", [N, C]), m = g.input("m", [1, C]);
