@@ -161,7 +161,9 @@ const CONVTILE_CASES: Case[] = [
   { M: 9, N: 64, K: 512, tA: false, tB: false, aBatch: [2, 1], bBatch: [3] },
   { M: 9, N: 11, K: 6, tA: true, tB: true, aBatch: [2, 1], bBatch: [3] },
 ];
-for (const name of ["convtile", "convtile-sg32x2c", "convtile-sg64x1", "convtile-t4x4", "convtile-t16x1"]) {
+for (
+  const name of ["convtile", "convtile-sg32x2c", "convtile-sg64x1", "convtile-t4x4", "convtile-t8x2", "convtile-t16x1"]
+) {
   Deno.test(`matmul GPU variant '${name}' matches float64: A and B transposed, padded or read in place, batch`, async () => {
     const gpu = await getGpu();
     if (!matmulVariant(name)!.supports(gpu.features)) return console.warn(`'${name}' needs subgroups; not tested here`);
@@ -263,10 +265,11 @@ Deno.test("default variant: the llvmpipe kernels on CPU adapters, shared-memory 
   assert.deepEqual(lp([32, 512], [2048, 512], { transB: true }), "subgroup");
   assert.deepEqual(lp([32, 2048], [2048, 512]), "convtile");
   assert.deepEqual(lp([256, 1024], [1024, 64]), "subgroup");
-  assert.deepEqual(
-    defaultVariant({ subgroups: false }, "llvmpipe", matmulProblem([[64, 64], [64, 64]], {})),
-    "blocked",
-  );
+  // without subgroups: the tile too (8 rows × 2 vec4 per thread), register blocking where it does not suit
+  const noSg = (a: number[], b: number[], attrs = {}) =>
+    defaultVariant({ subgroups: false }, "llvmpipe", matmulProblem([a, b], attrs));
+  assert.deepEqual(noSg([64, 64], [64, 64]), "convtile");
+  assert.deepEqual(noSg([32, 512], [2048, 512], { transB: true }), "blocked");
   // no problem known on a GPU: register blocking
   assert.deepEqual(defaultVariant({ subgroups: true }, nv), "blocked");
   // 4096²: 1024 tiles of 128² → the big tile; the BT forward 256×1024: 16 big tiles are too few

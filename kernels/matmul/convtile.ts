@@ -13,8 +13,9 @@
 // transposed copy itself, compiler/relayout.ts), as for the convolutions' cotangents.
 //
 // Variant names: "convtile" takes the convolutions' shape rule for the tile (convVariant: 32 rows
-// × 2 vec4 from 64 columns, 16 × 1 below, 4-column tiles for ≤ 4, t4x4 without subgroups);
-// "convtile-<tile>" forces one (sg16x1, sg32x2c, t4x4, …).
+// × 2 vec4 from 64 columns, 64 × 1 for ≤ 32 columns and long reductions, 16 × 1 otherwise,
+// 4-column tiles for ≤ 4) and t8x2 without subgroups; "convtile-<tile>" forces one (sg16x1,
+// sg32x2c, t4x4, …).
 import { type ConvVariant, convVariant } from "../conv/lavapipe_tile.ts";
 import {
   accDecls,
@@ -42,9 +43,15 @@ export const CONVTILE = "convtile";
 /** A's stored row stride (floats) from which rows alias in L1 and A is transposed first. */
 const ALIASING_STRIDE = 512;
 
-/** The tile for this problem: forced by the name's suffix, else the convolutions' rule on N. */
+/**
+ * The tile for this problem: forced by the name's suffix, else the convolutions' rule on N with
+ * subgroups, and without them 8 rows × 2 vec4 per thread (on llvmpipe with subgroups off, 1.4–2.2×
+ * the register-blocked matmul on the Barlow Twins step's shapes, where the convolutions' t4x4
+ * gave 1.0–2.1×).
+ */
 function tileOf(name: string, p: MatmulProblem, f: MatmulFeatures): ConvVariant {
   const forced = name === CONVTILE ? undefined : name.slice(CONVTILE.length + 1);
+  if (forced === undefined && !f.subgroups) return { L: 1, R: 8, OV: 2, byColumn: false };
   return convVariant("matmul", { variant: forced, features: { subgroups: f.subgroups } }, p.N, { reduction: p.K });
 }
 
@@ -62,8 +69,8 @@ function transposes(p: MatmulProblem, v: ConvVariant) {
  * side of the product is long (measured: a transposed 2048×512 B with M = 32 rows ran at 13
  * GFLOP/s against 28 for the subgroup kernel; with M = 256, 39 against 24).
  */
-export function convtileSuits(p: MatmulProblem): boolean {
-  const t = transposes(p, convVariant("matmul", { features: { subgroups: true } }, p.N, { reduction: p.K }));
+export function convtileSuits(p: MatmulProblem, f: MatmulFeatures): boolean {
+  const t = transposes(p, tileOf(CONVTILE, p, f));
   return (!t.b || p.M >= 128) && (!t.a || p.N >= 128);
 }
 

@@ -86,18 +86,18 @@ export const isCpuAdapter = (adapter: string): boolean =>
   /llvmpipe|lavapipe|swiftshader|softpipe|software/i.test(adapter);
 
 /**
- * The untuned pick. With an adapter description: on CPU adapters that have subgroups the
- * convolutions' tile (measured best on lavapipe, 1.3–1.8× the subgroup kernel) unless the
- * transposes it needs outweigh its gain (convtileSuits), then the subgroup kernel; register
- * blocking on CPU adapters without them,
+ * The untuned pick. With an adapter description: on CPU adapters the convolutions' tile
+ * (measured best on lavapipe: 1.3–1.8× the subgroup kernel, and without subgroups 1.4–2.2× the
+ * register-blocked one) unless the transposes it needs outweigh its gain (convtileSuits), then
+ * the subgroup kernel, or register blocking without subgroups,
  * and on any other adapter the shared-memory gemm tile that suits the shape (or register
  * blocking when the shape is unknown). Without an adapter (a KernelCtx carries only features)
- * subgroups are taken as the CPU-adapter hint; a compiler on a real GPU gets its variant from
- * runtime/autotune.ts's chooseVariant.
+ * the CPU picks are taken; a compiler on a real GPU gets its variant from runtime/autotune.ts's
+ * chooseVariant.
  */
 export function defaultVariant(f: MatmulFeatures, adapter?: string, p?: MatmulProblem): string {
   const cpuLike = adapter === undefined ? true : isCpuAdapter(adapter);
-  if (cpuLike) return !f.subgroups ? "blocked" : p && convtileSuits(p) ? CONVTILE : "subgroup";
+  if (cpuLike) return p && convtileSuits(p, f) ? CONVTILE : f.subgroups ? "subgroup" : "blocked";
   if (!p) return "blocked";
   return defaultGemm(p);
 }
