@@ -280,7 +280,9 @@ function emitLoads(e: Emission, loads: number[], bufOf: (id: number) => string):
       e.level.set(id, "element");
       e.lines.push(`  let j${id} = ${wgslBroadcastIndex("e", shape, inShape)}; let ro${id} = e % ${run}u;`);
       e.lines.push(`  let jb${id} = ${wgslBroadcastIndex("(e + 3u)", shape, inShape)};`);
-      e.lines.push(`  let ap${id} = ${buf}[j${id} / 4u][j${id} % 4u]; let aq${id} = ${buf}[jb${id} / 4u][jb${id} % 4u];`);
+      e.lines.push(
+        `  let ap${id} = ${buf}[j${id} / 4u][j${id} % 4u]; let aq${id} = ${buf}[jb${id} / 4u][jb${id} % 4u];`,
+      );
       e.lines.push(
         `  let a${id} = vec4<f32>(ap${id}, ${
           [1, 2, 3].map((l) => `select(ap${id}, aq${id}, ro${id} + ${l}u >= ${run}u)`).join(", ")

@@ -1,6 +1,6 @@
 // A graph compiled for the device it will run on: the kernel variants are the autotuner's cached
 // picks for this adapter, or its untuned defaults (shared-memory tiles on a discrete GPU, the
-// subgroup kernels on llvmpipe); SSL_TUNE=1 times the candidates of shapes it has not seen.
+// convolutions' lavapipe tile on CPU adapters); SSL_TUNE=1 times the candidates of shapes it has not seen.
 // Every program the project runs is compiled with these options: compileFor, or (for the training
 // step, which step/build.ts compiles) deviceCompileOptions.
 import { host } from "../platform/current.ts";

@@ -16,10 +16,11 @@
 // × 2 vec4 from 64 columns, 64 × 1 for ≤ 32 columns and long reductions, 16 × 1 otherwise,
 // 4-column tiles for ≤ 4) and t8x2 without subgroups; "convtile-<tile>" forces one (sg16x1,
 // sg32x2c, t4x4, …).
-import { type ConvVariant, convVariant } from "../conv/lavapipe_tile.ts";
 import {
   accDecls,
   bLoads,
+  type ConvVariant,
+  convVariant,
   fmaBlock,
   gemmDecls,
   IN0,
