@@ -76,10 +76,10 @@ export function usesElementIndex(g: Graph, id: number): boolean {
  *  - one:    a single value, loaded once per invocation;
  *  - vec:    the four map to four consecutive input elements starting at a multiple of 4;
  *  - splat:  the four map to one input element;
- *  - pair:   each input element repeats over a run of ≥ 4 output elements that is not a
+ *  - pair:   each input element repeats over a run of ≥ 3 output elements that is not a
  *            multiple of 4 (a per-channel value over a 7×7 map), so the four map to at most two
  *            consecutive input elements: two loads, a select per lane;
- *  - scalar: none of these (a contiguous run not a multiple of 4, or a repeat shorter than 4):
+ *  - scalar: none of these (a contiguous run not a multiple of 4, or a repeat shorter than 3):
  *            element by element only.
  */
 export type LoadMode = "same" | "one" | "vec" | "splat" | "pair" | "scalar";

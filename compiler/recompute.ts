@@ -73,8 +73,8 @@ export function recomputeCheapValues(g: Graph, plan: FusionPlan, consumers: numb
  * over the same axes are computed by one kernel (compiler/siblings.ts), which reads each buffer
  * once — BatchNorm2d's backward sums Σg, Σg·x̂ … all read the ReLU's gradient, and count once,
  * not four times, when it is weighed for recomputation. A group takes at most MAX_SIBLINGS
- * members and, as siblings.ts allows, reads (with `x`'s loads in place of `x`) plus one output
- * per member and one more within `maxBuffers`.
+ * members and, as siblings.ts allows a one-pass kernel, its reads (with `x`'s loads in place of
+ * `x`) and one output per member within `maxBuffers`.
  */
 function likelyKernels(
   g: Graph,
@@ -93,7 +93,7 @@ function likelyKernels(
       ? JSON.stringify([src, reduceAxes(n.op, src, n.attrs)])
       : undefined;
     const last = key === undefined ? undefined : open.get(key);
-    if (last && last.length < MAX_SIBLINGS && reads([...last, k]) + last.length + 2 <= maxBuffers) {
+    if (last && last.length < MAX_SIBLINGS && reads([...last, k]) + last.length + 1 <= maxBuffers) {
       last.push(k);
       continue;
     }

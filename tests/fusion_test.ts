@@ -103,8 +103,8 @@ Deno.test("sums of one 4-D shape over the same axes count as one reader where th
   // BatchNorm2d's backward: per-channel sums of a·b (times one map each) and one kernel reading
   // a·b. Counted as five readers, a·b would stay (recomputing reads a and b five times: 10 maps,
   // against 8 to materialise); as the kernels they become, it is recomputed. With 16 storage
-  // buffers the four sums fit one kernel; with 8 (a, b, four maps, the outputs) at least two
-  // (counted as pairs: recomputing then reads 6 maps, as many as materialising moves).
+  // buffers the four sums fit one kernel; with 8 (a, b, the maps, an output each) two: three
+  // and one (recomputing then reads 6 maps, as many as materialising moves).
   for (const [maxStorageBuffers, sumKernels] of [[16, 1], [8, 2]]) {
     const g = new Graph();
     const shape = [3, 5, 6, 7];

@@ -137,7 +137,7 @@ function tapGemmPass(label: string, gs: TapGemm[], v: ConvVariant, a: BufRef, b:
 
 export function lowerConv2d(geo: ConvGeom, c: KernelCtx): Lowering {
   const { N, C, H, W, O, KH, KW, sh, sw, ph, pw, Ho, Wo } = geo;
-  const v = convVariant("conv2d", c, O, { reduction: C * KH * KW }), Op = roundUp(O, 4 * v.OV * v.L), K = C * KH * KW;
+  const K = C * KH * KW, v = convVariant("conv2d", c, O, { reduction: K }), Op = roundUp(O, 4 * v.OV * v.L);
   return {
     temps: [K * Op],
     passes: [
