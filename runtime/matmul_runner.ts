@@ -1,7 +1,8 @@
 // A matmul kernel variant run on its own, outside any compiled program: compiled for one
-// problem (its passes in order, with their temporaries) with its three buffers bound (f16 A and B for variants that read f16 storage), ready
-// to dispatch, time and read back. The matmul tests, the matmul benchmarks and the GPU bench's
-// f16-storage timings use it (the autotuner runs matmuls through their op lowering, op_runner.ts).
+// problem (its passes in order, with their temporaries) with its three buffers bound (f16 A and
+// B for variants that read f16 storage), ready to dispatch, time and read back. The matmul tests,
+// the matmul benchmarks and the GPU bench's f16-storage timings use it (the autotuner runs
+// matmuls through their op lowering, op_runner.ts).
 import { asLowering, batchCount, type MatmulProblem } from "../kernels/matmul/common.ts";
 import { matmulVariant } from "../kernels/matmul/variants.ts";
 import { type BufRef, size } from "../kernels/op.ts";
