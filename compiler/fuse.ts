@@ -40,7 +40,7 @@ export function planFusion(
   for (;;) {
     const plan = groupNodes(g, live, pinned, fuse, consumers, cuts);
     if (!fuse || !cutWideKernels(g, plan, maxStorageBuffers - 1, cuts)) {
-      if (fuse) recomputeCheapValues(g, plan, consumers, maxStorageBuffers - 1);
+      if (fuse) recomputeCheapValues(g, plan, consumers, pinned, maxStorageBuffers - 1);
       for (const [id, ks] of plan.kernelsOf) if (ks.length === 1) plan.root.set(id, ks[0]);
       explainUnfusedReductions(g, plan, live);
       return plan;

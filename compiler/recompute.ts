@@ -15,14 +15,20 @@ import { reduceAxes, REDUCTIONS } from "../kernels/reduce.ts";
 import { OPS } from "../kernels/registry.ts";
 import { type FusionPlan, kernelReads } from "./fusion_plan.ts";
 import { usesElementIndex, walkGroup } from "./group.ts";
-import { MAX_SIBLINGS } from "./siblings.ts";
+import { MAX_SIBLINGS, reductionOf4d } from "./siblings.ts";
 
 const bytes = (g: Graph, id: number) => 4 * size(g.nodes[id].shape);
 const fmtBytes = (b: number) => (b >= 2 ** 20 ? `${(b / 2 ** 20).toFixed(1)} MiB` : `${(b / 1024).toFixed(1)} KiB`);
 const name = (g: Graph, id: number) => `${g.nodes[id].op} #${id}`;
 
 /** Decides, consumers first, which materialised elementwise values to recompute; updates `plan`. */
-export function recomputeCheapValues(g: Graph, plan: FusionPlan, consumers: number[][], maxReads = Infinity): void {
+export function recomputeCheapValues(
+  g: Graph,
+  plan: FusionPlan,
+  consumers: number[][],
+  pinned: ReadonlyMap<number, string>,
+  maxReads = Infinity,
+): void {
   const candidates = [...plan.materialized]
     .filter((id) => OPS[g.nodes[id].op].kind === "elementwise" && !plan.why.has(id))
     .sort((a, b) => b - a);
@@ -38,7 +44,7 @@ export function recomputeCheapValues(g: Graph, plan: FusionPlan, consumers: numb
       continue;
     }
     const own = walkGroup(g, x, plan);
-    const kernels = likelyKernels(g, plan, readers, own.loads, x, maxReads + 1);
+    const kernels = likelyKernels(g, plan, pinned, readers, own.loads, x, maxReads + 1);
     const keep = bytes(g, x) * (1 + kernels.length) + own.loads.reduce((a, l) => a + bytes(g, l), 0);
     let extra = 0, widest = 0;
     for (const ks of kernels) {
@@ -69,16 +75,17 @@ export function recomputeCheapValues(g: Graph, plan: FusionPlan, consumers: numb
 }
 
 /**
- * The readers grouped by the kernel that will run them: sums and means of one 4-D input shape
- * over the same axes are computed by one kernel (compiler/siblings.ts), which reads each buffer
- * once — BatchNorm2d's backward sums Σg, Σg·x̂ … all read the ReLU's gradient, and count once,
- * not four times, when it is weighed for recomputation. A group takes at most MAX_SIBLINGS
+ * The readers grouped by the kernel that will run them: the reductions siblings.ts may group
+ * (reductionOf4d) of one input shape over the same axes are computed by one kernel, which reads
+ * each buffer once — BatchNorm2d's backward sums Σg, Σg·x̂ … all read the ReLU's gradient, and
+ * count once, not four times, when it is weighed for recomputation. A group takes at most MAX_SIBLINGS
  * members and, as siblings.ts allows a one-pass kernel, its reads (with `x`'s loads in place of
  * `x`) and one output per member within `maxBuffers`.
  */
 function likelyKernels(
   g: Graph,
   plan: FusionPlan,
+  pinned: ReadonlyMap<number, string>,
   readers: number[],
   loads: number[],
   x: number,
@@ -88,10 +95,8 @@ function likelyKernels(
     new Set([...ks.flatMap((k) => kernelReads(g, plan, k)).filter((r) => r !== x), ...loads]).size;
   const open = new Map<string, number[]>(), out: number[][] = [];
   for (const k of readers) {
-    const n = g.nodes[k], src = n.inputs.length ? g.nodes[n.inputs[0]].shape : [];
-    const key = (n.op === "sum" || n.op === "mean") && src.length === 4
-      ? JSON.stringify([src, reduceAxes(n.op, src, n.attrs)])
-      : undefined;
+    const n = g.nodes[k], src = reductionOf4d(g, k, pinned) ? g.nodes[n.inputs[0]].shape : undefined;
+    const key = src && JSON.stringify([src, reduceAxes(n.op, src, n.attrs)]);
     const last = key === undefined ? undefined : open.get(key);
     if (last && last.length < MAX_SIBLINGS && reads([...last, k]) + last.length + 1 <= maxBuffers) {
       last.push(k);

@@ -114,7 +114,8 @@ const keptDims = (g: Graph, r: number) =>
   (g.nodes[r].op === "sum" || g.nodes[r].op === "mean") && g.nodes[r].attrs.keepdims === true &&
   g.nodes[r].shape.length === g.nodes[g.nodes[r].inputs[0]].shape.length;
 
-const reductionOf4d = (g: Graph, id: number, pinned: ReadonlyMap<number, string>) =>
+/** A reduction this pass may group: a sum or mean of a 4-D map that is not pinned to a kernel of its own. */
+export const reductionOf4d = (g: Graph, id: number, pinned: ReadonlyMap<number, string>) =>
   (g.nodes[id].op === "sum" || g.nodes[id].op === "mean") && !pinned.has(id) &&
   g.nodes[g.nodes[id].inputs[0]].shape.length === 4;
 
