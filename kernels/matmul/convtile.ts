@@ -45,13 +45,12 @@ export const CONVTILE = "convtile";
 const ALIASING_STRIDE = 512;
 
 /**
- * The tile for this problem: forced by the name's suffix, else the convolutions' rule on N with
+ * The tile for this problem: `forced` (the name's suffix), else the convolutions' rule on N with
  * subgroups, and without them 8 rows × 2 vec4 per thread (on llvmpipe with subgroups off, 1.4–2.2×
  * the register-blocked matmul on the Barlow Twins step's shapes, where the convolutions' t4x4
  * gave 1.0–2.1×).
  */
-function tileOf(name: string, p: MatmulProblem, f: MatmulFeatures): ConvVariant {
-  const forced = name === CONVTILE ? undefined : name.slice(CONVTILE.length + 1);
+function tileOf(forced: string | undefined, p: MatmulProblem, f: MatmulFeatures): ConvVariant {
   if (forced === undefined && !f.subgroups) return { L: 1, R: 8, OV: 2, byColumn: false };
   return convVariant("matmul", { variant: forced, features: { subgroups: f.subgroups } }, p.N, { reduction: p.K });
 }
@@ -71,13 +70,13 @@ function transposes(p: MatmulProblem, v: ConvVariant) {
  * GFLOP/s against 28 for the subgroup kernel; with M = 256, 39 against 24).
  */
 export function convtileSuits(p: MatmulProblem, f: MatmulFeatures): boolean {
-  const t = transposes(p, tileOf(CONVTILE, p, f));
+  const t = transposes(p, tileOf(undefined, p, f));
   return (!t.b || p.M >= 128) && (!t.a || p.N >= 128);
 }
 
-function lower(name: string, p: MatmulProblem, f: MatmulFeatures): Lowering {
+function lower(forced: string | undefined, p: MatmulProblem, f: MatmulFeatures): Lowering {
   const { M, N, K } = p;
-  const v = tileOf(name, p, f), TWD = 4 * v.OV * v.L, t = transposes(p, v);
+  const v = tileOf(forced, p, f), TWD = 4 * v.OV * v.L, t = transposes(p, v);
   const aBat = size(p.aBatch), bBat = size(p.bBatch);
   const passes: Pass[] = [], temps: number[] = [];
   const temp = (n: number): BufRef => (temps.push(n), temps.length === 1 ? TMP0 : TMP1);
@@ -104,7 +103,7 @@ function lower(name: string, p: MatmulProblem, f: MatmulFeatures): Lowering {
 
   const rowT = Math.ceil(M / v.R), colT = Np / TWD, tiles = rowT * colT;
   const tg = tileGrid(tiles, v);
-  if (p.batch.length && size(p.batch) > 65535) {
+  if (size(p.batch) > 65535) {
     throw new ShapeError(
       "matmul",
       `convtile: ${size(p.batch)} batch entries exceed the 65535 workgroups per dimension`,
@@ -132,7 +131,7 @@ function lower(name: string, p: MatmulProblem, f: MatmulFeatures): Lowering {
       `${p.transA ? " Aᵀ" : ""}${p.transB ? " Bᵀ" : ""}`,
     wgsl: gemmDecls(v) + tg.head + s + "}\n",
     bindings: [{ buf: a, write: false }, { buf: b, write: false }, { buf: OUT, write: true }],
-    workgroups: [tg.workgroups[0], tg.workgroups[1], Math.max(size(p.batch), 1)],
+    workgroups: [tg.workgroups[0], tg.workgroups[1], size(p.batch)],
   });
   return { temps, passes };
 }
@@ -148,6 +147,6 @@ export function convtileVariant(name: string): MatmulVariant | undefined {
       ? `the convolutions' lavapipe tile ${forced} as a matmul, K-major operands (transposed into temporaries)`
       : "the convolutions' lavapipe tile as a matmul, their tile rule on N; K-major operands",
     supports: (f) => forced === undefined || !forced.startsWith("sg") || f.subgroups,
-    lower: (p, f) => lower(name, p, f),
+    lower: (p, f) => lower(forced, p, f),
   };
 }
