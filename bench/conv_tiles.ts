@@ -16,6 +16,7 @@ import { choiceValue, FlagError, intValue, listValue, splitArgs } from "../dsl/f
 import type { Graph, Node } from "../ir/graph.ts";
 import { tuneOp, variantCandidates } from "../runtime/autotune.ts";
 import { getGpu, type Gpu } from "../runtime/device.ts";
+import { median } from "../runtime/timestamps.ts";
 import { compileStep, trainingGraph } from "../step/build.ts";
 import { deviceCompileOptions } from "../runtime/compile_for.ts";
 import type { Program } from "../compiler/program.ts";
@@ -124,8 +125,7 @@ async function stepsAgainst(
   await stepSeconds(a), await stepSeconds(b); // compiles, first uploads
   const ta: number[] = [], tb: number[] = [];
   for (let r = 0; r < rounds; r++) ta.push(await stepSeconds(a)), tb.push(await stepSeconds(b));
-  const med = (x: number[]) => [...x].sort((p, q) => p - q)[Math.floor(x.length / 2)];
-  const [ma, mb] = [med(ta), med(tb)];
+  const [ma, mb] = [median(ta), median(tb)];
   console.log(
     `${name} step: default rule ${ma.toFixed(2)} s (${a.dispatches} dispatches, ${
       (a.gflop / ma).toFixed(1)

@@ -99,7 +99,8 @@ export async function timeDispatches(device: GPUDevice, records: Recorder[]): Pr
   return out;
 }
 
-const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+/** The middle of the sorted times (the upper middle for an even count). */
+export const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
