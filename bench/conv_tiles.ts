@@ -26,6 +26,7 @@ import { CONV_OPS, convShapeKey } from "./profile_convs.ts";
 import { resnetBtSpec } from "./resnet_step.ts";
 import { benchStep, type StepBench } from "./step.ts";
 import type { PipelineSpec } from "../dsl/schema.ts";
+import { ShapeError } from "../kernels/op.ts";
 
 const USAGE = "deno run -A bench/conv_tiles.ts [--net resnet18|cnn|both] [--variants a,b,…] " +
   "[--budget-ms MS] [--out FILE.json] | [--net …] --steps VARIANT [--rounds N]";
@@ -140,8 +141,10 @@ if (import.meta.main) {
   try {
     await main(Deno.args);
   } catch (e) {
-    // a bad flag, or no variant of a layer ran (every name given was unknown or failed its check)
-    if (!(e instanceof FlagError) && !(e as Error).message.startsWith("autotune:")) throw e;
+    // a bad flag, a --steps variant the convolutions do not know, or no variant of a layer ran
+    // (every name given was unknown or failed its check)
+    const known = e instanceof FlagError || e instanceof ShapeError || (e as Error).message.startsWith("autotune:");
+    if (!known) throw e;
     console.error(`bench/conv_tiles.ts: ${(e as Error).message} (${USAGE})`);
     Deno.exit(2);
   }

@@ -146,6 +146,8 @@ Deno.test("a bad flag is a usage error (exit 2) naming the flag, in every comman
     ["bench/gpu.ts", ["project", "--out", "p", "--budget-s", "x"], /--budget-s: expected a number > 0, got 'x'/],
     ["bench/gpu.ts", ["project"], /--out: required/],
     ["examples/lambda_free.ts", ["--dims", "x"], /--dims: expected a positive integer, got 'x'/],
+    // a variant name is checked where the step is compiled: still an error, not a stack trace
+    ["bench/conv_tiles.ts", ["--net", "cnn", "--steps", "bad"], /conv2d: unknown kernel variant 'bad'/],
   ];
   for (const [file, args, msg] of cases) {
     const r = await run(file, args);
