@@ -126,7 +126,7 @@ Deno.test("conv2dGradInput / conv2dGradWeight VJPs (second order) match finite d
 
 const NO_SG = { subgroups: false, f16: false };
 const VARIANTS = [
-  { name: "default (sg32x2 from 64 columns unless strided dx, else sg16x1; t16x1 for ≤ 4 columns)", opts: {} },
+  { name: "default (convVariant's rule: sg32x2, sg64x1, sg16x1 or t16x1 by columns and reduction)", opts: {} },
   { name: "sg16x1", opts: { variant: () => "sg16x1" } },
   { name: "sg8x2", opts: { variant: () => "sg8x2" } },
   { name: "sg24x1", opts: { variant: () => "sg24x1" } },

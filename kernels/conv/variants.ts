@@ -12,10 +12,9 @@ const GPU_TILES = ["gemm64x64x16t4x4", "gemm128x128x8t8x8", "gemm128x64x8t8x4", 
 /** the same with inputs rounded to f16 */
 const GPU_TILES_F16 = ["gemm64x64x16t4x4-f16", "gemm128x128x16t8x8-f16"];
 /**
- * lavapipe variants worth timing besides the default (sg32x2 from 64 columns but for a strided
- * input gradient, else sg16x1): the "c" ones number their tiles by column block, for the late
- * layers (512 channels on 4×4 maps), whose weights outgrow a core's cache; sg64x1 for layers of
- * 32 columns and fewer
+ * lavapipe variants worth timing besides the default (the rule in lavapipe_tile.ts's convVariant):
+ * the "c" ones number their tiles by column block, for the late layers (512 channels on 4×4
+ * maps), whose weights outgrow a core's cache; sg64x1 for layers of 32 columns and fewer
  */
 const CPU_VARIANTS = ["sg16x1", "sg32x2", "sg16x1c", "sg32x2c", "sg64x1", "sg64x1c", "sg8x2", "t16x1", "t4x4"];
 
