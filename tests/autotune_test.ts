@@ -236,10 +236,17 @@ Deno.test({
     const small = rec(pipe(100)), large = rec(pipe(3200));
     try {
       await timeDispatches(device, [small, large]); // compiles
-      const t = (await timeDispatches(device, [small, large, small]))!;
-      assert.equal(t.length, 3);
-      assert.ok(t.every((s) => s > 0 && s < 10), JSON.stringify(t));
-      // 32× the arithmetic: far more than twice the time even on a busy CPU adapter
+      // Another process on the CPU adapter can only add time to a slot, so the fastest of a
+      // few repeats is what each dispatch costs; a slot holding the wrong pass's time would
+      // still break the ordering below.
+      const t = [Infinity, Infinity, Infinity];
+      for (let r = 0; r < 5; r++) {
+        const once = (await timeDispatches(device, [small, large, small]))!;
+        assert.equal(once.length, 3);
+        assert.ok(once.every((s) => s > 0 && s < 10), JSON.stringify(once));
+        once.forEach((s, i) => t[i] = Math.min(t[i], s));
+      }
+      // 32× the arithmetic: far more than twice the time
       assert.ok(t[1] > 2 * Math.max(t[0], t[2]), `small ${t[0]} s, large ${t[1]} s, small ${t[2]} s`);
       const timer = PassTimer.create(device, 2)!;
       assert.throws(() => timer.writes(2), /pass 2 of 2/);
