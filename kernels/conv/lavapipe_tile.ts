@@ -122,12 +122,25 @@ export const gemmDecls = (v: ConvVariant) =>
 const fromRow = (v: ConvVariant, name: string, rr: number) =>
   v.L === 1 ? `${name}${rr}` : `subgroupBroadcast(${name}${Math.floor(rr / v.L)}, ${rr % v.L}u)`;
 
-/** The FMAs of one reduction step: acc[rr][v] += a(rr) · b[v]. */
-export function fmaBlock(v: ConvVariant, ind: string): string {
+/**
+ * The FMAs of reduction steps `steps` (name prefixes of their a and b values, in reduction
+ * order): acc[rr][v] += a(rr) · b[v] for each step in turn. llvmpipe masks every loop-carried
+ * value with the loop's lanes (a load, a blend and a store per update), so several steps per
+ * loop iteration pay that once per accumulator instead of once per FMA. The matmul takes two
+ * (kernels/matmul/convtile.ts); the convolutions keep one: two input channels, three taps or
+ * (weight gradient) two pixels per iteration measured 0.6–1.25× layer by layer on their default
+ * tiles, better only on the small CNN's 32→64 forward, as each step's padding and tap
+ * arithmetic adds to the operands held in registers.
+ */
+export function fmaBlock(v: ConvVariant, ind: string, steps: string[] = [""]): string {
   let s = "";
   for (let rr = 0; rr < v.R; rr++) {
-    s += `${ind}{ let s = ${fromRow(v, "a", rr)};`;
-    for (let k = 0; k < v.OV; k++) s += ` c${rr}_${k} = fma(vec4<f32>(s), b${k}, c${rr}_${k});`;
+    s += `${ind}{`;
+    steps.forEach((p, q) => s += ` let s${q} = ${fromRow(v, `${p}a`, rr)};`);
+    for (let k = 0; k < v.OV; k++) {
+      const sum = steps.reduce((acc, p, q) => `fma(vec4<f32>(s${q}), ${p}b${k}, ${acc})`, `c${rr}_${k}`);
+      s += ` c${rr}_${k} = ${sum};`;
+    }
     s += " }\n";
   }
   return s;
@@ -137,10 +150,10 @@ export const accDecls = (v: ConvVariant) => {
   for (let rr = 0; rr < v.R; rr++) for (let k = 0; k < v.OV; k++) s += `  var c${rr}_${k} = vec4<f32>();\n`;
   return s;
 };
-/** B loads of one reduction step from vec4 row index expression `row`. */
-export const bLoads = (v: ConvVariant, row: string, ind: string) => {
-  let s = `${ind}let br = ${row};\n`;
-  for (let k = 0; k < v.OV; k++) s += `${ind}let b${k} = B[br + ${u(k * v.L)}];\n`;
+/** B loads of one reduction step from vec4 row index expression `row`, named `${p}b0`, `${p}b1`, … */
+export const bLoads = (v: ConvVariant, row: string, ind: string, p = "") => {
+  let s = `${ind}let ${p}br = ${row};\n`;
+  for (let k = 0; k < v.OV; k++) s += `${ind}let ${p}b${k} = B[${p}br + ${u(k * v.L)}];\n`;
   return s;
 };
 /**
