@@ -2,7 +2,8 @@
 // prologues (compiler/codegen_reduce.ts), each checked to be the path taken (by its WGSL) and
 // against the float64 reference on odd shapes: the rows layout (inputs repeating along the
 // leading axes loaded once per column), the vec4 layout (with a partial last vec4, splat
-// and pair loads, per-element vec4 index math), the scalar fallback, values hoisted out of the loop.
+// loads per vec4 or once per invocation, pair loads, per-element vec4 index math), the scalar
+// fallback, values hoisted out of the loop.
 import { evaluate } from "../cpu/reference.ts";
 import { compile } from "../compiler/compile.ts";
 import { Graph } from "../ir/graph.ts";
@@ -106,6 +107,37 @@ Deno.test("vec4 layout: partial last vec4, single values, splat and per-element 
     const g = new Graph();
     const x = g.input("x", [5, 7]);
     await check("eye [5, 7]", g, x.mul(g.add("eye", [], { shape: [5, 7] }).add(1)), "vec");
+  }
+});
+
+Deno.test("splat inputs are read once per invocation when 4–8 vec4s divide their runs", async () => {
+  /** the splat loads of `wgsl` happen before its element loop, which walks `per` vec4s */
+  const once = (what: string, wgsl: string, per: number) => {
+    const loop = wgsl.indexOf("for (");
+    if (!wgsl.includes(`v < min(t * ${per}u + ${per}u,`)) throw new Error(`${what}: not ${per} vec4s:\n${wgsl}`);
+    if (/\[j\d+ \/ 4u\]/.test(wgsl.slice(loop))) throw new Error(`${what}: a splat load in the loop:\n${wgsl}`);
+  };
+  {
+    // BatchNorm's apply + ReLU over 28×28: runs of 784 = 196 vec4s, walked 7 at a time
+    const g = new Graph();
+    const x = g.input("x", [3, 5, 28, 28]), m = g.input("m", [1, 5, 1, 1]), s = g.input("s", [5, 1, 1]);
+    const b = g.input("b", [1, 5, 1, 1]);
+    once("[3, 5, 28, 28]", await check("[3, 5, 28, 28] per channel", g, x.sub(m).mul(s).add(b).relu(), "vec"), 7);
+  }
+  {
+    // per sample (runs of 3·64) and per channel (64): 8 vec4s divide both
+    const g = new Graph();
+    const x = g.input("x", [2, 3, 8, 8]), n = g.input("n", [2, 1, 1, 1]), c = g.input("c", [1, 3, 1, 1]);
+    once("[2, 3, 8, 8]", await check("[2, 3, 8, 8] per sample and channel", g, x.mul(n).sub(c), "vec"), 8);
+  }
+  {
+    // runs of 12 = 3 vec4s: no count of 4–8 divides them; loaded per vec4, 8 per invocation
+    const g = new Graph();
+    const x = g.input("x", [4, 6, 12]), y = g.input("y", [4, 6, 1]);
+    const wgsl = await check("[4, 6, 12]·[4, 6, 1]", g, x.mul(y).exp(), "vec");
+    if (!wgsl.includes("v < min(t * 8u + 8u,") || !/\[j\d+ \/ 4u\]/.test(wgsl.slice(wgsl.indexOf("for (")))) {
+      throw new Error(`runs of 3 vec4s: expected per-vec4 splat loads:\n${wgsl}`);
+    }
   }
 });
 
