@@ -140,6 +140,12 @@ export interface GroupEmitOptions {
   layout: EwLayout;
   /** materialised nodes read as a single value per invocation from a WGSL expression, not bound */
   given?: ReadonlyMap<number, string>;
+  /**
+   * materialised nodes whose element, for every element this invocation reads, is the one at the
+   * reduction's output index `o` (a BatchNorm's per-channel parameters in its per-channel sums:
+   * compiler/codegen_reduce.ts): bound, and loaded once per invocation
+   */
+  perOutput?: ReadonlySet<number>;
 }
 
 /** Emits the group computing node `top` over elements of `shape`: bindings, then values level by level. */
@@ -282,6 +288,10 @@ function emitLoads(e: Emission, loads: number[], bufOf: (id: number) => string):
     if (given !== undefined) {
       e.level.set(id, "invariant");
       e.hoisted.push(`  let a${id} = ${given};`);
+      e.invariantNames.push(`a${id}`);
+    } else if (e.o.perOutput?.has(id)) {
+      e.level.set(id, "invariant");
+      e.hoisted.push(`  let a${id} = ${buf}[${e.vec ? "o / 4u][o % 4u" : "o"}];`);
       e.invariantNames.push(`a${id}`);
     } else if (mode === "one") {
       e.level.set(id, "invariant");

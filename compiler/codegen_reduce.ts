@@ -20,7 +20,7 @@ import {
   siblingReductionLowering,
 } from "../kernels/reduce.ts";
 import { emitGroup, type ScalarIndex, vectorizable } from "./codegen_ew.ts";
-import type { GroupView } from "./group.ts";
+import { type GroupView, walkGroup } from "./group.ts";
 
 export function fusedReduction(
   g: Graph,
@@ -35,7 +35,8 @@ export function fusedReduction(
   const { rp, p } = reductionLayout(g, id, plan, variant);
   const vec = rp.vec !== "none";
   const layout = { kind: vec ? "vec" : "scalar" } as const;
-  const e = emitGroup({ g, top: src.id, plan, storageOf, scalarIndex, shape: src.shape, layout });
+  const perOutput = perOutputLoads(g, id, plan, rp);
+  const e = emitGroup({ g, top: src.id, plan, storageOf, scalarIndex, shape: src.shape, layout, perOutput });
   const params = e.invariantNames.map((h) => `, ${h}: f32`).join("");
   const args = e.invariantNames.map((h) => `, ${h}`).join("");
   const decls = [
@@ -63,6 +64,28 @@ export function fusedReduction(
     },
   );
   return { lowering, inputs: e.inputs, ops: e.ops };
+}
+
+/**
+ * The prologue inputs of reduction `id` that hold one value per output: of size 1 along every
+ * reduced axis and whole along every kept one, so the element any source element reads is the
+ * one at the output index `o` (not in vec4 output units). On lavapipe each per-element read of
+ * them is a gather with its own index arithmetic; once per invocation they cost nothing.
+ */
+function perOutputLoads(g: Graph, id: number, plan: GroupView, rp: ReducePlan): Set<number> {
+  const n = g.nodes[id], src = g.nodes[n.inputs[0]].shape;
+  if (rp.vec === "kept") return new Set();
+  const axes = new Set(reduceAxes(n.op, src, n.attrs));
+  return new Set(
+    walkGroup(g, n.inputs[0], plan).loads.filter((l) => {
+      const s = g.nodes[l].shape, off = src.length - s.length;
+      return off >= 0 && size(s) < size(src) &&
+        src.every((d, ax) => {
+          const k = ax < off ? 1 : s[ax - off];
+          return axes.has(ax) ? k === 1 : k === d;
+        });
+    }),
+  );
 }
 
 /** The unit layout and split of reduction `id`, as its own kernel would use them. */
@@ -122,7 +145,8 @@ export function fusedSiblingReductions(
     const given = new Map(
       after.has(id) ? ids.flatMap((m, jm) => (after.has(m) ? [] : [[m, `${siblingOutput(jm, ids.length)}[o]`]])) : [],
     ) as Map<number, string>;
-    const e = emitGroup({ g, top: src.id, plan, storageOf, scalarIndex, shape: src.shape, layout, given });
+    const perOutput = perOutputLoads(g, id, plan, rp);
+    const e = emitGroup({ g, top: src.id, plan, storageOf, scalarIndex, shape: src.shape, layout, given, perOutput });
     const to = e.inputs.map(bind);
     const rebind = (t: string) => t.replace(/\bin(\d+)\b/g, (_, k) => `in${to[Number(k)]}`);
     const own: string[] = [];

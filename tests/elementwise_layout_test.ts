@@ -233,6 +233,32 @@ Deno.test("reduction prologues read by vec4 where they can, element by element w
   }
 });
 
+Deno.test("a reduction prologue loads its per-output inputs once per invocation, at the output index", async () => {
+  const cases: [string, number[], string][] = [
+    // BatchNorm's per-channel sums: vec4 along the reduced H·W, one output per channel
+    ["[3, 5, 8, 8] per channel", [3, 5, 8, 8], "[o / 4u][o % 4u]"],
+    // 7×7: the scalar prologue
+    ["[4, 3, 7, 7] per channel", [4, 3, 7, 7], "[o]"],
+  ];
+  for (const [what, shape, at] of cases) {
+    const g = new Graph();
+    const C = shape[1];
+    const x = g.input("x", shape), m = g.input("m", [1, C, 1, 1]), s = g.input("s", [C, 1, 1]);
+    const out = x.sub(m).mul(s).relu().sum([0, 2, 3], true);
+    g.output("out", out);
+    const st = compile(g).steps.find((s) => s.kind === "dispatch" && s.node === out.id);
+    if (!st || st.kind !== "dispatch") throw new Error(`${what}: no kernel`);
+    const wgsl = st.pass.wgsl, pro = wgsl.slice(wgsl.indexOf("fn pro"), wgsl.indexOf("@compute"));
+    const once = wgsl.split("\n").filter((l) => /^ {2}let a\d+ = in[12]\[/.test(l) && l.endsWith(`${at};`)).length;
+    if (once !== 2 || /\bin[12]\[/.test(pro)) throw new Error(`${what}: m and s not loaded once at ${at}:\n${wgsl}`);
+    const leaves = leavesOf(g);
+    assertClose((await runGraphGPU(g, leaves)).get("out")!, evaluate(g, { leaves, scalars: {} })[out.id], {
+      rtol: 1e-5,
+      atol: 1e-5,
+    }, what);
+  }
+});
+
 Deno.test("an elementwise kernel reading a u8 input is refused with the input named", () => {
   const g = new Graph();
   const img = g.input("img", [4, 4], "u8");
