@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The project next to PyTorch on this machine's CPU, in one invocation so the ratios compare like
-# with like: `deno task bench` (writes bench/results.json), then the same Barlow Twins MLP step and
-# ResNet-18 step in PyTorch (Debian's python3-torch with OpenBLAS, 2 threads; bench/torch_cpu.py),
-# then the ratios project time / PyTorch time into bench/results.json. Installs what is missing.
-# Extra arguments go to the project's bench (e.g. --quick). Run it on an otherwise idle machine.
+# with like: `deno task bench` (writes bench/results.json), then the Barlow Twins MLP, ResNet-18
+# and small-CNN steps in paired rounds against PyTorch's (bench/paired.ts: Debian's python3-torch
+# with OpenBLAS, 2 threads, bench/torch_cpu.py), whose ratios go into bench/results.json. Installs
+# what is missing. Extra arguments go to the project's bench (e.g. --quick; --quick halves the
+# rounds too). Run it on an otherwise idle machine.
 # The convolutional subset: `bash bench/peers.sh --conv-steps [--quick] [--profile]` times only the
 # ResNet-18 and small-CNN steps on both sides and prints resnet18_step_vs_torch_cpu,
 # cnn_bt_step_seconds, cnn_step_vs_torch_cpu, the dispatches per step and each step's GFLOP/s.
@@ -18,34 +19,19 @@ fi
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp/ssl-webgpu-xdg}"; mkdir -p "$XDG_RUNTIME_DIR"
 export OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=2
 node_modules/.bin/deno task bench "$@"
-only=""
-for a in "$@"; do [ "$a" = "--conv-steps" ] && only="--only resnet18,cnn"; done
-# shellcheck disable=SC2086
-torch_json=$(/usr/bin/python3 bench/torch_cpu.py --threads 2 $only)
-echo "PyTorch (CPU): $torch_json"
-TORCH="$torch_json" node -e '
+# the ratios: paired rounds, one project step and one PyTorch step after the other (bench/paired.ts)
+paired=()
+for a in "$@"; do
+  [ "$a" = "--conv-steps" ] && paired+=(--only resnet18,cnn)
+  [ "$a" = "--quick" ] && paired+=(--quick)
+done
+node_modules/.bin/deno run -A bench/paired.ts "${paired[@]}"
+node -e '
 const fs = require("node:fs");
-const file = "bench/results.json";
-const r = JSON.parse(fs.readFileSync(file, "utf8")), t = JSON.parse(process.env.TORCH);
-const round = (v) => Math.round(v * 1000) / 1000;
-const peer = { bt: "bt_mlp_step_seconds", resnet18: "resnet18_bt_step_seconds", cnn: "cnn_bt_step_seconds" };
-r.torch_cpu = { ...r.torch_cpu, version: t.torch, threads: t.threads, blas: t.blas };
-// each ratio: [result key, its project figure, its PyTorch figure]
-const ratios = [
-  ["bt_step_vs_torch_cpu", "bt_step_seconds", peer.bt],
-  ["resnet18_step_vs_torch_cpu", "resnet18_bt_step_seconds", peer.resnet18],
-  ["cnn_step_vs_torch_cpu", "cnn_bt_step_seconds", peer.cnn],
-];
-for (const [key, ours, theirs] of ratios) {
-  if (t[theirs] === undefined || r[ours] === undefined) continue;
-  r.torch_cpu[ours] = round(t[theirs]);
-  r[key] = round(r[ours] / t[theirs]);
-  console.log(`${key} ${r[key]} (project ${r[ours]} s, PyTorch ${round(t[theirs])} s)`);
-}
+const r = JSON.parse(fs.readFileSync("bench/results.json", "utf8"));
 // the effective GFLOP/s of each step next to the stand-alone convolutions
 const conv = Object.keys(r).filter((k) => k.startsWith("conv_") && k.endsWith("_gflops"));
 for (const k of ["resnet18_dispatches_per_step", "cnn_bt_dispatches_per_step", "resnet18_bt_step_gflops", "cnn_bt_step_gflops", ...conv]) {
   if (r[k] !== undefined) console.log(`${k} ${r[k]}`);
 }
-fs.writeFileSync(file, JSON.stringify(r, null, 2) + "\n");
 '

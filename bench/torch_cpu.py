@@ -11,11 +11,16 @@
 The project's steps also run their two augmentations on the device; here the views are given,
 which favours PyTorch slightly. Prints one JSON object: median seconds per step of each workload.
 Usage: python3 bench/torch_cpu.py [--threads 2] [--repeats 5] [--only bt_mlp,resnet18,cnn]
+
+--serve: build the workloads and take one warm-up step of each, print one JSON line (the
+versions), then for every workload name read from standard input run one step and print
+{"seconds": …} — bench/paired.ts alternates these steps with the project's.
 """
 import argparse
 import json
 import os
 import statistics
+import sys
 import time
 
 import torch
@@ -60,7 +65,8 @@ def small_cnn(widths=(32, 64, 128)):
     return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
 
 
-def timed_step(model, views, repeats):
+def training_step(model, views):
+    """One Barlow Twins step of `model` on the two views, as a function; the first call warms up."""
     opt = Lars(model.parameters(), weight_decay=1e-6)
 
     def step():
@@ -72,13 +78,48 @@ def timed_step(model, views, repeats):
         opt.step()
         return loss.item()
 
+    return step
+
+
+def seconds(step):
+    t = time.perf_counter()
+    step()
+    return time.perf_counter() - t
+
+
+def timed_step(step, repeats):
     step()  # warm-up: allocations, thread pool
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
+    return statistics.median(seconds(step) for _ in range(repeats))
+
+
+RESULT_KEY = {"bt_mlp": "bt_mlp_step_seconds", "resnet18": "resnet18_bt_step_seconds", "cnn": "cnn_bt_step_seconds"}
+
+
+def workloads(only):
+    """The steps of the workloads named in `only`, by workload name."""
+    steps = {}
+    if "bt_mlp" in only:
+        bt = nn.Sequential(mlp_encoder(784, [1024, 1024]), projector(1024, [2048, 2048]))
+        steps["bt_mlp"] = training_step(bt, [torch.rand(256, 784), torch.rand(256, 784)])
+    if "resnet18" in only:
+        rn = nn.Sequential(cifar_resnet18(), projector(512, [2048, 2048]))
+        steps["resnet18"] = training_step(rn, [torch.rand(32, 3, 32, 32), torch.rand(32, 3, 32, 32)])
+    if "cnn" in only:
+        cnn = nn.Sequential(small_cnn(), projector(128, [1024, 1024]))
+        steps["cnn"] = training_step(cnn, [torch.rand(256, 1, 28, 28), torch.rand(256, 1, 28, 28)])
+    return steps
+
+
+def serve(steps, meta):
+    for step in steps.values():
         step()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+    print(json.dumps(meta), flush=True)
+    for line in sys.stdin:
+        name = line.strip()
+        if name not in steps:
+            print(json.dumps({"error": f"unknown workload '{name}'; serving {sorted(steps)}"}), flush=True)
+            continue
+        print(json.dumps({"seconds": seconds(steps[name])}), flush=True)
 
 
 def main():
@@ -86,6 +127,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--only", default="", help="comma-separated workloads: bt_mlp, resnet18, cnn (default all)")
+    ap.add_argument("--serve", action="store_true", help="one step per workload name read from standard input")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -96,17 +138,11 @@ def main():
         # Debian's torch calls the system BLAS; which library that is, is the alternatives' choice
         "blas": os.path.realpath("/usr/lib/x86_64-linux-gnu/libblas.so.3"),
     }
-    if "bt_mlp" in only:
-        bt = nn.Sequential(mlp_encoder(784, [1024, 1024]), projector(1024, [2048, 2048]))
-        out["bt_mlp_step_seconds"] = timed_step(bt, [torch.rand(256, 784), torch.rand(256, 784)], a.repeats)
-    if "resnet18" in only:
-        rn = nn.Sequential(cifar_resnet18(), projector(512, [2048, 2048]))
-        rn_views = [torch.rand(32, 3, 32, 32), torch.rand(32, 3, 32, 32)]
-        out["resnet18_bt_step_seconds"] = timed_step(rn, rn_views, max(2, a.repeats // 2))
-    if "cnn" in only:
-        cnn = nn.Sequential(small_cnn(), projector(128, [1024, 1024]))
-        cnn_views = [torch.rand(256, 1, 28, 28), torch.rand(256, 1, 28, 28)]
-        out["cnn_bt_step_seconds"] = timed_step(cnn, cnn_views, a.repeats)
+    steps = workloads(only)
+    if a.serve:
+        return serve(steps, out)
+    for name, step in steps.items():
+        out[RESULT_KEY[name]] = timed_step(step, max(2, a.repeats // 2) if name == "resnet18" else a.repeats)
     print(json.dumps(out))
 
 
