@@ -34,10 +34,14 @@ export function grid(n: number, wg = WG) {
       `  let i = gid.x + gid.y * nwg.x * ${wg}u;\n  if (i >= ${n}u) { return; }\n`,
   };
 }
-/** WGSL storage declarations for bindings 0..k-1: read-only inputs then one read_write output. */
-export function storageDecls(reads: string[], write: string): string {
-  const r = reads.map((n, k) => `@group(0) @binding(${k}) var<storage, read> ${n}: array<f32>;\n`).join("");
-  return r + `@group(0) @binding(${reads.length}) var<storage, read_write> ${write}: array<f32>;\n`;
+/**
+ * WGSL storage declarations for bindings 0..k-1: read-only inputs then one read_write output,
+ * arrays of f32 unless `types` names another element type for a binding.
+ */
+export function storageDecls(reads: string[], write: string, types: Readonly<Record<string, string>> = {}): string {
+  const decl = (k: number, name: string, access: string) =>
+    `@group(0) @binding(${k}) var<storage, ${access}> ${name}: array<${types[name] ?? "f32"}>;\n`;
+  return reads.map((n, k) => decl(k, n, "read")).join("") + decl(reads.length, write, "read_write");
 }
 /** A pass over the op's inputs `ins` (by index) writing the op's output, one thread per element of `n`. */
 function copyPass(label: string, ins: number[], n: number, body: string, uniform = false): Pass {

@@ -121,9 +121,7 @@ const pairRows = (p: Window2d) =>
 
 /** decls: x0 (vec2 rows, read), then the f32 reads `more`, then the output (vec2 rows when `pairOut`) */
 const pairDecls = (more: string[], out: string, pairOut: boolean) =>
-  `@group(0) @binding(0) var<storage, read> x0: array<vec2<f32>>;\n` +
-  more.map((n, k) => `@group(0) @binding(${k + 1}) var<storage, read> ${n}: array<f32>;\n`).join("") +
-  `@group(0) @binding(${more.length + 1}) var<storage, read_write> ${out}: array<${pairOut ? "vec2<f32>" : "f32"}>;\n`;
+  storageDecls(["x0", ...more], out, { x0: "vec2<f32>", ...(pairOut && { [out]: "vec2<f32>" }) });
 
 function maxPoolPairs(p: Window2d): Lowering {
   const body = `  let nc = i / ${u(p.Ho * p.Wo)}; let q = i % ${u(p.Ho * p.Wo)};\n` +
@@ -222,13 +220,10 @@ function maxPoolGradKernel(p: Window2d): Lowering {
   if (pairRows(p)) return maxPoolGradPairs(p);
   if (p.sh === p.KH && p.sw === p.KW && p.ph === 0 && p.pw === 0) return maxPoolGradTiled(p);
   const nOut = size(outShape(p));
-  const argDecls = `@group(0) @binding(0) var<storage, read> x0: array<f32>;\n` +
-    `@group(0) @binding(1) var<storage, read_write> am: array<u32>;\n`;
+  const argDecls = storageDecls(["x0"], "am", { am: "u32" });
   const arg = outCoords(p) + `  var m = x0[first]; var best = first;\n` +
     windowLoop(p, `      let v = x0[j];\n      if (v > m) { m = v; best = j; }\n`) + `  am[i] = best;\n`;
-  const gDecls = `@group(0) @binding(0) var<storage, read> am: array<u32>;\n` +
-    `@group(0) @binding(1) var<storage, read> g: array<f32>;\n` +
-    `@group(0) @binding(2) var<storage, read_write> y: array<f32>;\n`;
+  const gDecls = storageDecls(["am", "g"], "y", { am: "u32" });
   const route = coverLoop(p, `      if (am[k] == i) { acc += g[k]; }\n`) + `  y[i] = acc;\n`;
   return {
     temps: [nOut],

@@ -113,10 +113,7 @@ export const OPAQUE_ZERO = `  let z = select(0u, 1u, arrayLength(&Y) == 0u);\n`;
 
 /** decls: A (f32), B (vec4), Y (f32, written) at bindings 0, 1, 2 */
 export const gemmDecls = (v: ConvVariant) =>
-  (v.L > 1 ? "enable subgroups;\n" : "") +
-  `@group(0) @binding(0) var<storage, read> A: array<f32>;\n` +
-  `@group(0) @binding(1) var<storage, read> B: array<vec4<f32>>;\n` +
-  `@group(0) @binding(2) var<storage, read_write> Y: array<f32>;\n`;
+  (v.L > 1 ? "enable subgroups;\n" : "") + storageDecls(["A", "B"], "Y", { B: "vec4<f32>" });
 
 /** WGSL: value of row-local variable `name{j}` of row rr, as seen by every lane. */
 const fromRow = (v: ConvVariant, name: string, rr: number) =>
