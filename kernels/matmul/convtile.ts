@@ -123,12 +123,13 @@ function lower(forced: string | undefined, p: MatmulProblem, f: MatmulFeatures):
   // once per two FMAs: on lavapipe 1.05–1.15× on the projector's products in 8 of 9
   // alternating timings; four steps were 0.7–1.0× (their operands no longer fit the
   // registers). An odd K ends with one step. The sums keep their order.
+  /** the A and B loads of reduction step `k`, their names prefixed by `p` */
   const step = (k: string, p: string) => {
-    let b = "";
+    let aLoads = "";
     for (let j = 0; j < m; j++) {
-      b += `    let ${p}a${j} = A[aOff + ${aKMajor ? `${k} * ${u(M)} + r${j}` : `r${j} * ${u(K)} + ${k}`}];\n`;
+      aLoads += `    let ${p}a${j} = A[aOff + ${aKMajor ? `${k} * ${u(M)} + r${j}` : `r${j} * ${u(K)} + ${k}`}];\n`;
     }
-    return b + bLoads(v, `${k} * ${u(Np / 4)} + bcol`, "    ", p);
+    return aLoads + bLoads(v, `${k} * ${u(Np / 4)} + bcol`, "    ", p);
   };
   const pairs = K - K % 2;
   if (pairs > 0) {
