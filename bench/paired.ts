@@ -180,21 +180,21 @@ try {
           }`,
         );
       }
-      const ratio = round3(median(ratios));
-      results[w.ratioKey] = ratio;
-      results.torch_cpu[w.key] = round3(median(theirs));
-      results.paired[name] = {
+      const figures = {
         rounds: n,
-        ratio,
+        ratio: round3(median(ratios)),
         ratio_min: round3(Math.min(...ratios)),
         ratio_max: round3(Math.max(...ratios)),
         project_seconds: round3(median(ours)),
         torch_seconds: round3(median(theirs)),
       };
+      results[w.ratioKey] = figures.ratio;
+      results.torch_cpu[w.key] = figures.torch_seconds;
+      results.paired[name] = figures;
       console.log(
-        `${w.ratioKey} ${ratio} (median of ${n} paired rounds, ${Math.min(...ratios).toFixed(2)}–${
-          Math.max(...ratios).toFixed(2)
-        }; project ${median(ours).toFixed(3)} s, PyTorch ${median(theirs).toFixed(3)} s per step)`,
+        `${w.ratioKey} ${figures.ratio} (median of ${n} paired rounds, ${figures.ratio_min.toFixed(2)}–${
+          figures.ratio_max.toFixed(2)
+        }; project ${figures.project_seconds.toFixed(3)} s, PyTorch ${figures.torch_seconds.toFixed(3)} s per step)`,
       );
     } finally {
       st.destroy();
