@@ -285,6 +285,11 @@ function emitLoads(e: Emission, loads: number[], bufOf: (id: number) => string):
     const inShape = g.nodes[id].shape, buf = bufOf(id);
     const mode = e.loadModes.get(id)!;
     const given = e.o.given?.get(id);
+    // a splat: the one input element of flat element `at`, for all four lanes
+    const splat = (at: string) => [
+      `  let j${id} = ${wgslBroadcastIndex(at, shape, inShape)};`,
+      `  let a${id} = ${buf}[j${id} / 4u][j${id} % 4u];`,
+    ];
     if (given !== undefined) {
       e.level.set(id, "invariant");
       e.hoisted.push(`  let a${id} = ${given};`);
@@ -310,8 +315,7 @@ function emitLoads(e: Emission, loads: number[], bufOf: (id: number) => string):
     } else if (mode === "splat" && layout.kind === "vec" && layout.splatRun) {
       // the invocation's first element stands for all of them (kernelLayout)
       e.level.set(id, "column");
-      e.hoisted.push(`  let j${id} = ${wgslBroadcastIndex(`(t * ${4 * layout.splatRun}u)`, shape, inShape)};`);
-      e.hoisted.push(`  let a${id} = ${buf}[j${id} / 4u][j${id} % 4u];`);
+      e.hoisted.push(...splat(`(t * ${4 * layout.splatRun}u)`));
     } else if (mode === "vec") {
       e.level.set(id, "element");
       e.lines.push(`  let a${id} = ${buf}[${wgslBroadcastIndex("e", shape, inShape)} / 4u];`);
@@ -330,10 +334,8 @@ function emitLoads(e: Emission, loads: number[], bufOf: (id: number) => string):
         });`,
       );
     } else {
-      // splat: one element for all four lanes
       e.level.set(id, "element");
-      e.lines.push(`  let j${id} = ${wgslBroadcastIndex("e", shape, inShape)};`);
-      e.lines.push(`  let a${id} = ${buf}[j${id} / 4u][j${id} % 4u];`);
+      e.lines.push(...splat("e"));
     }
   }
 }
