@@ -18,7 +18,14 @@ import { gemmTile } from "./conv/gemm_tile.ts";
 import { convGeom, forEachTap, gradInputGeom, gradWeightGeom } from "./conv/geometry.ts";
 import { lowerConv2dGradWeight } from "./conv/lavapipe_grad_weight.ts";
 import { lowerConv2d, lowerConv2dGradInput } from "./conv/lavapipe_tap_gemm.ts";
-import { CONV_CHOICE } from "./conv/variants.ts";
+import { convChoice } from "./conv/variants.ts";
+import {
+  lowerWinograd,
+  lowerWinogradGradWeight,
+  winogradFits,
+  winogradForward,
+  winogradGradInput,
+} from "./conv/winograd.ts";
 import { type Attrs, type OpDef, size } from "./op.ts";
 
 const sp = (a: Attrs) => ({ stride: a.stride, pad: a.pad });
@@ -26,7 +33,7 @@ const sp = (a: Attrs) => ({ stride: a.stride, pad: a.pad });
 export const CONV: Record<string, OpDef> = {
   conv2d: {
     f16Operands: true,
-    variants: CONV_CHOICE,
+    variants: convChoice("conv2d"),
     kind: "kernel",
     shape: ([x, w], attrs) => {
       const { N, O, Ho, Wo } = convGeom("conv2d", x, w, attrs);
@@ -44,7 +51,11 @@ export const CONV: Record<string, OpDef> = {
       return [g.op("conv2dGradInput", [w], { ...sp(attrs), inShape: [...x.shape] }), dw];
     },
     kernel: (c) => {
-      const geo = convGeom("conv2d", c.inShapes[0], c.inShapes[1], c.attrs), t = gemmTile("conv2d", c);
+      const geo = convGeom("conv2d", c.inShapes[0], c.inShapes[1], c.attrs);
+      if (winogradFits("conv2d", c.variant, geo)) {
+        return lowerWinograd(`conv2d ${c.variant}`, c.variant!, winogradForward(geo), c.features);
+      }
+      const t = gemmTile("conv2d", c);
       return t ? convGemmForward(geo, t, `conv2d ${c.variant}`) : lowerConv2d(geo, c);
     },
     doc: "conv2d(x [N,C,H,W], w [O,C,KH,KW], {stride, pad}) → [N,O,Ho,Wo]; NCHW, no bias",
@@ -52,7 +63,7 @@ export const CONV: Record<string, OpDef> = {
 
   conv2dGradInput: {
     f16Operands: true,
-    variants: CONV_CHOICE,
+    variants: convChoice("conv2dGradInput"),
     kind: "kernel",
     shape: (s, attrs) => {
       const { N, C, H, W } = gradInputGeom("conv2dGradInput", s, attrs);
@@ -69,7 +80,11 @@ export const CONV: Record<string, OpDef> = {
       dd.op("conv2dGradWeight", [g], { ...sp(attrs), wShape: [...w.shape] }),
     ],
     kernel: (c) => {
-      const geo = gradInputGeom("conv2dGradInput", c.inShapes, c.attrs), t = gemmTile("conv2dGradInput", c);
+      const geo = gradInputGeom("conv2dGradInput", c.inShapes, c.attrs);
+      if (winogradFits("conv2dGradInput", c.variant, geo)) {
+        return lowerWinograd(`conv2dGradInput ${c.variant}`, c.variant!, winogradGradInput(geo), c.features);
+      }
+      const t = gemmTile("conv2dGradInput", c);
       return t ? convGemmGradInput(geo, t, `conv2dGradInput ${c.variant}`) : lowerConv2dGradInput(geo, c);
     },
     doc: "conv2dGradInput(g [N,O,Ho,Wo], w, {stride, pad, inShape}) → dx [N,C,H,W]: transposed convolution",
@@ -77,7 +92,7 @@ export const CONV: Record<string, OpDef> = {
 
   conv2dGradWeight: {
     f16Operands: true,
-    variants: CONV_CHOICE,
+    variants: convChoice("conv2dGradWeight"),
     kind: "kernel",
     shape: (s, attrs) => {
       const { O, C, KH, KW } = gradWeightGeom("conv2dGradWeight", s, attrs);
@@ -93,7 +108,11 @@ export const CONV: Record<string, OpDef> = {
       x.op("conv2d", [dd], sp(attrs)),
     ],
     kernel: (c) => {
-      const geo = gradWeightGeom("conv2dGradWeight", c.inShapes, c.attrs), t = gemmTile("conv2dGradWeight", c);
+      const geo = gradWeightGeom("conv2dGradWeight", c.inShapes, c.attrs);
+      if (winogradFits("conv2dGradWeight", c.variant, geo)) {
+        return lowerWinogradGradWeight(`conv2dGradWeight ${c.variant}`, c.variant!, geo, c.features);
+      }
+      const t = gemmTile("conv2dGradWeight", c);
       return t ? convGemmGradWeight(geo, t, `conv2dGradWeight ${c.variant}`) : lowerConv2dGradWeight(geo, c);
     },
     doc: "conv2dGradWeight(x [N,C,H,W], g [N,O,Ho,Wo], {stride, pad, wShape}) → dw [O,C,KH,KW]",

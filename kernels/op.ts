@@ -161,6 +161,8 @@ export interface VariantChoice {
   fallback(t: VariantTarget, inShapes: Shape[], attrs: Attrs): string;
   /** whether nodes of these shapes are worth timing (default: every node) */
   worthTuning?(inShapes: Shape[]): boolean;
+  /** whether candidate `name` can lower these shapes at all (default: every candidate can) */
+  fits?(name: string, inShapes: Shape[], attrs: Attrs): boolean;
   /** the problem part of the cache key (default: op, input shapes, attrs that are set) */
   key?(inShapes: Shape[], attrs: Attrs): string;
   /** whether a name found in the cache may be used (default: it is one of the candidates) */

@@ -120,7 +120,8 @@ export function tuneOp(
 ): Promise<TuneResult> {
   const precision = precisionFor(op, o.precision);
   const choice = choiceOf(op), t = { adapter: o.adapter, features: o.features };
-  const all = o.candidates ?? variantCandidates(op, o.adapter, o.features, precision);
+  const all = (o.candidates ?? variantCandidates(op, o.adapter, o.features, precision))
+    .filter((name) => choice.fits?.(name, inShapes, attrs) ?? true);
   const first = o.first ?? (precision !== "f16" ? choice.fallback(t, inShapes, attrs) : undefined);
   const order = first !== undefined && all.includes(first) ? [first, ...all.filter((n) => n !== first)] : all;
   const data = inShapes.map((s, i) => noise(size(s), i + 1));

@@ -151,6 +151,8 @@ Deno.test("one tuning path from the op table: tuned ops and cache keys (earlier 
     "sg8x2",
     "t16x1",
     "t4x4",
+    "wino2",
+    "wino4",
   ]);
 });
 

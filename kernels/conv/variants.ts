@@ -1,11 +1,15 @@
 // The convolution kernel variants the autotuner chooses among, per kind of adapter, and the
-// untuned pick. Two families: the lavapipe implicit GEMMs (kernels/conv/lavapipe_*.ts; "sg<R>x<OV>",
-// "t<R>x<OV>", a trailing "c" for tiles numbered by column block; undefined = the op's measured default) and the discrete-GPU tiles named like the
-// matmul's ("gemm…", kernels/conv/gemm.ts; "-f16" rounds the inputs to half precision) and the
-// tensor-core tiles ("sgmat…", f16 inputs) where the adapter has them. CONV_CHOICE is the
-// three convolution ops' entry for the autotuner (runtime/autotune.ts).
+// untuned pick. Three families: the lavapipe implicit GEMMs (kernels/conv/lavapipe_*.ts;
+// "sg<R>x<OV>", "t<R>x<OV>", a trailing "c" for tiles numbered by column block; undefined = the
+// op's measured default), the Winograd convolutions for 3×3 stride-1 layers ("wino2", "wino4",
+// kernels/conv/winograd.ts; conv2d and conv2dGradInput, CPU adapters), and the discrete-GPU tiles
+// named like the matmul's ("gemm…", kernels/conv/gemm.ts; "-f16" rounds the inputs to half
+// precision) with the tensor-core tiles ("sgmat…", f16 inputs) where the adapter has them.
+// convChoice(op) is each convolution op's entry for the autotuner (runtime/autotune.ts).
 import { isCpuAdapter, tensorCoreNames } from "../matmul/variants.ts";
-import { DEFAULT_VARIANT, type VariantChoice } from "../op.ts";
+import { type Attrs, DEFAULT_VARIANT, type Shape, type VariantChoice } from "../op.ts";
+import { type ConvGeom, convGeom, gradInputGeom, gradWeightGeom } from "./geometry.ts";
+import { WINOGRAD, winogradApplies } from "./winograd.ts";
 
 /** discrete-GPU tiles tried for convolutions, f32 */
 const GPU_TILES = ["gemm64x64x16t4x4", "gemm128x128x8t8x8", "gemm128x64x8t8x4", "gemm64x128x8t4x8", "gemm32x64x16t4x4"];
@@ -40,16 +44,59 @@ export function convCandidates(o: ConvCandidateOptions): (string | undefined)[] 
 export const defaultConvVariant = (cpuAdapter: boolean): string | undefined =>
   cpuAdapter ? undefined : "gemm64x64x16t4x4";
 
-/** The convolutions' entry for the autotuner: the candidates above, DEFAULT_VARIANT for undefined. */
-export const CONV_CHOICE: VariantChoice = {
-  candidates: ({ adapter, features: f }, precision) =>
-    convCandidates({
-      cpuAdapter: isCpuAdapter(adapter),
-      subgroups: f.subgroups,
-      f16: f.f16 === true,
-      precision,
-      tensorCores: tensorCoreNames(f),
-    }).map((v) => v ?? DEFAULT_VARIANT),
-  fallback: ({ adapter }) => defaultConvVariant(isCpuAdapter(adapter)) ?? DEFAULT_VARIANT,
-  roundsToF16: (name) => name.endsWith("-f16") || name.startsWith("sgmat"),
-};
+/** The geometry of a node of `op` as a Winograd convolution sees it, if the op has that form. */
+function winogradGeometry(op: string, inShapes: Shape[], attrs: Attrs): ConvGeom | undefined {
+  if (op === "conv2d") return convGeom(op, inShapes[0], inShapes[1], attrs);
+  if (op === "conv2dGradInput") return gradInputGeom(op, inShapes, attrs);
+  if (op === "conv2dGradWeight") return gradWeightGeom(op, inShapes, attrs);
+  return undefined;
+}
+
+/**
+ * The untuned lavapipe pick for a 3×3 stride-1 convolution, F(4×4, 3×3) where it was measured
+ * faster than the implicit GEMMs (bench/conv_tiles.ts and in the steps; the ResNet-18's and small
+ * CNN's layers): conv2d and the input gradient with 64 channels or more on both sides — 1.3–1.5×
+ * on the small CNN's 64→128, 1.6–3.2× on the ResNet-18's layers, while with 32 on either side
+ * the products' reduction or columns are too few (0.8–1.0×) — and the weight gradient from 3
+ * input channels on (2–3.3×; with 1 channel the products' 32-row tiles hold one row, 0.8×).
+ */
+function winogradDefault(op: string, inShapes: Shape[], attrs: Attrs): string | undefined {
+  const g = winogradGeometry(op, inShapes, attrs);
+  if (!g || !winogradApplies(g)) return undefined;
+  const enough = op === "conv2dGradWeight" ? g.C >= 3 : g.C >= 64 && g.O >= 64;
+  return enough ? "wino4" : undefined;
+}
+
+/**
+ * The convolutions' entry for the autotuner: the candidates above, DEFAULT_VARIANT for
+ * undefined; for `op` conv2d and conv2dGradInput the Winograd variants too on CPU adapters,
+ * offered only for the shapes they fit.
+ */
+export function convChoice(op: string): VariantChoice {
+  const winograd = op.startsWith("conv2d");
+  return {
+    candidates: ({ adapter, features: f }, precision) => {
+      const cpu = isCpuAdapter(adapter);
+      return [
+        ...convCandidates({
+          cpuAdapter: cpu,
+          subgroups: f.subgroups,
+          f16: f.f16 === true,
+          precision,
+          tensorCores: tensorCoreNames(f),
+        }).map((v) => v ?? DEFAULT_VARIANT),
+        ...(winograd && cpu && precision === "f32" ? Object.keys(WINOGRAD) : []),
+      ];
+    },
+    fits: (name, inShapes, attrs) => {
+      if (!(name in WINOGRAD)) return true;
+      const g = winogradGeometry(op, inShapes, attrs);
+      return g !== undefined && winogradApplies(g);
+    },
+    fallback: ({ adapter }, inShapes, attrs) => {
+      const cpu = isCpuAdapter(adapter);
+      return (cpu && winogradDefault(op, inShapes, attrs)) || (defaultConvVariant(cpu) ?? DEFAULT_VARIANT);
+    },
+    roundsToF16: (name) => name.endsWith("-f16") || name.startsWith("sgmat"),
+  };
+}
