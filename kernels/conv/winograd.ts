@@ -327,16 +327,17 @@ export function lowerWinogradGradWeight(label: string, name: string, geo: ConvGe
     workgroups: dg.workgroups,
   };
 
-  // the kernel gradient: one thread per (oc, rc), G^T dU G from dU[ξ] = P[ξ][rc][oc]
+  // the kernel gradient: one thread per (rc, oc), G^T dU G from dU[ξ] = P[ξ][rc][oc]; oc
+  // innermost, so that neighbouring threads read neighbours (36 loads against 9 stores)
   const kg = grid(c.OC * c.RC);
-  let ks = `  let rc = i % ${u(c.RC)}; let oc = i / ${u(c.RC)};\n  let src = rc * ${u(OCp)} + oc;\n`;
+  let ks = `  let oc = i % ${u(c.OC)}; let rc = i / ${u(c.OC)};\n  let src = rc * ${u(OCp)} + oc;\n`;
   for (let r = 0; r < a; r++) {
     for (let s = 0; s < a; s++) ks += `  let p${r}_${s} = P[${u((r * a + s) * c.RC * OCp)} + src];\n`;
   }
   const GT = [0, 1, 2].map((k) => tr.G.map((row) => row[k])); // 3×α
   ks += sandwich(GT, (i, j) => `p${i}_${j}`, "k");
   for (let kh = 0; kh < 3; kh++) {
-    for (let kw = 0; kw < 3; kw++) ks += `  W[i * 9u + ${u(kh * 3 + kw)}] = k${kh}_${kw};\n`;
+    for (let kw = 0; kw < 3; kw++) ks += `  W[(oc * ${u(c.RC)} + rc) * 9u + ${u(kh * 3 + kw)}] = k${kh}_${kw};\n`;
   }
   const kernel: Pass = {
     label: `${label}.kernel (Winograd F(${m}×${m}, 3×3))`,
