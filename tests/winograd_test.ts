@@ -2,7 +2,8 @@
 // direct 1-D correlation in float64, each op and variant on the GPU against float64, the
 // geometry they refuse, and where the autotuner offers and picks them.
 import assert from "node:assert/strict";
-import { WINOGRAD } from "../kernels/conv/winograd.ts";
+import { convGeom } from "../kernels/conv/geometry.ts";
+import { WINOGRAD, winogradFits } from "../kernels/conv/winograd.ts";
 import { type Attrs, ShapeError } from "../kernels/op.ts";
 import { variantCandidates } from "../runtime/autotune.ts";
 import { OPS } from "../kernels/registry.ts";
@@ -93,6 +94,17 @@ Deno.test("Winograd variants refuse what is not a 3×3 stride-1 convolution, nam
     );
     assert.ok(err instanceof ShapeError && err.message.includes(msg), String(err));
   }
+});
+
+Deno.test("Winograd temporaries stay within the 128 MiB any adapter binds: a larger batch is refused, not picked", () => {
+  // 512 images of 64 channels at 32×32: 32768 blocks of 4×4, 36 · 64 · 32768 floats of input blocks
+  const geo = convGeom("conv2d", [512, 64, 32, 32], [64, 64, 3, 3], { pad: 1 });
+  assert.throws(() => winogradFits("conv2d", "wino4", geo), /'wino4' needs a 288 MiB temporary for a batch of 512/);
+  assert.equal(winogradFits("conv2d", "wino4", convGeom("conv2d", [64, 64, 32, 32], [64, 64, 3, 3], { pad: 1 })), true);
+  const choice = OPS.conv2d.variants!, t = { adapter: "llvmpipe", features: { subgroups: true, f16: false } };
+  assert.equal(choice.fits!("wino4", [[512, 64, 32, 32], [64, 64, 3, 3]], { pad: 1 }), false);
+  assert.equal(choice.fallback(t, [[512, 64, 32, 32], [64, 64, 3, 3]], { pad: 1 }), "default");
+  assert.equal(choice.fallback(t, [[128, 64, 32, 32], [64, 64, 3, 3]], { pad: 1 }), "wino4");
 });
 
 Deno.test("autotuner: Winograd offered on CPU adapters for the shapes it fits, and the untuned picks", () => {

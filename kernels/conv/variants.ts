@@ -9,7 +9,7 @@
 import { isCpuAdapter, tensorCoreNames } from "../matmul/variants.ts";
 import { type Attrs, DEFAULT_VARIANT, type Shape, type VariantChoice } from "../op.ts";
 import { type ConvGeom, convGeom, gradInputGeom, gradWeightGeom } from "./geometry.ts";
-import { WINOGRAD, winogradApplies } from "./winograd.ts";
+import { WINOGRAD, winogradUsable } from "./winograd.ts";
 
 /** discrete-GPU tiles tried for convolutions, f32 */
 const GPU_TILES = ["gemm64x64x16t4x4", "gemm128x128x8t8x8", "gemm128x64x8t8x4", "gemm64x128x8t4x8", "gemm32x64x16t4x4"];
@@ -58,11 +58,12 @@ function winogradGeometry(op: string, inShapes: Shape[], attrs: Attrs): ConvGeom
  * CNN's layers): conv2d and the input gradient with 64 channels or more on both sides — 1.3–1.5×
  * on the small CNN's 64→128, 1.6–3.2× on the ResNet-18's layers, while with 32 on either side
  * the products' reduction or columns are too few (0.8–1.0×) — and the weight gradient from 3
- * input channels on (2–3.3×; with 1 channel the products' 32-row tiles hold one row, 0.8×).
+ * input channels on (2–3.3×; with 1 channel the products' 32-row tiles hold one row, 0.8×);
+ * not where its temporaries would outgrow a storage binding (a large batch: winogradUsable).
  */
 function winogradDefault(op: string, inShapes: Shape[], attrs: Attrs): string | undefined {
   const g = winogradGeometry(op, inShapes, attrs);
-  if (!g || !winogradApplies(g)) return undefined;
+  if (!g || !winogradUsable(op, "wino4", g)) return undefined;
   const enough = op === "conv2dGradWeight" ? g.C >= 3 : g.C >= 64 && g.O >= 64;
   return enough ? "wino4" : undefined;
 }
@@ -91,7 +92,7 @@ export function convChoice(op: string): VariantChoice {
     fits: (name, inShapes, attrs) => {
       if (!(name in WINOGRAD)) return true;
       const g = winogradGeometry(op, inShapes, attrs);
-      return g !== undefined && winogradApplies(g);
+      return g !== undefined && winogradUsable(op, name, g);
     },
     fallback: ({ adapter }, inShapes, attrs) => {
       const cpu = isCpuAdapter(adapter);

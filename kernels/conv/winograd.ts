@@ -111,7 +111,23 @@ export interface WinogradConv {
 export const winogradApplies = (geo: ConvGeom): boolean =>
   geo.KH === 3 && geo.KW === 3 && geo.sh === 1 && geo.sw === 1 && geo.ph <= 2 && geo.pw <= 2;
 
-/** Whether `name` is a Winograd variant; throws for one that cannot run this geometry. */
+/**
+ * The largest temporary the lowerings bind: 128 MiB, the maxStorageBufferBindingSize every
+ * WebGPU adapter offers (lavapipe's too), so that a program that compiles also binds.
+ */
+export const WINOGRAD_MAX_BYTES = 128 * 2 ** 20;
+
+/** Bytes of the largest temporary of variant `name` for a node of `op` (a conv2d-family op) of geometry `geo`. */
+export function winogradBytes(op: string, name: string, geo: ConvGeom): number {
+  const c = op === "conv2dGradInput" ? winogradGradInput(geo) : winogradForward(geo);
+  return 4 * Math.max(...tempSizes(c, WINOGRAD[name]));
+}
+
+/** Whether variant `name` can lower a node of `op` of geometry `geo`: the shape, and temporaries that bind. */
+export const winogradUsable = (op: string, name: string, geo: ConvGeom): boolean =>
+  winogradApplies(geo) && winogradBytes(op, name, geo) <= WINOGRAD_MAX_BYTES;
+
+/** Whether `name` is a Winograd variant; throws for one that cannot run this node. */
 export function winogradFits(op: string, name: string | undefined, geo: ConvGeom): boolean {
   if (name === undefined || !(name in WINOGRAD)) return false;
   if (!winogradApplies(geo)) {
@@ -119,6 +135,15 @@ export function winogradFits(op: string, name: string | undefined, geo: ConvGeom
       op,
       `kernel variant '${name}' needs a 3×3 kernel at stride 1 with padding ≤ 2, got ${geo.KH}×${geo.KW} stride ` +
         `[${geo.sh}, ${geo.sw}] pad [${geo.ph}, ${geo.pw}]`,
+    );
+  }
+  const bytes = winogradBytes(op, name, geo);
+  if (bytes > WINOGRAD_MAX_BYTES) {
+    throw new ShapeError(
+      op,
+      `kernel variant '${name}' needs a ${(bytes / 2 ** 20).toFixed(0)} MiB temporary for a batch of ${geo.N}, more ` +
+        `than the ${WINOGRAD_MAX_BYTES / 2 ** 20} MiB a storage binding is sure to hold; a smaller batch or the ` +
+        `default kernel fits`,
     );
   }
   return true;
@@ -170,6 +195,12 @@ const blockOrigin = (c: WinogradConv, tr: Transform, TW: number, TH: number, pad
 `
     : `  let h0 = q / ${u(TW)} * ${u(tr.m)}; let w0 = q % ${u(TW)} * ${u(tr.m)};
 `);
+
+/** the three temporaries' sizes in floats: input blocks [α², RC, T], kernels [α², RC, OCp], products [α², T, OCp] */
+function tempSizes(c: WinogradConv, tr: Transform): number[] {
+  const { T, A2 } = blocks(c, tr), OCp = padColumns(c.OC);
+  return [A2 * c.RC * T, A2 * c.RC * OCp, A2 * T * OCp];
+}
 
 /** the GEMM's columns padded to whole tiles of the matmul's rule (64 from 33 columns, else 32): it reads its B in place */
 const padColumns = (n: number) => roundUp(n, n > 32 ? 64 : 32);
@@ -279,7 +310,7 @@ export function lowerWinograd(label: string, name: string, c: WinogradConv, f: M
     workgroups: og.workgroups,
   };
   return {
-    temps: [A2 * c.RC * T, A2 * c.RC * OCp, A2 * T * OCp],
+    temps: tempSizes(c, tr),
     passes: [
       weights,
       blocksPass(label, c, tr, false, V),
@@ -346,7 +377,8 @@ export function lowerWinogradGradWeight(label: string, name: string, geo: ConvGe
     workgroups: kg.workgroups,
   };
   return {
-    temps: [A2 * T * c.RC, A2 * T * OCp, A2 * c.RC * OCp],
+    // V [α², T, RC], D [α², T, OCp], P [α², RC, OCp]: the forward's three sizes in another order
+    temps: [0, 2, 1].map((k) => tempSizes(c, tr)[k]),
     passes: [
       blocksPass(label, c, tr, true, V),
       cotangent,
