@@ -119,7 +119,7 @@ Deno.test("autotuner: Winograd offered on CPU adapters for the shapes it fits, a
   assert.equal(choice.fits!("wino4", [x(64), w(64, 64)], { pad: 1, stride: 2 }), false);
   assert.equal(choice.fits!("wino4", [x(64), w(64, 64, 1)], {}), false);
   assert.equal(choice.fits!("sg32x2", [x(64), w(64, 64, 1)], {}), true);
-  // conv2d and the input gradient with 64 channels in and out, the weight gradient from 3 input channels
+  // conv2d and the input gradient with 64 channels in and out, the weight gradient from 16 input channels
   assert.equal(choice.fallback(t, [x(64), w(64, 64)], { pad: 1 }), "wino4");
   assert.equal(choice.fallback(t, [x(64), w(32, 64)], { pad: 1 }), "default");
   assert.equal(choice.fallback(t, [x(32), w(64, 32)], { pad: 1 }), "default");
@@ -128,6 +128,9 @@ Deno.test("autotuner: Winograd offered on CPU adapters for the shapes it fits, a
   const gi = OPS.conv2dGradInput.variants!, gw = OPS.conv2dGradWeight.variants!;
   assert.equal(gi.fallback(t, [x(128), w(128, 64)], { pad: 1, inShape: x(64) }), "wino4");
   assert.equal(gi.fallback(t, [x(64), w(64, 32)], { pad: 1, inShape: x(32) }), "default");
-  assert.equal(gw.fallback(t, [x(3), x(64)], { pad: 1, wShape: w(64, 3) }), "wino4");
-  assert.equal(gw.fallback(t, [x(1), x(32)], { pad: 1, wShape: w(32, 1) }), "default");
+  // the weight gradient: F(4×4) over 16 images of 8×8 (64 blocks); with 8 blocks F(2×2); with 3 channels no Winograd
+  const img = (n: number, c: number) => [n, c, 8, 8];
+  assert.equal(gw.fallback(t, [img(16, 32), img(16, 64)], { pad: 1, wShape: w(64, 32) }), "wino4");
+  assert.equal(gw.fallback(t, [img(2, 32), img(2, 64)], { pad: 1, wShape: w(64, 32) }), "wino2");
+  assert.equal(gw.fallback(t, [img(16, 3), img(16, 64)], { pad: 1, wShape: w(64, 3) }), "default");
 });

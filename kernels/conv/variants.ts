@@ -57,15 +57,19 @@ function winogradGeometry(op: string, inShapes: Shape[], attrs: Attrs): ConvGeom
  * faster than the implicit GEMMs (bench/conv_tiles.ts and in the steps; the ResNet-18's and small
  * CNN's layers): conv2d and the input gradient with 64 channels or more on both sides — 1.3–1.5×
  * on the small CNN's 64→128, 1.6–3.2× on the ResNet-18's layers, while with 32 on either side
- * the products' reduction or columns are too few (0.8–1.0×) — and the weight gradient from 3
- * input channels on (2–3.3×; with 1 channel the products' 32-row tiles hold one row, 0.8×);
+ * the products' reduction or columns are too few (0.8–1.0×) — and the weight gradient from 16
+ * input channels on (2–3.3×; a first layer's 1–3 channels fill few of the products' 32-row
+ * tiles: 0.7–1.0× at the steps' batches), as F(2×2, 3×3) where F(4×4)'s products would reduce
+ * over fewer than 64 blocks (the ResNet-18's 512-channel 4×4 layer at batch 32: 32 blocks,
+ * `wino2` 1.2× `wino4`);
  * not where its temporaries would outgrow a storage binding (a large batch: winogradUsable).
  */
 function winogradDefault(op: string, inShapes: Shape[], attrs: Attrs): string | undefined {
   const g = winogradGeometry(op, inShapes, attrs);
   if (!g || !winogradUsable(op, "wino4", g)) return undefined;
-  const enough = op === "conv2dGradWeight" ? g.C >= 3 : g.C >= 64 && g.O >= 64;
-  return enough ? "wino4" : undefined;
+  if (op !== "conv2dGradWeight") return g.C >= 64 && g.O >= 64 ? "wino4" : undefined;
+  if (g.C < 16) return undefined;
+  return g.N * Math.ceil(g.Ho / 4) * Math.ceil(g.Wo / 4) < 64 ? "wino2" : "wino4";
 }
 
 /**

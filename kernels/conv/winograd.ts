@@ -10,13 +10,19 @@
 // with α = m + 2, ξ running over the α×α transform points and T = N·⌈OH/m⌉·⌈OW/m⌉ blocks.
 // conv2d is y[n,oc,i,j] = Σ x[n,rc,i−p+kh,j−q+kw]·w[oc,rc,kh,kw]; the input gradient of a stride-1
 // convolution is the same sum over the cotangent with the kernel flipped and its channels swapped
-// (rc = o, oc = c, padding KH−1−p), so both ops share this lowering. On llvmpipe the FMAs are
-// what the tiles pay for (docs/architecture.md, "The platform"); the transforms are loads, adds
-// and stores of ~2.25 values per output and channel against 9 FMAs saved per output.
+// (rc = o, oc = c, padding KH−1−p), so both ops share this lowering. The weight gradient runs in
+// the same domain: dU[ξ] = Σ over blocks of (A dy A^T)[ξ] ⊗ V[ξ], one GEMM per point reducing
+// over the blocks, then dw = G^T dU G. On llvmpipe the FMAs are what the tiles pay for
+// (docs/architecture.md, "The platform"): per output and channel pair the products do 2.25
+// multiply-adds instead of 9, while the transforms' loads, adds and stores come per output and
+// channel, not per pair.
 //
 // Variant names: "wino2" (F(2×2, 3×3), α = 4) and "wino4" (F(4×4, 3×3), α = 6). Both are exact
-// in real arithmetic; in f32 F(4×4) rounds ~10× more than the direct sum (its points ±2, ±1/2),
-// still within the float64 checks' 1e-4 relative tolerance on the tested shapes.
+// in real arithmetic. In f32 their error scales with the sum of the terms' magnitudes, not with
+// the result: within 5% of the bound the autotuner checks every variant against (1e-5 + 3e-5 ·
+// Σ|terms|, runtime/spot_check.ts) on the tested shapes, while on outputs that cancel to near
+// zero F(4×4) (its points ±2, and G's 1/6 and 1/24) misses a 1e-4 relative check that the direct
+// sum passes.
 import { grid, storageDecls } from "../layout.ts";
 import { convtileVariant } from "../matmul/convtile.ts";
 import type { MatmulFeatures } from "../matmul/common.ts";
