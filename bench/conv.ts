@@ -4,13 +4,15 @@
 // runtime (so the weight / cotangent re-layout passes are included). A sample is one submit of
 // `reps` steps timed by wall clock (dawn.node has no timestamps inside Executable.run); we
 // sleep through most of the expected time before awaiting, because awaiting busy-polls a core.
-// tinybench collects the samples; the median per-step time gives the figure.
+// tinybench collects the samples; the median per-step time gives the figure. The kernels are
+// each op's untuned pick for this adapter and shape (the ones a step runs): on lavapipe that is
+// the Winograd convolution for this layer, whose figure is then an effective one (the direct
+// convolution's FLOPs over the time taken).
 import { Bench } from "tinybench";
 import { compile } from "../compiler/compile.ts";
 import { Graph } from "../ir/graph.ts";
-import { size } from "../kernels/op.ts";
-import { defaultConvVariant } from "../kernels/conv/variants.ts";
-import { isCpuAdapter } from "../kernels/matmul/variants.ts";
+import { type Attrs, DEFAULT_VARIANT, type Shape, size } from "../kernels/op.ts";
+import { OPS } from "../kernels/registry.ts";
 import { adapterKey } from "../runtime/autotune.ts";
 import { awaitGpu } from "../runtime/wait.ts";
 import type { Gpu } from "../runtime/device.ts";
@@ -25,7 +27,7 @@ export interface ConvBenchOptions {
   k?: number;
   stride?: number;
   pad?: number;
-  /** kernel variant for the three conv ops (kernels/conv/variants.ts); default: the adapter's untuned pick */
+  /** kernel variant for the three conv ops (kernels/conv/variants.ts); default: each op's untuned pick for the shape */
   variant?: string;
   /** target duration of one sample (one submit), ms */
   sampleMs?: number;
@@ -50,9 +52,17 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function benchConv(device: GPUDevice, o: ConvBenchOptions = {}): Promise<ConvBenchRow[]> {
   const { N = 32, C = 64, O = 64, H = 32, W = 32, k = 3, stride = 1, pad = 1, sampleMs = 1000, iterations = 3 } = o;
   const features = { subgroups: device.features.has("subgroups"), f16: device.features.has("shader-f16") };
-  // default: the untuned pick for this adapter (lavapipe's kernels on CPU adapters, GPU tiles elsewhere)
+  // default: each op's untuned pick for this adapter and shape (the autotuner's fallback)
   const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
-  const variant = o.variant ?? defaultConvVariant(isCpuAdapter(info ? adapterKey(info) : "unknown"));
+  const target = { adapter: info ? adapterKey(info) : "unknown", features };
+  const picked = new Set<string>();
+  const variant = (op: string, inShapes: Shape[], attrs: Attrs) => {
+    const choice = OPS[op].variants;
+    if (!choice) return undefined;
+    const name = o.variant ?? choice.fallback(target, inShapes, attrs);
+    picked.add(name);
+    return name === DEFAULT_VARIANT ? undefined : name;
+  };
   const gpu: Gpu = {
     device,
     adapter: undefined as unknown as GPUAdapter,
@@ -84,7 +94,8 @@ export async function benchConv(device: GPUDevice, o: ConvBenchOptions = {}): Pr
   for (const c of cases) {
     const g = new Graph();
     c.make(g);
-    const program = compile(g, { features, variant: () => variant });
+    picked.clear();
+    const program = compile(g, { features, variant });
     const ex = await Executable.create(gpu, program);
     try {
       for (const [leaf, id] of program.inputs) {
@@ -108,7 +119,7 @@ export async function benchConv(device: GPUDevice, o: ConvBenchOptions = {}): Pr
       const ms = r.latency.p50 / reps, flop = 2 * macs * c.convs;
       rows.push({
         name: c.name,
-        variant: variant ?? "default",
+        variant: [...picked].join(" + "),
         gflop: flop / 1e9,
         reps,
         ms,

@@ -9,9 +9,9 @@
 //                                   [--budget-ms 300] [--out FILE.json]
 //
 // With `--steps VARIANT` it times whole training steps instead: each net's bench step as the
-// trainer builds it (the default rule) against the same step with every convolution forced to
-// VARIANT, one after the other in one process, `--rounds` times (median), so the two figures
-// share whatever else the machine is doing.
+// trainer builds it (the untuned rule) against the same step with every convolution forced to
+// VARIANT ("default": the implicit GEMMs, no Winograd), one after the other in one process,
+// `--rounds` times (median), so the two figures share whatever else the machine is doing.
 import { choiceValue, FlagError, intValue, listValue, splitArgs } from "../dsl/flags.ts";
 import type { Graph, Node } from "../ir/graph.ts";
 import { tuneOp, variantCandidates } from "../runtime/autotune.ts";
@@ -128,11 +128,13 @@ async function stepsAgainst(
   for (let r = 0; r < rounds; r++) ta.push(await stepSeconds(a)), tb.push(await stepSeconds(b));
   const [ma, mb] = [median(ta), median(tb)];
   console.log(
-    `${name} step: default rule ${ma.toFixed(2)} s (${a.dispatches} dispatches, ${
+    `${name} step: untuned rule ${ma.toFixed(2)} s (${a.dispatches} dispatches, ${
       (a.gflop / ma).toFixed(1)
     } GFLOP/s), ` +
-      `every conv ${variant} ${mb.toFixed(2)} s (${b.dispatches} dispatches, ${(b.gflop / mb).toFixed(1)} GFLOP/s): ` +
-      `${variant} / default ${(mb / ma).toFixed(3)} (median of ${rounds})`,
+      `every conv '${variant}' ${mb.toFixed(2)} s (${b.dispatches} dispatches, ${
+        (b.gflop / mb).toFixed(1)
+      } GFLOP/s): ` +
+      `'${variant}' / rule ${(mb / ma).toFixed(3)} (median of ${rounds})`,
   );
   a.destroy(), b.destroy();
 }

@@ -7,6 +7,7 @@ import { mlp } from "../dsl/builders.ts";
 import { presets } from "../dsl/presets.ts";
 import type { Gpu } from "../runtime/device.ts";
 import { Executable } from "../runtime/executable.ts";
+import { DEFAULT_VARIANT } from "../kernels/op.ts";
 import { deviceCompileOptions } from "../runtime/compile_for.ts";
 import { compileStep, trainingGraph } from "../step/build.ts";
 import type { PipelineSpec } from "../dsl/schema.ts";
@@ -41,10 +42,12 @@ export async function benchStep(
 ): Promise<StepBench> {
   const t = trainingGraph(spec, image, opts);
   const device = await deviceCompileOptions(gpu, t.graph);
-  // convVariant: every convolution forced to that kernel variant (bench/conv_tiles.ts --steps)
+  // convVariant: every convolution forced to that kernel variant (bench/conv_tiles.ts --steps;
+  // "default": the ops' own lowering, the implicit GEMMs)
   const forced = opts.convVariant;
   const variant: typeof device.variant = forced
-    ? (op, shapes, attrs) => CONV_OPS.has(op) ? forced : device.variant(op, shapes, attrs)
+    ? (op, shapes, attrs) =>
+      CONV_OPS.has(op) ? (forced === DEFAULT_VARIANT ? undefined : forced) : device.variant(op, shapes, attrs)
     : device.variant;
   const step = compileStep(t, { ...device, variant });
   const ex = await Executable.create(gpu, step.program);
