@@ -10,8 +10,10 @@
 // (kernels/conv/geometry.ts). All three ops are bilinear, so every VJP is again one of the three:
 // second derivatives are available for free. The WGSL lowerings are implicit GEMMs in two
 // families: kernels/conv/lavapipe_*.ts are tuned for lavapipe (no shared memory, no barriers);
-// the "gemm…" / "sgmat…" variants (kernels/conv/gemm.ts) use the discrete-GPU matmul cores.
-// runtime/autotune.ts picks per adapter.
+// the "gemm…" / "sgmat…" variants (kernels/conv/gemm.ts) use the discrete-GPU matmul cores. On
+// CPU adapters 3×3 stride-1 layers may instead run as Winograd convolutions ("wino2", "wino4",
+// kernels/conv/winograd.ts): fewer multiplications around batched GEMMs on the lavapipe tile.
+// runtime/autotune.ts picks per adapter (kernels/conv/variants.ts).
 import type { Tensor } from "./op.ts";
 import { convGemmForward, convGemmGradInput, convGemmGradWeight } from "./conv/gemm.ts";
 import { gemmTile } from "./conv/gemm_tile.ts";

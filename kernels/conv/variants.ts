@@ -2,7 +2,7 @@
 // untuned pick. Three families: the lavapipe implicit GEMMs (kernels/conv/lavapipe_*.ts;
 // "sg<R>x<OV>", "t<R>x<OV>", a trailing "c" for tiles numbered by column block; undefined = the
 // op's measured default), the Winograd convolutions for 3×3 stride-1 layers ("wino2", "wino4",
-// kernels/conv/winograd.ts; conv2d and conv2dGradInput, CPU adapters), and the discrete-GPU tiles
+// kernels/conv/winograd.ts; all three ops, CPU adapters), and the discrete-GPU tiles
 // named like the matmul's ("gemm…", kernels/conv/gemm.ts; "-f16" rounds the inputs to half
 // precision) with the tensor-core tiles ("sgmat…", f16 inputs) where the adapter has them.
 // convChoice(op) is each convolution op's entry for the autotuner (runtime/autotune.ts).
@@ -74,8 +74,7 @@ function winogradDefault(op: string, inShapes: Shape[], attrs: Attrs): string | 
 
 /**
  * The convolutions' entry for the autotuner: the candidates above, DEFAULT_VARIANT for
- * undefined; for `op` conv2d and conv2dGradInput the Winograd variants too on CPU adapters,
- * offered only for the shapes they fit.
+ * undefined; on CPU adapters the Winograd variants too, offered only for the shapes they fit.
  */
 export function convChoice(op: string): VariantChoice {
   const winograd = op.startsWith("conv2d");

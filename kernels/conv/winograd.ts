@@ -194,13 +194,20 @@ function blocks(c: WinogradConv, tr: Transform) {
 
 /** WGSL: `n`, `h0`, `w0`, the image and the top-left output of block `tile` (offset by `ph`, `pw` when given, as i32) */
 const blockOrigin = (c: WinogradConv, tr: Transform, TW: number, TH: number, pad?: boolean) =>
-  `  let n = tile / ${u(TH * TW)}; let q = tile % ${u(TH * TW)};
-` +
+  `  let n = tile / ${u(TH * TW)}; let q = tile % ${u(TH * TW)};\n` +
   (pad
-    ? `  let h0 = i32(q / ${u(TW)}) * ${tr.m}i - ${c.ph}i; let w0 = i32(q % ${u(TW)}) * ${tr.m}i - ${c.pw}i;
-`
-    : `  let h0 = q / ${u(TW)} * ${u(tr.m)}; let w0 = q % ${u(TW)} * ${u(tr.m)};
-`);
+    ? `  let h0 = i32(q / ${u(TW)}) * ${tr.m}i - ${c.ph}i; let w0 = i32(q % ${u(TW)}) * ${tr.m}i - ${c.pw}i;\n`
+    : `  let h0 = q / ${u(TW)} * ${u(tr.m)}; let w0 = q % ${u(TW)} * ${u(tr.m)};\n`);
+
+/**
+ * WGSL: a thread whose column `oc` is padding (≥ OC) writes zeros to its element `i` of every
+ * plane of `buf` (planes `stride` apart) and returns.
+ */
+function zeroPadding(buf: string, planes: number, stride: number, OC: number): string {
+  let s = `  if (oc >= ${u(OC)}) {\n`;
+  for (let x = 0; x < planes; x++) s += `    ${buf}[${u(x * stride)} + i] = 0.0;\n`;
+  return s + "    return;\n  }\n";
+}
 
 /** the three temporaries' sizes in floats: input blocks [α², RC, T], kernels [α², RC, OCp], products [α², T, OCp] */
 function tempSizes(c: WinogradConv, tr: Transform): number[] {
@@ -271,10 +278,7 @@ export function lowerWinograd(label: string, name: string, c: WinogradConv, f: M
 
   // weights: one thread per (rc, column), zeros in the padded columns
   const wg = grid(c.RC * OCp);
-  let ws = `  let oc = i % ${u(OCp)}; let rc = i / ${u(OCp)};\n`;
-  ws += `  if (oc >= ${u(c.OC)}) {\n`;
-  for (let x = 0; x < A2; x++) ws += `    U[${u(x * c.RC * OCp)} + i] = 0.0;\n`;
-  ws += "    return;\n  }\n";
+  let ws = `  let oc = i % ${u(OCp)}; let rc = i / ${u(OCp)};\n` + zeroPadding("U", A2, c.RC * OCp, c.OC);
   for (let kh = 0; kh < 3; kh++) {
     for (let kw = 0; kw < 3; kw++) ws += `  let k${kh}_${kw} = K[${c.kernelAt("oc", "rc", kh, kw)}];\n`;
   }
@@ -340,10 +344,8 @@ export function lowerWinogradGradWeight(label: string, name: string, geo: ConvGe
 
   // cotangent blocks: one thread per (tile, column), A dy A^T, zeros in the padded columns
   const dg = grid(T * OCp);
-  let ds = `  let oc = i % ${u(OCp)}; let tile = i / ${u(OCp)};\n`;
-  ds += `  if (oc >= ${u(c.OC)}) {\n`;
-  for (let x = 0; x < A2; x++) ds += `    D[${u(x * T * OCp)} + i] = 0.0;\n`;
-  ds += "    return;\n  }\n" + blockOrigin(c, tr, TW, TH) +
+  let ds = `  let oc = i % ${u(OCp)}; let tile = i / ${u(OCp)};\n` + zeroPadding("D", A2, T * OCp, c.OC) +
+    blockOrigin(c, tr, TW, TH) +
     `  let base = ((n * ${u(c.OC)} + oc) * ${u(c.OH)} + h0) * ${u(c.OW)} + w0;\n`;
   for (let r = 0; r < m; r++) {
     for (let s = 0; s < m; s++) {
