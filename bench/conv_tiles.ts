@@ -1,7 +1,8 @@
 // Every convolution layer of the bench's ResNet-18 and small-CNN steps, each of its ops timed
 // with each kernel variant through the autotuner's own path (runtime/autotune.ts tuneOp: every
-// candidate checked against float64 before it is timed): GFLOP/s per layer and variant, the
-// fastest, and the untuned default's figure beside it. This is how the default tile rule in
+// candidate checked against float64 before it is timed): GFLOP/s per layer and variant (the
+// Winograd ones effective: the direct convolution's FLOPs), the fastest, and the op's own
+// lowering ("default") beside them. This is how the default tile rule in
 // kernels/conv/lavapipe_tile.ts was chosen; rerun it on a new adapter before changing that rule.
 // Run it on an otherwise idle machine.
 //
@@ -44,7 +45,7 @@ const NETS = ["resnet18", "cnn", "both"] as const;
 export interface TileRow {
   net: string;
   layer: string;
-  /** GFLOP/s per variant ("default": the untuned pick); 0 where the candidate failed */
+  /** GFLOP/s per variant ("default": the op's own lowering, the implicit GEMM); 0 where it failed or does not fit */
   gflops: Record<string, number>;
   best: string;
 }
