@@ -47,11 +47,14 @@ async function checkOp(op: string, args: { shape: number[]; data: Float64Array }
 }
 
 // Blocks that overhang the output on both axes (5×7 → 2×2 or 3×4 blocks), asymmetric and zero
-// padding, N > 1, and both widths of the products' columns (≤ 32 and 64 padded).
+// padding, N > 1, both widths of the products' columns (≤ 32 and 64 padded), tiny images.
 const CASES = [
   { x: [2, 3, 5, 7], w: [5, 3, 3, 3], pad: [1, 2] },
   { x: [3, 36, 6, 5], w: [40, 36, 3, 3], pad: 1 },
   { x: [2, 4, 6, 9], w: [3, 4, 3, 3], pad: 0 },
+  // images smaller than a block and the kernel: 1×1 with pad 1, and 2×3 with pad 2 (output larger than the input)
+  { x: [2, 5, 1, 1], w: [6, 5, 3, 3], pad: 1 },
+  { x: [1, 3, 2, 3], w: [4, 3, 3, 3], pad: 2 },
 ];
 for (const c of CASES) {
   Deno.test(`Winograd conv2d family on the GPU within the float64 bound: x ${c.x}, w ${c.w}, pad ${c.pad}`, async () => {
