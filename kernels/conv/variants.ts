@@ -66,7 +66,12 @@ function winogradGeometry(op: string, inShapes: Shape[], attrs: Attrs): ConvGeom
  */
 function winogradDefault(op: string, inShapes: Shape[], attrs: Attrs): string | undefined {
   const g = winogradGeometry(op, inShapes, attrs);
-  if (!g || !winogradUsable(op, "wino4", g)) return undefined;
+  const name = g && winogradRule(op, g);
+  // each variant's own temporaries: F(2×2)'s blocks and products are larger than F(4×4)'s
+  return name && winogradUsable(op, name, g) ? name : undefined;
+}
+
+function winogradRule(op: string, g: ConvGeom): string | undefined {
   if (op !== "conv2dGradWeight") return g.C >= 64 && g.O >= 64 ? "wino4" : undefined;
   if (g.C < 16) return undefined;
   return g.N * Math.ceil(g.Ho / 4) * Math.ceil(g.Wo / 4) < 64 ? "wino2" : "wino4";
