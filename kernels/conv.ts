@@ -21,13 +21,7 @@ import { convGeom, forEachTap, gradInputGeom, gradWeightGeom } from "./conv/geom
 import { lowerConv2dGradWeight } from "./conv/lavapipe_grad_weight.ts";
 import { lowerConv2d, lowerConv2dGradInput } from "./conv/lavapipe_tap_gemm.ts";
 import { convChoice } from "./conv/variants.ts";
-import {
-  lowerWinograd,
-  lowerWinogradGradWeight,
-  winogradFits,
-  winogradForward,
-  winogradGradInput,
-} from "./conv/winograd.ts";
+import { winogradLowering } from "./conv/winograd.ts";
 import { type Attrs, type OpDef, size } from "./op.ts";
 
 const sp = (a: Attrs) => ({ stride: a.stride, pad: a.pad });
@@ -54,9 +48,8 @@ export const CONV: Record<string, OpDef> = {
     },
     kernel: (c) => {
       const geo = convGeom("conv2d", c.inShapes[0], c.inShapes[1], c.attrs);
-      if (winogradFits("conv2d", c.variant, geo)) {
-        return lowerWinograd(`conv2d ${c.variant}`, c.variant!, winogradForward(geo), c.features);
-      }
+      const wino = winogradLowering("conv2d", c.variant, geo, c.features);
+      if (wino) return wino;
       const t = gemmTile("conv2d", c);
       return t ? convGemmForward(geo, t, `conv2d ${c.variant}`) : lowerConv2d(geo, c);
     },
@@ -83,9 +76,8 @@ export const CONV: Record<string, OpDef> = {
     ],
     kernel: (c) => {
       const geo = gradInputGeom("conv2dGradInput", c.inShapes, c.attrs);
-      if (winogradFits("conv2dGradInput", c.variant, geo)) {
-        return lowerWinograd(`conv2dGradInput ${c.variant}`, c.variant!, winogradGradInput(geo), c.features);
-      }
+      const wino = winogradLowering("conv2dGradInput", c.variant, geo, c.features);
+      if (wino) return wino;
       const t = gemmTile("conv2dGradInput", c);
       return t ? convGemmGradInput(geo, t, `conv2dGradInput ${c.variant}`) : lowerConv2dGradInput(geo, c);
     },
@@ -111,9 +103,8 @@ export const CONV: Record<string, OpDef> = {
     ],
     kernel: (c) => {
       const geo = gradWeightGeom("conv2dGradWeight", c.inShapes, c.attrs);
-      if (winogradFits("conv2dGradWeight", c.variant, geo)) {
-        return lowerWinogradGradWeight(`conv2dGradWeight ${c.variant}`, c.variant!, geo, c.features);
-      }
+      const wino = winogradLowering("conv2dGradWeight", c.variant, geo, c.features);
+      if (wino) return wino;
       const t = gemmTile("conv2dGradWeight", c);
       return t ? convGemmGradWeight(geo, t, `conv2dGradWeight ${c.variant}`) : lowerConv2dGradWeight(geo, c);
     },

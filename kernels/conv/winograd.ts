@@ -125,8 +125,28 @@ export const WINOGRAD_MAX_BYTES = 128 * 2 ** 20;
 
 /** Bytes of the largest temporary of variant `name` for a node of `op` (a conv2d-family op) of geometry `geo`. */
 export function winogradBytes(op: string, name: string, geo: ConvGeom): number {
-  const c = op === "conv2dGradInput" ? winogradGradInput(geo) : winogradForward(geo);
-  return 4 * Math.max(...tempSizes(c, WINOGRAD[name]));
+  return 4 * Math.max(...tempSizes(asWinograd(op, geo), WINOGRAD[name]));
+}
+
+/** The Winograd convolution a node of `op` computes (the weight gradient's: its forward's) */
+const asWinograd = (op: string, geo: ConvGeom) =>
+  op === "conv2dGradInput" ? winogradGradInput(geo) : winogradForward(geo);
+
+/**
+ * The lowering of a node of `op` (a conv2d-family op) when `variant` names a Winograd variant,
+ * else undefined; throws for a node that variant cannot run (winogradFits).
+ */
+export function winogradLowering(
+  op: string,
+  variant: string | undefined,
+  geo: ConvGeom,
+  f: MatmulFeatures,
+): Lowering | undefined {
+  if (!winogradFits(op, variant, geo)) return undefined;
+  const label = `${op} ${variant}`;
+  return op === "conv2dGradWeight"
+    ? lowerWinogradGradWeight(label, variant!, geo, f)
+    : lowerWinograd(label, variant!, asWinograd(op, geo), f);
 }
 
 /** Whether variant `name` can lower a node of `op` of geometry `geo`: the shape, and temporaries that bind. */
@@ -209,6 +229,34 @@ function zeroPadding(buf: string, planes: number, stride: number, OC: number): s
   return s + "    return;\n  }\n";
 }
 
+/** WGSL: stores of the α×α values `${v}r_s` at element `i` of the planes of `buf`, `stride` apart */
+function planeStores(buf: string, a: number, stride: number, v: string): string {
+  let s = "";
+  for (let r = 0; r < a; r++) {
+    for (let q = 0; q < a; q++) s += `  ${buf}[${u((r * a + q) * stride)} + i] = ${v}${r}_${q};\n`;
+  }
+  return s;
+}
+
+/** WGSL: `${v}r_s`, the α×α values at element `src` of the planes of `buf`, `stride` apart */
+function planeLoads(buf: string, a: number, stride: number, v: string): string {
+  let s = "";
+  for (let r = 0; r < a; r++) {
+    for (let q = 0; q < a; q++) s += `  let ${v}${r}_${q} = ${buf}[${u((r * a + q) * stride)} + src];\n`;
+  }
+  return s;
+}
+
+/** WGSL: the conditions that output (h0 + r, w0 + q) of a block lies inside the map ("" where it always does) */
+function inside(c: WinogradConv, m: number, r: number, q: number): string {
+  return [
+    ...(c.OH % m !== 0 && r > 0 ? [`h0 + ${u(r)} < ${u(c.OH)}`] : []),
+    ...(c.OW % m !== 0 && q > 0 ? [`w0 + ${u(q)} < ${u(c.OW)}`] : []),
+  ].join(" && ");
+}
+
+const transpose = (M: number[][]) => M[0].map((_, k) => M.map((row) => row[k]));
+
 /** the three temporaries' sizes in floats: input blocks [α², RC, T], kernels [α², RC, OCp], products [α², T, OCp] */
 function tempSizes(c: WinogradConv, tr: Transform): number[] {
   const { T, A2 } = blocks(c, tr), OCp = padColumns(c.OC);
@@ -239,7 +287,7 @@ function blocksPass(label: string, c: WinogradConv, tr: Transform, tileMajor: bo
     }
   }
   s += sandwich(tr.BT, (i, j) => `d${i}_${j}`, "v");
-  for (let r = 0; r < a; r++) for (let q = 0; q < a; q++) s += `  V[${u((r * a + q) * c.RC * T)} + i] = v${r}_${q};\n`;
+  s += planeStores("V", a, c.RC * T, "v");
   return {
     label: `${label}.blocks (Winograd F(${tr.m}×${tr.m}, 3×3), ${T} blocks)`,
     wgsl: storageDecls(["X"], "V") + g.head + s + "}\n",
@@ -271,7 +319,7 @@ function productPasses(
 }
 
 /** conv2d or the input gradient: U from the kernel, V from the input, the products, then A^T M A into Y. */
-export function lowerWinograd(label: string, name: string, c: WinogradConv, f: MatmulFeatures): Lowering {
+function lowerWinograd(label: string, name: string, c: WinogradConv, f: MatmulFeatures): Lowering {
   const tr = WINOGRAD[name], { m } = tr, { TH, TW, T, a, A2 } = blocks(c, tr);
   const OCp = padColumns(c.OC);
   const V = TMP(0), U = TMP(1), Mo = TMP(2);
@@ -283,9 +331,7 @@ export function lowerWinograd(label: string, name: string, c: WinogradConv, f: M
     for (let kw = 0; kw < 3; kw++) ws += `  let k${kh}_${kw} = K[${c.kernelAt("oc", "rc", kh, kw)}];\n`;
   }
   ws += sandwich(tr.G, (i, j) => `k${i}_${j}`, "g");
-  for (let r = 0; r < a; r++) {
-    for (let s = 0; s < a; s++) ws += `  U[${u((r * a + s) * c.RC * OCp)} + i] = g${r}_${s};\n`;
-  }
+  ws += planeStores("U", a, c.RC * OCp, "g");
   const weights: Pass = {
     label: `${label}.weights (Winograd F(${m}×${m}, 3×3))`,
     wgsl: storageDecls(["K"], "U") + wg.head + ws + "}\n",
@@ -298,19 +344,11 @@ export function lowerWinograd(label: string, name: string, c: WinogradConv, f: M
   let os = `  let oc = i % ${u(c.OC)}; let tile = i / ${u(c.OC)};\n` + blockOrigin(c, tr, TW, TH) +
     `  let src = tile * ${u(OCp)} + oc;\n` +
     `  let base = ((n * ${u(c.OC)} + oc) * ${u(c.OH)} + h0) * ${u(c.OW)} + w0;\n`;
-  for (let r = 0; r < a; r++) {
-    for (let s = 0; s < a; s++) os += `  let p${r}_${s} = P[${u((r * a + s) * T * OCp)} + src];\n`;
-  }
-  os += sandwich(tr.AT, (i, j) => `p${i}_${j}`, "y");
-  const edgeH = c.OH % m !== 0, edgeW = c.OW % m !== 0;
+  os += planeLoads("P", a, T * OCp, "p") + sandwich(tr.AT, (i, j) => `p${i}_${j}`, "y");
   for (let r = 0; r < m; r++) {
     for (let s = 0; s < m; s++) {
-      const conds = [
-        ...(edgeH && r > 0 ? [`h0 + ${u(r)} < ${u(c.OH)}`] : []),
-        ...(edgeW && s > 0 ? [`w0 + ${u(s)} < ${u(c.OW)}`] : []),
-      ];
-      const st = `Y[base + ${u(r * c.OW + s)}] = y${r}_${s};`;
-      os += conds.length ? `  if (${conds.join(" && ")}) { ${st} }\n` : `  ${st}\n`;
+      const ok = inside(c, m, r, s), st = `Y[base + ${u(r * c.OW + s)}] = y${r}_${s};`;
+      os += ok ? `  if (${ok}) { ${st} }\n` : `  ${st}\n`;
     }
   }
   const outputs: Pass = {
@@ -335,12 +373,12 @@ export function lowerWinograd(label: string, name: string, c: WinogradConv, f: M
  * is Σ over blocks of (A dy A^T) ⊙ V, one GEMM per transform point reducing over the blocks, and
  * dw = G^T dU G. dy is zero past the output's edge, so partial blocks add nothing there.
  */
-export function lowerWinogradGradWeight(label: string, name: string, geo: ConvGeom, f: MatmulFeatures): Lowering {
+function lowerWinogradGradWeight(label: string, name: string, geo: ConvGeom, f: MatmulFeatures): Lowering {
   const tr = WINOGRAD[name], { m } = tr;
-  const c: WinogradConv = { ...winogradForward(geo) };
+  const c = asWinograd("conv2dGradWeight", geo);
   const { TH, TW, T, a, A2 } = blocks(c, tr), OCp = padColumns(c.OC);
+  const [blocksN, kernelsN, productsN] = tempSizes(c, tr);
   const V = TMP(0), D = TMP(1), P = TMP(2);
-  const AT = tr.AT, A = AT[0].map((_, k) => AT.map((row) => row[k])); // α×m
 
   // cotangent blocks: one thread per (tile, column), A dy A^T, zeros in the padded columns
   const dg = grid(T * OCp);
@@ -349,16 +387,13 @@ export function lowerWinogradGradWeight(label: string, name: string, geo: ConvGe
     `  let base = ((n * ${u(c.OC)} + oc) * ${u(c.OH)} + h0) * ${u(c.OW)} + w0;\n`;
   for (let r = 0; r < m; r++) {
     for (let s = 0; s < m; s++) {
-      const ok = [...(r > 0 ? [`h0 + ${u(r)} < ${u(c.OH)}`] : []), ...(s > 0 ? [`w0 + ${u(s)} < ${u(c.OW)}`] : [])]
-        .join(" && ");
-      const at = `base + ${u(r * c.OW + s)}`;
+      const ok = inside(c, m, r, s), at = `base + ${u(r * c.OW + s)}`;
       ds += ok
         ? `  let e${r}_${s} = select(0.0, G[select(0u, ${at}, ${ok})], ${ok});\n`
         : `  let e${r}_${s} = G[${at}];\n`;
     }
   }
-  ds += sandwich(A, (i, j) => `e${i}_${j}`, "t");
-  for (let r = 0; r < a; r++) for (let s = 0; s < a; s++) ds += `  D[${u((r * a + s) * T * OCp)} + i] = t${r}_${s};\n`;
+  ds += sandwich(transpose(tr.AT), (i, j) => `e${i}_${j}`, "t") + planeStores("D", a, T * OCp, "t");
   const cotangent: Pass = {
     label: `${label}.cotangent blocks (Winograd F(${m}×${m}, 3×3))`,
     wgsl: storageDecls(["G"], "D") + dg.head + ds + "}\n",
@@ -370,11 +405,7 @@ export function lowerWinogradGradWeight(label: string, name: string, geo: ConvGe
   // innermost, so that neighbouring threads read neighbours (36 loads against 9 stores)
   const kg = grid(c.OC * c.RC);
   let ks = `  let oc = i % ${u(c.OC)}; let rc = i / ${u(c.OC)};\n  let src = rc * ${u(OCp)} + oc;\n`;
-  for (let r = 0; r < a; r++) {
-    for (let s = 0; s < a; s++) ks += `  let p${r}_${s} = P[${u((r * a + s) * c.RC * OCp)} + src];\n`;
-  }
-  const GT = [0, 1, 2].map((k) => tr.G.map((row) => row[k])); // 3×α
-  ks += sandwich(GT, (i, j) => `p${i}_${j}`, "k");
+  ks += planeLoads("P", a, c.RC * OCp, "p") + sandwich(transpose(tr.G), (i, j) => `p${i}_${j}`, "k");
   for (let kh = 0; kh < 3; kh++) {
     for (let kw = 0; kw < 3; kw++) ks += `  W[(oc * ${u(c.RC)} + rc) * 9u + ${u(kh * 3 + kw)}] = k${kh}_${kw};\n`;
   }
@@ -386,7 +417,7 @@ export function lowerWinogradGradWeight(label: string, name: string, geo: ConvGe
   };
   return {
     // V [α², T, RC], D [α², T, OCp], P [α², RC, OCp]: the forward's three sizes in another order
-    temps: [0, 2, 1].map((k) => tempSizes(c, tr)[k]),
+    temps: [blocksN, productsN, kernelsN],
     passes: [
       blocksPass(label, c, tr, true, V),
       cotangent,
