@@ -2,6 +2,7 @@
 // statically known shape, inferred by its op's shape rule at creation time.
 import { type Attrs, type Dtype, fmtShape, type Shape, ShapeError } from "../kernels/op.ts";
 import { OPS } from "../kernels/registry.ts";
+import { sinkReshape } from "./sink_reshape.ts";
 import { Tensor } from "./tensor.ts";
 
 export interface Node {
@@ -62,6 +63,10 @@ export class Graph {
       const where = this.scope ? ` at ${this.scope}` : "";
       const ins = inShapes.map(fmtShape).join(", ");
       throw new ShapeError(op, `${(e as Error).message.replace(/^\w+: /, "")}${where} (inputs ${ins})`);
+    }
+    if (def.pointwise) {
+      const sunk = sinkReshape(this, op, ids, shape, attrs);
+      if (sunk) return sunk;
     }
     const node: Node = { id: this.nodes.length, op, inputs: ids, attrs, shape: [...shape], label: this.scope };
     this.nodes.push(node);

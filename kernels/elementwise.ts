@@ -23,6 +23,7 @@ type Binary = {
 function unary(u: Unary): OpDef {
   return {
     kind: "elementwise",
+    pointwise: true,
     shape: ([s]) => s,
     cpu: ({ ins: [x] }) => x.map(u.f),
     ew: ([x]) => u.w(x),
@@ -33,6 +34,7 @@ function unary(u: Unary): OpDef {
 function binary(name: string, b: Binary): OpDef {
   return {
     kind: "elementwise",
+    pointwise: true,
     shape: ([x, y]) => broadcastShapes(name, x, y),
     cpu: ({ ins: [x, y], inShapes, out }) => {
       const r = new Float64Array(size(out));
@@ -84,7 +86,7 @@ export const ELEMENTWISE: Record<string, OpDef> = {
   /** identity whose VJP is zero: the target side of BYOL/SimSiam/MoCo */
   stopGrad: unary({ f: (x) => x, w: (x) => x, d: () => [null] }),
   /** identity that the compiler always materialises (used to snapshot a value) */
-  copy: unary({ f: (x) => x, w: (x) => x, d: ({ g }) => [g] }),
+  copy: { ...unary({ f: (x) => x, w: (x) => x, d: ({ g }) => [g] }), pointwise: false },
 
   add: binary("add", { f: (a, b) => a + b, w: (a, b) => `(${a} + ${b})`, d: ({ g }) => [g, g] }),
   sub: binary("sub", { f: (a, b) => a - b, w: (a, b) => `(${a} - ${b})`, d: ({ g }) => [g, g.neg()] }),
@@ -130,6 +132,7 @@ export const ELEMENTWISE: Record<string, OpDef> = {
   /** where(cond, a, b): a where cond != 0, else b; all three broadcast */
   where: {
     kind: "elementwise",
+    pointwise: true,
     shape: ([c, a, b]) => broadcastShapes("where", broadcastShapes("where", c, a), b),
     cpu: ({ ins: [c, a, b], inShapes, out }: CpuArgs) => {
       const r = new Float64Array(size(out));

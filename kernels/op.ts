@@ -184,6 +184,11 @@ export interface OpDef {
   kernel?(c: KernelCtx): Lowering;
   /** under mixed precision its operands are rounded to f16 (matmul, convolutions): the tensor-core ops */
   f16Operands?: boolean;
+  /**
+   * elementwise, and each element depends on its inputs' values at that element only (no index,
+   * no shape): the op may be evaluated at any shape that holds the same elements in the same order
+   */
+  pointwise?: boolean;
   /** kernel variants the autotuner chooses among (absent: the op's one lowering is used) */
   variants?: VariantChoice;
   /** one line for readers of the op table: the signature, layouts and meaning */

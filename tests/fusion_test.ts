@@ -321,6 +321,34 @@ Deno.test("BatchNorm2d: its sums over [N, H, W] share kernels (the variance afte
   }
 });
 
+Deno.test("a pointwise op on a reshape of an elementwise value is built at that value's shape, where its other inputs map", () => {
+  const g = new Graph();
+  const a5 = g.input("a", [2, 3, 4, 2, 2]).mul(2), w = g.input("w", [1, 4, 1, 1]), s = g.input("s", [6, 4, 2, 2]);
+  const a4 = a5.reshape([6, 4, 2, 2]);
+  // relu, a per-channel scale and a full-size add: each at [2, 3, 4, 2, 2], the reshape after them
+  const y = a4.relu().mul(w).add(s);
+  const chain: string[] = [];
+  for (let n = g.nodes[y.id]; n.op === "reshape" || n.shape.length === 5; n = g.nodes[n.inputs[0]]) {
+    chain.push(`${n.op} [${n.shape}]`);
+    if (n.op === "relu") break;
+  }
+  const want = ["reshape [6,4,2,2]", "add [2,3,4,2,2]", "mul [2,3,4,2,2]", "relu [2,3,4,2,2]"];
+  if (chain.join() !== want.join()) throw new Error(`built as ${chain.join(" ← ")}`);
+  const leaves = leavesOf(g);
+  const v = evaluate(g, { leaves, scalars: {} })[y.id];
+  const [av, wv, sv] = ["a", "w", "s"].map((k) => leaves.get(k)!);
+  v.forEach((got, i) => {
+    const ref = Math.max(2 * av[i], 0) * wv[Math.floor(i / 4) % 4] + sv[i];
+    if (Math.abs(got - ref) > 1e-15) throw new Error(`[${i}]: ${got}, want ${ref}`);
+  });
+  // a reshape that also splits the last axes: an input broadcast along them cannot follow, nothing moves
+  const b = g.input("b", [2, 3, 8]).mul(2).reshape([3, 2, 8]).add(g.input("c", [1, 2, 8]));
+  if (g.nodes[b.id].op !== "add" || g.nodes[b.id].shape.join() !== "3,2,8") throw new Error("the add moved");
+  // a reshape to more axes stays where it is
+  const up = g.input("u", [6, 4]).mul(2).reshape([2, 3, 4]).relu();
+  if (g.nodes[up.id].op !== "relu") throw new Error("a pointwise op moved before a reshape that adds axes");
+});
+
 Deno.test("a momentum's new value is computed and written by the parameter update that reads it, two updates by one kernel; float64 values, bit for bit as apart", async () => {
   // [37, 21]: 777 elements, a partial last vec4. SGD's momentum (one value written besides the
   // update) and AdamW's two moments (two), each read by nothing but the update; then the two
