@@ -5,6 +5,7 @@ import { CONV } from "./conv.ts";
 import { ELEMENTWISE } from "./elementwise.ts";
 import { EYE } from "./eye.ts";
 import { GATHER } from "./gather.ts";
+import { IOTA } from "./iota.ts";
 import { LAYOUT } from "./layout.ts";
 import { LEAVES } from "./leaf.ts";
 import { MATMUL } from "./matmul.ts";
@@ -21,6 +22,7 @@ export const OPS: Record<string, OpDef> = {
   ...LEAVES,
   ...ELEMENTWISE,
   ...EYE,
+  ...IOTA,
   ...ONE_HOT,
   ...RANDOM,
   ...MATMUL,

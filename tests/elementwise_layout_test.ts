@@ -78,7 +78,7 @@ Deno.test("rows layout: inputs repeating along the leading axes, loaded once per
   }
 });
 
-Deno.test("vec4 layout: partial last vec4, single values, splat and per-element vec4 loads", async () => {
+Deno.test("vec4 layout: partial last vec4, single values, splat and per-element vec4 loads, index ops", async () => {
   for (const n of [1, 2, 3, 4099]) {
     const g = new Graph();
     const x = g.input("x", [n]), y = g.input("y", [n]), z = g.input("z", [1]);
@@ -107,6 +107,19 @@ Deno.test("vec4 layout: partial last vec4, single values, splat and per-element 
     const g = new Graph();
     const x = g.input("x", [5, 7]);
     await check("eye [5, 7]", g, x.mul(g.add("eye", [], { shape: [5, 7] }).add(1)), "vec");
+  }
+  for (const axis of [0, 1, 2]) {
+    // iota: each element's coordinate along one axis (its float64 rule checked against the
+    // coordinates themselves first, then the kernel against it)
+    const g = new Graph();
+    const shape = [3, 5, 7], x = g.input("x", shape);
+    const iota = g.add("iota", [], { shape, axis });
+    const coords = evaluate(g, { leaves: leavesOf(g), scalars: {} })[iota.id];
+    coords.forEach((v, i) => {
+      const want = [Math.floor(i / 35), Math.floor(i / 7) % 5, i % 7][axis];
+      if (v !== want) throw new Error(`iota axis ${axis} [${i}]: ${v}, want ${want}`);
+    });
+    await check(`iota [3, 5, 7] axis ${axis}`, g, x.mul(iota.add(1)), "vec");
   }
 });
 
