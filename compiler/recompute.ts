@@ -15,7 +15,7 @@ import { reduceAxes, REDUCTIONS } from "../kernels/reduce.ts";
 import { OPS } from "../kernels/registry.ts";
 import { type FusionPlan, kernelReads } from "./fusion_plan.ts";
 import { usesElementIndex, walkGroup } from "./group.ts";
-import { MAX_SIBLINGS, reductionOf4d } from "./siblings.ts";
+import { MAX_SIBLINGS, reductionOfMaps } from "./siblings.ts";
 
 const bytes = (g: Graph, id: number) => 4 * size(g.nodes[id].shape);
 const fmtBytes = (b: number) => (b >= 2 ** 20 ? `${(b / 2 ** 20).toFixed(1)} MiB` : `${(b / 1024).toFixed(1)} KiB`);
@@ -76,7 +76,7 @@ export function recomputeCheapValues(
 
 /**
  * The readers grouped by the kernel that will run them: the reductions siblings.ts may group
- * (reductionOf4d) of one input shape over the same axes are computed by one kernel, which reads
+ * (reductionOfMaps) of one input shape over the same axes are computed by one kernel, which reads
  * each buffer once — BatchNorm2d's backward sums Σg, Σg·x̂ … all read the ReLU's gradient, and
  * count once, not four times, when it is weighed for recomputation. A group takes at most MAX_SIBLINGS
  * members and, as siblings.ts allows a one-pass kernel, its reads (with `x`'s loads in place of
@@ -95,7 +95,7 @@ function likelyKernels(
     new Set([...ks.flatMap((k) => kernelReads(g, plan, k)).filter((r) => r !== x), ...loads]).size;
   const open = new Map<string, number[]>(), out: number[][] = [];
   for (const k of readers) {
-    const n = g.nodes[k], src = reductionOf4d(g, k, pinned) ? g.nodes[n.inputs[0]].shape : undefined;
+    const n = g.nodes[k], src = reductionOfMaps(g, k, pinned) ? g.nodes[n.inputs[0]].shape : undefined;
     const key = src && JSON.stringify([src, reduceAxes(n.op, src, n.attrs)]);
     const last = key === undefined ? undefined : open.get(key);
     if (last && last.length < MAX_SIBLINGS && reads([...last, k]) + last.length + 1 <= maxBuffers) {

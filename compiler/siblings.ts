@@ -6,7 +6,7 @@
 // also read another's output at its own output index: it is folded after it (BatchNorm2d's
 // variance, centred on the mean, in the mean's kernel). Each member still folds its values in the order it would
 // alone, so results do not change. Members are taken only from reductions of 4-D maps (the
-// convolutional path); the kernel is placed where its first member was, so a later member joins
+// convolutional path; 5-D where views are stacked); the kernel is placed where its first member was, so a later member joins
 // only when everything it reads is computed before that point, and the kernel must stay within
 // the device's storage buffers.
 // Epilogues: elementwise nodes with one element per output that read the kernel's outputs
@@ -52,7 +52,7 @@ export function planSiblingReductions(
   // open kernels by layout key: their first members
   const open = new Map<string, number[]>();
   for (const id of computeNodes) {
-    if (!reductionOf4d(g, id, pinned)) continue;
+    if (!reductionOfMaps(g, id, pinned)) continue;
     const n = g.nodes[id], src = g.nodes[n.inputs[0]].shape;
     const variant = variantOf(id);
     const { rp, p } = reductionLayout(g, id, plan, variant);
@@ -87,7 +87,7 @@ export function planSiblingReductions(
   }
   const epilogues = new Map<number, number[]>();
   for (const id of computeNodes) {
-    if (!reductionOf4d(g, id, pinned) || absorbed.has(id)) continue;
+    if (!reductionOfMaps(g, id, pinned) || absorbed.has(id)) continue;
     const epis = planEpilogue(
       g,
       plan,
@@ -114,10 +114,13 @@ const keptDims = (g: Graph, r: number) =>
   (g.nodes[r].op === "sum" || g.nodes[r].op === "mean") && g.nodes[r].attrs.keepdims === true &&
   g.nodes[r].shape.length === g.nodes[g.nodes[r].inputs[0]].shape.length;
 
-/** A reduction this pass may group: a sum or mean of a 4-D map that is not pinned to a kernel of its own. */
-export const reductionOf4d = (g: Graph, id: number, pinned: ReadonlyMap<number, string>) =>
+/**
+ * A reduction this pass may group: a sum or mean of 4-D maps (or of views stacked as
+ * [views, N, C, H, W]) that is not pinned to a kernel of its own.
+ */
+export const reductionOfMaps = (g: Graph, id: number, pinned: ReadonlyMap<number, string>) =>
   (g.nodes[id].op === "sum" || g.nodes[id].op === "mean") && !pinned.has(id) &&
-  g.nodes[g.nodes[id].inputs[0]].shape.length === 4;
+  g.nodes[g.nodes[id].inputs[0]].shape.length >= 4;
 
 /**
  * The epilogue of the reduction kernel led by `lead`: the elementwise nodes over its outputs

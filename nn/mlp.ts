@@ -35,6 +35,8 @@ export interface MlpOpts {
   training?: boolean;
   momentum?: number;
   eps?: number;
+  /** the batch is this many views stacked, normalised apart by every BN (default 1) */
+  groups?: number;
 }
 
 export function mlp(x: Tensor, name: string, opts: MlpOpts): Tensor {
@@ -47,7 +49,7 @@ export function mlp(x: Tensor, name: string, opts: MlpOpts): Tensor {
   }
   const bias = opts.bias ?? !bn;
   const lastBias = opts.lastBias ?? bias;
-  const bnOpts = { training: opts.training, momentum: opts.momentum, eps: opts.eps };
+  const bnOpts = { training: opts.training, momentum: opts.momentum, eps: opts.eps, groups: opts.groups };
   let h = x;
   widths.forEach((w, i) => {
     const last = i === widths.length - 1;

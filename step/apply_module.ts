@@ -8,8 +8,17 @@ import { mlp } from "../nn/mlp.ts";
 import { resnet18 } from "../nn/resnet.ts";
 import { smallCnn } from "../nn/small_cnn.ts";
 
-/** Applies one named module (by kind); parameter names are prefixed by the module name. */
-export function applyModule(x: Tensor, name: string, modules: Record<string, Module>, training = true): Tensor {
+/**
+ * Applies one named module (by kind); parameter names are prefixed by the module name. `views`:
+ * x is that many views stacked along the batch, which the module's BatchNorms normalise apart.
+ */
+export function applyModule(
+  x: Tensor,
+  name: string,
+  modules: Record<string, Module>,
+  training = true,
+  views = 1,
+): Tensor {
   const m = modules[name];
   if (!m) throw new Error(`applyModule: unknown module '${name}' (modules: ${Object.keys(modules).join(", ")})`);
   switch (m.kind) {
@@ -26,18 +35,24 @@ export function applyModule(x: Tensor, name: string, modules: Record<string, Mod
         lastBn: m.lastBn,
         lastBnAffine: m.lastBnAffine,
         training,
+        groups: views,
       });
       if (m.lastRelu) h = h.relu();
       return h;
     }
     case "cnn":
-      return smallCnn(x, name, { widths: m.channels, kernel: m.kernel, bn: m.bn && { training }, pool: m.pool })
+      return smallCnn(x, name, {
+        widths: m.channels,
+        kernel: m.kernel,
+        bn: m.bn && { training, groups: views },
+        pool: m.pool,
+      })
         .features;
     case "resnet18":
-      return resnet18(x, name, { widthMult: m.width / 64, bn: { training }, stem: m.stem }).features;
+      return resnet18(x, name, { widthMult: m.width / 64, bn: { training, groups: views }, stem: m.stem }).features;
     case "seq": {
       let h = x;
-      for (const sub of m.path) h = applyModule(h, sub, modules, training);
+      for (const sub of m.path) h = applyModule(h, sub, modules, training, views);
       return h;
     }
   }

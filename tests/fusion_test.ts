@@ -349,6 +349,40 @@ Deno.test("a pointwise op on a reshape of an elementwise value is built at that 
   if (g.nodes[up.id].op !== "relu") throw new Error("a pointwise op moved before a reshape that adds axes");
 });
 
+Deno.test("BatchNorm2d over stacked views: scale, shift, residual add and ReLU stay one kernel; GPU = float64", async () => {
+  const build = (groups: number) => {
+    const g = new Graph();
+    const shape = [4 * groups, 8, 6, 6];
+    const x = g.input("x", shape), s = g.input("s", shape), r = g.input("r", shape);
+    const y = batchNorm(x, "bn", { groups }).add(s).relu();
+    const w = g.nodes.find((n) => n.attrs.name === "bn.weight")!;
+    const [dx, dw, ds] = grad(g, y.mul(r).sum(), [x, g.t(w.id), s]);
+    const outs: [string, Tensor][] = [["y", y], ["dx", dx!], ["dw", dw!], ["ds", ds!]];
+    for (const u of g.updates) outs.push([g.nodes[u.target].attrs.name as string, g.t(u.value)]);
+    for (const [k, t] of outs) g.output(k, t);
+    return { g, outs, program: compile(g) };
+  };
+  const one = build(1), two = build(2);
+  for (const { program } of [one, two]) {
+    if (!program.steps.some((s) => s.kind === "dispatch" && s.label.startsWith("fused[mul,mul,add,add,relu]"))) {
+      throw new Error("BN's scale and shift, the residual add and the ReLU are not one kernel");
+    }
+  }
+  // two views as one: the per-view statistics cost a few kernels, not a second BN
+  if (two.program.stats.dispatches > one.program.stats.dispatches + 3) {
+    throw new Error(`stacked: ${two.program.stats.dispatches} dispatches, one view ${one.program.stats.dispatches}`);
+  }
+  const leaves = leavesOf(two.g);
+  leaves.set("bn.running_mean", rand(8, 3, -1, 1));
+  leaves.set("bn.running_var", rand(8, 4, 0.5, 1.5));
+  const want = evaluate(two.g, { leaves, scalars: {} });
+  const got = await runGraphGPU(two.g, leaves);
+  for (const [k, t] of two.outs) {
+    const scale = Math.max(...Array.from(want[t.id], Math.abs));
+    assertClose(got.get(k)!, want[t.id], { rtol: 1e-4, atol: 1e-5 * scale }, `stacked ${k}`);
+  }
+});
+
 Deno.test("a momentum's new value is computed and written by the parameter update that reads it, two updates by one kernel; float64 values, bit for bit as apart", async () => {
   // [37, 21]: 777 elements, a partial last vec4. SGD's momentum (one value written besides the
   // update) and AdamW's two moments (two), each read by nothing but the update; then the two

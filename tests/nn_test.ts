@@ -275,6 +275,45 @@ Deno.test("batchNorm [N, C, H, W]: statistics over N, H, W; gradients match fini
   );
 });
 
+Deno.test("batchNorm groups: views stacked along N give one call per view's outputs, gradients and running stats", () => {
+  for (const shape of [[5, 3], [3, 4, 3, 2]]) {
+    const n = shape[0];
+    // per view: two calls, the second's running-stat update built on the first's
+    const g1 = new Graph();
+    const xa = g1.input("xa", shape), xb = g1.input("xb", shape);
+    const ya = batchNorm(xa, "bn", { momentum: 0.3 }), yb = batchNorm(xb, "bn", { momentum: 0.3 });
+    // stacked: one call on [2N, ...] with groups 2
+    const g2 = new Graph();
+    const xs = g2.input("xs", [2 * n, ...shape.slice(1)]);
+    const ys = batchNorm(xs, "bn", { momentum: 0.3, groups: 2 });
+    const leaves = fill(g1, 3);
+    const stacked = new Map(leaves);
+    stacked.set("xs", Float64Array.from([...leaves.get("xa")!, ...leaves.get("xb")!]));
+    // a loss that weighs every output differently, so each gradient entry is checked
+    const r = rand(2 * size(shape), 9, -1, 1);
+    const ra = g1.input("ra", shape), rb = g1.input("rb", shape), rs = g2.input("rs", [2 * n, ...shape.slice(1)]);
+    leaves.set("ra", r.slice(0, size(shape))), leaves.set("rb", r.slice(size(shape))), stacked.set("rs", r);
+    const l1 = ya.mul(ra).sum().add(yb.mul(rb).sum()), l2 = ys.mul(rs).sum();
+    const d1 = grad(g1, l1, [xa, xb, g1.find("bn.weight")!, g1.find("bn.bias")!]);
+    const d2 = grad(g2, l2, [xs, g2.find("bn.weight")!, g2.find("bn.bias")!]);
+    const v1 = evaluate(g1, { leaves, scalars: {} }), v2 = evaluate(g2, { leaves: stacked, scalars: {} });
+    const cat = (a: Float64Array, b: Float64Array) => Float64Array.from([...a, ...b]);
+    const tol = { rtol: 1e-12, atol: 1e-13 };
+    assertClose(v2[ys.id], cat(v1[ya.id], v1[yb.id]), tol, `${shape}: outputs`);
+    assertClose(v2[d2[0]!.id], cat(v1[d1[0]!.id], v1[d1[1]!.id]), tol, `${shape}: input gradient`);
+    assertClose(v2[d2[1]!.id], v1[d1[2]!.id], tol, `${shape}: weight gradient`);
+    assertClose(v2[d2[2]!.id], v1[d1[3]!.id], tol, `${shape}: bias gradient`);
+    step(g1, { leaves, scalars: {} }), step(g2, { leaves: stacked, scalars: {} });
+    for (const k of ["bn.running_mean", "bn.running_var"]) {
+      assertClose(stacked.get(k)!, leaves.get(k)!, tol, `${shape}: ${k} after both views`);
+    }
+  }
+  throwsShape(
+    () => batchNorm(new Graph().input("x", [5, 3]), "odd", { groups: 2 }),
+    /batchNorm: odd: 2 groups do not divide the batch of \[5, 3\]/,
+  );
+});
+
 // ---- MLP heads -------------------------------------------------------------------------------
 Deno.test("mlp: Barlow Twins and SimSiam projectors have the recipe's layers and values", () => {
   const g = new Graph();
