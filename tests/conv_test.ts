@@ -321,26 +321,37 @@ Deno.test("two views through one conv weight: its repack runs once per direction
 Deno.test("the weight gradient's cotangent, transposed by the kernel computing it: no transpose pass, gradients equal float64", async () => {
   // 32 output channels: whole vec4 column tiles, so the transpose has no padding and the ReLU
   // backward's kernel writes it (compiler/relayout.ts); the first conv's cotangent comes from the
-  // second's input gradient through a ReLU, the second's from r, both elementwise kernels
-  const g = new Graph();
-  const x = g.input("x", [2, 3, 6, 7]), w1 = g.input("w1", [32, 3, 3, 3]), w2 = g.input("w2", [32, 32, 3, 3]);
-  const y = x.op("conv2d", [w1], { stride: 1, pad: 1 }).relu().op("conv2d", [w2], { stride: 2, pad: 1 }).relu();
-  const r = g.input("r", y.shape);
-  const [dx, dw1, dw2] = grad(g, y.mul(r).sum(), [x, w1, w2]);
-  for (const [name, t] of [["dx", dx!], ["dw1", dw1!], ["dw2", dw2!]] as const) g.output(name, t);
-  const leaves = new Map([
-    ["x", f32Arg([2, 3, 6, 7], 51).data],
-    ["w1", f32Arg([32, 3, 3, 3], 52).data],
-    ["w2", f32Arg([32, 32, 3, 3], 53).data],
-    ["r", f32Arg([...y.shape], 54).data],
-  ]);
-  const gpu = await getGpu();
-  const program = compile(g, { features: { subgroups: gpu.features.subgroups, f16: gpu.features.f16 } });
-  const transposes = program.steps.filter((s) => s.label.startsWith("conv2dGradWeight.g"));
-  if (transposes.length) throw new Error(`${transposes.length} transpose passes of a weight gradient's cotangent`);
-  const want = evaluate(g, { leaves, scalars: {} });
-  const got = await runGraphGPU(g, leaves);
-  for (const [name, t] of [["dx", dx!], ["dw1", dw1!], ["dw2", dw2!]] as const) {
-    assertClose(got.get(name)!, want[t.id], { rtol: 1e-4, atol: 1e-5 }, name);
+  // second's input gradient through a ReLU, the second's from r, both elementwise kernels. Then
+  // the same with the first ReLU at [2, 1, 32, 6, 7] (as stacked views run BN): the cotangent is
+  // read through a reshape, and its kernel still writes the transposed copy.
+  for (const viewed of [false, true]) {
+    const g = new Graph();
+    const x = g.input("x", [2, 3, 6, 7]), w1 = g.input("w1", [32, 3, 3, 3]), w2 = g.input("w2", [32, 32, 3, 3]);
+    const h = x.op("conv2d", [w1], { stride: 1, pad: 1 });
+    const a = viewed ? h.reshape([2, 1, 32, 6, 7]).relu().reshape(h.shape) : h.relu();
+    const y = a.op("conv2d", [w2], { stride: 2, pad: 1 }).relu();
+    const r = g.input("r", y.shape);
+    const [dx, dw1, dw2] = grad(g, y.mul(r).sum(), [x, w1, w2]);
+    for (const [name, t] of [["dx", dx!], ["dw1", dw1!], ["dw2", dw2!]] as const) g.output(name, t);
+    const leaves = new Map([
+      ["x", f32Arg([2, 3, 6, 7], 51).data],
+      ["w1", f32Arg([32, 3, 3, 3], 52).data],
+      ["w2", f32Arg([32, 32, 3, 3], 53).data],
+      ["r", f32Arg([...y.shape], 54).data],
+    ]);
+    const gpu = await getGpu();
+    const program = compile(g, { features: { subgroups: gpu.features.subgroups, f16: gpu.features.f16 } });
+    const transposes = program.steps.filter((s) => s.label.startsWith("conv2dGradWeight.g"));
+    if (transposes.length) throw new Error(`${transposes.length} transpose passes of a weight gradient's cotangent`);
+    const want = evaluate(g, { leaves, scalars: {} });
+    const got = await runGraphGPU(g, leaves);
+    for (const [name, t] of [["dx", dx!], ["dw1", dw1!], ["dw2", dw2!]] as const) {
+      assertClose(
+        got.get(name)!,
+        want[t.id],
+        { rtol: 1e-4, atol: 1e-5 },
+        `${viewed ? "through a reshape: " : ""}${name}`,
+      );
+    }
   }
 });
