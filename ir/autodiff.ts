@@ -46,10 +46,57 @@ export function grad(g: Graph, loss: Tensor, wrt: Tensor[]): (Tensor | null)[] {
         );
       }
       const had = cot.get(inp);
-      cot.set(inp, had ? had.add(gi) : gi);
+      cot.set(inp, had ? addCotangents(g, had, gi) : gi);
     });
   }
   return wrt.map((t) => cot.get(t.id) ?? null);
+}
+
+/**
+ * a + b. The cotangents of slices of one tensor (views stacked along the batch, then taken
+ * apart) arrive zero-padded by concat; where each one's data falls in the other's zeros, the
+ * sum is one concat of the data, not two concats of zeros and an add.
+ */
+function addCotangents(g: Graph, a: Tensor, b: Tensor): Tensor {
+  const [sa, sb] = [segments(g, a.id), segments(g, b.id)];
+  if (!sa || !sb || sa.axis !== sb.axis) return a.add(b);
+  // every data segment of each must fall where the other has zeros
+  const clear = (segs: Segment[], s: Segment) =>
+    segs.every((o) => o.id === undefined || o.end <= s.start || o.start >= s.end);
+  const dataOf = (x: Segment[], other: Segment[]) => x.filter((s) => s.id !== undefined && clear(other, s));
+  const data = [...dataOf(sa.segs, sb.segs), ...dataOf(sb.segs, sa.segs)];
+  if (data.length !== [...sa.segs, ...sb.segs].filter((s) => s.id !== undefined).length) return a.add(b);
+  data.sort((x, y) => x.start - y.start);
+  const ax = sa.axis, shape = a.shape, parts: Tensor[] = [];
+  let at = 0;
+  const zeros = (n: number) => g.const(0, shape.map((d, i) => (i === ax ? n : d)));
+  for (const s of data) {
+    if (s.start > at) parts.push(zeros(s.start - at));
+    parts.push(g.t(s.id!));
+    at = s.end;
+  }
+  if (at < shape[ax]) parts.push(zeros(shape[ax] - at));
+  return parts.length === 1 ? parts[0] : g.add("concat", parts, { axis: ax });
+}
+
+/** a concat's inputs as extents along its axis; `id` undefined where the input is zeros */
+interface Segment {
+  start: number;
+  end: number;
+  id?: number;
+}
+function segments(g: Graph, id: number): { axis: number; segs: Segment[] } | undefined {
+  const n = g.nodes[id];
+  if (n.op !== "concat") return undefined;
+  const axis = n.attrs.axis as number;
+  let at = 0;
+  const segs = n.inputs.map((i) => {
+    const m = g.nodes[i], len = m.shape[axis];
+    const seg = { start: at, end: at + len, id: m.op === "const" && m.attrs.value === 0 ? undefined : i };
+    at += len;
+    return seg;
+  });
+  return { axis, segs };
 }
 
 /** nodes the loss depends on */

@@ -135,5 +135,17 @@ export class Tensor implements SymbolicTensor {
 
 export function concat(ts: Tensor[], axis: number): Tensor {
   const ax = axis < 0 ? axis + ts[0].rank : axis;
-  return ts[0].g.add("concat", ts, { axis: ax });
+  return rejoined(ts, ax) ?? ts[0].g.add("concat", ts, { axis: ax });
+}
+
+/** The tensor whose consecutive slices along `axis`, end to end, `ts` are (views taken apart and put back), or undefined. */
+function rejoined(ts: Tensor[], axis: number): Tensor | undefined {
+  const g = ts[0].g, nodes = ts.map((t) => g.nodes[t.id]);
+  const src = nodes[0].inputs[0];
+  let at = 0;
+  for (const n of nodes) {
+    if (n.op !== "slice" || n.inputs[0] !== src || n.attrs.axis !== axis || n.attrs.start !== at) return undefined;
+    at = n.attrs.end as number;
+  }
+  return at === g.nodes[src].shape[axis] ? g.t(src) : undefined;
 }

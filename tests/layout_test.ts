@@ -1,6 +1,8 @@
 // reshape, transpose, slice, concat, gather / scatterAddRows, writeRows: float64 references
 // against explicit index maths, shape errors, VJPs by finite differences, WGSL kernels vs
 // float64, forward and backward.
+import { evaluate } from "../cpu/reference.ts";
+import { grad } from "../ir/autodiff.ts";
 import { Graph } from "../ir/graph.ts";
 import { concat } from "../ir/tensor.ts";
 import { ShapeError } from "../kernels/op.ts";
@@ -130,6 +132,35 @@ Deno.test("layout VJPs match finite differences", () => {
 });
 
 // ---- GPU (WGSL) vs float64 ----------------------------------------------------------------
+
+Deno.test("slices put back together in order are the tensor itself; anything else is a concat", () => {
+  const g = new Graph();
+  const x = g.input("x", [6, 2]), [a, b, c] = [[0, 2], [2, 5], [5, 6]].map(([s, e]) => x.slice(0, s, e));
+  if (concat([a, b, c], 0).id !== x.id) throw new Error("the three slices of x rejoined are not x");
+  for (const [what, parts] of [["out of order", [b, a, c]], ["a gap", [a, c]], ["not to the end", [a, b]]] as const) {
+    if (g.nodes[concat([...parts], 0).id].op !== "concat") throw new Error(`${what}: not a concat`);
+  }
+});
+
+Deno.test("gradients of slices that tile a tensor join as one concat; overlapping ones add", () => {
+  for (
+    const [cuts, joined] of [[[[0, 2], [2, 5]], true], [[[0, 3], [2, 5]], false], [[[1, 2], [3, 5]], true]] as const
+  ) {
+    const g = new Graph();
+    const x = g.input("x", [5, 3]), r = g.input("r", [5, 3]);
+    // each slice weighted by its rows of r, so the gradient is r where a slice covers x, summed over overlaps
+    const loss = cuts.map(([a, b]) => x.slice(0, a, b).mul(r.slice(0, a, b)).sum()).reduce((p, q) => p.add(q));
+    const [dx] = grad(g, loss, [x]);
+    const node = g.nodes[dx!.id];
+    if ((node.op === "concat" && node.inputs.every((i) => g.nodes[i].op !== "concat")) !== joined) {
+      throw new Error(`${JSON.stringify(cuts)}: gradient is ${node.op} of ${node.inputs.map((i) => g.nodes[i].op)}`);
+    }
+    const rv = rand(15, 4, -1, 1);
+    const got = evaluate(g, { leaves: new Map([["x", rand(15, 3, -1, 1)], ["r", rv]]), scalars: {} })[dx!.id];
+    const want = rv.map((v, i) => v * cuts.filter(([a, b]) => Math.floor(i / 3) >= a && Math.floor(i / 3) < b).length);
+    assertClose(got, want, { rtol: 1e-15, atol: 0 }, JSON.stringify(cuts));
+  }
+});
 
 Deno.test("GPU layout kernels match float64 exactly", async () => {
   const same = async (op: string, args: Arg[], attrs = {}, scalars = {}) => {
