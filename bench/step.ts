@@ -31,14 +31,15 @@ export interface StepBench {
  * A training step of `spec` on `image`-shaped synthetic pixels, built as the trainer builds it
  * (the adapter's cached autotuner picks or its defaults), with the images written once; `run`
  * advances the scalar plan and waits for the loss. Pass `gflop` as NaN to have the FLOPs of the
- * step's convolutions and matmuls counted off the graph. `probe`: with the online linear probe.
+ * step's convolutions and matmuls counted off the graph. `probe`: with the online linear probe;
+ * `stackViews: false`: one forward per view (bench/stacked_views.ts).
  */
 export async function benchStep(
   gpu: Gpu,
   spec: PipelineSpec,
   image: { c: number; h: number; w: number },
   gflop: number,
-  opts: { probe?: { classes: number }; convVariant?: string } = {},
+  opts: { probe?: { classes: number }; convVariant?: string; stackViews?: boolean } = {},
 ): Promise<StepBench> {
   const t = trainingGraph(spec, image, opts);
   const device = await deviceCompileOptions(gpu, t.graph);

@@ -37,6 +37,8 @@ export interface StepOptions {
   precision?: "f32" | "f16-mixed";
   /** an online linear probe over this many classes (step/online_probe.ts), trained from the batch's labels */
   probe?: { classes: number };
+  /** false: one forward per view, as before views were stacked (for comparisons; default true) */
+  stackViews?: boolean;
 }
 
 export interface CompileStepOptions {
@@ -54,7 +56,12 @@ export function trainingGraph(spec: PipelineSpec, image: ImageShape, opts: StepO
   if (issues.length) throw new SpecError(issues);
   const scalars = new TrainingScalars(spec);
   const mixed = (opts.precision ?? "f32") === "f16-mixed";
-  const forward = forwardGraph(spec, image, { scalars, data: opts.data, mixedPrecision: mixed });
+  const forward = forwardGraph(spec, image, {
+    scalars,
+    data: opts.data,
+    mixedPrecision: mixed,
+    stackViews: opts.stackViews,
+  });
   const optimizer = optimizerConfig(spec);
   if (optimizer.kind === "adamw") optimizer.adamCorrections = scalars.adamCorrections();
   const { params } = addTrainingStep(forward.graph, forward.loss, {

@@ -5,7 +5,7 @@
 import { viewAugmentAttrs } from "../dsl/aug_recipes.ts";
 import type { PipelineSpec } from "../dsl/schema.ts";
 import { Graph } from "../ir/graph.ts";
-import type { Tensor } from "../ir/tensor.ts";
+import { concat, type Tensor } from "../ir/tensor.ts";
 import { fmtShape } from "../kernels/op.ts";
 import { lossGraph, lossPair } from "./loss_expr.ts";
 import { normalize } from "../losses/normalize.ts";
@@ -39,6 +39,8 @@ export interface ForwardGraphOptions {
   data?: StepData;
   /** f16-mixed: matmul and conv operands rounded to f16 outside the loss (see graph_rules.ts) */
   mixedPrecision?: boolean;
+  /** false: one forward per view even where views share a path (default: stacked) */
+  stackViews?: boolean;
 }
 
 export interface ForwardGraph {
@@ -85,38 +87,62 @@ export function forwardGraph(spec: PipelineSpec, img: ImageShape, opts: ForwardG
     views.set(v.name, images.op("augment", [], viewAugmentAttrs(v.aug, i)));
   });
 
-  // one forward per (view, parameter set, path prefix)
-  const memo = new Map<string, Tensor>();
+  // one forward per (view, parameter set, path prefix); the views that take the same path
+  // prefix with the same weights and have the same shape run it once, stacked along the batch
+  // (half the dispatches for two views, each twice as wide; BatchNorm keeps per-view statistics)
   const byName = new Map(spec.branches.map((b) => [b.name, b]));
   const shadowOf = (branch: string): string | undefined => {
     const b = byName.get(branch)!;
     return b.ema ? emaPrefix(b.ema.of) : undefined;
   };
-  const apply = (x: Tensor, path: string[], shadow: string | undefined, viewName: string, scope: string): Tensor => {
-    let h = x;
-    path.forEach((m, k) => {
-      const key = `${viewName}|${shadow ?? ""}|${path.slice(0, k + 1).join(">")}`;
-      const hit = memo.get(key);
-      if (hit) {
-        h = hit;
-        return;
-      }
-      g.scope = `${scope}.path[${k}] (${m})`;
-      rules.shadowPrefix = shadow;
-      try {
-        h = applyModule(h, m, spec.modules);
-      } finally {
-        rules.shadowPrefix = undefined;
-      }
-      memo.set(key, h);
+  const prefixKey = (shadow: string | undefined, path: string[], k: number) =>
+    `${shadow ?? ""}|${path.slice(0, k + 1).join(">")}`;
+  const users = new Map<string, Set<string>>();
+  for (const b of spec.branches) {
+    b.path.forEach((_, k) => {
+      const key = prefixKey(shadowOf(b.name), b.path, k);
+      users.set(key, (users.get(key) ?? new Set()).add(b.view));
     });
-    return h;
+  }
+  const shapeOf = (view: string) => views.get(view)!.shape.join();
+  const stackOf = (key: string, view: string): string[] =>
+    opts.stackViews === false
+      ? [view]
+      : spec.views.map((v) => v.name).filter((u) => users.get(key)!.has(u) && shapeOf(u) === shapeOf(view));
+  const memo = new Map<string, Tensor>(); // `${view}|${prefix key}` → that view's output
+  const stacks = new Map<string, Tensor>(); // `${views}|${prefix key}` → their stacked output
+  const forward = (view: string, path: string[], k: number, shadow: string | undefined, scope: string): Tensor => {
+    if (k < 0) return views.get(view)!;
+    const key = prefixKey(shadow, path, k);
+    const hit = memo.get(`${view}|${key}`);
+    if (hit) return hit;
+    const stack = stackOf(key, view);
+    const inputKey = `${stack.join()}|${k === 0 ? "images" : prefixKey(shadow, path, k - 1)}`;
+    // the previous prefix first: it may run as the same stack, whose output is then the input
+    const parts = stack.map((u) => forward(u, path, k - 1, shadow, scope));
+    let x = stacks.get(inputKey);
+    if (!x) {
+      g.scope = `${scope}.path[${k}] (${path[k]})`;
+      x = parts.length === 1 ? parts[0] : concat(parts, 0);
+      stacks.set(inputKey, x);
+    }
+    g.scope = `${scope}.path[${k}] (${path[k]})`;
+    rules.shadowPrefix = shadow;
+    let h: Tensor;
+    try {
+      h = applyModule(x, path[k], spec.modules, true, stack.length);
+    } finally {
+      rules.shadowPrefix = undefined;
+    }
+    stacks.set(`${stack.join()}|${key}`, h);
+    const rows = h.shape[0] / stack.length;
+    stack.forEach((u, i) => memo.set(`${u}|${key}`, stack.length === 1 ? h : h.slice(0, i * rows, (i + 1) * rows)));
+    return memo.get(`${view}|${key}`)!;
   };
 
   const outputs = new Map<string, Tensor>();
   spec.branches.forEach((b, i) => {
-    const shadow = shadowOf(b.name);
-    let z = apply(views.get(b.view)!, b.path, shadow, b.view, `branches[${i}]`);
+    let z = forward(b.view, b.path, b.path.length - 1, shadowOf(b.name), `branches[${i}]`);
     if (b.stopGrad || b.ema) z = z.stopGrad();
     outputs.set(b.name, z);
   });

@@ -11,6 +11,8 @@ import { type ForwardGraph, forwardGraph } from "../step/forward_graph.ts";
 import { makeSynthetic } from "../data/synthetic.ts";
 import { parseFlags } from "../dsl/cli.ts";
 import { defaultEncoder, presets } from "../dsl/presets.ts";
+import { cnn } from "../dsl/builders.ts";
+import { assertClose } from "./util/check.ts";
 import type { PipelineSpec } from "../dsl/schema.ts";
 import { Graph } from "../ir/graph.ts";
 import { OPS } from "../kernels/registry.ts";
@@ -296,6 +298,49 @@ Deno.test("byol: EMA target follows τ(s) = 1 − (1 − 0.9)(cos(πs/T) + 1)/2 
     }
   } finally {
     p.ex.destroy();
+  }
+});
+
+// ------------------------------------------------ views stacked along the batch where they share a path
+
+Deno.test("views that share a path run stacked: the loss, gradients and updates of one forward per view", () => {
+  const specs: [string, PipelineSpec][] = [
+    ...Object.entries(TINY).map(([k, f]) => [k, f()] as [string, PipelineSpec]),
+    // the convolutional path: BN over [views, N, C, H, W]
+    ["barlowTwins (cnn)", presets.barlowTwins({ ...common, encoder: cnn([3, 4]) })],
+  ];
+  for (const [name, spec] of specs) {
+    const run = (stackViews: boolean) => {
+      const forward = forwardGraph(spec, SHAPE, { stackViews });
+      const g = forward.graph;
+      const params = g.params();
+      const grads = grad(g, forward.loss, params.map((n) => g.t(n.id)));
+      const leaves = new Map<string, Float64Array>([["images", Float64Array.from(batchAt(1))]]);
+      for (const n of g.nodes) {
+        if (n.op !== "param" && n.op !== "state") continue;
+        const k = n.attrs.name as string;
+        leaves.set(k, Float64Array.from({ length: size(n.shape) }, (_, i) => 0.4 * Math.sin(1.3 * i + k.length) + 0.6));
+      }
+      const vals = evaluate(g, { leaves, scalars: scalarsAt(forward, 1) });
+      const out = new Map<string, Float64Array>([["loss", vals[forward.loss.id]]]);
+      params.forEach((n, i) => grads[i] && out.set(`d ${n.attrs.name}`, vals[grads[i]!.id]));
+      for (const u of g.updates) out.set(`update ${g.nodes[u.target].attrs.name}`, vals[u.value]);
+      const viewsStacked = g.nodes.filter((n) => n.op === "concat" && g.nodes[n.inputs[0]].op === "augment").length;
+      return { out, viewsStacked };
+    };
+    const [one, stacked] = [run(false), run(true)];
+    // every method sends both views through its online (and EMA) modules: the images are stacked once
+    if (stacked.viewsStacked !== 1 || one.viewsStacked !== 0) {
+      throw new Error(
+        `${name}: views stacked ${stacked.viewsStacked} times (${one.viewsStacked} with stackViews false)`,
+      );
+    }
+    if (one.out.size !== stacked.out.size) throw new Error(`${name}: ${one.out.size} vs ${stacked.out.size} values`);
+    for (const [k, want] of one.out) {
+      // (a bias right before a BN has a gradient of rounding noise, ~1e-20: the floor keeps it out)
+      const scale = Math.max(1e-6, ...Array.from(want, Math.abs));
+      assertClose(stacked.out.get(k)!, want, { rtol: 1e-9, atol: 1e-10 * scale }, `${name}: ${k}`);
+    }
   }
 });
 
