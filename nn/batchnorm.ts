@@ -11,7 +11,7 @@
 // sequential PyTorch forward calls would.
 //
 // `groups`: the batch is that many views stacked along N (the step runs the views that share
-// a module as one batch, step/view_stacks.ts). Each view keeps its own statistics and its own
+// a module as one batch, step/forward_graph.ts). Each view keeps its own statistics and its own
 // running-stat update, in view order, so the numbers are those of one call per view.
 import type { Tensor } from "../ir/tensor.ts";
 import { fmtShape, ShapeError } from "../kernels/op.ts";
