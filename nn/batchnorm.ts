@@ -13,6 +13,7 @@
 // `groups`: the batch is that many views stacked along N (the step runs the views that share
 // a module as one batch, step/forward_graph.ts). Each view keeps its own statistics and its own
 // running-stat update, in view order, so the numbers are those of one call per view.
+import type { Graph } from "../ir/graph.ts";
 import type { Tensor } from "../ir/tensor.ts";
 import { fmtShape, ShapeError } from "../kernels/op.ts";
 
@@ -77,7 +78,7 @@ export function batchNorm(x: Tensor, name: string, opts: BatchNormOpts = {}): Te
     } else {
       // one update per group in order, as one call per view would leave them:
       // r ← (1 − m)^G·r + Σ_i m·(1 − m)^(G−1−i)·stat_i
-      const w = groupWeights(xs, mean.shape, m);
+      const w = groupWeights(g, mean.shape, m);
       const bm = mean.mul(w).sum([0]).reshape([c]), bv = variance.mul(w.mul(unbias)).sum([0]).reshape([c]);
       g.assign(runMean, g.current(runMean).mul((1 - m) ** groups).add(bm));
       g.assign(runVar, g.current(runVar).mul((1 - m) ** groups).add(bv));
@@ -96,9 +97,8 @@ export function batchNorm(x: Tensor, name: string, opts: BatchNormOpts = {}): Te
  * m·(1 − m)^(G−1−i) for group i along the leading axis, over the whole of `shape` (the running
  * stats' weights, computed inside the kernel that reads the statistics).
  */
-function groupWeights(like: Tensor, shape: readonly number[], m: number): Tensor {
-  const g = like.g, groups = shape[0];
-  const at = [...shape];
+function groupWeights(g: Graph, shape: readonly number[], m: number): Tensor {
+  const groups = shape[0], at = [...shape];
   const i = g.add("iota", [], { shape: at, axis: 0 });
   let w = g.const(m * (1 - m) ** (groups - 1), at);
   for (let k = 1; k < groups; k++) w = i.eq(k).where(m * (1 - m) ** (groups - 1 - k), w);
