@@ -11,7 +11,8 @@ import { type ForwardGraph, forwardGraph } from "../step/forward_graph.ts";
 import { makeSynthetic } from "../data/synthetic.ts";
 import { parseFlags } from "../dsl/cli.ts";
 import { defaultEncoder, presets } from "../dsl/presets.ts";
-import { cnn } from "../dsl/builders.ts";
+import { add, barlowTwins, branch, cnn } from "../dsl/builders.ts";
+import { validateSpec } from "../step/validate.ts";
 import { assertClose } from "./util/check.ts";
 import type { PipelineSpec } from "../dsl/schema.ts";
 import { Graph } from "../ir/graph.ts";
@@ -303,11 +304,25 @@ Deno.test("byol: EMA target follows τ(s) = 1 − (1 − 0.9)(cos(πs/T) + 1)/2 
 
 // ------------------------------------------------ views stacked along the batch where they share a path
 
+/** Barlow Twins on the small CNN with a third, smaller crop: z1 against z2 and against the 6-px z3. */
+function multiCrop(): PipelineSpec {
+  const bt = presets.barlowTwins({ ...common, encoder: cnn([3, 4]) });
+  const v2 = bt.views[1];
+  const path = ["encoder", "projector"];
+  return validateSpec({
+    ...bt,
+    views: [...bt.views, { ...v2, name: "v3", aug: { ...v2.aug, crop: { ...v2.aug.crop!, size: 6 } } }],
+    branches: [branch("z1", "v1", path), branch("z2", "v2", path), branch("z3", "v3", path)],
+    loss: add(barlowTwins("z1", "z2", 0.0051), barlowTwins("z1", "z3", 0.0051)),
+  });
+}
+
 Deno.test("views that share a path run stacked: the loss, gradients and updates of one forward per view", () => {
   const specs: [string, PipelineSpec][] = [
     ...Object.entries(TINY).map(([k, f]) => [k, f()] as [string, PipelineSpec]),
     // the convolutional path: BN over [views, N, C, H, W]
     ["barlowTwins (cnn)", presets.barlowTwins({ ...common, encoder: cnn([3, 4]) })],
+    ["multi-crop (cnn)", multiCrop()],
   ];
   for (const [name, spec] of specs) {
     const run = (stackViews: boolean) => {
@@ -329,6 +344,7 @@ Deno.test("views that share a path run stacked: the loss, gradients and updates 
       return { out, viewsStacked };
     };
     const [one, stacked] = [run(false), run(true)];
+    // (multi-crop: the two 8-px views stack, the 6-px crop runs alone)
     // every method sends both views through its online (and EMA) modules: the images are stacked once
     if (stacked.viewsStacked !== 1 || one.viewsStacked !== 0) {
       throw new Error(
