@@ -18,12 +18,16 @@ export interface DeviceStep {
   chunkSteps?: number;
 }
 
-/** `maxDataBytes`: a cap on the images' device buffer (tests: force streaming in chunks). */
+/**
+ * `maxDataBytes`: a cap on the images' device buffer (tests: force streaming in chunks);
+ * `maxBufferBytes`: on any other buffer, below the device's own limits (tests: force one forward
+ * per view).
+ */
 export async function deviceStep(
   gpu: Gpu,
   spec: PipelineSpec,
   train: Dataset,
-  opts: { maxDataBytes?: number } = {},
+  opts: { maxDataBytes?: number; maxBufferBytes?: number } = {},
 ): Promise<DeviceStep> {
   const images = new DeviceImages(gpu, train, { maxBytes: opts.maxDataBytes });
   const chunkSteps = images.resident ? undefined : Math.floor(images.rows / spec.batch);
@@ -32,11 +36,23 @@ export async function deviceStep(
       `batch ${spec.batch}: the device buffer for the images of ${train.name} holds only ${images.rows} of them, fewer than one batch; lower --batch`,
     );
   }
-  const t = trainingGraph(spec, { c: train.c, h: train.h, w: train.w }, {
-    data: { rows: images.rows, dtype: images.dtype, order: images.resident ? "shuffle" : "stored", chunkSteps },
-    precision: spec.precision,
-    ...(spec.eval.onlineProbe ? { probe: { classes: train.classes } } : {}),
-  });
-  const step = compileStep(t, await deviceCompileOptions(gpu, t.graph));
-  return { step, images, chunkSteps };
+  const build = async (stackViews: boolean) => {
+    const t = trainingGraph(spec, { c: train.c, h: train.h, w: train.w }, {
+      data: { rows: images.rows, dtype: images.dtype, order: images.resident ? "shuffle" : "stored", chunkSteps },
+      precision: spec.precision,
+      ...(spec.eval.onlineProbe ? { probe: { classes: train.classes } } : {}),
+      stackViews,
+    });
+    return compileStep(t, await deviceCompileOptions(gpu, t.graph));
+  };
+  // views stacked into one batch make the encoder's buffers that many times larger: where one
+  // would exceed what a buffer may bind and one forward per view fits, the step runs that way
+  // (a plan that fits neither way is refused by the memory check, naming its buffers)
+  const { maxStorageBufferBindingSize, maxBufferSize } = gpu.device.limits;
+  const limit = Math.min(maxStorageBufferBindingSize, maxBufferSize, opts.maxBufferBytes ?? Infinity);
+  const fits = (s: CompiledStep) => s.program.storages.every((b) => b.bytes <= limit);
+  const stacked = await build(true);
+  if (fits(stacked)) return { step: stacked, images, chunkSteps };
+  const apart = await build(false);
+  return { step: fits(apart) ? apart : stacked, images, chunkSteps };
 }

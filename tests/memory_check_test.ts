@@ -1,8 +1,13 @@
 // The memory plan is checked before any GPU work: a step whose buffers exceed the adapter's
 // per-buffer limits or whose total exceeds the budget is refused with a MemoryPlanError naming
 // the largest tensors, the module and flag that own them and the totals; from the command line
-// that is exit status 2 with no stack trace, in seconds.
+// that is exit status 2 with no stack trace, in seconds. Views stacked into one batch fall back to
+// one forward per view where only that fits the per-buffer limit.
 import { presets } from "../dsl/presets.ts";
+import { cnn } from "../dsl/builders.ts";
+import { makeSynthetic } from "../data/synthetic.ts";
+import { type DeviceStep, deviceStep } from "../runtime/device_step.ts";
+import { getGpu } from "./util/gpu.ts";
 import { trainingGraph } from "../step/build.ts";
 import { compile } from "../compiler/compile.ts";
 import { checkMemoryPlan, MemoryPlanError } from "../step/memory_check.ts";
@@ -110,5 +115,35 @@ Deno.test("from the command line: a 10⁶-wide projector exits 2 with the plan's
     }
   } finally {
     Deno.removeSync(out, { recursive: true });
+  }
+});
+
+Deno.test("a step whose stacked views would outgrow a buffer runs one forward per view where that fits", async () => {
+  const spec = presets.barlowTwins({
+    data: "synthetic",
+    imageSize: 8,
+    encoder: cnn([8]),
+    proj: [16, 16],
+    batch: 16,
+    epochs: 1,
+    warmupEpochs: 0,
+    seed: 1,
+  });
+  const { train } = makeSynthetic({ train: 64, test: 16, size: 8, classes: 4, seed: 1 });
+  const gpu = await getGpu();
+  const stacked = (s: DeviceStep) =>
+    s.step.graph.nodes.some((n) => n.op === "concat" && s.step.graph.nodes[n.inputs[0]].op === "augment");
+  const largest = (s: DeviceStep) => Math.max(...s.step.program.storages.map((b) => b.bytes));
+  const free = await deviceStep(gpu, spec, train);
+  if (!stacked(free)) throw new Error("without a limit, the two views run as one batch");
+  // a limit just below the stacked step's largest buffer: one forward per view fits under it
+  const cap = largest(free) - 1;
+  const capped = await deviceStep(gpu, spec, train, { maxBufferBytes: cap });
+  if (stacked(capped) || largest(capped) > cap) {
+    throw new Error(`under ${cap} bytes: stacked ${stacked(capped)}, largest buffer ${largest(capped)}`);
+  }
+  // a limit nothing fits under: the stacked step, which the memory check then refuses
+  if (!stacked(await deviceStep(gpu, spec, train, { maxBufferBytes: 16 }))) {
+    throw new Error("when neither fits, the step stays stacked");
   }
 });
