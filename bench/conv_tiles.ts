@@ -25,7 +25,7 @@ import { cnnBtSpec } from "./cnn_step.ts";
 import { flopOf } from "./profile_families.ts";
 import { CONV_OPS, convShapeKey } from "./profile_convs.ts";
 import { resnetBtSpec } from "./resnet_step.ts";
-import { benchStep, type StepBench } from "./step.ts";
+import { alternateSteps, benchStep } from "./step.ts";
 import type { PipelineSpec } from "../dsl/schema.ts";
 import { ShapeError } from "../kernels/op.ts";
 
@@ -107,13 +107,6 @@ async function main(args: string[]): Promise<void> {
   if (out) Deno.writeTextFileSync(out, JSON.stringify({ adapter, rows }, null, 2) + "\n");
 }
 
-/** Seconds of one step: the loss read back, so the step has finished. */
-async function stepSeconds(st: StepBench): Promise<number> {
-  const t0 = performance.now();
-  await st.run();
-  return (performance.now() - t0) / 1000;
-}
-
 /** The default rule's whole step against every convolution forced to `variant`, alternating. */
 async function stepsAgainst(
   gpu: Gpu,
@@ -124,9 +117,7 @@ async function stepsAgainst(
 ): Promise<void> {
   const a = await benchStep(gpu, spec, image, NaN),
     b = await benchStep(gpu, spec, image, NaN, { convVariant: variant });
-  await stepSeconds(a), await stepSeconds(b); // compiles, first uploads
-  const ta: number[] = [], tb: number[] = [];
-  for (let r = 0; r < rounds; r++) ta.push(await stepSeconds(a)), tb.push(await stepSeconds(b));
+  const [ta, tb] = await alternateSteps(a, b, rounds);
   const [ma, mb] = [median(ta), median(tb)];
   console.log(
     `${name} step: untuned rule ${ma.toFixed(2)} s (${a.dispatches} dispatches, ${

@@ -8,17 +8,10 @@ import { getGpu } from "../runtime/device.ts";
 import { median } from "../runtime/timestamps.ts";
 import { cnnBtSpec } from "./cnn_step.ts";
 import { resnetBtSpec } from "./resnet_step.ts";
-import { benchStep, btSpec, type StepBench } from "./step.ts";
+import { alternateSteps, benchStep, btSpec } from "./step.ts";
 
 const USAGE = "deno run -A bench/stacked_views.ts [--net mlp,cnn,resnet18] [--rounds N]";
 const NETS = { mlp: btSpec, cnn: cnnBtSpec, resnet18: resnetBtSpec };
-
-/** Seconds of one step: the loss read back, so the step has finished. */
-async function stepSeconds(st: StepBench): Promise<number> {
-  const t0 = performance.now();
-  await st.run();
-  return (performance.now() - t0) / 1000;
-}
 
 async function main(args: string[]): Promise<void> {
   const { values: v } = splitArgs(args, [{ name: "net", arg: "N" }, { name: "rounds", arg: "N" }, { name: "help" }]);
@@ -31,9 +24,7 @@ async function main(args: string[]): Promise<void> {
     const { spec, image } = NETS[name]();
     const stacked = await benchStep(gpu, spec, image, NaN);
     const apart = await benchStep(gpu, spec, image, NaN, { stackViews: false });
-    await stepSeconds(stacked), await stepSeconds(apart); // compiles, first uploads
-    const ts: number[] = [], ta: number[] = [];
-    for (let r = 0; r < rounds; r++) ts.push(await stepSeconds(stacked)), ta.push(await stepSeconds(apart));
+    const [ts, ta] = await alternateSteps(stacked, apart, rounds);
     const [ms, ma] = [median(ts), median(ta)];
     console.log(
       `${name} step: views stacked ${ms.toFixed(3)} s (${stacked.dispatches} dispatches), one forward per view ` +

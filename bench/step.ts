@@ -75,6 +75,25 @@ export async function benchStep(
   };
 }
 
+/** Seconds of one step: the loss read back, so the step has finished. */
+async function stepSeconds(st: StepBench): Promise<number> {
+  const t0 = performance.now();
+  await st.run();
+  return (performance.now() - t0) / 1000;
+}
+
+/**
+ * Two steps timed one after the other, `rounds` times, after one untimed run of each (shader
+ * compiles, first uploads): their seconds per round, so both share whatever else the machine is
+ * doing.
+ */
+export async function alternateSteps(a: StepBench, b: StepBench, rounds: number): Promise<[number[], number[]]> {
+  await stepSeconds(a), await stepSeconds(b);
+  const ta: number[] = [], tb: number[] = [];
+  for (let r = 0; r < rounds; r++) ta.push(await stepSeconds(a)), tb.push(await stepSeconds(b));
+  return [ta, tb];
+}
+
 /** The bench's MLP Barlow Twins step (the issue's reference shape): its spec and image shape. */
 export function btSpec(o: { batch?: number; encoder?: number[]; proj?: number[] } = {}) {
   const batch = o.batch ?? 256, encoder = o.encoder ?? [1024, 1024], proj = o.proj ?? [2048, 2048];
