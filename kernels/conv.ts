@@ -16,15 +16,32 @@
 // runtime/autotune.ts picks per adapter (kernels/conv/variants.ts).
 import type { Tensor } from "./op.ts";
 import { convGemmForward, convGemmGradInput, convGemmGradWeight } from "./conv/gemm.ts";
-import { gemmTile } from "./conv/gemm_tile.ts";
-import { convGeom, forEachTap, gradInputGeom, gradWeightGeom } from "./conv/geometry.ts";
+import { type ConvKernel, gemmTile } from "./conv/gemm_tile.ts";
+import { type ConvGeom, convGeom, forEachTap, gradInputGeom, gradWeightGeom } from "./conv/geometry.ts";
 import { lowerConv2dGradWeight } from "./conv/lavapipe_grad_weight.ts";
 import { lowerConv2d, lowerConv2dGradInput } from "./conv/lavapipe_tap_gemm.ts";
 import { convChoice } from "./conv/variants.ts";
 import { winogradLowering } from "./conv/winograd.ts";
-import { type Attrs, type OpDef, size } from "./op.ts";
+import { type Attrs, type KernelCtx, type Lowering, type OpDef, size } from "./op.ts";
 
 const sp = (a: Attrs) => ({ stride: a.stride, pad: a.pad });
+
+/**
+ * The lowering the node's variant names, the same order for the three ops: a Winograd
+ * convolution, else a discrete-GPU tile, else lavapipe's implicit GEMM (the op's default).
+ */
+function lowerConv(
+  op: string,
+  geo: ConvGeom,
+  c: KernelCtx,
+  gemm: (geo: ConvGeom, t: ConvKernel, label: string) => Lowering,
+  lavapipe: (geo: ConvGeom, c: KernelCtx) => Lowering,
+): Lowering {
+  const wino = winogradLowering(op, c.variant, geo, c.features);
+  if (wino) return wino;
+  const t = gemmTile(op, c);
+  return t ? gemm(geo, t, `${op} ${c.variant}`) : lavapipe(geo, c);
+}
 
 export const CONV: Record<string, OpDef> = {
   conv2d: {
@@ -48,10 +65,7 @@ export const CONV: Record<string, OpDef> = {
     },
     kernel: (c) => {
       const geo = convGeom("conv2d", c.inShapes[0], c.inShapes[1], c.attrs);
-      const wino = winogradLowering("conv2d", c.variant, geo, c.features);
-      if (wino) return wino;
-      const t = gemmTile("conv2d", c);
-      return t ? convGemmForward(geo, t, `conv2d ${c.variant}`) : lowerConv2d(geo, c);
+      return lowerConv("conv2d", geo, c, convGemmForward, lowerConv2d);
     },
     doc: "conv2d(x [N,C,H,W], w [O,C,KH,KW], {stride, pad}) → [N,O,Ho,Wo]; NCHW, no bias",
   },
@@ -76,10 +90,7 @@ export const CONV: Record<string, OpDef> = {
     ],
     kernel: (c) => {
       const geo = gradInputGeom("conv2dGradInput", c.inShapes, c.attrs);
-      const wino = winogradLowering("conv2dGradInput", c.variant, geo, c.features);
-      if (wino) return wino;
-      const t = gemmTile("conv2dGradInput", c);
-      return t ? convGemmGradInput(geo, t, `conv2dGradInput ${c.variant}`) : lowerConv2dGradInput(geo, c);
+      return lowerConv("conv2dGradInput", geo, c, convGemmGradInput, lowerConv2dGradInput);
     },
     doc: "conv2dGradInput(g [N,O,Ho,Wo], w, {stride, pad, inShape}) → dx [N,C,H,W]: transposed convolution",
   },
@@ -103,10 +114,7 @@ export const CONV: Record<string, OpDef> = {
     ],
     kernel: (c) => {
       const geo = gradWeightGeom("conv2dGradWeight", c.inShapes, c.attrs);
-      const wino = winogradLowering("conv2dGradWeight", c.variant, geo, c.features);
-      if (wino) return wino;
-      const t = gemmTile("conv2dGradWeight", c);
-      return t ? convGemmGradWeight(geo, t, `conv2dGradWeight ${c.variant}`) : lowerConv2dGradWeight(geo, c);
+      return lowerConv("conv2dGradWeight", geo, c, convGemmGradWeight, lowerConv2dGradWeight);
     },
     doc: "conv2dGradWeight(x [N,C,H,W], g [N,O,Ho,Wo], {stride, pad, wShape}) → dw [O,C,KH,KW]",
   },

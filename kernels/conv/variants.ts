@@ -82,7 +82,6 @@ function winogradRule(op: string, g: ConvGeom): string | undefined {
  * undefined; on CPU adapters the Winograd variants too, offered only for the shapes they fit.
  */
 export function convChoice(op: string): VariantChoice {
-  const winograd = op.startsWith("conv2d");
   return {
     candidates: ({ adapter, features: f }, precision) => {
       const cpu = isCpuAdapter(adapter);
@@ -94,7 +93,7 @@ export function convChoice(op: string): VariantChoice {
           precision,
           tensorCores: tensorCoreNames(f),
         }).map((v) => v ?? DEFAULT_VARIANT),
-        ...(winograd && cpu && precision === "f32" ? Object.keys(WINOGRAD) : []),
+        ...(cpu && precision === "f32" ? Object.keys(WINOGRAD) : []),
       ];
     },
     fits: (name, inShapes, attrs) => {
