@@ -110,23 +110,18 @@ export function forwardGraph(spec: PipelineSpec, img: ImageShape, opts: ForwardG
       ? [view]
       : spec.views.map((v) => v.name).filter((u) => users.get(key)!.has(u) && shapeOf(u) === shapeOf(view));
   const memo = new Map<string, Tensor>(); // `${view}|${prefix key}` → that view's output
-  const stacks = new Map<string, Tensor>(); // `${views}|${prefix key}` → their stacked output
+  const stackedImages = new Map<string, Tensor>(); // views → their images stacked, for every parameter set
   const forward = (view: string, path: string[], k: number, shadow: string | undefined, scope: string): Tensor => {
     if (k < 0) return views.get(view)!;
     const key = prefixKey(shadow, path, k);
     const hit = memo.get(`${view}|${key}`);
     if (hit) return hit;
     const stack = stackOf(key, view);
-    const inputKey = `${stack.join()}|${k === 0 ? "images" : prefixKey(shadow, path, k - 1)}`;
-    // the previous prefix first: it may run as the same stack, whose output is then the input
     const parts = stack.map((u) => forward(u, path, k - 1, shadow, scope));
-    let x = stacks.get(inputKey);
-    if (!x) {
-      g.scope = `${scope}.path[${k}] (${path[k]})`;
-      x = parts.length === 1 ? parts[0] : concat(parts, 0);
-      stacks.set(inputKey, x);
-    }
     g.scope = `${scope}.path[${k}] (${path[k]})`;
+    // the previous prefix's slices of one stack rejoin into its output (ir/tensor.ts concat)
+    let x = parts.length === 1 ? parts[0] : k > 0 ? concat(parts, 0) : stackedImages.get(stack.join());
+    if (!x) stackedImages.set(stack.join(), x = concat(parts, 0));
     rules.shadowPrefix = shadow;
     let h: Tensor;
     try {
@@ -134,7 +129,6 @@ export function forwardGraph(spec: PipelineSpec, img: ImageShape, opts: ForwardG
     } finally {
       rules.shadowPrefix = undefined;
     }
-    stacks.set(`${stack.join()}|${key}`, h);
     const rows = h.shape[0] / stack.length;
     stack.forEach((u, i) => memo.set(`${u}|${key}`, stack.length === 1 ? h : h.slice(0, i * rows, (i + 1) * rows)));
     return memo.get(`${view}|${key}`)!;
