@@ -74,11 +74,19 @@ async function main() {
   const [M, N, K] = values.shape!.split("x").map(Number);
   const rounds = Number(values.rounds);
   if (![M, N, K].every((d) => Number.isInteger(d) && d > 0) || !(rounds >= 1)) {
-    throw new Error(
-      `--shape wants MxNxK with positive integers and --rounds a count, got ${values.shape} / ${values.rounds}`,
+    console.error(
+      `tile_probe: --shape wants MxNxK of positive integers and --rounds a count ≥ 1, got ` +
+        `--shape ${values.shape} --rounds ${values.rounds}`,
     );
+    Deno.exit(2);
   }
-  const kernels = probeKernels(M, N, K);
+  let kernels: ProbeKernel[];
+  try {
+    kernels = probeKernels(M, N, K);
+  } catch (e) {
+    console.error((e as Error).message);
+    Deno.exit(2);
+  }
   const gpu = await getGpu();
   const dev = gpu.device;
   const a = new Float32Array(K * M).map((_, i) => Math.sin(i * 0.37));
