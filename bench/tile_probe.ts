@@ -13,7 +13,10 @@
 import { parseArgs } from "node:util";
 import { convtileVariant } from "../kernels/matmul/convtile.ts";
 import type { MatmulProblem } from "../kernels/matmul/common.ts";
+import type { Pass } from "../kernels/op.ts";
 import { getGpu } from "../runtime/device.ts";
+import { readBuffer } from "../runtime/matmul_runner.ts";
+import { dispatchFor, recordDispatch } from "../runtime/pipelines.ts";
 import { median } from "../runtime/timestamps.ts";
 import { awaitGpu } from "../runtime/wait.ts";
 
@@ -22,6 +25,38 @@ export interface ProbeKernel {
   name: string;
   wgsl: string;
   workgroups: [number, number, number];
+  /** A, B read; C written */
+  bindings: Pass["bindings"];
+}
+
+/** The probe's kernels bound to A [K, M], B [K, N] and C [M, N] on `device`, compiled. */
+export async function bindProbe(
+  device: GPUDevice,
+  kernels: ProbeKernel[],
+  a: Float32Array,
+  b: Float32Array,
+  c: number,
+) {
+  const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+  const [bufA, bufB, out] = [a.length, b.length, c].map((n) => device.createBuffer({ size: 4 * n, usage }));
+  device.queue.writeBuffer(bufA, 0, a);
+  device.queue.writeBuffer(bufB, 0, b);
+  const bound = kernels.map((k) => dispatchFor(device, { ...k, label: k.name }, [bufA, bufB, out]));
+  await awaitGpu(Promise.all(bound.map((x) => x.ready)));
+  return {
+    /** `reps` dispatches of kernel `i`, waited for */
+    run: async (i: number, reps: number) => {
+      const enc = device.createCommandEncoder();
+      const pass = enc.beginComputePass();
+      recordDispatch(pass, bound[i].dispatch, 0, reps);
+      pass.end();
+      device.queue.submit([enc.finish()]);
+      await awaitGpu(device.queue.onSubmittedWorkDone());
+    },
+    /** C as the last kernel run left it */
+    read: () => readBuffer(device, out, c),
+    destroy: () => [bufA, bufB, out].forEach((x) => x.destroy()),
+  };
 }
 
 /**
@@ -35,7 +70,8 @@ export function probeKernels(M: number, N: number, K: number): ProbeKernel[] {
     if (!("passes" in low) || low.passes.length !== 1) {
       throw new Error(`${variant}: ${M}x${N}x${K} needs a transposed operand; pick N a multiple of 128`);
     }
-    return { name, wgsl: low.passes[0].wgsl, workgroups: low.passes[0].workgroups };
+    const pass = low.passes[0];
+    return { name, wgsl: pass.wgsl, workgroups: pass.workgroups, bindings: pass.bindings };
   };
   const built = onePass("as built", "convtile");
   /** a copy of the built kernel with each rule applied; a rule that no longer matches is an error, not a no-op */
@@ -45,7 +81,7 @@ export function probeKernels(M: number, N: number, K: number): ProbeKernel[] {
       if (wgsl.search(from) < 0) throw new Error(`tile_probe: '${name}' no longer matches the kernel (${from})`);
       wgsl = wgsl.replace(from, to);
     }
-    return { name, wgsl, workgroups: built.workgroups };
+    return { ...built, name, wgsl };
   };
   const laneA: [RegExp, string] = [/(let r\d+ = min\(rt \* \d+u \+ \d+u) \+ lane/g, "$1"];
   const laneB: [RegExp, string] = [/(let bcol = bOff \+ ct \* \d+u) \+ lane;/, "$1;"];
@@ -91,45 +127,11 @@ async function main() {
   const dev = gpu.device;
   const a = new Float32Array(K * M).map((_, i) => Math.sin(i * 0.37));
   const b = new Float32Array(K * N).map((_, i) => Math.cos(i * 0.11));
-  const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
-  const upload = (d: Float32Array) => {
-    const buf = dev.createBuffer({ size: d.byteLength, usage });
-    dev.queue.writeBuffer(buf, 0, d);
-    return buf;
-  };
-  const bufs = [upload(a), upload(b), dev.createBuffer({ size: M * N * 4, usage })];
-
-  const runs = kernels.map(({ name, wgsl, workgroups }) => {
-    const pipe = dev.createComputePipeline({
-      layout: "auto",
-      compute: { module: dev.createShaderModule({ code: wgsl, label: name }), entryPoint: "main" },
-    });
-    const group = dev.createBindGroup({
-      layout: pipe.getBindGroupLayout(0),
-      entries: bufs.map((buffer, binding) => ({ binding, resource: { buffer } })),
-    });
-    return async (reps: number) => {
-      const enc = dev.createCommandEncoder();
-      for (let i = 0; i < reps; i++) {
-        const pass = enc.beginComputePass();
-        pass.setPipeline(pipe);
-        pass.setBindGroup(0, group);
-        pass.dispatchWorkgroups(...workgroups);
-        pass.end();
-      }
-      dev.queue.submit([enc.finish()]);
-      await awaitGpu(dev.queue.onSubmittedWorkDone());
-    };
-  });
+  const probe = await bindProbe(dev, kernels, a, b, M * N);
 
   // the tile as built, against float64 on sampled entries
-  await runs[0](1);
-  const read = dev.createBuffer({ size: M * N * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-  const enc = dev.createCommandEncoder();
-  enc.copyBufferToBuffer(bufs[2], 0, read, 0, M * N * 4);
-  dev.queue.submit([enc.finish()]);
-  await awaitGpu(read.mapAsync(GPUMapMode.READ));
-  const y = new Float32Array(read.getMappedRange().slice(0));
+  await probe.run(0, 1);
+  const y = await probe.read();
   let worst = 0;
   for (let s = 0; s < 97; s++) {
     const m = (s * 131) % M, n = (s * 389 + 7) % N;
@@ -139,12 +141,12 @@ async function main() {
   }
   if (!(worst < 1e-5)) throw new Error(`the tile as built is wrong: relative error ${worst} against float64`);
 
-  for (const run of runs) await run(1); // compile and warm every pipeline before timing
-  const ms = runs.map(() => [] as number[]);
+  for (const i of kernels.keys()) await probe.run(i, 1); // warm every pipeline before timing
+  const ms = kernels.map(() => [] as number[]);
   for (let r = 0; r < rounds; r++) {
-    for (const [i, run] of runs.entries()) {
+    for (const i of kernels.keys()) {
       const t = performance.now();
-      await run(2);
+      await probe.run(i, 2);
       ms[i].push((performance.now() - t) / 2);
     }
   }
