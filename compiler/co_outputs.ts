@@ -14,6 +14,7 @@ import { OPS } from "../kernels/registry.ts";
 import { type FusionPlan, kernelReads } from "./fusion_plan.ts";
 import { walkGroup } from "./group.ts";
 import { liveConsumers } from "./liveness.ts";
+import { baseOf } from "./values.ts";
 
 /** at most this many values a kernel computes for itself because only it reads them (first phase) */
 export const MAX_CO_OUTPUTS = 2;
@@ -114,10 +115,4 @@ function undisturbed(
   return between.every((k) =>
     !reads.has(storageKey(k)) && !kernelReads(g, plan, k).some((r) => written.has(storageKey(baseOf(g, r))))
   );
-}
-
-/** The node a view (reshape, …) reads its value from. */
-function baseOf(g: Graph, id: number): number {
-  while (OPS[g.nodes[id].op].kind === "view") id = g.nodes[id].inputs[0];
-  return id;
 }

@@ -32,6 +32,7 @@ import {
   usesElementIndex,
   walkGroup,
 } from "./group.ts";
+import { baseOf } from "./values.ts";
 
 export const EW_WORKGROUP = 64;
 /**
@@ -180,8 +181,7 @@ export function emitGroup(o: GroupEmitOptions): EmittedGroup {
 /** Elementwise ops read f32: a load from a buffer of another type (image bytes) is a compile error. */
 function checkLoadsAreF32(g: Graph, top: number, loads: number[]): void {
   for (const id of loads) {
-    let base = g.nodes[id];
-    while (OPS[base.op].kind === "view") base = g.nodes[base.inputs[0]];
+    const base = g.nodes[baseOf(g, id)];
     const dtype = base.attrs.dtype;
     if (dtype !== undefined && dtype !== "f32") {
       throw new Error(

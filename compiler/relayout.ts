@@ -7,7 +7,7 @@
 // Only transposes without padding columns qualify: the producer writes each element once.
 import type { Graph } from "../ir/graph.ts";
 import { type Lowering, type Pass, type Relayout, size, UNIFORM_BINDING } from "../kernels/op.ts";
-import { OPS } from "../kernels/registry.ts";
+import { baseOf } from "./values.ts";
 
 /** For a kernel: its temporary i is the temporary `temp` of the earlier kernel `kernel`. */
 export type BorrowedTemps = Map<number, { kernel: number; temp: number }>;
@@ -33,8 +33,7 @@ export function moveRelayouts(
     const t = p.relayout;
     if (!t || t.Cp !== t.Cc) return true;
     // through views: a reshape (views stacked as [views, N, …] and back) keeps the element order
-    let src = g.nodes[id].inputs[t.from];
-    while (OPS[g.nodes[src].op].kind === "view") src = g.nodes[src].inputs[0];
+    const src = baseOf(g, g.nodes[id].inputs[t.from]);
     const at = ewAt.get(src);
     if (at === undefined || size(g.nodes[src].shape) !== t.P * t.Cc * t.Q) return true;
     const k = kernels[at], dst = p.bindings.find((b) => b.write)!.buf;

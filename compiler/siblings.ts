@@ -19,6 +19,7 @@ import { reduceAxes } from "../kernels/reduce.ts";
 import { OPS } from "../kernels/registry.ts";
 import { reductionLayout } from "./codegen_reduce.ts";
 import { type FusionPlan, kernelReads } from "./fusion_plan.ts";
+import { baseOf } from "./values.ts";
 
 /** at most this many reductions per kernel (each adds an accumulator and a load chain to the loop) */
 export const MAX_SIBLINGS = 4;
@@ -193,10 +194,4 @@ function readingKernels(g: Graph, plan: FusionPlan, consumers: number[][], id: n
     if (kind === "view") return readingKernels(g, plan, consumers, c);
     return kind === "elementwise" && !plan.materialized.has(c) ? plan.kernelsOf.get(c) ?? [] : [c];
   });
-}
-
-/** The node a view (reshape, …) reads its value from. */
-function baseOf(g: Graph, id: number): number {
-  while (OPS[g.nodes[id].op].kind === "view") id = g.nodes[id].inputs[0];
-  return id;
 }

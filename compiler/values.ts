@@ -13,6 +13,12 @@ export interface Values {
   computeNodes: number[];
 }
 
+/** The node a view (reshape, …) reads its value from: itself where it is not a view. */
+export function baseOf(g: Graph, id: number): number {
+  while (OPS[g.nodes[id].op].kind === "view") id = g.nodes[id].inputs[0];
+  return id;
+}
+
 export const isLeaf = (op: string) => op === "param" || op === "state" || op === "input";
 
 export function assignValues(g: Graph, materialized: ReadonlySet<number>): Values {
