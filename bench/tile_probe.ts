@@ -1,11 +1,16 @@
 // What bounds the lavapipe tile (kernels/conv/lavapipe_tile.ts, as a matmul in
 // kernels/matmul/convtile.ts): the loads or the arithmetic? The tile as built runs beside copies
-// of it that each remove one cost — A or B read at an address that is the same for every lane
-// (llvmpipe then loads one scalar and broadcasts it instead of one load per lane), A used without
+// of it that each change one cost — its loads moved before the reduction loop (what is left is
+// the loop's arithmetic), A read as one vec4 per lane instead of four scalars, A used without
 // subgroupBroadcast, both operands read from a few rows that stay in L1 — and beside other tile
-// shapes. The copies compute wrong products (they exist only to be timed); the tile as built is
-// checked against a float64 product. Rounds alternate the kernels, so a host that slows down
-// moves all of them alike; each figure is the median over rounds of (tile as built / kernel).
+// shapes. Copies that compute wrong products exist only to be timed; the tile as built (and the
+// vec4 copy, a real candidate) is checked against a float64 product. Rounds alternate the
+// kernels, so a host that slows down moves all of them alike; each figure is the median over
+// rounds of (tile as built / kernel).
+//
+// A copy that reads A or B at a lane-uniform address measures nothing on Mesa 25.0: inside a
+// loop llvmpipe loads storage lane by lane whatever the address (an exec-mask branch per lane
+// and a bounds check per component), which is why the loads are moved out of the loop instead.
 //
 //   deno run -A bench/tile_probe.ts [--shape MxNxK] [--rounds N]
 //
@@ -78,18 +83,15 @@ export function probeKernels(M: number, N: number, K: number): ProbeKernel[] {
   const edit = (name: string, ...rules: [RegExp, string][]): ProbeKernel => {
     let wgsl = built.wgsl;
     for (const [from, to] of rules) {
-      if (wgsl.search(from) < 0) throw new Error(`tile_probe: '${name}' no longer matches the kernel (${from})`);
+      if (wgsl.search(from) < 0) throw stale(name, String(from));
       wgsl = wgsl.replace(from, to);
     }
     return { ...built, name, wgsl };
   };
-  const laneA: [RegExp, string] = [/(let r\d+ = min\(rt \* \d+u \+ \d+u) \+ lane/g, "$1"];
-  const laneB: [RegExp, string] = [/(let bcol = bOff \+ ct \* \d+u) \+ lane;/, "$1;"];
   return [
     built,
-    edit("A at one address per subgroup", laneA),
-    edit("B at one address per subgroup", laneB),
-    edit("A and B at one address", laneA, laneB),
+    { ...built, name: "loads before the loop", wgsl: hoistLoads(built.wgsl) },
+    { ...built, name: "A as one vec4 per lane", wgsl: aAsVec4(built.wgsl, M) },
     edit("A without subgroupBroadcast", [/subgroupBroadcast\((\w+), \d+u\)/g, "$1"]),
     edit(
       "A and B from 8 rows (in L1)",
@@ -98,6 +100,66 @@ export function probeKernels(M: number, N: number, K: number): ProbeKernel[] {
     ),
     ...["sg32x1", "sg16x4", "sg64x1"].map((t) => onePass(`tile ${t}`, `convtile-${t}`)),
   ];
+}
+
+const stale = (name: string, what: string) => new Error(`tile_probe: '${name}' no longer matches the kernel (${what})`);
+
+/**
+ * The reduction loop's loads moved before it, at k = 0, and each value nudged inside the loop by
+ * a k-dependent term so that no product becomes loop-invariant (LLVM would hoist it): what is
+ * left in the loop is the arithmetic, a few adds per step more than the tile's.
+ */
+function hoistLoads(wgsl: string): string {
+  const lines = wgsl.split("\n");
+  const head = lines.findIndex((l) => l.trimStart().startsWith("for (var k"));
+  let end = head + 1;
+  while (end < lines.length && /^ {4}let \w+ = (A\[|B\[|\(?k\b)/.test(lines[end])) end++;
+  if (head < 0 || end === head + 1) throw stale("loads before the loop", "no loads open the reduction loop");
+  const loads = lines.slice(head + 1, end);
+  const names = loads.map((l) => /let (\w+) =/.exec(l)![1]);
+  const renamed = (l: string) => names.reduce((x, n) => x.replace(new RegExp(`\\b${n}\\b`, "g"), `h${n}`), l);
+  const before = loads.map((l) => renamed(l.replace(/\bk\b/g, "0u")));
+  const nudged = loads.flatMap((l, i) =>
+    l.includes("A[")
+      ? [`    let ${names[i]} = h${names[i]} + kk;`]
+      : l.includes("B[")
+      ? [`    let ${names[i]} = h${names[i]} + vec4<f32>(kk);`]
+      : []
+  );
+  return [
+    ...lines.slice(0, head),
+    ...before,
+    lines[head],
+    "    let kk = f32(k) * 1e-30;",
+    ...nudged,
+    ...lines.slice(end),
+  ].join("\n");
+}
+
+/**
+ * A (K-major) read as one vec4 per lane — rows 4·lane … 4·lane + 3 of the tile — instead of the
+ * four scalars each lane gathers at rows lane, lane + 8, …: one load sequence where there were
+ * four. Needs 32-row tiles and M a multiple of 4; rows past M read the next k's rows, which the
+ * tile computes but never stores, so the copy still equals the product.
+ */
+function aAsVec4(wgsl: string, M: number): string {
+  const rows = [...wgsl.matchAll(/ {2}let r(\d+) = min\(rt \* 32u \+ \d+u \+ lane, \d+u\);\n/g)];
+  if (rows.length !== 4 || M % 4 !== 0) throw stale("A as one vec4 per lane", "a 32-row tile and M a multiple of 4");
+  let w = wgsl.replace("var<storage, read> A: array<f32>;", "var<storage, read> A: array<vec4<f32>>;");
+  w = w.replace(rows[0][0], "  let r4 = rt * 8u + lane;\n");
+  for (const r of rows.slice(1)) w = w.replace(r[0], "");
+  // the four scalar loads of a step become one; the step's k expression and A's row stride carry over
+  w = w.replace(
+    new RegExp(`let (\\w*)a0 = A\\[aOff \\+ (.+?) \\* ${M}u \\+ r0\\];\\n(?: {4}let \\1a[123] = A\\[.*\\n){3}`, "g"),
+    (_m, p, k) => `let ${p}a = A[aOff / 4u + ${k} * ${M / 4}u + r4];\n`,
+  );
+  // row rr of the tile (lane rr % 8 of load rr / 8 before) is component rr % 4 of lane rr / 4's vec4
+  w = w.replace(/subgroupBroadcast\((\w*)a(\d), (\d)u\)/g, (_m, p, j, l) => {
+    const rr = 8 * +j + +l;
+    return `subgroupBroadcast(${p}a[${rr % 4}], ${rr >> 2}u)`;
+  });
+  if (/A\[aOff \+ .* \+ r\d\]/.test(w)) throw stale("A as one vec4 per lane", "a scalar A load was left");
+  return w;
 }
 
 if (import.meta.main) await main();
