@@ -111,6 +111,16 @@ export function forwardGraph(spec: PipelineSpec, img: ImageShape, opts: ForwardG
       : spec.views.map((v) => v.name).filter((u) => users.get(key)!.has(u) && shapeOf(u) === shapeOf(view));
   const memo = new Map<string, Tensor>(); // `${view}|${prefix key}` → that view's output
   const stackedImages = new Map<string, Tensor>(); // views → their images stacked, for every parameter set
+  /** the input of prefix k for the views `stack`, whose own inputs are `parts` */
+  const stackedInput = (stack: string[], parts: Tensor[], k: number): Tensor => {
+    if (parts.length === 1) return parts[0];
+    // the previous prefix's slices of one stack rejoin into its output (ir/tensor.ts concat)
+    if (k > 0) return concat(parts, 0);
+    const stackKey = stack.join();
+    let x = stackedImages.get(stackKey);
+    if (!x) stackedImages.set(stackKey, x = concat(parts, 0));
+    return x;
+  };
   const forward = (view: string, path: string[], k: number, shadow: string | undefined, scope: string): Tensor => {
     if (k < 0) return views.get(view)!;
     const key = prefixKey(shadow, path, k);
@@ -119,9 +129,7 @@ export function forwardGraph(spec: PipelineSpec, img: ImageShape, opts: ForwardG
     const stack = stackOf(key, view);
     const parts = stack.map((u) => forward(u, path, k - 1, shadow, scope));
     g.scope = `${scope}.path[${k}] (${path[k]})`;
-    // the previous prefix's slices of one stack rejoin into its output (ir/tensor.ts concat)
-    let x = parts.length === 1 ? parts[0] : k > 0 ? concat(parts, 0) : stackedImages.get(stack.join());
-    if (!x) stackedImages.set(stack.join(), x = concat(parts, 0));
+    const x = stackedInput(stack, parts, k);
     rules.shadowPrefix = shadow;
     let h: Tensor;
     try {
